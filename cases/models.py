@@ -1,0 +1,388 @@
+"""Regions, departments, enterprises and the case (企业问题) with its state machine.
+
+The state field is protected: it changes only through a transition, and the transitions are
+called only by ``cases.services`` (which lock the row, check permission and write the ledger).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, transition
+
+from .credit_code import validate_credit_code
+
+
+class Region(models.Model):
+    """A county/district (县区) or the city itself, by GB/T 2260 code."""
+
+    class Level(models.TextChoices):
+        CITY = "city", _("City")
+        COUNTY = "county", _("County or district")
+
+    code = models.CharField(_("code"), max_length=6, unique=True)
+    name = models.CharField(_("name"), max_length=50)
+    level = models.CharField(_("level"), max_length=10, choices=Level.choices, default=Level.COUNTY)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("region")
+        verbose_name_plural = _("regions")
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.code}）"
+
+    @property
+    def is_city(self) -> bool:
+        return self.level == self.Level.CITY
+
+
+class Department(models.Model):
+    """A responsible department (责任单位) of a county, or of the city."""
+
+    name = models.CharField(_("name"), max_length=100)
+    region = models.ForeignKey(Region, models.PROTECT, related_name="departments", verbose_name=_("region"))
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["region__code", "name"]
+        constraints = [models.UniqueConstraint(fields=["region", "name"], name="department_unique_name_per_region")]
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def serves(self, region: Region) -> bool:
+        """A department takes cases of its own region; city departments take any region's."""
+        return self.region_id == region.pk or self.region.is_city
+
+
+class Category(models.Model):
+    """A problem category (问题类别) with its deadline policy in working days."""
+
+    code = models.SlugField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=50, unique=True)
+    deadline_days = models.PositiveSmallIntegerField(
+        _("deadline (working days)"), default=5, validators=[MinValueValidator(1), MaxValueValidator(250)]
+    )
+    complex_deadline_days = models.PositiveSmallIntegerField(
+        _("deadline when complex (working days)"), default=15, validators=[MinValueValidator(1), MaxValueValidator(250)]
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "code"]
+        constraints = [
+            models.CheckConstraint(condition=Q(deadline_days__gte=1), name="category_deadline_positive"),
+            models.CheckConstraint(condition=Q(complex_deadline_days__gte=1), name="category_complex_deadline_positive"),
+        ]
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def deadline_for(self, *, complex: bool) -> int:
+        return self.complex_deadline_days if complex else self.deadline_days
+
+
+class Channel(models.Model):
+    """The channel a problem came through (反映渠道)."""
+
+    code = models.SlugField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=50, unique=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "code"]
+        verbose_name = _("channel")
+        verbose_name_plural = _("channels")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Enterprise(models.Model):
+    class Size(models.TextChoices):
+        ABOVE_SCALE = "above_scale", _("Above designated size")  # 规模以上
+        DOUBLE_HUNDRED = "double_100", _("Double hundred")  # 双百
+        DOUBLE_THIRTY = "double_30", _("Double thirty")  # 双30
+        SMALL_MICRO = "small_micro", _("Small and micro")  # 小微
+        OTHER = "other", _("Other")  # 其他
+
+    name = models.CharField(_("enterprise name"), max_length=200)
+    credit_code = models.CharField(
+        _("unified social credit code"), max_length=18, unique=True, validators=[validate_credit_code]
+    )
+    size = models.CharField(_("size class"), max_length=20, choices=Size.choices, default=Size.OTHER)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("enterprise")
+        verbose_name_plural = _("enterprises")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class State(models.TextChoices):
+    RECEIVED = "received", _("Received")  # 已受理
+    ASSIGNED = "assigned", _("Assigned")  # 已交办
+    RESOLVED = "resolved", _("Resolved")  # 已解决
+    EXPLAINED = "explained", _("Explained")  # 已解释答复
+
+
+OPEN_STATES = (State.RECEIVED, State.ASSIGNED)
+CLOSED_STATES = (State.RESOLVED, State.EXPLAINED)
+
+
+class CaseQuerySet(models.QuerySet):
+    def for_user(self, user) -> CaseQuerySet:
+        """The one scoping rule: what this user may see. Everything starts from here."""
+        from .roles import Role, role_of
+
+        if not user or not user.is_authenticated or not user.is_active:
+            return self.none()
+        role = role_of(user)
+        if role in (Role.CITY_OFFICE, Role.ASSESSOR):
+            return self
+        profile = getattr(user, "profile", None)
+        if role == Role.COUNTY_OFFICE and profile and profile.region_id:
+            return self.filter(region_id=profile.region_id)
+        if role == Role.DEPARTMENT and profile and profile.department_id:
+            # Cases that are or were routed to the department.
+            routed = CaseAssignment.objects.filter(case=OuterRef("pk"), department_id=profile.department_id)
+            return self.filter(Q(department_id=profile.department_id) | Exists(routed))
+        return self.none()
+
+    def open(self) -> CaseQuerySet:
+        return self.filter(state__in=OPEN_STATES)
+
+    def overdue(self, on: dt.date) -> CaseQuerySet:
+        return self.filter(state__in=OPEN_STATES, due_date__lt=on)
+
+
+def local_date(moment: dt.datetime | None) -> dt.date | None:
+    """The Asia/Shanghai calendar date of an aware datetime: the date the law counts."""
+    if moment is None:
+        return None
+    return timezone.localtime(moment).date()
+
+
+class Case(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
+    """An enterprise problem (企业问题)."""
+
+    class Satisfaction(models.TextChoices):
+        SATISFIED = "satisfied", _("Satisfied")  # 满意
+        BASICALLY_SATISFIED = "basically_satisfied", _("Basically satisfied")  # 基本满意
+        DISSATISFIED = "dissatisfied", _("Dissatisfied")  # 不满意
+
+    region = models.ForeignKey(Region, models.PROTECT, related_name="cases", verbose_name=_("region"))
+    year = models.PositiveSmallIntegerField(_("year"))
+    serial = models.PositiveIntegerField(_("serial"))
+    number = models.CharField(_("number"), max_length=40, unique=True)
+    ref = models.CharField(_("external reference"), max_length=64, null=True, blank=True)
+
+    enterprise = models.ForeignKey(Enterprise, models.PROTECT, related_name="cases", verbose_name=_("enterprise"))
+    contact_name = models.CharField(_("contact person"), max_length=50, blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=30, blank=True)
+    category = models.ForeignKey(Category, models.PROTECT, verbose_name=_("category"))
+    channel = models.ForeignKey(Channel, models.PROTECT, verbose_name=_("channel"))
+    description = models.TextField(_("problem description"))
+    received_at = models.DateTimeField(_("received at"))
+
+    state = FSMField(_("state"), max_length=20, choices=State.choices, default=State.RECEIVED, protected=True)
+    department = models.ForeignKey(
+        Department, models.PROTECT, null=True, blank=True, related_name="cases", verbose_name=_("department")
+    )
+    complex = models.BooleanField(_("complex"), default=False)
+    assigned_at = models.DateTimeField(_("assigned at"), null=True, blank=True)
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
+
+    due_date = models.DateField(_("due date"), null=True, blank=True)
+    due_date_provisional = models.BooleanField(_("due date provisional"), default=False)
+    calendar_version = models.CharField(_("calendar version"), max_length=64, blank=True)
+    extension_days = models.PositiveSmallIntegerField(_("extension (working days)"), default=0)
+    supervised = models.BooleanField(_("supervised"), default=False)
+
+    result = models.TextField(_("result"), blank=True)
+    policy_basis = models.TextField(_("policy basis"), blank=True)
+    redirect_to = models.TextField(_("where the enterprise can turn"), blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    reopen_count = models.PositiveSmallIntegerField(_("times reopened"), default=0)
+    satisfaction = models.CharField(_("satisfaction"), max_length=20, choices=Satisfaction.choices, blank=True)
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = CaseQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name = _("enterprise problem")
+        verbose_name_plural = _("enterprise problems")
+        constraints = [
+            models.UniqueConstraint(fields=["region", "year", "serial"], name="case_unique_serial_per_region_year"),
+            models.UniqueConstraint(
+                fields=["region", "ref"], condition=Q(ref__isnull=False), name="case_unique_ref_per_region"
+            ),
+            models.CheckConstraint(
+                condition=~Q(state__in=CLOSED_STATES) | Q(closed_at__isnull=False), name="case_closed_has_closed_at"
+            ),
+        ]
+        indexes = [
+            # The deadline sweep and "overdue" filters read open cases by due date only.
+            models.Index(
+                fields=["due_date"], name="case_open_due_idx", condition=Q(state__in=["received", "assigned"])
+            ),
+            models.Index(fields=["region", "received_at"], name="case_region_received_idx"),
+            models.Index(fields=["department", "state"], name="case_department_state_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    # -- rules that read one case -------------------------------------------------------------
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    @property
+    def received_on(self) -> dt.date:
+        return local_date(self.received_at)
+
+    @property
+    def closed_on(self) -> dt.date | None:
+        return local_date(self.closed_at)
+
+    def is_overdue(self, on: dt.date) -> bool:
+        return self.is_open and self.due_date is not None and on > self.due_date
+
+    def days_overdue(self, on: dt.date) -> int:
+        return (on - self.due_date).days if self.is_overdue(on) else 0
+
+    @property
+    def on_time(self) -> bool | None:
+        """Closed on or before the due date; None while open or without a due date."""
+        if self.is_open or self.due_date is None or self.closed_at is None:
+            return None
+        return self.closed_on <= self.due_date
+
+    # -- transitions (called only by cases.services) ------------------------------------------
+    @transition(field=state, source=State.RECEIVED, target=State.ASSIGNED)
+    def assign(self, *, department: Department, at: dt.datetime) -> None:
+        self.department = department
+        self.assigned_at = at
+        self.acknowledged_at = None
+
+    @transition(field=state, source=State.ASSIGNED, target=State.ASSIGNED)
+    def reassign(self, *, department: Department, at: dt.datetime) -> None:
+        self.department = department
+        self.assigned_at = at
+        self.acknowledged_at = None
+
+    @transition(field=state, source=State.ASSIGNED, target=State.ASSIGNED, conditions=[lambda c: c.acknowledged_at is None])
+    def acknowledge(self, *, at: dt.datetime) -> None:
+        self.acknowledged_at = at
+
+    @transition(field=state, source=State.ASSIGNED, target=State.RECEIVED)
+    def return_to_office(self) -> None:
+        self.department = None
+        self.assigned_at = None
+        self.acknowledged_at = None
+
+    @transition(field=state, source=State.ASSIGNED, target=State.RESOLVED)
+    def resolve(self, *, result: str, at: dt.datetime) -> None:
+        self.result = result
+        self.policy_basis = ""
+        self.redirect_to = ""
+        self.closed_at = at
+
+    @transition(field=state, source=State.ASSIGNED, target=State.EXPLAINED)
+    def explain(self, *, result: str, policy_basis: str, redirect_to: str, at: dt.datetime) -> None:
+        self.result = result
+        self.policy_basis = policy_basis
+        self.redirect_to = redirect_to
+        self.closed_at = at
+
+    @transition(field=state, source=[State.RESOLVED, State.EXPLAINED], target=State.ASSIGNED)
+    def reopen(self) -> None:
+        # Back to the department that closed it; the closing is kept in the ledger only.
+        self.closed_at = None
+        self.satisfaction = ""
+        self.reopen_count += 1
+        self.acknowledged_at = None
+
+
+class CaseAssignment(models.Model):
+    """Each routing of a case to a department; lets a department keep seeing cases it once had."""
+
+    case = models.ForeignKey(Case, models.CASCADE, related_name="assignments")
+    department = models.ForeignKey(Department, models.PROTECT, related_name="assignments")
+    assigned_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["assigned_at", "id"]
+        indexes = [models.Index(fields=["department", "case"], name="assignment_department_case_idx")]
+
+
+def evidence_upload_to(instance: Evidence, filename: str) -> str:
+    # The stored name is generated: the user's file name is kept only as data, never as a path.
+    suffix = Path(instance.original_name or filename).suffix.lower()[:10]
+    return f"evidence/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{suffix}"
+
+
+class Evidence(models.Model):
+    """An evidence item (佐证材料): an uploaded file or, for imported history, a reference."""
+
+    case = models.ForeignKey(Case, models.PROTECT, related_name="evidence", verbose_name=_("case"))
+    file = models.FileField(_("file"), upload_to=evidence_upload_to, blank=True)
+    original_name = models.CharField(_("file name"), max_length=200)
+    content_type = models.CharField(_("content type"), max_length=100, blank=True)
+    size = models.PositiveBigIntegerField(_("size"), default=0)
+    sha256 = models.CharField(max_length=64, blank=True)
+    reference = models.CharField(_("reference"), max_length=200, blank=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+")
+    uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+        verbose_name = _("evidence")
+        verbose_name_plural = _("evidence")
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class FollowUp(models.Model):
+    """The enterprise's response after closing (回访)."""
+
+    case = models.ForeignKey(Case, models.PROTECT, related_name="follow_ups")
+    satisfaction = models.CharField(_("satisfaction"), max_length=20, choices=Case.Satisfaction.choices)
+    note = models.TextField(_("note"), blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["recorded_at", "id"]
+
+
+class Profile(models.Model):
+    """Ties a user to a role and to the region or department they act for."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, models.CASCADE, related_name="profile")
+    role = models.CharField(_("role"), max_length=20)
+    region = models.ForeignKey(Region, models.PROTECT, null=True, blank=True, related_name="+")
+    department = models.ForeignKey(Department, models.PROTECT, null=True, blank=True, related_name="+")
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role})"

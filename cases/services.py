@@ -1,0 +1,431 @@
+"""Every change to a case goes through these functions: UI, admin, API and import alike.
+
+Each one opens a transaction, locks the case row, checks the user's permission and the case's
+state, runs the django-fsm transition, saves, and appends the ledger entry — all committed
+together or not at all.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from contextlib import contextmanager
+
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_fsm import ConcurrentTransition, TransitionNotAllowed
+
+from ledger import services as ledger
+from ledger.models import Source
+
+from . import credit_code, workdays
+from .errors import InvalidInput, NotAllowed, NotFound, WrongState
+from .models import (
+    Case,
+    CaseAssignment,
+    Category,
+    Channel,
+    Department,
+    Enterprise,
+    Evidence,
+    FollowUp,
+    Region,
+    State,
+)
+from .roles import Role, acts_for_region, department_of, role_of
+from .uploads import CheckedFile, check_uploads
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def _require_text(value: str | None, field: str, label: str, *, max_length: int = 5000) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise InvalidInput(_("%(label)s is required.") % {"label": label}, field=field)
+    if len(value) > max_length:
+        raise InvalidInput(_("%(label)s is too long (at most %(n)d characters).") % {"label": label, "n": max_length}, field=field)
+    return value
+
+
+def _require_office(by, region: Region) -> None:
+    if not acts_for_region(by, region):
+        raise NotAllowed(_("Only the county office of this region or the city office may do this."))
+
+
+def _require_assigned_department(by, case: Case) -> None:
+    department = department_of(by)
+    if department is None or department.pk != case.department_id:
+        raise NotAllowed(_("Only the department this case is assigned to may do this."))
+
+
+def _state_label(state: str) -> str:
+    return str(State(state).label) if state in State.values else state
+
+
+@contextmanager
+def _locked(case: Case | int, by):
+    """Open the transaction and hand over a fresh, locked copy of the case within the user's scope."""
+    pk = case.pk if isinstance(case, Case) else case
+    with transaction.atomic():
+        try:
+            locked = Case.objects.for_user(by).select_for_update().get(pk=pk)
+        except Case.DoesNotExist:
+            raise NotFound(_("No such case.")) from None
+        yield locked
+
+
+def _run(case: Case, action: Callable, **kwargs) -> None:
+    """Run a django-fsm transition and save, turning its refusals into our errors."""
+    before = case.state
+    try:
+        action(**kwargs)
+        case.save()
+    except TransitionNotAllowed:
+        raise WrongState(
+            _("This action is not possible while the case is “%(state)s”.") % {"state": _state_label(before)}
+        ) from None
+    except ConcurrentTransition:
+        raise WrongState(_("The case was changed by someone else meanwhile; reload it and try again.")) from None
+
+
+def _store_evidence(case: Case, files: Sequence[CheckedFile], by, now: dt.datetime, stored: list[str]) -> list[dict]:
+    records = []
+    for checked in files:
+        item = Evidence(
+            case=case,
+            original_name=checked.name,
+            content_type=checked.content_type,
+            size=checked.size,
+            sha256=checked.sha256,
+            uploaded_by=by,
+            uploaded_at=now,
+        )
+        item.file.save(checked.name, checked.upload, save=False)
+        stored.append(item.file.name)
+        item.save()
+        records.append({"id": item.pk, "name": item.original_name, "sha256": item.sha256, "size": item.size})
+    return records
+
+
+@contextmanager
+def _files_removed_on_failure():
+    """Files are written during the transaction; if it rolls back they must not linger."""
+    stored: list[str] = []
+    try:
+        yield stored
+    except BaseException:
+        for name in stored:
+            default_storage.delete(name)
+        raise
+
+
+def _source(source: str | None) -> str:
+    return source or Source.WEB
+
+
+# -- create ----------------------------------------------------------------------------------
+
+
+def create_case(
+    *,
+    by,
+    region: Region,
+    enterprise_name: str,
+    credit_code_value: str,
+    enterprise_size: str = Enterprise.Size.OTHER,
+    category: Category,
+    channel: Channel,
+    description: str,
+    contact_name: str = "",
+    contact_phone: str = "",
+    received_at: dt.datetime | None = None,
+    ref: str | None = None,
+    source: str | None = None,
+    now: dt.datetime | None = None,
+) -> Case:
+    """Log a new enterprise problem (受理) and give it the next number of its region and year."""
+    now = now or timezone.now()
+    if role_of(by) not in (Role.CITY_OFFICE, Role.COUNTY_OFFICE):
+        raise NotAllowed(_("Only a county office or the city office may log a case."))
+    _require_office(by, region)
+    if region.is_city and role_of(by) != Role.CITY_OFFICE:
+        raise NotAllowed(_("Only the city office may log a case for the city."))
+    name = _require_text(enterprise_name, "enterprise_name", _("Enterprise name"), max_length=200)
+    code = credit_code.normalize(credit_code_value)
+    problem = credit_code.problem(code)
+    if problem:
+        raise InvalidInput(problem, field="credit_code")
+    if enterprise_size not in Enterprise.Size.values:
+        raise InvalidInput(_("Unknown enterprise size class."), field="enterprise_size")
+    if category is None:
+        raise InvalidInput(_("Category is required."), field="category")
+    if channel is None:
+        raise InvalidInput(_("Channel is required."), field="channel")
+    description = _require_text(description, "description", _("Problem description"))
+    received_at = received_at or now
+    if timezone.is_naive(received_at):
+        raise InvalidInput(_("The time of receipt must carry a time zone."), field="received_at")
+    if received_at > now:
+        raise InvalidInput(_("The time of receipt cannot be in the future."), field="received_at")
+    ref = (ref or "").strip() or None
+    year = timezone.localtime(received_at).year
+    days = category.deadline_for(complex=False)
+    due = workdays.due_date_for(received_at, days)
+
+    with transaction.atomic():
+        # Lock the region row so two intakes in one region cannot take the same serial.
+        Region.objects.select_for_update().get(pk=region.pk)
+        if ref and Case.objects.filter(region=region, ref=ref).exists():
+            raise InvalidInput(_("A case with reference %(ref)s already exists in this region.") % {"ref": ref}, field="ref")
+        enterprise, created = Enterprise.objects.get_or_create(
+            credit_code=code, defaults={"name": name, "size": enterprise_size}
+        )
+        if not created and (enterprise.name != name or enterprise.size != enterprise_size):
+            enterprise.name, enterprise.size = name, enterprise_size
+            enterprise.save(update_fields=["name", "size"])
+        serial = (Case.objects.filter(region=region, year=year).aggregate(m=Max("serial"))["m"] or 0) + 1
+        case = Case.objects.create(
+            region=region,
+            year=year,
+            serial=serial,
+            number=f"{region.code}-{year}-{serial:05d}",
+            ref=ref,
+            enterprise=enterprise,
+            contact_name=(contact_name or "").strip()[:50],
+            contact_phone=(contact_phone or "").strip()[:30],
+            category=category,
+            channel=channel,
+            description=description,
+            received_at=received_at,
+            due_date=due.date,
+            due_date_provisional=due.provisional,
+            calendar_version=due.calendar_version,
+            created_by=by,
+            created_at=now,
+        )
+        ledger.append(
+            case,
+            action="create",
+            actor=by,
+            to_state=State.RECEIVED,
+            occurred_at=now,
+            source=_source(source),
+            due_date=due.date,
+            payload={
+                "enterprise": name,
+                "credit_code": code,
+                "size": enterprise_size,
+                "category": category.code,
+                "channel": channel.code,
+                "description": description,
+                "contact_name": case.contact_name,
+                "contact_phone": case.contact_phone,
+                "received_at": received_at.isoformat(),
+                "deadline_days": days,
+                "ref": ref,
+            },
+        )
+    return case
+
+
+# -- routing ---------------------------------------------------------------------------------
+
+
+def _check_department(case: Case, department: Department | None) -> Department:
+    if department is None:
+        raise InvalidInput(_("Choose the department responsible."), field="department")
+    if not department.active:
+        raise InvalidInput(_("This department is no longer active."), field="department")
+    if not department.serves(case.region):
+        raise InvalidInput(_("The department must belong to the case's region or to the city."), field="department")
+    return department
+
+
+def _route(case: Case | int, *, by, department: Department, complex: bool | None, action: str, source: str | None, now: dt.datetime | None) -> Case:
+    now = now or timezone.now()
+    with _locked(case, by) as case:
+        _require_office(by, case.region)
+        department = _check_department(case, department)
+        if action == "reassign" and department.pk == case.department_id:
+            raise InvalidInput(_("The case is already with this department."), field="department")
+        before = case.state
+        complex_flag = case.complex if complex is None else bool(complex)
+        case.complex = complex_flag
+        due = workdays.due_date_for(case.received_at, case.category.deadline_for(complex=complex_flag))
+        due_changed = due.date != case.due_date
+        if due_changed:
+            case.due_date, case.due_date_provisional, case.calendar_version = due.date, due.provisional, due.calendar_version
+            # Keep an approved extension on top of the new base date.
+            if case.extension_days:
+                extended = workdays.add_working_days(due.date, case.extension_days)
+                case.due_date, case.due_date_provisional = extended.date, due.provisional or extended.provisional
+        _run(case, getattr(case, action), department=department, at=now)
+        CaseAssignment.objects.create(case=case, department=department, assigned_at=now)
+        ledger.append(
+            case,
+            action=action,
+            actor=by,
+            from_state=before,
+            to_state=case.state,
+            occurred_at=now,
+            source=_source(source),
+            due_date=case.due_date if due_changed else None,
+            payload={"department": department.pk, "department_name": department.name, "complex": complex_flag},
+        )
+    return case
+
+
+def assign(case, *, by, department: Department, complex: bool = False, source: str | None = None, now=None) -> Case:
+    """Route a received case to the responsible department (交办)."""
+    return _route(case, by=by, department=department, complex=complex, action="assign", source=source, now=now)
+
+
+def reassign(case, *, by, department: Department, complex: bool | None = None, source: str | None = None, now=None) -> Case:
+    """Route an assigned case to another department."""
+    return _route(case, by=by, department=department, complex=complex, action="reassign", source=source, now=now)
+
+
+# -- department actions ----------------------------------------------------------------------
+
+
+def acknowledge(case, *, by, source: str | None = None, now=None) -> Case:
+    """The assigned department signs for the case (签收)."""
+    now = now or timezone.now()
+    with _locked(case, by) as case:
+        _require_assigned_department(by, case)
+        if case.state == State.ASSIGNED and case.acknowledged_at is not None:
+            raise WrongState(_("The case has already been acknowledged."))
+        _run(case, case.acknowledge, at=now)
+        ledger.append(case, action="acknowledge", actor=by, from_state=State.ASSIGNED, to_state=State.ASSIGNED,
+                      occurred_at=now, source=_source(source), payload={"department": case.department_id})
+    return case
+
+
+def return_case(case, *, by, reason: str, suggested_department: str = "", source: str | None = None, now=None) -> Case:
+    """The department sends a mis-routed case back to the office (退单)."""
+    now = now or timezone.now()
+    reason = _require_text(reason, "reason", _("Reason"))
+    suggested_department = (suggested_department or "").strip()[:100]
+    with _locked(case, by) as case:
+        _require_assigned_department(by, case)
+        department = case.department
+        _run(case, case.return_to_office)
+        ledger.append(
+            case, action="return", actor=by, from_state=State.ASSIGNED, to_state=State.RECEIVED, occurred_at=now,
+            source=_source(source),
+            payload={"reason": reason, "department": department.pk, "department_name": department.name,
+                     "suggested_department": suggested_department},
+        )
+    return case
+
+
+def resolve(case, *, by, result: str, evidence, source: str | None = None, now=None) -> Case:
+    """The department reports the problem solved (解决), with its evidence."""
+    now = now or timezone.now()
+    result = _require_text(result, "result", _("Result"))
+    files = check_uploads(evidence, required=True)
+    with _files_removed_on_failure() as stored, _locked(case, by) as case:
+        _require_assigned_department(by, case)
+        _run(case, case.resolve, result=result, at=now)
+        records = _store_evidence(case, files, by, now, stored)
+        ledger.append(case, action="resolve", actor=by, from_state=State.ASSIGNED, to_state=State.RESOLVED,
+                      occurred_at=now, source=_source(source), payload={"result": result, "evidence": records})
+    return case
+
+
+def explain(case, *, by, result: str, policy_basis: str, redirect_to: str, evidence, source: str | None = None, now=None) -> Case:
+    """The department answers with an explanation (解释答复): not its remit or not within policy."""
+    now = now or timezone.now()
+    result = _require_text(result, "result", _("Explanation"))
+    policy_basis = _require_text(policy_basis, "policy_basis", _("Policy basis"))
+    redirect_to = _require_text(redirect_to, "redirect_to", _("Where the enterprise can turn"))
+    files = check_uploads(evidence, required=True)
+    with _files_removed_on_failure() as stored, _locked(case, by) as case:
+        _require_assigned_department(by, case)
+        _run(case, case.explain, result=result, policy_basis=policy_basis, redirect_to=redirect_to, at=now)
+        records = _store_evidence(case, files, by, now, stored)
+        ledger.append(
+            case, action="explain", actor=by, from_state=State.ASSIGNED, to_state=State.EXPLAINED, occurred_at=now,
+            source=_source(source),
+            payload={"result": result, "policy_basis": policy_basis, "redirect_to": redirect_to, "evidence": records},
+        )
+    return case
+
+
+def add_evidence(case, *, by, evidence, note: str = "", source: str | None = None, now=None) -> Case:
+    """The assigned department adds handling material to an open case."""
+    now = now or timezone.now()
+    files = check_uploads(evidence, required=True)
+    with _files_removed_on_failure() as stored, _locked(case, by) as case:
+        _require_assigned_department(by, case)
+        if case.state != State.ASSIGNED:
+            raise WrongState(_("Evidence can be added only while the case is with the department."))
+        records = _store_evidence(case, files, by, now, stored)
+        ledger.append(case, action="evidence", actor=by, from_state=case.state, to_state=case.state, occurred_at=now,
+                      source=_source(source), payload={"note": (note or "").strip()[:2000], "evidence": records})
+    return case
+
+
+# -- office actions after closing ------------------------------------------------------------
+
+
+def reopen(case, *, by, reason: str, source: str | None = None, now=None) -> Case:
+    """Send a closed case back to its department (重办), e.g. the enterprise is not satisfied."""
+    now = now or timezone.now()
+    reason = _require_text(reason, "reason", _("Reason"))
+    with _locked(case, by) as case:
+        _require_office(by, case.region)
+        before = case.state
+        _run(case, case.reopen)
+        CaseAssignment.objects.create(case=case, department_id=case.department_id, assigned_at=now)
+        ledger.append(case, action="reopen", actor=by, from_state=before, to_state=State.ASSIGNED, occurred_at=now,
+                      source=_source(source), payload={"reason": reason, "department": case.department_id})
+    return case
+
+
+def record_follow_up(case, *, by, satisfaction: str, note: str = "", source: str | None = None, now=None) -> Case:
+    """Record the enterprise's response after closing (回访)."""
+    now = now or timezone.now()
+    if satisfaction not in Case.Satisfaction.values:
+        raise InvalidInput(_("Choose satisfied, basically satisfied or dissatisfied."), field="satisfaction")
+    note = (note or "").strip()[:2000]
+    with _locked(case, by) as case:
+        _require_office(by, case.region)
+        if case.is_open:
+            raise WrongState(_("A follow-up is recorded after the case is resolved or explained."))
+        case.satisfaction = satisfaction
+        case.save(update_fields=["satisfaction", "updated_at"])
+        FollowUp.objects.create(case=case, satisfaction=satisfaction, note=note, recorded_by=by, recorded_at=now)
+        ledger.append(case, action="follow_up", actor=by, from_state=case.state, to_state=case.state, occurred_at=now,
+                      source=_source(source), payload={"satisfaction": satisfaction, "note": note})
+    return case
+
+
+# -- what a user may do now (for buttons and the API) ----------------------------------------
+
+
+def available_actions(case: Case, user) -> list[str]:
+    """The actions this user may take on this case in its current state."""
+    role = role_of(user)
+    actions: list[str] = []
+    office = role in (Role.CITY_OFFICE, Role.COUNTY_OFFICE) and acts_for_region(user, case.region)
+    department = department_of(user)
+    mine = department is not None and department.pk == case.department_id
+    if office:
+        if case.state == State.RECEIVED:
+            actions.append("assign")
+        if case.state == State.ASSIGNED:
+            actions.append("reassign")
+        if case.state in (State.RESOLVED, State.EXPLAINED):
+            actions += ["reopen", "follow_up"]
+    if mine and case.state == State.ASSIGNED:
+        if case.acknowledged_at is None:
+            actions.append("acknowledge")
+        actions += ["resolve", "explain", "return", "evidence"]
+    return actions
+
+
+def refuse_integrity(error: IntegrityError) -> WrongState:
+    return WrongState(_("The change conflicts with another one made at the same time; try again."))

@@ -1,0 +1,68 @@
+"""Creating users with a role: used by ``add_user``, ``seed_demo`` and the tests."""
+from __future__ import annotations
+
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.db.models import Q
+
+from .models import Department, Profile, Region
+from .roles import Role
+
+
+class UserSetupError(ValueError):
+    pass
+
+
+def find_region(value: str | None) -> Region | None:
+    if not value:
+        return None
+    region = Region.objects.filter(Q(code=value.strip()) | Q(name=value.strip())).first()
+    if region is None:
+        raise UserSetupError(f"Unknown region: {value}")
+    return region
+
+
+@transaction.atomic
+def create_user(
+    username: str,
+    *,
+    role: str,
+    region: Region | str | None = None,
+    department: Department | int | None = None,
+    password: str | None = None,
+    email: str = "",
+):
+    if role not in Role.values:
+        raise UserSetupError(f"Unknown role: {role}")
+    if isinstance(region, str):
+        region = find_region(region)
+    if isinstance(department, int):
+        department = Department.objects.filter(pk=department).select_related("region").first()
+        if department is None:
+            raise UserSetupError("Unknown department id")
+    if role == Role.COUNTY_OFFICE and region is None:
+        raise UserSetupError("A county office user needs --region")
+    if role == Role.COUNTY_OFFICE and region.is_city:
+        raise UserSetupError("A county office user belongs to a county, not the city; use --role city_office")
+    if role == Role.DEPARTMENT and department is None:
+        raise UserSetupError("A department user needs --department")
+    if role == Role.DEPARTMENT:
+        region = department.region
+    if role == Role.CITY_OFFICE:
+        region = Region.objects.filter(level=Region.Level.CITY).first()
+    password = password or secrets.token_urlsafe(9)
+    User = get_user_model()
+    user, _created = User.objects.get_or_create(username=username, defaults={"email": email})
+    user.set_password(password)
+    if email:
+        user.email = email
+    user.is_staff = True  # everyone may use the (scoped) admin
+    user.save()
+    user.groups.set([Group.objects.get_or_create(name=role)[0]])
+    Profile.objects.update_or_create(
+        user=user, defaults={"role": role, "region": region, "department": department if role == Role.DEPARTMENT else None}
+    )
+    return user, password

@@ -1,0 +1,88 @@
+"""The ledger (台帐): an append-only, per-case hash chain of everything that happened to a case.
+
+Rows are written only by ``ledger.services.append`` inside the transaction of the change they
+record; the database refuses UPDATE and DELETE (triggers created in migration 0002).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+GENESIS_HASH = "0" * 64
+
+
+class Source(models.TextChoices):
+    WEB = "web", _("Web")
+    API = "api", _("API")
+    IMPORT = "import", _("Import")
+    SYSTEM = "system", _("System")
+
+
+def _utc_iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def canonical_json(fields: dict) -> str:
+    return json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def compute_hash(prev_hash: str, fields: dict) -> str:
+    return hashlib.sha256((prev_hash + canonical_json(fields)).encode("utf-8")).hexdigest()
+
+
+class LedgerEntry(models.Model):
+    case = models.ForeignKey("cases.Case", models.PROTECT, related_name="ledger_entries", verbose_name=_("case"))
+    seq = models.PositiveIntegerField(_("sequence"))
+    action = models.CharField(_("action"), max_length=40)
+    from_state = models.CharField(_("from state"), max_length=20, blank=True)
+    to_state = models.CharField(_("to state"), max_length=20, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("actor")
+    )
+    actor_name = models.CharField(_("actor name"), max_length=150, blank=True)
+    occurred_at = models.DateTimeField(_("occurred at"))
+    recorded_at = models.DateTimeField(_("recorded at"))
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.WEB)
+    # The case's due date as set by this entry (creation, routing, extension, recomputation);
+    # null when the entry does not touch it. Lets scoring read "the due date as of the cutoff".
+    due_date = models.DateField(_("due date"), null=True, blank=True)
+    payload = models.JSONField(_("payload"), default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["case_id", "seq"]
+        verbose_name = _("ledger entry")
+        verbose_name_plural = _("ledger entries")
+        constraints = [models.UniqueConstraint(fields=["case", "seq"], name="ledger_unique_seq_per_case")]
+        indexes = [
+            models.Index(fields=["case", "occurred_at"], name="ledger_case_occurred_idx"),
+            models.Index(fields=["action", "occurred_at"], name="ledger_action_occurred_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}#{self.seq} {self.action}"
+
+    def hashed_fields(self, case_number: str) -> dict:
+        """What the hash covers: every field of the entry except the hashes themselves."""
+        return {
+            "case": case_number,
+            "seq": self.seq,
+            "action": self.action,
+            "from_state": self.from_state,
+            "to_state": self.to_state,
+            "actor": self.actor_name,
+            "occurred_at": _utc_iso(self.occurred_at),
+            "recorded_at": _utc_iso(self.recorded_at),
+            "source": self.source,
+            "due_date": self.due_date.isoformat() if self.due_date else None,
+            "payload": self.payload,
+        }
+
+    def expected_hash(self, case_number: str) -> str:
+        return compute_hash(self.prev_hash, self.hashed_fields(case_number))

@@ -1,0 +1,114 @@
+"""Recompute every chain and compare each case row with a replay of its ledger."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from .models import GENESIS_HASH, LedgerEntry
+
+# Actions after which the case has this department (payload["department"]) or none.
+_ROUTING = {"assign", "reassign"}
+
+
+@dataclass
+class CaseReport:
+    case_id: int
+    number: str
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Replay:
+    state: str = ""
+    department: int | None = None
+    last_time = None
+
+
+def check_chain(number: str, entries: Iterable[LedgerEntry]) -> tuple[list[str], Replay]:
+    """Problems with one case's chain (first broken entry only), and the replayed end state."""
+    problems: list[str] = []
+    replay = Replay()
+    prev_hash = GENESIS_HASH
+    expected_seq = 1
+    last_time = None
+    for entry in entries:
+        if entry.seq != expected_seq:
+            problems.append(f"sequence gap: expected #{expected_seq}, found #{entry.seq}")
+            break
+        if entry.prev_hash != prev_hash:
+            problems.append(f"entry #{entry.seq} ({entry.action}): prev_hash does not match entry #{entry.seq - 1}")
+            break
+        if entry.expected_hash(number) != entry.hash:
+            problems.append(f"entry #{entry.seq} ({entry.action}): hash does not match its content")
+            break
+        if last_time is not None and entry.occurred_at < last_time:
+            problems.append(f"entry #{entry.seq} ({entry.action}): occurred before the entry preceding it")
+            break
+        last_time = entry.occurred_at
+        if entry.to_state:
+            replay.state = entry.to_state
+        if entry.action in _ROUTING:
+            replay.department = entry.payload.get("department")
+        elif entry.action == "return":
+            replay.department = None
+        prev_hash = entry.hash
+        expected_seq += 1
+    if expected_seq == 1 and not problems:
+        problems.append("no ledger entries")
+    return problems, replay
+
+
+def _grouped(entries: Iterator[LedgerEntry]) -> Iterator[tuple[int, list[LedgerEntry]]]:
+    current, batch = None, []
+    for entry in entries:
+        if entry.case_id != current:
+            if current is not None:
+                yield current, batch
+            current, batch = entry.case_id, []
+        batch.append(entry)
+    if current is not None:
+        yield current, batch
+
+
+def verify_cases(case_queryset, *, chunk_size: int = 2000) -> Iterator[CaseReport]:
+    """Yield a report for every case whose chain or replay is wrong. Bounded memory."""
+    ids = list(case_queryset.order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(ids), chunk_size):
+        chunk = ids[start : start + chunk_size]
+        rows = {
+            row["pk"]: row
+            for row in case_queryset.model.objects.filter(pk__in=chunk).values("pk", "number", "state", "department_id")
+        }
+        seen = set()
+        entries = LedgerEntry.objects.filter(case_id__in=chunk).order_by("case_id", "seq").iterator(chunk_size=5000)
+        for case_id, batch in _grouped(entries):
+            seen.add(case_id)
+            row = rows[case_id]
+            problems, replay = check_chain(row["number"], batch)
+            if not problems:
+                if replay.state != row["state"]:
+                    problems.append(f"case row state '{row['state']}' but the ledger replays to '{replay.state}'")
+                if replay.department != row["department_id"]:
+                    problems.append(
+                        f"case row department {row['department_id']} but the ledger replays to {replay.department}"
+                    )
+            if problems:
+                yield CaseReport(case_id, row["number"], problems)
+        for case_id in sorted(set(rows) - seen):
+            yield CaseReport(case_id, rows[case_id]["number"], ["no ledger entries"])
+
+
+def missing_numbers(case_queryset) -> dict[tuple[str, int], list[int]]:
+    """Serial numbers missing from each region's yearly sequence (1..max)."""
+    from django.db.models import Count, Max
+
+    gaps: dict[tuple[str, int], list[int]] = {}
+    groups = case_queryset.values("region__code", "year").annotate(n=Count("pk"), top=Max("serial"))
+    for group in groups:
+        if group["n"] == group["top"]:
+            continue
+        have = set(
+            case_queryset.filter(region__code=group["region__code"], year=group["year"]).values_list("serial", flat=True)
+        )
+        gaps[(group["region__code"], group["year"])] = [n for n in range(1, group["top"] + 1) if n not in have]
+    return gaps
