@@ -35,7 +35,7 @@ from .models import (
     State,
 )
 from .roles import Role, acts_for_region, department_of, role_of
-from .uploads import CheckedFile, check_uploads
+from .uploads import CheckedFile, EvidenceReference, check_uploads
 
 # -- helpers ---------------------------------------------------------------------------------
 
@@ -93,6 +93,11 @@ def _run(case: Case, action: Callable, **kwargs) -> None:
 def _store_evidence(case: Case, files: Sequence[CheckedFile], by, now: dt.datetime, stored: list[str]) -> list[dict]:
     records = []
     for checked in files:
+        if isinstance(checked, EvidenceReference):
+            ref = checked.reference.strip()[:200]
+            item = Evidence.objects.create(case=case, original_name=ref, reference=ref, uploaded_by=by, uploaded_at=now)
+            records.append({"id": item.pk, "reference": ref})
+            continue
         item = Evidence(
             case=case,
             original_name=checked.name,
@@ -142,6 +147,7 @@ def create_case(
     contact_phone: str = "",
     received_at: dt.datetime | None = None,
     ref: str | None = None,
+    due_date: dt.date | None = None,
     source: str | None = None,
     now: dt.datetime | None = None,
 ) -> Case:
@@ -172,7 +178,8 @@ def create_case(
     ref = (ref or "").strip() or None
     year = timezone.localtime(received_at).year
     days = category.deadline_for(complex=False)
-    due = workdays.due_date_for(received_at, days)
+    # An imported ledger may carry its own 办理时限; otherwise the category's policy decides.
+    due = workdays.Due(due_date, False, "given") if due_date else workdays.due_date_for(received_at, days)
 
     with transaction.atomic():
         # Lock the region row so two intakes in one region cannot take the same serial.
@@ -243,7 +250,10 @@ def _check_department(case: Case, department: Department | None) -> Department:
     return department
 
 
-def _route(case: Case | int, *, by, department: Department, complex: bool | None, action: str, source: str | None, now: dt.datetime | None) -> Case:
+def _route(
+    case: Case | int, *, by, department: Department, complex: bool | None, action: str, source: str | None,
+    now: dt.datetime | None, due_date: dt.date | None = None,
+) -> Case:
     now = now or timezone.now()
     with _locked(case, by) as case:
         _require_office(by, case.region)
@@ -253,9 +263,14 @@ def _route(case: Case | int, *, by, department: Department, complex: bool | None
         before = case.state
         complex_flag = case.complex if complex is None else bool(complex)
         case.complex = complex_flag
-        due = workdays.due_date_for(case.received_at, case.category.deadline_for(complex=complex_flag))
+        if due_date is not None:
+            due = workdays.Due(due_date, False, "given")
+        else:
+            due = workdays.due_date_for(case.received_at, case.category.deadline_for(complex=complex_flag))
         due_changed = due.date != case.due_date
-        if due_changed:
+        if due_changed and due_date is not None:
+            case.due_date, case.due_date_provisional, case.calendar_version = due.date, False, due.calendar_version
+        elif due_changed:
             case.due_date, case.due_date_provisional, case.calendar_version = due.date, due.provisional, due.calendar_version
             # Keep an approved extension on top of the new base date.
             if case.extension_days:
@@ -277,9 +292,15 @@ def _route(case: Case | int, *, by, department: Department, complex: bool | None
     return case
 
 
-def assign(case, *, by, department: Department, complex: bool = False, source: str | None = None, now=None) -> Case:
-    """Route a received case to the responsible department (交办)."""
-    return _route(case, by=by, department=department, complex=complex, action="assign", source=source, now=now)
+def assign(
+    case, *, by, department: Department, complex: bool = False, due_date: dt.date | None = None,
+    source: str | None = None, now=None,
+) -> Case:
+    """Route a received case to the responsible department (交办).
+
+    ``due_date`` is only for imported history that carries its own 办理时限."""
+    return _route(case, by=by, department=department, complex=complex, action="assign", source=source, now=now,
+                  due_date=due_date)
 
 
 def reassign(case, *, by, department: Department, complex: bool | None = None, source: str | None = None, now=None) -> Case:

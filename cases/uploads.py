@@ -89,10 +89,17 @@ def check_upload(upload: UploadedFile) -> CheckedFile:
     return CheckedFile(upload=upload, name=name, content_type=kind.mime, size=upload.size, sha256=digest.hexdigest())
 
 
-def check_uploads(uploads, *, required: bool) -> list[CheckedFile]:
+@dataclass(frozen=True)
+class EvidenceReference:
+    """Evidence named but not uploaded: a file name or document number from an imported ledger."""
+
+    reference: str
+
+
+def check_uploads(uploads, *, required: bool) -> list[CheckedFile | EvidenceReference]:
     uploads = [u for u in (uploads or []) if u is not None]
     if required and not uploads:
         raise InvalidInput(_("Attach at least one evidence file."), field="evidence")
     if len(uploads) > 20:
         raise InvalidInput(_("At most 20 files at once."), field="evidence")
-    return [check_upload(u) for u in uploads]
+    return [u if isinstance(u, EvidenceReference) else check_upload(u) for u in uploads]

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "cases",
     "ledger",
     "notifications",
+    "notices",
     "scoring",
 ]
 
