@@ -1,2 +1,22 @@
+from django.urls import path
+
+from . import views
+
 app_name = "cases"
-urlpatterns = []
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("ledger/", views.ledger, name="ledger"),
+    path("ledger/export.csv", views.ledger_export_csv, name="ledger_export_csv"),
+    path("ledger/export.xlsx", views.ledger_export_xlsx, name="ledger_export_xlsx"),
+    path("cases/new/", views.intake, name="intake"),
+    path("cases/<int:pk>/", views.detail, name="detail"),
+    path("cases/evidence/<int:pk>/download/", views.evidence_download, name="evidence_download"),
+]
+
+# One URL per action (/cases/<pk>/assign/, /cases/<pk>/follow-up/ …), all served by one
+# table-driven view; the URL name is the action's name (cases:assign, cases:follow_up …).
+urlpatterns += [
+    path(f"cases/<int:pk>/{name.replace('_', '-')}/", views.case_action, {"action": name}, name=name)
+    for name in views.ACTIONS
+]

@@ -115,6 +115,9 @@ MEDIA_URL = "/_protected/"
 
 # Evidence uploads: size limit and allow-list checked by content (cases/uploads.py).
 EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=20 * 1024 * 1024)
+# Behind nginx: the download view answers with X-Accel-Redirect: <prefix>/<stored name> and nginx
+# sends the file from an internal location. Empty = Django streams the file itself.
+EVIDENCE_X_ACCEL_PREFIX = env.str("EVIDENCE_X_ACCEL_PREFIX", default="")
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
