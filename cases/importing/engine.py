@@ -1,0 +1,274 @@
+"""Importing an office's existing ledger (SPEC §7): validate everything first, then write it all.
+
+Pass one streams the file and checks every row (collecting every error, and what would be
+created); pass two, only when there is no error and this is not a dry run, streams the file again
+and writes the history through the ordinary services inside one transaction, so an import is
+all-or-nothing. Memory stays bounded by the size of one row plus a set of the file's numbers.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cases import services
+from cases.departments import create_department
+from cases.errors import CaseError, NotAllowed
+from cases.models import Case, Department, Enterprise, Region, State
+from cases.roles import Role, acts_for_region, role_of
+from ledger.models import Source
+
+from .columns import BY_KEY, describe
+from .reader import FileProblem, Sheet, open_sheet
+from .rows import ParsedRow, References, RowError, parse_row
+
+BATCH = 500
+MAX_LISTED_ERRORS = 10_000
+PROGRESS_EVERY = 200
+# Service field names → the column a user sees in the file.
+SERVICE_FIELDS = {"enterprise_name": "enterprise", "credit_code": "credit_code", "received_at": "received_at",
+                  "department": "department", "result": "result", "ref": "ref", "description": "description",
+                  "policy_basis": "policy_basis", "redirect_to": "redirect_to", "evidence": "evidence"}
+
+Progress = Callable[[str, int, float | None], None]
+
+
+@dataclass
+class Summary:
+    """What an import did (or, in a dry run, would do). The command, the page and the API show this."""
+
+    dry_run: bool
+    created: int = 0
+    unchanged: int = 0
+    departments_created: list[dict] = field(default_factory=list)
+    errors: list[dict] = field(default_factory=list)
+    error_count: int = 0
+    rows: int = 0
+
+    def add_error(self, row: int | None, column: str | None, message: str) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_LISTED_ERRORS:
+            self.errors.append({"row": row, "column": column, "message": str(message)})
+
+    def as_dict(self) -> dict:
+        return {
+            "created": self.created,
+            "unchanged": self.unchanged,
+            "departments_created": self.departments_created,
+            "errors": sorted(self.errors, key=lambda e: (e["row"] or 0)),
+            "dry_run": self.dry_run,
+            "rows": self.rows,
+            "error_count": self.error_count,
+        }
+
+
+class _Abort(Exception):
+    """Raised inside the write transaction to roll everything back."""
+
+
+def check_importer(user) -> None:
+    if role_of(user) not in (Role.CITY_OFFICE, Role.COUNTY_OFFICE):
+        raise NotAllowed(_("Only a county office or the city office may import a ledger."))
+
+
+def run_import(path: str | Path, *, by, dry_run: bool, progress: Progress | None = None) -> dict:
+    """Import the ledger file at ``path`` as user ``by``; return the summary as a dict."""
+    check_importer(by)
+    now = timezone.now()
+    progress = progress or (lambda phase, done, fraction: None)
+    summary = Summary(dry_run=dry_run)
+    refs = References()
+    try:
+        plan = _validate(Path(path), by=by, refs=refs, now=now, summary=summary, progress=progress)
+    except FileProblem as problem:
+        summary.add_error(problem.row, problem.column, problem.message)
+        return summary.as_dict()
+    if summary.error_count or dry_run or plan is None:
+        if summary.error_count:
+            summary.created, summary.departments_created = 0, []
+        return summary.as_dict()
+    try:
+        _write(Path(path), by=by, refs=refs, now=now, summary=summary, plan=plan, progress=progress)
+    except FileProblem as problem:
+        summary.add_error(problem.row, problem.column, problem.message)
+    if summary.error_count:
+        summary.created, summary.unchanged, summary.departments_created = 0, 0, []
+    return summary.as_dict()
+
+
+# -- pass one: validate ----------------------------------------------------------------------
+
+
+@dataclass
+class _Plan:
+    departments: dict[tuple[int, str], Region] = field(default_factory=dict)  # to create
+
+
+class _Departments:
+    """The departments known per region (small), and the city's, which serve every region."""
+
+    def __init__(self):
+        self.by_region: dict[tuple[int, str], Department] = {}
+        self.city: dict[str, Department] = {}
+        for department in Department.objects.select_related("region"):
+            self.by_region[(department.region_id, department.name)] = department
+            if department.region.is_city:
+                self.city.setdefault(department.name, department)
+
+    def find(self, region: Region, name: str) -> Department | None:
+        return self.by_region.get((region.pk, name)) or self.city.get(name)
+
+
+def _is_blank(cells: list) -> bool:
+    return all(cell is None or str(cell).strip() == "" for cell in cells)
+
+
+def _open(path: Path, summary: Summary) -> Sheet | None:
+    sheet = open_sheet(path)
+    if sheet.missing:
+        for key in sheet.missing:
+            summary.add_error(sheet.header_row, describe(key),
+                              _("The required column “%(column)s” is missing from the header row.") % {"column": describe(key)})
+        sheet.close()
+        return None
+    return sheet
+
+
+def _validate(path: Path, *, by, refs: References, now: dt.datetime, summary: Summary, progress: Progress) -> _Plan | None:
+    sheet = _open(path, summary)
+    if sheet is None:
+        return None
+    plan = _Plan()
+    departments = _Departments()
+    seen: dict[tuple[int, str], int] = {}
+    batch: list[ParsedRow] = []
+
+    def flush() -> None:
+        by_region: dict[int, set[str]] = {}
+        for parsed in batch:
+            by_region.setdefault(parsed.region.pk, set()).add(parsed.ref)
+        existing = set()
+        for region_id, refs_in_region in by_region.items():
+            existing |= {(region_id, ref) for ref in Case.objects.filter(region_id=region_id, ref__in=refs_in_region)
+                         .values_list("ref", flat=True)}
+        for parsed in batch:
+            if (parsed.region.pk, parsed.ref) in existing:
+                summary.unchanged += 1
+                continue
+            if parsed.state != State.RECEIVED:
+                department = departments.find(parsed.region, parsed.department)
+                if department is None:
+                    plan.departments.setdefault((parsed.region.pk, parsed.department), parsed.region)
+                elif not department.active:
+                    summary.add_error(parsed.row, sheet.header_of("department"),
+                                      _("The department “%(name)s” is no longer active.") % {"name": parsed.department})
+                    continue
+            summary.created += 1
+        batch.clear()
+
+    try:
+        for number, cells in sheet.rows:
+            if _is_blank(cells):
+                continue
+            summary.rows += 1
+            parsed = parse_row(number, cells, sheet, refs, now=now, region_allowed=lambda r: acts_for_region(by, r))
+            if parsed.region is not None and parsed.ref:
+                key = (parsed.region.pk, parsed.ref)
+                if key in seen:
+                    parsed.errors.append(RowError(number, sheet.header_of("ref"),
+                                                  _("The number %(ref)s appears twice in the file (also in row %(row)d).")
+                                                  % {"ref": parsed.ref, "row": seen[key]}))
+                else:
+                    seen[key] = number
+            for problem in parsed.errors:
+                summary.add_error(problem.row, problem.column, problem.message)
+            if not parsed.errors:
+                batch.append(parsed)
+                if len(batch) >= BATCH:
+                    flush()
+            if summary.rows % PROGRESS_EVERY == 0:
+                progress("validating", summary.rows, sheet.progress())
+        flush()
+    finally:
+        sheet.close()
+    if summary.rows == 0 and not summary.error_count:
+        summary.add_error(None, None, _("The file has a header but no rows to import."))
+    summary.departments_created = [{"region": region.code, "name": name}
+                                   for (_region_id, name), region in plan.departments.items()]
+    progress("validating", summary.rows, 1.0)
+    return plan
+
+
+# -- pass two: write -------------------------------------------------------------------------
+
+
+def _write(path: Path, *, by, refs: References, now: dt.datetime, summary: Summary, plan: _Plan, progress: Progress) -> None:
+    total = summary.rows
+    summary.created = summary.unchanged = 0
+    summary.departments_created = []
+    try:
+        with transaction.atomic():
+            for (_region_id, name), region in plan.departments.items():
+                if not Department.objects.filter(region=region, name=name).exists():
+                    create_department(by=by, region=region, name=name)
+                    summary.departments_created.append({"region": region.code, "name": name})
+            departments = _Departments()
+            sheet = _open(path, summary)
+            if sheet is None:
+                raise _Abort
+            try:
+                done = 0
+                for number, cells in sheet.rows:
+                    if _is_blank(cells):
+                        continue
+                    done += 1
+                    parsed = parse_row(number, cells, sheet, refs, now=now, region_allowed=lambda r: acts_for_region(by, r))
+                    if parsed.errors:
+                        for problem in parsed.errors:
+                            summary.add_error(problem.row, problem.column, problem.message)
+                        raise _Abort
+                    if Case.objects.filter(region=parsed.region, ref=parsed.ref).exists():
+                        summary.unchanged += 1
+                    else:
+                        _write_row(parsed, by=by, departments=departments, sheet=sheet, summary=summary)
+                        summary.created += 1
+                    if done % PROGRESS_EVERY == 0:
+                        progress("writing", done, done / total if total else None)
+            finally:
+                sheet.close()
+    except _Abort:
+        return
+    except IntegrityError:
+        summary.add_error(None, None, _("The import conflicts with a change made at the same time; nothing was imported. Try again."))
+        return
+    progress("writing", total, 1.0)
+
+
+def _write_row(parsed: ParsedRow, *, by, departments: _Departments, sheet: Sheet, summary: Summary) -> None:
+    try:
+        size = parsed.size or (Enterprise.objects.filter(credit_code=parsed.credit_code)
+                               .values_list("size", flat=True).first() or Enterprise.Size.OTHER)
+        case = services.create_case(
+            by=by, region=parsed.region, enterprise_name=parsed.enterprise, credit_code_value=parsed.credit_code,
+            enterprise_size=size, category=parsed.category, channel=parsed.channel, description=parsed.description,
+            contact_name=parsed.contact_name, contact_phone=parsed.contact_phone, received_at=parsed.received_at,
+            ref=parsed.ref, due_date=parsed.due_date, source=Source.IMPORT, now=parsed.received_at,
+        )
+        if parsed.state == State.RECEIVED:
+            return
+        case = services.assign(case, by=by, department=departments.find(parsed.region, parsed.department),
+                               due_date=parsed.due_date, source=Source.IMPORT, now=parsed.assigned_at)
+        if parsed.state in (State.RESOLVED, State.EXPLAINED):
+            services.import_closing(case, by=by, state=parsed.state, result=parsed.result,
+                                    evidence_refs=parsed.evidence, policy_basis=parsed.policy_basis,
+                                    redirect_to=parsed.redirect_to, now=parsed.closed_at)
+    except CaseError as error:
+        key = SERVICE_FIELDS.get(error.field or "")
+        column = sheet.header_of(key) if key in BY_KEY else None
+        summary.add_error(parsed.row, column, error.message)
+        raise _Abort from None
