@@ -1,0 +1,75 @@
+"""Who sees and manages which region's notices.
+
+The city office (and superusers) see all and manage the city's own and every county's; a county
+office sees and manages only its region's; assessors read all; departments see none. Anything
+outside a user's scope is 404, never 403.
+"""
+from __future__ import annotations
+
+from django.db.models import Q
+from django.http import Http404
+from django.utils.translation import gettext as _
+
+from cases.errors import InvalidInput, NotFound
+from cases.models import Region
+from cases.roles import Role, role_of
+
+
+def visible_region_filter(user, field: str) -> Q:
+    """A Q on ``field`` (a Region foreign key) limiting rows to the user's regions."""
+    role = role_of(user) if user is not None and user.is_active else None
+    if role in (Role.CITY_OFFICE, Role.ASSESSOR):
+        return Q()
+    profile = getattr(user, "profile", None)
+    if role == Role.COUNTY_OFFICE and profile and profile.region_id:
+        return Q(**{f"{field}_id": profile.region_id})
+    return Q(pk__in=[])
+
+
+def visible_regions(user):
+    role = role_of(user) if user is not None and user.is_active else None
+    if role in (Role.CITY_OFFICE, Role.ASSESSOR):
+        return Region.objects.all()
+    profile = getattr(user, "profile", None)
+    if role == Role.COUNTY_OFFICE and profile and profile.region_id:
+        return Region.objects.filter(pk=profile.region_id)
+    return Region.objects.none()
+
+
+def can_see_notices(user) -> bool:
+    return visible_regions(user).exists()
+
+
+def can_manage(user, region: Region) -> bool:
+    """Draft, edit, issue, register and schedule for this region."""
+    role = role_of(user)
+    if role == Role.CITY_OFFICE:
+        return True
+    if role == Role.COUNTY_OFFICE:
+        return user.profile.region_id == region.pk
+    return False
+
+
+def is_manager(user) -> bool:
+    return role_of(user) in (Role.CITY_OFFICE, Role.COUNTY_OFFICE)
+
+
+def find_region(user, value) -> Region:
+    """A region by code, Chinese name or id, within the user's scope; NotFound otherwise."""
+    text = str(value if value is not None else "").strip()
+    if not text:
+        raise InvalidInput(_("Choose a region."), field="region")
+    query = Q(code=text) | Q(name=text)
+    if text.isdigit() and len(text) < 6:
+        query |= Q(pk=int(text))
+    region = visible_regions(user).filter(query).first()
+    if region is None:
+        raise NotFound(_("No such region."))
+    return region
+
+
+def get_region_for_user(user, code) -> Region:
+    try:
+        return find_region(user, code)
+    except (NotFound, InvalidInput):
+        raise Http404(_("No such region.")) from None
