@@ -1,0 +1,44 @@
+"""Item 14 — periodic notices (问题处理公开通报), SPEC §6, from the notices app's evidence."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from .scope import Scope
+
+
+@dataclass
+class NoticeService:
+    schedule: str | None = None
+    periods_due: list[str] = field(default_factory=list)
+    periods_served: list[str] = field(default_factory=list)
+    missing_periods: list[str] = field(default_factory=list)
+    notices: dict[str, list[int]] = field(default_factory=dict)
+
+    def points(self, params: dict) -> Decimal:
+        if self.schedule is None:
+            return Decimal(params.get("none_points", "0"))
+        if not self.missing_periods:
+            return Decimal(params.get("full_points", "4"))
+        return Decimal(params.get("schedule_points", "2"))
+
+
+def notices_for_regions(region_ids: list[int], scope: Scope) -> dict[int, NoticeService]:
+    # Imported here: the notices app owns the facts; scoring only turns them into points.
+    from notices.evidence import item14_evidence_for_regions
+
+    evidence = item14_evidence_for_regions(region_ids, scope.year, scope.cutoff)
+    result = {}
+    for pk in region_ids:
+        found = evidence.get(pk)
+        if found is None:
+            result[pk] = NoticeService()
+            continue
+        result[pk] = NoticeService(
+            schedule=found.schedule,
+            periods_due=list(found.periods_due),
+            periods_served=list(found.periods_served),
+            missing_periods=list(found.missing_periods),
+            notices=dict(found.notices),
+        )
+    return result

@@ -1,0 +1,164 @@
+"""Item 15 — timeliness (办理时效及质量), SPEC §6.
+
+Counted: cases closed by the cutoff, and open cases whose due date (as of the cutoff, after
+approved extensions) is on or before it. On time: closed — resolved or explained — on a local date
+on or before that due date; a reopened case counts by its latest closing. Open cases due after the
+cutoff are pending: listed, not counted. Everything is read from the ledger as it stood at the end
+of the cutoff day, in one aggregate query over the cases in scope.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+
+from django.conf import settings
+from django.db import connection
+
+from cases.models import Case
+from ledger.models import LedgerEntry
+
+from .ladders import Rung, ladder, rate_str
+from .scope import Scope
+from .sql import Dialect, dialect_for, dt_param
+
+ON_TIME, CLOSED_LATE, OPEN_LATE, PENDING = "on_time", "closed_late", "open_late", "pending"
+CLOSING_ACTIONS = ("resolve", "explain")
+
+
+@dataclass
+class Timeliness:
+    """Item 15's facts for one region (or one department)."""
+
+    on_time: int = 0
+    closed_late: list[str] = field(default_factory=list)
+    open_late: list[str] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
+
+    @property
+    def late(self) -> list[str]:
+        return sorted(self.closed_late + self.open_late)
+
+    @property
+    def counted(self) -> int:
+        return self.on_time + len(self.closed_late) + len(self.open_late)
+
+    @property
+    def in_scope(self) -> int:
+        return self.counted + len(self.pending)
+
+    @property
+    def not_assessable(self) -> bool:
+        return self.counted == 0
+
+    @property
+    def rate(self) -> Fraction | None:
+        return Fraction(self.on_time, self.counted) if self.counted else None
+
+    @property
+    def rate_text(self) -> str | None:
+        return rate_str(self.on_time, self.counted)
+
+    def rung(self, params: dict) -> Rung:
+        if self.not_assessable:
+            return Rung(Decimal(params.get("below_points", "0")))
+        return ladder(self.rate, params)
+
+    def merge(self, other: Timeliness) -> None:
+        self.on_time += other.on_time
+        self.closed_late += other.closed_late
+        self.open_late += other.open_late
+        self.pending += other.pending
+
+    def sort(self) -> None:
+        self.closed_late.sort()
+        self.open_late.sort()
+        self.pending.sort()
+
+
+def per_case_sql(d: Dialect, region_count: int) -> str:
+    """Per case in scope: latest closing and reopening, due date and department as of the cutoff.
+
+    Parameters: region ids…, scope start, scope end (exclusive, both for receipt and entries)."""
+    cases = Case._meta.db_table
+    entries = LedgerEntry._meta.db_table
+    closing = "e.action IN ('resolve', 'explain')"
+    return f"""
+        SELECT c.id AS id, c.region_id AS region_id, c.number AS number,
+            MAX(CASE WHEN {closing} THEN e.seq END) AS close_seq,
+            MAX(CASE WHEN e.action = 'reopen' THEN e.seq END) AS reopen_seq,
+            MAX(CASE WHEN {closing} THEN e.occurred_at END) AS closed_at,
+            {d.text_max(f"CASE WHEN e.due_date IS NOT NULL THEN {d.seq_key()} || {d.date_text('e.due_date')} END")} AS due_key,
+            {d.text_max(f"CASE WHEN e.action IN ('assign', 'reassign') THEN {d.seq_key()} || {d.json_text('e.payload', 'department')} WHEN e.action = 'return' THEN {d.seq_key()} END")} AS dept_key
+        FROM {cases} c JOIN {entries} e ON e.case_id = c.id
+        WHERE c.region_id IN ({", ".join(["%s"] * region_count)})
+          AND c.received_at >= %s AND c.received_at < %s AND e.occurred_at < %s
+        GROUP BY c.id, c.region_id, c.number
+    """
+
+
+def classified_sql(d: Dialect, region_count: int) -> str:
+    zone = settings.TIME_ZONE
+    due = "substr(due_key, 11)"
+    closed_on = d.local_date_text("closed_at", zone)
+    return f"""
+        WITH per_case AS ({per_case_sql(d, region_count)})
+        SELECT region_id, substr(dept_key, 11) AS department,
+            CASE
+              WHEN close_seq IS NOT NULL AND close_seq > COALESCE(reopen_seq, 0) THEN
+                CASE WHEN due_key IS NULL OR {closed_on} <= {due} THEN '{ON_TIME}' ELSE '{CLOSED_LATE}' END
+              WHEN due_key IS NOT NULL AND {due} <= %s THEN '{OPEN_LATE}'
+              ELSE '{PENDING}'
+            END AS klass,
+            number
+        FROM per_case
+    """
+
+
+def grouped_sql(d: Dialect, region_count: int) -> str:
+    """One row per region, department at the cutoff and class, with the numbers of all but on-time."""
+    return f"""
+        WITH classified AS ({classified_sql(d, region_count)})
+        SELECT region_id, department, klass, COUNT(*),
+               {d.joined(f"CASE WHEN klass <> '{ON_TIME}' THEN number END")}
+        FROM classified
+        GROUP BY region_id, department, klass
+    """
+
+
+def params_for(scope: Scope, region_ids: list[int]) -> list:
+    end = dt_param(scope.end)
+    return [*region_ids, dt_param(scope.start), end, end, scope.cutoff.isoformat()]
+
+
+def timeliness_for_regions(region_ids: list[int], scope: Scope) -> tuple[dict[int, Timeliness], dict[int, dict[int | None, Timeliness]]]:
+    """({region id: Timeliness}, {region id: {department id or None: Timeliness}}) in one query."""
+    regions = {pk: Timeliness() for pk in region_ids}
+    departments: dict[int, dict[int | None, Timeliness]] = {pk: defaultdict(Timeliness) for pk in region_ids}
+    if not region_ids:
+        return regions, departments
+    d = dialect_for(scope)
+    with connection.cursor() as cursor:
+        cursor.execute(grouped_sql(d, len(region_ids)), params_for(scope, region_ids))
+        rows = cursor.fetchall()
+    for region_id, department, klass, count, numbers in rows:
+        department_id = int(department) if department not in (None, "") else None
+        part = Timeliness()
+        listed = sorted(numbers.split(",")) if numbers else []
+        if klass == ON_TIME:
+            part.on_time = count
+        elif klass == CLOSED_LATE:
+            part.closed_late = listed
+        elif klass == OPEN_LATE:
+            part.open_late = listed
+        else:
+            part.pending = listed
+        regions[region_id].merge(part)
+        departments[region_id][department_id].merge(part)
+    for timeliness in regions.values():
+        timeliness.sort()
+    for by_department in departments.values():
+        for timeliness in by_department.values():
+            timeliness.sort()
+    return regions, {pk: dict(v) for pk, v in departments.items()}

@@ -1,0 +1,79 @@
+"""The few SQL fragments that differ between PostgreSQL and SQLite.
+
+Scoring reads the ledger "as it stood at the end of the cutoff day" with aggregates over the
+ledger entries of the cases in scope; the value of a field at the latest entry is taken with the
+max of a key ``zero-padded seq || value`` so one pass over the entries is enough.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import connection
+from django.utils.translation import gettext as _
+
+from .scope import Scope, utc_offset_hours
+
+
+@dataclass(frozen=True)
+class Dialect:
+    vendor: str
+    offset_hours: int | None
+
+    @property
+    def postgres(self) -> bool:
+        return self.vendor == "postgresql"
+
+    def seq_key(self, column: str = "e.seq") -> str:
+        if self.postgres:
+            return f"lpad({column}::text, 10, '0')"
+        return f"printf('%%010d', {column})"
+
+    def date_text(self, column: str) -> str:
+        return f"{column}::text" if self.postgres else column
+
+    def json_text(self, column: str, key: str) -> str:
+        if self.postgres:
+            return f"coalesce({column}->>'{key}', '')"
+        return f"coalesce(json_extract({column}, '$.{key}'), '')"
+
+    def json_array_length(self, column: str, key: str) -> str:
+        if self.postgres:
+            return (
+                f"(CASE WHEN jsonb_typeof({column}->'{key}') = 'array' "
+                f"THEN jsonb_array_length({column}->'{key}') ELSE 0 END)"
+            )
+        return f"coalesce(json_array_length({column}, '$.{key}'), 0)"
+
+    def local_date_text(self, column: str, zone: str) -> str:
+        """The local calendar date of a UTC timestamp column, as 'YYYY-MM-DD' text."""
+        if self.postgres:
+            return f"to_char({column} AT TIME ZONE '{zone}', 'YYYY-MM-DD')"
+        sign = "+" if self.offset_hours >= 0 else "-"
+        return f"date({column}, '{sign}{abs(self.offset_hours)} hours')"
+
+    def text_max(self, expression: str) -> str:
+        # Byte order, not the database locale's collation, for the seq-keyed maxima.
+        return f'MAX(({expression}) COLLATE "C")' if self.postgres else f"MAX({expression})"
+
+    def joined(self, expression: str) -> str:
+        if self.postgres:
+            return f"string_agg({expression}, ',')"
+        return f"group_concat({expression}, ',')"
+
+    def placeholders(self, values) -> str:
+        return ", ".join(["%s"] * len(values))
+
+
+def dialect_for(scope: Scope) -> Dialect:
+    vendor = connection.vendor
+    offset = utc_offset_hours(scope)
+    if vendor not in ("postgresql", "sqlite"):
+        raise NotImplementedError(f"scoring supports PostgreSQL and SQLite, not {vendor}")
+    if vendor == "sqlite" and offset is None:
+        raise NotImplementedError(_("The local time zone changes its offset during this year."))
+    return Dialect(vendor=vendor, offset_hours=offset)
+
+
+def dt_param(value):
+    """A datetime as the database adapter stores it (SQLite keeps naive UTC text)."""
+    return connection.ops.adapt_datetimefield_value(value)
