@@ -38,6 +38,12 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(pytest.mark.skip(reason="needs Redis: set REDIS_URL=redis://…"))
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Password hashing is not under test; PBKDF2 per fixture user would dominate the run time."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def _fail_without_postgres():
     pytest.fail("CI=true but DATABASE_URL does not point at PostgreSQL")
