@@ -1,0 +1,41 @@
+"""Beat tasks: keep item 13's verdicts warm, and freeze a year's result once its cutoff has passed."""
+from __future__ import annotations
+
+from celery import shared_task
+from django.utils import timezone
+
+from cases.models import Region
+
+from .item13 import warm_verdicts
+from .models import Assessment
+from .scope import make_scope
+
+
+@shared_task(acks_late=True)
+def freeze_after_cutoff() -> list[int]:
+    """Freeze every year whose cutoff has ended (a year without an assessment row gets the default
+    rule set and the 12-20 cutoff). Safe to run many times: freezing twice changes nothing."""
+    from .services import freeze
+
+    now = timezone.now()
+    today = timezone.localtime(now).date()
+    frozen = []
+    years = set(Assessment.objects.filter(frozen_at__isnull=True, cutoff__lt=today).values_list("year", flat=True))
+    default = make_scope(today.year).cutoff
+    if today > default and not Assessment.objects.filter(year=today.year).exists():
+        years.add(today.year)
+    for year in sorted(years):
+        freeze(year, now=now)
+        frozen.append(year)
+    return frozen
+
+
+@shared_task(acks_late=True)
+def judge_ledgers() -> int:
+    """Judge the ledger chains of the current year's cases that changed since last time (item 13)."""
+    now = timezone.now()
+    today = timezone.localtime(now).date()
+    assessment = Assessment.objects.filter(year=today.year).first()
+    scope = make_scope(today.year, assessment.cutoff if assessment else None)
+    region_ids = list(Region.objects.filter(level=Region.Level.COUNTY).values_list("pk", flat=True))
+    return warm_verdicts(region_ids, scope)
