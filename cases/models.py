@@ -65,16 +65,28 @@ class Department(models.Model):
         return self.region_id == region.pk or self.region.is_city
 
 
+DEADLINE_VALIDATORS = [
+    MinValueValidator(1, message=_("A deadline is at least 1 working day.")),
+    MaxValueValidator(250, message=_("A deadline is at most 250 working days.")),
+]
+
+
 class Category(models.Model):
-    """A problem category (问题类别) with its deadline policy in working days."""
+    """A problem category (问题类别) with its deadline policy in working days.
+
+    This is the deadline policy of SPEC §4, edited in the admin: a change applies to cases
+    received or routed after it; due dates already set keep the policy they were computed with.
+    """
 
     code = models.SlugField(_("code"), max_length=20, unique=True)
     name = models.CharField(_("name"), max_length=50, unique=True)
     deadline_days = models.PositiveSmallIntegerField(
-        _("deadline (working days)"), default=5, validators=[MinValueValidator(1), MaxValueValidator(250)]
+        _("deadline (working days)"), default=5, validators=DEADLINE_VALIDATORS,
+        help_text=_("Working days after the day of receipt (规定时限); 5 by default."),
     )
     complex_deadline_days = models.PositiveSmallIntegerField(
-        _("deadline when complex (working days)"), default=15, validators=[MinValueValidator(1), MaxValueValidator(250)]
+        _("deadline when complex (working days)"), default=15, validators=DEADLINE_VALIDATORS,
+        help_text=_("Used when the case is marked complex at routing; 15 by default."),
     )
     position = models.PositiveSmallIntegerField(default=0)
 
@@ -89,6 +101,19 @@ class Category(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        super().clean()
+        if (
+            self.deadline_days is not None
+            and self.complex_deadline_days is not None
+            and self.complex_deadline_days < self.deadline_days
+        ):
+            raise ValidationError(
+                {"complex_deadline_days": _("The deadline for a complex case cannot be shorter than the ordinary one.")}
+            )
 
     def deadline_for(self, *, complex: bool) -> int:
         return self.complex_deadline_days if complex else self.deadline_days
@@ -246,6 +271,11 @@ class Case(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
             ),
             models.Index(fields=["region", "received_at"], name="case_region_received_idx"),
             models.Index(fields=["department", "state"], name="case_department_state_idx"),
+            # The acknowledgement reminder reads assigned, unacknowledged cases by assignment time.
+            models.Index(
+                fields=["assigned_at"], name="case_unacknowledged_idx",
+                condition=Q(state="assigned", acknowledged_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -334,6 +364,9 @@ class CaseAssignment(models.Model):
         ordering = ["assigned_at", "id"]
         indexes = [models.Index(fields=["department", "case"], name="assignment_department_case_idx")]
 
+    def __str__(self) -> str:
+        return f"{self.case_id} → {self.department_id}"
+
 
 def evidence_upload_to(instance: Evidence, filename: str) -> str:
     # The stored name is generated: the user's file name is kept only as data, never as a path.
@@ -375,6 +408,9 @@ class FollowUp(models.Model):
     class Meta:
         ordering = ["recorded_at", "id"]
 
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.satisfaction}"
+
 
 class Profile(models.Model):
     """Ties a user to a role and to the region or department they act for."""
@@ -386,3 +422,115 @@ class Profile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.role})"
+
+
+# -- the working-day calendar (规定时限 are counted on it) ------------------------------------
+
+
+class CalendarYear(models.Model):
+    """One year of the official PRC working-day calendar, with a version bumped on each change.
+
+    Every date of the year has a ``CalendarDay`` row. A due date records the versions of the
+    years it was counted on (``Case.calendar_version``), e.g. ``2025.1+2026.1``.
+    """
+
+    year = models.PositiveSmallIntegerField(
+        _("year"), unique=True, validators=[MinValueValidator(2000), MaxValueValidator(2100)]
+    )
+    version = models.PositiveIntegerField(_("version"), default=1)
+    source = models.CharField(_("source"), max_length=100)
+    reference = models.CharField(
+        _("official notice"), max_length=200, blank=True,
+        help_text=_("The State Council notice the schedule comes from, e.g. 国办发明电〔2024〕12号."),
+    )
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("entered by"),
+    )
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-year"]
+        verbose_name = _("working-day calendar year")
+        verbose_name_plural = _("working-day calendar")
+        constraints = [models.CheckConstraint(condition=Q(version__gte=1), name="calendar_year_version_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.year}"
+
+    @property
+    def version_label(self) -> str:
+        return f"{self.year}.{self.version}"
+
+
+class CalendarDay(models.Model):
+    """Whether one date is a working day: weekends are off and weekdays on, except statutory
+    holidays (off) and make-up working days (调休, on)."""
+
+    class Kind(models.TextChoices):
+        WORKDAY = "workday", _("Working day")
+        WEEKEND = "weekend", _("Weekend")
+        HOLIDAY = "holiday", _("Statutory holiday")
+        MAKEUP = "makeup", _("Make-up working day")
+
+    date = models.DateField(_("date"), unique=True)
+    calendar = models.ForeignKey(CalendarYear, models.CASCADE, related_name="days", verbose_name=_("year"))
+    is_workday = models.BooleanField(_("working day"))
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    name = models.CharField(_("holiday name"), max_length=50, blank=True)
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = _("calendar day")
+        verbose_name_plural = _("calendar days")
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(is_workday=True) & Q(kind__in=["workday", "makeup"]))
+                | (Q(is_workday=False) & Q(kind__in=["weekend", "holiday"])),
+                name="calendar_day_kind_matches_workday",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d} {self.get_kind_display()}"
+
+
+# -- extensions (延期) -------------------------------------------------------------------------
+
+
+class ExtensionRequest(models.Model):
+    """A department's request for more working days, and the office's decision on it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+
+    case = models.ForeignKey(Case, models.PROTECT, related_name="extension_requests", verbose_name=_("case"))
+    days = models.PositiveSmallIntegerField(_("working days asked"))
+    reason = models.TextField(_("reason"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name=_("requested by"))
+    requested_at = models.DateTimeField(_("requested at"))
+    due_date_before = models.DateField(_("due date before"))
+    due_date_after = models.DateField(_("due date after"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("decided by")
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        verbose_name = _("extension request")
+        verbose_name_plural = _("extension requests")
+        constraints = [
+            # At most one request waits for a decision per case; the service also checks it.
+            models.UniqueConstraint(
+                fields=["case"], condition=Q(status="pending"), name="extension_one_pending_per_case"
+            ),
+            models.CheckConstraint(condition=Q(days__gte=1), name="extension_days_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case} +{self.days}"

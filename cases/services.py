@@ -33,6 +33,7 @@ from .models import (
     FollowUp,
     Region,
     State,
+    local_date,
 )
 from .roles import Role, acts_for_region, department_of, role_of
 from .uploads import CheckedFile, EvidenceReference, check_uploads
@@ -445,6 +446,12 @@ def available_actions(case: Case, user) -> list[str]:
         if case.acknowledged_at is None:
             actions.append("acknowledge")
         actions += ["resolve", "explain", "return", "evidence"]
+    if (office or mine) and case.state == State.ASSIGNED:
+        pending = _pending_extension(case) is not None
+        if office and pending:
+            actions += ["approve_extension", "reject_extension"]
+        if mine and not pending and _extension_still_possible(case, local_date(timezone.now())):
+            actions.append("request_extension")
     return actions
 
 
@@ -493,3 +500,276 @@ def import_closing(
                       from_state=State.ASSIGNED, to_state=state, occurred_at=now, source=Source.IMPORT,
                       payload=payload)
     return case
+
+
+# -- deadlines: extensions (延期), recomputation, supervision (督办) ---------------------------
+
+EXTENSION_MAX_DAYS_DEFAULT = 10
+
+
+def extension_max_days() -> int:
+    from django.conf import settings
+
+    return int(getattr(settings, "EXTENSION_MAX_DAYS", EXTENSION_MAX_DAYS_DEFAULT))
+
+
+def _pending_extension(case: Case, *, lock: bool = False):
+    from .models import ExtensionRequest
+
+    qs = ExtensionRequest.objects.filter(case=case, status=ExtensionRequest.Status.PENDING)
+    if lock:
+        qs = qs.select_for_update()
+    return qs.first()
+
+
+def _extension_still_possible(case: Case, today: dt.date) -> bool:
+    """An extension is asked for on or before the due date, never after it."""
+    return case.due_date is not None and today <= case.due_date
+
+
+def _after_commit_notify(users_query: Callable, *, kind: str, message: str, case: Case) -> None:
+    """Inbox messages about this change, written only once the change is committed."""
+    from notifications import services as notifications
+
+    case_pk = case.pk
+
+    def send():
+        notifications.notify_many(users_query(), kind=kind, message=message, case_id=case_pk)
+
+    transaction.on_commit(send)
+
+
+def request_extension(case, *, by, reason: str, days: int, source=None, now=None) -> Case:
+    """The assigned department asks for more working days (申请延期), before the due date."""
+    from .models import ExtensionRequest
+
+    now = now or timezone.now()
+    reason = _require_text(reason, "reason", _("Reason"))
+    limit = extension_max_days()
+    try:
+        days = int(days)
+    except (TypeError, ValueError):
+        raise InvalidInput(_("Give the number of working days as a whole number."), field="days") from None
+    if days < 1 or days > limit:
+        raise InvalidInput(
+            _("An extension is between 1 and %(n)d working days.") % {"n": limit}, field="days"
+        )
+    with _locked(case, by) as case:
+        _require_assigned_department(by, case)
+        if case.state != State.ASSIGNED:
+            raise WrongState(
+                _("This action is not possible while the case is “%(state)s”.") % {"state": _state_label(case.state)}
+            )
+        if not _extension_still_possible(case, local_date(now)):
+            raise WrongState(_("The due date has passed; an extension must be asked for on or before it."))
+        if _pending_extension(case, lock=True) is not None:
+            raise WrongState(_("An extension request for this case is already waiting for a decision."))
+        try:
+            with transaction.atomic():
+                request = ExtensionRequest.objects.create(
+                    case=case, days=days, reason=reason, requested_by=by, requested_at=now,
+                    due_date_before=case.due_date,
+                )
+        except IntegrityError as error:
+            raise refuse_integrity(error) from None
+        ledger.append(
+            case, action="request_extension", actor=by, from_state=case.state, to_state=case.state,
+            occurred_at=now, source=_source(source),
+            payload={"request": request.pk, "reason": reason, "days": days, "due_date": case.due_date.isoformat()},
+        )
+        message = _("%(number)s: %(department)s asks for %(days)d more working days (due %(due)s). Reason: %(reason)s") % {
+            "number": case.number, "department": case.department.name, "days": days,
+            "due": case.due_date.isoformat(), "reason": reason,
+        }
+        region = case.region
+        _after_commit_notify(lambda: _office_users(region), kind="extension", message=message, case=case)
+    return case
+
+
+def _decide_extension(case, *, by, approve: bool, note: str, source, now) -> Case:
+    from .models import ExtensionRequest
+
+    now = now or timezone.now()
+    note = (note or "").strip()
+    if len(note) > 2000:
+        raise InvalidInput(_("%(label)s is too long (at most %(n)d characters).") % {"label": _("Note"), "n": 2000}, field="note")
+    with _locked(case, by) as case:
+        _require_office(by, case.region)
+        request = _pending_extension(case, lock=True)
+        if request is None:
+            raise WrongState(_("No extension request is waiting for a decision."))
+        if approve and case.state != State.ASSIGNED:
+            raise WrongState(
+                _("This action is not possible while the case is “%(state)s”.") % {"state": _state_label(case.state)}
+            )
+        before = case.due_date
+        payload = {"request": request.pk, "days": request.days, "reason": request.reason, "note": note,
+                   "due_date_before": before.isoformat() if before else None}
+        if approve:
+            # The extension counts from the current due date, on the calendar as it is now.
+            extended = workdays.add_working_days(before, request.days)
+            case.due_date = extended.date
+            case.due_date_provisional = case.due_date_provisional or extended.provisional
+            case.calendar_version = _merged_versions(case.calendar_version, extended.calendar_version)
+            case.extension_days += request.days
+            case.save(update_fields=["due_date", "due_date_provisional", "calendar_version", "extension_days", "updated_at"])
+            request.status, request.due_date_after = ExtensionRequest.Status.APPROVED, extended.date
+            payload["due_date"] = extended.date.isoformat()
+        else:
+            request.status = ExtensionRequest.Status.REJECTED
+        request.decided_by, request.decided_at, request.decision_note = by, now, note
+        request.save(update_fields=["status", "due_date_after", "decided_by", "decided_at", "decision_note"])
+        ledger.append(
+            case, action="approve_extension" if approve else "reject_extension", actor=by,
+            from_state=case.state, to_state=case.state, occurred_at=now, source=_source(source),
+            due_date=case.due_date if approve else None, payload=payload,
+        )
+        if approve:
+            message = _("%(number)s: the extension of %(days)d working days is approved; the new due date is %(due)s.") % {
+                "number": case.number, "days": request.days, "due": case.due_date.isoformat()}
+        else:
+            message = _("%(number)s: the extension request is rejected; the due date stays %(due)s.") % {
+                "number": case.number, "due": case.due_date.isoformat() if case.due_date else "—"}
+        if note:
+            message += " " + _("Note: %(note)s") % {"note": note}
+        department_id = case.department_id
+        _after_commit_notify(lambda: _department_users(department_id), kind="extension", message=message, case=case)
+    return case
+
+
+def approve_extension(case, *, by, note: str = "", source=None, now=None) -> Case:
+    """The county or city office grants the pending extension: the due date moves."""
+    return _decide_extension(case, by=by, approve=True, note=note, source=source, now=now)
+
+
+def reject_extension(case, *, by, note: str = "", source=None, now=None) -> Case:
+    """The county or city office refuses the pending extension: the due date stays."""
+    return _decide_extension(case, by=by, approve=False, note=note, source=source, now=now)
+
+
+def _merged_versions(*labels: str) -> str:
+    """Join calendar-version labels (``2025.1+2026.1``), keeping the latest per year."""
+    per_year: dict[str, str] = {}
+    for label in labels:
+        for part in (label or "").split("+"):
+            year, dot, _version = part.partition(".")
+            if dot and year.isdigit():
+                per_year[year] = part
+    return "+".join(per_year[y] for y in sorted(per_year))[:64] or (labels[-1] if labels else "")
+
+
+def set_recomputed_due_date(case_id: int, *, working_days: int, calendar, by=None, reason: str, now=None) -> Case:
+    """Recount a case's due date on a changed calendar, with a ledger entry (system action).
+
+    ``working_days`` is the case's whole allowance (policy plus approved extensions) counted
+    from the day of receipt; the caller counted it on the calendar the old date came from.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        case = Case.objects.select_for_update().get(pk=case_id)
+        due = calendar.add_working_days(case.received_on, working_days)
+        before = (case.due_date, case.due_date_provisional, case.calendar_version)
+        case.due_date, case.due_date_provisional, case.calendar_version = due.date, due.provisional, due.calendar_version
+        case.save(update_fields=["due_date", "due_date_provisional", "calendar_version", "updated_at"])
+        ledger.append(
+            case, action="recompute_due", actor=by, from_state=case.state, to_state=case.state,
+            occurred_at=now, source=Source.SYSTEM, due_date=due.date,
+            payload={
+                "reason": reason, "working_days": working_days,
+                "due_date_before": before[0].isoformat() if before[0] else None,
+                "provisional_before": before[1], "calendar_version_before": before[2],
+                "due_date": due.date.isoformat(), "provisional": due.provisional,
+                "calendar_version": due.calendar_version,
+            },
+        )
+    return case
+
+
+def recompute_provisional_due_dates(*, year: int | None = None, by=None, now=None) -> int:
+    """Recompute every provisional due date whose year now has a calendar; returns how many.
+
+    ``cases.workcalendar.enter_year`` does this as part of entering a year; this function
+    catches up on years that reached the database another way (e.g. a data migration).
+    """
+    now = now or timezone.now()
+    calendar = workdays.current_calendar()
+    qs = Case.objects.filter(due_date_provisional=True, due_date__isnull=False)
+    if year is not None:
+        qs = qs.filter(calendar_version__contains=f"{year}.provisional")
+    changed = 0
+    for case in qs.only("pk", "received_at", "due_date", "calendar_version").order_by("pk").iterator(chunk_size=500):
+        provisional_years = frozenset(
+            int(part.split(".")[0]) for part in case.calendar_version.split("+")
+            if part.endswith(".provisional") and part.split(".")[0].isdigit()
+        )
+        now_known = frozenset(y for y in provisional_years if calendar.knows(y))
+        if not now_known:
+            continue
+        allowance = calendar.working_days_between(case.received_on, case.due_date, unknown=provisional_years)
+        if allowance < 1:
+            continue
+        set_recomputed_due_date(
+            case.pk, working_days=allowance, calendar=calendar, by=by, now=now,
+            reason=_("Working-day calendar entered for %(years)s.") % {"years": ", ".join(map(str, sorted(now_known)))},
+        )
+        changed += 1
+    return changed
+
+
+def mark_supervised(case, *, by=None, source=None, now=None) -> Case:
+    """Mark a case 督办 (supervised): still overdue well past its due date.
+
+    With ``by=None`` it is the deadline sweep acting; an office user may also mark a case of
+    its region. Marking twice changes nothing.
+    """
+    now = now or timezone.now()
+    if by is None:
+        with transaction.atomic():
+            try:
+                case = Case.objects.select_for_update().get(pk=case.pk if isinstance(case, Case) else case)
+            except Case.DoesNotExist:
+                raise NotFound(_("No such case.")) from None
+            return _supervise(case, by=None, source=source or Source.SYSTEM, now=now)
+    with _locked(case, by) as case:
+        _require_office(by, case.region)
+        return _supervise(case, by=by, source=_source(source), now=now)
+
+
+def _supervise(case: Case, *, by, source: str, now: dt.datetime) -> Case:
+    if case.supervised:
+        return case
+    if not case.is_open:
+        raise WrongState(
+            _("This action is not possible while the case is “%(state)s”.") % {"state": _state_label(case.state)}
+        )
+    case.supervised = True
+    case.save(update_fields=["supervised", "updated_at"])
+    ledger.append(
+        case, action="supervise", actor=by, from_state=case.state, to_state=case.state, occurred_at=now,
+        source=source, payload={"due_date": case.due_date.isoformat() if case.due_date else None,
+                                "days_overdue": case.days_overdue(local_date(now))},
+    )
+    return case
+
+
+def _office_users(region: Region):
+    """Active staff of the county office of a region (the city office for a city case)."""
+    from django.contrib.auth import get_user_model
+
+    role = Role.CITY_OFFICE if region.is_city else Role.COUNTY_OFFICE
+    users = get_user_model().objects.filter(is_active=True, profile__role=role)
+    return users if region.is_city else users.filter(profile__region=region)
+
+
+def _department_users(department_id: int | None):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.filter(
+        is_active=True, profile__role=Role.DEPARTMENT, profile__department_id=department_id
+    )
+
+
+def _city_office_users():
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.filter(is_active=True, profile__role=Role.CITY_OFFICE)

@@ -20,3 +20,12 @@ urlpatterns += [
     path(f"cases/<int:pk>/{name.replace('_', '-')}/", views.case_action, {"action": name}, name=name)
     for name in views.ACTIONS
 ]
+
+# Deadline extensions (延期): forms in cases/_extension_actions.html, views in cases/views_extensions.py.
+from . import views_extensions  # noqa: E402
+
+urlpatterns += [
+    path("cases/<int:pk>/request-extension/", views_extensions.request_extension, name="request_extension"),
+    path("cases/<int:pk>/approve-extension/", views_extensions.approve_extension, name="approve_extension"),
+    path("cases/<int:pk>/reject-extension/", views_extensions.reject_extension, name="reject_extension"),
+]

@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "axes",
     "django_tables2",
     "django_filters",
     "rest_framework",
@@ -43,6 +44,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -51,6 +53,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -67,6 +71,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "cases.context_processors.role",
+                "notifications.context_processors.unread",
             ],
         },
     },
@@ -142,6 +147,25 @@ CELERY_BEAT_SCHEDULE["scoring-freeze-after-cutoff"] = {
     "task": "scoring.tasks.freeze_after_cutoff", "schedule": crontab(hour=0, minute=30),
 }
 
+# -- timers (notifications.sweep) -------------------------------------------------------------
+SWEEP_INTERVAL_SECONDS = env.int("SWEEP_INTERVAL_SECONDS", default=300)
+CELERY_BEAT_SCHEDULE["sweep-deadlines"] = {
+    "task": "notifications.sweep_deadlines",
+    "schedule": float(SWEEP_INTERVAL_SECONDS),
+    # A sweep message older than the next one is pointless: drop it rather than pile up.
+    "options": {"expires": max(60, SWEEP_INTERVAL_SECONDS - 10)},
+}
+# Redis down must not hold up a request for long: a failed publish is logged and the next
+# sweep sends from the database outbox.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"] = 3
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# A delivery left "sending" this long belongs to a process that died mid-send; it is retried.
+DELIVERY_STALE_SECONDS = env.int("DELIVERY_STALE_SECONDS", default=900)
+# Working days for each reminder (see notifications/sweep.py); keys may be left out.
+DEADLINE_TIMERS = {"acknowledge_days": 1, "due_soon_days": 2, "overdue_days": 1, "escalate_days": 3, "supervise_days": 5}
+EXTENSION_MAX_DAYS = env.int("EXTENSION_MAX_DAYS", default=10)
+
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
@@ -173,4 +197,55 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
+}
+
+# -- production hardening ------------------------------------------------------------------------
+# HTTPS=true when the site is served over HTTPS (behind nginx): redirect, secure cookies, HSTS.
+HTTPS = env.bool("HTTPS", default=False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=HTTPS)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # probed over plain HTTP from inside the network
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)  # one working day
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=HTTPS)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=HTTPS)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# Login throttling (django-axes): after AXES_FAILURE_LIMIT failures a username is locked out
+# from that address for AXES_COOLOFF_TIME hours. The address is REMOTE_ADDR, or the X-Real-IP
+# that a trusted proxy (nginx) sets — never a client-supplied X-Forwarded-For.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+
+# Content-Security-Policy (django-csp): every script and style comes from our own origin; no
+# inline script, no style attribute, nothing from the internet.
+from csp.constants import NONE, SELF  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
 }

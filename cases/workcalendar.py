@@ -1,0 +1,218 @@
+"""Entering a year of the official working-day calendar, and what follows from it.
+
+A year is entered as the State Council publishes it: the statutory holidays (date ranges with a
+name) and the make-up working days (调休). Everything else follows the weekend rule. Entering a
+year that already has a calendar with different days is refused unless it is an explicit
+revision; either way, every due date counted on that year (provisionally, or on the previous
+version) is recomputed in the same transaction, each with a ledger entry.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .errors import InvalidInput
+
+FIRST_SEEDED_YEAR, LAST_SEEDED_YEAR = 2004, 2026
+
+
+@dataclass(frozen=True)
+class DayRow:
+    date: dt.date
+    is_workday: bool
+    kind: str  # workday / weekend / holiday / makeup
+    name: str = ""
+
+
+@dataclass
+class YearSchedule:
+    """A year as published: holidays {date: name} and make-up working days."""
+
+    year: int
+    holidays: dict[dt.date, str] = field(default_factory=dict)
+    makeup_days: set[dt.date] = field(default_factory=set)
+
+    def check(self) -> None:
+        """Contradictions inside the schedule itself are refused with the dates named."""
+        errors = []
+        for day in sorted(set(self.holidays) | self.makeup_days):
+            if day.year != self.year:
+                errors.append(_("%(day)s is not in %(year)d.") % {"day": day.isoformat(), "year": self.year})
+        both = sorted(set(self.holidays) & self.makeup_days)
+        for day in both:
+            errors.append(
+                _("%(day)s is listed both as a holiday and as a make-up working day.") % {"day": day.isoformat()}
+            )
+        for day in sorted(self.makeup_days - set(both)):
+            if day.year == self.year and day.weekday() < 5:
+                errors.append(
+                    _("%(day)s is a weekday and already a working day; a make-up working day falls on a weekend.")
+                    % {"day": day.isoformat()}
+                )
+        if errors:
+            raise InvalidInput(" ".join(errors), field="days")
+
+    def rows(self) -> list[DayRow]:
+        day, end, rows = dt.date(self.year, 1, 1), dt.date(self.year, 12, 31), []
+        while day <= end:
+            if day in self.holidays:
+                rows.append(DayRow(day, False, "holiday", self.holidays[day][:50]))
+            elif day in self.makeup_days:
+                rows.append(DayRow(day, True, "makeup", ""))
+            elif day.weekday() >= 5:
+                rows.append(DayRow(day, False, "weekend"))
+            else:
+                rows.append(DayRow(day, True, "workday"))
+            day += dt.timedelta(days=1)
+        return rows
+
+
+def from_chinesecalendar(year: int) -> YearSchedule:
+    """The year as the ``chinesecalendar`` package knows it, read day by day with ``is_workday``.
+
+    (``get_workdays(include_weekends=False)`` would drop make-up Saturdays: not used.)
+    """
+    import chinese_calendar
+
+    schedule = YearSchedule(year)
+    day = dt.date(year, 1, 1)
+    while day.year == year:
+        try:
+            workday = chinese_calendar.is_workday(day)
+        except NotImplementedError:
+            raise InvalidInput(
+                _("The chinesecalendar package has no data for %(year)d.") % {"year": year}, field="year"
+            ) from None
+        if day.weekday() < 5 and not workday:
+            _on_holiday, name = chinese_calendar.get_holiday_detail(day)
+            schedule.holidays[day] = name or "holiday"
+        elif day.weekday() >= 5 and workday:
+            schedule.makeup_days.add(day)
+        elif day.weekday() >= 5:
+            on_holiday, name = chinese_calendar.get_holiday_detail(day)
+            if on_holiday and name:
+                # A holiday over a weekend: off either way, but keep its name for the admin.
+                schedule.holidays[day] = name
+        day += dt.timedelta(days=1)
+    return schedule
+
+
+def chinesecalendar_source() -> str:
+    import chinese_calendar
+
+    return f"chinesecalendar {getattr(chinese_calendar, '__version__', '')}".strip()
+
+
+def parse_dates(text: str, *, field_name: str) -> list[dt.date]:
+    """Dates and ranges, one per line or comma-separated: ``2027-01-01`` or ``2027-02-05..2027-02-11``.
+
+    A range may carry a name after a space: ``2027-10-01..2027-10-07 国庆节``.
+    """
+    return [day for day, _name in parse_named_dates(text, field_name=field_name)]
+
+
+def parse_named_dates(text: str, *, field_name: str) -> list[tuple[dt.date, str]]:
+    result: list[tuple[dt.date, str]] = []
+    for raw in (text or "").replace("，", ",").replace(",", "\n").splitlines():
+        item = raw.strip()
+        if not item:
+            continue
+        span, _sep, name = item.partition(" ")
+        start_text, _dots, end_text = span.partition("..")
+        try:
+            start = dt.date.fromisoformat(start_text.strip())
+            end = dt.date.fromisoformat(end_text.strip()) if end_text else start
+        except ValueError:
+            raise InvalidInput(
+                _("“%(item)s” is not a date (YYYY-MM-DD) or a range (YYYY-MM-DD..YYYY-MM-DD).") % {"item": item},
+                field=field_name,
+            ) from None
+        if end < start or (end - start).days > 60:
+            raise InvalidInput(_("The range “%(item)s” is not valid.") % {"item": item}, field=field_name)
+        day = start
+        while day <= end:
+            result.append((day, name.strip()))
+            day += dt.timedelta(days=1)
+    return result
+
+
+def enter_year(
+    schedule: YearSchedule, *, by=None, source: str, reference: str = "", revise: bool = False,
+    now: dt.datetime | None = None,
+) -> tuple[object, int]:
+    """Store a year's calendar and recompute the due dates counted on it.
+
+    Returns (the CalendarYear, number of cases whose due date was recomputed). A year that
+    already has a calendar is left alone when the days agree; when they differ it is refused
+    unless ``revise`` (the version is then bumped). All or nothing.
+    """
+    from . import services, workdays
+    from .models import CalendarDay, CalendarYear, Case
+
+    now = now or timezone.now()
+    schedule.check()
+    rows = schedule.rows()
+    with transaction.atomic():
+        existing = CalendarYear.objects.select_for_update().filter(year=schedule.year).first()
+        if existing is not None:
+            stored = {d.date: d for d in CalendarDay.objects.filter(calendar=existing)}
+            conflicts = [r for r in rows if r.date in stored and stored[r.date].is_workday != r.is_workday]
+            missing = [r for r in rows if r.date not in stored]
+            if not conflicts and not missing:
+                return existing, 0
+            if conflicts and not revise:
+                shown = ", ".join(
+                    f"{r.date.isoformat()} ({_('working day') if stored[r.date].is_workday else _('day off')})"
+                    for r in conflicts[:10]
+                )
+                raise InvalidInput(
+                    _(
+                        "The calendar of %(year)d (version %(version)d) already says otherwise for %(days)s. "
+                        "Revise the year explicitly to replace it."
+                    )
+                    % {"year": schedule.year, "version": existing.version, "days": shown},
+                    field="days",
+                )
+        # Count each affected case's working days on the calendar it was computed with (the
+        # year still unknown, or its previous version) before the new days go in.
+        before = workdays.current_calendar()
+        affected = list(
+            Case.objects.filter(calendar_version__contains=f"{schedule.year}.", due_date__isnull=False)
+            .select_for_update()
+            .only("pk", "received_at", "due_date")
+            .order_by("pk")
+        )
+        counts = {c.pk: before.working_days_between(c.received_on, c.due_date) for c in affected}
+
+        if existing is None:
+            year = CalendarYear.objects.create(
+                year=schedule.year, version=1, source=source[:100], reference=reference[:200],
+                entered_by=by if by is not None and by.pk else None, updated_at=now,
+            )
+        else:
+            year = existing
+            year.version += 1
+            year.source, year.reference, year.updated_at = source[:100], reference[:200] or year.reference, now
+            year.entered_by = by if by is not None and by.pk else year.entered_by
+            year.save()
+            CalendarDay.objects.filter(calendar=year).delete()
+        CalendarDay.objects.bulk_create(
+            [CalendarDay(date=r.date, calendar=year, is_workday=r.is_workday, kind=r.kind, name=r.name) for r in rows]
+        )
+        after = workdays.current_calendar()
+        reason = _("Working-day calendar %(year)d entered (version %(version)d).") % {
+            "year": year.year, "version": year.version,
+        }
+        changed = 0
+        for case in affected:
+            if counts[case.pk] < 1:
+                continue
+            services.set_recomputed_due_date(
+                case.pk, working_days=counts[case.pk], calendar=after, by=by, reason=reason, now=now
+            )
+            changed += 1
+    return year, changed

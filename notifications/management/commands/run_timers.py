@@ -1,0 +1,39 @@
+"""The embedded default's timer process: a deadline sweep every few minutes, in the foreground.
+
+``bin/run`` starts it next to the web server when there is no ``REDIS_URL`` (with Redis, Celery
+beat and a worker do this job instead). Several copies may run at once without harm — the outbox
+decides — but one is enough.
+"""
+import signal
+import threading
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from notifications.sweep import run_sweep
+
+
+class Command(BaseCommand):
+    help = "Run the deadline sweep every SWEEP_INTERVAL_SECONDS until stopped (embedded default)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--interval", type=int, default=None, help="seconds between sweeps")
+        parser.add_argument("--once", action="store_true", help="run one sweep and exit")
+
+    def handle(self, *args, interval=None, once=False, **options):
+        interval = interval or int(getattr(settings, "SWEEP_INTERVAL_SECONDS", 300))
+        stop = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+        self.stdout.write(f"timers: a deadline sweep every {interval} s")
+        while not stop.is_set():
+            try:
+                run = run_sweep()
+                if run.sent or run.errors:
+                    self.stdout.write(f"sweep {run.pk}: sent {run.sent}, errors {len(run.errors)}")
+            except Exception as error:  # noqa: BLE001 - keep the timers alive; the next sweep retries
+                self.stderr.write(f"sweep failed: {error!r}")
+            if once:
+                break
+            stop.wait(interval)
+        self.stdout.write("timers: stopped")

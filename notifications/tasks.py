@@ -1,0 +1,22 @@
+"""Celery tasks of the timers. They take ids (or nothing), run acks_late and are safe to run
+twice: the outbox rows, not the messages in Redis, decide what is sent."""
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(name="notifications.sweep_deadlines", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def sweep_deadlines() -> dict:
+    """The beat task: one deadline sweep (see notifications.sweep)."""
+    from .sweep import run_sweep
+
+    run = run_sweep()
+    return {"run": run.pk, "planned": run.planned, "sent": run.sent, "errors": len(run.errors)}
+
+
+@shared_task(name="notifications.send_delivery", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def send_delivery(delivery_id: int) -> bool:
+    """Send one queued delivery; a no-op when someone else already sent it."""
+    from .services import send_pending
+
+    return send_pending(delivery_id)
