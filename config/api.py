@@ -2,7 +2,14 @@
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
+from cases.api import CaseViewSet, DepartmentViewSet, ImportViewSet
+from notifications.api import NotificationViewSet
+
 router = SimpleRouter()
+router.register("departments", DepartmentViewSet, basename="department")
+router.register("cases", CaseViewSet, basename="case")
+router.register("imports", ImportViewSet, basename="import")
+router.register("notifications", NotificationViewSet, basename="notification")
 
 urlpatterns = [
     path("", include(router.urls)),

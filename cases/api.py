@@ -1,0 +1,386 @@
+"""REST API for departments, cases, their ledger and every transition (SPEC §8).
+
+Each endpoint starts from the scoped fetchers (outside scope → 404) and changes a case only
+through ``cases.services`` with ``source="api"``. Before reading the body, a transition checks
+that this user's role may take it at all, so a wrong role gets 403 whatever it sent.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from pathlib import PurePath
+from zoneinfo import ZoneInfo
+
+from django import forms
+from django.db.models import Q
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import mixins, status, viewsets
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.decorators import action
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from ledger.models import Source
+from ledger.services import entries_for
+
+from . import services
+from .access import departments_for_user, get_case_for_user, regions_for_user
+from .departments import create_department
+from .errors import InvalidInput, NotAllowed, NotFound
+from .importing import check_importer, run_import
+from .models import Case, Department, Region, State, local_date
+from .roles import Role, acts_for_region, department_of, role_of
+from .serializers import (
+    MAX_ID,
+    AssignSerializer,
+    CaseCreateSerializer,
+    CaseSerializer,
+    DepartmentSerializer,
+    ErrorSerializer,
+    ExplainSerializer,
+    ExtensionDecisionSerializer,
+    ExtensionRequestSerializer,
+    FollowUpSerializer,
+    ImportRequestSerializer,
+    ImportSummarySerializer,
+    LedgerEntrySerializer,
+    ReasonSerializer,
+    ResolveSerializer,
+    ReturnSerializer,
+)
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+API = Source.API
+
+_ERRORS = {
+    400: OpenApiResponse(OpenApiTypes.OBJECT, description="Bad input: {field: [message]} or {detail: message}"),
+    401: OpenApiResponse(ErrorSerializer, description="Not authenticated"),
+    403: OpenApiResponse(ErrorSerializer, description="This user's role may not do this"),
+    404: OpenApiResponse(ErrorSerializer, description="No such object, or outside this user's scope"),
+    409: OpenApiResponse(ErrorSerializer, description="Not possible in the case's current state, or lost a race"),
+}
+
+
+def errors(*codes: int) -> dict:
+    return {code: _ERRORS[code] for code in (401, *codes)}
+
+
+class ApiAuth:
+    # Token first, so an unauthenticated call is told 401 with "WWW-Authenticate: Token".
+    authentication_classes = [TokenAuthentication, SessionAuthentication]
+
+
+def _require_office_role(user) -> None:
+    if role_of(user) not in (Role.CITY_OFFICE, Role.COUNTY_OFFICE):
+        raise NotAllowed(_("Only a county office or the city office may do this."))
+
+
+def scoped_case(user, pk) -> Case:
+    """The case if this user may see it; 404 for anything else, including ids out of range."""
+    text = str(pk)
+    if not text.isdigit() or int(text) > MAX_ID:
+        raise Http404
+    return get_case_for_user(user, int(text))
+
+
+# -- departments -----------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Departments this user may see",
+        parameters=[OpenApiParameter("region", str, description="Region code (or Chinese name)")],
+        responses={200: DepartmentSerializer(many=True), **errors()},
+    ),
+    create=extend_schema(
+        summary="Add a department to a region",
+        request=DepartmentSerializer,
+        responses={201: DepartmentSerializer, **errors(400, 403, 404)},
+    ),
+)
+class DepartmentViewSet(ApiAuth, mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+    serializer_class = DepartmentSerializer
+    pagination_class = None
+    queryset = Department.objects.none()
+
+    def get_queryset(self):
+        departments = departments_for_user(self.request.user).order_by("region__code", "name")
+        region = (self.request.query_params.get("region") or "").strip()
+        if region:
+            departments = departments.filter(Q(region__code=region) | Q(region__name=region))
+        return departments
+
+    def create(self, request, *args, **kwargs):
+        _require_office_role(request.user)
+        body = DepartmentSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        department = create_department(by=request.user, region=body.validated_data["region"],
+                                       name=body.validated_data["name"])
+        return Response(DepartmentSerializer(department).data, status=status.HTTP_201_CREATED)
+
+
+# -- cases -----------------------------------------------------------------------------------
+
+
+class IntegerFilter(filters.NumberFilter):
+    field_class = forms.IntegerField
+
+
+class CaseFilter(filters.FilterSet):
+    region = filters.CharFilter(method="filter_region", help_text="Region code (or Chinese name)")
+    state = filters.ChoiceFilter(choices=State.choices)
+    department = IntegerFilter(field_name="department_id", min_value=1, max_value=MAX_ID, help_text="Department id")
+    overdue = filters.BooleanFilter(method="filter_overdue", help_text="true: open and past the due date today")
+    received_from = filters.DateFilter(method="filter_received_from", help_text="Received on or after this day (local)")
+    received_to = filters.DateFilter(method="filter_received_to", help_text="Received on or before this day (local)")
+    ref = filters.CharFilter(field_name="ref", help_text="External reference")
+    number = filters.CharFilter(field_name="number")
+
+    class Meta:
+        model = Case
+        fields = ["region", "state", "department", "overdue", "received_from", "received_to", "ref", "number"]
+
+    def filter_region(self, queryset, name, value):
+        value = value.strip()
+        return queryset.filter(Q(region__code=value) | Q(region__name=value)) if value else queryset
+
+    def filter_overdue(self, queryset, name, value):
+        if value is None:
+            return queryset
+        today = local_date(timezone.now())
+        overdue = queryset.overdue(today)
+        return overdue if value else queryset.exclude(pk__in=overdue.values("pk"))
+
+    @staticmethod
+    def _start_of(day: dt.date) -> dt.datetime:
+        return dt.datetime.combine(day, dt.time(), tzinfo=SHANGHAI)
+
+    def filter_received_from(self, queryset, name, value):
+        return queryset.filter(received_at__gte=self._start_of(value))
+
+    def filter_received_to(self, queryset, name, value):
+        if value >= dt.date.max:
+            return queryset
+        return queryset.filter(received_at__lt=self._start_of(value + dt.timedelta(days=1)))
+
+
+class CasePagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+def _case_response(request, case: Case, code=status.HTTP_200_OK) -> Response:
+    return Response(CaseSerializer(case, context={"request": request}).data, status=code)
+
+
+def transition(summary: str, body=None, *, multipart: bool = False, codes=(400, 403, 404, 409)):
+    request = {"multipart/form-data": body} if multipart else body
+    return extend_schema(summary=summary, request=request, responses={200: CaseSerializer, **errors(*codes)})
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Cases this user may see", responses={200: CaseSerializer(many=True), **errors(400, 404)}),
+    retrieve=extend_schema(summary="One case", responses={200: CaseSerializer, **errors(404)}),
+    create=extend_schema(summary="Log a new case (受理)", request=CaseCreateSerializer,
+                         responses={201: CaseSerializer, **errors(400, 403, 404)}),
+)
+class CaseViewSet(ApiAuth, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                  viewsets.GenericViewSet):
+    serializer_class = CaseSerializer
+    pagination_class = CasePagination
+    filter_backends = [filters.DjangoFilterBackend]
+    filterset_class = CaseFilter
+    queryset = Case.objects.none()
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
+
+    def get_queryset(self):
+        return (Case.objects.for_user(self.request.user)
+                .select_related("region", "enterprise", "category", "channel", "department")
+                .order_by("-received_at", "-id"))
+
+    def get_object(self) -> Case:
+        return scoped_case(self.request.user, self.kwargs["pk"])
+
+    def create(self, request, *args, **kwargs):
+        _require_office_role(request.user)
+        body = CaseCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        region: Region = data["region"]
+        if not regions_for_user(request.user).filter(pk=region.pk).exists():
+            raise NotFound(_("No such region."))
+        enterprise = data["enterprise"]
+        case = services.create_case(
+            by=request.user, region=region, enterprise_name=enterprise["name"],
+            credit_code_value=enterprise["credit_code"], enterprise_size=enterprise["size"],
+            category=data["category"], channel=data["channel"], description=data["description"],
+            contact_name=data["contact_name"], contact_phone=data["contact_phone"],
+            received_at=data["received_at"], ref=data["ref"], source=API,
+        )
+        response = _case_response(request, scoped_case(request.user, case.pk), status.HTTP_201_CREATED)
+        response["Location"] = request.build_absolute_uri(f"{case.pk}/")
+        return response
+
+    # -- the ledger ------------------------------------------------------------------------
+
+    @extend_schema(summary="The case's ledger entries (hash chain)",
+                   responses={200: LedgerEntrySerializer(many=True), **errors(404)})
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def ledger(self, request, pk=None):
+        case = self.get_object()
+        return Response(LedgerEntrySerializer(entries_for(case), many=True).data)
+
+    # -- transitions -----------------------------------------------------------------------
+
+    def _act(self, request, *, who: str, body=None, call) -> Response:
+        case = self.get_object()
+        user = request.user
+        if who == "office" and not (role_of(user) in (Role.CITY_OFFICE, Role.COUNTY_OFFICE)
+                                     and acts_for_region(user, case.region)):
+            raise NotAllowed(_("Only the county office of this region or the city office may do this."))
+        if who == "department":
+            department = department_of(user)
+            if department is None or department.pk != case.department_id:
+                raise NotAllowed(_("Only the department this case is assigned to may do this."))
+        data = {}
+        if body is not None:
+            serializer = body(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            data = serializer.validated_data
+        changed = call(case, user, data)
+        return _case_response(request, scoped_case(user, changed.pk))
+
+    @staticmethod
+    def _department(data) -> Department:
+        department = Department.objects.select_related("region").filter(pk=data["department"]).first()
+        if department is None:
+            raise InvalidInput(_("Unknown department."), field="department")
+        return department
+
+    @transition("Route the case to a department (交办)", AssignSerializer)
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def assign(self, request, pk=None):
+        return self._act(request, who="office", body=AssignSerializer, call=lambda case, user, data: services.assign(
+            case, by=user, department=self._department(data), complex=bool(data.get("complex")), source=API))
+
+    @transition("Route the case to another department", AssignSerializer)
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def reassign(self, request, pk=None):
+        return self._act(request, who="office", body=AssignSerializer, call=lambda case, user, data: services.reassign(
+            case, by=user, department=self._department(data), complex=data.get("complex"), source=API))
+
+    @transition("Sign for the case (签收)", None, codes=(403, 404, 409))
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def acknowledge(self, request, pk=None):
+        return self._act(request, who="department",
+                         call=lambda case, user, data: services.acknowledge(case, by=user, source=API))
+
+    @transition("Send the case back to the office (退单)", ReturnSerializer)
+    @action(detail=True, methods=["post"], url_path="return", url_name="return", filter_backends=[])
+    def return_case(self, request, pk=None):
+        return self._act(request, who="department", body=ReturnSerializer, call=lambda case, user, data: services.return_case(
+            case, by=user, reason=data["reason"], suggested_department=data["suggested_department"], source=API))
+
+    @transition("Report the problem solved, with evidence", ResolveSerializer, multipart=True)
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def resolve(self, request, pk=None):
+        return self._act(request, who="department", body=ResolveSerializer, call=lambda case, user, data: services.resolve(
+            case, by=user, result=data["result"], evidence=data["evidence"], source=API))
+
+    @transition("Answer with an explanation (解释答复), with evidence", ExplainSerializer, multipart=True)
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def explain(self, request, pk=None):
+        def call(case, user, data):
+            # SPEC §8 does not send redirect_to; the reply itself then says where to turn.
+            redirect_to = data["redirect_to"].strip() or _("As stated in the reply")
+            return services.explain(case, by=user, result=data["result"], policy_basis=data["policy_basis"],
+                                    redirect_to=redirect_to, evidence=data["evidence"], source=API)
+
+        return self._act(request, who="department", body=ExplainSerializer, call=call)
+
+    @transition("Send a closed case back to its department (重办)", ReasonSerializer)
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def reopen(self, request, pk=None):
+        return self._act(request, who="office", body=ReasonSerializer, call=lambda case, user, data: services.reopen(
+            case, by=user, reason=data["reason"], source=API))
+
+    @transition("Ask for more working days (延期)", ExtensionRequestSerializer)
+    @action(detail=True, methods=["post"], url_path="request-extension", url_name="request-extension", filter_backends=[])
+    def request_extension(self, request, pk=None):
+        return self._act(request, who="department", body=ExtensionRequestSerializer,
+                         call=lambda case, user, data: services.request_extension(
+                             case, by=user, reason=data["reason"], days=data["days"], source=API))
+
+    @transition("Approve the pending extension request", ExtensionDecisionSerializer)
+    @action(detail=True, methods=["post"], url_path="approve-extension", url_name="approve-extension", filter_backends=[])
+    def approve_extension(self, request, pk=None):
+        return self._act(request, who="office", body=ExtensionDecisionSerializer,
+                         call=lambda case, user, data: services.approve_extension(
+                             case, by=user, note=data["note"], source=API))
+
+    @transition("Reject the pending extension request", ExtensionDecisionSerializer)
+    @action(detail=True, methods=["post"], url_path="reject-extension", url_name="reject-extension", filter_backends=[])
+    def reject_extension(self, request, pk=None):
+        return self._act(request, who="office", body=ExtensionDecisionSerializer,
+                         call=lambda case, user, data: services.reject_extension(
+                             case, by=user, note=data["note"], source=API))
+
+    @transition("Record the enterprise's response (回访)", FollowUpSerializer)
+    @action(detail=True, methods=["post"], url_path="follow-up", url_name="follow-up", filter_backends=[])
+    def follow_up(self, request, pk=None):
+        return self._act(request, who="office", body=FollowUpSerializer, call=lambda case, user, data: services.record_follow_up(
+            case, by=user, satisfaction=data["satisfaction"], note=data["note"], source=API))
+
+
+# -- import ----------------------------------------------------------------------------------
+
+
+def save_upload(upload) -> str:
+    """Copy an uploaded file to a temporary path (the import reads it twice)."""
+    suffix = PurePath(upload.name or "").suffix.lower()[:10]
+    with tempfile.NamedTemporaryFile(prefix="ledger-import-", suffix=suffix, delete=False) as handle:
+        for chunk in upload.chunks():
+            handle.write(chunk)
+        return handle.name
+
+
+@extend_schema_view(
+    create=extend_schema(
+        summary="Import an existing ledger (XLSX or CSV)",
+        request={"multipart/form-data": ImportRequestSerializer},
+        responses={
+            200: ImportSummarySerializer,
+            400: OpenApiResponse(OpenApiTypes.OBJECT,
+                                 description="The file has errors (the summary, nothing written), or bad input"),
+            **{code: response for code, response in errors(403).items()},
+        },
+    )
+)
+class ImportViewSet(ApiAuth, viewsets.ViewSet):
+    parser_classes = [MultiPartParser, FormParser]
+
+    def create(self, request):
+        import os
+
+        check_importer(request.user)
+        body = ImportRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        path = save_upload(body.validated_data["file"])
+        try:
+            summary = run_import(path, by=request.user, dry_run=body.validated_data["dry_run"])
+        finally:
+            os.unlink(path)
+        failed = bool(summary["errors"]) and not summary["dry_run"]
+        return Response(summary, status=status.HTTP_400_BAD_REQUEST if failed else status.HTTP_200_OK)

@@ -1,0 +1,242 @@
+"""What the REST API reads and writes for departments, cases and their ledger (SPEC §8)."""
+from __future__ import annotations
+
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from . import credit_code
+from .models import Case, Category, Channel, Department, Enterprise, Region, State, local_date
+from .services import available_actions
+
+SIZE_NAMES = {"规模以上": "above_scale", "双百": "double_100", "双30": "double_30", "小微": "small_micro", "其他": "other"}
+SATISFACTION_NAMES = {"满意": "satisfied", "基本满意": "basically_satisfied", "不满意": "dissatisfied"}
+MAX_ID = 2**63 - 1
+
+
+@extend_schema_field({"type": "string", "description": "code, or the Chinese name"})
+class CodeOrNameField(serializers.Field):
+    """A region, category or channel given by its code or its Chinese name (SPEC §8)."""
+
+    default_error_messages = {"unknown": _("Unknown code or name “{value}”."), "invalid": _("Give a code or a name.")}
+
+    def __init__(self, model, **kwargs):
+        self.model = model
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str | int) or isinstance(data, bool) or not str(data).strip():
+            self.fail("invalid")
+        value = str(data).strip()[:100]
+        found = self.model.objects.filter(Q(code=value) | Q(name=value)).first()
+        if found is None:
+            self.fail("unknown", value=value)
+        return found
+
+    def to_representation(self, value):
+        return value.code
+
+
+class LenientChoiceField(serializers.ChoiceField):
+    """A choice given by its value or its Chinese name."""
+
+    def __init__(self, *, names: dict[str, str], **kwargs):
+        self.names = names
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and data.strip() in self.names:
+            data = self.names[data.strip()]
+        return super().to_internal_value(data)
+
+
+class DepartmentSerializer(serializers.ModelSerializer):
+    region = CodeOrNameField(Region)
+    region_name = serializers.CharField(source="region.name", read_only=True)
+
+    class Meta:
+        model = Department
+        fields = ["id", "name", "region", "region_name", "active"]
+        read_only_fields = ["id", "active"]
+        # Uniqueness is checked by cases.departments.create_department, with a clearer message.
+        validators = []
+
+
+class EnterpriseSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    credit_code = serializers.CharField(max_length=40, help_text=_("Unified social credit code (GB 32100-2015)"))
+    size = LenientChoiceField(choices=Enterprise.Size.choices, names=SIZE_NAMES, required=False,
+                              default=Enterprise.Size.OTHER)
+
+    def validate_credit_code(self, value):
+        value = credit_code.normalize(value)
+        problem = credit_code.problem(value)
+        if problem:
+            raise serializers.ValidationError(str(problem))
+        return value
+
+
+class CaseSerializer(serializers.ModelSerializer):
+    """A case as the API shows it."""
+
+    region = serializers.CharField(source="region.code", read_only=True)
+    region_name = serializers.CharField(source="region.name", read_only=True)
+    category = serializers.CharField(source="category.code", read_only=True)
+    category_name = serializers.CharField(source="category.name", read_only=True)
+    channel = serializers.CharField(source="channel.code", read_only=True)
+    channel_name = serializers.CharField(source="channel.name", read_only=True)
+    department = serializers.IntegerField(source="department_id", read_only=True, allow_null=True)
+    department_name = serializers.SerializerMethodField()
+    enterprise = EnterpriseSerializer(read_only=True)
+    state = serializers.ChoiceField(choices=State.choices, read_only=True)
+    state_name = serializers.CharField(source="get_state_display", read_only=True)
+    satisfaction = serializers.SerializerMethodField()
+    on_time = serializers.BooleanField(read_only=True, allow_null=True)
+    overdue = serializers.SerializerMethodField()
+    available_actions = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Case
+        fields = [
+            "id", "number", "ref", "region", "region_name", "state", "state_name", "category", "category_name",
+            "channel", "channel_name", "department", "department_name", "enterprise", "description",
+            "contact_name", "contact_phone", "received_at", "assigned_at", "acknowledged_at", "due_date",
+            "due_date_provisional", "extension_days", "complex", "supervised", "result", "policy_basis",
+            "redirect_to", "closed_at", "reopen_count", "on_time", "overdue", "satisfaction", "available_actions",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_department_name(self, case) -> str | None:
+        return case.department.name if case.department_id else None
+
+    @extend_schema_field(serializers.ChoiceField(choices=Case.Satisfaction.choices, allow_null=True))
+    def get_satisfaction(self, case):
+        return case.satisfaction or None
+
+    def get_overdue(self, case) -> bool:
+        return case.is_overdue(self._today())
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_available_actions(self, case) -> list[str]:
+        request = self.context.get("request")
+        return available_actions(case, request.user) if request else []
+
+    def _today(self):
+        if "today" not in self.context:
+            self.context["today"] = local_date(timezone.now())
+        return self.context["today"]
+
+
+class CaseCreateSerializer(serializers.Serializer):
+    """POST /cases/: regions, categories and channels by code or Chinese name."""
+
+    region = CodeOrNameField(Region)
+    enterprise = EnterpriseSerializer()
+    category = CodeOrNameField(Category)
+    channel = CodeOrNameField(Channel)
+    description = serializers.CharField(max_length=5000)
+    contact_name = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+    contact_phone = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
+    received_at = serializers.DateTimeField(required=False, allow_null=True, default=None,
+                                            help_text=_("Default: now. Not in the future."))
+    ref = serializers.CharField(max_length=64, required=False, allow_blank=True, allow_null=True, default=None,
+                                help_text=_("External reference, unique per region (e.g. the province platform's number)."))
+
+
+class LedgerEntrySerializer(serializers.Serializer):
+    seq = serializers.IntegerField()
+    action = serializers.CharField()
+    from_state = serializers.CharField()
+    to_state = serializers.CharField()
+    actor = serializers.CharField(source="actor_name")
+    occurred_at = serializers.DateTimeField()
+    recorded_at = serializers.DateTimeField()
+    source = serializers.CharField()
+    due_date = serializers.DateField(allow_null=True)
+    payload = serializers.JSONField()
+    prev_hash = serializers.CharField()
+    hash = serializers.CharField()
+
+
+# -- transition bodies -----------------------------------------------------------------------
+
+
+class AssignSerializer(serializers.Serializer):
+    department = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text=_("Department id"))
+    complex = serializers.BooleanField(required=False, default=None, allow_null=True,
+                                       help_text=_("Complex problem: the longer deadline of its category applies."))
+
+
+class ReturnSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=5000)
+    suggested_department = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+
+
+class ResolveSerializer(serializers.Serializer):
+    result = serializers.CharField(max_length=5000)
+    evidence = serializers.ListField(child=serializers.FileField(), min_length=1, max_length=20,
+                                     help_text=_("One or more evidence files (PDF, images, office documents)."))
+
+
+class ExplainSerializer(ResolveSerializer):
+    policy_basis = serializers.CharField(max_length=5000)
+    redirect_to = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="",
+                                        help_text=_("Where the enterprise can turn instead; default: as stated in the reply."))
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=5000)
+
+
+class ExtensionRequestSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=5000)
+    days = serializers.IntegerField(min_value=1, max_value=250, help_text=_("Working days asked for"))
+
+
+class ExtensionDecisionSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+
+
+class FollowUpSerializer(serializers.Serializer):
+    satisfaction = LenientChoiceField(choices=Case.Satisfaction.choices, names=SATISFACTION_NAMES)
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+# -- import ----------------------------------------------------------------------------------
+
+
+class ImportRequestSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text=_("The ledger: .xlsx or .csv (UTF-8 or GB18030)."))
+    dry_run = serializers.BooleanField(required=False, default=False)
+
+
+class ImportErrorSerializer(serializers.Serializer):
+    row = serializers.IntegerField(allow_null=True, help_text=_("Row number as Excel shows it (the header is row 1)."))
+    column = serializers.CharField(allow_null=True)
+    message = serializers.CharField()
+
+
+class CreatedDepartmentSerializer(serializers.Serializer):
+    region = serializers.CharField()
+    name = serializers.CharField()
+
+
+class ImportSummarySerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    departments_created = CreatedDepartmentSerializer(many=True)
+    errors = ImportErrorSerializer(many=True)
+    dry_run = serializers.BooleanField()
+    rows = serializers.IntegerField()
+    error_count = serializers.IntegerField()
+
+
+# -- error shapes (for the schema) -----------------------------------------------------------
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
