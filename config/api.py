@@ -4,6 +4,7 @@ from rest_framework.routers import SimpleRouter
 
 from cases.api import CaseViewSet, DepartmentViewSet, ImportViewSet
 from notifications.api import NotificationViewSet
+from scoring.api import ItemView, ScoresView
 
 router = SimpleRouter()
 router.register("departments", DepartmentViewSet, basename="department")
@@ -13,4 +14,6 @@ router.register("notifications", NotificationViewSet, basename="notification")
 
 urlpatterns = [
     path("", include(router.urls)),
+    path("scores/<str:year>/", ScoresView.as_view(), name="scores"),
+    path("scores/<str:year>/<str:region>/items/<str:number>/", ItemView.as_view(), name="score-item"),
 ]

@@ -1,0 +1,97 @@
+"""REST endpoints of SPEC §8: the scoring JSON, and entering an item's points.
+
+``GET /api/v1/scores/{year}/?cutoff=DATE&region=CODE`` answers exactly the JSON of SPEC §6 (the
+same bytes as ``manage.py score --format json``); ``PUT /api/v1/scores/{year}/{region}/items/{n}/``
+with ``{points, note}`` enters a manual item or overrides an automatic one (note = reason).
+"""
+from __future__ import annotations
+
+from django.http import HttpResponse
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from cases.errors import InvalidInput, NotFound
+
+from . import services
+from .ladders import points_str
+from .models import Override
+from .results import find_region
+from .scope import parse_cutoff
+
+
+def _year(value) -> int:
+    try:
+        year = int(value)
+    except (TypeError, ValueError):
+        raise NotFound(_("No such year.")) from None
+    if not 2000 <= year <= 2100:
+        raise NotFound(_("No such year."))
+    return year
+
+
+class ScoresView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("cutoff", OpenApiTypes.DATE, description="YYYY-MM-DD within the year; default 12-20"),
+            OpenApiParameter("region", OpenApiTypes.STR, description="GB/T 2260 code or name of one county"),
+            OpenApiParameter("rule_set", OpenApiTypes.STR, description="rule set code; default xinyang-2012"),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+        summary="The year's scores (SPEC §6 JSON)",
+    )
+    def get(self, request, year):
+        year = _year(year)
+        cutoff = parse_cutoff(request.query_params.get("cutoff"), year)
+        readable = services.readable_region_codes(request.user)
+        region_param = request.query_params.get("region")
+        if region_param:
+            region = find_region(region_param)
+            if readable is not None and region.code not in readable:
+                raise NotFound(_("No such region: %(value)s.") % {"value": region_param})
+            codes = [region.code]
+        else:
+            if readable == []:
+                raise NotFound(_("No scores to show."))
+            codes = readable
+        body = services.frozen_or_live_bytes(
+            year, cutoff=cutoff, region_codes=codes, rule_set=request.query_params.get("rule_set") or None
+        )
+        return HttpResponse(body, content_type="application/json; charset=utf-8")
+
+
+class ItemView(APIView):
+    @extend_schema(
+        request=inline_serializer("ItemPoints", {
+            "points": serializers.CharField(), "note": serializers.CharField(required=False),
+            "inputs": serializers.DictField(required=False),
+        }),
+        responses={200: OpenApiTypes.OBJECT},
+        summary="Enter a manual item's points, or override an automatic item (note = reason)",
+    )
+    def put(self, request, year, region, number):
+        year = _year(year)
+        region_obj = find_region(region)
+        data = request.data if hasattr(request.data, "get") else {}
+        if not hasattr(request.data, "get"):
+            raise InvalidInput(_("Send a JSON object with points and note."))
+        inputs = data.get("inputs") or None
+        if inputs is not None and not isinstance(inputs, dict):
+            raise InvalidInput(_("inputs must be an object."), field="inputs")
+        record = services.set_item_points(
+            year, region_obj, number, by=request.user, points=data.get("points"), note=data.get("note") or "",
+            inputs=inputs,
+        )
+        body = {
+            "year": year, "region": region_obj.code, "item": str(record.item_number),
+            "points": points_str(record.points), "by": record.entered_by.get_username(),
+            "at": record.entered_at.isoformat(),
+        }
+        if isinstance(record, Override):
+            body.update({"auto": True, "computed": points_str(record.computed_points), "reason": record.reason})
+        else:
+            body.update({"auto": False, "note": record.note, "inputs": record.inputs})
+        return Response(body)
