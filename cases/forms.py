@@ -49,6 +49,10 @@ class ServiceErrorsMixin:
 
     field_aliases: dict[str, str] = {}
 
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")  # labels stand on their own line; no colon
+        super().__init__(*args, **kwargs)
+
     def add_service_error(self, error) -> None:
         field = self.field_aliases.get(error.field, error.field)
         if field in self.fields:
