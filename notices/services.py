@@ -7,31 +7,38 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases.errors import InvalidInput, NotAllowed, NotFound, WrongState
 from cases.models import Region, local_date
 from cases.uploads import check_upload
+from notifications import services as notifications
 
-from . import periods
+from . import drafting, periods
 from .access import can_manage
 from .models import (
     ALL_GROUPS,
     EVER_ISSUED_STATES,
     Frequency,
     Notice,
+    NoticeDelivery,
     NoticeSchedule,
     Recipient,
     RecipientGroup,
     Status,
 )
 
+ISSUED_IN_FORCE = (Status.ISSUED, Status.OFFLINE)
+RETRYABLE = (NoticeDelivery.State.PENDING, NoticeDelivery.State.FAILED)
+MAX_ATTEMPTS = 5
 SCAN_KINDS = {"application/pdf", "image/jpeg", "image/png", "image/gif", "image/bmp", "image/tiff", "image/webp"}
 
 
@@ -218,3 +225,284 @@ def default_title(region: Region, period: periods.Period) -> str:
 
 def issued_notices(region: Region, period: periods.Period):
     return Notice.objects.filter(region=region, period=period.key, status__in=EVER_ISSUED_STATES)
+
+
+# -- drafting --------------------------------------------------------------------------------
+
+
+def _draft_for(region: Region, period: periods.Period):
+    return Notice.objects.filter(region=region, period=period.key, status=Status.DRAFTED)
+
+
+def _fill(notice: Notice, region: Region, period: periods.Period, now: dt.datetime) -> None:
+    computed = drafting.compute(region, period)
+    previous, previous_key = drafting.previous_figures(region, period)
+    notice.figures = computed["figures"]
+    notice.departments = computed["departments"]
+    notice.changes = drafting.changes(notice.figures, previous, previous_key)
+    notice.drafted_at = now
+    notice.updated_at = now
+
+
+def draft_notice(*, by, region: Region, period, now: dt.datetime | None = None, system: bool = False) -> Notice:
+    """Draft the region's notice for the period from the ledger, or refresh the existing draft.
+
+    Idempotent: one draft per region and period. When a notice for the period is already in
+    force, a new draft is refused (a correction is made from the issued notice); ``system`` runs
+    (the beat task) get the notice in force back instead.
+    """
+    now = now or timezone.now()
+    if not system:
+        _require_manager(by, region)
+    period = _period(period)
+    if period.start > local_date(now):
+        raise InvalidInput(_("The period %(period)s has not begun yet.") % {"period": period.key}, field="period")
+    with transaction.atomic():
+        Region.objects.select_for_update().get(pk=region.pk)
+        notice = _draft_for(region, period).select_for_update().first()
+        if notice is None:
+            in_force = _in_force(region, period).first()
+            if in_force is not None:
+                if system:
+                    return in_force
+                raise WrongState(
+                    _("The notice for %(period)s has already been issued; make a correction of it instead.")
+                    % {"period": period.key}
+                )
+            notice = Notice(
+                region=region, period=period.key, frequency=period.frequency, period_start=period.start,
+                period_end=period.end, status=Status.DRAFTED, title=default_title(region, period),
+                created_by=by, created_at=now,
+            )
+        _fill(notice, region, period, now)
+        notice.save()
+    return notice
+
+
+def update_draft(*, by, notice: Notice, title: str | None = None, covering_text: str | None = None,
+                 now: dt.datetime | None = None) -> Notice:
+    """The office edits the title and covering text of a draft; an issued notice refuses."""
+    now = now or timezone.now()
+    _require_manager(by, notice.region)
+    with transaction.atomic():
+        notice = Notice.objects.select_for_update().get(pk=notice.pk)
+        if not notice.is_draft:
+            raise WrongState(_("An issued notice cannot be changed; make a correction of it instead."))
+        if title is not None:
+            title = title.strip()
+            if not title:
+                raise InvalidInput(_("The title is required."), field="title")
+            if len(title) > 200:
+                raise InvalidInput(_("The title is too long (at most 200 characters)."), field="title")
+            notice.title = title
+        if covering_text is not None:
+            if len(covering_text) > 20000:
+                raise InvalidInput(_("The covering text is too long (at most 20000 characters)."), field="covering_text")
+            notice.covering_text = covering_text.strip()
+        notice.updated_at = now
+        notice.save(update_fields=["title", "covering_text", "updated_at"])
+    return notice
+
+
+def correct_notice(*, by, notice: Notice, now: dt.datetime | None = None) -> Notice:
+    """Start a correction: a new draft of the same period that will supersede the issued notice."""
+    now = now or timezone.now()
+    _require_manager(by, notice.region)
+    period = notice.period_obj
+    with transaction.atomic():
+        Region.objects.select_for_update().get(pk=notice.region_id)
+        original = Notice.objects.select_for_update().get(pk=notice.pk)
+        if original.status not in ISSUED_IN_FORCE:
+            raise WrongState(_("Only the notice in force can be corrected."))
+        draft = _draft_for(original.region, period).select_for_update().first()
+        if draft is None:
+            draft = Notice(
+                region=original.region, period=original.period, frequency=original.frequency,
+                period_start=original.period_start, period_end=original.period_end, status=Status.DRAFTED,
+                title=original.title, covering_text=original.covering_text, created_by=by, created_at=now,
+            )
+        draft.supersedes = original
+        _fill(draft, original.region, period, now)
+        draft.save()
+    return draft
+
+
+# -- issuing and delivery --------------------------------------------------------------------
+
+
+def issue_notice(*, by, notice: Notice, now: dt.datetime | None = None) -> Notice:
+    """Issue a draft: date it, archive it, and deliver it to every recipient of the schedule.
+
+    Issuing an issued notice again only retries the recipients not yet reached: every recipient
+    gets it once.
+    """
+    now = now or timezone.now()
+    _require_manager(by, notice.region)
+    today = local_date(now)
+    first_issue = False
+    with transaction.atomic():
+        Region.objects.select_for_update().get(pk=notice.region_id)
+        notice = Notice.objects.select_for_update().select_related("region").get(pk=notice.pk)
+        if notice.status in (Status.OFFLINE, Status.SUPERSEDED):
+            raise WrongState(_("This notice is %(status)s and cannot be issued.") % {"status": notice.get_status_display()})
+        if notice.status == Status.DRAFTED:
+            period = notice.period_obj
+            if today < period.end:
+                raise WrongState(
+                    _("The period %(period)s ends on %(end)s; issue its notice from then on.")
+                    % {"period": period.key, "end": period.end.isoformat()}
+                )
+            schedule = NoticeSchedule.objects.filter(region=notice.region).prefetch_related("recipients").first()
+            if schedule is None or set(ALL_GROUPS) - schedule.groups_covered():
+                raise InvalidInput(
+                    _("Set up the notice schedule with recipients in all three groups before issuing."),
+                    field="recipients",
+                )
+            in_force = _in_force(notice.region, period).select_for_update().first()
+            if in_force is not None:
+                if notice.supersedes_id != in_force.pk:
+                    raise WrongState(
+                        _("The notice for %(period)s has already been issued; make a correction of it instead.")
+                        % {"period": period.key}
+                    )
+                in_force.status, in_force.superseded_at = Status.SUPERSEDED, now
+                in_force.save(update_fields=["status", "superseded_at", "updated_at"])
+            notice.status, notice.issued_on, notice.issued_at, notice.issued_by = Status.ISSUED, today, now, by
+            notice.groups = []
+            notice.updated_at = now
+            notice.save()
+            NoticeDelivery.objects.bulk_create(
+                [NoticeDelivery(notice=notice, recipient=r, group=r.group, name=r.name, email=r.email)
+                 for r in schedule.recipients.all()],
+                ignore_conflicts=True,
+            )
+            first_issue = True
+    if first_issue:
+        _notify_office(notice)
+    send_deliveries(notice)
+    notice.refresh_from_db()
+    return notice
+
+
+def _notify_office(notice: Notice) -> None:
+    from django.contrib.auth import get_user_model
+
+    from cases.roles import Role
+
+    role = Role.CITY_OFFICE if notice.region.is_city else Role.COUNTY_OFFICE
+    users = get_user_model().objects.filter(is_active=True, profile__role=role, profile__region=notice.region)
+    message = _("The notice “%(title)s” for %(period)s has been issued.") % {
+        "title": notice.title, "period": notice.period,
+    }
+    for user in users:
+        notifications.notify(user, kind="notice_issued", message=message)
+
+
+def send_deliveries(notice: Notice) -> int:
+    """Send to every recipient not yet reached; returns how many were sent now.
+
+    Each row is claimed with a compare-and-swap UPDATE first, so two issuers or a retry sweep
+    running at once never send to one recipient twice.
+    """
+    subject, body = render_message(notice)
+    sent = 0
+    for row in NoticeDelivery.objects.filter(notice=notice, state__in=RETRYABLE).order_by("id"):
+        claimed = NoticeDelivery.objects.filter(pk=row.pk, state__in=RETRYABLE).update(
+            state=NoticeDelivery.State.SENDING, attempts=F("attempts") + 1
+        )
+        if claimed != 1:
+            continue
+        record = notifications.deliver(
+            "email", address=row.email, subject=subject, body=body,
+            purpose=f"notice:{notice.pk}:recipient:{row.recipient_id or row.pk}",
+        )
+        ok = record.status == record.Status.SENT
+        NoticeDelivery.objects.filter(pk=row.pk).update(
+            state=NoticeDelivery.State.SENT if ok else NoticeDelivery.State.FAILED,
+            delivery=record, sent_at=record.attempted_at if ok else None, error=record.error,
+        )
+        sent += ok
+    _record_groups_reached(notice)
+    return sent
+
+
+def _record_groups_reached(notice: Notice) -> None:
+    reached = set(
+        NoticeDelivery.objects.filter(notice=notice, state=NoticeDelivery.State.SENT).values_list("group", flat=True)
+    )
+    groups = [g for g in ALL_GROUPS if g in reached]
+    fresh = Notice.objects.get(pk=notice.pk)
+    if fresh.groups != groups and fresh.status in EVER_ISSUED_STATES:
+        fresh.groups = groups
+        fresh.save(update_fields=["groups"])
+
+
+def render_message(notice: Notice) -> tuple[str, str]:
+    from django.template.loader import render_to_string
+
+    body = render_to_string("notices/notice_email.txt", {"notice": notice, "view": presentation(notice)})
+    return notice.title[:200], body
+
+
+def presentation(notice: Notice) -> dict:
+    """What the page, the printout, the email and the XLSX show, with labels."""
+    figures = notice.figures or {}
+    rate_value = figures.get("on_time_rate")
+    return {
+        "rows": [
+            (_("Cases received"), figures.get("received")),
+            (_("Cases routed to departments"), figures.get("assigned")),
+            (_("Cases resolved"), figures.get("resolved")),
+            (_("Cases answered with an explanation"), figures.get("explained")),
+            (_("Cases open at the end of the period"), figures.get("open")),
+            (_("Cases closed on time"), figures.get("on_time")),
+            (_("On-time rate"), f"{Decimal(rate_value) * 100:.2f}%" if rate_value is not None else "—"),
+            (_("Overdue cases"), len(figures.get("overdue", []))),
+            (_("Supervised cases (督办)"), len(figures.get("supervised", []))),
+        ],
+        "overdue": figures.get("overdue_cases", []),
+        "supervised": [c for c in figures.get("overdue_cases", []) if c.get("supervised")],
+        "departments": notice.departments or [],
+        "changes": _change_rows(notice.changes),
+        "previous_period": (notice.changes or {}).get("previous_period"),
+    }
+
+
+def _change_rows(changes: dict | None) -> list[tuple[str, str]]:
+    if not changes:
+        return []
+    labels = [
+        ("received", _("Cases received")), ("assigned", _("Cases routed to departments")),
+        ("resolved", _("Cases resolved")), ("explained", _("Cases answered with an explanation")),
+        ("open", _("Cases open at the end of the period")), ("overdue", _("Overdue cases")),
+        ("supervised", _("Supervised cases (督办)")),
+    ]
+    rows = []
+    for key, label in labels:
+        if key in changes and changes[key] is not None:
+            rows.append((label, f"{changes[key]:+d}"))
+    if changes.get("on_time_rate") is not None:
+        rows.append((_("On-time rate"), f"{Decimal(changes['on_time_rate']) * 100:+.2f}%"))
+    return rows
+
+
+def retry_failed_deliveries() -> int:
+    """Retry recipients whose delivery failed (the beat task calls this)."""
+    sent = 0
+    ids = NoticeDelivery.objects.filter(state=NoticeDelivery.State.FAILED, attempts__lt=MAX_ATTEMPTS)
+    for notice in Notice.objects.filter(pk__in=ids.values("notice_id"), status__in=EVER_ISSUED_STATES):
+        sent += send_deliveries(notice)
+    return sent
+
+
+def draft_due_notices(*, now: dt.datetime | None = None) -> list[Notice]:
+    """For every schedule, draft the notice of the period that ended last (unless already issued)."""
+    now = now or timezone.now()
+    today = local_date(now)
+    drafted = []
+    for schedule in NoticeSchedule.objects.select_related("region"):
+        period = periods.last_ended(today, schedule.frequency)
+        if _in_force(schedule.region, period).exists():
+            continue
+        drafted.append(draft_notice(by=None, region=schedule.region, period=period, now=now, system=True))
+    return drafted
