@@ -16,7 +16,8 @@ def create_department(*, by, region: Region, name: str) -> Department:
         raise NotAllowed(_("Only a county office or the city office may add departments."))
     if region is None:
         raise InvalidInput(_("Choose the region."), field="region")
-    if not regions_for_user(by).filter(pk=region.pk).exists():
+    # Every office sees the city's departments, so the city is "in scope" (403 below, not 404).
+    if not region.is_city and not regions_for_user(by).filter(pk=region.pk).exists():
         raise NotFound(_("No such region."))
     if not acts_for_region(by, region):
         raise NotAllowed(_("Only the city office may add departments to the city."))
