@@ -3,6 +3,7 @@ from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
 from cases.api import CaseViewSet, DepartmentViewSet, ImportViewSet
+from notices.api import NoticeScheduleViewSet, NoticeViewSet
 from notifications.api import NotificationViewSet
 from scoring.api import ItemView, ScoresView
 
@@ -11,6 +12,8 @@ router.register("departments", DepartmentViewSet, basename="department")
 router.register("cases", CaseViewSet, basename="case")
 router.register("imports", ImportViewSet, basename="import")
 router.register("notifications", NotificationViewSet, basename="notification")
+router.register("notice-schedules", NoticeScheduleViewSet, basename="notice-schedule")
+router.register("notices", NoticeViewSet, basename="notice")
 
 urlpatterns = [
     path("", include(router.urls)),

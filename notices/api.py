@@ -1,0 +1,185 @@
+"""REST endpoints for schedules and notices (SPEC §8), scoped like the pages.
+
+Writes go through ``notices.services``; their errors become 400/403/404/409 JSON through the
+project's exception handler.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Prefetch
+from django.http import Http404
+from django.utils.translation import gettext as _
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from cases.errors import InvalidInput, NotFound
+
+from . import periods, services
+from .access import find_region
+from .models import Notice, NoticeSchedule, Recipient
+
+
+class RecipientSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Recipient
+        fields = ["group", "name", "email"]
+
+
+class ScheduleSerializer(serializers.ModelSerializer):
+    region = serializers.CharField(source="region.code", read_only=True)
+    region_name = serializers.CharField(source="region.name", read_only=True)
+    recipients = RecipientSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = NoticeSchedule
+        fields = ["id", "region", "region_name", "frequency", "start_date", "recipients", "updated_at"]
+
+
+FIGURE_KEYS = ("received", "assigned", "resolved", "explained", "open", "on_time_rate", "overdue", "supervised")
+
+
+class NoticeSerializer(serializers.ModelSerializer):
+    region = serializers.CharField(source="region.code", read_only=True)
+    region_name = serializers.CharField(source="region.name", read_only=True)
+    figures = serializers.SerializerMethodField()
+    document_url = serializers.SerializerMethodField()
+    supersedes = serializers.PrimaryKeyRelatedField(read_only=True)
+
+    class Meta:
+        model = Notice
+        fields = [
+            "id", "region", "region_name", "period", "status", "issued_on", "offline", "groups", "figures",
+            "departments", "changes", "title", "covering_text", "supersedes", "drafted_at", "document_url",
+        ]
+
+    def get_figures(self, notice: Notice) -> dict:
+        figures = notice.figures or {}
+        shaped = {key: figures.get(key) for key in FIGURE_KEYS}
+        shaped["overdue_cases"] = figures.get("overdue_cases", [])
+        return shaped
+
+    def get_document_url(self, notice: Notice) -> str | None:
+        if not notice.document:
+            return None
+        from django.urls import reverse
+
+        return reverse("notices:document", args=[notice.pk])
+
+
+def _date(value, field: str) -> dt.date | None:
+    if value in (None, ""):
+        return None
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise InvalidInput(_("Give the date as YYYY-MM-DD."), field=field) from None
+
+
+def _truthy(value) -> bool:
+    return str(value).strip().lower() in {"1", "true", "yes", "on"}
+
+
+class NoticeScheduleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """``GET`` lists the schedules in scope (``?region=``); ``POST`` creates or replaces a region's."""
+
+    serializer_class = ScheduleSerializer
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
+
+    def get_queryset(self):
+        queryset = NoticeSchedule.objects.for_user(self.request.user).select_related("region").prefetch_related(
+            Prefetch("recipients", queryset=Recipient.objects.order_by("group", "id"))
+        )
+        region = self.request.query_params.get("region")
+        if region:
+            try:
+                queryset = queryset.filter(region=find_region(self.request.user, region))
+            except (NotFound, InvalidInput):
+                return queryset.none()
+        return queryset
+
+    def create(self, request, *args, **kwargs):
+        data = request.data
+        region = find_region(request.user, data.get("region"))
+        recipients = data.get("recipients")
+        if not isinstance(recipients, list):
+            raise InvalidInput(_("Give the recipients as a list of {group, name, email}."), field="recipients")
+        schedule, created = services.save_schedule(
+            by=request.user, region=region, frequency=data.get("frequency") or "monthly",
+            start_date=_date(data.get("start_date"), "start_date"), recipients=recipients,
+        )
+        schedule = self.get_queryset().get(pk=schedule.pk)
+        return Response(self.get_serializer(schedule).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class NoticeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Notices in scope; ``POST`` drafts one, or registers an offline one with ``offline: true``."""
+
+    serializer_class = NoticeSerializer
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    def get_queryset(self):
+        queryset = Notice.objects.for_user(self.request.user).select_related("region").order_by(
+            "region__code", "period", "id"
+        )
+        params = self.request.query_params
+        if self.action == "list":
+            if params.get("region"):
+                try:
+                    queryset = queryset.filter(region=find_region(self.request.user, params["region"]))
+                except (NotFound, InvalidInput):
+                    return queryset.none()
+            if params.get("year"):
+                year = params["year"].strip()
+                if not (year.isdigit() and len(year) == 4):
+                    raise InvalidInput(_("The year must be four digits."), field="year")
+                queryset = queryset.filter(period__startswith=f"{year}-")
+            if params.get("status"):
+                queryset = queryset.filter(status=params["status"])
+        return queryset
+
+    def get_object(self):
+        try:
+            return self.get_queryset().get(pk=int(self.kwargs["pk"]))
+        except (Notice.DoesNotExist, ValueError, TypeError):
+            raise Http404 from None
+
+    def create(self, request, *args, **kwargs):
+        data = request.data
+        region = find_region(request.user, data.get("region"))
+        period = periods.parse(data.get("period"))
+        if _truthy(data.get("offline", False)):
+            groups = data.getlist("groups") if hasattr(data, "getlist") else data.get("groups")
+            if isinstance(groups, list) and len(groups) == 1 and isinstance(groups[0], str) and "," in groups[0]:
+                groups = groups[0].split(",")
+            issued_on = _date(data.get("issued_on"), "issued_on")
+            if issued_on is None:
+                raise InvalidInput(_("Give the issue date."), field="issued_on")
+            notice = services.register_offline(
+                by=request.user, region=region, period=period, issued_on=issued_on, groups=groups,
+                document=request.FILES.get("document"), title=data.get("title") or "",
+            )
+        else:
+            notice = services.draft_notice(by=request.user, region=region, period=period)
+        return Response(self.get_serializer(notice).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs):
+        notice = self.get_object()
+        notice = services.update_draft(
+            by=request.user, notice=notice, title=request.data.get("title"),
+            covering_text=request.data.get("covering_text"),
+        )
+        return Response(self.get_serializer(notice).data)
+
+    @action(detail=True, methods=["post"])
+    def issue(self, request, pk=None):
+        notice = services.issue_notice(by=request.user, notice=self.get_object())
+        return Response(self.get_serializer(notice).data)
+
+    @action(detail=True, methods=["post"])
+    def correct(self, request, pk=None):
+        draft = services.correct_notice(by=request.user, notice=self.get_object())
+        return Response(self.get_serializer(draft).data, status=status.HTTP_201_CREATED)
+
