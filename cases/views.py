@@ -57,13 +57,13 @@ from .tables import (
 # -- labels for what the ledger records ------------------------------------------------------
 
 ACTION_LABELS = {
-    "create": gettext_lazy("Received"),  # 受理
+    "create": gettext_lazy("Logged on receipt"),  # 受理登记
     "assign": gettext_lazy("Routed"),  # 交办
     "reassign": gettext_lazy("Rerouted"),  # 改派
     "acknowledge": gettext_lazy("Acknowledged"),  # 签收
     "return": gettext_lazy("Returned"),  # 退单
-    "resolve": gettext_lazy("Resolved"),  # 办结
-    "explain": gettext_lazy("Explanation reply"),  # 解释答复
+    "resolve": gettext_lazy("Closed as resolved"),  # 办结（已解决）
+    "explain": gettext_lazy("Closed with an explanation reply"),  # 办结（解释答复）
     "evidence": gettext_lazy("Evidence added"),  # 补充佐证材料
     "reopen": gettext_lazy("Reopened"),  # 重办
     "follow_up": gettext_lazy("Follow-up"),  # 回访
