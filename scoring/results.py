@@ -149,7 +149,7 @@ def score_year(year: int, *, cutoff: dt.date | None = None, rule_set: str | None
     scope = make_scope(year, cutoff)
     rules = find_rule_set(rule_set, assessment)
     sections = list(Section.objects.filter(rule_set=rules).order_by("number"))
-    items = list(Item.objects.filter(rule_set=rules).order_by("number"))
+    items = list(Item.objects.filter(rule_set=rules).order_by("number").prefetch_related("criteria"))
     regions = list(Region.objects.filter(level=Region.Level.COUNTY).order_by("code"))
     region_ids = [r.pk for r in regions]
     entries: dict[tuple[int, int], ItemEntry] = {}

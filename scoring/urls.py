@@ -1,2 +1,14 @@
+from django.urls import path
+
+from . import views
+
 app_name = "scoring"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("attachments/<int:pk>/", views.attachment_download, name="attachment"),
+    path("<int:year>/", views.scoreboard, name="scoreboard"),
+    path("<int:year>/scores.xlsx", views.scoreboard_export, name="scoreboard_xlsx"),
+    path("<int:year>/<str:code>/", views.scoresheet, name="scoresheet"),
+    path("<int:year>/<str:code>/scoresheet.xlsx", views.scoresheet_export, name="scoresheet_xlsx"),
+    path("<int:year>/<str:code>/items/<int:number>/", views.item_detail, name="item"),
+]

@@ -1,0 +1,129 @@
+"""XLSX exports: the region's scoresheet in the seed's 考核表 layout, and the scoreboard.
+
+Written with openpyxl's write-only mode (rows streamed to the file, not kept as cell objects),
+so exporting a scoreboard with long drill-down lists stays in bounded memory.
+"""
+from __future__ import annotations
+
+import io
+
+from django.utils.translation import gettext as _
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, Side
+
+from .ladders import points_str
+from .results import RegionScore, Scoreboard
+
+THIN = Side(style="thin")
+BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+WRAP = Alignment(wrap_text=True, vertical="center")
+CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
+
+
+def _number(value):
+    text = points_str(value)
+    if text is None:
+        return None
+    return float(text) if "." in text else int(text)
+
+
+def scoresheet_xlsx(board: Scoreboard, region_score: RegionScore) -> bytes:
+    """考核表 as in the seed: 考核类别 | 考核项目及分值 | 内容 | 分值 | 评分标准 | 得分 | 小计.
+
+    A normal (not write-only) workbook: the sheet is some thirty rows and needs merged cells."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = region_score.region.code
+    for column, width in zip("ABCDEFG", (22, 26, 40, 6, 60, 8, 8), strict=True):
+        ws.column_dimensions[column].width = width
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = "3:3"
+
+    def put(row, column, value, *, bold=False, center=False):
+        cell = ws.cell(row=row, column=column, value=value)
+        cell.border = BOX
+        cell.alignment = CENTER if center else WRAP
+        if bold:
+            cell.font = Font(bold=True)
+        return cell
+
+    title = _("%(year)d Xinyang enterprise service assessment form (county/district)") % {"year": board.year}
+    put(1, 1, title, bold=True, center=True)
+    put(2, 1, _("Assessed county/district: %(name)s    Total: %(total)s    Rank: %(rank)s    Cutoff: %(cutoff)s") % {
+        "name": region_score.region.name, "total": points_str(region_score.total), "rank": region_score.rank,
+        "cutoff": board.cutoff.isoformat()})
+    ws.merge_cells("A1:G1")
+    ws.merge_cells("A2:G2")
+    heads = [_("Category"), _("Item and points"), _("Content"), _("Points"), _("Scoring standard"), _("Score"), _("Subtotal")]
+    for column, head in enumerate(heads, start=1):
+        put(3, column, head, bold=True, center=True)
+    row = 4
+    for section in region_score.sections:
+        section_start = row
+        for score in section.items:
+            item = score.item
+            criteria = list(item.criteria.all()) or [None]
+            item_start = row
+            for criterion in criteria:
+                put(row, 3, criterion.content if criterion else "")
+                put(row, 4, _number(criterion.max_points if criterion else item.max_points), center=True)
+                put(row, 5, criterion.standard if criterion else "")
+                for column in (1, 2, 6, 7):
+                    put(row, column, None)
+                row += 1
+            put(item_start, 2, f"{item.number}、{item.title}({points_str(item.max_points)}分)")
+            put(item_start, 6, _number(score.points), center=True)
+            if row - item_start > 1:
+                ws.merge_cells(start_row=item_start, end_row=row - 1, start_column=2, end_column=2)
+                ws.merge_cells(start_row=item_start, end_row=row - 1, start_column=6, end_column=6)
+        put(section_start, 1, f"{section.section.title}({points_str(section.section.max_points)}分)")
+        put(section_start, 7, _number(section.subtotal), center=True)
+        if row - section_start > 1:
+            ws.merge_cells(start_row=section_start, end_row=row - 1, start_column=1, end_column=1)
+            ws.merge_cells(start_row=section_start, end_row=row - 1, start_column=7, end_column=7)
+    put(row, 1, _("Total"), bold=True)
+    put(row, 4, 100, center=True)
+    put(row, 6, _number(region_score.total), bold=True, center=True)
+    put(row + 1, 1, _("Assessors' signatures:                Date:"))
+    ws.merge_cells(start_row=row + 1, end_row=row + 1, start_column=1, end_column=7)
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
+def scoreboard_xlsx(board: Scoreboard, region_codes: list[str] | None = None) -> bytes:
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(title=str(board.year))
+    regions = [r for r in board.regions if region_codes is None or r.region.code in region_codes]
+    sections = regions[0].sections if regions else []
+    ws.append([_("%(year)d assessment results (cutoff %(cutoff)s, rule set %(rule_set)s)") % {
+        "year": board.year, "cutoff": board.cutoff.isoformat(), "rule_set": board.rule_set.code}])
+    head = [_("Rank"), _("Code"), _("County/district")]
+    head += [f"{s.section.title}({points_str(s.section.max_points)})" for s in sections]
+    head += [str(n) for n in range(1, 22)] + [_("Item 15 rate"), _("Total")]
+    ws.append(head)
+    for r in regions:
+        line = [r.rank, r.region.code, r.region.name]
+        line += [_number(s.subtotal) for s in r.sections]
+        line += [_number(r.items[n].points) if n in r.items else None for n in range(1, 22)]
+        t = r.items.get(15)
+        line += [t.detail.rate_text if t is not None and t.detail is not None else None, _number(r.total)]
+        ws.append(line)
+    lists = wb.create_sheet(title=_("Late and pending"))
+    lists.append([_("Code"), _("County/district"), _("Kind"), _("Case number")])
+    for r in regions:
+        t = r.items.get(15)
+        if t is None or t.detail is None:
+            continue
+        for number in t.detail.closed_late:
+            lists.append([r.region.code, r.region.name, _("closed late"), number])
+        for number in t.detail.open_late:
+            lists.append([r.region.code, r.region.name, _("open past due"), number])
+        for number in t.detail.pending:
+            lists.append([r.region.code, r.region.name, _("pending"), number])
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        if isinstance(data, (list, tuple)):
+            return [super(MultipleFileField, self).clean(d, initial) for d in data]
+        return [super().clean(data, initial)] if data else []
+
+
+class EntryForm(forms.Form):
+    """Points and note; the figures of items 19 and 21; supporting files. Validation is the service's."""
+
+    points = forms.CharField(label=_("Points"), required=False, max_length=10)
+    note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    reports = forms.CharField(label=_("Reports submitted"), required=False, max_length=10)
+    rate = forms.CharField(label=_("Satisfaction rate (e.g. 93.5%)"), required=False, max_length=20)
+    participating = forms.CharField(label=_("Participating enterprises"), required=False, max_length=10)
+    above_scale = forms.CharField(label=_("Enterprises above designated size"), required=False, max_length=10)
+    files = MultipleFileField(label=_("Supporting files"), required=False)
