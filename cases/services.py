@@ -56,6 +56,12 @@ def _require_office(by, region: Region) -> None:
 
 
 def _require_assigned_department(by, case: Case) -> None:
+    # State first: a department acting on a case that was just returned or closed (a lost race,
+    # or a stale page) is told the case changed, not that it lacks the right.
+    if case.state != State.ASSIGNED:
+        raise WrongState(
+            _("This action is not possible while the case is “%(state)s”.") % {"state": _state_label(case.state)}
+        )
     department = department_of(by)
     if department is None or department.pk != case.department_id:
         raise NotAllowed(_("Only the department this case is assigned to may do this."))

@@ -56,12 +56,21 @@ def _fail_without_redis():
 
 @pytest.fixture(autouse=True)
 def _ledger_rows_removed_before_flush(request):
-    """Transactional tests end with a flush; on SQLite that is DELETE, which the ledger's
-    triggers refuse. Empty the ledger table with the triggers lifted, then put them back."""
-    if not ({"transactional_db", "live_server"} & set(request.fixturenames)):
+    """Transactional tests start without the reference data (an earlier flush removed it) and end
+    with a flush; on SQLite that is DELETE, which the ledger's triggers refuse. Empty the ledger
+    table with the triggers lifted, then put them back."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional_mark = marker is not None and (marker.kwargs.get("transaction") or (marker.args and marker.args[0]))
+    if not (transactional_mark or {"transactional_db", "live_server"} & set(request.fixturenames)):
         yield
         return
-    request.getfixturevalue("transactional_db")
+    request.getfixturevalue("_django_db_helper" if transactional_mark else "transactional_db")
+    # The flush after an earlier transactional test removed the migrations' reference data.
+    from django.apps import apps
+
+    from cases import reference
+
+    reference.load(apps.get_model)
     yield
     if connection.vendor != "sqlite":
         return
