@@ -29,3 +29,8 @@ urlpatterns += [
     path("cases/<int:pk>/approve-extension/", views_extensions.approve_extension, name="approve_extension"),
     path("cases/<int:pk>/reject-extension/", views_extensions.reject_extension, name="reject_extension"),
 ]
+
+# Import of existing ledgers (SPEC §7): upload page, progress, summary, template (cases/views_import.py).
+from .views_import import import_urls  # noqa: E402
+
+urlpatterns += import_urls()

@@ -1,0 +1,107 @@
+"""The upload page of the ledger import (SPEC §7): upload, dry run or import, progress, summary,
+and the XLSX template. The work runs as a Celery task (in-process on the embedded default)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from .import_jobs import create_job, get_job_for_user
+from .importing.columns import SPEC_COLUMNS
+from .importing.template import template_bytes
+from .roles import Role, role_of
+from .tasks import run_import_job
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(label=gettext_lazy("Ledger file (.xlsx or .csv)"))
+    dry_run = forms.BooleanField(label=gettext_lazy("Check only (dry run): report errors, write nothing"),
+                                 required=False, initial=True)
+
+
+def _refuse(request):
+    return render(request, "cases/refused.html",
+                  {"message": _("Only a county office or the city office may import a ledger.")}, status=403)
+
+
+def _is_importer(user) -> bool:
+    return role_of(user) in (Role.CITY_OFFICE, Role.COUNTY_OFFICE)
+
+
+def _start(job: dict):
+    # Runs inline on the embedded default (eager Celery), on a worker in production.
+    run_import_job.delay(job["id"])
+    return redirect("cases:import_job", job_id=job["id"])
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_page(request):
+    if not _is_importer(request.user):
+        return _refuse(request)
+    form = ImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        job = create_job(form.cleaned_data["file"], user=request.user, dry_run=form.cleaned_data["dry_run"])
+        return _start(job)
+    columns = [(c.header, c.key, c.required) for c in SPEC_COLUMNS]
+    return render(request, "cases/import.html", {"form": form, "columns": columns},
+                  status=400 if request.method == "POST" else 200)
+
+
+@login_required
+@require_GET
+def import_job(request, job_id):
+    job = get_job_for_user(request.user, job_id)
+    summary = job.get("summary") or {}
+    can_confirm = (job["dry_run"] and job["status"] == "done" and not summary.get("errors")
+                   and summary.get("created", 0) > 0 and Path(job["path"]).exists())
+    return render(request, "cases/import_job.html", {"job": job, "summary": summary, "can_confirm": can_confirm})
+
+
+@login_required
+@require_GET
+def import_job_status(request, job_id):
+    job = get_job_for_user(request.user, job_id)
+    return JsonResponse({key: job[key] for key in ("status", "phase", "processed", "percent")})
+
+
+@login_required
+@require_POST
+def import_job_confirm(request, job_id):
+    """Import for real the file a clean dry run has checked."""
+    if not _is_importer(request.user):
+        return _refuse(request)
+    checked = get_job_for_user(request.user, job_id)
+    summary = checked.get("summary") or {}
+    if not (checked["dry_run"] and checked["status"] == "done" and not summary.get("errors")
+            and Path(checked["path"]).exists()):
+        return redirect("cases:import_job", job_id=job_id)
+    return _start(create_job(user=request.user, dry_run=False, from_job=checked))
+
+
+@login_required
+@require_GET
+def import_template(request):
+    response = HttpResponse(template_bytes(),
+                            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response["Content-Disposition"] = "attachment; filename=\"ledger-import-template.xlsx\"; filename*=UTF-8''%E4%BC%81%E4%B8%9A%E9%97%AE%E9%A2%98%E5%8F%B0%E5%B8%90%E5%AF%BC%E5%85%A5%E6%A8%A1%E6%9D%BF.xlsx"
+    return response
+
+
+def import_urls():
+    from django.urls import path
+
+    return [
+        path("import/", import_page, name="import"),
+        path("import/template.xlsx", import_template, name="import_template"),
+        path("import/<str:job_id>/", import_job, name="import_job"),
+        path("import/<str:job_id>/status/", import_job_status, name="import_job_status"),
+        path("import/<str:job_id>/confirm/", import_job_confirm, name="import_job_confirm"),
+    ]
+
