@@ -54,6 +54,30 @@ def _fail_without_redis():
     pytest.fail("CI=true but REDIS_URL is not set")
 
 
+# Data migrations whose rows a transactional test's flush removes; each loader is idempotent.
+DATA_MIGRATIONS = [
+    ("cases.migrations.0002_reference_data", "load"),
+    ("cases.migrations.0004_seed_calendar", "seed"),
+    ("scoring.migrations.0002_default_rule_set", None),
+]
+
+
+def _reload_migration_data():
+    import importlib
+
+    from django.apps import apps
+    from django.db.migrations.operations import RunPython
+
+    for module_name, function in DATA_MIGRATIONS:
+        module = importlib.import_module(module_name)
+        if function:
+            getattr(module, function)(apps, None)
+            continue
+        for operation in module.Migration.operations:
+            if isinstance(operation, RunPython):
+                operation.code(apps, None)
+
+
 @pytest.fixture(autouse=True)
 def _ledger_rows_removed_before_flush(request):
     """Transactional tests start without the reference data (an earlier flush removed it) and end
@@ -65,12 +89,7 @@ def _ledger_rows_removed_before_flush(request):
         yield
         return
     request.getfixturevalue("_django_db_helper" if transactional_mark else "transactional_db")
-    # The flush after an earlier transactional test removed the migrations' reference data.
-    from django.apps import apps
-
-    from cases import reference
-
-    reference.load(apps.get_model)
+    _reload_migration_data()
     yield
     if connection.vendor != "sqlite":
         return
