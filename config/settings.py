@@ -150,6 +150,9 @@ CELERY_BEAT_SCHEDULE: dict = {}
 from celery.schedules import crontab  # noqa: E402
 
 CELERY_BEAT_SCHEDULE["scoring-judge-ledgers"] = {"task": "scoring.tasks.judge_ledgers", "schedule": crontab(hour=1, minute=10)}
+# -- notices: draft each schedule's notice after its period ends; record delivery retries ---------
+CELERY_BEAT_SCHEDULE["notices-draft-due"] = {"task": "notices.draft_due_notices", "schedule": crontab(hour=0, minute=40)}
+CELERY_BEAT_SCHEDULE["notices-sync-deliveries"] = {"task": "notices.sync_failed_deliveries", "schedule": crontab(minute="*/15")}
 CELERY_BEAT_SCHEDULE["scoring-freeze-after-cutoff"] = {
     "task": "scoring.tasks.freeze_after_cutoff", "schedule": crontab(hour=0, minute=30),
 }

@@ -37,8 +37,6 @@ from .models import (
 )
 
 ISSUED_IN_FORCE = (Status.ISSUED, Status.OFFLINE)
-RETRYABLE = (NoticeDelivery.State.PENDING, NoticeDelivery.State.FAILED)
-MAX_ATTEMPTS = 5
 SCAN_KINDS = {"application/pdf", "image/jpeg", "image/png", "image/gif", "image/bmp", "image/tiff", "image/webp"}
 
 
@@ -379,6 +377,7 @@ def issue_notice(*, by, notice: Notice, now: dt.datetime | None = None) -> Notic
             first_issue = True
     if first_issue:
         _notify_office(notice)
+    # Issuing again sends only to rows never tried; failed ones are the sweep's to retry.
     send_deliveries(notice)
     notice.refresh_from_db()
     return notice
@@ -399,22 +398,23 @@ def _notify_office(notice: Notice) -> None:
 
 
 def send_deliveries(notice: Notice) -> int:
-    """Send to every recipient not yet reached; returns how many were sent now.
+    """Send to every recipient not yet tried; returns how many were sent now.
 
-    Each row is claimed with a compare-and-swap UPDATE first, so two issuers or a retry sweep
-    running at once never send to one recipient twice.
+    Each row is claimed with a compare-and-swap UPDATE first, so two issuers running at once
+    never send to one recipient twice. A failed attempt is retried by the notifications sweep
+    (``notifications.services.recover_and_send``), never here: ``sync_deliveries`` then
+    records the retried delivery on the row.
     """
     subject, body = render_message(notice)
     sent = 0
-    for row in NoticeDelivery.objects.filter(notice=notice, state__in=RETRYABLE).order_by("id"):
-        claimed = NoticeDelivery.objects.filter(pk=row.pk, state__in=RETRYABLE).update(
+    for row in NoticeDelivery.objects.filter(notice=notice, state=NoticeDelivery.State.PENDING).order_by("id"):
+        claimed = NoticeDelivery.objects.filter(pk=row.pk, state=NoticeDelivery.State.PENDING).update(
             state=NoticeDelivery.State.SENDING, attempts=F("attempts") + 1
         )
         if claimed != 1:
             continue
         record = notifications.deliver(
-            "email", address=row.email, subject=subject, body=body,
-            purpose=f"notice:{notice.pk}:recipient:{row.recipient_id or row.pk}",
+            "email", address=row.email, subject=subject, body=body, purpose=delivery_purpose(notice, row),
         )
         ok = record.status == record.Status.SENT
         NoticeDelivery.objects.filter(pk=row.pk).update(
@@ -422,8 +422,29 @@ def send_deliveries(notice: Notice) -> int:
             delivery=record, sent_at=record.attempted_at if ok else None, error=record.error,
         )
         sent += ok
-    _record_groups_reached(notice)
+    sync_deliveries(notice)
     return sent
+
+
+def delivery_purpose(notice: Notice, row: NoticeDelivery) -> str:
+    return f"notice:{notice.pk}:recipient:{row.pk}"
+
+
+def sync_deliveries(notice: Notice) -> None:
+    """Take over retries the notifications sweep has sent, then record the groups reached."""
+    from notifications.models import Delivery
+
+    for row in NoticeDelivery.objects.filter(notice=notice, state=NoticeDelivery.State.FAILED):
+        retried = (
+            Delivery.objects.filter(purpose=delivery_purpose(notice, row), address=row.email,
+                                    status=Delivery.Status.SENT)
+            .order_by("-attempted_at").first()
+        )
+        if retried is not None:
+            NoticeDelivery.objects.filter(pk=row.pk, state=NoticeDelivery.State.FAILED).update(
+                state=NoticeDelivery.State.SENT, delivery=retried, sent_at=retried.attempted_at, error="",
+            )
+    _record_groups_reached(notice)
 
 
 def _record_groups_reached(notice: Notice) -> None:
@@ -486,13 +507,17 @@ def _change_rows(changes: dict | None) -> list[tuple[str, str]]:
     return rows
 
 
-def retry_failed_deliveries() -> int:
-    """Retry recipients whose delivery failed (the beat task calls this)."""
-    sent = 0
-    ids = NoticeDelivery.objects.filter(state=NoticeDelivery.State.FAILED, attempts__lt=MAX_ATTEMPTS)
-    for notice in Notice.objects.filter(pk__in=ids.values("notice_id"), status__in=EVER_ISSUED_STATES):
-        sent += send_deliveries(notice)
-    return sent
+def sync_failed_deliveries() -> int:
+    """Record retries of failed notice deliveries sent by the notifications sweep (beat task)."""
+    notices = Notice.objects.filter(
+        pk__in=NoticeDelivery.objects.filter(state=NoticeDelivery.State.FAILED).values("notice_id"),
+        status__in=EVER_ISSUED_STATES,
+    )
+    count = 0
+    for notice in notices:
+        sync_deliveries(notice)
+        count += 1
+    return count
 
 
 def draft_due_notices(*, now: dt.datetime | None = None) -> list[Notice]:

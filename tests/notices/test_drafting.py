@@ -205,3 +205,27 @@ def test_beat_drafting_drafts_the_period_that_ended_for_each_schedule(region_a, 
     assert sorted(n.period for n in drafted) == ["2026-03", "2026-Q1"]
     assert sorted(n.pk for n in again) == sorted(n.pk for n in drafted)
     assert Notice.objects.count() == 2
+
+
+def test_draft_notices_command_drafts_by_hand_and_refuses_a_bad_period(region_a, schedule_for):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    schedule_for(region_a)
+    out = StringIO()
+    call_command("draft_notices", "--region", "411502", "--period", "2026-02", stdout=out)
+    call_command("draft_notices", "--region", "411502", "--period", "2026-02", stdout=out)
+
+    assert Notice.objects.filter(region=region_a, period="2026-02", status=Status.DRAFTED).count() == 1
+    with pytest.raises(CommandError):
+        call_command("draft_notices", "--region", "411502", "--period", "2026-13", stdout=out)
+
+
+def test_beat_task_drafts_in_process(region_a, schedule_for):
+    from notices.tasks import draft_due_notices
+
+    schedule_for(region_a)
+    ids = draft_due_notices.delay().get()
+
+    assert Notice.objects.filter(pk__in=ids, region=region_a).count() == 1

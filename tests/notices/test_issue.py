@@ -9,6 +9,7 @@ from notices import services
 from notices.evidence import item14_evidence
 from notices.models import ALL_GROUPS, Notice, NoticeDelivery, Status
 from notifications.models import Delivery, Notification
+from notifications.services import recover_and_send
 
 from .conftest import RECIPIENTS, at
 
@@ -50,11 +51,19 @@ def test_failed_delivery_is_recorded_and_retried_once_it_works(march_draft, coun
     assert notice.groups == []
     assert set(notice.deliveries.values_list("state", flat=True)) == {NoticeDelivery.State.FAILED}
 
+    # Issuing again does not resend: the notifications sweep retries failed deliveries.
+    services.issue_notice(by=county_a, notice=notice, now=at("2026-04-03"))
+    assert Delivery.objects.filter(purpose__startswith=f"notice:{notice.pk}:").count() == len(RECIPIENTS)
+
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    assert services.retry_failed_deliveries() == len(RECIPIENTS)
+    recover_and_send(now=at("2026-04-03", 12))
+    recover_and_send(now=at("2026-04-03", 13))
+    assert services.sync_failed_deliveries() == 1
     notice.refresh_from_db()
     assert notice.groups == list(ALL_GROUPS)
-    assert services.retry_failed_deliveries() == 0
+    assert set(notice.deliveries.values_list("state", flat=True)) == {NoticeDelivery.State.SENT}
+    assert sorted(m.to[0] for m in mail.outbox if m.subject == notice.title) == sorted(r["email"] for r in RECIPIENTS)
+    assert services.sync_failed_deliveries() == 0
 
 
 def test_issued_notice_refuses_edits_and_deletion(march_draft, county_a):
