@@ -140,6 +140,60 @@ def parse_named_dates(text: str, *, field_name: str) -> list[tuple[dt.date, str]
     return result
 
 
+def differences(existing, rows: list[DayRow]) -> tuple[list[tuple[DayRow, bool]], list[DayRow]]:
+    """(rows contradicting the stored days, with the stored value; rows not stored at all)."""
+    from .models import CalendarDay
+
+    stored = dict(CalendarDay.objects.filter(calendar=existing).values_list("date", "is_workday"))
+    conflicts = [(r, stored[r.date]) for r in rows if r.date in stored and stored[r.date] != r.is_workday]
+    return conflicts, [r for r in rows if r.date not in stored]
+
+
+def conflict_message(existing, conflicts) -> str:
+    shown = ", ".join(
+        f"{row.date.isoformat()} ({_('working day') if was_workday else _('day off')})"
+        for row, was_workday in conflicts[:10]
+    )
+    return _(
+        "The calendar of %(year)d (version %(version)d) already says otherwise for %(days)s. "
+        "Revise the year explicitly to replace it."
+    ) % {"year": existing.year, "version": existing.version, "days": shown}
+
+
+def schedule_of(existing) -> YearSchedule:
+    """The stored year as a schedule (for editing it in the admin)."""
+    from .models import CalendarDay
+
+    schedule = YearSchedule(existing.year)
+    for day in CalendarDay.objects.filter(calendar=existing).exclude(kind__in=["workday", "weekend"]):
+        if day.kind == "makeup":
+            schedule.makeup_days.add(day.date)
+        else:
+            schedule.holidays[day.date] = day.name
+    return schedule
+
+
+def schedule_text(schedule: YearSchedule) -> tuple[str, str]:
+    """(holidays, make-up days) as the admin form shows them: ranges with names, one per line."""
+    lines, run = [], []
+    for day in sorted(schedule.holidays):
+        name = schedule.holidays[day]
+        if run and (day - run[-1][0]).days == 1 and run[-1][1] == name:
+            run.append((day, name))
+            continue
+        if run:
+            lines.append(run)
+        run = [(day, name)]
+    if run:
+        lines.append(run)
+    holiday_text = "\n".join(
+        (f"{r[0][0].isoformat()}..{r[-1][0].isoformat()}" if len(r) > 1 else r[0][0].isoformat())
+        + (f" {r[0][1]}" if r[0][1] else "")
+        for r in lines
+    )
+    return holiday_text, "\n".join(d.isoformat() for d in sorted(schedule.makeup_days))
+
+
 def enter_year(
     schedule: YearSchedule, *, by=None, source: str, reference: str = "", revise: bool = False,
     now: dt.datetime | None = None,
@@ -159,24 +213,11 @@ def enter_year(
     with transaction.atomic():
         existing = CalendarYear.objects.select_for_update().filter(year=schedule.year).first()
         if existing is not None:
-            stored = {d.date: d for d in CalendarDay.objects.filter(calendar=existing)}
-            conflicts = [r for r in rows if r.date in stored and stored[r.date].is_workday != r.is_workday]
-            missing = [r for r in rows if r.date not in stored]
+            conflicts, missing = differences(existing, rows)
             if not conflicts and not missing:
                 return existing, 0
             if conflicts and not revise:
-                shown = ", ".join(
-                    f"{r.date.isoformat()} ({_('working day') if stored[r.date].is_workday else _('day off')})"
-                    for r in conflicts[:10]
-                )
-                raise InvalidInput(
-                    _(
-                        "The calendar of %(year)d (version %(version)d) already says otherwise for %(days)s. "
-                        "Revise the year explicitly to replace it."
-                    )
-                    % {"year": schedule.year, "version": existing.version, "days": shown},
-                    field="days",
-                )
+                raise InvalidInput(conflict_message(existing, conflicts), field="days")
         # Count each affected case's working days on the calendar it was computed with (the
         # year still unknown, or its previous version) before the new days go in.
         before = workdays.current_calendar()
