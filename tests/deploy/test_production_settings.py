@@ -1,0 +1,172 @@
+"""Production hardening: check --deploy, secure cookies, CSP, login throttling, compose file."""
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from django.urls import reverse
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def production_env(**extra):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL"))}
+    env.update({
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(64),
+        "ALLOWED_HOSTS": "caseledger.example.gov.cn",
+        "CSRF_TRUSTED_ORIGINS": "https://caseledger.example.gov.cn",
+        "HTTPS": "true",
+        "DATABASE_URL": "postgres://caseledger:secret@127.0.0.1:5432/caseledger",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    })
+    env.update(extra)
+    return env
+
+
+def test_production_settings_pass_check_deploy():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, env=production_env(), capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_weak_secret_key_fails_check_deploy():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, env=production_env(SECRET_KEY="short"), capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode != 0
+    assert "security.W009" in result.stdout + result.stderr
+
+
+@pytest.mark.django_db
+def test_cookies_are_secure_and_http_only_over_https(client, settings, county_a):
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = True
+    response = client.get(reverse("login"), secure=True)
+    assert response.cookies["csrftoken"]["secure"]
+    logged_in = client.post(reverse("login"), {"username": "county_a", "password": "pass-county_a"}, secure=True)
+    assert logged_in.status_code == 302
+    session = logged_in.cookies["sessionid"]
+    assert session["secure"] and session["httponly"] and session["samesite"] == "Lax"
+
+
+@pytest.mark.django_db
+def test_every_page_carries_a_strict_content_security_policy(client, county_a):
+    client.force_login(county_a)
+    for url in (reverse("login"), reverse("notifications:inbox"), reverse("healthz")):
+        policy = client.get(url).headers["Content-Security-Policy"]
+        assert "default-src 'self'" in policy and "script-src 'self'" in policy
+        assert "style-src 'self'" in policy and "unsafe-inline" not in policy
+        assert "frame-ancestors 'none'" in policy
+
+
+@pytest.mark.django_db
+def test_my_pages_have_no_inline_script_or_style(client, county_a):
+    client.force_login(county_a)
+    html = client.get(reverse("notifications:inbox")).content.decode()
+    assert "<script>" not in html and "style=" not in html and "<style" not in html
+
+
+# -- login throttling ---------------------------------------------------------------------------
+
+def _login(client, username, password, **headers):
+    return client.post(reverse("login"), {"username": username, "password": password}, **headers)
+
+
+@pytest.mark.django_db
+def test_login_locks_out_after_repeated_failures_even_with_the_right_password(client, county_a, settings):
+    statuses = [_login(client, "county_a", "wrong").status_code for _ in range(settings.AXES_FAILURE_LIMIT)]
+    assert statuses == [200] * (settings.AXES_FAILURE_LIMIT - 1) + [429]
+    locked = _login(client, "county_a", "pass-county_a")
+    assert locked.status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.django_db
+def test_spoofed_forwarded_for_does_not_reset_the_lockout(client, county_a, settings):
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        _login(client, "county_a", "wrong", HTTP_X_FORWARDED_FOR=f"10.0.0.{n}")
+    again = _login(client, "county_a", "pass-county_a", HTTP_X_FORWARDED_FOR="203.0.113.77",
+                   HTTP_X_REAL_IP="203.0.113.78")
+    assert again.status_code == 429
+
+
+@pytest.mark.django_db
+def test_lockout_is_per_username_and_address(client, county_a, county_b, settings):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        _login(client, "county_a", "wrong")
+    # Another user from the same address, and the same user from another address, still log in.
+    assert _login(client, "county_b", "pass-county_b").status_code == 302
+    client.logout()
+    assert _login(client, "county_a", "pass-county_a", REMOTE_ADDR="198.51.100.9").status_code == 302
+
+
+def test_real_ip_is_believed_only_from_a_trusted_proxy(rf, settings):
+    from config.client_ip import client_ip
+
+    settings.TRUSTED_PROXIES = ["172.16.0.0/12"]
+    spoof = rf.get("/", REMOTE_ADDR="198.51.100.1", HTTP_X_REAL_IP="10.9.9.9", HTTP_X_FORWARDED_FOR="10.8.8.8")
+    assert client_ip(spoof) == "198.51.100.1"
+    proxied = rf.get("/", REMOTE_ADDR="172.18.0.5", HTTP_X_REAL_IP="198.51.100.2", HTTP_X_FORWARDED_FOR="1.1.1.1")
+    assert client_ip(proxied) == "198.51.100.2"
+
+
+# -- deploy/ files ----------------------------------------------------------------------------
+
+def test_compose_file_has_the_required_services_and_settings():
+    compose = yaml.safe_load((ROOT / "deploy" / "compose.yaml").read_text())
+    services = compose["services"]
+    assert {"postgres", "redis", "web", "worker", "beat", "nginx"} <= set(services)
+    redis_command = " ".join(services["redis"]["command"])
+    assert "--appendonly yes" in redis_command and "--maxmemory-policy noeviction" in redis_command
+    assert services["beat"]["deploy"]["replicas"] == 1
+    assert "beat" in services["beat"]["command"] and "worker" in services["worker"]["command"]
+    assert services["web"]["command"][0] == "gunicorn"
+    for name in ("web", "worker", "beat"):
+        service = services[name]
+        assert service["environment"]["REDIS_URL"].startswith("redis://redis:")
+        assert service["environment"]["DATABASE_URL"].startswith("postgres://")
+    for volume in compose["volumes"]:
+        assert volume in {"pgdata", "redisdata", "media", "static"}
+    for service in services.values():
+        for mount in service.get("volumes", []):
+            source = mount.split(":")[0]
+            assert source.startswith(".") or source in compose["volumes"], mount
+
+
+def test_nginx_serves_attachments_internally_and_limits_uploads():
+    conf = (ROOT / "deploy" / "nginx" / "caseledger.conf").read_text()
+    assert "location /_protected/" in conf and "internal;" in conf
+    assert "client_max_body_size 25m;" in conf
+    assert "proxy_set_header X-Real-IP $remote_addr;" in conf
+    compose = yaml.safe_load((ROOT / "deploy" / "compose.yaml").read_text())
+    assert compose["services"]["web"]["environment"]["EVIDENCE_X_ACCEL_PREFIX"] == "/_protected"
+
+
+def test_env_example_covers_what_settings_read():
+    example = (ROOT / "deploy" / "env.example").read_text()
+    for key in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS", "HTTPS", "TRUSTED_PROXIES",
+                "EMAIL_HOST", "EVIDENCE_X_ACCEL_PREFIX", "SWEEP_INTERVAL_SECONDS"):
+        assert f"\n{key}=" in example
+
+
+def test_systemd_units_parse_and_run_exactly_one_beat():
+    import configparser
+
+    units = {}
+    for path in (ROOT / "deploy" / "systemd").glob("*.service"):
+        parser = configparser.ConfigParser(interpolation=None, strict=False)
+        parser.optionxform = str
+        parser.read_string(path.read_text())
+        assert {"Unit", "Service", "Install"} <= set(parser.sections()), path
+        units[path.name] = parser
+    assert "beat" in units["caseledger-beat.service"]["Service"]["ExecStart"]
+    assert "@" not in "caseledger-beat.service"  # not a template: one instance
+    assert "worker" in units["caseledger-worker@.service"]["Service"]["ExecStart"]
