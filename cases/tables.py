@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 
 import django_tables2 as tables
 from django.urls import reverse
@@ -108,12 +107,10 @@ class LedgerTable(tables.Table):
         self.today = today
         self.empty_text = _("No cases match.")
 
-    def render_counter(self):
-        # 序号 runs on across pages, as in the paper ledger.
-        if not hasattr(self, "_counter"):
-            start = self.page.start_index() if getattr(self, "page", None) else 1
-            self._counter = itertools.count(start)
-        return next(self._counter)
+    def render_counter(self, bound_row):
+        # 序号 runs on across pages, as in the paper ledger (row_counter restarts at 0 per page).
+        start = self.page.start_index() if getattr(self, "page", None) else 1
+        return start + bound_row.row_counter
 
     def render_number(self, record, value):
         return format_html('<a href="{}">{}</a>', reverse("cases:detail", args=[record.pk]), value)
