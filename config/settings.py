@@ -172,6 +172,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"] = 3
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 # A delivery left "sending" this long belongs to a process that died mid-send; it is retried.
 DELIVERY_STALE_SECONDS = env.int("DELIVERY_STALE_SECONDS", default=900)
+# A queued delivery whose task has not run after this long is sent by the sweep itself.
+DELIVERY_PENDING_GRACE_SECONDS = env.int("DELIVERY_PENDING_GRACE_SECONDS", default=120)
 # Working days for each reminder (see notifications/sweep.py); keys may be left out.
 DEADLINE_TIMERS = {"acknowledge_days": 1, "due_soon_days": 2, "overdue_days": 1, "escalate_days": 3, "supervise_days": 5}
 EXTENSION_MAX_DAYS = env.int("EXTENSION_MAX_DAYS", default=10)

@@ -26,8 +26,10 @@ from .models import Delivery, Notification
 
 log = logging.getLogger(__name__)
 
-# A pending delivery older than this is sent by the sweep itself (its task was lost or late).
-PENDING_GRACE = dt.timedelta(minutes=2)
+
+def _pending_grace() -> dt.timedelta:
+    # A pending delivery older than this is sent by the sweep itself (its task was lost or late).
+    return dt.timedelta(seconds=int(getattr(settings, "DELIVERY_PENDING_GRACE_SECONDS", 120)))
 
 
 def _sending_stale_after() -> dt.timedelta:
@@ -129,7 +131,7 @@ def recover_and_send(*, now: dt.datetime | None = None, limit: int = 500) -> int
         send_pending(delivery_id, now=now)
         attempts += 1
     stale = Delivery.objects.filter(
-        status=Delivery.Status.PENDING, attempted_at__lt=now - PENDING_GRACE
+        status=Delivery.Status.PENDING, attempted_at__lt=now - _pending_grace()
     ).order_by("id").values_list("pk", flat=True)[:limit]
     for delivery_id in list(stale):
         send_pending(delivery_id, now=now)
