@@ -41,7 +41,7 @@ def parse_rate(value) -> Fraction:
         else:
             rate = Fraction(Decimal(text))
     except (InvalidOperation, ValueError, ZeroDivisionError):
-        raise InvalidInput(_("The satisfaction rate must be written like 0.935, 93.5% or 935/1000."), field="rate") from None
+        raise InvalidInput(_("The satisfaction rate must be written like 0.935, 935/1000 or 93.5%."), field="rate") from None
     if rate < 0 or rate > 1:
         raise InvalidInput(_("The satisfaction rate must lie between 0 and 100%."), field="rate")
     return rate
