@@ -204,7 +204,7 @@ def message_for(kind: str, case: Case, today: dt.date) -> tuple[str, str]:
 
 def _handle(reminder: Reminder, now: dt.datetime, today: dt.date, calendar, timers: Timers) -> str:
     """Deliver one claimed reminder inside the batch transaction; returns its new status."""
-    case = Case.objects.select_for_update().select_related("region", "enterprise", "department").get(
+    case = Case.objects.select_for_update(of=("self",)).select_related("region", "enterprise", "department").get(
         pk=reminder.case_id
     )
     if not still_due(reminder, case, today, calendar, timers):
