@@ -6,8 +6,6 @@ the default is a readable table. ``--freeze`` freezes a year whose cutoff has pa
 """
 from __future__ import annotations
 
-import sys
-
 from django.core.management.base import BaseCommand, CommandError
 
 from cases.errors import CaseError
@@ -46,8 +44,7 @@ class Command(BaseCommand):
             codes = [find_region(options["region"]).code] if options["region"] else None
             if options["format"] == "json":
                 data = services.frozen_or_live_bytes(year, cutoff=cutoff, region_codes=codes, rule_set=options["rule_set"])
-                sys.stdout.buffer.write(data + b"\n")
-                sys.stdout.flush()
+                self.stdout.write(data.decode("utf-8"))
                 return
             board = score_year(year, cutoff=cutoff, rule_set=options["rule_set"])
         except CaseError as error:
