@@ -34,7 +34,9 @@ def create_user(
     department: Department | int | None = None,
     password: str | None = None,
     email: str = "",
+    password_hash: str | None = None,
 ):
+    """Create or update the user. ``password_hash`` (from make_password) lets a seeder hash once."""
     if role not in Role.values:
         raise UserSetupError(f"Unknown role: {role}")
     if isinstance(region, str):
@@ -56,7 +58,10 @@ def create_user(
     password = password or secrets.token_urlsafe(9)
     User = get_user_model()
     user, _created = User.objects.get_or_create(username=username, defaults={"email": email})
-    user.set_password(password)
+    if password_hash:
+        user.password = password_hash
+    else:
+        user.set_password(password)
     if email:
         user.email = email
     user.is_staff = True  # everyone may use the (scoped) admin

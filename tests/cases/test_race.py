@@ -16,12 +16,13 @@ ROUNDS = 20
 THREADS = 4
 
 
-def _race(action, count=THREADS):
-    barrier = threading.Barrier(count)
+def _race(actions):
+    """Run each callable in its own thread, released together; what happened to each."""
+    barrier = threading.Barrier(len(actions))
     outcomes: list[str] = []
     lock = threading.Lock()
 
-    def worker():
+    def worker(action):
         try:
             barrier.wait(timeout=10)
             action()
@@ -35,7 +36,7 @@ def _race(action, count=THREADS):
         with lock:
             outcomes.append(result)
 
-    threads = [threading.Thread(target=worker) for _ in range(count)]
+    threads = [threading.Thread(target=worker, args=(action,)) for action in actions]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -46,7 +47,9 @@ def _race(action, count=THREADS):
 def test_concurrent_resolves_leave_one_winner_and_one_entry_each_round(make_case, county_a, dept_x, dept_x_user):
     for _ in range(ROUNDS):
         case = services.assign(make_case(), by=county_a, department=dept_x)
-        outcomes = _race(lambda case=case: services.resolve(case, by=dept_x_user, result="已解决", evidence=[pdf_file()]))
+        outcomes = _race(
+            [lambda case=case: services.resolve(case, by=dept_x_user, result="已解决", evidence=[pdf_file()])] * THREADS
+        )
         assert sorted(outcomes) == ["refused"] * (THREADS - 1) + ["won"], outcomes
         assert Case.objects.get(pk=case.pk).state == State.RESOLVED
         assert LedgerEntry.objects.filter(case=case, action="resolve").count() == 1
@@ -55,29 +58,11 @@ def test_concurrent_resolves_leave_one_winner_and_one_entry_each_round(make_case
 def test_resolve_racing_return_has_one_winner(make_case, county_a, dept_x, dept_x_user):
     for _ in range(5):
         case = services.assign(make_case(), by=county_a, department=dept_x)
-        actions = [
-            lambda: services.resolve(case, by=dept_x_user, result="已解决", evidence=[pdf_file()]),
-            lambda: services.return_case(case, by=dept_x_user, reason="不属本单位职责"),
-        ]
-        barrier = threading.Barrier(2)
-        outcomes = []
-
-        def run(action):
-            try:
-                barrier.wait(timeout=10)
-                action()
-                outcomes.append("won")
-            except WrongState:
-                outcomes.append("refused")
-            except Exception as error:  # noqa: BLE001 - reported by the assertion below
-                outcomes.append(f"error: {error!r}")
-            finally:
-                close_old_connections()
-
-        threads = [threading.Thread(target=run, args=(a,)) for a in actions]
-        [t.start() for t in threads]
-        [t.join(timeout=30) for t in threads]
-        assert sorted(outcomes) == ["refused", "won"]
+        outcomes = _race([
+            lambda case=case: services.resolve(case, by=dept_x_user, result="已解决", evidence=[pdf_file()]),
+            lambda case=case: services.return_case(case, by=dept_x_user, reason="不属本单位职责"),
+        ])
+        assert sorted(outcomes) == ["refused", "won"], outcomes
         assert LedgerEntry.objects.filter(case=case).count() == 3
 
 
@@ -86,7 +71,7 @@ def test_concurrent_intake_gives_distinct_numbers(county_a, region_a, category, 
         services.create_case(by=county_a, region=region_a, enterprise_name="并发企业", credit_code_value="914115683BJ1XG612H",
                              category=category, channel=channel, description="并发受理")
 
-    outcomes = _race(create, count=6)
+    outcomes = _race([create] * 6)
     assert outcomes == ["won"] * 6
     numbers = list(Case.objects.values_list("number", flat=True))
     assert len(set(numbers)) == 6

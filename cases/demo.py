@@ -1,0 +1,296 @@
+"""A realistic demo year for the ten counties, written through the services so every ledger is real.
+
+Cases are received across the year up to today, routed, acknowledged, returned now and then,
+extended, resolved or explained (mostly on time, each county with its own record), reopened when
+an enterprise is not satisfied, and followed up. Counties keep monthly notices (one quarterly,
+one not at all, one with gaps). Used by ``seed_demo`` and the README's run command.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+from django.test.utils import override_settings
+from django.utils import timezone
+
+from . import reference, services, workdays
+from .errors import CaseError
+from .models import Case, Category, Channel, Department, Enterprise, Region
+from .users import create_user as _create_user
+
+LOCAL = ZoneInfo("Asia/Shanghai")
+DEMO_PASSWORD = "demo-2026"
+
+COUNTY_DEPARTMENTS = [
+    "工信局", "发展改革委", "人社局", "自然资源局", "住建局", "市场监管局", "金融工作局",
+    "税务局", "行政审批服务局", "生态环境局", "商务局", "供电公司",
+]
+CITY_DEPARTMENTS = ["市发展改革委", "市工业和信息化局", "市人力资源和社会保障局", "市自然资源和规划局"]
+TRADES = ["茶业", "纺织", "建材", "机械", "食品", "电子", "物流", "化工", "服装", "家居", "农业科技", "新材料"]
+PROBLEMS = {
+    "market": ["产品进入本地政府采购目录受阻", "希望对接省内大型商超渠道", "外地市场准入检测周期过长"],
+    "finance": ["流动资金贷款续贷审批周期过长", "抵押物评估费用偏高", "担保公司反担保要求过严"],
+    "labour": ["季节性用工缺口约80人", "技术工人招聘困难", "职工子女入学问题"],
+    "burden": ["涉企收费项目不清", "检查频次过高影响生产", "电价优惠政策未落实"],
+    "transition": ["产能过剩需转产指导", "技术改造资金缺口", "兼并重组手续复杂"],
+    "approval": ["厂房扩建规划许可办理缓慢", "环评审批材料反复补正", "施工许可办理时限过长"],
+    "factors": ["用地指标不足", "天然气供应不稳定", "园区道路未贯通影响运输"],
+    "policy": ["技改补贴资金未拨付", "研发费用加计扣除政策不清楚", "稳岗补贴申领困难"],
+    "other": ["企业周边治安问题", "厂区排水管网堵塞", "企业名称变更后证照不一致"],
+}
+# How reliably each county closes on time (indices follow reference.REGIONS).
+ON_TIME = [0.97, 0.93, 0.88, 0.99, 0.82, 0.95, 0.91, 0.86, 0.96, 0.78]
+
+PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Count 0/Kids[]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+
+
+def _pdf(name: str) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, PDF, content_type="application/pdf")
+
+
+def _credit_code(rng: random.Random, region_code: str) -> str:
+    from .credit_code import ALPHABET, check_character
+
+    body = "91" + region_code + "".join(rng.choice(ALPHABET) for _ in range(9))
+    return body + check_character(body)
+
+
+@dataclass
+class Demo:
+    users: list[tuple[str, str, str]] = field(default_factory=list)  # (username, role, where)
+    cases: int = 0
+
+
+def _at(day: dt.date, rng: random.Random, earliest: dt.datetime | None = None) -> dt.datetime:
+    moment = dt.datetime.combine(day, dt.time(8, 30), tzinfo=LOCAL) + dt.timedelta(minutes=rng.randint(0, 540))
+    if earliest is not None and moment <= earliest:
+        moment = earliest + dt.timedelta(minutes=rng.randint(20, 180))
+    return moment
+
+
+def _later_workday(day: dt.date, rng: random.Random, lo: int, hi: int) -> dt.date:
+    n = rng.randint(lo, hi)
+    return day if n == 0 else workdays.add_working_days(day, n).date
+
+
+def setup_people(rng: random.Random, demo: Demo) -> dict:
+    """Departments and demo users for every role."""
+    from django.contrib.auth.hashers import make_password
+
+    hashed = make_password(DEMO_PASSWORD)  # hash once: PBKDF2 per demo user would take minutes
+
+    def create_user(username, **kwargs):
+        return _create_user(username, password_hash=hashed, **kwargs)
+
+    city = Region.objects.get(level=Region.Level.CITY)
+    people = {"city": create_user("city", role="city_office", password=DEMO_PASSWORD)[0],
+              "assessor": create_user("assessor", role="assessor", password=DEMO_PASSWORD)[0]}
+    demo.users += [("city", "city_office", city.name), ("assessor", "assessor", "")]
+    city_depts = [Department.objects.get_or_create(region=city, name=name)[0] for name in CITY_DEPARTMENTS]
+    for region in Region.objects.filter(level=Region.Level.COUNTY):
+        prefix = region.name.rstrip("区县")
+        depts = [Department.objects.get_or_create(region=region, name=f"{prefix}{name}")[0] for name in COUNTY_DEPARTMENTS]
+        office = create_user(f"county_{region.code}", role="county_office", region=region, password=DEMO_PASSWORD)[0]
+        demo.users.append((office.username, "county_office", region.name))
+        dept_users = {}
+        for index, dept in enumerate(depts):
+            user = create_user(f"dept_{region.code}_{index + 1:02d}", role="department", department=dept,
+                               password=DEMO_PASSWORD)[0]
+            dept_users[dept.pk] = user
+            if index < 2:
+                demo.users.append((user.username, "department", dept.name))
+        people[region.code] = {"office": office, "depts": depts, "dept_users": dept_users}
+    for index, dept in enumerate(city_depts):
+        user = create_user(f"dept_411500_{index + 1:02d}", role="department", department=dept, password=DEMO_PASSWORD)[0]
+        people.setdefault("city_depts", {})[dept.pk] = user
+    people["city_dept_list"] = city_depts
+    return people
+
+
+def _dept_user(people, region_code, dept):
+    return people[region_code]["dept_users"].get(dept.pk) or people["city_depts"][dept.pk]
+
+
+def _life(case: Case, people: dict, region_index: int, rng: random.Random, now: dt.datetime) -> None:
+    """Move one case along a plausible history, never past ``now``."""
+    code = case.region.code
+    office = people[code]["office"]
+    reliability = ON_TIME[region_index]
+
+    def step(moment: dt.datetime) -> bool:
+        return moment < now
+
+    def route(after: dt.datetime, exclude=None):
+        pool = [d for d in people[code]["depts"] if d != exclude]
+        dept = rng.choice(people["city_dept_list"]) if rng.random() < 0.06 else rng.choice(pool)
+        moment = _at(_later_workday(timezone.localtime(after).date(), rng, 0, 1), rng, after)
+        return dept, moment
+
+    dept, moment = route(case.received_at)
+    if not step(moment):
+        return
+    case = services.assign(case, by=office, department=dept, complex=rng.random() < 0.08, now=moment)
+    if rng.random() < 0.04:  # mis-routed: returned, then routed elsewhere
+        moment = moment + dt.timedelta(hours=rng.randint(1, 20))
+        if not step(moment):
+            return
+        case = services.return_case(case, by=_dept_user(people, code, dept), reason="不属本单位职责范围",
+                                    suggested_department="请转交相关职能部门", now=moment)
+        dept, moment = route(moment, exclude=dept)
+        if not step(moment):
+            return
+        case = services.assign(case, by=office, department=dept, now=moment)
+    handler = _dept_user(people, code, dept)
+    if rng.random() < 0.92:
+        moment = moment + dt.timedelta(hours=rng.choice([1, 2, 3, 5, 20, 26]))
+        if not step(moment):
+            return
+        case = services.acknowledge(case, by=handler, now=moment)
+    due = case.due_date
+    if rng.random() < 0.05:  # asks for more time before the due date
+        ask = _at(_later_workday(timezone.localtime(moment).date(), rng, 1, 2), rng, moment)
+        if step(ask) and timezone.localtime(ask).date() < due:
+            try:
+                case = services.request_extension(case, by=handler, reason="需协调市级部门，办理周期较长",
+                                                  days=rng.randint(3, 10), now=ask)
+                decide = ask + dt.timedelta(hours=rng.randint(2, 30))
+                if step(decide):
+                    if rng.random() < 0.8:
+                        case = services.approve_extension(case, by=office, note="同意延期", now=decide)
+                    else:
+                        case = services.reject_extension(case, by=office, note="请按期办结", now=decide)
+                moment = max(moment, decide)
+            except CaseError:
+                pass
+            due = case.due_date
+    for attempt in range(2):
+        on_time = rng.random() < reliability
+        assigned_day = timezone.localtime(moment).date()
+        if on_time:
+            span = max(0, workdays_between(assigned_day, due))
+            close_day = _later_workday(assigned_day, rng, min(1, span), max(1, span))
+            if close_day > due:
+                close_day = due
+        else:
+            close_day = workdays.add_working_days(due, rng.randint(1, 12)).date
+        closing = _at(close_day, rng, moment)
+        if not step(closing):
+            return
+        if rng.random() < 0.82:
+            case = services.resolve(case, by=handler, result="经协调，问题已解决，企业已确认。",
+                                    evidence=[_pdf("办理情况说明.pdf")], now=closing)
+        else:
+            case = services.explain(case, by=handler, result="经核查，该诉求不属于现行政策支持范围，已当面向企业解释。",
+                                    policy_basis="豫政办〔2012〕148号", redirect_to="可向市企业服务办反映",
+                                    evidence=[_pdf("答复函.pdf")], now=closing)
+        follow = closing + dt.timedelta(days=rng.randint(1, 6))
+        if not step(follow) or rng.random() > 0.65:
+            return
+        satisfaction = rng.choices(["satisfied", "basically_satisfied", "dissatisfied"], [80, 15, 5])[0]
+        case = services.record_follow_up(case, by=office, satisfaction=satisfaction, note="电话回访", now=follow)
+        if satisfaction != "dissatisfied" or attempt == 1:
+            return
+        reopen_at = follow + dt.timedelta(hours=rng.randint(2, 48))
+        if not step(reopen_at):
+            return
+        case = services.reopen(case, by=office, reason="企业对办理结果不满意，重新办理", now=reopen_at)
+        moment = reopen_at
+        due = max(due, workdays.add_working_days(timezone.localtime(reopen_at).date(), 5).date)
+
+
+def workdays_between(start: dt.date, end: dt.date) -> int:
+    return workdays.current_calendar().working_days_between(start, end) if end > start else 0
+
+
+def seed_cases(people: dict, *, count: int, year: int, rng: random.Random, now: dt.datetime, demo: Demo) -> None:
+    categories = list(Category.objects.all())
+    channels = list(Channel.objects.all())
+    regions = list(Region.objects.filter(level=Region.Level.COUNTY).order_by("code"))
+    start = dt.date(year, 1, 2)
+    today = timezone.localtime(now).date()
+    span = max(1, (today - start).days)
+    weights = [1.4, 1.2, 1.0, 0.9, 0.6, 0.9, 1.3, 1.0, 0.7, 0.9]
+    per_region = {r.code: 0 for r in regions}
+    plan = rng.choices(range(len(regions)), weights=weights, k=count)
+    days = sorted(start + dt.timedelta(days=int(rng.random() ** 0.9 * span)) for _ in range(count))
+    enterprises: dict[str, list[tuple[str, str, str]]] = {}
+    for region in regions:
+        enterprises[region.code] = [
+            (f"信阳{region.name}{rng.choice(TRADES)}有限公司{n}号", _credit_code(rng, region.code),
+             rng.choice(Enterprise.Size.values))
+            for n in range(1, 41)
+        ]
+    for index, day in zip(plan, days, strict=True):
+        region = regions[index]
+        while not workdays.is_workday(day) and day < today:
+            day += dt.timedelta(days=1)
+        received = _at(day, rng)
+        if received >= now:
+            received = now - dt.timedelta(minutes=rng.randint(5, 600))
+        name, code, size = rng.choice(enterprises[region.code])
+        category = rng.choice(categories)
+        with transaction.atomic():
+            case = services.create_case(
+                by=people[region.code]["office"], region=region, enterprise_name=name, credit_code_value=code,
+                enterprise_size=size, category=category, channel=rng.choice(channels),
+                description=rng.choice(PROBLEMS.get(category.code, PROBLEMS["other"])),
+                contact_name=rng.choice(["张", "王", "李", "刘", "陈", "杨"]) + rng.choice(["经理", "主任", "女士", "先生"]),
+                contact_phone=f"13{rng.randint(100000000, 999999999)}",
+                received_at=received, now=received,
+            )
+            _life(case, people, index, rng, now)
+        per_region[region.code] += 1
+        demo.cases += 1
+
+
+def seed_notices(people: dict, *, year: int, rng: random.Random, now: dt.datetime) -> None:
+    """Schedules and issued notices; one county has none, one is quarterly, one skips months."""
+    try:
+        from notices import periods
+        from notices import services as notices
+    except ImportError:  # the notices app is optional for the demo
+        return
+    regions = list(Region.objects.filter(level=Region.Level.COUNTY).order_by("code"))
+    today = timezone.localtime(now).date()
+    with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
+        for index, region in enumerate(regions):
+            if index == 9:
+                continue  # 息县 keeps no notice schedule
+            office = people[region.code]["office"]
+            frequency = "quarterly" if index == 4 else "monthly"
+            recipients = [
+                {"group": "city_office", "name": "信阳市企业服务办", "email": "city-office@example.invalid"},
+                {"group": "local_leader", "name": f"{region.name}分管副县长", "email": f"leader-{region.code}@example.invalid"},
+                {"group": "department_leader", "name": f"{region.name}各责任单位负责人", "email": f"depts-{region.code}@example.invalid"},
+            ]
+            set_at = dt.datetime(year, 1, 5, 9, 0, tzinfo=LOCAL)
+            notices.save_schedule(by=office, region=region, frequency=frequency, start_date=dt.date(year, 1, 1),
+                                  recipients=recipients, now=set_at)
+            for period in periods.in_year(year, frequency):
+                issue_day = period.end + dt.timedelta(days=rng.randint(3, 9))
+                if issue_day >= today:
+                    break
+                if index == 2 and period.key.endswith(("-04", "-07")):
+                    continue  # 罗山县 missed two months
+                moment = _at(issue_day, rng)
+                notice = notices.draft_notice(by=office, region=region, period=period.key, now=moment)
+                notices.issue_notice(by=office, notice=notice, now=moment + dt.timedelta(hours=1))
+
+
+@transaction.atomic
+def seed(*, count: int = 2000, year: int | None = None, seed_value: int = 2026, now: dt.datetime | None = None) -> Demo:
+    from django.apps import apps
+
+    now = now or timezone.now()
+    year = year or timezone.localtime(now).year
+    rng = random.Random(seed_value)
+    reference.load(apps.get_model)
+    demo = Demo()
+    people = setup_people(rng, demo)
+    seed_cases(people, count=count, year=year, rng=rng, now=now, demo=demo)
+    seed_notices(people, year=year, rng=rng, now=now)
+    return demo
