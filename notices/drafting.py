@@ -18,13 +18,21 @@ only walks the rows of cases closed in the period and the overdue ones, never ev
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+from collections import Counter, defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Count, Exists, Min, OuterRef, Subquery
+from django.db.models import Min, OuterRef, Subquery
 from django.utils.translation import gettext as _
 
-from cases.models import OPEN_STATES, Case, CaseAssignment, Department, Region, local_date
+from cases.models import (
+    CLOSED_STATES,
+    OPEN_STATES,
+    Case,
+    CaseAssignment,
+    Department,
+    Region,
+    local_date,
+)
 from ledger.models import LedgerEntry
 
 from .periods import Period
@@ -93,50 +101,55 @@ def compute(region: Region, period: Period) -> dict:
     )
 
     # Cases closed in the period, by their latest closing in it.
-    closings = LedgerEntry.objects.filter(
-        case=OuterRef("pk"), action__in=CLOSING_ACTIONS, occurred_at__gte=start, occurred_at__lt=end
-    ).order_by("-occurred_at", "-seq")
-    closed_rows = list(
-        scope.filter(Exists(closings))
+    # Every closing entry of the period with the due date in force at it and the department that
+    # had the case then; a case closed twice in the period counts by its latest closing.
+    closing_entries = (
+        _entries(region)
+        .filter(action__in=CLOSING_ACTIONS, occurred_at__gte=start, occurred_at__lt=end)
         .annotate(
-            close_seq=Subquery(closings.values("seq")[:1]),
-            close_action=Subquery(closings.values("action")[:1]),
-            close_at=Subquery(closings.values("occurred_at")[:1]),
-        )
-        .annotate(
-            due_at_close=Subquery(
-                LedgerEntry.objects.filter(case=OuterRef("pk"), seq__lte=OuterRef("close_seq"), due_date__isnull=False)
+            due_in_force=Subquery(
+                LedgerEntry.objects.filter(case=OuterRef("case_id"), seq__lte=OuterRef("seq"), due_date__isnull=False)
                 .order_by("-seq").values("due_date")[:1]
             ),
-            dept_at_close=_department_at(end, inclusive=True, ref="close_at"),
+            department_then=Subquery(
+                CaseAssignment.objects.filter(case=OuterRef("case_id"), assigned_at__lte=OuterRef("occurred_at"))
+                .order_by("-assigned_at", "-id").values("department_id")[:1]
+            ),
         )
-        .values_list("close_action", "close_at", "due_at_close", "dept_at_close")
+        # No ORDER BY: sorting here made PostgreSQL walk the whole ledger by case; sort the few rows below.
+        .order_by()
+        .values_list("case_id", "occurred_at", "seq", "action", "due_in_force", "department_then")
     )
+    latest_closing = {row[0]: row[3:] + (row[1],) for row in sorted(closing_entries, key=lambda r: r[:3])}
+    closed_rows = list(latest_closing.values())
 
-    # State, due date and department as the ledger stood at the end of the period.
-    as_of_end = scope.filter(received_at__lt=end).annotate(
-        state_at_end=_state_at(end), due_at_end=_due_at(end), dept_at_end=_department_at(end)
+    # State, due date and department as the ledger stood at the end of the period. A case closed
+    # before the end and not reopened since (closed_at is its latest closing) was closed then:
+    # leaving those out spares the subqueries most of a past year's cases.
+    as_of_end = (
+        scope.filter(received_at__lt=end)
+        .exclude(state__in=CLOSED_STATES, closed_at__lt=end)
+        .annotate(state_at_end=_state_at(end), due_at_end=_due_at(end), dept_at_end=_department_at(end))
+        .filter(state_at_end__in=OPEN_STATES)
     )
-    open_count = as_of_end.filter(state_at_end__in=OPEN_STATES).count()
-    overdue_rows = list(
-        as_of_end.filter(state_at_end__in=OPEN_STATES, due_at_end__lt=after_end)
-        .order_by("due_at_end", "number")
+    open_rows = list(
+        as_of_end.order_by("due_at_end", "number")
         .values_list("number", "enterprise__name", "state_at_end", "dept_at_end", "due_at_end", "supervised")
     )
-    received_by_department = list(
-        received_qs.annotate(state_at_end=_state_at(end), dept_at_end=_department_at(end))
-        .values("state_at_end", "dept_at_end").annotate(n=Count("id")).values_list("state_at_end", "dept_at_end", "n")
-    )
+    open_count = len(open_rows)
+    overdue_rows = [row for row in open_rows if row[4] is not None and row[4] < after_end]
+    received_rows = received_qs.annotate(state_at_end=_state_at(end), dept_at_end=_department_at(end))
+    received_by_department = Counter(received_rows.order_by().values_list("state_at_end", "dept_at_end"))
 
     # Departments met anywhere in the figures, named once.
-    department_ids = {d for *_, d in closed_rows if d} | {r[3] for r in overdue_rows if r[3]}
-    department_ids |= {d for _s, d, _n in received_by_department if d}
+    department_ids = {row[2] for row in closed_rows if row[2]} | {r[3] for r in overdue_rows if r[3]}
+    department_ids |= {d for _s, d in received_by_department if d}
     names = _department_names(department_ids, region)
 
     table: dict[int | None, dict] = defaultdict(lambda: {"received": 0, "closed": 0, "on_time": 0, "overdue": 0})
     counts = dict.fromkeys(COUNT_KEYS, 0)
     counts["received"], counts["assigned"], counts["open"] = received, assigned, open_count
-    for action, close_at, due, department in closed_rows:
+    for action, due, department, close_at in closed_rows:
         on_time = due is None or local_date(close_at) <= due
         counts["resolved" if action == "resolve" else "explained"] += 1
         counts["closed"] += 1
@@ -144,7 +157,7 @@ def compute(region: Region, period: Period) -> dict:
         row = table[department]
         row["closed"] += 1
         row["on_time"] += on_time
-    for state, department, n in received_by_department:
+    for (state, department), n in received_by_department.items():
         table[department if state != "received" else None]["received"] += n
 
     overdue_cases = []
