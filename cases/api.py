@@ -203,6 +203,8 @@ class CaseViewSet(ApiAuth, mixins.ListModelMixin, mixins.RetrieveModelMixin, mix
     filter_backends = [filters.DjangoFilterBackend]
     filterset_class = CaseFilter
     queryset = Case.objects.none()
+    # Any id reaches the view (and gets a JSON 404), not Django's HTML 404 for "1.5" or "abc".
+    lookup_value_regex = "[^/]+"
     parser_classes = [JSONParser, FormParser, MultiPartParser]
 
     def get_queryset(self):

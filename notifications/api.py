@@ -48,6 +48,7 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = NotificationSerializer
     pagination_class = None
     queryset = Notification.objects.none()
+    lookup_value_regex = "[^/]+"
 
     def get_queryset(self):
         inbox = Notification.objects.filter(user=self.request.user).select_related("case")
