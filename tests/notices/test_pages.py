@@ -126,3 +126,13 @@ def test_editing_a_draft_and_refusing_to_edit_the_issued_notice(client, county_a
     assert response.status_code == 200
     a_issued.refresh_from_db()
     assert a_issued.title != "改标题"
+
+
+def test_pages_speak_simplified_chinese(client, county_a, a_issued):
+    client.force_login(county_a)
+    page = client.get("/notices/?year=2026", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    detail = client.get(f"/notices/{a_issued.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+
+    assert "浉河区2026年定期通报" in page
+    assert "未通报" in page and "线下登记" in page
+    assert "按期办结率" in detail and "市服务办" in detail
