@@ -2,11 +2,14 @@
 
 A case's ledger is complete when ``ledger.completeness.lacks`` finds nothing missing in its
 chain as it stood at the end of the cutoff day. Judging a chain means re-hashing every entry in
-Python, which is too slow to repeat for a million cases on every page view; but entries are
-immutable, so the verdict on a chain prefix (case, last seq, last hash) never changes. Verdicts
-are kept in ``LedgerVerdict``: one query finds the cases in scope whose prefix has no good
-verdict yet, only those chains are judged (by the ledger's own function), and their verdicts are
-stored. ``tests/scoring/test_item13.py`` checks the result equals ``missing_by_case``.
+Python, which is too slow to repeat for a million cases on every page view; but ledger entries
+are immutable (the database refuses UPDATE and DELETE), so the verdict on a chain prefix — a case
+and its first ``top`` entries — never changes. Verdicts are kept in ``LedgerVerdict``; item 15's
+scan of the ledger (one query) also tells, per region, how many cases in scope have a 'complete'
+verdict and lists the others; only chains never judged are judged here, by the ledger's own
+function, and their verdicts stored. ``tests/scoring/test_generate_load.py`` checks the result
+equals ``missing_by_case``. (Tampering that bypasses the database's triggers is for
+``manage.py verify_ledger`` to find; deleting the verdicts makes item 13 judge every chain again.)
 """
 from __future__ import annotations
 
@@ -15,16 +18,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 
-from django.db import connection
-
-from cases.models import Case
 from ledger.completeness import lacks
 from ledger.models import LedgerEntry
 
+from .item15 import LedgerRecord, Timeliness, timeliness_for_regions
 from .ladders import rate_str
 from .models import LedgerVerdict
 from .scope import Scope
-from .sql import dialect_for, dt_param
 
 JUDGE_CHUNK = 2000
 
@@ -54,94 +54,53 @@ class LedgerCompleteness:
         return Decimal(params.get("partial_points", "2"))
 
 
-def _unjudged_sql(d, region_count: int) -> str:
-    """Cases in scope whose prefix as of the cutoff has no 'complete' verdict: with the prefix's
-    length, top seq and last hash, and the verdict if there is one (incomplete)."""
-    cases = Case._meta.db_table
-    entries = LedgerEntry._meta.db_table
-    verdicts = LedgerVerdict._meta.db_table
-    return f"""
-        WITH prefix AS (
-            SELECT c.id AS id, c.region_id AS region_id, c.number AS number,
-                   COUNT(*) AS n, MAX(e.seq) AS top
-            FROM {cases} c JOIN {entries} e ON e.case_id = c.id
-            WHERE c.region_id IN ({", ".join(["%s"] * region_count)})
-              AND c.received_at >= %s AND c.received_at < %s AND e.occurred_at < %s
-            GROUP BY c.id, c.region_id, c.number
-        )
-        SELECT p.id, p.region_id, p.number, p.n, p.top, last.hash, v.missing
-        FROM prefix p
-        JOIN {entries} last ON last.case_id = p.id AND last.seq = p.top
-        LEFT JOIN {verdicts} v
-          ON v.case_id = p.id AND v.through_seq = p.top AND v.last_hash = last.hash AND p.n = p.top
-        WHERE v.id IS NULL OR v.complete = %s
-    """
-
-
-def _judge(pending: list[tuple], scope: Scope) -> dict[int, list[str]]:
-    """Run the ledger's own completeness check on each pending chain prefix; store the verdicts."""
+def judge(records: list[LedgerRecord], scope: Scope) -> dict[int, list[str]]:
+    """Run the ledger's own completeness check on each chain prefix; store the verdicts."""
     results: dict[int, list[str]] = {}
-    for start in range(0, len(pending), JUDGE_CHUNK):
-        chunk = pending[start : start + JUDGE_CHUNK]
+    for start in range(0, len(records), JUDGE_CHUNK):
+        chunk = records[start : start + JUDGE_CHUNK]
         grouped: dict[int, list[LedgerEntry]] = defaultdict(list)
         entries = (
-            LedgerEntry.objects.filter(case_id__in=[row[0] for row in chunk], occurred_at__lt=scope.end)
+            LedgerEntry.objects.filter(case_id__in=[r.case_id for r in chunk], occurred_at__lt=scope.end)
             .order_by("case_id", "seq")
         )
         for entry in entries.iterator(chunk_size=5000):
             grouped[entry.case_id].append(entry)
         verdicts = []
-        for case_id, number, n, top, last_hash in chunk:
-            # Only entries up to the prefix the query saw: a chain may grow while we judge it.
-            chain = [e for e in grouped[case_id] if e.seq <= top]
-            missing = lacks(number, chain)
-            results[case_id] = missing
-            if n == top and len(chain) == n:
-                verdicts.append(LedgerVerdict(
-                    case_id=case_id, through_seq=top, last_hash=last_hash, missing=missing, complete=not missing
-                ))
+        for record in chunk:
+            # Only entries up to the prefix the scan saw: a chain may grow while we judge it.
+            chain = [e for e in grouped[record.case_id] if e.seq <= record.top]
+            missing = lacks(record.number, chain)
+            results[record.case_id] = missing
+            if record.n == record.top and len(chain) == record.n:
+                verdicts.append(LedgerVerdict(case_id=record.case_id, through_seq=record.top,
+                                              last_hash=chain[-1].hash, missing=missing, complete=not missing))
         LedgerVerdict.objects.bulk_create(verdicts, ignore_conflicts=True)
     return results
 
 
-def completeness_for_regions(region_ids: list[int], scope: Scope, totals: dict[int, int]) -> dict[int, LedgerCompleteness]:
-    """{region id: LedgerCompleteness}. ``totals`` are the cases in scope per region (item 15's
-    query counts the same scope), so only incomplete or not-yet-judged cases come back as rows."""
-    result = {pk: LedgerCompleteness(total=totals.get(pk, 0)) for pk in region_ids}
-    if not region_ids:
-        return result
-    d = dialect_for(scope)
-    end = dt_param(scope.end)
-    with connection.cursor() as cursor:
-        cursor.execute(_unjudged_sql(d, len(region_ids)), [*region_ids, dt_param(scope.start), end, end, False])
-        rows = cursor.fetchall()
-    pending = []
-    for case_id, region_id, number, n, top, last_hash, missing in rows:
-        if missing is None:
-            pending.append((case_id, number, n, top, last_hash))
-            continue
-        if isinstance(missing, str):
-            import json
-
-            missing = json.loads(missing)
-        result[region_id].incomplete.append((number, missing))
-    if pending:
-        regions_of = {row[0]: row[1] for row in rows}
-        numbers = {row[0]: row[2] for row in rows}
-        for case_id, missing in _judge(pending, scope).items():
+def completeness_from_scan(timeliness: dict[int, Timeliness], scope: Scope) -> dict[int, LedgerCompleteness]:
+    """{region id: LedgerCompleteness} from item 15's scan (same scope), judging what is new."""
+    result = {pk: LedgerCompleteness(total=t.in_scope) for pk, t in timeliness.items()}
+    unjudged = [(pk, r) for pk, t in timeliness.items() for r in t.ledger_records if r.missing is None]
+    judged = judge([r for _pk, r in unjudged], scope) if unjudged else {}
+    for pk, t in timeliness.items():
+        for record in t.ledger_records:
+            missing = record.missing if record.missing is not None else judged[record.case_id]
             if missing:
-                result[regions_of[case_id]].incomplete.append((numbers[case_id], missing))
-    for completeness in result.values():
-        completeness.incomplete.sort()
+                result[pk].incomplete.append((record.number, list(missing)))
+        result[pk].incomplete.sort()
     return result
+
+
+def completeness_for_regions(region_ids: list[int], scope: Scope) -> dict[int, LedgerCompleteness]:
+    timeliness, _departments = timeliness_for_regions(region_ids, scope)
+    return completeness_from_scan(timeliness, scope)
 
 
 def warm_verdicts(region_ids: list[int], scope: Scope) -> int:
     """Judge every chain prefix in scope that has no verdict yet; the number judged (beat task)."""
-    d = dialect_for(scope)
-    end = dt_param(scope.end)
-    with connection.cursor() as cursor:
-        cursor.execute(_unjudged_sql(d, len(region_ids)), [*region_ids, dt_param(scope.start), end, end, False])
-        pending = [(r[0], r[2], r[3], r[4], r[5]) for r in cursor.fetchall() if r[6] is None]
-    _judge(pending, scope)
-    return len(pending)
+    timeliness, _departments = timeliness_for_regions(region_ids, scope)
+    records = [r for t in timeliness.values() for r in t.ledger_records if r.missing is None]
+    judge(records, scope)
+    return len(records)

@@ -8,6 +8,7 @@ of the cutoff day, in one aggregate query over the cases in scope.
 """
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -20,11 +21,23 @@ from cases.models import Case
 from ledger.models import LedgerEntry
 
 from .ladders import Rung, ladder, rate_str
+from .models import LedgerVerdict
 from .scope import Scope
 from .sql import Dialect, dialect_for, dt_param
 
 ON_TIME, CLOSED_LATE, OPEN_LATE, PENDING = "on_time", "closed_late", "open_late", "pending"
 CLOSING_ACTIONS = ("resolve", "explain")
+
+
+@dataclass
+class LedgerRecord:
+    """A case in scope without a 'complete' verdict: item 13 reads or makes its verdict."""
+
+    case_id: int
+    n: int
+    top: int
+    number: str
+    missing: list[str] | None  # None: not judged yet
 
 
 @dataclass
@@ -35,6 +48,9 @@ class Timeliness:
     closed_late: list[str] = field(default_factory=list)
     open_late: list[str] = field(default_factory=list)
     pending: list[str] = field(default_factory=list)
+    # Item 13's share of the same scan: cases judged complete, and the rest.
+    judged_complete: int = 0
+    ledger_records: list[LedgerRecord] = field(default_factory=list)
 
     @property
     def late(self) -> list[str]:
@@ -70,6 +86,8 @@ class Timeliness:
         self.closed_late += other.closed_late
         self.open_late += other.open_late
         self.pending += other.pending
+        self.judged_complete += other.judged_complete
+        self.ledger_records += other.ledger_records
 
     def sort(self) -> None:
         self.closed_late.sort()
@@ -86,6 +104,7 @@ def per_case_sql(d: Dialect, region_count: int) -> str:
     closing = "e.action IN ('resolve', 'explain')"
     return f"""
         SELECT c.id AS id, c.region_id AS region_id, c.number AS number,
+            COUNT(*) AS n, MAX(e.seq) AS top,
             MAX(CASE WHEN {closing} THEN e.seq END) AS close_seq,
             MAX(CASE WHEN e.action = 'reopen' THEN e.seq END) AS reopen_seq,
             MAX(CASE WHEN {closing} THEN e.occurred_at END) AS closed_at,
@@ -99,29 +118,41 @@ def per_case_sql(d: Dialect, region_count: int) -> str:
 
 
 def classified_sql(d: Dialect, region_count: int) -> str:
+    """Each case's class, and item 13's verdict on its chain prefix as of the cutoff (if judged)."""
     zone = settings.TIME_ZONE
-    due = "substr(due_key, 11)"
-    closed_on = d.local_date_text("closed_at", zone)
+    due = "substr(p.due_key, 11)"
+    closed_on = d.local_date_text("p.closed_at", zone)
+    verdicts = LedgerVerdict._meta.db_table
+    as_text = (lambda column: f"{column}::text") if d.postgres else (lambda column: column)
+    record = " || '|' || ".join([as_text("p.id"), as_text("p.n"), as_text("p.top"), "p.number",
+                                 f"COALESCE({as_text('v.missing')}, '')"])
     return f"""
         WITH per_case AS ({per_case_sql(d, region_count)})
-        SELECT region_id, substr(dept_key, 11) AS department,
+        SELECT p.region_id AS region_id, substr(p.dept_key, 11) AS department,
             CASE
-              WHEN close_seq IS NOT NULL AND close_seq > COALESCE(reopen_seq, 0) THEN
-                CASE WHEN due_key IS NULL OR {closed_on} <= {due} THEN '{ON_TIME}' ELSE '{CLOSED_LATE}' END
-              WHEN due_key IS NOT NULL AND {due} <= %s THEN '{OPEN_LATE}'
+              WHEN p.close_seq IS NOT NULL AND p.close_seq > COALESCE(p.reopen_seq, 0) THEN
+                CASE WHEN p.due_key IS NULL OR {closed_on} <= {due}
+                     THEN '{ON_TIME}' ELSE '{CLOSED_LATE}' END
+              WHEN p.due_key IS NOT NULL AND {due} <= %s THEN '{OPEN_LATE}'
               ELSE '{PENDING}'
             END AS klass,
-            number
-        FROM per_case
+            p.number AS number,
+            CASE WHEN v.complete THEN 1 ELSE 0 END AS judged_complete,
+            CASE WHEN v.complete THEN NULL ELSE {record} END AS ledger_record
+        FROM per_case p
+        LEFT JOIN {verdicts} v ON v.case_id = p.id AND v.through_seq = p.top AND p.n = p.top
     """
 
 
 def grouped_sql(d: Dialect, region_count: int) -> str:
-    """One row per region, department at the cutoff and class, with the numbers of all but on-time."""
+    """One row per region, department at the cutoff and class: the count, the numbers of all but
+    on-time cases, how many have a 'complete' ledger verdict, and the others for item 13 to judge."""
     return f"""
         WITH classified AS ({classified_sql(d, region_count)})
         SELECT region_id, department, klass, COUNT(*),
-               {d.joined(f"CASE WHEN klass <> '{ON_TIME}' THEN number END")}
+               {d.joined(f"CASE WHEN klass <> '{ON_TIME}' THEN number END")},
+               SUM(judged_complete),
+               {d.joined("ledger_record", separator=";")}
         FROM classified
         GROUP BY region_id, department, klass
     """
@@ -142,9 +173,9 @@ def timeliness_for_regions(region_ids: list[int], scope: Scope) -> tuple[dict[in
     with connection.cursor() as cursor:
         cursor.execute(grouped_sql(d, len(region_ids)), params_for(scope, region_ids))
         rows = cursor.fetchall()
-    for region_id, department, klass, count, numbers in rows:
+    for region_id, department, klass, count, numbers, judged_complete, records in rows:
         department_id = int(department) if department not in (None, "") else None
-        part = Timeliness()
+        part = Timeliness(judged_complete=int(judged_complete or 0), ledger_records=_records(records))
         listed = sorted(numbers.split(",")) if numbers else []
         if klass == ON_TIME:
             part.on_time = count
@@ -155,10 +186,22 @@ def timeliness_for_regions(region_ids: list[int], scope: Scope) -> tuple[dict[in
         else:
             part.pending = listed
         regions[region_id].merge(part)
-        departments[region_id][department_id].merge(part)
+        departments[region_id][department_id].merge(
+            Timeliness(on_time=part.on_time, closed_late=part.closed_late, open_late=part.open_late, pending=part.pending)
+        )
     for timeliness in regions.values():
         timeliness.sort()
     for by_department in departments.values():
         for timeliness in by_department.values():
             timeliness.sort()
     return regions, {pk: dict(v) for pk, v in departments.items()}
+
+
+def _records(joined: str | None) -> list[LedgerRecord]:
+    if not joined:
+        return []
+    records = []
+    for text in joined.split(";"):
+        case_id, n, top, number, missing = text.split("|", 4)
+        records.append(LedgerRecord(int(case_id), int(n), int(top), number, json.loads(missing) if missing else None))
+    return records

@@ -265,8 +265,8 @@ class LedgerVerdict(models.Model):
 
     Ledger entries are immutable (the database refuses UPDATE and DELETE), so what a chain prefix
     lacks never changes: item 13 reads these verdicts with one SQL query and asks
-    ``ledger.completeness.missing_by_case`` only about prefixes it has not judged yet. The hash of
-    the prefix's last entry is part of the key, so a prefix that differs is judged afresh.
+    ``ledger.completeness.lacks`` only about prefixes it has not judged yet. The hash of the
+    prefix's last entry is kept beside the verdict as a record of what was judged.
     """
 
     case = models.ForeignKey("cases.Case", models.CASCADE, related_name="+", db_constraint=True)
@@ -277,7 +277,7 @@ class LedgerVerdict(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["case", "through_seq", "last_hash"], name="scoring_verdict_unique"),
+            models.UniqueConstraint(fields=["case", "through_seq"], name="scoring_verdict_unique_prefix"),
         ]
 
     def __str__(self) -> str:

@@ -3,7 +3,8 @@
 Plain functions over querysets returning plain data, so the pages, the XLSX, the command, the
 API and the tests all read the same ``Scoreboard``. A fixed number of queries whatever the
 number of cases: the rule set (2), regions (1), the assessment and its entries/overrides (3),
-item 15 (1), item 13 (1, plus judging chains never judged before), item 14 (2), departments (1).
+one scan of the ledger for items 15 and 13 (1, plus judging chains
+never judged before), item 14 (2), departments (1).
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from django.utils.translation import gettext as _
 from cases.errors import NotFound
 from cases.models import Department, Region
 
-from .item13 import LedgerCompleteness, completeness_for_regions
+from .item13 import LedgerCompleteness, completeness_from_scan
 from .item14 import NoticeService, notices_for_regions
 from .item15 import Timeliness, timeliness_for_regions
 from .ladders import ladder, points_str
@@ -166,8 +167,7 @@ def score_year(year: int, *, cutoff: dt.date | None = None, rule_set: str | None
     timeliness, by_department = timeliness_for_regions(region_ids, scope)
     completeness: dict[int, LedgerCompleteness] = {}
     if Item.Kind.LEDGER in kinds:
-        totals = {pk: t.in_scope for pk, t in timeliness.items()}
-        completeness = completeness_for_regions(region_ids, scope, totals)
+        completeness = completeness_from_scan(timeliness, scope)
     notices: dict[int, NoticeService] = {}
     if Item.Kind.NOTICES in kinds:
         notices = notices_for_regions(region_ids, scope)

@@ -55,10 +55,10 @@ class Dialect:
         # Byte order, not the database locale's collation, for the seq-keyed maxima.
         return f'MAX(({expression}) COLLATE "C")' if self.postgres else f"MAX({expression})"
 
-    def joined(self, expression: str) -> str:
+    def joined(self, expression: str, separator: str = ",") -> str:
         if self.postgres:
-            return f"string_agg({expression}, ',')"
-        return f"group_concat({expression}, ',')"
+            return f"string_agg({expression}, '{separator}')"
+        return f"group_concat({expression}, '{separator}')"
 
     def placeholders(self, values) -> str:
         return ", ".join(["%s"] * len(values))

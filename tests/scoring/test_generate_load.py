@@ -10,7 +10,6 @@ from cases.models import Case
 from ledger.completeness import missing_by_case
 from ledger.models import LedgerEntry
 from scoring.item13 import completeness_for_regions
-from scoring.item15 import timeliness_for_regions
 from scoring.results import score_year
 from scoring.scope import make_scope
 
@@ -41,10 +40,8 @@ def test_item13_fast_path_equals_the_ledger_function(region_a):
     call_command("generate_load", cases=400, year=2025, seed=3, stdout=io.StringIO())
     scope = make_scope(2025)
     regions = list(Case.objects.values_list("region_id", flat=True).distinct())
-    timeliness, _ = timeliness_for_regions(regions, scope)
-    totals = {pk: t.in_scope for pk, t in timeliness.items()}
     for _run in range(2):  # cold (judging) and warm (verdicts)
-        fast = completeness_for_regions(regions, scope, totals)
+        fast = completeness_for_regions(regions, scope)
         cases = Case.objects.filter(region_id__in=regions, received_at__gte=scope.start, received_at__lt=scope.end)
         slow = missing_by_case(cases, as_of=scope.as_of)
         numbers = dict(cases.values_list("pk", "number"))
