@@ -78,6 +78,20 @@ def _date(value, field: str) -> dt.date | None:
         raise InvalidInput(_("Give the date as YYYY-MM-DD."), field=field) from None
 
 
+def _body(request) -> dict:
+    if not isinstance(request.data, dict):
+        raise InvalidInput(_("Send a JSON object (or a form)."))
+    return request.data
+
+
+def _text(value, field: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(_("This field must be text."), field=field)
+    return value
+
+
 def _truthy(value) -> bool:
     return str(value).strip().lower() in {"1", "true", "yes", "on"}
 
@@ -101,7 +115,7 @@ class NoticeScheduleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
         return queryset
 
     def create(self, request, *args, **kwargs):
-        data = request.data
+        data = _body(request)
         region = find_region(request.user, data.get("region"))
         recipients = data.get("recipients")
         if not isinstance(recipients, list):
@@ -147,7 +161,7 @@ class NoticeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             raise Http404 from None
 
     def create(self, request, *args, **kwargs):
-        data = request.data
+        data = _body(request)
         region = find_region(request.user, data.get("region"))
         period = periods.parse(data.get("period"))
         if _truthy(data.get("offline", False)):
@@ -159,7 +173,7 @@ class NoticeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
                 raise InvalidInput(_("Give the issue date."), field="issued_on")
             notice = services.register_offline(
                 by=request.user, region=region, period=period, issued_on=issued_on, groups=groups,
-                document=request.FILES.get("document"), title=data.get("title") or "",
+                document=request.FILES.get("document"), title=_text(data.get("title"), "title") or "",
             )
         else:
             notice = services.draft_notice(by=request.user, region=region, period=period)
@@ -167,9 +181,10 @@ class NoticeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
     def partial_update(self, request, *args, **kwargs):
         notice = self.get_object()
+        data = _body(request)
         notice = services.update_draft(
-            by=request.user, notice=notice, title=request.data.get("title"),
-            covering_text=request.data.get("covering_text"),
+            by=request.user, notice=notice, title=_text(data.get("title"), "title"),
+            covering_text=_text(data.get("covering_text"), "covering_text"),
         )
         return Response(self.get_serializer(notice).data)
 

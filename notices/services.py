@@ -149,7 +149,9 @@ def _check_issue_date(issued_on: dt.date | None, period: periods.Period, today: 
 
 def _check_groups(groups) -> list[str]:
     if isinstance(groups, str):
-        groups = [g for g in groups.replace(";", ",").split(",")]
+        groups = groups.replace(";", ",").split(",")
+    elif groups is not None and not isinstance(groups, list | tuple):
+        raise InvalidInput(_("Give the recipient groups as a list."), field="groups")
     chosen = [str(g).strip() for g in (groups or []) if str(g).strip()]
     unknown = [g for g in chosen if g not in ALL_GROUPS]
     if unknown:

@@ -164,3 +164,21 @@ def test_city_manages_its_own_notice(client, city_user, city, schedule_for):
     assert response.status_code == 201
     assert response.json()["region"] == "411500"
     assert api.post(f"/api/v1/notices/{response.json()['id']}/issue/").json()["status"] == "issued"
+
+
+@pytest.mark.parametrize("body", [[1, 2], {"region": "411502", "period": "2026-02", "offline": True,
+                                           "issued_on": "2026-03-02", "groups": 5},
+                                  {"region": ["411502"], "period": {"x": 1}}])
+def test_malformed_bodies_are_400_or_404_never_500(client, county_a, body):
+    response = _client(client, county_a).post("/api/v1/notices/", body, content_type="application/json")
+    assert response.status_code in (400, 404)
+
+
+def test_patch_with_non_text_is_400(client, county_a, region_a):
+    notice = services.draft_notice(by=county_a, region=region_a, period="2026-03")
+    response = _client(client, county_a).patch(f"/api/v1/notices/{notice.pk}/", {"covering_text": 5},
+                                                content_type="application/json")
+    assert response.status_code == 400
+    ok = _client(client, county_a).patch(f"/api/v1/notices/{notice.pk}/", {"covering_text": "三月份通报"},
+                                          content_type="application/json")
+    assert ok.status_code == 200 and ok.json()["covering_text"] == "三月份通报"
