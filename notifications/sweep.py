@@ -95,7 +95,8 @@ def due_querysets(today: dt.date, calendar, timers: Timers) -> dict[str, object]
     Each filter is ``state IN (open) AND due_date <op> bound``: exactly the predicate of the
     partial index ``case_open_due_idx``, so the cost follows the due rows, not the table.
     """
-    open_cases = Case.objects.filter(state__in=OPEN_STATES, due_date__isnull=False)
+    # order_by(): no sorting by the model's default order — the plan is a bare index scan.
+    open_cases = Case.objects.filter(state__in=OPEN_STATES, due_date__isnull=False).order_by()
     soon_bound = calendar.add_working_days(today, timers.due_soon_days).date
     querysets = {
         Kind.DUE_SOON: open_cases.filter(due_date__gte=today, due_date__lte=soon_bound),
@@ -123,7 +124,7 @@ def plan(now: dt.datetime, calendar, timers: Timers) -> int:
                                        created_at__gte=OuterRef("assigned_at"))
     unacknowledged = Case.objects.filter(
         state=State.ASSIGNED, acknowledged_at__isnull=True, assigned_at__lt=bound
-    ).exclude(Exists(reminded))
+    ).exclude(Exists(reminded)).order_by()
     rows = [
         Reminder(case_id=pk, kind=Kind.ACKNOWLEDGE_DUE, created_at=now, not_before=now,
                  due_date=calendar.add_working_days(local_date(assigned_at), timers.acknowledge_days).date)
@@ -156,15 +157,25 @@ def still_due(reminder: Reminder, case: Case, today: dt.date, calendar, timers: 
     return case.due_date < calendar.workday_back(today, days)
 
 
-def recipients(kind: str, case: Case) -> list:
-    department = list(case_services._department_users(case.department_id)) if case.department_id else []
-    county = list(case_services._office_users(case.region))
+def recipients(kind: str, case: Case, cache: dict | None = None) -> list:
+    """Who hears of this reminder. ``cache`` keeps the user lists for one batch (the same
+    department and county office recur across many reminders)."""
+    cache = {} if cache is None else cache
+
+    def cached(key, query):
+        if key not in cache:
+            cache[key] = list(query())
+        return cache[key]
+
+    department = cached(("department", case.department_id),
+                        lambda: case_services._department_users(case.department_id)) if case.department_id else []
+    county = cached(("office", case.region_id), lambda: case_services._office_users(case.region))
     if kind in (Kind.ACKNOWLEDGE_DUE, Kind.DUE_SOON):
         users = department or county
     elif kind in (Kind.OVERDUE, Kind.SUPERVISED):
         users = department + county
     else:  # escalated
-        users = list(case_services._city_office_users())
+        users = cached(("city",), case_services._city_office_users)
     seen, result = set(), []
     for user in users:
         if user.pk not in seen:
@@ -202,7 +213,7 @@ def message_for(kind: str, case: Case, today: dt.date) -> tuple[str, str]:
     return subject, body
 
 
-def _handle(reminder: Reminder, now: dt.datetime, today: dt.date, calendar, timers: Timers) -> str:
+def _handle(reminder: Reminder, now: dt.datetime, today: dt.date, calendar, timers: Timers, cache: dict) -> str:
     """Deliver one claimed reminder inside the batch transaction; returns its new status."""
     case = Case.objects.select_for_update(of=("self",)).select_related("region", "enterprise", "department").get(
         pk=reminder.case_id
@@ -214,9 +225,10 @@ def _handle(reminder: Reminder, now: dt.datetime, today: dt.date, calendar, time
     if reminder.kind == Kind.SUPERVISED:
         case_services.mark_supervised(case, now=now)
     subject, body = message_for(reminder.kind, case, today)
-    users = recipients(reminder.kind, case)
-    services.notify_many(users, kind=reminder.kind, message=body, case_id=case.pk, email_subject=subject,
-                         purpose=f"reminder:{reminder.pk}")
+    users = recipients(reminder.kind, case, cache)
+    if users:
+        services.notify_many(users, kind=reminder.kind, message=body, case_id=case.pk, email_subject=subject,
+                             purpose=f"reminder:{reminder.pk}")
     reminder.status, reminder.sent_at = Reminder.Status.SENT, now
     reminder.recipients = [u.pk for u in users]
     reminder.save(update_fields=["status", "sent_at", "recipients"])
@@ -234,10 +246,11 @@ def process(now: dt.datetime, calendar, timers: Timers, result: SweepResult) -> 
             )
             if not batch:
                 return
+            cache: dict = {}
             for reminder in batch:
                 try:
                     with transaction.atomic():
-                        status = _handle(reminder, now, today, calendar, timers)
+                        status = _handle(reminder, now, today, calendar, timers, cache)
                 except Exception as error:  # noqa: BLE001 - one bad case must not stop the sweep
                     log.exception("reminder %s (case %s, %s) failed", reminder.pk, reminder.case_id, reminder.kind)
                     reminder.attempts += 1
