@@ -18,40 +18,29 @@ from cases.users import create_user
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
-def pytest_collection_modifyitems(config, items):
-    """PostgreSQL/Redis tests skip on a bare machine with a reason, but must run when CI=true."""
+def _missing_service(item) -> str | None:
     from django.conf import settings
 
-    on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
-    has_redis = bool(settings.REDIS_URL)
-    for item in items:
-        if "postgres" in item.keywords and not on_postgres:
-            if IN_CI:
-                item.add_marker(pytest.mark.xfail(reason="CI=true requires DATABASE_URL to PostgreSQL", strict=True, run=False))
-                item.add_marker(pytest.mark.usefixtures("_fail_without_postgres"))
-            else:
-                item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://…"))
-        if "redis" in item.keywords and not has_redis:
-            if IN_CI:
-                item.add_marker(pytest.mark.usefixtures("_fail_without_redis"))
-            else:
-                item.add_marker(pytest.mark.skip(reason="needs Redis: set REDIS_URL=redis://…"))
+    if "postgres" in item.keywords and not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        return "needs PostgreSQL: set DATABASE_URL=postgres://…"
+    if "redis" in item.keywords and not settings.REDIS_URL:
+        return "needs Redis: set REDIS_URL=redis://…"
+    return None
+
+
+def pytest_runtest_setup(item):
+    """PostgreSQL/Redis tests skip on a bare machine with a reason, but fail when CI=true."""
+    reason = _missing_service(item)
+    if reason:
+        if IN_CI:
+            pytest.fail(f"CI=true but this test {reason}", pytrace=False)
+        pytest.skip(reason)
 
 
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """Password hashing is not under test; PBKDF2 per fixture user would dominate the run time."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def _fail_without_postgres():
-    pytest.fail("CI=true but DATABASE_URL does not point at PostgreSQL")
-
-
-@pytest.fixture
-def _fail_without_redis():
-    pytest.fail("CI=true but REDIS_URL is not set")
 
 
 # Data migrations whose rows a transactional test's flush removes; each loader is idempotent.
