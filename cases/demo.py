@@ -92,8 +92,8 @@ def setup_people(rng: random.Random, demo: Demo) -> dict:
     demo.users += [("city", "city_office", city.name), ("assessor", "assessor", "")]
     city_depts = [Department.objects.get_or_create(region=city, name=name)[0] for name in CITY_DEPARTMENTS]
     for region in Region.objects.filter(level=Region.Level.COUNTY):
-        prefix = region.name.rstrip("区县")
-        depts = [Department.objects.get_or_create(region=region, name=f"{prefix}{name}")[0] for name in COUNTY_DEPARTMENTS]
+        depts = [Department.objects.get_or_create(region=region, name=f"{region.name}{name}")[0]
+                 for name in COUNTY_DEPARTMENTS]
         office = create_user(f"county_{region.code}", role="county_office", region=region, password=DEMO_PASSWORD)[0]
         demo.users.append((office.username, "county_office", region.name))
         dept_users = {}
