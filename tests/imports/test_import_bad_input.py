@@ -126,3 +126,11 @@ def test_a_department_user_may_not_import(write_csv, dept_x_user):
 
     with pytest.raises(NotAllowed):
         run_import(write_csv([row()]), by=dept_x_user, dry_run=True)
+
+
+def test_messages_are_in_chinese(write_csv, county_a):
+    path = write_csv([row(问题类别="天气", 办结时间="2025-03-12 10:00")])
+    _found, summary = errors_of(path, county_a, dry_run=True)
+    messages = {e["column"]: e["message"] for e in summary["errors"]}
+    assert messages["问题类别"] == "未知问题类别“天气”。"
+    assert messages["办结时间"] == "办结时间早于受理时间。"
