@@ -1,9 +1,20 @@
+from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerSplitView,
+)
 
-from config.health import healthz  # noqa: E402
+from config.health import healthz
+
+# The API documentation pages (third-party UIs) inject their own styles and Redoc runs a web
+# worker from a blob: loosen the Content-Security-Policy for these two pages only. Swagger UI is
+# served "split" so its start-up script is a file, not inline.
+_api_docs_csp = csp_update({"style-src": [UNSAFE_INLINE], "worker-src": ["'self'", "blob:"], "img-src": ["data:"]})
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
@@ -13,8 +24,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/schema/swagger/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("api/schema/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("api/schema/swagger/", _api_docs_csp(SpectacularSwaggerSplitView.as_view(url_name="schema")),
+         name="swagger-ui"),
+    path("api/schema/redoc/", _api_docs_csp(SpectacularRedocView.as_view(url_name="schema")), name="redoc"),
     path("notices/", include("notices.urls")),
     path("scoring/", include("scoring.urls")),
     path("notifications/", include("notifications.urls")),
