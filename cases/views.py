@@ -197,7 +197,10 @@ def dashboard(request):
     if role == Role.ASSESSOR:
         counts = dict(Case.objects.for_user(user).order_by().values_list("state").annotate(n=Count("id")))
         totals = {state_label(state): counts.get(state, 0) for state in State.values}
+    from scoring.provisional import provisional_for_user
+
     return render(request, "cases/dashboard.html", {
+        "provisional": provisional_for_user(user, now=timezone.now()),
         "sections": sections,
         "today": today,
         "soon": soon,
