@@ -184,6 +184,8 @@ class Command(BaseCommand):
         enterprise_id, enterprise_name, code, size = rng.choice(enterprises)
         category, channel = rng.choice(self.categories), rng.choice(self.channels)
         received = self._moment(rng.choice(self.days))
+        if received > self.now:  # today's cases are received before now, never in the future
+            received = self.now - dt.timedelta(seconds=rng.randrange(60, 8 * 3600))
         is_complex = rng.random() < 0.1
         due = workdays.due_date_for(received, category.deadline_for(complex=is_complex))
         description = f"{category.name}：{enterprise_name}反映的问题（合成数据）"
