@@ -164,8 +164,6 @@ def set_item_points(year: int, region: Region, number, *, by, points=None, note:
 
     with transaction.atomic():
         locked = Assessment.objects.select_for_update().get(pk=assessment.pk)
-        if locked.is_frozen:
-            raise WrongState(_("The %(year)d result is frozen; it can no longer be changed.") % {"year": year})
         if item.is_automatic:
             if not note:
                 raise InvalidInput(_("Give the reason for overriding an automatic item."), field="note")
@@ -178,6 +176,7 @@ def set_item_points(year: int, region: Region, number, *, by, points=None, note:
                           "entered_at": now},
             )
             _audit(locked, region, item.number, AuditEvent.Action.OVERRIDE, snapshot, _entry_snapshot(record), by, now)
+            _refreeze(locked, by=by, now=now)
             return record
         before = ItemEntry.objects.filter(assessment=locked, region=region, item_number=item.number).first()
         snapshot = _entry_snapshot(before)
@@ -186,6 +185,7 @@ def set_item_points(year: int, region: Region, number, *, by, points=None, note:
             defaults={"points": points, "note": note, "inputs": clean_inputs, "entered_by": by, "entered_at": now},
         )
         _audit(locked, region, item.number, AuditEvent.Action.ENTRY, snapshot, _entry_snapshot(record), by, now)
+        _refreeze(locked, by=by, now=now)
         return record
 
 
@@ -200,14 +200,13 @@ def remove_override(year: int, region: Region, number, *, by, reason: str, now=N
         raise NotFound(_("No override to remove."))
     with transaction.atomic():
         locked = Assessment.objects.select_for_update().get(pk=assessment.pk)
-        if locked.is_frozen:
-            raise WrongState(_("The %(year)d result is frozen; it can no longer be changed.") % {"year": year})
         override = Override.objects.filter(assessment=locked, region=region, item_number=int(number)).first()
         if override is None:
             raise NotFound(_("No override to remove."))
         snapshot = _entry_snapshot(override)
         override.delete()
         _audit(locked, region, int(number), AuditEvent.Action.OVERRIDE_REMOVED, snapshot, {"reason": reason}, by, now)
+        _refreeze(locked, by=by, now=now)
 
 
 def add_attachments(year: int, region: Region, number, *, by, files, now=None) -> list[Attachment]:
@@ -226,8 +225,6 @@ def add_attachments(year: int, region: Region, number, *, by, files, now=None) -
     try:
         with transaction.atomic():
             locked = Assessment.objects.select_for_update().get(pk=assessment.pk)
-            if locked.is_frozen:
-                raise WrongState(_("The %(year)d result is frozen; it can no longer be changed.") % {"year": year})
             created = []
             for one in checked:
                 attachment = Attachment(
@@ -324,6 +321,18 @@ def freeze(year: int, *, by=None, now: dt.datetime | None = None) -> Assessment:
         locked.save(update_fields=["result_json", "inputs_hash", "frozen_at", "frozen_by"])
         _audit(locked, None, None, AuditEvent.Action.FREEZE, None, {"inputs_hash": locked.inputs_hash}, by, now)
     return locked
+
+
+def _refreeze(locked: Assessment, *, by, now: dt.datetime) -> None:
+    """Assessors enter the manual items after the cutoff, when the year is already frozen: the
+    automatic items stay as the ledger stood at the cutoff, and the frozen bytes and inputs hash
+    are renewed to include the entry (audited), so re-scoring still gives the same bytes."""
+    if not locked.is_frozen:
+        return
+    locked.result_json = score_year(locked.year).to_bytes().decode("utf-8")
+    locked.inputs_hash = inputs_hash(locked.year)
+    locked.save(update_fields=["result_json", "inputs_hash"])
+    _audit(locked, None, None, AuditEvent.Action.FREEZE, None, {"inputs_hash": locked.inputs_hash, "renewed": True}, by, now)
 
 
 def verify_frozen(year: int) -> tuple[bool, bool]:

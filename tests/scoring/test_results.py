@@ -132,10 +132,20 @@ def test_freeze_after_the_cutoff_and_verify(assessor, history, region_a):
     assessment = services.freeze(2025, by=assessor, now=at(2025, 12, 21, 0, 30))
     assert assessment.is_frozen and len(assessment.inputs_hash) == 64
     assert services.verify_frozen(2025) == (True, True)
-    with pytest.raises(services.WrongState):
-        services.set_item_points(2025, region_a, 1, by=assessor, points="1")
     assert services.frozen_or_live_bytes(2025, cutoff=None, region_codes=None) == assessment.result_json.encode()
     assert Assessment.objects.get().audit.filter(action="freeze").exists()
+
+
+def test_manual_entries_after_the_freeze_renew_the_frozen_result(assessor, history, region_a):
+    history(at(2025, 3, 3), closed=at(2025, 3, 4))
+    first = services.freeze(2025, by=assessor, now=at(2025, 12, 21, 0, 30))
+    frozen_bytes, frozen_hash = first.result_json, first.inputs_hash
+    services.set_item_points(2025, region_a, 1, by=assessor, points="5.5", note="以政府名义发文", now=at(2025, 12, 26, 9))
+    renewed = Assessment.objects.get(year=2025)
+    assert renewed.result_json != frozen_bytes and renewed.inputs_hash != frozen_hash
+    assert '"points":"5.5"' in renewed.result_json.replace(" ", "")
+    assert services.verify_frozen(2025) == (True, True)
+    assert renewed.audit.filter(action="freeze").count() == 2
 
 
 def test_freeze_task_freezes_years_whose_cutoff_passed(history, region_a):
