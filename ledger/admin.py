@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from cases.admin import has_role
+from cases.admin import RoleReadOnlyAdmin
 from cases.models import Case
 
 from .models import LedgerEntry
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(admin.ModelAdmin):
+class LedgerEntryAdmin(RoleReadOnlyAdmin):
     list_display = ("case", "seq", "action", "from_state", "to_state", "actor_name", "occurred_at", "source", "short_hash")
     list_filter = ("action", "source")
     search_fields = ("case__number", "actor_name")
@@ -30,18 +30,3 @@ class LedgerEntryAdmin(admin.ModelAdmin):
     @admin.display(description="hash")
     def short_hash(self, entry):
         return entry.hash[:12]
-
-    def has_module_permission(self, request):
-        return has_role(request.user)
-
-    def has_view_permission(self, request, obj=None):
-        return has_role(request.user)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
