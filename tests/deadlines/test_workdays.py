@@ -64,10 +64,13 @@ def test_a_year_without_calendar_counts_weekends_only_and_is_provisional():
     assert due.calendar_version == "2026.1+2027.provisional"
 
 
-@pytest.fixture(scope="module")
-def calendar_snapshot(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        return workdays.current_calendar()
+@pytest.fixture
+def calendar_snapshot(db):
+    """The calendar as seeded by the migration (a db test, so it runs before any transactional
+    test's flush; the seed is re-loaded after each flush by tests/conftest.py)."""
+    snapshot = workdays.current_calendar()
+    assert snapshot.knows(2004) and snapshot.knows(2026)
+    return snapshot
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

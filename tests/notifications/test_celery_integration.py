@@ -200,8 +200,7 @@ def test_redis_down_during_intake_then_back_every_reminder_arrives_once(
 
     saved = {"broker_url": app.conf.broker_url, "task_always_eager": app.conf.task_always_eager}
     app.conf.update(broker_url=redis_server.url, task_always_eager=False)
-    app.pool.force_close_all()
-    app._pool = None
+    _reset_connections(app)
     redis_server.stop()
     try:
         started = time.monotonic()
@@ -225,5 +224,12 @@ def test_redis_down_during_intake_then_back_every_reminder_arrives_once(
         raise
     finally:
         app.conf.update(**saved)
-        app.pool.force_close_all()
-        app._pool = None
+        _reset_connections(app)
+
+
+def _reset_connections(app):
+    """Drop the app's broker connection and producer pools so the next publish reads broker_url anew."""
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app._pool = None
+    app.amqp._producer_pool = None
