@@ -1,5 +1,6 @@
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -30,8 +31,9 @@ def test_lower_case_and_spaces_are_normalised():
     ],
 )
 def test_invalid_codes_say_what_is_wrong(code, fragment):
-    message = problem(code)
-    assert message is not None and fragment in str(message)
+    with translation.override("en"):
+        message = problem(code)
+        assert message is not None and fragment in str(message)
     with pytest.raises(ValidationError):
         validate_credit_code(code)
 
@@ -58,3 +60,8 @@ def test_a_single_changed_character_is_detected(first17, position, replacement):
         return
     changed = code[:position] + replacement + code[position + 1 :]
     assert not is_valid(changed)
+
+
+def test_users_read_the_message_in_chinese():
+    with translation.override("zh-hans"):
+        assert str(problem("914115683BJ1XG612X")) == "统一社会信用代码校验位不正确。"
