@@ -80,6 +80,10 @@ def enqueue_send(delivery_id: int) -> None:
     from .tasks import send_delivery
 
     try:
+        if send_delivery.app.conf.task_always_eager:
+            # Embedded default: no broker at all, send in this process right away.
+            send_pending(delivery_id)
+            return
         send_delivery.delay(delivery_id)
     except Exception:  # noqa: BLE001 - broker trouble must not break the caller
         log.warning("could not enqueue delivery %s; the next sweep will send it", delivery_id, exc_info=True)
