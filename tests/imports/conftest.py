@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-EXAMPLES = Path("/work/shared/examples")
+EXAMPLES = Path(__file__).resolve().parent / "data"  # copies of ../shared/examples
 HEADER = ["编号", "县区代码", "企业名称", "统一社会信用代码", "问题类别", "反映渠道", "问题内容", "受理时间",
           "责任单位", "交办时间", "办理时限", "办理状态", "办结时间", "办理结果", "佐证材料"]
 GOOD = ["411502-2025-A001", "411502", "信阳示例纺织有限公司", "914115683BJ1XG612H", "用工对接", "热线电话",
