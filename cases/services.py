@@ -453,7 +453,9 @@ def available_actions(case: Case, user) -> list[str]:
             actions.append("acknowledge")
         actions += ["resolve", "explain", "return", "evidence"]
     if (office or mine) and case.state == State.ASSIGNED:
-        pending = _pending_extension(case) is not None
+        pending = getattr(case, "has_pending_extension", None)
+        if pending is None:
+            pending = _pending_extension(case) is not None
         if office and pending:
             actions += ["approve_extension", "reject_extension"]
         if mine and not pending and _extension_still_possible(case, local_date(timezone.now())):
@@ -520,8 +522,17 @@ def extension_max_days() -> int:
 
 
 def _pending_extension(case: Case, *, lock: bool = False):
+    """The request waiting for a decision, or None. Lists avoid a query per case with
+    ``.annotate(has_pending_extension=Exists(...))`` or ``prefetch_related("extension_requests")``."""
     from .models import ExtensionRequest
 
+    if not lock:
+        annotated = getattr(case, "has_pending_extension", None)
+        if annotated is False:
+            return None
+        prefetched = getattr(case, "_prefetched_objects_cache", {}).get("extension_requests")
+        if prefetched is not None:
+            return next((r for r in prefetched if r.status == ExtensionRequest.Status.PENDING), None)
     qs = ExtensionRequest.objects.filter(case=case, status=ExtensionRequest.Status.PENDING)
     if lock:
         qs = qs.select_for_update()

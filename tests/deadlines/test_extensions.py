@@ -186,3 +186,21 @@ def test_mark_supervised_is_recorded_once(september_case):
         case = services.mark_supervised(case)
     assert case.supervised is True
     assert [a for a, _d in entries(case)].count("supervise") == 1
+
+
+@pytest.mark.django_db
+def test_available_actions_read_an_annotation_without_a_query(
+    september_case, dept_x_user, county_a, django_assert_num_queries
+):
+    from django.db.models import Exists, OuterRef
+
+    from cases.models import Case
+
+    with time_machine.travel(local(2025, 10, 9, 9), tick=False):
+        services.request_extension(september_case, by=dept_x_user, reason="需协调", days=2)
+        pending = ExtensionRequest.objects.filter(case=OuterRef("pk"), status="pending")
+        case = Case.objects.annotate(has_pending_extension=Exists(pending)).select_related("region").get(
+            pk=september_case.pk)
+        county_a.profile  # noqa: B018 - load the role before counting
+        with django_assert_num_queries(0):
+            assert "approve_extension" in services.available_actions(case, county_a)
