@@ -210,6 +210,7 @@ class CaseViewSet(ApiAuth, mixins.ListModelMixin, mixins.RetrieveModelMixin, mix
     def get_queryset(self):
         return (Case.objects.for_user(self.request.user)
                 .select_related("region", "enterprise", "category", "channel", "department")
+                .with_pending_extension()
                 .order_by("-received_at", "-id"))
 
     def get_object(self) -> Case:

@@ -194,6 +194,12 @@ class CaseQuerySet(models.QuerySet):
     def overdue(self, on: dt.date) -> CaseQuerySet:
         return self.filter(state__in=OPEN_STATES, due_date__lt=on)
 
+    def with_pending_extension(self) -> CaseQuerySet:
+        """Annotate ``has_pending_extension`` so lists can tell the available actions without a
+        query per case (see ``cases.services.available_actions``)."""
+        pending = ExtensionRequest.objects.filter(case=OuterRef("pk"), status=ExtensionRequest.Status.PENDING)
+        return self.annotate(has_pending_extension=Exists(pending))
+
 
 def local_date(moment: dt.datetime | None) -> dt.date | None:
     """The Asia/Shanghai calendar date of an aware datetime: the date the law counts."""

@@ -285,6 +285,12 @@ def _route(
                 case.due_date, case.due_date_provisional = extended.date, due.provisional or extended.provisional
         _run(case, getattr(case, action), department=department, at=now)
         CaseAssignment.objects.create(case=case, department=department, assigned_at=now)
+        department_id = department.pk
+        _after_commit_notify(
+            lambda: _department_users(department_id), kind="assigned", case=case,
+            message=_("Case %(number)s (%(enterprise)s) has been routed to your department; due %(due)s.")
+            % {"number": case.number, "enterprise": case.enterprise.name, "due": case.due_date},
+        )
         ledger.append(
             case,
             action=action,
@@ -340,6 +346,12 @@ def return_case(case, *, by, reason: str, suggested_department: str = "", source
         _require_assigned_department(by, case)
         department = case.department
         _run(case, case.return_to_office)
+        region = case.region
+        _after_commit_notify(
+            lambda: _office_users(region), kind="returned", case=case,
+            message=_("Case %(number)s was returned by %(department)s: %(reason)s")
+            % {"number": case.number, "department": department.name, "reason": reason},
+        )
         ledger.append(
             case, action="return", actor=by, from_state=State.ASSIGNED, to_state=State.RECEIVED, occurred_at=now,
             source=_source(source),

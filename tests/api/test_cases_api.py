@@ -124,6 +124,23 @@ def test_list_is_paginated(api, make_case, county_a, django_assert_max_num_queri
     assert body["count"] == 3 and len(body["results"]) == 2 and body["next"] and body["previous"] is None
 
 
+@pytest.mark.parametrize("user_fixture", ["county_a", "dept_x_user"])
+def test_list_of_assigned_cases_does_not_query_per_case(api, make_case, county_a, dept_x, request, user_fixture,
+                                                        django_assert_max_num_queries):
+    from cases import services
+
+    client = api(request.getfixturevalue(user_fixture))
+    for size in (3, 25):
+        while Case.objects.count() < size:
+            services.assign(make_case(), by=county_a, department=dept_x)
+        # session, user, profile (+ department), count, the page with its related rows and the
+        # pending-extension annotation: the same bound at both sizes.
+        with django_assert_max_num_queries(9):
+            body = client.get("/api/v1/cases/?page_size=50").json()
+        assert body["count"] == size
+        assert all("available_actions" in row for row in body["results"])
+
+
 def test_ledger_lists_the_hash_chain(api, assigned_case, county_a, county_b):
     response = api(county_a).get(f"/api/v1/cases/{assigned_case.pk}/ledger/")
     assert response.status_code == 200

@@ -267,3 +267,16 @@ def test_path_in_an_uploaded_name_never_reaches_the_disk(assigned_case, dept_x_u
     assert "/" not in item.original_name and ".." not in item.original_name
     assert (tmp_path / "media" / item.file.name).resolve().is_relative_to((tmp_path / "media").resolve())
     assert not (tmp_path / "etc").exists()
+
+
+def test_routing_and_returning_put_a_message_in_the_right_inboxes(make_case, county_a, dept_x, dept_x_user,
+                                                                   django_capture_on_commit_callbacks):
+    from notifications.models import Notification
+
+    with django_capture_on_commit_callbacks(execute=True):
+        case = services.assign(make_case(), by=county_a, department=dept_x)
+    assert list(Notification.objects.filter(kind="assigned").values_list("user__username", flat=True)) == ["dept_x"]
+    with django_capture_on_commit_callbacks(execute=True):
+        services.return_case(case, by=dept_x_user, reason="不属本单位职责")
+    returned = Notification.objects.get(kind="returned")
+    assert returned.user == county_a and returned.case_id == case.pk
