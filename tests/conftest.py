@@ -38,6 +38,21 @@ def pytest_runtest_setup(item):
 
 
 @pytest.fixture(autouse=True)
+def _celery_in_process(request):
+    """Tasks run in-process in tests, as on the embedded default, even when REDIS_URL is set
+    (CI sets it); the real-worker tests (marked redis) configure the broker themselves."""
+    if "redis" in request.keywords:
+        yield
+        return
+    from config.celery import app
+
+    before = app.conf.task_always_eager, app.conf.task_eager_propagates
+    app.conf.task_always_eager = app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = before
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """Password hashing is not under test; PBKDF2 per fixture user would dominate the run time."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
