@@ -100,6 +100,7 @@ class NoticeScheduleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
     """``GET`` lists the schedules in scope (``?region=``); ``POST`` creates or replaces a region's."""
 
     serializer_class = ScheduleSerializer
+    pagination_class = None  # SPEC §8: a list, not a page
     parser_classes = [JSONParser, FormParser, MultiPartParser]
 
     def get_queryset(self):
@@ -132,6 +133,7 @@ class NoticeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     """Notices in scope; ``POST`` drafts one, or registers an offline one with ``offline: true``."""
 
     serializer_class = NoticeSerializer
+    pagination_class = None  # SPEC §8: "list of notices", not a page
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     def get_queryset(self):

@@ -36,7 +36,7 @@ def test_post_schedule_creates_then_replaces(client, county_a, region_a):
     assert replaced.status_code == 200
     assert NoticeSchedule.objects.get(region=region_a).frequency == "monthly"
     listed = api.get("/api/v1/notice-schedules/").json()
-    assert [s["region"] for s in listed["results"]] == ["411502"]
+    assert [s["region"] for s in listed] == ["411502"]
 
 
 def test_post_schedule_missing_a_group_is_400(client, county_a):
@@ -71,8 +71,8 @@ def test_draft_list_detail_and_issue(client, county_a, region_a, schedule_for):
     assert again.json()["id"] == body["id"]
 
     listed = api.get("/api/v1/notices/?region=411502&year=2026").json()
-    assert [n["id"] for n in listed["results"]] == [body["id"]]
-    assert api.get("/api/v1/notices/?region=411502&year=2025").json()["results"] == []
+    assert [n["id"] for n in listed] == [body["id"]]
+    assert api.get("/api/v1/notices/?region=411502&year=2025").json() == []
 
     issued = api.post(f"/api/v1/notices/{body['id']}/issue/")
     assert issued.status_code == 200
@@ -137,14 +137,14 @@ def test_outside_scope_is_404_and_departments_see_nothing(client, county_a, coun
     api = _client(client, county_a)
     assert api.get(f"/api/v1/notices/{notice.pk}/").status_code == 404
     assert api.post(f"/api/v1/notices/{notice.pk}/issue/").status_code == 404
-    assert api.get("/api/v1/notices/").json()["results"] == []
-    assert api.get("/api/v1/notice-schedules/").json()["results"] == []
+    assert api.get("/api/v1/notices/").json() == []
+    assert api.get("/api/v1/notice-schedules/").json() == []
     assert api.post("/api/v1/notices/", {"region": "411503", "period": "2026-03"},
                     content_type="application/json").status_code == 404
 
     api = _client(client, dept_x_user)
     assert api.get(f"/api/v1/notices/{notice.pk}/").status_code == 404
-    assert api.get("/api/v1/notices/").json()["results"] == []
+    assert api.get("/api/v1/notices/").json() == []
 
     api = _client(client, assessor)
     assert api.get(f"/api/v1/notices/{notice.pk}/").status_code == 200
