@@ -7,7 +7,9 @@ from django.db import IntegrityError
 from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import status
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from cases.errors import CaseError
@@ -26,4 +28,42 @@ def exception_handler(exc, context):
             {"detail": _("The change conflicts with another one made at the same time; try again.")},
             status=status.HTTP_409_CONFLICT,
         )
-    return drf_exception_handler(exc, context)
+    response = drf_exception_handler(exc, context)
+    if response is not None and isinstance(exc, ValidationError):
+        response.data = flat_errors(response.data)
+    return response
+
+
+def _messages(value, prefix: str = "") -> list[str]:
+    """Every message under ``value`` (a list, or a nested serializer's dict), as "sub.field: message"."""
+    if isinstance(value, dict):
+        found = []
+        for key, inner in value.items():
+            label = "" if key == api_settings.NON_FIELD_ERRORS_KEY else f"{prefix}{key}"
+            found += _messages(inner, f"{label}." if label else prefix)
+        return found
+    if isinstance(value, list | tuple):
+        return [message for item in value for message in _messages(item, prefix)]
+    text = str(value)
+    return [f"{prefix[:-1]}: {text}" if prefix else text]
+
+
+def flat_errors(data):
+    """Errors in the SPEC's shape: ``{"field": ["…"]}`` or ``{"detail": "…"}``.
+
+    A nested body's errors stay under the top-level field the client sent (``{"enterprise":
+    ["credit_code: …"]}``) and errors about the body as a whole become ``detail``.
+    """
+    if isinstance(data, list | tuple):
+        return {"detail": " ".join(_messages(data))}
+    if not isinstance(data, dict):
+        return data
+    shaped = {}
+    for key, value in data.items():
+        if key == api_settings.NON_FIELD_ERRORS_KEY:
+            shaped["detail"] = " ".join(_messages(value))
+        elif key == "detail" and isinstance(value, str):
+            shaped[key] = value
+        else:
+            shaped[key] = _messages(value)
+    return shaped

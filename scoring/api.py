@@ -81,6 +81,8 @@ class ItemView(APIView):
         inputs = data.get("inputs") or None
         if inputs is not None and not isinstance(inputs, dict):
             raise InvalidInput(_("inputs must be an object."), field="inputs")
+        if not isinstance(data.get("note") or "", str):
+            raise InvalidInput(_("This field must be text."), field="note")
         record = services.set_item_points(
             year, region_obj, number, by=request.user, points=data.get("points"), note=data.get("note") or "",
             inputs=inputs,

@@ -234,7 +234,10 @@ def test_departments_cases_and_every_transition_by_the_right_and_wrong_roles(use
     assert by_name.json()["region"] == "411502" and by_name.json()["received_at"].startswith("2026-01-05T09:00")
     bad = county.post("/api/v1/cases/", new_case_body(enterprise={"name": "x", "credit_code": "914115000000000011",
                                                                   "size": "其他"}), format="json")
-    assert bad.status_code == 400 and "enterprise" in bad.json()
+    assert bad.status_code == 400 and list(bad.json()) == ["enterprise"]
+    assert all(isinstance(message, str) for message in bad.json()["enterprise"])  # {"field": ["…"]}
+    not_an_object = county.post("/api/v1/cases/", [new_case_body()], format="json")
+    assert not_an_object.status_code == 400 and list(not_an_object.json()) == ["detail"]
     future = county.post("/api/v1/cases/", new_case_body(received_at="2099-01-01T00:00:00+08:00"), format="json")
     assert future.status_code == 400 and "received_at" in future.json()
     assert d1.post("/api/v1/cases/", new_case_body(), format="json").status_code == 403
@@ -342,9 +345,15 @@ def test_departments_cases_and_every_transition_by_the_right_and_wrong_roles(use
 
 def test_unauthenticated_and_bad_tokens_are_refused():
     client = APIClient()
-    assert client.get("/api/v1/cases/").status_code == 401
+    for path in ("/api/v1/cases/", "/api/v1/departments/", "/api/v1/notices/", "/api/v1/notice-schedules/",
+                 "/api/v1/notifications/", "/api/v1/scores/2025/"):
+        response = client.get(path)
+        assert response.status_code == 401 and list(response.json()) == ["detail"], path
     client.credentials(HTTP_AUTHORIZATION="Token nope")
-    assert client.get("/api/v1/cases/").status_code == 401
+    for path in ("/api/v1/cases/", "/api/v1/departments/", "/api/v1/notices/", "/api/v1/notice-schedules/",
+                 "/api/v1/notifications/", "/api/v1/scores/2025/"):
+        response = client.get(path)
+        assert response.status_code == 401 and list(response.json()) == ["detail"], path
 
 
 # -- notices ---------------------------------------------------------------------------------
@@ -521,6 +530,7 @@ def test_section_three_points_for_a_constructed_year(users):
     assert assessor.put(item_url + "1/", {"points": "5.3", "note": ""}, format="json").json().keys() == {"points"}
     assert assessor.put(item_url + "1/", {"points": "99", "note": ""}, format="json").json().keys() == {"points"}
     assert assessor.put(item_url + "15/", {"points": "3"}, format="json").json().keys() == {"note"}
+    assert assessor.put(item_url + "2/", {"points": "3", "note": 5}, format="json").json().keys() == {"note"}
     assert client_for(users["county"]).put(item_url + "1/", {"points": "6", "note": ""},
                                            format="json").status_code in (403, 404)
     override = assessor.put(item_url + "15/", {"points": "3", "note": "抽查发现一件办结质量不高"}, format="json")
