@@ -93,7 +93,9 @@ class ItemView(APIView):
             "at": record.entered_at.isoformat(),
         }
         if isinstance(record, Override):
-            body.update({"auto": True, "computed": points_str(record.computed_points), "reason": record.reason})
+            # "note" is what the client sent (SPEC §8); "reason" names it as the scores JSON's overrides do.
+            body.update({"auto": True, "computed": points_str(record.computed_points), "note": record.reason,
+                         "reason": record.reason})
         else:
             body.update({"auto": False, "note": record.note, "inputs": record.inputs})
         return Response(body)

@@ -535,6 +535,8 @@ def test_section_three_points_for_a_constructed_year(users):
                                            format="json").status_code in (403, 404)
     override = assessor.put(item_url + "15/", {"points": "3", "note": "抽查发现一件办结质量不高"}, format="json")
     assert override.status_code == 200, override.content
+    assert (override.json()["points"], override.json()["note"]) == ("3", "抽查发现一件办结质量不高")
+    assert (manual.json()["points"], manual.json()["note"]) == ("5.5", "资料齐全")
     after = {r["code"]: r for r in assessor.get(f"/api/v1/scores/{YEAR}/").json()["regions"]}["411521"]
     assert after["items"]["1"]["points"] == "5.5"
     assert after["items"]["15"]["points"] == "3"
