@@ -27,7 +27,10 @@ from django.utils import timezone
 
 from cases import credit_code, workdays
 from cases.models import Case, CaseAssignment, Category, Channel, Department, Enterprise, Region
+from ledger.completeness import lacks
 from ledger.models import GENESIS_HASH, LedgerEntry, _utc_iso, compute_hash
+from scoring.models import Assessment, LedgerVerdict
+from scoring.scope import make_scope
 
 DEPARTMENT_NAMES = ["发展和改革委员会", "工业和信息化局", "人力资源和社会保障局", "自然资源局", "市场监督管理局",
                     "税务局", "住房和城乡建设局", "生态环境局", "商务局", "金融工作局"]
@@ -95,6 +98,10 @@ class Command(BaseCommand):
         self.zone = ZoneInfo(settings.TIME_ZONE)
         self.now = timezone.now()
         self.writer = Writer()
+        # One calendar for the whole run (workdays.add_working_days reads the database each call).
+        self.calendar = workdays.current_calendar()
+        assessment = Assessment.objects.filter(year=year).first()
+        self.scope_end = make_scope(year, assessment.cutoff if assessment else None).end
         regions = list(Region.objects.filter(level=Region.Level.COUNTY).order_by("code"))
         if not regions:
             raise CommandError("no counties: run migrations / seed_reference first")
@@ -113,7 +120,7 @@ class Command(BaseCommand):
         while written < cases:
             size = min(BATCH, cases - written)
             with transaction.atomic():
-                case_rows, entry_rows, assignment_rows = [], [], []
+                case_rows, entry_rows, assignment_rows, verdict_rows = [], [], [], []
                 for _ in range(size):
                     region = self.rng.choices(regions, weights)[0]
                     serials[region.pk] += 1
@@ -122,9 +129,11 @@ class Command(BaseCommand):
                     case_rows.append(case)
                     entry_rows += entries
                     assignment_rows += assignments
+                    verdict_rows += self._verdict(case, entries)
                 self._write_cases(case_rows)
                 self.writer.write(LedgerEntry._meta.db_table, ENTRY_COLUMNS, entry_rows)
                 self.writer.write(CaseAssignment._meta.db_table, ["case_id", "department_id", "assigned_at"], assignment_rows)
+                self.writer.write(LedgerVerdict._meta.db_table, VERDICT_COLUMNS, verdict_rows)
             written += size
             entries_written += len(entry_rows)
             self.stdout.write(f"{written} cases, {entries_written} ledger entries, {time.monotonic() - started:.1f} s")
@@ -187,7 +196,7 @@ class Command(BaseCommand):
         if received > self.now:  # today's cases are received before now, never in the future
             received = self.now - dt.timedelta(seconds=rng.randrange(60, 8 * 3600))
         is_complex = rng.random() < 0.1
-        due = workdays.due_date_for(received, category.deadline_for(complex=is_complex))
+        due = self.calendar.add_working_days(received.astimezone(self.zone).date(), category.deadline_for(complex=is_complex))
         description = f"{category.name}：{enterprise_name}反映的问题（合成数据）"
         events = [("create", "", "received", received, due.date, {
             "enterprise": enterprise_name, "credit_code": code, "size": size, "category": category.code,
@@ -217,7 +226,7 @@ class Command(BaseCommand):
                     ask = self._later(ask, 0, 2)
                     events.append(("request_extension", "assigned", "assigned", ask, None,
                                    {"request": None, "reason": "需协调上级部门", "days": days, "due_date": due_date.isoformat()}))
-                    new_due = workdays.add_working_days(due_date, days).date
+                    new_due = self.calendar.add_working_days(due_date, days).date
                     at = self._later(ask, 1, 20)
                     events.append(("approve_extension", "assigned", "assigned", at, new_due, {
                         "request": None, "days": days, "reason": "需协调上级部门", "note": "",
@@ -299,6 +308,18 @@ class Command(BaseCommand):
         }
         return case, entries, assignments
 
+    def _verdict(self, case: dict, rows: list[tuple]) -> list[tuple]:
+        """Item 13's verdict on the chain as of the default (or the assessment's) cutoff, judged by the
+        ledger's own ``lacks`` as ``scoring.item13.judge`` would, so that a benchmark scores with
+        the verdict cache filled as the ``warm_verdicts`` beat task leaves it in production."""
+        if case["received_at"] >= self.scope_end:
+            return []
+        prefix = [LedgerEntry(**dict(zip(ENTRY_FIELDS, row, strict=True))) for row in rows if row[7] < self.scope_end]
+        if not prefix or [e.seq for e in prefix] != list(range(1, len(prefix) + 1)):
+            return []
+        missing = lacks(case["number"], prefix)
+        return [(case["id"], prefix[-1].seq, prefix[-1].hash, missing, not missing)]
+
     def _write_cases(self, case_dicts):
         columns = [f.column for f in Case._meta.concrete_fields]
         attnames = [f.attname for f in Case._meta.concrete_fields]
@@ -338,3 +359,5 @@ class Command(BaseCommand):
 
 ENTRY_COLUMNS = ["case_id", "seq", "action", "from_state", "to_state", "actor_id", "actor_name", "occurred_at",
                  "recorded_at", "source", "due_date", "payload", "prev_hash", "hash"]
+ENTRY_FIELDS = ["case_id", *ENTRY_COLUMNS[1:]]
+VERDICT_COLUMNS = ["case_id", "through_seq", "last_hash", "missing", "complete"]
