@@ -454,9 +454,22 @@ def test_section_three_points_for_a_constructed_year(users):
     rows = (timeliness_rows("411521", 20, 19, start=1000)
             + timeliness_rows("411522", 20, 17, start=2000, lacking_evidence=1)
             + timeliness_rows("411523", 50, 41, start=3000))
-    imported = post_import(city, EN_HEADER, rows, dry_run=False)
+    # 411524: the ledger as it stood at the end of the cutoff day (12-20) counts, not later closings.
+    late_rows = [
+        ["CUT-1", "411524", "信阳截止企业1有限公司", credit_code(4001), "market", "online", "销路", "2025-11-03 09:00",
+         "计分测试局", "2025-11-03 10:00", "2025-11-10", "resolved", "2025-11-07 10:00", "已解决", "说明.pdf"],
+        ["CUT-2", "411524", "信阳截止企业2有限公司", credit_code(4002), "market", "online", "销路", "2025-12-10 09:00",
+         "计分测试局", "2025-12-10 10:00", "2025-12-19", "resolved", "2025-12-22 10:00", "已解决", "说明.pdf"],
+        ["CUT-3", "411524", "信阳截止企业3有限公司", credit_code(4003), "market", "online", "销路", "2025-12-18 09:00",
+         "计分测试局", "2025-12-18 10:00", "2025-12-30", "resolved", "2025-12-22 10:00", "已解决", "说明.pdf"],
+        ["CUT-4", "411524", "信阳截止企业4有限公司", credit_code(4004), "market", "online", "销路", "2025-12-22 09:00",
+         "计分测试局", "2025-12-22 10:00", "2025-12-29", "resolved", "2025-12-23 10:00", "已解决", "说明.pdf"],
+    ]
+    imported = post_import(city, EN_HEADER, rows + late_rows, dry_run=False)
     assert imported.status_code == 200, imported.content
-    assert imported.json()["created"] == 90
+    assert imported.json()["created"] == 94
+    numbers = {ref: city.get("/api/v1/cases/", {"ref": ref}).json()["results"][0]["number"]
+              for ref in ("CUT-2", "CUT-3")}
 
     recipients = [{"group": g, "name": g, "email": f"{g}@example.cn"} for g in ALL_GROUPS]
     for region in ("411521", "411522"):
@@ -504,6 +517,10 @@ def test_section_three_points_for_a_constructed_year(users):
     for item in i15.values():
         assert set(item) >= {"points", "max", "auto", "counted", "on_time", "rate", "rule_gap", "not_assessable",
                              "late", "pending"}
+
+    cut = regions["411524"]["items"]["15"]
+    assert (cut["counted"], cut["on_time"], cut["rate"], cut["points"]) == (2, 1, "0.5000", "0")
+    assert cut["late"] == [numbers["CUT-2"]] and cut["pending"] == [numbers["CUT-3"]]
 
     i13 = {code: regions[code]["items"]["13"] for code in ("411521", "411522", "411502")}
     assert (i13["411521"]["points"], i13["411521"]["complete"], i13["411521"]["total"], i13["411521"]["rate"]) == (
