@@ -39,14 +39,12 @@ def has_role(user) -> bool:
     return user.is_active and user.is_staff and role_of(user) is not None
 
 
-class RoleReadOnlyAdmin(admin.ModelAdmin):
-    """Visible to every staff user with a role, within scope; never changed through the admin."""
+class NoWritesAdmin(admin.ModelAdmin):
+    """Shown, never changed through the admin: changes go through the services. Subclasses say
+    who may view."""
 
     def has_module_permission(self, request):
-        return has_role(request.user)
-
-    def has_view_permission(self, request, obj=None):
-        return has_role(request.user)
+        return self.has_view_permission(request)
 
     def has_add_permission(self, request):
         return False
@@ -56,6 +54,13 @@ class RoleReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class RoleReadOnlyAdmin(NoWritesAdmin):
+    """Visible to every staff user with a role, within scope; never changed through the admin."""
+
+    def has_view_permission(self, request, obj=None):
+        return has_role(request.user)
 
 
 class CityEditableAdmin(RoleReadOnlyAdmin):

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from . import workcalendar
+from .admin import NoWritesAdmin
 from .errors import InvalidInput
 from .models import CalendarDay, CalendarYear, ExtensionRequest
 from .roles import Role, role_of
@@ -154,7 +155,7 @@ class CalendarDayAdmin(admin.ModelAdmin):
 
 
 @admin.register(ExtensionRequest)
-class ExtensionRequestAdmin(admin.ModelAdmin):
+class ExtensionRequestAdmin(NoWritesAdmin):
     """Read-only: requests and decisions are made on the case page, through the services."""
 
     list_display = ["case", "days", "status", "requested_by", "requested_at", "decided_by", "decided_at"]
@@ -170,15 +171,3 @@ class ExtensionRequestAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request, obj=None):
         return request.user.is_active and request.user.is_staff
-
-    def has_module_permission(self, request):
-        return self.has_view_permission(request)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

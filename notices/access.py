@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from cases.errors import InvalidInput, NotFound
 from cases.models import Region
-from cases.roles import Role, role_of
+from cases.roles import Role, acts_for_region, is_office, role_of
 
 
 def visible_region_filter(user, field: str) -> Q:
@@ -41,17 +41,12 @@ def can_see_notices(user) -> bool:
 
 
 def can_manage(user, region: Region) -> bool:
-    """Draft, edit, issue, register and schedule for this region."""
-    role = role_of(user)
-    if role == Role.CITY_OFFICE:
-        return True
-    if role == Role.COUNTY_OFFICE:
-        return user.profile.region_id == region.pk
-    return False
+    """Draft, edit, issue, register and schedule for this region: the offices acting for it."""
+    return acts_for_region(user, region)
 
 
 def is_manager(user) -> bool:
-    return role_of(user) in (Role.CITY_OFFICE, Role.COUNTY_OFFICE)
+    return is_office(user)
 
 
 def find_region(user, value) -> Region:

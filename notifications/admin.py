@@ -2,27 +2,16 @@
 from django.contrib import admin
 
 import cases.admin_calendar  # noqa: F401 - registers the working-day calendar and extension admin
+from cases.admin import NoWritesAdmin
 from cases.roles import Role, role_of
 
 from .models import Delivery, Reminder, SweepRun
 
 
-class ReadOnlyForCityOffice(admin.ModelAdmin):
+class ReadOnlyForCityOffice(NoWritesAdmin):
     def has_view_permission(self, request, obj=None):
         user = request.user
         return user.is_active and (user.is_superuser or role_of(user) == Role.CITY_OFFICE)
-
-    def has_module_permission(self, request):
-        return self.has_view_permission(request)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Reminder)
