@@ -143,6 +143,7 @@ class Command(BaseCommand):
                                [Case._meta.db_table])
                 cursor.execute(f"ANALYZE {Case._meta.db_table}")
                 cursor.execute(f"ANALYZE {LedgerEntry._meta.db_table}")
+                cursor.execute(f"ANALYZE {LedgerVerdict._meta.db_table}")
         notices = self._notices(regions, year, last_day)
         self.stdout.write(self.style.SUCCESS(
             f"done: {written} cases, {entries_written} ledger entries, {notices} notices in {time.monotonic() - started:.1f} s"
