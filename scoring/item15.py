@@ -108,7 +108,7 @@ def per_case_sql(d: Dialect, region_count: int) -> str:
             MAX(CASE WHEN {closing} THEN e.seq END) AS close_seq,
             MAX(CASE WHEN e.action = 'reopen' THEN e.seq END) AS reopen_seq,
             MAX(CASE WHEN {closing} THEN e.occurred_at END) AS closed_at,
-            {d.text_max(f"CASE WHEN e.due_date IS NOT NULL THEN {d.seq_key()} || {d.date_text('e.due_date')} END")} AS due_key,
+            {d.latest_date_key('e.seq', 'e.due_date')} AS due_key,
             {d.text_max(f"CASE WHEN e.action IN ('assign', 'reassign') THEN {d.seq_key()} || {d.json_text('e.payload', 'department')} WHEN e.action = 'return' THEN {d.seq_key()} END")} AS dept_key
         FROM {cases} c JOIN {entries} e ON e.case_id = c.id
         WHERE c.region_id IN ({", ".join(["%s"] * region_count)})

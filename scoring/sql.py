@@ -28,6 +28,18 @@ class Dialect:
             return f"lpad({column}::text, 10, '0')"
         return f"printf('%%010d', {column})"
 
+    def latest_date_key(self, seq: str, date: str) -> str:
+        """``MAX`` over entries of the date at the highest seq, as the text key ``seq_key || date``.
+
+        On PostgreSQL the per-entry work is integer arithmetic (seq and day number packed in a
+        bigint) and only the per-case maximum is turned into the text key: building and comparing
+        a text key for each of millions of entries costs more than the rest of the aggregate."""
+        if self.postgres:
+            packed = f"MAX(CASE WHEN {date} IS NOT NULL THEN {seq}::bigint * 1000000 + ({date} - DATE '1970-01-01') END)"
+            return (f"(lpad(({packed} / 1000000)::text, 10, '0') || "
+                    f"(DATE '1970-01-01' + ({packed} %% 1000000)::integer)::text)")
+        return f"MAX(CASE WHEN {date} IS NOT NULL THEN {self.seq_key(seq)} || {self.date_text(date)} END)"
+
     def date_text(self, column: str) -> str:
         return f"{column}::text" if self.postgres else column
 
