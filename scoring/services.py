@@ -162,12 +162,14 @@ def set_item_points(year: int, region: Region, number, *, by, points=None, note:
         raise InvalidInput(_("Enter the points."), field="points")
     points = _check_points(points, item)
 
+    if item.is_automatic and not note:
+        raise InvalidInput(_("Give the reason for overriding an automatic item."), field="note")
+    # Score the year before taking the assessment's lock: it reads the ledger as of the cutoff,
+    # which no entry or override changes, and it is the slow part.
+    computed = score_year(year).region(region.code).items[item.number].computed if item.is_automatic else None
     with transaction.atomic():
         locked = Assessment.objects.select_for_update().get(pk=assessment.pk)
         if item.is_automatic:
-            if not note:
-                raise InvalidInput(_("Give the reason for overriding an automatic item."), field="note")
-            computed = score_year(year).region(region.code).items[item.number].computed
             before = Override.objects.filter(assessment=locked, region=region, item_number=item.number).first()
             snapshot = _entry_snapshot(before)
             record, _created = Override.objects.update_or_create(
