@@ -86,3 +86,31 @@ class LedgerEntry(models.Model):
 
     def expected_hash(self, case_number: str) -> str:
         return compute_hash(self.prev_hash, self.hashed_fields(case_number))
+
+
+class LedgerHead(models.Model):
+    """The head of one case's chain: its last entry and the running facts read "as of a date".
+
+    Kept by ``ledger.services.append`` in the transaction of the entry it follows, rebuilt from
+    the entries by ``ledger.heads.rebuild`` (migration, bulk loads) and checked against a replay
+    of the chain by ``verify_ledger``. Derived data, never a source: for a case whose chain
+    ends before a moment, these are exactly the facts an aggregate over its entries gives, so
+    scoring reads one row per case instead of every entry (``scoring.item15``).
+    """
+
+    case = models.OneToOneField("cases.Case", models.CASCADE, primary_key=True, related_name="ledger_head")
+    seq = models.PositiveIntegerField(_("last sequence"))
+    last_at = models.DateTimeField(_("last entry occurred at"))
+    close_seq = models.PositiveIntegerField(_("latest closing"), null=True)
+    closed_at = models.DateTimeField(_("latest closing occurred at"), null=True)
+    reopen_seq = models.PositiveIntegerField(_("latest reopening"), null=True)
+    due_date = models.DateField(_("due date"), null=True)
+    department_id = models.PositiveIntegerField(_("department"), null=True)
+
+    class Meta:
+        verbose_name = _("ledger head")
+        verbose_name_plural = _("ledger heads")
+        indexes = [models.Index(fields=["last_at"], name="ledger_head_last_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}#{self.seq}"

@@ -6,6 +6,7 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
+from . import heads
 from .models import GENESIS_HASH, LedgerEntry, Source
 
 
@@ -50,6 +51,7 @@ def append(
     )
     entry.hash = entry.expected_hash(case.number)
     entry.save(force_insert=True)
+    heads.advance(case.pk, entry)
     return entry
 
 

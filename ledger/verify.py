@@ -4,7 +4,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from .models import GENESIS_HASH, LedgerEntry
+from .heads import facts_of
+from .models import GENESIS_HASH, LedgerEntry, LedgerHead
 
 # Actions after which the case has this department (payload["department"]) or none.
 _ROUTING = {"assign", "reassign"}
@@ -22,6 +23,7 @@ class Replay:
     state: str = ""
     department: int | None = None
     last_time = None
+    head: dict = field(default_factory=dict)  # what the case's LedgerHead must hold
 
 
 def check_chain(number: str, entries: Iterable[LedgerEntry]) -> tuple[list[str], Replay]:
@@ -51,6 +53,7 @@ def check_chain(number: str, entries: Iterable[LedgerEntry]) -> tuple[list[str],
             replay.department = entry.payload.get("department")
         elif entry.action == "return":
             replay.department = None
+        replay.head.update(facts_of(entry))
         prev_hash = entry.hash
         expected_seq += 1
     if expected_seq == 1 and not problems:
@@ -79,6 +82,7 @@ def verify_cases(case_queryset, *, chunk_size: int = 2000) -> Iterator[CaseRepor
             row["pk"]: row
             for row in case_queryset.model.objects.filter(pk__in=chunk).values("pk", "number", "state", "department_id")
         }
+        heads = {h["case_id"]: h for h in LedgerHead.objects.filter(case_id__in=chunk).values(*HEAD_FIELDS)}
         seen = set()
         entries = LedgerEntry.objects.filter(case_id__in=chunk).order_by("case_id", "seq").iterator(chunk_size=5000)
         for case_id, batch in _grouped(entries):
@@ -92,10 +96,25 @@ def verify_cases(case_queryset, *, chunk_size: int = 2000) -> Iterator[CaseRepor
                     problems.append(
                         f"case row department {row['department_id']} but the ledger replays to {replay.department}"
                     )
+                problems += head_problems(heads.get(case_id), replay.head)
             if problems:
                 yield CaseReport(case_id, row["number"], problems)
         for case_id in sorted(set(rows) - seen):
             yield CaseReport(case_id, rows[case_id]["number"], ["no ledger entries"])
+
+
+HEAD_FIELDS = ("case_id", "seq", "last_at", "close_seq", "closed_at", "reopen_seq", "due_date", "department_id")
+
+
+def head_problems(head: dict | None, replayed: dict) -> list[str]:
+    """How the stored head differs from the one its chain replays to (scoring reads heads)."""
+    if head is None:
+        return ["no ledger head (run verify_ledger --rebuild-heads)"]
+    return [
+        f"ledger head {name} is {head[name]!r} but the chain replays to {replayed.get(name)!r}"
+        for name in HEAD_FIELDS[1:]
+        if head[name] != replayed.get(name)
+    ]
 
 
 def missing_numbers(case_queryset) -> dict[tuple[str, int], list[int]]:

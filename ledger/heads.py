@@ -1,0 +1,91 @@
+"""Keeping each case's ``LedgerHead`` in step with its chain.
+
+``advance`` follows one appended entry (called by ``ledger.services.append`` in the same
+transaction); ``rebuild`` recomputes heads from the entries themselves in one SQL statement, for
+the migration that introduced heads and for bulk loads that write entries with COPY.
+"""
+from __future__ import annotations
+
+from django.db import connection, transaction
+from django.db.models import F
+from django.db.models.functions import Greatest
+
+from .models import LedgerEntry, LedgerHead
+
+CLOSING_ACTIONS = ("resolve", "explain")
+ROUTING_ACTIONS = ("assign", "reassign")  # the case has payload["department"] afterwards
+UNROUTING_ACTIONS = ("return",)  # the case has no department afterwards
+
+
+def facts_of(entry: LedgerEntry) -> dict:
+    """What one entry changes in its case's head."""
+    changes: dict = {"seq": entry.seq, "last_at": entry.occurred_at}
+    if entry.action in CLOSING_ACTIONS:
+        changes.update(close_seq=entry.seq, closed_at=entry.occurred_at)
+    elif entry.action == "reopen":
+        changes["reopen_seq"] = entry.seq
+    if entry.due_date is not None:
+        changes["due_date"] = entry.due_date
+    if entry.action in ROUTING_ACTIONS:
+        changes["department_id"] = _department(entry.payload)
+    elif entry.action in UNROUTING_ACTIONS:
+        changes["department_id"] = None
+    return changes
+
+
+def _department(payload) -> int | None:
+    value = payload.get("department") if isinstance(payload, dict) else None
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def advance(case_id: int, entry: LedgerEntry) -> None:
+    """Move the case's head onto ``entry`` (the caller holds the case row lock)."""
+    changes = facts_of(entry)
+    if entry.seq == 1:
+        LedgerHead.objects.create(case_id=case_id, **changes)
+        return
+    # Entries occur in order (verify_ledger reports any that do not); keep the maxima anyway.
+    changes["last_at"] = Greatest(F("last_at"), entry.occurred_at)
+    if not LedgerHead.objects.filter(case_id=case_id).update(**changes):
+        rebuild(case_ids=[case_id])  # a chain older than heads: recompute it from its entries
+
+
+def rebuild(*, case_ids: list[int] | None = None, id_range: tuple[int, int] | None = None) -> int:
+    """Recompute the heads of these cases (all cases when neither is given) from their entries."""
+    entries, heads = LedgerEntry._meta.db_table, LedgerHead._meta.db_table
+    where, params = "", []
+    if case_ids is not None:
+        if not case_ids:
+            return 0
+        where = f"WHERE e.case_id IN ({', '.join(['%s'] * len(case_ids))})"
+        params = list(case_ids)
+    elif id_range is not None:
+        where, params = "WHERE e.case_id BETWEEN %s AND %s", list(id_range)
+    postgres = connection.vendor == "postgresql"
+    department = "(x.payload->>'department')" if postgres else "json_extract(x.payload, '$.department')"
+    closing = ", ".join(f"'{a}'" for a in CLOSING_ACTIONS)
+    routing = ", ".join(f"'{a}'" for a in ROUTING_ACTIONS + UNROUTING_ACTIONS)
+    unrouting = ", ".join(f"'{a}'" for a in UNROUTING_ACTIONS)
+    select = f"""
+        SELECT e.case_id, MAX(e.seq), MAX(e.occurred_at),
+            MAX(CASE WHEN e.action IN ({closing}) THEN e.seq END),
+            MAX(CASE WHEN e.action IN ({closing}) THEN e.occurred_at END),
+            MAX(CASE WHEN e.action = 'reopen' THEN e.seq END),
+            (SELECT x.due_date FROM {entries} x
+              WHERE x.case_id = e.case_id AND x.due_date IS NOT NULL ORDER BY x.seq DESC LIMIT 1),
+            (SELECT CASE WHEN x.action IN ({unrouting}) THEN NULL
+                         ELSE CAST(NULLIF({department}, '') AS integer) END
+               FROM {entries} x
+              WHERE x.case_id = e.case_id AND x.action IN ({routing}) ORDER BY x.seq DESC LIMIT 1)
+        FROM {entries} e {where}
+        GROUP BY e.case_id
+    """
+    columns = "case_id, seq, last_at, close_seq, closed_at, reopen_seq, due_date, department_id"
+    delete_where = where.replace("e.case_id", "case_id")
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {heads} {delete_where}", params)
+        cursor.execute(f"INSERT INTO {heads} ({columns}) {select}", params)
+        return cursor.rowcount
