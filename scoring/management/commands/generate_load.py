@@ -28,7 +28,9 @@ from django.utils import timezone
 from cases import credit_code, workdays
 from cases.models import Case, CaseAssignment, Category, Channel, Department, Enterprise, Region
 from ledger.completeness import lacks
-from ledger.models import GENESIS_HASH, LedgerEntry, _utc_iso, compute_hash
+from ledger.heads import facts_of
+from ledger.models import GENESIS_HASH, LedgerEntry, LedgerHead, _utc_iso, compute_hash
+from ledger.verify import HEAD_FIELDS
 from scoring.models import Assessment, LedgerVerdict
 from scoring.scope import make_scope
 
@@ -120,7 +122,7 @@ class Command(BaseCommand):
         while written < cases:
             size = min(BATCH, cases - written)
             with transaction.atomic():
-                case_rows, entry_rows, assignment_rows, verdict_rows = [], [], [], []
+                case_rows, entry_rows, assignment_rows, verdict_rows, head_rows = [], [], [], [], []
                 for _ in range(size):
                     region = self.rng.choices(regions, weights)[0]
                     serials[region.pk] += 1
@@ -130,10 +132,12 @@ class Command(BaseCommand):
                     entry_rows += entries
                     assignment_rows += assignments
                     verdict_rows += self._verdict(case, entries)
+                    head_rows.append(_head(entries))
                 self._write_cases(case_rows)
                 self.writer.write(LedgerEntry._meta.db_table, ENTRY_COLUMNS, entry_rows)
                 self.writer.write(CaseAssignment._meta.db_table, ["case_id", "department_id", "assigned_at"], assignment_rows)
                 self.writer.write(LedgerVerdict._meta.db_table, VERDICT_COLUMNS, verdict_rows)
+                self.writer.write(LedgerHead._meta.db_table, list(HEAD_FIELDS), head_rows)
             written += size
             entries_written += len(entry_rows)
             self.stdout.write(f"{written} cases, {entries_written} ledger entries, {time.monotonic() - started:.1f} s")
@@ -144,6 +148,7 @@ class Command(BaseCommand):
                 cursor.execute(f"ANALYZE {Case._meta.db_table}")
                 cursor.execute(f"ANALYZE {LedgerEntry._meta.db_table}")
                 cursor.execute(f"ANALYZE {LedgerVerdict._meta.db_table}")
+                cursor.execute(f"ANALYZE {LedgerHead._meta.db_table}")
         notices = self._notices(regions, year, last_day)
         self.stdout.write(self.style.SUCCESS(
             f"done: {written} cases, {entries_written} ledger entries, {notices} notices in {time.monotonic() - started:.1f} s"
@@ -361,4 +366,12 @@ class Command(BaseCommand):
 ENTRY_COLUMNS = ["case_id", "seq", "action", "from_state", "to_state", "actor_id", "actor_name", "occurred_at",
                  "recorded_at", "source", "due_date", "payload", "prev_hash", "hash"]
 ENTRY_FIELDS = ["case_id", *ENTRY_COLUMNS[1:]]
+
+
+def _head(rows: list[tuple]) -> tuple:
+    """The case's ledger head, folded from its entries as ``ledger.services.append`` keeps it."""
+    head = {"case_id": rows[0][0]}
+    for row in rows:
+        head.update(facts_of(LedgerEntry(**dict(zip(ENTRY_FIELDS, row, strict=True)))))
+    return tuple(head.get(name) for name in HEAD_FIELDS)
 VERDICT_COLUMNS = ["case_id", "through_seq", "last_hash", "missing", "complete"]
