@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import connection
 
 from cases.models import Case
-from ledger.models import LedgerEntry
+from ledger.models import LedgerEntry, LedgerHead
 
 from .ladders import Rung, ladder, rate_str
 from .models import LedgerVerdict
@@ -98,42 +98,55 @@ class Timeliness:
 def per_case_sql(d: Dialect, region_count: int) -> str:
     """Per case in scope: latest closing and reopening, due date and department as of the cutoff.
 
-    Parameters: region ids…, scope start, scope end (exclusive, both for receipt and entries)."""
-    cases = Case._meta.db_table
-    entries = LedgerEntry._meta.db_table
+    A case whose chain ends before the end of the cutoff day is read from its ledger head (one
+    row: exactly what an aggregate over its entries gives, see ``ledger.heads``); a case whose
+    chain goes on past the cutoff is aggregated from its entries before it. Both halves give
+    the same columns. Parameters: ``scope_params`` twice."""
+    cases, entries, heads = Case._meta.db_table, LedgerEntry._meta.db_table, LedgerHead._meta.db_table
+    in_scope = (f"c.region_id IN ({', '.join(['%s'] * region_count)}) "
+                "AND c.received_at >= %s AND c.received_at < %s")
     closing = "e.action IN ('resolve', 'explain')"
+    department = d.json_text("e.payload", "department")
     return f"""
-        SELECT c.id AS id, c.region_id AS region_id, c.number AS number,
-            COUNT(*) AS n, MAX(e.seq) AS top,
-            MAX(CASE WHEN {closing} THEN e.seq END) AS close_seq,
-            MAX(CASE WHEN e.action = 'reopen' THEN e.seq END) AS reopen_seq,
-            MAX(CASE WHEN {closing} THEN e.occurred_at END) AS closed_at,
-            {d.latest_date_key('e.seq', 'e.due_date')} AS due_key,
-            {d.text_max(f"CASE WHEN e.action IN ('assign', 'reassign') THEN {d.seq_key()} || {d.json_text('e.payload', 'department')} WHEN e.action = 'return' THEN {d.seq_key()} END")} AS dept_key
-        FROM {cases} c JOIN {entries} e ON e.case_id = c.id
-        WHERE c.region_id IN ({", ".join(["%s"] * region_count)})
-          AND c.received_at >= %s AND c.received_at < %s AND e.occurred_at < %s
-        GROUP BY c.id, c.region_id, c.number
+        SELECT c.id AS id, c.region_id AS region_id, c.number AS number, h.seq AS n, h.seq AS top,
+            h.close_seq AS close_seq, h.reopen_seq AS reopen_seq, h.closed_at AS closed_at,
+            h.due_date AS due_date, h.department_id AS department
+        FROM {cases} c JOIN {heads} h ON h.case_id = c.id
+        WHERE {in_scope} AND h.last_at < %s
+        UNION ALL
+        SELECT id, region_id, number, n, top, close_seq, reopen_seq, closed_at,
+            {d.key_date("due_key")}, {d.key_integer("dept_key")}
+        FROM (
+            SELECT c.id AS id, c.region_id AS region_id, c.number AS number,
+                COUNT(*) AS n, MAX(e.seq) AS top,
+                MAX(CASE WHEN {closing} THEN e.seq END) AS close_seq,
+                MAX(CASE WHEN e.action = 'reopen' THEN e.seq END) AS reopen_seq,
+                MAX(CASE WHEN {closing} THEN e.occurred_at END) AS closed_at,
+                {d.latest_date_key('e.seq', 'e.due_date')} AS due_key,
+                {d.text_max(f"CASE WHEN e.action IN ('assign', 'reassign') THEN {d.seq_key()} || {department} "
+                            f"WHEN e.action = 'return' THEN {d.seq_key()} END")} AS dept_key
+            FROM {heads} h {d.join_in_order} {cases} c ON c.id = h.case_id JOIN {entries} e ON e.case_id = c.id
+            WHERE {in_scope} AND h.last_at >= %s AND e.occurred_at < %s
+            GROUP BY c.id, c.region_id, c.number
+        ) later
     """
 
 
 def classified_sql(d: Dialect, region_count: int) -> str:
     """Each case's class, and item 13's verdict on its chain prefix as of the cutoff (if judged)."""
-    zone = settings.TIME_ZONE
-    due = "substr(p.due_key, 11)"
-    closed_on = d.local_date_text("p.closed_at", zone)
+    closed_on = d.local_date("p.closed_at", settings.TIME_ZONE)
     verdicts = LedgerVerdict._meta.db_table
     as_text = (lambda column: f"{column}::text") if d.postgres else (lambda column: column)
     record = " || '|' || ".join([as_text("p.id"), as_text("p.n"), as_text("p.top"), "p.number",
                                  f"COALESCE({as_text('v.missing')}, '')"])
     return f"""
         WITH per_case AS ({per_case_sql(d, region_count)})
-        SELECT p.region_id AS region_id, substr(p.dept_key, 11) AS department,
+        SELECT p.region_id AS region_id, p.department AS department,
             CASE
               WHEN p.close_seq IS NOT NULL AND p.close_seq > COALESCE(p.reopen_seq, 0) THEN
-                CASE WHEN p.due_key IS NULL OR {closed_on} <= {due}
+                CASE WHEN p.due_date IS NULL OR {closed_on} <= p.due_date
                      THEN '{ON_TIME}' ELSE '{CLOSED_LATE}' END
-              WHEN p.due_key IS NOT NULL AND {due} <= %s THEN '{OPEN_LATE}'
+              WHEN p.due_date IS NOT NULL AND p.due_date <= %s THEN '{OPEN_LATE}'
               ELSE '{PENDING}'
             END AS klass,
             p.number AS number,
@@ -159,8 +172,9 @@ def grouped_sql(d: Dialect, region_count: int) -> str:
 
 
 def params_for(scope: Scope, region_ids: list[int]) -> list:
-    end = dt_param(scope.end)
-    return [*region_ids, dt_param(scope.start), end, end, scope.cutoff.isoformat()]
+    start, end = dt_param(scope.start), dt_param(scope.end)
+    half = [*region_ids, start, end, end]
+    return [*half, *half, end, connection.ops.adapt_datefield_value(scope.cutoff)]
 
 
 def timeliness_for_regions(region_ids: list[int], scope: Scope) -> tuple[dict[int, Timeliness], dict[int, dict[int | None, Timeliness]]]:

@@ -23,6 +23,11 @@ class Dialect:
     def postgres(self) -> bool:
         return self.vendor == "postgresql"
 
+    @property
+    def join_in_order(self) -> str:
+        """A join SQLite's planner takes in the order written (CROSS JOIN); PostgreSQL plans freely."""
+        return "JOIN" if self.postgres else "CROSS JOIN"
+
     def seq_key(self, column: str = "e.seq") -> str:
         if self.postgres:
             return f"lpad({column}::text, 10, '0')"
@@ -56,12 +61,20 @@ class Dialect:
             )
         return f"coalesce(json_array_length({column}, '$.{key}'), 0)"
 
-    def local_date_text(self, column: str, zone: str) -> str:
-        """The local calendar date of a UTC timestamp column, as 'YYYY-MM-DD' text."""
+    def local_date(self, column: str, zone: str) -> str:
+        """The local calendar date of a UTC timestamp column (a date; 'YYYY-MM-DD' text on SQLite)."""
         if self.postgres:
-            return f"to_char({column} AT TIME ZONE '{zone}', 'YYYY-MM-DD')"
+            return f"CAST({column} AT TIME ZONE '{zone}' AS date)"
         sign = "+" if self.offset_hours >= 0 else "-"
         return f"date({column}, '{sign}{abs(self.offset_hours)} hours')"
+
+    def key_date(self, key: str) -> str:
+        """The date part of a ``seq_key || date`` key, typed as a date column is."""
+        return f"CAST(substr({key}, 11) AS date)" if self.postgres else f"substr({key}, 11)"
+
+    def key_integer(self, key: str) -> str:
+        """The integer part of a ``seq_key || value`` key (null when the value is empty)."""
+        return f"CAST(NULLIF(substr({key}, 11), '') AS integer)"
 
     def text_max(self, expression: str) -> str:
         # Byte order, not the database locale's collation, for the seq-keyed maxima.

@@ -192,3 +192,36 @@ def test_points_from_a_known_ledger(history, region_a):
         history(at(2025, 3, 3), closed=at(2025, 3, 20))
     item = score_year(2025).as_json(["411502"])["regions"][0]["items"]["15"]
     assert (item["points"], item["counted"], item["on_time"], item["rate"], item["rule_gap"]) == ("2", 20, 17, "0.8500", False)
+
+
+def _normalised(result):
+    regions, departments = result
+    def flat(t):
+        return (t.on_time, t.closed_late, t.open_late, t.pending, t.judged_complete,
+                sorted((r.case_id, r.n, r.top, r.number, r.missing) for r in t.ledger_records))
+    return ({pk: flat(t) for pk, t in regions.items()},
+            {pk: {dept: flat(t) for dept, t in by_dept.items()} for pk, by_dept in departments.items()})
+
+
+@pytest.mark.parametrize("cutoff", [dt.date(2025, 12, 20), dt.date(2025, 6, 30)])
+def test_ledger_heads_give_what_the_entries_give(region_a, cutoff):
+    """Chains that end before the cutoff are read from their ledger heads; forcing every case
+    through the aggregate over its entries must give the same facts, case for case."""
+    import io
+
+    from django.core.management import call_command
+
+    from cases.models import Region
+    from ledger.models import LedgerHead
+
+    call_command("generate_load", cases=500, year=2025, seed=11, stdout=io.StringIO())
+    scope = make_scope(2025, cutoff)
+    ids = list(Region.objects.filter(level="county").order_by("code").values_list("pk", flat=True))
+    past_cutoff = LedgerHead.objects.filter(last_at__gte=scope.end).count()
+    assert 0 < past_cutoff < LedgerHead.objects.count()  # both paths are taken
+    from_heads = _normalised(timeliness_for_regions(ids, scope))
+    LedgerHead.objects.update(last_at=dt.datetime(2100, 1, 1, tzinfo=dt.UTC))
+    from_entries = _normalised(timeliness_for_regions(ids, scope))
+    assert from_heads == from_entries
+    totals = [sum(len(t[i]) if isinstance(t[i], list) else t[i] for t in from_heads[0].values()) for i in range(4)]
+    assert all(totals), totals  # on time, closed late, open late and pending all occur

@@ -39,8 +39,10 @@ def test_ranking_from_entries(assessor, region_a, region_b):
 
 
 def test_item13_points_and_list(history, region_a):
+    from django.db import transaction
+
     from cases.models import Case
-    from ledger.models import LedgerEntry
+    from ledger import services as ledger
 
     history(at(2025, 3, 3), closed=at(2025, 3, 4))
     board = score_year(2025)
@@ -49,14 +51,9 @@ def test_item13_points_and_list(history, region_a):
         "points": "0", "max": "4", "auto": True, "complete": 0, "total": 0, "rate": None, "incomplete": []}
     # A closing recorded without evidence (as old imported ledgers have) makes the ledger incomplete.
     case = history(at(2025, 3, 3), assigned=at(2025, 3, 3, 11))
-    last = LedgerEntry.objects.filter(case=case).order_by("-seq").first()
-    from ledger.models import compute_hash
-
-    entry = LedgerEntry(case=case, seq=last.seq + 1, action="resolve", from_state="assigned", to_state="resolved",
-                        actor_name="import", occurred_at=at(2025, 3, 5), recorded_at=at(2025, 3, 5), source="import",
-                        payload={"result": "已解决", "evidence": []}, prev_hash=last.hash)
-    entry.hash = compute_hash(entry.prev_hash, entry.hashed_fields(case.number))
-    entry.save(force_insert=True)
+    with transaction.atomic():
+        ledger.append(case, action="resolve", from_state="assigned", to_state="resolved", occurred_at=at(2025, 3, 5),
+                      recorded_at=at(2025, 3, 5), source="import", payload={"result": "已解决", "evidence": []})
     Case.objects.filter(pk=case.pk).update(state="resolved", closed_at=at(2025, 3, 5))
     item = score_year(2025).as_json(["411502"])["regions"][0]["items"]["13"]
     assert item["points"] == "2" and item["complete"] == 1 and item["total"] == 2 and item["rate"] == "0.5000"
