@@ -41,20 +41,43 @@ def _department(payload) -> int | None:
         return None
 
 
-def advance(case_id: int, entry: LedgerEntry) -> None:
-    """Move the case's head onto ``entry`` (the caller holds the case row lock)."""
+def advance(case, entry: LedgerEntry, chain: list[LedgerEntry]) -> None:
+    """Move the case's head onto ``entry``, the last of ``chain`` (the caller holds the case row
+    lock), with the completeness verdict on the whole chain."""
+    from .completeness import lacks  # completeness → verify → heads
+
     changes = facts_of(entry)
+    missing = lacks(case.number, chain)
+    changes.update(complete=not missing, missing=missing)
     if entry.seq == 1:
-        LedgerHead.objects.create(case_id=case_id, **changes)
+        LedgerHead.objects.create(case_id=case.pk, **changes)
         return
     # Entries occur in order (verify_ledger reports any that do not); keep the maxima anyway.
     changes["last_at"] = Greatest(F("last_at"), entry.occurred_at)
-    if not LedgerHead.objects.filter(case_id=case_id).update(**changes):
-        rebuild(case_ids=[case_id])  # a chain older than heads: recompute it from its entries
+    if not LedgerHead.objects.filter(case_id=case.pk).update(**changes):
+        rebuild(case_ids=[case.pk])  # a chain older than heads: recompute it from its entries
+        LedgerHead.objects.filter(case_id=case.pk, seq=entry.seq).update(complete=not missing, missing=missing)
+
+
+def record_verdicts(verdicts: list[tuple[int, int, list[str]]]) -> int:
+    """Store ``(case id, through seq, what it lacks)`` judged elsewhere (scoring's item 13) on the
+    heads still at that seq and not judged yet; the number of heads updated."""
+    wanted = {case_id: (seq, missing) for case_id, seq, missing in verdicts}
+    heads = [
+        head for head in LedgerHead.objects.filter(case_id__in=list(wanted), complete__isnull=True)
+        if head.seq == wanted[head.case_id][0]
+    ]
+    for head in heads:
+        head.missing = wanted[head.case_id][1]
+        head.complete = not head.missing
+    return LedgerHead.objects.bulk_update(heads, ["complete", "missing"], batch_size=500)
 
 
 def rebuild(*, case_ids: list[int] | None = None, id_range: tuple[int, int] | None = None) -> int:
-    """Recompute the heads of these cases (all cases when neither is given) from their entries."""
+    """Recompute the heads of these cases (all cases when neither is given) from their entries.
+
+    SQL cannot run ``lacks``: rebuilt heads are not judged (``complete`` null) until their next
+    entry, ``verify_ledger --rebuild-heads`` or item 13's judging fills them in."""
     entries, heads = LedgerEntry._meta.db_table, LedgerHead._meta.db_table
     where, params = "", []
     if case_ids is not None:
@@ -79,11 +102,12 @@ def rebuild(*, case_ids: list[int] | None = None, id_range: tuple[int, int] | No
             (SELECT CASE WHEN x.action IN ({unrouting}) THEN NULL
                          ELSE CAST(NULLIF({department}, '') AS integer) END
                FROM {entries} x
-              WHERE x.case_id = e.case_id AND x.action IN ({routing}) ORDER BY x.seq DESC LIMIT 1)
+              WHERE x.case_id = e.case_id AND x.action IN ({routing}) ORDER BY x.seq DESC LIMIT 1),
+            '[]'
         FROM {entries} e {where}
         GROUP BY e.case_id
     """
-    columns = "case_id, seq, last_at, close_seq, closed_at, reopen_seq, due_date, department_id"
+    columns = "case_id, seq, last_at, close_seq, closed_at, reopen_seq, due_date, department_id, missing"
     delete_where = where.replace("e.case_id", "case_id")
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {heads} {delete_where}", params)

@@ -91,9 +91,9 @@ class LedgerEntry(models.Model):
 class LedgerHead(models.Model):
     """The head of one case's chain: its last entry and the running facts read "as of a date".
 
-    Kept by ``ledger.services.append`` in the transaction of the entry it follows, rebuilt from
-    the entries by ``ledger.heads.rebuild`` (migration, bulk loads) and checked against a replay
-    of the chain by ``verify_ledger``. Derived data, never a source: for a case whose chain
+    Kept by ``ledger.services.append`` in the transaction of the entry it follows (with the
+    chain's completeness verdict), rebuilt from the entries by ``ledger.heads.rebuild`` and
+    checked against a replay of the chain by ``verify_ledger``. Derived data, never a source: for a case whose chain
     ends before a moment, these are exactly the facts an aggregate over its entries gives, so
     scoring reads one row per case instead of every entry (``scoring.item15``).
     """
@@ -106,6 +106,10 @@ class LedgerHead(models.Model):
     reopen_seq = models.PositiveIntegerField(_("latest reopening"), null=True)
     due_date = models.DateField(_("due date"), null=True)
     department_id = models.PositiveIntegerField(_("department"), null=True)
+    # ``ledger.completeness.lacks`` of the chain through ``seq`` (scoresheet item 13); null when
+    # not judged yet (heads rebuilt from entries), judged again on the chain's next entry.
+    complete = models.BooleanField(_("complete"), null=True)
+    missing = models.JSONField(_("what the ledger lacks"), default=list)
 
     class Meta:
         verbose_name = _("ledger head")

@@ -32,8 +32,8 @@ def append(
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("ledger.append must run inside the transaction of the change it records")
     now = recorded_at or timezone.now()
-    last = LedgerEntry.objects.filter(case=case).order_by("-seq").values_list("seq", "hash").first()
-    seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
+    chain = list(LedgerEntry.objects.filter(case=case).order_by("seq"))
+    seq, prev_hash = (chain[-1].seq + 1, chain[-1].hash) if chain else (1, GENESIS_HASH)
     entry = LedgerEntry(
         case=case,
         seq=seq,
@@ -51,7 +51,7 @@ def append(
     )
     entry.hash = entry.expected_hash(case.number)
     entry.save(force_insert=True)
-    heads.advance(case.pk, entry)
+    heads.advance(case, entry, [*chain, entry])
     return entry
 
 

@@ -82,7 +82,10 @@ def verify_cases(case_queryset, *, chunk_size: int = 2000) -> Iterator[CaseRepor
             row["pk"]: row
             for row in case_queryset.model.objects.filter(pk__in=chunk).values("pk", "number", "state", "department_id")
         }
-        heads = {h["case_id"]: h for h in LedgerHead.objects.filter(case_id__in=chunk).values(*HEAD_FIELDS)}
+        heads = {
+            h["case_id"]: h
+            for h in LedgerHead.objects.filter(case_id__in=chunk).values(*HEAD_FIELDS, "complete", "missing")
+        }
         seen = set()
         entries = LedgerEntry.objects.filter(case_id__in=chunk).order_by("case_id", "seq").iterator(chunk_size=5000)
         for case_id, batch in _grouped(entries):
@@ -96,7 +99,7 @@ def verify_cases(case_queryset, *, chunk_size: int = 2000) -> Iterator[CaseRepor
                     problems.append(
                         f"case row department {row['department_id']} but the ledger replays to {replay.department}"
                     )
-                problems += head_problems(heads.get(case_id), replay.head)
+                problems += head_problems(heads.get(case_id), replay.head, row["number"], batch)
             if problems:
                 yield CaseReport(case_id, row["number"], problems)
         for case_id in sorted(set(rows) - seen):
@@ -106,15 +109,22 @@ def verify_cases(case_queryset, *, chunk_size: int = 2000) -> Iterator[CaseRepor
 HEAD_FIELDS = ("case_id", "seq", "last_at", "close_seq", "closed_at", "reopen_seq", "due_date", "department_id")
 
 
-def head_problems(head: dict | None, replayed: dict) -> list[str]:
+def head_problems(head: dict | None, replayed: dict, number: str, chain: list[LedgerEntry]) -> list[str]:
     """How the stored head differs from the one its chain replays to (scoring reads heads)."""
     if head is None:
         return ["no ledger head (run verify_ledger --rebuild-heads)"]
-    return [
+    problems = [
         f"ledger head {name} is {head[name]!r} but the chain replays to {replayed.get(name)!r}"
         for name in HEAD_FIELDS[1:]
         if head[name] != replayed.get(name)
     ]
+    if head["complete"] is not None:
+        from .completeness import lacks  # completeness → verify
+
+        missing = lacks(number, chain)
+        if (head["complete"], head["missing"]) != (not missing, missing):
+            problems.append(f"ledger head says the ledger lacks {head['missing']!r} but it lacks {missing!r}")
+    return problems
 
 
 def missing_numbers(case_queryset) -> dict[tuple[str, int], list[int]]:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 
+from ledger import heads
 from ledger.completeness import lacks
 from ledger.models import LedgerEntry
 
@@ -76,6 +77,7 @@ def judge(records: list[LedgerRecord], scope: Scope) -> dict[int, list[str]]:
                 verdicts.append(LedgerVerdict(case_id=record.case_id, through_seq=record.top,
                                               last_hash=chain[-1].hash, missing=missing, complete=not missing))
         LedgerVerdict.objects.bulk_create(verdicts, ignore_conflicts=True)
+        heads.record_verdicts([(v.case_id, v.through_seq, v.missing) for v in verdicts])
     return results
 
 

@@ -101,8 +101,10 @@ def per_case_sql(d: Dialect, region_count: int) -> str:
     A case whose chain ends before the end of the cutoff day is read from its ledger head (one
     row: exactly what an aggregate over its entries gives, see ``ledger.heads``); a case whose
     chain goes on past the cutoff is aggregated from its entries before it. Both halves give
-    the same columns. Parameters: ``scope_params`` twice."""
+    the same columns; item 13's verdict on the chain as of the cutoff comes from the head, or
+    from ``LedgerVerdict`` for a prefix (null: not judged yet)."""
     cases, entries, heads = Case._meta.db_table, LedgerEntry._meta.db_table, LedgerHead._meta.db_table
+    verdicts = LedgerVerdict._meta.db_table
     in_scope = (f"c.region_id IN ({', '.join(['%s'] * region_count)}) "
                 "AND c.received_at >= %s AND c.received_at < %s")
     closing = "e.action IN ('resolve', 'explain')"
@@ -110,12 +112,12 @@ def per_case_sql(d: Dialect, region_count: int) -> str:
     return f"""
         SELECT c.id AS id, c.region_id AS region_id, c.number AS number, h.seq AS n, h.seq AS top,
             h.close_seq AS close_seq, h.reopen_seq AS reopen_seq, h.closed_at AS closed_at,
-            h.due_date AS due_date, h.department_id AS department
+            h.due_date AS due_date, h.department_id AS department, h.complete AS complete, h.missing AS missing
         FROM {cases} c JOIN {heads} h ON h.case_id = c.id
         WHERE {in_scope} AND h.last_at < %s
         UNION ALL
-        SELECT id, region_id, number, n, top, close_seq, reopen_seq, closed_at,
-            {d.key_date("due_key")}, {d.key_integer("dept_key")}
+        SELECT later.id, later.region_id, later.number, later.n, later.top, later.close_seq, later.reopen_seq,
+            later.closed_at, {d.key_date("later.due_key")}, {d.key_integer("later.dept_key")}, v.complete, v.missing
         FROM (
             SELECT c.id AS id, c.region_id AS region_id, c.number AS number,
                 COUNT(*) AS n, MAX(e.seq) AS top,
@@ -129,16 +131,16 @@ def per_case_sql(d: Dialect, region_count: int) -> str:
             WHERE {in_scope} AND h.last_at >= %s AND e.occurred_at < %s
             GROUP BY c.id, c.region_id, c.number
         ) later
+        LEFT JOIN {verdicts} v ON v.case_id = later.id AND v.through_seq = later.top AND later.n = later.top
     """
 
 
 def classified_sql(d: Dialect, region_count: int) -> str:
-    """Each case's class, and item 13's verdict on its chain prefix as of the cutoff (if judged)."""
+    """Each case's class, and item 13's verdict on its chain as of the cutoff (if judged)."""
     closed_on = d.local_date("p.closed_at", settings.TIME_ZONE)
-    verdicts = LedgerVerdict._meta.db_table
     as_text = (lambda column: f"{column}::text") if d.postgres else (lambda column: column)
     record = " || '|' || ".join([as_text("p.id"), as_text("p.n"), as_text("p.top"), "p.number",
-                                 f"COALESCE({as_text('v.missing')}, '')"])
+                                 f"(CASE WHEN p.complete IS NULL THEN '' ELSE {as_text('p.missing')} END)"])
     return f"""
         WITH per_case AS ({per_case_sql(d, region_count)})
         SELECT p.region_id AS region_id, p.department AS department,
@@ -150,10 +152,9 @@ def classified_sql(d: Dialect, region_count: int) -> str:
               ELSE '{PENDING}'
             END AS klass,
             p.number AS number,
-            CASE WHEN v.complete THEN 1 ELSE 0 END AS judged_complete,
-            CASE WHEN v.complete THEN NULL ELSE {record} END AS ledger_record
+            CASE WHEN p.complete THEN 1 ELSE 0 END AS judged_complete,
+            CASE WHEN p.complete THEN NULL ELSE {record} END AS ledger_record
         FROM per_case p
-        LEFT JOIN {verdicts} v ON v.case_id = p.id AND v.through_seq = p.top AND p.n = p.top
     """
 
 

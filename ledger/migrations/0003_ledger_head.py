@@ -4,13 +4,6 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
-def build_heads(apps, schema_editor):
-    """Every existing chain gets its head, computed from its entries."""
-    from ledger import heads
-
-    heads.rebuild()
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -37,5 +30,4 @@ class Migration(migrations.Migration):
                 'indexes': [models.Index(fields=['last_at'], name='ledger_head_last_at_idx')],
             },
         ),
-        migrations.RunPython(build_heads, migrations.RunPython.noop),
     ]

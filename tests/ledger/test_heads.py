@@ -5,6 +5,7 @@ from django.core.management import call_command
 
 from cases import services
 from ledger import heads
+from ledger.completeness import missing_for_case
 from ledger.models import LedgerEntry, LedgerHead
 from ledger.verify import HEAD_FIELDS
 from tests.conftest import pdf_file
@@ -51,6 +52,9 @@ def test_head_follows_every_kind_of_entry(make_case, county_a, dept_x, dept_y, d
     for step in steps:
         case = step(case)
         assert _head(case) == _expected(case), LedgerEntry.objects.filter(case=case).last().action
+        verdict = LedgerHead.objects.values_list("complete", "missing").get(case_id=case.pk)
+        missing = missing_for_case(case)
+        assert verdict == (not missing, missing)
     head = _head(case)
     assert head["close_seq"] == head["seq"] and head["reopen_seq"] is not None and head["department_id"] == dept_x.pk
     snapshot = _head(case)
@@ -92,3 +96,31 @@ def test_verify_ledger_reports_a_missing_head(assigned_case, capsys):
     with pytest.raises(SystemExit):
         call_command("verify_ledger")
     assert "no ledger head" in capsys.readouterr().out
+
+
+def test_a_head_carries_what_its_ledger_lacks(make_case, county_a, dept_x, dept_x_user):
+    from django.db import transaction
+
+    from ledger import services as ledger
+
+    case = services.assign(make_case(), by=county_a, department=dept_x)
+    with transaction.atomic():  # a closing without evidence, as old imported ledgers have
+        ledger.append(case, action="resolve", from_state="assigned", to_state="resolved",
+                      source="import", payload={"result": "已解决", "evidence": []})
+    assert LedgerHead.objects.values_list("complete", "missing").get(case_id=case.pk) == (False, ["evidence"])
+
+
+def test_verify_ledger_reports_a_head_verdict_that_disagrees(assigned_case, capsys):
+    LedgerHead.objects.filter(case=assigned_case).update(complete=False, missing=["evidence"])
+    with pytest.raises(SystemExit):
+        call_command("verify_ledger")
+    assert "ledger head says the ledger lacks ['evidence'] but it lacks []" in capsys.readouterr().out
+
+
+def test_rebuilt_heads_are_judged_again_by_scoring(assigned_case):
+    from scoring.results import score_year
+
+    heads.rebuild()
+    assert LedgerHead.objects.get(case=assigned_case).complete is None
+    score_year(assigned_case.year)
+    assert LedgerHead.objects.values_list("complete", "missing").get(case=assigned_case) == (True, [])

@@ -131,13 +131,14 @@ class Command(BaseCommand):
                     case_rows.append(case)
                     entry_rows += entries
                     assignment_rows += assignments
-                    verdict_rows += self._verdict(case, entries)
-                    head_rows.append(_head(entries))
+                    verdict = self._verdict(case, entries)
+                    verdict_rows += verdict
+                    head_rows.append(_head(case["number"], entries, verdict))
                 self._write_cases(case_rows)
                 self.writer.write(LedgerEntry._meta.db_table, ENTRY_COLUMNS, entry_rows)
                 self.writer.write(CaseAssignment._meta.db_table, ["case_id", "department_id", "assigned_at"], assignment_rows)
                 self.writer.write(LedgerVerdict._meta.db_table, VERDICT_COLUMNS, verdict_rows)
-                self.writer.write(LedgerHead._meta.db_table, list(HEAD_FIELDS), head_rows)
+                self.writer.write(LedgerHead._meta.db_table, [*HEAD_FIELDS, "complete", "missing"], head_rows)
             written += size
             entries_written += len(entry_rows)
             self.stdout.write(f"{written} cases, {entries_written} ledger entries, {time.monotonic() - started:.1f} s")
@@ -366,12 +367,15 @@ class Command(BaseCommand):
 ENTRY_COLUMNS = ["case_id", "seq", "action", "from_state", "to_state", "actor_id", "actor_name", "occurred_at",
                  "recorded_at", "source", "due_date", "payload", "prev_hash", "hash"]
 ENTRY_FIELDS = ["case_id", *ENTRY_COLUMNS[1:]]
-
-
-def _head(rows: list[tuple]) -> tuple:
-    """The case's ledger head, folded from its entries as ``ledger.services.append`` keeps it."""
-    head = {"case_id": rows[0][0]}
-    for row in rows:
-        head.update(facts_of(LedgerEntry(**dict(zip(ENTRY_FIELDS, row, strict=True)))))
-    return tuple(head.get(name) for name in HEAD_FIELDS)
 VERDICT_COLUMNS = ["case_id", "through_seq", "last_hash", "missing", "complete"]
+
+
+def _head(number: str, rows: list[tuple], verdict: list[tuple]) -> tuple:
+    """The case's ledger head, folded from its entries as ``ledger.services.append`` keeps it, with
+    the verdict on the whole chain (the cutoff's verdict when the chain ends before the cutoff)."""
+    entries = [LedgerEntry(**dict(zip(ENTRY_FIELDS, row, strict=True))) for row in rows]
+    head = {"case_id": rows[0][0]}
+    for entry in entries:
+        head.update(facts_of(entry))
+    missing = verdict[0][3] if verdict and verdict[0][1] == len(rows) else lacks(number, entries)
+    return (*(head.get(name) for name in HEAD_FIELDS), not missing, missing)
