@@ -61,16 +61,20 @@ def advance(case, entry: LedgerEntry, chain: list[LedgerEntry]) -> None:
 
 def record_verdicts(verdicts: list[tuple[int, int, list[str]]]) -> int:
     """Store ``(case id, through seq, what it lacks)`` judged elsewhere (scoring's item 13) on the
-    heads still at that seq and not judged yet; the number of heads updated."""
+    heads still at that seq and not judged yet; the number of heads updated. A head that moves on
+    meanwhile is judged by its own append, and ``complete IS NULL`` keeps this from overwriting it."""
     wanted = {case_id: (seq, missing) for case_id, seq, missing in verdicts}
-    heads = [
-        head for head in LedgerHead.objects.filter(case_id__in=list(wanted), complete__isnull=True)
-        if head.seq == wanted[head.case_id][0]
-    ]
-    for head in heads:
-        head.missing = wanted[head.case_id][1]
-        head.complete = not head.missing
-    return LedgerHead.objects.bulk_update(heads, ["complete", "missing"], batch_size=500)
+    at_seq = LedgerHead.objects.filter(case_id__in=list(wanted), complete__isnull=True).values_list("case_id", "seq")
+    by_verdict: dict[tuple[str, ...], list[int]] = {}
+    for case_id, seq in at_seq:
+        if seq == wanted[case_id][0]:
+            by_verdict.setdefault(tuple(wanted[case_id][1]), []).append(case_id)
+    updated = 0
+    for missing, case_ids in by_verdict.items():
+        for start in range(0, len(case_ids), 500):
+            updated += LedgerHead.objects.filter(case_id__in=case_ids[start : start + 500], complete__isnull=True).update(
+                complete=not missing, missing=list(missing))
+    return updated
 
 
 def rebuild(*, case_ids: list[int] | None = None, id_range: tuple[int, int] | None = None) -> int:

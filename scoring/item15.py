@@ -95,29 +95,39 @@ class Timeliness:
         self.pending.sort()
 
 
-def per_case_sql(d: Dialect, region_count: int) -> str:
-    """Per case in scope: latest closing and reopening, due date and department as of the cutoff.
+def _in_scope(region_count: int) -> str:
+    """Parameters: region ids…, scope start, scope end (received in the year up to the cutoff)."""
+    return (f"c.region_id IN ({', '.join(['%s'] * region_count)}) "
+            "AND c.received_at >= %s AND c.received_at < %s")
 
-    A case whose chain ends before the end of the cutoff day is read from its ledger head (one
-    row: exactly what an aggregate over its entries gives, see ``ledger.heads``); a case whose
-    chain goes on past the cutoff is aggregated from its entries before it. Both halves give
-    the same columns; item 13's verdict on the chain as of the cutoff comes from the head, or
-    from ``LedgerVerdict`` for a prefix (null: not judged yet)."""
-    cases, entries, heads = Case._meta.db_table, LedgerEntry._meta.db_table, LedgerHead._meta.db_table
-    verdicts = LedgerVerdict._meta.db_table
-    in_scope = (f"c.region_id IN ({', '.join(['%s'] * region_count)}) "
-                "AND c.received_at >= %s AND c.received_at < %s")
-    closing = "e.action IN ('resolve', 'explain')"
-    department = d.json_text("e.payload", "department")
+
+def from_heads_sql(d: Dialect, region_count: int) -> str:
+    """Per case in scope whose chain ends before the end of the cutoff day, from its ledger head:
+    one row with exactly what an aggregate over its entries gives (``ledger.heads``), and the
+    completeness verdict on its whole chain. Parameters: ``_in_scope``'s, scope end."""
+    cases, heads = Case._meta.db_table, LedgerHead._meta.db_table
     return f"""
         SELECT c.id AS id, c.region_id AS region_id, c.number AS number, h.seq AS n, h.seq AS top,
             h.close_seq AS close_seq, h.reopen_seq AS reopen_seq, h.closed_at AS closed_at,
             h.due_date AS due_date, h.department_id AS department, h.complete AS complete, h.missing AS missing
         FROM {cases} c JOIN {heads} h ON h.case_id = c.id
-        WHERE {in_scope} AND h.last_at < %s
-        UNION ALL
-        SELECT later.id, later.region_id, later.number, later.n, later.top, later.close_seq, later.reopen_seq,
-            later.closed_at, {d.key_date("later.due_key")}, {d.key_integer("later.dept_key")}, v.complete, v.missing
+        WHERE {_in_scope(region_count)} AND h.last_at < %s
+    """
+
+
+def from_entries_sql(d: Dialect, region_count: int) -> str:
+    """The same columns for a case in scope whose chain goes on past the cutoff: aggregated from
+    its entries before the end of the cutoff day, with ``LedgerVerdict``'s verdict on that prefix
+    (null: not judged yet). Parameters: ``_in_scope``'s, scope end, scope end."""
+    cases, entries, heads = Case._meta.db_table, LedgerEntry._meta.db_table, LedgerHead._meta.db_table
+    verdicts = LedgerVerdict._meta.db_table
+    closing = "e.action IN ('resolve', 'explain')"
+    department = d.json_text("e.payload", "department")
+    return f"""
+        SELECT later.id AS id, later.region_id AS region_id, later.number AS number, later.n AS n,
+            later.top AS top, later.close_seq AS close_seq, later.reopen_seq AS reopen_seq,
+            later.closed_at AS closed_at, {d.key_date("later.due_key")} AS due_date,
+            {d.key_integer("later.dept_key")} AS department, v.complete AS complete, v.missing AS missing
         FROM (
             SELECT c.id AS id, c.region_id AS region_id, c.number AS number,
                 COUNT(*) AS n, MAX(e.seq) AS top,
@@ -128,21 +138,21 @@ def per_case_sql(d: Dialect, region_count: int) -> str:
                 {d.text_max(f"CASE WHEN e.action IN ('assign', 'reassign') THEN {d.seq_key()} || {department} "
                             f"WHEN e.action = 'return' THEN {d.seq_key()} END")} AS dept_key
             FROM {heads} h {d.join_in_order} {cases} c ON c.id = h.case_id JOIN {entries} e ON e.case_id = c.id
-            WHERE {in_scope} AND h.last_at >= %s AND e.occurred_at < %s
+            WHERE {_in_scope(region_count)} AND h.last_at >= %s AND e.occurred_at < %s
             GROUP BY c.id, c.region_id, c.number
         ) later
         LEFT JOIN {verdicts} v ON v.case_id = later.id AND v.through_seq = later.top AND later.n = later.top
     """
 
 
-def classified_sql(d: Dialect, region_count: int) -> str:
-    """Each case's class, and item 13's verdict on its chain as of the cutoff (if judged)."""
+def classified_sql(d: Dialect, rows: str) -> str:
+    """Each case of ``rows``: its class, and item 13's verdict on its chain as of the cutoff (if
+    judged). Parameters: the cutoff date, then those of ``rows``."""
     closed_on = d.local_date("p.closed_at", settings.TIME_ZONE)
     as_text = (lambda column: f"{column}::text") if d.postgres else (lambda column: column)
     record = " || '|' || ".join([as_text("p.id"), as_text("p.n"), as_text("p.top"), "p.number",
                                  f"(CASE WHEN p.complete IS NULL THEN '' ELSE {as_text('p.missing')} END)"])
     return f"""
-        WITH per_case AS ({per_case_sql(d, region_count)})
         SELECT p.region_id AS region_id, p.department AS department,
             CASE
               WHEN p.close_seq IS NOT NULL AND p.close_seq > COALESCE(p.reopen_seq, 0) THEN
@@ -154,32 +164,40 @@ def classified_sql(d: Dialect, region_count: int) -> str:
             p.number AS number,
             CASE WHEN p.complete THEN 1 ELSE 0 END AS judged_complete,
             CASE WHEN p.complete THEN NULL ELSE {record} END AS ledger_record
-        FROM per_case p
+        FROM ({rows}) p
     """
 
 
 def grouped_sql(d: Dialect, region_count: int) -> str:
-    """One row per region, department at the cutoff and class: the count, the numbers of all but
-    on-time cases, how many have a 'complete' ledger verdict, and the others for item 13 to judge."""
-    return f"""
-        WITH classified AS ({classified_sql(d, region_count)})
-        SELECT region_id, department, klass, COUNT(*),
-               {d.joined(f"CASE WHEN klass <> '{ON_TIME}' THEN number END")},
-               SUM(judged_complete),
-               {d.joined("ledger_record", separator=";")}
-        FROM classified
-        GROUP BY region_id, department, klass
-    """
+    """Rows per region and department at the cutoff (one from each half): the on-time count, the
+    numbers of the cases closed late, open and late, and pending, how many have a 'complete'
+    ledger verdict, and the others for item 13 to judge. Each half is grouped on its own, so the
+    large one streams from its join; grouping by plain columns lets the planner see how few
+    groups there are."""
+    def numbers(klass: str) -> str:
+        return d.joined(f"CASE WHEN klass = '{klass}' THEN number END")
+
+    def grouped(rows: str) -> str:
+        return f"""
+            SELECT region_id, department, SUM(CASE WHEN klass = '{ON_TIME}' THEN 1 ELSE 0 END),
+                   {numbers(CLOSED_LATE)}, {numbers(OPEN_LATE)}, {numbers(PENDING)},
+                   SUM(judged_complete), {d.joined("ledger_record", separator=";")}
+            FROM ({classified_sql(d, rows)}{d.evaluate_once}) classified
+            GROUP BY region_id, department
+        """
+    return f"{grouped(from_heads_sql(d, region_count))} UNION ALL {grouped(from_entries_sql(d, region_count))}"
 
 
 def params_for(scope: Scope, region_ids: list[int]) -> list:
     start, end = dt_param(scope.start), dt_param(scope.end)
-    half = [*region_ids, start, end, end]
-    return [*half, *half, end, connection.ops.adapt_datefield_value(scope.cutoff)]
+    cutoff = connection.ops.adapt_datefield_value(scope.cutoff)
+    return [cutoff, *region_ids, start, end, end, cutoff, *region_ids, start, end, end, end]
 
 
 def timeliness_for_regions(region_ids: list[int], scope: Scope) -> tuple[dict[int, Timeliness], dict[int, dict[int | None, Timeliness]]]:
-    """({region id: Timeliness}, {region id: {department id or None: Timeliness}}) in one query."""
+    """({region id: Timeliness}, {region id: {department id or None: Timeliness}}) in one query.
+
+    A region and department may come in two rows (one from each half): they are merged."""
     regions = {pk: Timeliness() for pk in region_ids}
     departments: dict[int, dict[int | None, Timeliness]] = {pk: defaultdict(Timeliness) for pk in region_ids}
     if not region_ids:
@@ -188,28 +206,23 @@ def timeliness_for_regions(region_ids: list[int], scope: Scope) -> tuple[dict[in
     with connection.cursor() as cursor:
         cursor.execute(grouped_sql(d, len(region_ids)), params_for(scope, region_ids))
         rows = cursor.fetchall()
-    for region_id, department, klass, count, numbers, judged_complete, records in rows:
+    for region_id, department, on_time, closed_late, open_late, pending, judged_complete, records in rows:
         department_id = int(department) if department not in (None, "") else None
-        part = Timeliness(judged_complete=int(judged_complete or 0), ledger_records=_records(records))
-        listed = sorted(numbers.split(",")) if numbers else []
-        if klass == ON_TIME:
-            part.on_time = count
-        elif klass == CLOSED_LATE:
-            part.closed_late = listed
-        elif klass == OPEN_LATE:
-            part.open_late = listed
-        else:
-            part.pending = listed
+        part = Timeliness(on_time=int(on_time or 0), closed_late=_numbers(closed_late), open_late=_numbers(open_late),
+                          pending=_numbers(pending))
+        departments[region_id][department_id].merge(part)
+        part.judged_complete, part.ledger_records = int(judged_complete or 0), _records(records)
         regions[region_id].merge(part)
-        departments[region_id][department_id].merge(
-            Timeliness(on_time=part.on_time, closed_late=part.closed_late, open_late=part.open_late, pending=part.pending)
-        )
     for timeliness in regions.values():
         timeliness.sort()
     for by_department in departments.values():
         for timeliness in by_department.values():
             timeliness.sort()
     return regions, {pk: dict(v) for pk, v in departments.items()}
+
+
+def _numbers(joined: str | None) -> list[str]:
+    return joined.split(",") if joined else []
 
 
 def _records(joined: str | None) -> list[LedgerRecord]:

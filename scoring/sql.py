@@ -28,6 +28,12 @@ class Dialect:
         """A join SQLite's planner takes in the order written (CROSS JOIN); PostgreSQL plans freely."""
         return "JOIN" if self.postgres else "CROSS JOIN"
 
+    @property
+    def evaluate_once(self) -> str:
+        """Appended to a subquery: PostgreSQL keeps it a node of its own (OFFSET 0), so an expression
+        it computes is evaluated once per row rather than inlined into every use above it."""
+        return " OFFSET 0" if self.postgres else ""
+
     def seq_key(self, column: str = "e.seq") -> str:
         if self.postgres:
             return f"lpad({column}::text, 10, '0')"
