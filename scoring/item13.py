@@ -4,12 +4,14 @@ A case's ledger is complete when ``ledger.completeness.lacks`` finds nothing mis
 chain as it stood at the end of the cutoff day. Judging a chain means re-hashing every entry in
 Python, which is too slow to repeat for a million cases on every page view; but ledger entries
 are immutable (the database refuses UPDATE and DELETE), so the verdict on a chain prefix — a case
-and its first ``top`` entries — never changes. Verdicts are kept in ``LedgerVerdict``; item 15's
-scan of the ledger (one query) also tells, per region, how many cases in scope have a 'complete'
-verdict and lists the others; only chains never judged are judged here, by the ledger's own
-function, and their verdicts stored. ``tests/scoring/test_generate_load.py`` checks the result
-equals ``missing_by_case``. (Tampering that bypasses the database's triggers is for
-``manage.py verify_ledger`` to find; deleting the verdicts makes item 13 judge every chain again.)
+and its first ``top`` entries — never changes. ``ledger.services.append`` judges each chain as it
+grows and keeps the verdict on the chain's ``LedgerHead``; a chain that goes on past the cutoff is
+judged as of the cutoff and that verdict kept in ``LedgerVerdict``. Item 15's scan of the ledger
+(one query) reads both and tells, per region, how many cases in scope are complete and lists the
+others; only chains never judged (heads rebuilt from entries, prefixes not seen before) are judged
+here, by the ledger's own function, and their verdicts stored. ``tests/scoring/test_generate_load.py``
+checks the result equals ``missing_by_case``. (Tampering that bypasses the database's triggers is
+for ``manage.py verify_ledger`` to find; it also checks every head's verdict.)
 """
 from __future__ import annotations
 

@@ -4,7 +4,10 @@ Counted: cases closed by the cutoff, and open cases whose due date (as of the cu
 approved extensions) is on or before it. On time: closed — resolved or explained — on a local date
 on or before that due date; a reopened case counts by its latest closing. Open cases due after the
 cutoff are pending: listed, not counted. Everything is read from the ledger as it stood at the end
-of the cutoff day, in one aggregate query over the cases in scope.
+of the cutoff day, in one aggregate query over the cases in scope: a chain that ended before then
+from its ``LedgerHead`` (one row per case, the same facts an aggregate over its entries gives —
+``tests/scoring/test_item15.py`` checks it case for case), a chain that goes on past it from its
+entries before then.
 """
 from __future__ import annotations
 
