@@ -2,7 +2,7 @@
 
 ``advance`` follows one appended entry (called by ``ledger.services.append`` in the same
 transaction); ``rebuild`` recomputes heads from the entries themselves in one SQL statement, for
-the migration that introduced heads and for bulk loads that write entries with COPY.
+the migration that introduced heads and for ``verify_ledger --rebuild-heads``.
 """
 from __future__ import annotations
 
@@ -77,11 +77,11 @@ def record_verdicts(verdicts: list[tuple[int, int, list[str]]]) -> int:
     return updated
 
 
-def rebuild(*, case_ids: list[int] | None = None, id_range: tuple[int, int] | None = None) -> int:
-    """Recompute the heads of these cases (all cases when neither is given) from their entries.
+def rebuild(*, case_ids: list[int] | None = None) -> int:
+    """Recompute the heads of these cases (all cases when not given) from their entries.
 
-    SQL cannot run ``lacks``: rebuilt heads are not judged (``complete`` null) until their next
-    entry, ``verify_ledger --rebuild-heads`` or item 13's judging fills them in."""
+    SQL cannot run ``lacks``: a rebuilt head is not judged (``complete`` null) until its chain's
+    next entry, or item 13's judging (scoring, the ``judge_ledgers`` task) fills its verdict in."""
     entries, heads = LedgerEntry._meta.db_table, LedgerHead._meta.db_table
     where, params = "", []
     if case_ids is not None:
@@ -89,8 +89,6 @@ def rebuild(*, case_ids: list[int] | None = None, id_range: tuple[int, int] | No
             return 0
         where = f"WHERE e.case_id IN ({', '.join(['%s'] * len(case_ids))})"
         params = list(case_ids)
-    elif id_range is not None:
-        where, params = "WHERE e.case_id BETWEEN %s AND %s", list(id_range)
     postgres = connection.vendor == "postgresql"
     department = "(x.payload->>'department')" if postgres else "json_extract(x.payload, '$.department')"
     closing = ", ".join(f"'{a}'" for a in CLOSING_ACTIONS)

@@ -4,11 +4,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from .heads import facts_of
+from .heads import ROUTING_ACTIONS, UNROUTING_ACTIONS, facts_of
 from .models import GENESIS_HASH, LedgerEntry, LedgerHead
-
-# Actions after which the case has this department (payload["department"]) or none.
-_ROUTING = {"assign", "reassign"}
 
 
 @dataclass
@@ -49,9 +46,9 @@ def check_chain(number: str, entries: Iterable[LedgerEntry]) -> tuple[list[str],
         last_time = entry.occurred_at
         if entry.to_state:
             replay.state = entry.to_state
-        if entry.action in _ROUTING:
+        if entry.action in ROUTING_ACTIONS:
             replay.department = entry.payload.get("department")
-        elif entry.action == "return":
+        elif entry.action in UNROUTING_ACTIONS:
             replay.department = None
         replay.head.update(facts_of(entry))
         prev_hash = entry.hash
