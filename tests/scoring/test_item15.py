@@ -194,13 +194,18 @@ def test_points_from_a_known_ledger(history, region_a):
     assert (item["points"], item["counted"], item["on_time"], item["rate"], item["rule_gap"]) == ("2", 20, 17, "0.8500", False)
 
 
-def _normalised(result):
+def _normalised(result, scope):
+    """Item 15's facts per region and department, and item 13's outcome per region (chains
+    without a stored verdict are judged, as scoring does)."""
+    from scoring.item13 import completeness_from_scan
+
     regions, departments = result
     def flat(t):
-        return (t.on_time, t.closed_late, t.open_late, t.pending, t.judged_complete,
-                sorted((r.case_id, r.n, r.top, r.number, r.missing) for r in t.ledger_records))
+        return (t.on_time, t.closed_late, t.open_late, t.pending)
+    item13 = {pk: (c.total, c.incomplete) for pk, c in completeness_from_scan(regions, scope).items()}
     return ({pk: flat(t) for pk, t in regions.items()},
-            {pk: {dept: flat(t) for dept, t in by_dept.items()} for pk, by_dept in departments.items()})
+            {pk: {dept: flat(t) for dept, t in by_dept.items()} for pk, by_dept in departments.items()},
+            item13)
 
 
 @pytest.mark.parametrize("cutoff", [dt.date(2025, 12, 20), dt.date(2025, 6, 30)])
@@ -219,9 +224,10 @@ def test_ledger_heads_give_what_the_entries_give(region_a, cutoff):
     ids = list(Region.objects.filter(level="county").order_by("code").values_list("pk", flat=True))
     past_cutoff = LedgerHead.objects.filter(last_at__gte=scope.end).count()
     assert 0 < past_cutoff < LedgerHead.objects.count()  # both paths are taken
-    from_heads = _normalised(timeliness_for_regions(ids, scope))
+    from_heads = _normalised(timeliness_for_regions(ids, scope), scope)
     LedgerHead.objects.update(last_at=dt.datetime(2100, 1, 1, tzinfo=dt.UTC))
-    from_entries = _normalised(timeliness_for_regions(ids, scope))
+    from_entries = _normalised(timeliness_for_regions(ids, scope), scope)
     assert from_heads == from_entries
+    assert any(incomplete for _total, incomplete in from_heads[2].values())
     totals = [sum(len(t[i]) if isinstance(t[i], list) else t[i] for t in from_heads[0].values()) for i in range(4)]
     assert all(totals), totals  # on time, closed late, open late and pending all occur

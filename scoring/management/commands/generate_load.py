@@ -131,9 +131,10 @@ class Command(BaseCommand):
                     case_rows.append(case)
                     entry_rows += entries
                     assignment_rows += assignments
-                    verdict = self._verdict(case, entries)
+                    chain = [LedgerEntry(**dict(zip(ENTRY_FIELDS, row, strict=True))) for row in entries]
+                    head, verdict = self._head_and_verdict(case, chain)
+                    head_rows.append(head)
                     verdict_rows += verdict
-                    head_rows.append(_head(case["number"], entries, verdict))
                 self._write_cases(case_rows)
                 self.writer.write(LedgerEntry._meta.db_table, ENTRY_COLUMNS, entry_rows)
                 self.writer.write(CaseAssignment._meta.db_table, ["case_id", "department_id", "assigned_at"], assignment_rows)
@@ -315,17 +316,22 @@ class Command(BaseCommand):
         }
         return case, entries, assignments
 
-    def _verdict(self, case: dict, rows: list[tuple]) -> list[tuple]:
-        """Item 13's verdict on the chain as of the default (or the assessment's) cutoff, judged by the
-        ledger's own ``lacks`` as ``scoring.item13.judge`` would, so that a benchmark scores with
-        the verdict cache filled as the ``warm_verdicts`` beat task leaves it in production."""
-        if case["received_at"] >= self.scope_end:
-            return []
-        prefix = [LedgerEntry(**dict(zip(ENTRY_FIELDS, row, strict=True))) for row in rows if row[7] < self.scope_end]
-        if not prefix or [e.seq for e in prefix] != list(range(1, len(prefix) + 1)):
-            return []
+    def _head_and_verdict(self, case: dict, chain: list[LedgerEntry]) -> tuple[tuple, list[tuple]]:
+        """The case's ledger head, folded from its entries as ``ledger.services.append`` keeps it
+        (with the ledger's own ``lacks`` verdict on the whole chain), and — for a chain that goes on
+        past the default (or the assessment's) cutoff — item 13's verdict on the chain as of the
+        cutoff, as ``scoring.item13.judge`` would store it. A benchmark then scores with verdicts
+        as ledger appends and the ``judge_ledgers`` task leave them in production."""
+        head = {"case_id": case["id"]}
+        for entry in chain:
+            head.update(facts_of(entry))
+        missing = lacks(case["number"], chain)
+        head_row = (*(head.get(name) for name in HEAD_FIELDS), not missing, missing)
+        prefix = [e for e in chain if e.occurred_at < self.scope_end]
+        if case["received_at"] >= self.scope_end or not prefix or len(prefix) == len(chain):
+            return head_row, []
         missing = lacks(case["number"], prefix)
-        return [(case["id"], prefix[-1].seq, prefix[-1].hash, missing, not missing)]
+        return head_row, [(case["id"], prefix[-1].seq, prefix[-1].hash, missing, not missing)]
 
     def _write_cases(self, case_dicts):
         columns = [f.column for f in Case._meta.concrete_fields]
@@ -368,14 +374,3 @@ ENTRY_COLUMNS = ["case_id", "seq", "action", "from_state", "to_state", "actor_id
                  "recorded_at", "source", "due_date", "payload", "prev_hash", "hash"]
 ENTRY_FIELDS = ["case_id", *ENTRY_COLUMNS[1:]]
 VERDICT_COLUMNS = ["case_id", "through_seq", "last_hash", "missing", "complete"]
-
-
-def _head(number: str, rows: list[tuple], verdict: list[tuple]) -> tuple:
-    """The case's ledger head, folded from its entries as ``ledger.services.append`` keeps it, with
-    the verdict on the whole chain (the cutoff's verdict when the chain ends before the cutoff)."""
-    entries = [LedgerEntry(**dict(zip(ENTRY_FIELDS, row, strict=True))) for row in rows]
-    head = {"case_id": rows[0][0]}
-    for entry in entries:
-        head.update(facts_of(entry))
-    missing = verdict[0][3] if verdict and verdict[0][1] == len(rows) else lacks(number, entries)
-    return (*(head.get(name) for name in HEAD_FIELDS), not missing, missing)
