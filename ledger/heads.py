@@ -59,21 +59,24 @@ def advance(case, entry: LedgerEntry, chain: list[LedgerEntry]) -> None:
         LedgerHead.objects.filter(case_id=case.pk, seq=entry.seq).update(complete=not missing, missing=missing)
 
 
-def record_verdicts(verdicts: list[tuple[int, int, list[str]]]) -> int:
+def record_verdicts(verdicts: list[tuple[int, int, list[str]]]) -> set[int]:
     """Store ``(case id, through seq, what it lacks)`` judged elsewhere (scoring's item 13) on the
-    heads still at that seq and not judged yet; the number of heads updated. A head that moves on
-    meanwhile is judged by its own append, and ``complete IS NULL`` keeps this from overwriting it."""
+    heads still at that seq and not judged yet; the ids of the cases whose heads took it. A head
+    that moves on meanwhile is judged by its own append, and ``complete IS NULL`` keeps this from
+    overwriting that."""
     wanted = {case_id: (seq, missing) for case_id, seq, missing in verdicts}
     at_seq = LedgerHead.objects.filter(case_id__in=list(wanted), complete__isnull=True).values_list("case_id", "seq")
     by_verdict: dict[tuple[str, ...], list[int]] = {}
     for case_id, seq in at_seq:
         if seq == wanted[case_id][0]:
             by_verdict.setdefault(tuple(wanted[case_id][1]), []).append(case_id)
-    updated = 0
+    updated: set[int] = set()
     for missing, case_ids in by_verdict.items():
         for start in range(0, len(case_ids), 500):
-            updated += LedgerHead.objects.filter(case_id__in=case_ids[start : start + 500], complete__isnull=True).update(
+            batch = case_ids[start : start + 500]
+            LedgerHead.objects.filter(case_id__in=batch, complete__isnull=True).update(
                 complete=not missing, missing=list(missing))
+            updated.update(batch)
     return updated
 
 

@@ -78,8 +78,10 @@ def judge(records: list[LedgerRecord], scope: Scope) -> dict[int, list[str]]:
             if record.n == record.top and len(chain) == record.n:
                 verdicts.append(LedgerVerdict(case_id=record.case_id, through_seq=record.top,
                                               last_hash=chain[-1].hash, missing=missing, complete=not missing))
-        LedgerVerdict.objects.bulk_create(verdicts, ignore_conflicts=True)
-        heads.record_verdicts([(v.case_id, v.through_seq, v.missing) for v in verdicts])
+        # A whole chain's verdict goes onto its head; a prefix's (the chain goes on past the
+        # cutoff) into LedgerVerdict.
+        on_heads = heads.record_verdicts([(v.case_id, v.through_seq, v.missing) for v in verdicts])
+        LedgerVerdict.objects.bulk_create([v for v in verdicts if v.case_id not in on_heads], ignore_conflicts=True)
     return results
 
 
