@@ -30,9 +30,10 @@ class Dialect:
 
     @property
     def evaluate_once(self) -> str:
-        """Appended to a subquery: PostgreSQL keeps it a node of its own (OFFSET 0), so an expression
-        it computes is evaluated once per row rather than inlined into every use above it."""
-        return " OFFSET 0" if self.postgres else ""
+        """Appended to a subquery: the database keeps it a step of its own (PostgreSQL: OFFSET 0;
+        SQLite: a LIMIT), so an expression it computes is evaluated once per row rather than
+        inlined into every aggregate above it that uses it."""
+        return " OFFSET 0" if self.postgres else " LIMIT -1 OFFSET 0"
 
     def seq_key(self, column: str = "e.seq") -> str:
         if self.postgres:
