@@ -24,10 +24,12 @@ CREATE_FIELDS = {
 }
 
 
-def lacks(number: str, entries: list[LedgerEntry]) -> list[str]:
-    """What this chain lacks; an empty list when complete."""
+def lacks(number: str, entries: list[LedgerEntry], *, chain_problems: list[str] | None = None) -> list[str]:
+    """What this chain lacks; an empty list when complete. ``chain_problems``: what
+    ``check_chain`` already found for these entries, so that a caller who has verified the chain
+    does not hash it again."""
     missing: list[str] = []
-    problems, _replay = check_chain(number, entries)
+    problems = chain_problems if chain_problems is not None else check_chain(number, entries)[0]
     if problems:
         missing.append("ledger_chain")
     create = next((e for e in entries if e.action == "create"), None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from .heads import ROUTING_ACTIONS, UNROUTING_ACTIONS, facts_of
+from .heads import facts_of
 from .models import GENESIS_HASH, LedgerEntry, LedgerHead
 
 
@@ -18,9 +18,11 @@ class CaseReport:
 @dataclass
 class Replay:
     state: str = ""
-    department: int | None = None
-    last_time = None
     head: dict = field(default_factory=dict)  # what the case's LedgerHead must hold
+
+    @property
+    def department(self) -> int | None:
+        return self.head.get("department_id")
 
 
 def check_chain(number: str, entries: Iterable[LedgerEntry]) -> tuple[list[str], Replay]:
@@ -46,10 +48,6 @@ def check_chain(number: str, entries: Iterable[LedgerEntry]) -> tuple[list[str],
         last_time = entry.occurred_at
         if entry.to_state:
             replay.state = entry.to_state
-        if entry.action in ROUTING_ACTIONS:
-            replay.department = entry.payload.get("department")
-        elif entry.action in UNROUTING_ACTIONS:
-            replay.department = None
         replay.head.update(facts_of(entry))
         prev_hash = entry.hash
         expected_seq += 1
@@ -96,7 +94,7 @@ def verify_cases(case_queryset, *, chunk_size: int = 2000) -> Iterator[CaseRepor
                     problems.append(
                         f"case row department {row['department_id']} but the ledger replays to {replay.department}"
                     )
-                problems += head_problems(heads.get(case_id), replay.head, row["number"], batch)
+                problems += head_problems(heads.get(case_id), replay.head, row["number"], batch, chain_problems=[])
             if problems:
                 yield CaseReport(case_id, row["number"], problems)
         for case_id in sorted(set(rows) - seen):
@@ -106,8 +104,10 @@ def verify_cases(case_queryset, *, chunk_size: int = 2000) -> Iterator[CaseRepor
 HEAD_FIELDS = ("case_id", "seq", "last_at", "close_seq", "closed_at", "reopen_seq", "due_date", "department_id")
 
 
-def head_problems(head: dict | None, replayed: dict, number: str, chain: list[LedgerEntry]) -> list[str]:
-    """How the stored head differs from the one its chain replays to (scoring reads heads)."""
+def head_problems(head: dict | None, replayed: dict, number: str, chain: list[LedgerEntry],
+                  *, chain_problems: list[str]) -> list[str]:
+    """How the stored head differs from the one its chain replays to (scoring reads heads);
+    ``chain_problems``: what ``check_chain`` found (the chain is not hashed again)."""
     if head is None:
         return ["no ledger head (run verify_ledger --rebuild-heads)"]
     problems = [
@@ -118,7 +118,7 @@ def head_problems(head: dict | None, replayed: dict, number: str, chain: list[Le
     if head["complete"] is not None:
         from .completeness import lacks  # completeness → verify
 
-        missing = lacks(number, chain)
+        missing = lacks(number, chain, chain_problems=chain_problems)
         if (head["complete"], head["missing"]) != (not missing, missing):
             problems.append(f"ledger head says the ledger lacks {head['missing']!r} but it lacks {missing!r}")
     return problems

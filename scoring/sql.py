@@ -60,14 +60,6 @@ class Dialect:
             return f"coalesce({column}->>'{key}', '')"
         return f"coalesce(json_extract({column}, '$.{key}'), '')"
 
-    def json_array_length(self, column: str, key: str) -> str:
-        if self.postgres:
-            return (
-                f"(CASE WHEN jsonb_typeof({column}->'{key}') = 'array' "
-                f"THEN jsonb_array_length({column}->'{key}') ELSE 0 END)"
-            )
-        return f"coalesce(json_array_length({column}, '$.{key}'), 0)"
-
     def local_date(self, column: str, zone: str) -> str:
         """The local calendar date of a UTC timestamp column (a date; 'YYYY-MM-DD' text on SQLite)."""
         if self.postgres:
@@ -91,9 +83,6 @@ class Dialect:
         if self.postgres:
             return f"string_agg({expression}, '{separator}')"
         return f"group_concat({expression}, '{separator}')"
-
-    def placeholders(self, values) -> str:
-        return ", ".join(["%s"] * len(values))
 
 
 def dialect_for(scope: Scope) -> Dialect:
