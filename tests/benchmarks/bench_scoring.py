@@ -40,8 +40,8 @@ WITH per_case AS (
     GROUP BY c.id, c.region_id
 )
 SELECT region_id,
-       SUM(CASE WHEN close_seq > COALESCE(reopen_seq, 0) OR substr(due_key, 11) <= %s THEN 1 ELSE 0 END) AS counted,
-       SUM(CASE WHEN close_seq > COALESCE(reopen_seq, 0) AND {closed_on} <= substr(due_key, 11) THEN 1 ELSE 0 END) AS on_time
+       SUM(CASE WHEN close_seq > COALESCE(reopen_seq, 0) OR {key_date} <= %s THEN 1 ELSE 0 END) AS counted,
+       SUM(CASE WHEN close_seq > COALESCE(reopen_seq, 0) AND {closed_on} <= {key_date} THEN 1 ELSE 0 END) AS on_time
 FROM per_case GROUP BY region_id ORDER BY region_id
 """
 
@@ -77,42 +77,42 @@ def setup():
     django.setup()
 
 
-def baseline(scope, region_ids):
+def _fragments() -> dict:
+    """The few SQL fragments the two hand-written queries spell differently per database."""
     from django.db import connection
 
     if connection.vendor == "postgresql":
         key = "lpad(e.seq::text, 10, '0') || e.due_date::text"
-        closed_on = "to_char(closed_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD')"
-    else:
-        key = "printf('%%010d', e.seq) || e.due_date"
-        closed_on = "date(closed_at, '+8 hours')"
-    sql = BASELINE.format(key=key, closed_on=closed_on, regions=", ".join(["%s"] * len(region_ids)))
-    end = connection.ops.adapt_datetimefield_value(scope.end)
-    params = [*region_ids, connection.ops.adapt_datetimefield_value(scope.start), end, end, scope.cutoff.isoformat()]
+        return {"key": key, "closed_on": "CAST(closed_at AT TIME ZONE 'Asia/Shanghai' AS date)", "cross": "JOIN",
+                "key_date": "CAST(substr(due_key, 11) AS date)",
+                "due": f"CAST(substr(MAX(CASE WHEN e.due_date IS NOT NULL THEN {key} END), 11) AS date)"}
+    key = "printf('%%010d', e.seq) || e.due_date"
+    return {"key": key, "closed_on": "date(closed_at, '+8 hours')", "cross": "CROSS JOIN", "key_date": "substr(due_key, 11)",
+            "due": f"substr(MAX(CASE WHEN e.due_date IS NOT NULL THEN {key} END), 11)"}
+
+
+def _counts(template: str, scope, region_ids, halves: int) -> dict[int, tuple[int, int]]:
+    """{region id: (counted, on time)}; ``halves``: how many times the query names the scope."""
+    from django.db import connection
+
+    sql = template.format(regions=", ".join(["%s"] * len(region_ids)), **_fragments())
+    adapt = connection.ops.adapt_datetimefield_value
+    start, end = adapt(scope.start), adapt(scope.end)
+    params = [*region_ids, start, end, end]
+    if halves == 2:
+        params += [*region_ids, start, end, end, end]
+    params.append(connection.ops.adapt_datefield_value(scope.cutoff))
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return {r: (int(c), int(o)) for r, c, o in cursor.fetchall()}
+
+
+def baseline(scope, region_ids):
+    return _counts(BASELINE, scope, region_ids, halves=1)
 
 
 def heads_baseline(scope, region_ids):
-    from django.db import connection
-
-    if connection.vendor == "postgresql":
-        key = "lpad(e.seq::text, 10, '0') || e.due_date::text"
-        due = f"CAST(substr(MAX(CASE WHEN e.due_date IS NOT NULL THEN {key} END), 11) AS date)"
-        closed_on, cross = "CAST(closed_at AT TIME ZONE 'Asia/Shanghai' AS date)", "JOIN"
-    else:
-        key = "printf('%%010d', e.seq) || e.due_date"
-        due = f"substr(MAX(CASE WHEN e.due_date IS NOT NULL THEN {key} END), 11)"
-        closed_on, cross = "date(closed_at, '+8 hours')", "CROSS JOIN"
-    sql = HEADS_BASELINE.format(due=due, closed_on=closed_on, cross=cross, regions=", ".join(["%s"] * len(region_ids)))
-    adapt = connection.ops.adapt_datetimefield_value
-    start, end = adapt(scope.start), adapt(scope.end)
-    params = [*region_ids, start, end, end, *region_ids, start, end, end, end,
-              connection.ops.adapt_datefield_value(scope.cutoff)]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return {r: (int(c), int(o)) for r, c, o in cursor.fetchall()}
+    return _counts(HEADS_BASELINE, scope, region_ids, halves=2)
 
 
 def timed(fn):
