@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 from cases import credit_code
 
+from .heads import CLOSING_ACTIONS, ROUTING_ACTIONS
 from .models import LedgerEntry
 from .verify import check_chain
 
@@ -48,13 +49,13 @@ def lacks(number: str, entries: list[LedgerEntry], *, chain_problems: list[str] 
     closing = None
     pending_reason: str | None = None
     for entry in entries:
-        if entry.action in ("assign", "reassign", "reopen"):
+        if entry.action in (*ROUTING_ACTIONS, "reopen"):
             routed = True
             if entry.action != "reopen" and not entry.payload.get("department"):
                 missing.append("department")
             evidence_since_routing = 0
             closing = None
-        elif entry.action in ("resolve", "explain"):
+        elif entry.action in CLOSING_ACTIONS:
             closing = entry
             evidence_since_routing += len(entry.payload.get("evidence") or [])
         elif entry.action == "evidence":

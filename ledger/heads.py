@@ -17,6 +17,11 @@ ROUTING_ACTIONS = ("assign", "reassign")  # the case has payload["department"] a
 UNROUTING_ACTIONS = ("return",)  # the case has no department afterwards
 
 
+def sql_in(actions: tuple[str, ...]) -> str:
+    """``('a', 'b')`` for a SQL ``IN``: the action names are these constants, never user input."""
+    return "(" + ", ".join(f"'{a}'" for a in actions) + ")"
+
+
 def facts_of(entry: LedgerEntry) -> dict:
     """What one entry changes in its case's head."""
     changes: dict = {"seq": entry.seq, "last_at": entry.occurred_at}
@@ -94,20 +99,19 @@ def rebuild(*, case_ids: list[int] | None = None) -> int:
         params = list(case_ids)
     postgres = connection.vendor == "postgresql"
     department = "(x.payload->>'department')" if postgres else "json_extract(x.payload, '$.department')"
-    closing = ", ".join(f"'{a}'" for a in CLOSING_ACTIONS)
-    routing = ", ".join(f"'{a}'" for a in ROUTING_ACTIONS + UNROUTING_ACTIONS)
-    unrouting = ", ".join(f"'{a}'" for a in UNROUTING_ACTIONS)
+    closing, unrouting = sql_in(CLOSING_ACTIONS), sql_in(UNROUTING_ACTIONS)
+    routing = sql_in(ROUTING_ACTIONS + UNROUTING_ACTIONS)
     select = f"""
         SELECT e.case_id, MAX(e.seq), MAX(e.occurred_at),
-            MAX(CASE WHEN e.action IN ({closing}) THEN e.seq END),
-            MAX(CASE WHEN e.action IN ({closing}) THEN e.occurred_at END),
+            MAX(CASE WHEN e.action IN {closing} THEN e.seq END),
+            MAX(CASE WHEN e.action IN {closing} THEN e.occurred_at END),
             MAX(CASE WHEN e.action = 'reopen' THEN e.seq END),
             (SELECT x.due_date FROM {entries} x
               WHERE x.case_id = e.case_id AND x.due_date IS NOT NULL ORDER BY x.seq DESC LIMIT 1),
-            (SELECT CASE WHEN x.action IN ({unrouting}) THEN NULL
+            (SELECT CASE WHEN x.action IN {unrouting} THEN NULL
                          ELSE CAST(NULLIF({department}, '') AS integer) END
                FROM {entries} x
-              WHERE x.case_id = e.case_id AND x.action IN ({routing}) ORDER BY x.seq DESC LIMIT 1),
+              WHERE x.case_id = e.case_id AND x.action IN {routing} ORDER BY x.seq DESC LIMIT 1),
             '[]'
         FROM {entries} e {where}
         GROUP BY e.case_id

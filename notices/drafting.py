@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.db.models import Min, OuterRef, Subquery
 from django.utils.translation import gettext as _
@@ -33,23 +33,18 @@ from cases.models import (
     Region,
     local_date,
 )
+from ledger.heads import CLOSING_ACTIONS
 from ledger.models import LedgerEntry
+from scoring.ladders import rate_str
 
 from .periods import Period
 
-CLOSING_ACTIONS = ("resolve", "explain")
 COUNT_KEYS = ("received", "assigned", "resolved", "explained", "closed", "on_time", "open")
 
 
 def cases_in_scope(region: Region):
     """A county's notice covers its cases; the city's covers every county's (and its own)."""
     return Case.objects.all() if region.is_city else Case.objects.filter(region=region)
-
-
-def rate(part: int, whole: int) -> str | None:
-    if not whole:
-        return None
-    return str((Decimal(part) / Decimal(whole)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP))
 
 
 def _entries(region: Region):
@@ -183,7 +178,7 @@ def compute(region: Region, period: Period) -> dict:
 
     figures = {
         **counts,
-        "on_time_rate": rate(counts["on_time"], counts["closed"]),
+        "on_time_rate": rate_str(counts["on_time"], counts["closed"]),
         "overdue": [c["number"] for c in overdue_cases],
         "supervised": [c["number"] for c in overdue_cases if c["supervised"]],
         "overdue_cases": overdue_cases,

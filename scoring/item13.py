@@ -25,7 +25,7 @@ from ledger.completeness import lacks
 from ledger.models import LedgerEntry
 
 from .item15 import LedgerRecord, Timeliness, timeliness_for_regions
-from .ladders import rate_str
+from .ladders import fraction_or_none, rate_str
 from .models import LedgerVerdict
 from .scope import Scope
 
@@ -43,7 +43,7 @@ class LedgerCompleteness:
 
     @property
     def rate(self) -> Fraction | None:
-        return Fraction(self.complete, self.total) if self.total else None
+        return fraction_or_none(self.complete, self.total)
 
     @property
     def rate_text(self) -> str | None:

@@ -21,15 +21,15 @@ from django.conf import settings
 from django.db import connection
 
 from cases.models import Case
+from ledger.heads import CLOSING_ACTIONS, ROUTING_ACTIONS, UNROUTING_ACTIONS, sql_in
 from ledger.models import LedgerEntry, LedgerHead
 
-from .ladders import Rung, ladder, rate_str
+from .ladders import Rung, fraction_or_none, ladder, rate_str
 from .models import LedgerVerdict
 from .scope import Scope
 from .sql import Dialect, dialect_for, dt_param
 
 ON_TIME, CLOSED_LATE, OPEN_LATE, PENDING = "on_time", "closed_late", "open_late", "pending"
-CLOSING_ACTIONS = ("resolve", "explain")
 
 
 @dataclass
@@ -73,7 +73,7 @@ class Timeliness:
 
     @property
     def rate(self) -> Fraction | None:
-        return Fraction(self.on_time, self.counted) if self.counted else None
+        return fraction_or_none(self.on_time, self.counted)
 
     @property
     def rate_text(self) -> str | None:
@@ -124,7 +124,8 @@ def from_entries_sql(d: Dialect, region_count: int) -> str:
     (null: not judged yet). Parameters: ``_in_scope``'s, scope end, scope end."""
     cases, entries, heads = Case._meta.db_table, LedgerEntry._meta.db_table, LedgerHead._meta.db_table
     verdicts = LedgerVerdict._meta.db_table
-    closing = "e.action IN ('resolve', 'explain')"
+    # The same facts ledger.heads keeps, from the same action lists.
+    closing = f"e.action IN {sql_in(CLOSING_ACTIONS)}"
     department = d.json_text("e.payload", "department")
     return f"""
         SELECT later.id AS id, later.region_id AS region_id, later.number AS number, later.n AS n,
@@ -138,8 +139,8 @@ def from_entries_sql(d: Dialect, region_count: int) -> str:
                 MAX(CASE WHEN e.action = 'reopen' THEN e.seq END) AS reopen_seq,
                 MAX(CASE WHEN {closing} THEN e.occurred_at END) AS closed_at,
                 {d.latest_date_key('e.seq', 'e.due_date')} AS due_key,
-                {d.text_max(f"CASE WHEN e.action IN ('assign', 'reassign') THEN {d.seq_key()} || {department} "
-                            f"WHEN e.action = 'return' THEN {d.seq_key()} END")} AS dept_key
+                {d.text_max(f"CASE WHEN e.action IN {sql_in(ROUTING_ACTIONS)} THEN {d.seq_key()} || {department} "
+                            f"WHEN e.action IN {sql_in(UNROUTING_ACTIONS)} THEN {d.seq_key()} END")} AS dept_key
             FROM {heads} h {d.join_in_order} {cases} c ON c.id = h.case_id JOIN {entries} e ON e.case_id = c.id
             WHERE {_in_scope(region_count)} AND h.last_at >= %s AND e.occurred_at < %s
             GROUP BY c.id, c.region_id, c.number

@@ -107,12 +107,6 @@ class Criterion(models.Model):
         return self.content[:40]
 
 
-def default_cutoff_for(year: int):
-    import datetime as dt
-
-    return dt.date(year, 12, 20)
-
-
 class Assessment(models.Model):
     """One year's assessment under one rule set; frozen at the cutoff with a hash of its inputs."""
 

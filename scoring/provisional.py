@@ -13,6 +13,7 @@ from cases.models import local_date
 
 from .models import Assessment
 from .results import score_year
+from .scope import make_scope
 from .services import readable_region_codes
 
 CACHE_SECONDS = 600
@@ -26,7 +27,7 @@ def provisional_for_user(user, *, now: dt.datetime) -> dict | None:
     today = local_date(now)
     year = today.year
     assessment = Assessment.objects.filter(year=year).only("cutoff").first()
-    cutoff = min(today, assessment.cutoff if assessment else dt.date(year, 12, 20))
+    cutoff = min(today, assessment.cutoff if assessment else make_scope(year).cutoff)
     key = f"scoring:provisional:{year}:{cutoff.isoformat()}"
     rows = cache.get(key)
     if rows is None:

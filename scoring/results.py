@@ -12,7 +12,6 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal
-from fractions import Fraction
 
 from django.db.models import Q
 from django.utils.translation import gettext as _
@@ -303,7 +302,3 @@ def _region_json(region_score: RegionScore) -> dict:
         "items": {str(number): _item_json(score) for number, score in sorted(region_score.items.items())},
         "overrides": [_override_json(o) for o in sorted(region_score.overrides, key=lambda o: o.item_number)],
     }
-
-
-def rate_fraction(value: Fraction | None) -> str:
-    return "" if value is None else f"{float(value) * 100:.2f}%"

@@ -259,11 +259,12 @@ def get_attachment_for_user(user, pk) -> Attachment:
 # -- freezing ----------------------------------------------------------------------------------
 
 
-def inputs_hash(year: int, *, cutoff: dt.date | None = None) -> str:
+def inputs_hash(year: int, *, cutoff: dt.date | None = None, board=None) -> str:
     """SHA-256 over what the result depends on: the rules, the cutoff, the entries and overrides,
     the notices' facts, and for every case in scope the hash of its last ledger entry as of the
-    cutoff (each chain hash commits to the whole chain before it)."""
-    board = score_year(year, cutoff=cutoff)
+    cutoff (each chain hash commits to the whole chain before it). ``board``: the year's
+    scoreboard when the caller has just scored it (not scored again)."""
+    board = board or score_year(year, cutoff=cutoff)
     scope = board.scope
     digest = hashlib.sha256()
     rules = board.rule_set
@@ -317,7 +318,7 @@ def freeze(year: int, *, by=None, now: dt.datetime | None = None) -> Assessment:
             return locked
         board = score_year(year)
         locked.result_json = board.to_bytes().decode("utf-8")
-        locked.inputs_hash = inputs_hash(year)
+        locked.inputs_hash = inputs_hash(year, board=board)
         locked.frozen_at = now
         locked.frozen_by = by if by is not None and by.pk else None
         locked.save(update_fields=["result_json", "inputs_hash", "frozen_at", "frozen_by"])
@@ -331,8 +332,9 @@ def _refreeze(locked: Assessment, *, by, now: dt.datetime) -> None:
     are renewed to include the entry (audited), so re-scoring still gives the same bytes."""
     if not locked.is_frozen:
         return
-    locked.result_json = score_year(locked.year).to_bytes().decode("utf-8")
-    locked.inputs_hash = inputs_hash(locked.year)
+    board = score_year(locked.year)
+    locked.result_json = board.to_bytes().decode("utf-8")
+    locked.inputs_hash = inputs_hash(locked.year, board=board)
     locked.save(update_fields=["result_json", "inputs_hash"])
     _audit(locked, None, None, AuditEvent.Action.FREEZE, None, {"inputs_hash": locked.inputs_hash, "renewed": True}, by, now)
 
@@ -342,8 +344,9 @@ def verify_frozen(year: int) -> tuple[bool, bool]:
     assessment = Assessment.objects.filter(year=year).first()
     if assessment is None or not assessment.is_frozen:
         raise WrongState(_("The %(year)d result is not frozen.") % {"year": year})
-    same_bytes = score_year(year).to_bytes() == assessment.result_json.encode("utf-8")
-    return same_bytes, inputs_hash(year) == assessment.inputs_hash
+    board = score_year(year)
+    same_bytes = board.to_bytes() == assessment.result_json.encode("utf-8")
+    return same_bytes, inputs_hash(year, board=board) == assessment.inputs_hash
 
 
 def frozen_or_live_bytes(year: int, *, cutoff: dt.date | None, region_codes: list[str] | None,

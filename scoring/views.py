@@ -36,11 +36,11 @@ def _cutoff(request, year):
         return None
 
 
-def _board_for(request, year):
+def _readable_codes(request):
     codes = services.readable_region_codes(request.user)
     if codes == []:
         raise Http404(_("No scores to show."))
-    return score_year(year, cutoff=_cutoff(request, year)), codes
+    return codes
 
 
 def _region_for(request, code):
@@ -74,9 +74,10 @@ def _chart(regions, width=560, bar_height=22, gap=8, label_width=80):
 @login_required
 def scoreboard(request, year):
     year = _year(year)
-    board, codes = _board_for(request, year)
+    codes = _readable_codes(request)
     if codes is not None and len(codes) == 1:
         return redirect("scoring:scoresheet", year=year, code=codes[0])
+    board = score_year(year, cutoff=_cutoff(request, year))
     return render(request, "scoring/scoreboard.html", {
         "board": board, "regions": board.regions, "chart": _chart(board.regions),
         "sections": board.regions[0].sections if board.regions else [],
@@ -130,7 +131,8 @@ def item_detail(request, year, code, number):
     audit = attachments = []
     if assessment is not None:
         audit = AuditEvent.objects.filter(assessment=assessment, region=region, item_number=score.number).order_by("-occurred_at", "-id")
-        attachments = Attachment.objects.filter(assessment=assessment, region=region, item_number=score.number)
+        attachments = Attachment.objects.filter(
+            assessment=assessment, region=region, item_number=score.number).select_related("uploaded_by")
     return render(request, "scoring/item.html", {
         "board": board, "r": region_score, "score": score, "form": form, "audit": audit, "attachments": attachments,
         "can_enter": services.can_enter(request.user) and not (assessment and assessment.is_frozen),
@@ -167,7 +169,8 @@ def attachment_download(request, pk):
 @login_required
 def scoreboard_export(request, year):
     year = _year(year)
-    board, codes = _board_for(request, year)
+    codes = _readable_codes(request)
+    board = score_year(year, cutoff=_cutoff(request, year))
     response = HttpResponse(scoreboard_xlsx(board, codes), content_type=XLSX)
     response["Content-Disposition"] = f'attachment; filename="scores-{year}.xlsx"'
     return response
