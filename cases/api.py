@@ -6,10 +6,8 @@ that this user's role may take it at all, so a wrong role gets 403 whatever it s
 """
 from __future__ import annotations
 
-import datetime as dt
 import tempfile
 from pathlib import PurePath
-from zoneinfo import ZoneInfo
 
 from django import forms
 from django.db.models import Q
@@ -60,7 +58,6 @@ from .serializers import (
     ReturnSerializer,
 )
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 API = Source.API
 
 _ERRORS = {
@@ -159,20 +156,13 @@ class CaseFilter(filters.FilterSet):
         if value is None:
             return queryset
         today = local_date(timezone.now())
-        overdue = queryset.overdue(today)
-        return overdue if value else queryset.exclude(pk__in=overdue.values("pk"))
-
-    @staticmethod
-    def _start_of(day: dt.date) -> dt.datetime:
-        return dt.datetime.combine(day, dt.time(), tzinfo=SHANGHAI)
+        return queryset.overdue(today) if value else queryset.not_overdue(today)
 
     def filter_received_from(self, queryset, name, value):
-        return queryset.filter(received_at__gte=self._start_of(value))
+        return queryset.received_from(value)
 
     def filter_received_to(self, queryset, name, value):
-        if value >= dt.date.max:
-            return queryset
-        return queryset.filter(received_at__lt=self._start_of(value + dt.timedelta(days=1)))
+        return queryset.received_to(value)
 
 
 class CasePagination(PageNumberPagination):

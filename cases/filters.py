@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .access import departments_for_user, regions_for_user
-from .models import OPEN_STATES, Case, Category, Department, Region, State
+from .models import Case, Category, Department, Region, State
 
 
 def _regions(request):
@@ -19,10 +19,6 @@ def _regions(request):
 
 def _departments(request):
     return departments_for_user(request.user) if request is not None else Department.objects.none()
-
-
-def _local_midnight(day: dt.date) -> dt.datetime:
-    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 
 class LedgerFilter(django_filters.FilterSet):
@@ -57,16 +53,15 @@ class LedgerFilter(django_filters.FilterSet):
             return queryset
         return queryset.filter(Q(number__icontains=value) | Q(enterprise__name__icontains=value))
 
-    # Local-day bounds rather than received_at__date, so the (region, received_at) index serves.
     def filter_received_from(self, queryset, name, value):
-        return queryset.filter(received_at__gte=_local_midnight(value))
+        return queryset.received_from(value)
 
     def filter_received_to(self, queryset, name, value):
-        return queryset.filter(received_at__lt=_local_midnight(value + dt.timedelta(days=1)))
+        return queryset.received_to(value)
 
     def filter_overdue(self, queryset, name, value):
         if value == "yes":
             return queryset.overdue(self.today)
         if value == "no":
-            return queryset.exclude(state__in=OPEN_STATES, due_date__lt=self.today)
+            return queryset.not_overdue(self.today)
         return queryset

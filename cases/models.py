@@ -194,6 +194,22 @@ class CaseQuerySet(models.QuerySet):
     def overdue(self, on: dt.date) -> CaseQuerySet:
         return self.filter(state__in=OPEN_STATES, due_date__lt=on)
 
+    def not_overdue(self, on: dt.date) -> CaseQuerySet:
+        return self.exclude(state__in=OPEN_STATES, due_date__lt=on)
+
+    def received_from(self, day: dt.date) -> CaseQuerySet:
+        """Received on or after this local day (bounds, not ``__date``, so the index serves); a
+        day too early to have a start in UTC bounds nothing."""
+        if day <= dt.date.min + dt.timedelta(days=1):
+            return self
+        return self.filter(received_at__gte=local_midnight(day))
+
+    def received_to(self, day: dt.date) -> CaseQuerySet:
+        """Received on or before this local day; the last day there is bounds nothing."""
+        if day >= dt.date.max - dt.timedelta(days=1):
+            return self
+        return self.filter(received_at__lt=local_midnight(day + dt.timedelta(days=1)))
+
     def with_pending_extension(self) -> CaseQuerySet:
         """Annotate ``has_pending_extension`` so lists can tell the available actions without a
         query per case (see ``cases.services.available_actions``)."""
@@ -206,6 +222,11 @@ def local_date(moment: dt.datetime | None) -> dt.date | None:
     if moment is None:
         return None
     return timezone.localtime(moment).date()
+
+
+def local_midnight(day: dt.date) -> dt.datetime:
+    """The moment an Asia/Shanghai calendar day begins (the inverse of ``local_date``)."""
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min), timezone.get_default_timezone())
 
 
 class Case(ConcurrentTransitionMixin, FSMModelMixin, models.Model):

@@ -10,10 +10,10 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases.errors import InvalidInput
+from cases.models import local_midnight
 
 MONTHLY = "monthly"
 QUARTERLY = "quarterly"
@@ -72,10 +72,6 @@ class Period:
         if self.frequency == QUARTERLY:
             return _("Q%(q)d %(year)d") % {"q": self.index, "year": self.year}
         return _("%(month)d/%(year)d") % {"month": self.index, "year": self.year}
-
-
-def local_midnight(day: dt.date) -> dt.datetime:
-    return timezone.make_aware(dt.datetime.combine(day, dt.time.min), timezone.get_default_timezone())
 
 
 def parse(value) -> Period:

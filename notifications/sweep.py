@@ -40,7 +40,7 @@ from django.utils.translation import gettext as _
 
 from cases import services as case_services
 from cases import workdays
-from cases.models import OPEN_STATES, Case, State, local_date
+from cases.models import OPEN_STATES, Case, State, local_date, local_midnight
 
 from . import services
 from .models import Kind, Reminder, SweepRun
@@ -74,10 +74,6 @@ class SweepResult:
     cancelled: int = 0
     deliveries: int = 0
     errors: list[dict] = field(default_factory=list)
-
-
-def _start_of_local_day(day: dt.date) -> dt.datetime:
-    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 
 def acknowledgement_deadline(case: Case, calendar, timers: Timers) -> dt.date | None:
@@ -119,7 +115,7 @@ def plan(now: dt.datetime, calendar, timers: Timers) -> int:
         Reminder.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
         planned += len(rows)
     # Acknowledgement: assigned before the start of the k-th working day back, still unsigned.
-    bound = _start_of_local_day(calendar.workday_back(today, timers.acknowledge_days))
+    bound = local_midnight(calendar.workday_back(today, timers.acknowledge_days))
     reminded = Reminder.objects.filter(case=OuterRef("pk"), kind=Kind.ACKNOWLEDGE_DUE,
                                        created_at__gte=OuterRef("assigned_at"))
     unacknowledged = Case.objects.filter(

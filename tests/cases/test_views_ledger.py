@@ -155,6 +155,10 @@ def test_filters_by_state_department_category_and_dates(client, make_case, count
         assert numbers(state="assigned") == {may6.number, may7.number}
         assert numbers(state="resolved") == set()
         assert numbers(q="00002") == {may7.number}
+        # The first and last days a date can name bound nothing (not a 500).
+        assert numbers(received_from="0001-01-01", received_to="9999-12-31") == {may6.number, may7.number}
+        response = client.get(reverse("cases:ledger_export_csv"), {"received_to": "9999-12-31"})
+        assert response.status_code == 200
 
 
 def test_pagination_numbers_rows_across_pages(client, many, county_a):
