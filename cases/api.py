@@ -217,7 +217,7 @@ class CaseViewSet(ApiAuth, mixins.ListModelMixin, mixins.RetrieveModelMixin, mix
         enterprise = data["enterprise"]
         case = services.create_case(
             by=request.user, region=region, enterprise_name=enterprise["name"],
-            credit_code_value=enterprise["credit_code"], enterprise_size=enterprise["size"],
+            credit_code_value=enterprise["credit_code"], enterprise_size=enterprise.get("size"),
             category=data["category"], channel=data["channel"], description=data["description"],
             contact_name=data["contact_name"], contact_phone=data["contact_phone"],
             received_at=data["received_at"], ref=data["ref"], source=API,

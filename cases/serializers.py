@@ -67,8 +67,8 @@ class DepartmentSerializer(serializers.ModelSerializer):
 class EnterpriseSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     credit_code = serializers.CharField(max_length=40, help_text=_("Unified social credit code (GB 32100-2015)"))
-    size = LenientChoiceField(choices=Enterprise.Size.choices, names=SIZE_NAMES, required=False,
-                              default=Enterprise.Size.OTHER)
+    # Left out: an enterprise on record keeps its size class; a new one is "other".
+    size = LenientChoiceField(choices=Enterprise.Size.choices, names=SIZE_NAMES, required=False)
 
     def validate_credit_code(self, value):
         value = credit_code.normalize(value)

@@ -146,7 +146,7 @@ def create_case(
     region: Region,
     enterprise_name: str,
     credit_code_value: str,
-    enterprise_size: str = Enterprise.Size.OTHER,
+    enterprise_size: str | None = None,
     category: Category,
     channel: Channel,
     description: str,
@@ -158,7 +158,10 @@ def create_case(
     source: str | None = None,
     now: dt.datetime | None = None,
 ) -> Case:
-    """Log a new enterprise problem (受理) and give it the next number of its region and year."""
+    """Log a new enterprise problem (受理) and give it the next number of its region and year.
+
+    ``enterprise_size`` None: an enterprise already on record keeps its size class; a new one is
+    recorded as "other"."""
     now = now or timezone.now()
     if role_of(by) not in (Role.CITY_OFFICE, Role.COUNTY_OFFICE):
         raise NotAllowed(_("Only a county office or the city office may log a case."))
@@ -170,7 +173,7 @@ def create_case(
     problem = credit_code.problem(code)
     if problem:
         raise InvalidInput(problem, field="credit_code")
-    if enterprise_size not in Enterprise.Size.values:
+    if enterprise_size is not None and enterprise_size not in Enterprise.Size.values:
         raise InvalidInput(_("Unknown enterprise size class."), field="enterprise_size")
     if category is None:
         raise InvalidInput(_("Category is required."), field="category")
@@ -194,10 +197,11 @@ def create_case(
         if ref and Case.objects.filter(region=region, ref=ref).exists():
             raise InvalidInput(_("A case with reference %(ref)s already exists in this region.") % {"ref": ref}, field="ref")
         enterprise, created = Enterprise.objects.get_or_create(
-            credit_code=code, defaults={"name": name, "size": enterprise_size}
+            credit_code=code, defaults={"name": name, "size": enterprise_size or Enterprise.Size.OTHER}
         )
-        if not created and (enterprise.name != name or enterprise.size != enterprise_size):
-            enterprise.name, enterprise.size = name, enterprise_size
+        size = enterprise_size or enterprise.size
+        if not created and (enterprise.name != name or enterprise.size != size):
+            enterprise.name, enterprise.size = name, size
             enterprise.save(update_fields=["name", "size"])
         serial = (Case.objects.filter(region=region, year=year).aggregate(m=Max("serial"))["m"] or 0) + 1
         case = Case.objects.create(

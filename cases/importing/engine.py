@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from cases import services
 from cases.departments import create_department
 from cases.errors import CaseError, NotAllowed
-from cases.models import Case, Department, Enterprise, Region, State
+from cases.models import Case, Department, Region, State
 from cases.roles import Role, acts_for_region, role_of
 from ledger.models import Source
 
@@ -251,11 +251,9 @@ def _write(path: Path, *, by, refs: References, now: dt.datetime, summary: Summa
 
 def _write_row(parsed: ParsedRow, *, by, departments: _Departments, sheet: Sheet, summary: Summary) -> None:
     try:
-        size = parsed.size or (Enterprise.objects.filter(credit_code=parsed.credit_code)
-                               .values_list("size", flat=True).first() or Enterprise.Size.OTHER)
         case = services.create_case(
             by=by, region=parsed.region, enterprise_name=parsed.enterprise, credit_code_value=parsed.credit_code,
-            enterprise_size=size, category=parsed.category, channel=parsed.channel, description=parsed.description,
+            enterprise_size=parsed.size or None, category=parsed.category, channel=parsed.channel, description=parsed.description,
             contact_name=parsed.contact_name, contact_phone=parsed.contact_phone, received_at=parsed.received_at,
             ref=parsed.ref, due_date=parsed.due_date, source=Source.IMPORT, now=parsed.received_at,
         )

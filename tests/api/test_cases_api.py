@@ -32,6 +32,16 @@ def test_county_office_creates_a_case_with_codes_or_chinese_names(api, county_a)
     assert Case.objects.get(pk=body["id"]).ledger_entries.get().source == "api"
     named = dict(BODY, region="浉河区", category="用工对接", channel="hotline")
     assert api(county_a).post("/api/v1/cases/", named, format="json").status_code == 201
+    # Without a size the enterprise keeps the one on record; a new enterprise is "other".
+    sizeless = dict(BODY, enterprise={"name": "信阳毛尖茶业有限公司", "credit_code": "914115683BJ1XG612H"})
+    assert api(county_a).post("/api/v1/cases/", sizeless, format="json").json()["enterprise"]["size"] == "above_scale"
+    from cases.credit_code import check_character
+
+    code = "91411502MA00000A1" + check_character("91411502MA00000A1")
+    new = dict(BODY, enterprise={"name": "新企业有限公司", "credit_code": code})
+    response = api(county_a).post("/api/v1/cases/", new, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["enterprise"]["size"] == "other"
 
 
 @time_machine.travel(dt.datetime(2025, 9, 30, 10, 0, tzinfo=dt.UTC), tick=False)
