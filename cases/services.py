@@ -291,7 +291,7 @@ def _route(
         CaseAssignment.objects.create(case=case, department=department, assigned_at=now)
         department_id = department.pk
         _after_commit_notify(
-            lambda: _department_users(department_id), kind="assigned", case=case,
+            lambda: department_users(department_id), kind="assigned", case=case,
             message=_("Case %(number)s (%(enterprise)s) has been routed to your department; due %(due)s.")
             % {"number": case.number, "enterprise": case.enterprise.name, "due": case.due_date},
         )
@@ -352,7 +352,7 @@ def return_case(case, *, by, reason: str, suggested_department: str = "", source
         _run(case, case.return_to_office)
         region = case.region
         _after_commit_notify(
-            lambda: _office_users(region), kind="returned", case=case,
+            lambda: office_users(region), kind="returned", case=case,
             message=_("Case %(number)s was returned by %(department)s: %(reason)s")
             % {"number": case.number, "department": department.name, "reason": reason},
         )
@@ -615,7 +615,7 @@ def request_extension(case, *, by, reason: str, days: int, source=None, now=None
             "due": case.due_date.isoformat(), "reason": reason,
         }
         region = case.region
-        _after_commit_notify(lambda: _office_users(region), kind="extension", message=message, case=case)
+        _after_commit_notify(lambda: office_users(region), kind="extension", message=message, case=case)
     return case
 
 
@@ -666,7 +666,7 @@ def _decide_extension(case, *, by, approve: bool, note: str, source, now) -> Cas
         if note:
             message += " " + _("Note: %(note)s") % {"note": note}
         department_id = case.department_id
-        _after_commit_notify(lambda: _department_users(department_id), kind="extension", message=message, case=case)
+        _after_commit_notify(lambda: department_users(department_id), kind="extension", message=message, case=case)
     return case
 
 
@@ -785,7 +785,7 @@ def _supervise(case: Case, *, by, source: str, now: dt.datetime) -> Case:
     return case
 
 
-def _office_users(region: Region):
+def office_users(region: Region):
     """Active staff of the county office of a region (the city office for a city case)."""
     from django.contrib.auth import get_user_model
 
@@ -794,7 +794,7 @@ def _office_users(region: Region):
     return users if region.is_city else users.filter(profile__region=region)
 
 
-def _department_users(department_id: int | None):
+def department_users(department_id: int | None):
     from django.contrib.auth import get_user_model
 
     return get_user_model().objects.filter(
@@ -802,7 +802,7 @@ def _department_users(department_id: int | None):
     )
 
 
-def _city_office_users():
+def city_office_users():
     from django.contrib.auth import get_user_model
 
     return get_user_model().objects.filter(is_active=True, profile__role=Role.CITY_OFFICE)

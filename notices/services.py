@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from cases.errors import InvalidInput, NotAllowed, NotFound, WrongState
 from cases.models import Region, local_date
+from cases.services import office_users
 from cases.uploads import check_upload
 from notifications import services as notifications
 
@@ -386,17 +387,11 @@ def issue_notice(*, by, notice: Notice, now: dt.datetime | None = None) -> Notic
 
 
 def _notify_office(notice: Notice) -> None:
-    from django.contrib.auth import get_user_model
-
-    from cases.roles import Role
-
-    role = Role.CITY_OFFICE if notice.region.is_city else Role.COUNTY_OFFICE
-    users = get_user_model().objects.filter(is_active=True, profile__role=role, profile__region=notice.region)
+    """The office the notice is about hears of it in its inbox (email after commit)."""
     message = _("The notice “%(title)s” for %(period)s has been issued.") % {
         "title": notice.title, "period": notice.period,
     }
-    for user in users:
-        notifications.notify(user, kind="notice_issued", message=message)
+    notifications.notify_many(office_users(notice.region), kind="notice_issued", message=message)
 
 
 def send_deliveries(notice: Notice) -> int:

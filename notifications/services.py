@@ -37,17 +37,6 @@ def _sending_stale_after() -> dt.timedelta:
     return dt.timedelta(seconds=int(getattr(settings, "DELIVERY_STALE_SECONDS", 900)))
 
 
-def notify(user, *, kind: str, message: str, case=None, email_subject: str | None = None) -> Notification:
-    """Put a message in the user's inbox and, when the user has an address, email it now."""
-    note = Notification.objects.create(user=user, kind=kind, message=message, case=case)
-    if user.email:
-        deliver(
-            "email", address=user.email, subject=email_subject or message[:80], body=message,
-            purpose=f"notification:{note.pk}", notification=note,
-        )
-    return note
-
-
 def notify_many(users: Iterable, *, kind: str, message: str, case_id: int | None = None,
                 email_subject: str | None = None, purpose: str = "notification") -> list[Notification]:
     """Inbox messages for several users in one transaction; emails queued and sent after commit."""

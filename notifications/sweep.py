@@ -164,14 +164,14 @@ def recipients(kind: str, case: Case, cache: dict | None = None) -> list:
         return cache[key]
 
     department = cached(("department", case.department_id),
-                        lambda: case_services._department_users(case.department_id)) if case.department_id else []
-    county = cached(("office", case.region_id), lambda: case_services._office_users(case.region))
+                        lambda: case_services.department_users(case.department_id)) if case.department_id else []
+    county = cached(("office", case.region_id), lambda: case_services.office_users(case.region))
     if kind in (Kind.ACKNOWLEDGE_DUE, Kind.DUE_SOON):
         users = department or county
     elif kind in (Kind.OVERDUE, Kind.SUPERVISED):
         users = department + county
     else:  # escalated
-        users = cached(("city",), case_services._city_office_users)
+        users = cached(("city",), case_services.city_office_users)
     seen, result = set(), []
     for user in users:
         if user.pk not in seen:
