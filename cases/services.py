@@ -10,7 +10,6 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 
-from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -36,7 +35,7 @@ from .models import (
     local_date,
 )
 from .roles import Role, acts_for_region, department_of, role_of
-from .uploads import CheckedFile, EvidenceReference, check_uploads
+from .uploads import CheckedFile, EvidenceReference, check_uploads, files_removed_on_failure
 
 # -- helpers ---------------------------------------------------------------------------------
 
@@ -97,40 +96,35 @@ def _run(case: Case, action: Callable, **kwargs) -> None:
         raise WrongState(_("The case was changed by someone else meanwhile; reload it and try again.")) from None
 
 
-def _store_evidence(case: Case, files: Sequence[CheckedFile], by, now: dt.datetime, stored: list[str]) -> list[dict]:
-    records = []
+def _write_evidence(files: Sequence[CheckedFile | EvidenceReference], by, now: dt.datetime,
+                    stored: list[str]) -> list[Evidence]:
+    """Evidence rows not saved yet, their files already written to storage: before the case is
+    locked, so no file is written while the transaction holds the row."""
+    items = []
     for checked in files:
         if isinstance(checked, EvidenceReference):
             ref = checked.reference.strip()[:200]
-            item = Evidence.objects.create(case=case, original_name=ref, reference=ref, uploaded_by=by, uploaded_at=now)
-            records.append({"id": item.pk, "reference": ref})
+            items.append(Evidence(original_name=ref, reference=ref, uploaded_by=by, uploaded_at=now))
             continue
-        item = Evidence(
-            case=case,
-            original_name=checked.name,
-            content_type=checked.content_type,
-            size=checked.size,
-            sha256=checked.sha256,
-            uploaded_by=by,
-            uploaded_at=now,
-        )
+        item = Evidence(original_name=checked.name, content_type=checked.content_type, size=checked.size,
+                        sha256=checked.sha256, uploaded_by=by, uploaded_at=now)
         item.file.save(checked.name, checked.upload, save=False)
         stored.append(item.file.name)
+        items.append(item)
+    return items
+
+
+def _store_evidence(case: Case, items: list[Evidence]) -> list[dict]:
+    """Save the rows inside the transaction; what the ledger entry records of each."""
+    records = []
+    for item in items:
+        item.case = case
         item.save()
-        records.append({"id": item.pk, "name": item.original_name, "sha256": item.sha256, "size": item.size})
+        if item.file:
+            records.append({"id": item.pk, "name": item.original_name, "sha256": item.sha256, "size": item.size})
+        else:
+            records.append({"id": item.pk, "reference": item.reference})
     return records
-
-
-@contextmanager
-def _files_removed_on_failure():
-    """Files are written during the transaction; if it rolls back they must not linger."""
-    stored: list[str] = []
-    try:
-        yield stored
-    except BaseException:
-        for name in stored:
-            default_storage.delete(name)
-        raise
 
 
 def _source(source: str | None) -> str:
@@ -370,10 +364,12 @@ def resolve(case, *, by, result: str, evidence, source: str | None = None, now=N
     now = now or timezone.now()
     result = _require_text(result, "result", _("Result"))
     files = check_uploads(evidence, required=True)
-    with _files_removed_on_failure() as stored, _locked(case, by) as case:
-        _require_assigned_department(by, case)
-        _run(case, case.resolve, result=result, at=now)
-        records = _store_evidence(case, files, by, now, stored)
+    with files_removed_on_failure() as stored:
+        items = _write_evidence(files, by, now, stored)
+        with _locked(case, by) as case:
+            _require_assigned_department(by, case)
+            _run(case, case.resolve, result=result, at=now)
+            records = _store_evidence(case, items)
         ledger.append(case, action="resolve", actor=by, from_state=State.ASSIGNED, to_state=State.RESOLVED,
                       occurred_at=now, source=_source(source), payload={"result": result, "evidence": records})
     return case
@@ -386,15 +382,17 @@ def explain(case, *, by, result: str, policy_basis: str, redirect_to: str, evide
     policy_basis = _require_text(policy_basis, "policy_basis", _("Policy basis"))
     redirect_to = _require_text(redirect_to, "redirect_to", _("Where the enterprise can turn"))
     files = check_uploads(evidence, required=True)
-    with _files_removed_on_failure() as stored, _locked(case, by) as case:
-        _require_assigned_department(by, case)
-        _run(case, case.explain, result=result, policy_basis=policy_basis, redirect_to=redirect_to, at=now)
-        records = _store_evidence(case, files, by, now, stored)
-        ledger.append(
-            case, action="explain", actor=by, from_state=State.ASSIGNED, to_state=State.EXPLAINED, occurred_at=now,
-            source=_source(source),
-            payload={"result": result, "policy_basis": policy_basis, "redirect_to": redirect_to, "evidence": records},
-        )
+    with files_removed_on_failure() as stored:
+        items = _write_evidence(files, by, now, stored)
+        with _locked(case, by) as case:
+            _require_assigned_department(by, case)
+            _run(case, case.explain, result=result, policy_basis=policy_basis, redirect_to=redirect_to, at=now)
+            records = _store_evidence(case, items)
+            ledger.append(
+                case, action="explain", actor=by, from_state=State.ASSIGNED, to_state=State.EXPLAINED,
+                occurred_at=now, source=_source(source),
+                payload={"result": result, "policy_basis": policy_basis, "redirect_to": redirect_to, "evidence": records},
+            )
     return case
 
 
@@ -402,13 +400,14 @@ def add_evidence(case, *, by, evidence, note: str = "", source: str | None = Non
     """The assigned department adds handling material to an open case."""
     now = now or timezone.now()
     files = check_uploads(evidence, required=True)
-    with _files_removed_on_failure() as stored, _locked(case, by) as case:
-        _require_assigned_department(by, case)
-        if case.state != State.ASSIGNED:
-            raise WrongState(_("Evidence can be added only while the case is with the department."))
-        records = _store_evidence(case, files, by, now, stored)
-        ledger.append(case, action="evidence", actor=by, from_state=case.state, to_state=case.state, occurred_at=now,
-                      source=_source(source), payload={"note": (note or "").strip()[:2000], "evidence": records})
+    with files_removed_on_failure() as stored:
+        items = _write_evidence(files, by, now, stored)
+        with _locked(case, by) as case:
+            _require_assigned_department(by, case)  # also: only while the case is with the department
+            records = _store_evidence(case, items)
+            ledger.append(case, action="evidence", actor=by, from_state=case.state, to_state=case.state,
+                          occurred_at=now, source=_source(source),
+                          payload={"note": (note or "").strip()[:2000], "evidence": records})
     return case
 
 
@@ -510,7 +509,7 @@ def import_closing(
         raise InvalidInput(_("An imported closing is either resolved or explained."), field="state")
     result = _require_text(result, "result", _("Result"))
     references = [EvidenceReference(ref) for ref in evidence_refs if (ref or "").strip()]
-    with _files_removed_on_failure() as stored, _locked(case, by) as case:
+    with _locked(case, by) as case:
         _require_office(by, case.region)
         if state == State.RESOLVED:
             _run(case, case.resolve, result=result, at=now)
@@ -519,7 +518,7 @@ def import_closing(
             policy_basis, redirect_to = (policy_basis or "").strip(), (redirect_to or "").strip()
             _run(case, case.explain, result=result, policy_basis=policy_basis, redirect_to=redirect_to, at=now)
             payload = {"result": result, "policy_basis": policy_basis, "redirect_to": redirect_to}
-        payload["evidence"] = _store_evidence(case, references, by, now, stored)
+        payload["evidence"] = _store_evidence(case, _write_evidence(references, by, now, []))
         ledger.append(case, action="resolve" if state == State.RESOLVED else "explain", actor=by,
                       from_state=State.ASSIGNED, to_state=state, occurred_at=now, source=Source.IMPORT,
                       payload=payload)

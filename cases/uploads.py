@@ -6,11 +6,13 @@ content type; the name's extension must agree with what the content is.
 from __future__ import annotations
 
 import hashlib
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 import filetype
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
@@ -103,3 +105,16 @@ def check_uploads(uploads, *, required: bool) -> list[CheckedFile | EvidenceRefe
     if len(uploads) > 20:
         raise InvalidInput(_("At most 20 files at once."), field="evidence")
     return [u if isinstance(u, EvidenceReference) else check_upload(u) for u in uploads]
+
+
+@contextmanager
+def files_removed_on_failure():
+    """Collects the names of files written to storage; if anything fails before the work is done
+    (the transaction that records them included), they are removed again."""
+    stored: list[str] = []
+    try:
+        yield stored
+    except BaseException:
+        for name in stored:
+            default_storage.delete(name)
+        raise

@@ -10,7 +10,6 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.core.files.storage import default_storage
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -20,7 +19,7 @@ from django.utils.translation import gettext as _
 from cases.errors import InvalidInput, NotAllowed, NotFound, WrongState
 from cases.models import Region, local_date
 from cases.services import office_users
-from cases.uploads import check_upload
+from cases.uploads import check_upload, files_removed_on_failure
 from notifications import services as notifications
 
 from . import drafting, periods
@@ -185,36 +184,32 @@ def register_offline(
     checked = check_upload(document)
     if checked.content_type not in SCAN_KINDS:
         raise InvalidInput(_("The scan must be a PDF or an image."), field="document")
-    stored: list[str] = []
-    try:
-        with transaction.atomic():
-            Region.objects.select_for_update().get(pk=region.pk)
-            existing = _in_force(region, period).first()
-            if existing is not None:
-                if existing.offline:
-                    message = _("A notice for %(period)s has already been registered offline for this region.")
-                else:
-                    message = _("A notice for %(period)s has already been issued in the system for this region.")
-                raise WrongState(message % {"period": period.key})
-            notice = Notice(
-                region=region, period=period.key, frequency=period.frequency, period_start=period.start,
-                period_end=period.end, status=Status.OFFLINE, offline=True,
-                title=(title or "").strip()[:200] or default_title(region, period),
-                issued_on=issued_on, issued_at=now, issued_by=by, groups=groups,
-                document_name=checked.name, document_type=checked.content_type,
-                document_sha256=checked.sha256, created_by=by, created_at=now, updated_at=now,
-            )
-            notice.document.save(checked.name, checked.upload, save=False)
-            stored.append(notice.document.name)
-            notice.save()
-    except IntegrityError:
-        for name in stored:
-            default_storage.delete(name)
-        raise WrongState(_("A notice for %(period)s has already been registered for this region.") % {"period": period.key}) from None
-    except BaseException:
-        for name in stored:
-            default_storage.delete(name)
-        raise
+    notice = Notice(
+        region=region, period=period.key, frequency=period.frequency, period_start=period.start,
+        period_end=period.end, status=Status.OFFLINE, offline=True,
+        title=(title or "").strip()[:200] or default_title(region, period),
+        issued_on=issued_on, issued_at=now, issued_by=by, groups=groups,
+        document_name=checked.name, document_type=checked.content_type,
+        document_sha256=checked.sha256, created_by=by, created_at=now, updated_at=now,
+    )
+    with files_removed_on_failure() as stored:
+        # The scan is written before the region's lock is taken; removed again if anything fails.
+        notice.document.save(checked.name, checked.upload, save=False)
+        stored.append(notice.document.name)
+        try:
+            with transaction.atomic():
+                Region.objects.select_for_update().get(pk=region.pk)
+                existing = _in_force(region, period).first()
+                if existing is not None:
+                    if existing.offline:
+                        message = _("A notice for %(period)s has already been registered offline for this region.")
+                    else:
+                        message = _("A notice for %(period)s has already been issued in the system for this region.")
+                    raise WrongState(message % {"period": period.key})
+                notice.save()
+        except IntegrityError:
+            raise WrongState(_("A notice for %(period)s has already been registered for this region.")
+                             % {"period": period.key}) from None
     return notice
 
 

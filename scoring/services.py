@@ -10,7 +10,6 @@ import hashlib
 import json
 from decimal import Decimal
 
-from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,7 +17,7 @@ from django.utils.translation import gettext as _
 from cases.errors import InvalidInput, NotAllowed, NotFound, WrongState
 from cases.models import Case, Region
 from cases.roles import Role, role_of
-from cases.uploads import check_upload
+from cases.uploads import check_upload, files_removed_on_failure
 from ledger.models import LedgerEntry
 
 from . import derived
@@ -223,27 +222,24 @@ def add_attachments(year: int, region: Region, number, *, by, files, now=None) -
     checked = [check_upload(f) for f in files]
     assessment = get_or_create_assessment(year, by=by, now=now)
     item = _item(assessment, number)
-    stored: list[str] = []
-    try:
+    with files_removed_on_failure() as stored:
+        # Files are written before the assessment's lock is taken; only the rows inside it.
+        attachments = []
+        for one in checked:
+            attachment = Attachment(
+                assessment=assessment, region=region, item_number=item.number, original_name=one.name,
+                content_type=one.content_type, size=one.size, sha256=one.sha256, uploaded_by=by, uploaded_at=now,
+            )
+            attachment.file.save(one.name, one.upload, save=False)
+            stored.append(attachment.file.name)
+            attachments.append(attachment)
         with transaction.atomic():
             locked = Assessment.objects.select_for_update().get(pk=assessment.pk)
-            created = []
-            for one in checked:
-                attachment = Attachment(
-                    assessment=locked, region=region, item_number=item.number, original_name=one.name,
-                    content_type=one.content_type, size=one.size, sha256=one.sha256, uploaded_by=by, uploaded_at=now,
-                )
-                attachment.file.save(one.name, one.upload, save=False)
-                stored.append(attachment.file.name)
+            for attachment, one in zip(attachments, checked, strict=True):
                 attachment.save()
-                created.append(attachment)
                 _audit(locked, region, item.number, AuditEvent.Action.ATTACHMENT, None,
                        {"name": one.name, "sha256": one.sha256, "size": one.size}, by, now)
-            return created
-    except BaseException:
-        for name in stored:
-            default_storage.delete(name)
-        raise
+        return attachments
 
 
 def get_attachment_for_user(user, pk) -> Attachment:

@@ -257,6 +257,13 @@ def test_evidence_is_stored_under_a_generated_name(assigned_case, dept_x_user, s
     assert item.content_type == "application/pdf" and len(item.sha256) == 64
 
 
+def test_a_refused_closing_leaves_no_file_behind(assigned_case, dept_y_user, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    with pytest.raises(NotFound):  # the files are written before the case is locked and checked
+        services.resolve(assigned_case, by=dept_y_user, result="已解决", evidence=[pdf_file(), pdf_file("二.pdf")])
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
 def test_path_in_an_uploaded_name_never_reaches_the_disk(assigned_case, dept_x_user, settings, tmp_path):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
