@@ -38,7 +38,7 @@ from .departments import create_department
 from .errors import InvalidInput, NotAllowed, NotFound
 from .importing import check_importer, run_import
 from .models import Case, Department, Region, State, local_date
-from .roles import Role, acts_for_region, department_of, role_of
+from .roles import is_office
 from .serializers import (
     MAX_ID,
     AssignSerializer,
@@ -79,7 +79,7 @@ class ApiAuth:
 
 
 def _require_office_role(user) -> None:
-    if role_of(user) not in (Role.CITY_OFFICE, Role.COUNTY_OFFICE):
+    if not is_office(user):
         raise NotAllowed(_("Only a county office or the city office may do this."))
 
 
@@ -240,13 +240,7 @@ class CaseViewSet(ApiAuth, mixins.ListModelMixin, mixins.RetrieveModelMixin, mix
     def _act(self, request, *, who: str, body=None, call) -> Response:
         case = self.get_object()
         user = request.user
-        if who == "office" and not (role_of(user) in (Role.CITY_OFFICE, Role.COUNTY_OFFICE)
-                                     and acts_for_region(user, case.region)):
-            raise NotAllowed(_("Only the county office of this region or the city office may do this."))
-        if who == "department":
-            department = department_of(user)
-            if department is None or department.pk != case.department_id:
-                raise NotAllowed(_("Only the department this case is assigned to may do this."))
+        services.require_actor(user, case, office=who == "office")
         data = {}
         if body is not None:
             serializer = body(data=request.data)

@@ -7,12 +7,12 @@ from django.utils.translation import gettext as _
 from .access import regions_for_user
 from .errors import InvalidInput, NotAllowed, NotFound
 from .models import Department, Region
-from .roles import Role, acts_for_region, role_of
+from .roles import acts_for_region, is_office
 
 
 def create_department(*, by, region: Region, name: str) -> Department:
     """A county office adds departments to its county; the city office to any region or the city."""
-    if role_of(by) not in (Role.CITY_OFFICE, Role.COUNTY_OFFICE):
+    if not is_office(by):
         raise NotAllowed(_("Only a county office or the city office may add departments."))
     if region is None:
         raise InvalidInput(_("Choose the region."), field="region")

@@ -217,6 +217,11 @@ class CaseQuerySet(models.QuerySet):
         return self.annotate(has_pending_extension=Exists(pending))
 
 
+def state_label(state: str) -> str:
+    """The Chinese name of a state (the raw value for one not known)."""
+    return str(State(state).label) if state in State.values else state
+
+
 def local_date(moment: dt.datetime | None) -> dt.date | None:
     """The Asia/Shanghai calendar date of an aware datetime: the date the law counts."""
     if moment is None:

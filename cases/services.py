@@ -33,8 +33,9 @@ from .models import (
     Region,
     State,
     local_date,
+    state_label,
 )
-from .roles import Role, acts_for_region, department_of, role_of
+from .roles import Role, acts_for_region, department_of, is_office, role_of
 from .uploads import CheckedFile, EvidenceReference, check_uploads, files_removed_on_failure
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -49,6 +50,22 @@ def _require_text(value: str | None, field: str, label: str, *, max_length: int 
     return value
 
 
+def wrong_state(state: str) -> WrongState:
+    return WrongState(_("This action is not possible while the case is “%(state)s”.") % {"state": state_label(state)})
+
+
+def require_actor(by, case: Case, *, office: bool) -> None:
+    """The role half of every action's check: the case's office (county or city), or the
+    department the case is assigned to. The views and the API ask it first, for a 403 before
+    any state check; the services ask it again under the row lock."""
+    if office:
+        _require_office(by, case.region)
+        return
+    department = department_of(by)
+    if department is None or department.pk != case.department_id:
+        raise NotAllowed(_("Only the department this case is assigned to may do this."))
+
+
 def _require_office(by, region: Region) -> None:
     if not acts_for_region(by, region):
         raise NotAllowed(_("Only the county office of this region or the city office may do this."))
@@ -58,16 +75,8 @@ def _require_assigned_department(by, case: Case) -> None:
     # State first: a department acting on a case that was just returned or closed (a lost race,
     # or a stale page) is told the case changed, not that it lacks the right.
     if case.state != State.ASSIGNED:
-        raise WrongState(
-            _("This action is not possible while the case is “%(state)s”.") % {"state": _state_label(case.state)}
-        )
-    department = department_of(by)
-    if department is None or department.pk != case.department_id:
-        raise NotAllowed(_("Only the department this case is assigned to may do this."))
-
-
-def _state_label(state: str) -> str:
-    return str(State(state).label) if state in State.values else state
+        raise wrong_state(case.state)
+    require_actor(by, case, office=False)
 
 
 @contextmanager
@@ -89,9 +98,7 @@ def _run(case: Case, action: Callable, **kwargs) -> None:
         action(**kwargs)
         case.save()
     except TransitionNotAllowed:
-        raise WrongState(
-            _("This action is not possible while the case is “%(state)s”.") % {"state": _state_label(before)}
-        ) from None
+        raise wrong_state(before) from None
     except ConcurrentTransition:
         raise WrongState(_("The case was changed by someone else meanwhile; reload it and try again.")) from None
 
@@ -157,7 +164,7 @@ def create_case(
     ``enterprise_size`` None: an enterprise already on record keeps its size class; a new one is
     recorded as "other"."""
     now = now or timezone.now()
-    if role_of(by) not in (Role.CITY_OFFICE, Role.COUNTY_OFFICE):
+    if not is_office(by):
         raise NotAllowed(_("Only a county office or the city office may log a case."))
     _require_office(by, region)
     if region.is_city and role_of(by) != Role.CITY_OFFICE:
@@ -327,7 +334,7 @@ def acknowledge(case, *, by, source: str | None = None, now=None) -> Case:
     now = now or timezone.now()
     with _locked(case, by) as case:
         _require_assigned_department(by, case)
-        if case.state == State.ASSIGNED and case.acknowledged_at is not None:
+        if case.acknowledged_at is not None:
             raise WrongState(_("The case has already been acknowledged."))
         _run(case, case.acknowledge, at=now)
         ledger.append(case, action="acknowledge", actor=by, from_state=State.ASSIGNED, to_state=State.ASSIGNED,
@@ -588,10 +595,6 @@ def request_extension(case, *, by, reason: str, days: int, source=None, now=None
         )
     with _locked(case, by) as case:
         _require_assigned_department(by, case)
-        if case.state != State.ASSIGNED:
-            raise WrongState(
-                _("This action is not possible while the case is “%(state)s”.") % {"state": _state_label(case.state)}
-            )
         if not _extension_still_possible(case, local_date(now)):
             raise WrongState(_("The due date has passed; an extension must be asked for on or before it."))
         if _pending_extension(case, lock=True) is not None:
@@ -631,9 +634,7 @@ def _decide_extension(case, *, by, approve: bool, note: str, source, now) -> Cas
         if request is None:
             raise WrongState(_("No extension request is waiting for a decision."))
         if approve and case.state != State.ASSIGNED:
-            raise WrongState(
-                _("This action is not possible while the case is “%(state)s”.") % {"state": _state_label(case.state)}
-            )
+            raise wrong_state(case.state)
         before = case.due_date
         payload = {"request": request.pk, "days": request.days, "reason": request.reason, "note": note,
                    "due_date_before": before.isoformat() if before else None}
@@ -771,9 +772,7 @@ def _supervise(case: Case, *, by, source: str, now: dt.datetime) -> Case:
     if case.supervised:
         return case
     if not case.is_open:
-        raise WrongState(
-            _("This action is not possible while the case is “%(state)s”.") % {"state": _state_label(case.state)}
-        )
+        raise wrong_state(case.state)
     case.supervised = True
     case.save(update_fields=["supervised", "updated_at"])
     ledger.append(

@@ -12,7 +12,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from .models import CLOSED_STATES, OPEN_STATES, Case, State
+from .models import CLOSED_STATES, OPEN_STATES, Case, state_label
 
 # (column name, header) in the order of the office's paper ledger.
 LEDGER_COLUMNS = [
@@ -63,10 +63,6 @@ def timeliness_label(value: str | None) -> str:
         TIMELINESS_LATE: _("No"),
         TIMELINESS_OVERDUE: _("Overdue"),
     }.get(value, "—")
-
-
-def state_label(state: str) -> str:
-    return str(State(state).label) if state in State.values else state
 
 
 def ordering_from(sort: str | None) -> list[str]:

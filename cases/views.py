@@ -42,15 +42,14 @@ from .forms import (
     ResolveForm,
     ReturnForm,
 )
-from .models import CLOSED_STATES, OPEN_STATES, Case, CaseAssignment, State
-from .roles import Role, acts_for_region, department_of, is_office, role_of
+from .models import CLOSED_STATES, OPEN_STATES, Case, CaseAssignment, State, state_label
+from .roles import Role, department_of, is_office, role_of
 from .tables import (
     TIMELINESS_LATE,
     TIMELINESS_ON_TIME,
     TIMELINESS_OVERDUE,
     LedgerTable,
     ordering_from,
-    state_label,
     timeliness,
 )
 
@@ -375,16 +374,11 @@ def _precheck(case: Case, user, name: str) -> CaseError | None:
     whatever they typed. The service checks all of this again under the row lock."""
     if name in services.available_actions(case, user):
         return None
-    if ACTIONS[name].office:
-        if not acts_for_region(user, case.region):
-            return NotAllowed(_("Only the county office of this region or the city office may do this."))
-    else:
-        department = department_of(user)
-        if department is None or department.pk != case.department_id:
-            return NotAllowed(_("Only the department this case is assigned to may do this."))
-    return WrongState(
-        _("This action is not possible while the case is “%(state)s”.") % {"state": state_label(case.state)}
-    )
+    try:
+        services.require_actor(user, case, office=ACTIONS[name].office)
+    except NotAllowed as refusal:
+        return refusal
+    return services.wrong_state(case.state)
 
 
 def _conflict(request, case_pk: int, error: CaseError):

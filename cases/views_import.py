@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from .import_jobs import create_job, get_job_for_user
 from .importing.columns import SPEC_COLUMNS
 from .importing.template import template_bytes
-from .roles import Role, role_of
+from .roles import is_office
 from .tasks import run_import_job
 
 
@@ -31,7 +31,7 @@ def _refuse(request):
 
 
 def _is_importer(user) -> bool:
-    return role_of(user) in (Role.CITY_OFFICE, Role.COUNTY_OFFICE)
+    return is_office(user)
 
 
 def _start(job: dict):

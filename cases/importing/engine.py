@@ -20,7 +20,7 @@ from cases import services
 from cases.departments import create_department
 from cases.errors import CaseError, NotAllowed
 from cases.models import Case, Department, Region, State
-from cases.roles import Role, acts_for_region, role_of
+from cases.roles import acts_for_region, is_office
 from ledger.models import Source
 
 from .columns import BY_KEY, describe
@@ -72,7 +72,7 @@ class _Abort(Exception):
 
 
 def check_importer(user) -> None:
-    if role_of(user) not in (Role.CITY_OFFICE, Role.COUNTY_OFFICE):
+    if not is_office(user):
         raise NotAllowed(_("Only a county office or the city office may import a ledger."))
 
 
