@@ -188,9 +188,6 @@ class CaseQuerySet(models.QuerySet):
             return self.filter(Q(department_id=profile.department_id) | Exists(routed))
         return self.none()
 
-    def open(self) -> CaseQuerySet:
-        return self.filter(state__in=OPEN_STATES)
-
     def overdue(self, on: dt.date) -> CaseQuerySet:
         return self.filter(state__in=OPEN_STATES, due_date__lt=on)
 

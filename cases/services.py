@@ -29,6 +29,7 @@ from .models import (
     Department,
     Enterprise,
     Evidence,
+    ExtensionRequest,
     FollowUp,
     Region,
     State,
@@ -80,12 +81,14 @@ def _require_assigned_department(by, case: Case) -> None:
 
 
 @contextmanager
-def _locked(case: Case | int, by):
-    """Open the transaction and hand over a fresh, locked copy of the case within the user's scope."""
+def _locked(case: Case | int, by, *, system: bool = False):
+    """Open the transaction and hand over a fresh, locked copy of the case within the user's scope
+    (any case, for the system's own actions: sweeps, calendar changes)."""
     pk = case.pk if isinstance(case, Case) else case
+    cases = Case.objects.all() if system else Case.objects.for_user(by)
     with transaction.atomic():
         try:
-            locked = Case.objects.for_user(by).select_for_update().get(pk=pk)
+            locked = cases.select_for_update().get(pk=pk)
         except Case.DoesNotExist:
             raise NotFound(_("No such case.")) from None
         yield locked
@@ -477,7 +480,7 @@ def available_actions(case: Case, user) -> list[str]:
     if (office or mine) and case.state == State.ASSIGNED:
         pending = getattr(case, "has_pending_extension", None)
         if pending is None:
-            pending = _pending_extension(case) is not None
+            pending = pending_extension(case) is not None
         if office and pending:
             actions += ["approve_extension", "reject_extension"]
         if mine and not pending and _extension_still_possible(case, local_date(timezone.now())):
@@ -543,18 +546,11 @@ def extension_max_days() -> int:
     return int(getattr(settings, "EXTENSION_MAX_DAYS", EXTENSION_MAX_DAYS_DEFAULT))
 
 
-def _pending_extension(case: Case, *, lock: bool = False):
-    """The request waiting for a decision, or None. Lists avoid a query per case with
-    ``.annotate(has_pending_extension=Exists(...))`` or ``prefetch_related("extension_requests")``."""
-    from .models import ExtensionRequest
-
-    if not lock:
-        annotated = getattr(case, "has_pending_extension", None)
-        if annotated is False:
-            return None
-        prefetched = getattr(case, "_prefetched_objects_cache", {}).get("extension_requests")
-        if prefetched is not None:
-            return next((r for r in prefetched if r.status == ExtensionRequest.Status.PENDING), None)
+def pending_extension(case: Case, *, lock: bool = False):
+    """The request waiting for a decision, or None (no query for a case from a list annotated
+    by ``Case.objects.with_pending_extension()`` that has none)."""
+    if not lock and getattr(case, "has_pending_extension", None) is False:
+        return None
     qs = ExtensionRequest.objects.filter(case=case, status=ExtensionRequest.Status.PENDING)
     if lock:
         qs = qs.select_for_update()
@@ -580,8 +576,6 @@ def _after_commit_notify(users_query: Callable, *, kind: str, message: str, case
 
 def request_extension(case, *, by, reason: str, days: int, source=None, now=None) -> Case:
     """The assigned department asks for more working days (申请延期), before the due date."""
-    from .models import ExtensionRequest
-
     now = now or timezone.now()
     reason = _require_text(reason, "reason", _("Reason"))
     limit = extension_max_days()
@@ -597,7 +591,7 @@ def request_extension(case, *, by, reason: str, days: int, source=None, now=None
         _require_assigned_department(by, case)
         if not _extension_still_possible(case, local_date(now)):
             raise WrongState(_("The due date has passed; an extension must be asked for on or before it."))
-        if _pending_extension(case, lock=True) is not None:
+        if pending_extension(case, lock=True) is not None:
             raise WrongState(_("An extension request for this case is already waiting for a decision."))
         try:
             with transaction.atomic():
@@ -622,15 +616,13 @@ def request_extension(case, *, by, reason: str, days: int, source=None, now=None
 
 
 def _decide_extension(case, *, by, approve: bool, note: str, source, now) -> Case:
-    from .models import ExtensionRequest
-
     now = now or timezone.now()
     note = (note or "").strip()
     if len(note) > 2000:
         raise InvalidInput(_("%(label)s is too long (at most %(n)d characters).") % {"label": _("Note"), "n": 2000}, field="note")
     with _locked(case, by) as case:
         _require_office(by, case.region)
-        request = _pending_extension(case, lock=True)
+        request = pending_extension(case, lock=True)
         if request is None:
             raise WrongState(_("No extension request is waiting for a decision."))
         if approve and case.state != State.ASSIGNED:
@@ -698,8 +690,7 @@ def set_recomputed_due_date(case_id: int, *, working_days: int, calendar, by=Non
     from the day of receipt; the caller counted it on the calendar the old date came from.
     """
     now = now or timezone.now()
-    with transaction.atomic():
-        case = Case.objects.select_for_update().get(pk=case_id)
+    with _locked(case_id, by, system=True) as case:
         due = calendar.add_working_days(case.received_on, working_days)
         before = (case.due_date, case.due_date_provisional, case.calendar_version)
         case.due_date, case.due_date_provisional, case.calendar_version = due.date, due.provisional, due.calendar_version
@@ -757,11 +748,7 @@ def mark_supervised(case, *, by=None, source=None, now=None) -> Case:
     """
     now = now or timezone.now()
     if by is None:
-        with transaction.atomic():
-            try:
-                case = Case.objects.select_for_update().get(pk=case.pk if isinstance(case, Case) else case)
-            except Case.DoesNotExist:
-                raise NotFound(_("No such case.")) from None
+        with _locked(case, None, system=True) as case:
             return _supervise(case, by=None, source=source or Source.SYSTEM, now=now)
     with _locked(case, by) as case:
         _require_office(by, case.region)

@@ -44,10 +44,6 @@ class Calendar:
     def __init__(self, years: dict[int, _Year]):
         self._years = years
 
-    @property
-    def years(self) -> list[int]:
-        return sorted(self._years)
-
     def knows(self, year: int) -> bool:
         return year in self._years
 
@@ -110,10 +106,6 @@ class Calendar:
             day -= ONE_DAY
             if day < limit:
                 raise ValueError("no working day found; the calendar looks wrong")
-
-    def next_workday(self, day: dt.date) -> dt.date:
-        """The first working day after ``day``."""
-        return self.add_working_days(day, 1).date
 
 
 _lock = threading.Lock()

@@ -6,9 +6,9 @@ register = template.Library()
 @register.simple_tag
 def pending_extension(case):
     """The extension request of this case waiting for a decision, or None."""
-    from cases.services import _pending_extension
+    from cases.services import pending_extension
 
-    return _pending_extension(case)
+    return pending_extension(case)
 
 
 @register.simple_tag
