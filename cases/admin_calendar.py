@@ -14,14 +14,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from . import workcalendar
-from .admin import NoWritesAdmin
+from .admin import NoWritesAdmin, is_city_office
 from .errors import InvalidInput
 from .models import CalendarDay, CalendarYear, ExtensionRequest
-from .roles import Role, role_of
-
-
-def _city_office(request) -> bool:
-    return request.user.is_active and (request.user.is_superuser or role_of(request.user) == Role.CITY_OFFICE)
 
 
 class CalendarYearForm(forms.ModelForm):
@@ -104,10 +99,10 @@ class CalendarYearAdmin(admin.ModelAdmin):
         return self.has_view_permission(request)
 
     def has_add_permission(self, request):
-        return _city_office(request)
+        return is_city_office(request.user)
 
     def has_change_permission(self, request, obj=None):
-        return _city_office(request)
+        return is_city_office(request.user)
 
     def has_delete_permission(self, request, obj=None):
         return False  # due dates were counted on it; a wrong year is revised, not deleted
@@ -132,7 +127,9 @@ class CalendarYearAdmin(admin.ModelAdmin):
 
 
 @admin.register(CalendarDay)
-class CalendarDayAdmin(admin.ModelAdmin):
+class CalendarDayAdmin(NoWritesAdmin):
+    """Days are entered a whole year at a time, on the year's page."""
+
     list_display = ["date", "kind", "name", "is_workday", "calendar"]
     list_filter = ["calendar__year", "kind"]
     date_hierarchy = "date"
@@ -140,18 +137,6 @@ class CalendarDayAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request, obj=None):
         return request.user.is_active and request.user.is_staff
-
-    def has_module_permission(self, request):
-        return self.has_view_permission(request)
-
-    def has_add_permission(self, request):
-        return False  # days are entered a whole year at a time, on the year's page
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ExtensionRequest)

@@ -283,12 +283,10 @@ def _route(
         else:
             due = workdays.due_date_for(case.received_at, case.category.deadline_for(complex=complex_flag))
         due_changed = due.date != case.due_date
-        if due_changed and due_date is not None:
-            case.due_date, case.due_date_provisional, case.calendar_version = due.date, False, due.calendar_version
-        elif due_changed:
+        if due_changed:
             case.due_date, case.due_date_provisional, case.calendar_version = due.date, due.provisional, due.calendar_version
-            # Keep an approved extension on top of the new base date.
-            if case.extension_days:
+            # Keep an approved extension on top of the new base date (a given date is final).
+            if due_date is None and case.extension_days:
                 extended = workdays.add_working_days(due.date, case.extension_days)
                 case.due_date, case.due_date_provisional = extended.date, due.provisional or extended.provisional
         _run(case, getattr(case, action), department=department, at=now)
