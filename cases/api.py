@@ -313,16 +313,16 @@ class CaseViewSet(ApiAuth, mixins.ListModelMixin, mixins.RetrieveModelMixin, mix
     @transition("Approve the pending extension request", ExtensionDecisionSerializer)
     @action(detail=True, methods=["post"], url_path="approve-extension", url_name="approve-extension", filter_backends=[])
     def approve_extension(self, request, pk=None):
-        return self._act(request, who="office", body=ExtensionDecisionSerializer,
-                         call=lambda case, user, data: services.approve_extension(
-                             case, by=user, note=data["note"], source=API))
+        return self._decide(request, services.approve_extension)
 
     @transition("Reject the pending extension request", ExtensionDecisionSerializer)
     @action(detail=True, methods=["post"], url_path="reject-extension", url_name="reject-extension", filter_backends=[])
     def reject_extension(self, request, pk=None):
+        return self._decide(request, services.reject_extension)
+
+    def _decide(self, request, decide) -> Response:
         return self._act(request, who="office", body=ExtensionDecisionSerializer,
-                         call=lambda case, user, data: services.reject_extension(
-                             case, by=user, note=data["note"], source=API))
+                         call=lambda case, user, data: decide(case, by=user, note=data["note"], source=API))
 
     @transition("Record the enterprise's response (回访)", FollowUpSerializer)
     @action(detail=True, methods=["post"], url_path="follow-up", url_name="follow-up", filter_backends=[])

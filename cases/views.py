@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_tables2 import RequestConfig
 
-from ledger.completeness import missing_for_case
+from ledger.completeness import lacks
 from ledger.services import entries_for
 
 from . import exports, services, workdays
@@ -331,8 +331,9 @@ def _render_detail(request, case: Case, *, bound: dict | None = None, status: in
         form = (bound or {}).get(name) or _form_for(name, case)
         forms.append({"name": name, "action": ACTIONS[name], "form": form,
                       "url": reverse(f"cases:{name}", args=[case.pk]), "open": name in (bound or {})})
+    chain = list(entries_for(case))
     entries = []
-    for entry in entries_for(case):
+    for entry in chain:
         entries.append({
             "entry": entry,
             "label": ACTION_LABELS.get(entry.action, entry.action),
@@ -341,7 +342,7 @@ def _render_detail(request, case: Case, *, bound: dict | None = None, status: in
             "source_label": SOURCE_LABELS.get(entry.source, entry.source),
             "summary": payload_summary(entry.action, entry.payload or {}),
         })
-    missing = [str(MISSING_LABELS.get(key, key)) for key in missing_for_case(case)]
+    missing = [str(MISSING_LABELS.get(key, key)) for key in lacks(case.number, chain)]
     badge_text, badge_css = _due_badge(case, today)
     return render(request, "cases/detail.html", {
         "case": case,
