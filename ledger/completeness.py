@@ -12,7 +12,7 @@ from cases import credit_code
 
 from .heads import CLOSING_ACTIONS, ROUTING_ACTIONS
 from .models import LedgerEntry
-from .verify import check_chain
+from .verify import grouped_by_case, check_chain
 
 # What the lists say a case lacks; the page shows them through LACK_LABELS.
 CREATE_FIELDS = {
@@ -82,12 +82,11 @@ def missing_by_case(cases: Iterable, *, as_of: dt.datetime | None = None, chunk_
     result: dict[int, list[str]] = {}
     for start in range(0, len(ids_numbers), chunk_size):
         chunk = dict(ids_numbers[start : start + chunk_size])
-        grouped: dict[int, list[LedgerEntry]] = {pk: [] for pk in chunk}
         entries = LedgerEntry.objects.filter(case_id__in=list(chunk)).order_by("case_id", "seq")
         if as_of is not None:
             entries = entries.filter(occurred_at__lte=as_of)
-        for entry in entries.iterator(chunk_size=5000):
-            grouped[entry.case_id].append(entry)
+        grouped: dict[int, list[LedgerEntry]] = {pk: [] for pk in chunk}
+        grouped.update(grouped_by_case(entries.iterator(chunk_size=5000)))
         for pk, entries_of_case in grouped.items():
             missing = lacks(chunk[pk], entries_of_case)
             if missing:

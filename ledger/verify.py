@@ -56,7 +56,7 @@ def check_chain(number: str, entries: Iterable[LedgerEntry]) -> tuple[list[str],
     return problems, replay
 
 
-def _grouped(entries: Iterator[LedgerEntry]) -> Iterator[tuple[int, list[LedgerEntry]]]:
+def grouped_by_case(entries: Iterator[LedgerEntry]) -> Iterator[tuple[int, list[LedgerEntry]]]:
     current, batch = None, []
     for entry in entries:
         if entry.case_id != current:
@@ -83,7 +83,7 @@ def verify_cases(case_queryset, *, chunk_size: int = 2000) -> Iterator[CaseRepor
         }
         seen = set()
         entries = LedgerEntry.objects.filter(case_id__in=chunk).order_by("case_id", "seq").iterator(chunk_size=5000)
-        for case_id, batch in _grouped(entries):
+        for case_id, batch in grouped_by_case(entries):
             seen.add(case_id)
             row = rows[case_id]
             problems, replay = check_chain(row["number"], batch)

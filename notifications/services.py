@@ -102,14 +102,11 @@ def deliver(transport: str, *, address: str, subject: str, body: str, purpose: s
     try:
         transports.get(transport).send(address=address, subject=subject, body=body)
     except Exception as error:  # noqa: BLE001 - any transport failure is recorded for retry
-        return Delivery.objects.create(
-            transport=transport, address=address, subject=subject[:200], body=body, purpose=purpose,
-            notification=notification, status=Delivery.Status.FAILED, error=repr(error)[:2000],
-        )
-    return Delivery.objects.create(
-        transport=transport, address=address, subject=subject[:200], body=body, purpose=purpose,
-        notification=notification, status=Delivery.Status.SENT, attempted_at=timezone.now(),
-    )
+        outcome = {"status": Delivery.Status.FAILED, "error": repr(error)[:2000]}
+    else:
+        outcome = {"status": Delivery.Status.SENT, "attempted_at": timezone.now()}
+    return Delivery.objects.create(transport=transport, address=address, subject=subject[:200], body=body,
+                                   purpose=purpose[:100], notification=notification, **outcome)
 
 
 def recover_and_send(*, now: dt.datetime | None = None, limit: int = 500) -> int:
