@@ -12,7 +12,7 @@ from cases import credit_code
 
 from .heads import CLOSING_ACTIONS, ROUTING_ACTIONS
 from .models import LedgerEntry
-from .verify import grouped_by_case, check_chain
+from .verify import check_chain, grouped_by_case
 
 # What the lists say a case lacks; the page shows them through LACK_LABELS.
 CREATE_FIELDS = {
