@@ -12,41 +12,42 @@ from django.utils.translation import gettext as _
 
 from cases.errors import InvalidInput, NotFound
 from cases.models import Region
-from cases.roles import Role, acts_for_region, is_office, role_of
+from cases.roles import Role, acts_for_region, role_of
+
+
+def _region_scope(user) -> int | None | bool:
+    """True: every region; a region id: that one; None: no region (departments, inactive users)."""
+    role = role_of(user) if user is not None and user.is_active else None
+    if role in (Role.CITY_OFFICE, Role.ASSESSOR):
+        return True
+    profile = getattr(user, "profile", None)
+    if role == Role.COUNTY_OFFICE and profile and profile.region_id:
+        return profile.region_id
+    return None
 
 
 def visible_region_filter(user, field: str) -> Q:
     """A Q on ``field`` (a Region foreign key) limiting rows to the user's regions."""
-    role = role_of(user) if user is not None and user.is_active else None
-    if role in (Role.CITY_OFFICE, Role.ASSESSOR):
+    scope = _region_scope(user)
+    if scope is True:
         return Q()
-    profile = getattr(user, "profile", None)
-    if role == Role.COUNTY_OFFICE and profile and profile.region_id:
-        return Q(**{f"{field}_id": profile.region_id})
-    return Q(pk__in=[])
+    return Q(**{f"{field}_id": scope}) if scope is not None else Q(pk__in=[])
 
 
 def visible_regions(user):
-    role = role_of(user) if user is not None and user.is_active else None
-    if role in (Role.CITY_OFFICE, Role.ASSESSOR):
+    scope = _region_scope(user)
+    if scope is True:
         return Region.objects.all()
-    profile = getattr(user, "profile", None)
-    if role == Role.COUNTY_OFFICE and profile and profile.region_id:
-        return Region.objects.filter(pk=profile.region_id)
-    return Region.objects.none()
+    return Region.objects.filter(pk=scope) if scope is not None else Region.objects.none()
 
 
 def can_see_notices(user) -> bool:
-    return visible_regions(user).exists()
+    return _region_scope(user) is not None
 
 
 def can_manage(user, region: Region) -> bool:
     """Draft, edit, issue, register and schedule for this region: the offices acting for it."""
     return acts_for_region(user, region)
-
-
-def is_manager(user) -> bool:
-    return is_office(user)
 
 
 def find_region(user, value) -> Region:

@@ -19,6 +19,7 @@ from cases.models import Case, Region
 from cases.roles import Role, role_of
 from cases.uploads import check_upload, files_removed_on_failure
 from ledger.models import LedgerEntry
+from notices.access import visible_regions
 
 from . import derived
 from .ladders import is_half_step, parse_points, points_str
@@ -37,9 +38,9 @@ def readable_region_codes(user) -> list[str] | None:
     """None: every region; else the codes this user may read (a county office: its own)."""
     if can_read_all(user):
         return None
-    if user and user.is_authenticated and role_of(user) == Role.COUNTY_OFFICE and user.profile.region_id:
-        return [user.profile.region.code]
-    return []
+    if not (user and user.is_authenticated):
+        return []
+    return list(visible_regions(user).values_list("code", flat=True))  # the same scope as the notices
 
 
 def can_read_region(user, region: Region) -> bool:
