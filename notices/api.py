@@ -168,8 +168,6 @@ class NoticeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         period = periods.parse(data.get("period"))
         if _truthy(data.get("offline", False)):
             groups = data.getlist("groups") if hasattr(data, "getlist") else data.get("groups")
-            if isinstance(groups, list) and len(groups) == 1 and isinstance(groups[0], str) and "," in groups[0]:
-                groups = groups[0].split(",")
             issued_on = _date(data.get("issued_on"), "issued_on")
             if issued_on is None:
                 raise InvalidInput(_("Give the issue date."), field="issued_on")

@@ -69,11 +69,9 @@ def _due_at(moment: dt.datetime):
     )
 
 
-def _department_at(moment: dt.datetime, *, inclusive: bool = False, ref: str | None = None):
-    bound = OuterRef(ref) if ref else moment
-    lookup = "assigned_at__lte" if inclusive else "assigned_at__lt"
+def _department_at(moment: dt.datetime):
     return Subquery(
-        CaseAssignment.objects.filter(case=OuterRef("pk"), **{lookup: bound})
+        CaseAssignment.objects.filter(case=OuterRef("pk"), assigned_at__lt=moment)
         .order_by("-assigned_at", "-id")
         .values("department_id")[:1]
     )
@@ -219,24 +217,11 @@ def changes(current: dict, previous: dict | None, previous_period: str | None) -
 
 def previous_figures(region: Region, period: Period) -> tuple[dict | None, str | None]:
     """The figures of the previous period's notice: the one in force, else its draft."""
-    from .models import Notice, Status
+    from .models import ISSUED_STATES, Notice, Status
 
     before = period.previous()
-    notice = (
-        Notice.objects.filter(region=region, period=before.key)
-        .exclude(status=Status.SUPERSEDED)
-        .order_by(
-            # In force first (issued/offline), then the draft.
-            "status",
-        )
-        .only("figures", "status")
-    )
-    chosen = None
-    for candidate in notice:
-        if candidate.status != Status.DRAFTED:
-            chosen = candidate
-            break
-        chosen = chosen or candidate
+    candidates = Notice.objects.filter(region=region, period=before.key).only("figures", "status")
+    chosen = candidates.filter(status__in=ISSUED_STATES).first() or candidates.filter(status=Status.DRAFTED).first()
     if chosen is None or not chosen.figures:
         return None, None
     return chosen.figures, before.key

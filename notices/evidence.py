@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from . import periods
-from .models import ALL_GROUPS, EVER_ISSUED_STATES, Notice, NoticeSchedule
+from .models import EVER_ISSUED_STATES, Notice, NoticeSchedule
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ def _serves(notice: Notice, period: periods.Period, cutoff: dt.date) -> bool:
     if notice.status not in EVER_ISSUED_STATES or notice.issued_on is None:
         return False
     deadline = min(period.next().end, cutoff)
-    return notice.issued_on <= deadline and set(ALL_GROUPS) <= set(notice.groups or [])
+    return notice.issued_on <= deadline and notice.reached_all_groups
 
 
 def _evaluate(schedule: NoticeSchedule | None, notices: list[Notice], year: int, cutoff: dt.date) -> Item14Evidence:

@@ -214,10 +214,6 @@ class Notice(models.Model):
         return self.status == Status.DRAFTED
 
     @property
-    def is_issued(self) -> bool:
-        return self.status in EVER_ISSUED_STATES
-
-    @property
     def reached_all_groups(self) -> bool:
         return set(ALL_GROUPS) <= set(self.groups or [])
 

@@ -27,6 +27,7 @@ from .access import can_manage
 from .models import (
     ALL_GROUPS,
     EVER_ISSUED_STATES,
+    ISSUED_STATES,
     Frequency,
     Notice,
     NoticeDelivery,
@@ -36,7 +37,6 @@ from .models import (
     Status,
 )
 
-ISSUED_IN_FORCE = (Status.ISSUED, Status.OFFLINE)
 SCAN_KINDS = {"application/pdf", "image/jpeg", "image/png", "image/gif", "image/bmp", "image/tiff", "image/webp"}
 
 
@@ -149,10 +149,11 @@ def _check_issue_date(issued_on: dt.date | None, period: periods.Period, today: 
 
 def _check_groups(groups) -> list[str]:
     if isinstance(groups, str):
-        groups = groups.replace(";", ",").split(",")
+        groups = [groups]
     elif groups is not None and not isinstance(groups, list | tuple):
         raise InvalidInput(_("Give the recipient groups as a list."), field="groups")
-    chosen = [str(g).strip() for g in (groups or []) if str(g).strip()]
+    # "a,b" or "a;b" in one value (a form field, a multipart part) names several groups.
+    chosen = [g.strip() for value in (groups or []) for g in str(value).replace(";", ",").split(",") if g.strip()]
     unknown = [g for g in chosen if g not in ALL_GROUPS]
     if unknown:
         raise InvalidInput(
@@ -166,7 +167,7 @@ def _check_groups(groups) -> list[str]:
 
 
 def _in_force(region: Region, period: periods.Period):
-    return Notice.objects.filter(region=region, period=period.key, status__in=(Status.ISSUED, Status.OFFLINE))
+    return Notice.objects.filter(region=region, period=period.key, status__in=ISSUED_STATES)
 
 
 def register_offline(
@@ -217,10 +218,6 @@ def default_title(region: Region, period: periods.Period) -> str:
     return _("Notice on the handling of enterprise problems in %(region)s, %(period)s") % {
         "region": region.name, "period": period.label,
     }
-
-
-def issued_notices(region: Region, period: periods.Period):
-    return Notice.objects.filter(region=region, period=period.key, status__in=EVER_ISSUED_STATES)
 
 
 # -- drafting --------------------------------------------------------------------------------
@@ -308,7 +305,7 @@ def correct_notice(*, by, notice: Notice, now: dt.datetime | None = None) -> Not
     with transaction.atomic():
         Region.objects.select_for_update().get(pk=notice.region_id)
         original = Notice.objects.select_for_update().get(pk=notice.pk)
-        if original.status not in ISSUED_IN_FORCE:
+        if original.status not in ISSUED_STATES:
             raise WrongState(_("Only the notice in force can be corrected."))
         draft = _draft_for(original.region, period).select_for_update().first()
         if draft is None:

@@ -18,7 +18,7 @@ from . import periods, services
 from .access import can_manage, can_see_notices, get_region_for_user, visible_regions
 from .exports import notice_xlsx
 from .forms import CoveringTextForm, DraftForm, OfflineForm, RecipientFormSet, ScheduleForm
-from .models import ALL_GROUPS, Notice, NoticeSchedule, Status
+from .models import ALL_GROUPS, ISSUED_STATES, Notice, NoticeSchedule, Status
 
 
 def _require_scope(user) -> None:
@@ -43,7 +43,7 @@ def _period_rows(region, year: int, notices: list[Notice], schedule: NoticeSched
     rows = []
     for period in periods.in_year(year, frequency):
         found = [n for n in notices if n.period == period.key]
-        in_force = next((n for n in found if n.status in (Status.ISSUED, Status.OFFLINE)), None)
+        in_force = next((n for n in found if n.status in ISSUED_STATES), None)
         draft = next((n for n in found if n.status == Status.DRAFTED), None)
         if in_force is not None:
             badge = in_force.status
