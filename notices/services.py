@@ -423,12 +423,15 @@ def sync_deliveries(notice: Notice) -> None:
     """Take over retries the notifications sweep has sent, then record the groups reached."""
     from notifications.models import Delivery
 
-    for row in NoticeDelivery.objects.filter(notice=notice, state=NoticeDelivery.State.FAILED):
-        retried = (
-            Delivery.objects.filter(purpose=delivery_purpose(notice, row), address=row.email,
-                                    status=Delivery.Status.SENT)
-            .order_by("-attempted_at").first()
-        )
+    failed = {delivery_purpose(notice, row): row
+              for row in NoticeDelivery.objects.filter(notice=notice, state=NoticeDelivery.State.FAILED)}
+    # One query for all of them: the latest sent delivery per purpose (and address).
+    latest: dict[tuple[str, str], Delivery] = {}
+    for delivery in (Delivery.objects.filter(purpose__in=list(failed), status=Delivery.Status.SENT)
+                     .order_by("purpose", "-attempted_at")):
+        latest.setdefault((delivery.purpose, delivery.address), delivery)
+    for purpose, row in failed.items():
+        retried = latest.get((purpose, row.email))
         if retried is not None:
             NoticeDelivery.objects.filter(pk=row.pk, state=NoticeDelivery.State.FAILED).update(
                 state=NoticeDelivery.State.SENT, delivery=retried, sent_at=retried.attempted_at, error="",
