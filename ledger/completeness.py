@@ -76,18 +76,23 @@ def lacks(number: str, entries: list[LedgerEntry], *, chain_problems: list[str] 
     return list(dict.fromkeys(missing))
 
 
+def chains(case_ids: list[int], *, as_of: dt.datetime | None = None) -> dict[int, list[LedgerEntry]]:
+    """{case id: its entries in order} (up to and including ``as_of``), every given case present."""
+    entries = LedgerEntry.objects.filter(case_id__in=list(case_ids)).order_by("case_id", "seq")
+    if as_of is not None:
+        entries = entries.filter(occurred_at__lte=as_of)
+    found: dict[int, list[LedgerEntry]] = {pk: [] for pk in case_ids}
+    found.update(grouped_by_case(entries.iterator(chunk_size=5000)))
+    return found
+
+
 def missing_by_case(cases: Iterable, *, as_of: dt.datetime | None = None, chunk_size: int = 2000) -> dict[int, list[str]]:
     """{case id: what it lacks} for every given case that is incomplete."""
     ids_numbers = [(c.pk, c.number) if hasattr(c, "pk") else c for c in cases]
     result: dict[int, list[str]] = {}
     for start in range(0, len(ids_numbers), chunk_size):
         chunk = dict(ids_numbers[start : start + chunk_size])
-        entries = LedgerEntry.objects.filter(case_id__in=list(chunk)).order_by("case_id", "seq")
-        if as_of is not None:
-            entries = entries.filter(occurred_at__lte=as_of)
-        grouped: dict[int, list[LedgerEntry]] = {pk: [] for pk in chunk}
-        grouped.update(grouped_by_case(entries.iterator(chunk_size=5000)))
-        for pk, entries_of_case in grouped.items():
+        for pk, entries_of_case in chains(list(chunk), as_of=as_of).items():
             missing = lacks(chunk[pk], entries_of_case)
             if missing:
                 result[pk] = missing

@@ -15,14 +15,12 @@ for ``manage.py verify_ledger`` to find; it also checks every head's verdict.)
 """
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 
 from ledger import heads
-from ledger.completeness import lacks
-from ledger.models import LedgerEntry
+from ledger.completeness import chains, lacks
 
 from .item15 import LedgerRecord, Timeliness, timeliness_for_regions
 from .ladders import fraction_or_none, rate_str
@@ -62,13 +60,7 @@ def judge(records: list[LedgerRecord], scope: Scope) -> dict[int, list[str]]:
     results: dict[int, list[str]] = {}
     for start in range(0, len(records), JUDGE_CHUNK):
         chunk = records[start : start + JUDGE_CHUNK]
-        grouped: dict[int, list[LedgerEntry]] = defaultdict(list)
-        entries = (
-            LedgerEntry.objects.filter(case_id__in=[r.case_id for r in chunk], occurred_at__lt=scope.end)
-            .order_by("case_id", "seq")
-        )
-        for entry in entries.iterator(chunk_size=5000):
-            grouped[entry.case_id].append(entry)
+        grouped = chains([r.case_id for r in chunk], as_of=scope.as_of)
         verdicts = []
         for record in chunk:
             # Only entries up to the prefix the scan saw: a chain may grow while we judge it.
