@@ -252,6 +252,25 @@ def assigned_case(make_case, county_a, dept_x):
     return services.assign(make_case(), by=county_a, department=dept_x)
 
 
+@pytest.fixture
+def september_case(make_case, county_a, dept_x):
+    """Received 2025-09-30 10:00 Beijing time and routed that afternoon: due 2025-10-14 (the
+    National Day week and its make-up days counted)."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    import time_machine
+
+    from cases import services
+
+    beijing = ZoneInfo("Asia/Shanghai")
+    with time_machine.travel(dt.datetime(2025, 9, 30, 15, tzinfo=beijing), tick=False):
+        case = make_case(received_at=dt.datetime(2025, 9, 30, 10, tzinfo=beijing))
+        case = services.assign(case, by=county_a, department=dept_x)
+    assert case.due_date == dt.date(2025, 10, 14)
+    return case
+
+
 def xlsx_bytes(rows):
     from openpyxl import Workbook
 

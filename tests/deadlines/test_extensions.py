@@ -18,16 +18,6 @@ def local(*args):
     return dt.datetime(*args, tzinfo=SHANGHAI)
 
 
-@pytest.fixture
-def september_case(make_case, county_a, dept_x, dept_x_user):
-    """Received 2025-09-30, routed the same day: due 2025-10-14."""
-    with time_machine.travel(local(2025, 9, 30, 15), tick=False):
-        case = make_case(received_at=local(2025, 9, 30, 10))
-        case = services.assign(case, by=county_a, department=dept_x)
-    assert case.due_date == dt.date(2025, 10, 14)
-    return case
-
-
 def entries(case):
     return list(LedgerEntry.objects.filter(case=case).order_by("seq").values_list("action", "due_date"))
 

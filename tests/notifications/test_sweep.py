@@ -37,12 +37,8 @@ def people(county_a, dept_x_user, city_user, county_b):
 
 
 @pytest.fixture
-def routed(make_case, county_a, dept_x, people):
-    with time_machine.travel(local(2025, 9, 30, 15), tick=False):
-        case = make_case(received_at=local(2025, 9, 30, 10))
-        case = services.assign(case, by=county_a, department=dept_x)
-    assert case.due_date == dt.date(2025, 10, 14)
-    return case
+def routed(september_case, people):
+    return september_case
 
 
 @pytest.fixture
