@@ -44,9 +44,7 @@ def departments_for_user(user):
         return Department.objects.select_related("region")
     profile = getattr(user, "profile", None)
     if role == Role.COUNTY_OFFICE and profile and profile.region_id:
-        from django.db.models import Q
-
-        return Department.objects.filter(Q(region_id=profile.region_id) | Q(region__level=Region.Level.CITY)).select_related("region")
+        return Department.objects.serving(profile.region_id).select_related("region")
     if role == Role.DEPARTMENT and profile and profile.department_id:
         return Department.objects.filter(pk=profile.department_id).select_related("region")
     return Department.objects.none()
@@ -54,6 +52,5 @@ def departments_for_user(user):
 
 def routable_departments(case: Case):
     """Departments a case may be routed to: its region's and the city's."""
-    from django.db.models import Q
-
-    return Department.objects.filter(Q(region_id=case.region_id) | Q(region__level=Region.Level.CITY), active=True).select_related("region").order_by("region__level", "name")
+    return (Department.objects.serving(case.region_id).filter(active=True).select_related("region")
+            .order_by("region__level", "name"))

@@ -44,12 +44,20 @@ class Region(models.Model):
         return self.level == self.Level.CITY
 
 
+class DepartmentQuerySet(models.QuerySet):
+    def serving(self, region_id: int) -> DepartmentQuerySet:
+        """The departments that take a region's cases: its own and the city's (``Department.serves``)."""
+        return self.filter(models.Q(region_id=region_id) | models.Q(region__level=Region.Level.CITY))
+
+
 class Department(models.Model):
     """A responsible department (责任单位) of a county, or of the city."""
 
     name = models.CharField(_("name"), max_length=100)
     region = models.ForeignKey(Region, models.PROTECT, related_name="departments", verbose_name=_("region"))
     active = models.BooleanField(_("active"), default=True)
+
+    objects = DepartmentQuerySet.as_manager()
 
     class Meta:
         ordering = ["region__code", "name"]
