@@ -52,6 +52,10 @@ def _detail_with_error(request, pk: int, message: str, status: int):
 
 def _act(request, pk: int, action: str):
     case = get_case_for_user(request.user, pk)  # outside scope: 404 before anything else
+    try:  # then the role, as for every other action (web and API): 403 before the form's 400
+        services.require_actor(request.user, case, office=action != "request_extension")
+    except NotAllowed as error:
+        return _detail_with_error(request, case.pk, error.message, 403)
     form = (RequestExtensionForm if action == "request_extension" else DecisionForm)(request.POST, prefix=action)
     if not form.is_valid():
         errors = " ".join(str(e) for errs in form.errors.values() for e in errs)

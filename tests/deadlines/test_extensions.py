@@ -161,6 +161,8 @@ def test_extension_pages_post_and_refuse_with_status(client, september_case, dep
         again = client.post(url, {"request_extension-days": 2, "request_extension-reason": "需协调"})
         assert again.status_code == 409
         client.force_login(county_a)
+        # The wrong role hears 403 before its (empty) form is looked at, as on the other actions.
+        assert client.post(url, {}).status_code == 403
         page = client.get(reverse("cases:detail", args=[september_case.pk]))
         assert b"approve-extension" in page.content and "需协调" in page.content.decode()
         done = client.post(reverse("cases:approve_extension", args=[september_case.pk]), {"approve_extension-note": ""})
