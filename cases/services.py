@@ -378,8 +378,8 @@ def resolve(case, *, by, result: str, evidence, source: str | None = None, now=N
             _require_assigned_department(by, case)
             _run(case, case.resolve, result=result, at=now)
             records = _store_evidence(case, items)
-        ledger.append(case, action="resolve", actor=by, from_state=State.ASSIGNED, to_state=State.RESOLVED,
-                      occurred_at=now, source=_source(source), payload={"result": result, "evidence": records})
+            ledger.append(case, action="resolve", actor=by, from_state=State.ASSIGNED, to_state=State.RESOLVED,
+                          occurred_at=now, source=_source(source), payload={"result": result, "evidence": records})
     return case
 
 

@@ -287,3 +287,21 @@ def test_routing_and_returning_put_a_message_in_the_right_inboxes(make_case, cou
         services.return_case(case, by=dept_x_user, reason="不属本单位职责")
     returned = Notification.objects.get(kind="returned")
     assert returned.user == county_a and returned.case_id == case.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_closings_with_evidence_commit_their_ledger_entry_in_the_same_transaction(
+    make_case, county_a, dept_x, dept_x_user, settings, tmp_path
+):
+    """Outside a test's wrapping transaction (as in production): the files are written first,
+    then the state change, the evidence rows and the ledger entry commit together."""
+    settings.MEDIA_ROOT = tmp_path
+    resolved = services.assign(make_case(), by=county_a, department=dept_x)
+    resolved = services.resolve(resolved, by=dept_x_user, result="已解决", evidence=[pdf_file()])
+    explained = services.assign(make_case(), by=county_a, department=dept_x)
+    services.add_evidence(explained, by=dept_x_user, evidence=[pdf_file("补充.pdf")])
+    explained = services.explain(explained, by=dept_x_user, result="不属于政策范围", policy_basis="相关文件",
+                                 redirect_to="市场监督管理局", evidence=[pdf_file()])
+    actions = [list(LedgerEntry.objects.filter(case=c).order_by("seq").values_list("action", flat=True))
+               for c in (resolved, explained)]
+    assert actions == [["create", "assign", "resolve"], ["create", "assign", "evidence", "explain"]]
