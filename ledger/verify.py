@@ -94,7 +94,7 @@ def verify_cases(case_queryset, *, chunk_size: int = 2000) -> Iterator[CaseRepor
                     problems.append(
                         f"case row department {row['department_id']} but the ledger replays to {replay.department}"
                     )
-                problems += head_problems(heads.get(case_id), replay.head, row["number"], batch, chain_problems=[])
+                problems += head_problems(heads.get(case_id), replay.head, row["number"], batch)
             if problems:
                 yield CaseReport(case_id, row["number"], problems)
         for case_id in sorted(set(rows) - seen):
@@ -104,10 +104,9 @@ def verify_cases(case_queryset, *, chunk_size: int = 2000) -> Iterator[CaseRepor
 HEAD_FIELDS = ("case_id", "seq", "last_at", "close_seq", "closed_at", "reopen_seq", "due_date", "department_id")
 
 
-def head_problems(head: dict | None, replayed: dict, number: str, chain: list[LedgerEntry],
-                  *, chain_problems: list[str]) -> list[str]:
-    """How the stored head differs from the one its chain replays to (scoring reads heads);
-    ``chain_problems``: what ``check_chain`` found (the chain is not hashed again)."""
+def head_problems(head: dict | None, replayed: dict, number: str, chain: list[LedgerEntry]) -> list[str]:
+    """How the stored head differs from the one its chain replays to (scoring reads heads). Asked
+    only about a chain ``check_chain`` has verified, so its verdict does not hash it again."""
     if head is None:
         return ["no ledger head (run verify_ledger --rebuild-heads)"]
     problems = [
@@ -118,7 +117,7 @@ def head_problems(head: dict | None, replayed: dict, number: str, chain: list[Le
     if head["complete"] is not None:
         from .completeness import lacks  # completeness → verify
 
-        missing = lacks(number, chain, chain_problems=chain_problems)
+        missing = lacks(number, chain, chain_problems=[])
         if (head["complete"], head["missing"]) != (not missing, missing):
             problems.append(f"ledger head says the ledger lacks {head['missing']!r} but it lacks {missing!r}")
     return problems
