@@ -143,6 +143,15 @@ def parse_named_dates(text: str, *, field_name: str) -> list[tuple[dt.date, str]
     return result
 
 
+def schedule_from_text(year: int, holidays: str, makeup_days: str) -> YearSchedule:
+    """A schedule from the notice's dates as typed: holiday ranges with names, make-up days."""
+    schedule = YearSchedule(year)
+    for day, name in parse_named_dates(holidays, field_name="holidays"):
+        schedule.holidays[day] = name or _("holiday")
+    schedule.makeup_days = set(parse_dates(makeup_days, field_name="makeup_days"))
+    return schedule
+
+
 def differences(existing, rows: list[DayRow]) -> tuple[list[tuple[DayRow, bool]], list[DayRow]]:
     """(rows contradicting the stored days, with the stored value; rows not stored at all)."""
     stored = dict(CalendarDay.objects.filter(calendar=existing).values_list("date", "is_workday"))
