@@ -37,11 +37,11 @@ def recomputed_message(changes: list[RecomputedDue], *, year: int | None) -> str
         text = _("The provisional due dates of %(n)d of your open cases were counted again.") % {"n": len(changes)}
     moved = [c for c in changes if c.moved]
     if not moved:
-        return f"{text} {_('No due date moved.')}"
+        return text + " " + _("No due date moved.")
     listed = "; ".join(f"{c.number} {c.before.isoformat()} → {c.after.isoformat()}" for c in moved[:LISTED])
     if len(moved) > LISTED:
         listed += " " + _("and %(n)d more") % {"n": len(moved) - LISTED}
-    return f"{text} {_('Due dates moved: %(list)s.') % {'list': listed}}"
+    return text + " " + _("Due dates moved: %(list)s.") % {"list": listed}
 
 
 @receiver(due_dates_recomputed, dispatch_uid="notifications.tell_about_recomputed_due_dates")
