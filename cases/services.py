@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
@@ -19,9 +20,10 @@ from django_fsm import ConcurrentTransition, TransitionNotAllowed
 from ledger import services as ledger
 from ledger.models import Source
 
-from . import credit_code, workdays
+from . import credit_code, signals, statutory, workdays
 from .errors import InvalidInput, NotAllowed, NotFound, WrongState
 from .models import (
+    OPEN_STATES,
     Case,
     CaseAssignment,
     Category,
@@ -708,34 +710,67 @@ def set_recomputed_due_date(case_id: int, *, working_days: int, calendar, by=Non
 
 
 def recompute_provisional_due_dates(*, year: int | None = None, by=None, now=None) -> int:
-    """Recompute every provisional due date whose year now has a calendar; returns how many.
+    """Recompute the open cases' provisional due dates that are out of date; returns how many.
 
-    ``cases.workcalendar.enter_year`` does this as part of entering a year; this function
-    catches up on years that reached the database another way (e.g. a data migration).
+    Out of date: a year the date was counted on provisionally has been entered since, or the
+    statutory rule in force for it is no longer the one its label names (a change of the law).
+    ``cases.workcalendar.enter_year`` does the first as part of entering a year; this function
+    catches up on years that reached the database another way (e.g. a data migration) and on
+    dates counted before a rule was added. Closed cases keep the date they were closed against.
     """
     now = now or timezone.now()
     calendar = workdays.current_calendar()
-    qs = Case.objects.filter(due_date_provisional=True, due_date__isnull=False)
+    qs = Case.objects.filter(state__in=OPEN_STATES, due_date_provisional=True, due_date__isnull=False)
     if year is not None:
-        qs = qs.filter(calendar_version__contains=f"{year}.provisional")
-    changed = 0
+        qs = qs.filter(calendar_version__contains=f"{year}.{workdays.PROVISIONAL}")
+    changes = []
     for case in qs.only("pk", "received_at", "due_date", "calendar_version").order_by("pk").iterator(chunk_size=500):
-        provisional_years = frozenset(
-            int(part.split(".")[0]) for part in case.calendar_version.split("+")
-            if part.endswith(".provisional") and part.split(".")[0].isdigit()
-        )
-        now_known = frozenset(y for y in provisional_years if calendar.knows(y))
-        if not now_known:
+        rules = workdays.provisional_rules_of(case.calendar_version)
+        stale = sorted(y for y, rule in rules.items() if calendar.knows(y) or rule != statutory.rule_for(y))
+        if not stale:
             continue
-        allowance = calendar.working_days_between(case.received_on, case.due_date, unknown=provisional_years)
+        allowance = calendar.working_days_between(case.received_on, case.due_date, provisional=rules)
         if allowance < 1:
             continue
-        set_recomputed_due_date(
+        before = case.due_date
+        case = set_recomputed_due_date(
             case.pk, working_days=allowance, calendar=calendar, by=by, now=now,
-            reason=_("Working-day calendar entered for %(years)s.") % {"years": ", ".join(map(str, sorted(now_known)))},
+            reason=_("Provisional due date recounted for %(years)s (calendar entered or holiday rule changed).")
+            % {"years": ", ".join(map(str, stale))},
         )
-        changed += 1
-    return changed
+        changes.append(RecomputedDue.of(case, before=before, working_days=allowance))
+    announce_recomputed(changes, year=year)
+    return len(changes)
+
+
+@dataclass(frozen=True)
+class RecomputedDue:
+    """One open case whose due date was (or, in a preview, would be) counted again."""
+
+    case_id: int
+    number: str
+    region_id: int
+    department_id: int | None
+    working_days: int
+    before: dt.date
+    after: dt.date
+    provisional: bool
+
+    @classmethod
+    def of(cls, case: Case, *, before: dt.date, working_days: int) -> RecomputedDue:
+        return cls(case.pk, case.number, case.region_id, case.department_id, working_days, before,
+                   case.due_date, case.due_date_provisional)
+
+    @property
+    def moved(self) -> bool:
+        return self.before != self.after
+
+
+def announce_recomputed(changes: Sequence[RecomputedDue], *, year: int | None) -> None:
+    """Tell the listeners (each affected department's inbox) once the recomputation commits."""
+    if changes:
+        changes = list(changes)
+        transaction.on_commit(lambda: signals.due_dates_recomputed.send(sender=Case, changes=changes, year=year))
 
 
 def mark_supervised(case, *, by=None, source=None, now=None) -> Case:

@@ -34,3 +34,11 @@ urlpatterns += [
 from .views_import import import_urls  # noqa: E402
 
 urlpatterns += import_urls()
+
+# The working-day calendar: the years as they stand, entering next year's notice (cases/views_calendar.py).
+from . import views_calendar  # noqa: E402
+
+urlpatterns += [
+    path("calendar/", views_calendar.calendar_index, name="calendar"),
+    path("calendar/<int:year>/enter/", views_calendar.calendar_enter, name="calendar_enter"),
+]

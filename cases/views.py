@@ -6,6 +6,7 @@ InvalidInput → the form again (400), NotAllowed → 403, NotFound → 404, Wro
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -27,7 +28,7 @@ from django_tables2 import RequestConfig
 from ledger.completeness import lacks
 from ledger.services import entries_for
 
-from . import exports, services, workdays
+from . import exports, services, workcalendar, workdays
 from .access import get_case_for_user, get_evidence_for_user
 from .errors import CaseError, InvalidInput, NotAllowed, NotFound, WrongState
 from .filters import LedgerFilter
@@ -42,7 +43,7 @@ from .forms import (
     ResolveForm,
     ReturnForm,
 )
-from .models import CLOSED_STATES, OPEN_STATES, Case, CaseAssignment, State, state_label
+from .models import CLOSED_STATES, OPEN_STATES, Case, CaseAssignment, Category, State, state_label
 from .roles import Role, department_of, is_office, role_of
 from .tables import (
     TIMELINESS_LATE,
@@ -196,9 +197,13 @@ def dashboard(request):
     if role == Role.ASSESSOR:
         counts = dict(Case.objects.for_user(user).order_by().values_list("state").annotate(n=Count("id")))
         totals = {state_label(state): counts.get(state, 0) for state in State.values}
+    # The city office is reminded while a year's official holiday schedule is awaited (1 November on).
+    awaited = workcalendar.awaited(today) if role == Role.CITY_OFFICE else None
     from scoring.provisional import provisional_for_user
 
     return render(request, "cases/dashboard.html", {
+        "awaited": awaited,
+        "can_enter": role == Role.CITY_OFFICE,
         "provisional": provisional_for_user(user, now=timezone.now()),
         "sections": sections,
         "today": today,
@@ -245,7 +250,9 @@ def intake(request):
                 messages.success(request, _("Case %(number)s logged.") % {"number": case.number})
                 return redirect("cases:detail", pk=case.pk)
         status = 400
-    return render(request, "cases/intake.html", {"form": form}, status=status)
+    # The due-date preview counts the category's ordinary allowance (a complex case gets more at routing).
+    category_days = json.dumps({str(pk): days for pk, days in Category.objects.values_list("pk", "deadline_days")})
+    return render(request, "cases/intake.html", {"form": form, "category_days": category_days}, status=status)
 
 
 # -- case detail and actions -----------------------------------------------------------------

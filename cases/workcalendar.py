@@ -9,13 +9,16 @@ version) is recomputed in the same transaction, each with a ledger entry.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from . import services, statutory, workdays
 from .errors import InvalidInput
+from .models import OPEN_STATES, CalendarDay, CalendarYear, Case
 
 FIRST_SEEDED_YEAR, LAST_SEEDED_YEAR = 2004, 2026
 
@@ -140,10 +143,17 @@ def parse_named_dates(text: str, *, field_name: str) -> list[tuple[dt.date, str]
     return result
 
 
+def schedule_from_text(year: int, holidays: str, makeup_days: str) -> YearSchedule:
+    """A schedule from the notice's dates as typed: holiday ranges with names, make-up days."""
+    schedule = YearSchedule(year)
+    for day, name in parse_named_dates(holidays, field_name="holidays"):
+        schedule.holidays[day] = name or _("holiday")
+    schedule.makeup_days = set(parse_dates(makeup_days, field_name="makeup_days"))
+    return schedule
+
+
 def differences(existing, rows: list[DayRow]) -> tuple[list[tuple[DayRow, bool]], list[DayRow]]:
     """(rows contradicting the stored days, with the stored value; rows not stored at all)."""
-    from .models import CalendarDay
-
     stored = dict(CalendarDay.objects.filter(calendar=existing).values_list("date", "is_workday"))
     conflicts = [(r, stored[r.date]) for r in rows if r.date in stored and stored[r.date] != r.is_workday]
     return conflicts, [r for r in rows if r.date not in stored]
@@ -162,8 +172,6 @@ def conflict_message(existing, conflicts) -> str:
 
 def schedule_of(existing) -> YearSchedule:
     """The stored year as a schedule (for editing it in the admin)."""
-    from .models import CalendarDay
-
     schedule = YearSchedule(existing.year)
     for day in CalendarDay.objects.filter(calendar=existing).exclude(kind__in=["workday", "weekend"]):
         if day.kind == "makeup":
@@ -194,19 +202,135 @@ def schedule_text(schedule: YearSchedule) -> tuple[str, str]:
     return holiday_text, "\n".join(d.isoformat() for d in sorted(schedule.makeup_days))
 
 
+@dataclass(frozen=True)
+class DayChange:
+    """A date the entered schedule counts differently from the calendar as it stands."""
+
+    date: dt.date
+    was_workday: bool
+    was_kind: str  # workday / weekend / holiday / makeup
+    was_name: str
+    row: DayRow
+
+    @property
+    def statutory_now_workday(self) -> bool:
+        """The schedule makes a statutory holiday of the provisional rule a working day."""
+        return self.was_kind == "holiday" and self.row.is_workday
+
+
+@dataclass
+class YearPlan:
+    """What entering ``schedule`` would do, before anything is written: the days that differ
+    from the calendar as it stands (provisional, or the stored version) and the open cases whose
+    due dates would be counted again, with their new dates."""
+
+    schedule: YearSchedule
+    rows: list[DayRow]
+    existing: object | None  # the stored CalendarYear, if any
+    provisional_rule: statutory.StatutoryRule | None
+    day_changes: list[DayChange]
+    conflicts: list[tuple[DayRow, bool]]  # against a stored year: (row, stored is_workday)
+    missing: list[DayRow]  # dates a stored year lacks
+    due_changes: list  # of services.RecomputedDue
+
+    @property
+    def unchanged(self) -> bool:
+        return self.existing is not None and not self.conflicts and not self.missing
+
+    @property
+    def moved(self) -> list:
+        return [c for c in self.due_changes if c.moved]
+
+    def fingerprint(self) -> str:
+        """Identifies the schedule previewed, so a confirmation saves exactly what was shown."""
+        text = "|".join(f"{r.date.isoformat()}:{r.kind}:{r.name}" for r in self.rows if r.kind in ("holiday", "makeup"))
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _days_as_they_stand(year: int, existing) -> dict[dt.date, tuple[bool, str, str]]:
+    """{date: (is_workday, kind, name)} for every date of ``year`` as the calendar counts it now."""
+    if existing is not None:
+        return {d: (w, k, n) for d, w, k, n in
+                CalendarDay.objects.filter(calendar=existing).values_list("date", "is_workday", "kind", "name")}
+    statutory_days = statutory.holidays(year)
+    days, day = {}, dt.date(year, 1, 1)
+    while day.year == year:
+        if day in statutory_days:
+            days[day] = (False, "holiday", statutory_days[day])
+        elif day.weekday() >= 5:
+            days[day] = (False, "weekend", "")
+        else:
+            days[day] = (True, "workday", "")
+        day += dt.timedelta(days=1)
+    return days
+
+
+def _affected_cases(year: int, *, lock: bool):
+    """Open cases whose due date was counted on ``year`` (provisionally or on a stored version)."""
+    qs = Case.objects.filter(state__in=OPEN_STATES, calendar_version__contains=f"{year}.", due_date__isnull=False)
+    if lock:
+        qs = qs.select_for_update()
+    return list(qs.only("pk", "number", "region_id", "department_id", "received_at", "due_date", "due_date_provisional",
+                        "calendar_version").order_by("pk"))
+
+
+def _allowances(cases, before: workdays.Calendar) -> dict[int, int]:
+    """Each case's whole allowance, counted on the calendar its due date came from."""
+    return {
+        c.pk: before.working_days_between(c.received_on, c.due_date,
+                                          provisional=workdays.provisional_rules_of(c.calendar_version))
+        for c in cases
+    }
+
+
+def plan_year(schedule: YearSchedule) -> YearPlan:
+    """Compare ``schedule`` with the calendar as it stands, and count the due dates it would move.
+
+    Reads only; ``enter_year`` writes. Raises InvalidInput when the schedule contradicts itself.
+    """
+    schedule.check()
+    rows = schedule.rows()
+    existing = CalendarYear.objects.filter(year=schedule.year).first()
+    standing = _days_as_they_stand(schedule.year, existing)
+    day_changes = [
+        DayChange(r.date, *standing[r.date], row=r)
+        for r in rows if r.date in standing and standing[r.date][0] != r.is_workday
+    ]
+    conflicts, missing = differences(existing, rows) if existing is not None else ([], [])
+    before = workdays.current_calendar()
+    after = before.with_year(
+        schedule.year,
+        off_weekdays=frozenset(r.date for r in rows if not r.is_workday and r.date.weekday() < 5),
+        on_weekends=frozenset(r.date for r in rows if r.is_workday and r.date.weekday() >= 5),
+    )
+    cases = _affected_cases(schedule.year, lock=False)
+    allowances = _allowances(cases, before)
+    due_changes = []
+    for case in cases:
+        if allowances[case.pk] < 1:
+            continue
+        due = after.add_working_days(case.received_on, allowances[case.pk])
+        due_changes.append(services.RecomputedDue(
+            case.pk, case.number, case.region_id, case.department_id, allowances[case.pk], case.due_date,
+            due.date, due.provisional,
+        ))
+    return YearPlan(schedule, rows, existing, None if existing else statutory.rule_for(schedule.year),
+                    day_changes, conflicts, missing, due_changes)
+
+
 def enter_year(
     schedule: YearSchedule, *, by=None, source: str, reference: str = "", revise: bool = False,
     now: dt.datetime | None = None,
 ) -> tuple[object, int]:
-    """Store a year's calendar and recompute the due dates counted on it.
+    """Store a year's calendar and recompute the open cases' due dates counted on it.
 
     Returns (the CalendarYear, number of cases whose due date was recomputed). A year that
     already has a calendar is left alone when the days agree; when they differ it is refused
-    unless ``revise`` (the version is then bumped). All or nothing.
+    unless ``revise`` (the version is then bumped). All or nothing: the days, every recomputed
+    due date and its ledger entry commit together; each affected department is told after
+    commit (``cases.signals.due_dates_recomputed``). Closed cases keep the date they were
+    closed against.
     """
-    from . import services, workdays
-    from .models import CalendarDay, CalendarYear, Case
-
     now = now or timezone.now()
     schedule.check()
     rows = schedule.rows()
@@ -219,15 +343,9 @@ def enter_year(
             if conflicts and not revise:
                 raise InvalidInput(conflict_message(existing, conflicts), field="days")
         # Count each affected case's working days on the calendar it was computed with (the
-        # year still unknown, or its previous version) before the new days go in.
-        before = workdays.current_calendar()
-        affected = list(
-            Case.objects.filter(calendar_version__contains=f"{schedule.year}.", due_date__isnull=False)
-            .select_for_update()
-            .only("pk", "received_at", "due_date")
-            .order_by("pk")
-        )
-        counts = {c.pk: before.working_days_between(c.received_on, c.due_date) for c in affected}
+        # provisional rule its label names, or the year's previous version) before the new days go in.
+        affected = _affected_cases(schedule.year, lock=True)
+        counts = _allowances(affected, workdays.current_calendar())
 
         if existing is None:
             year = CalendarYear.objects.create(
@@ -248,12 +366,49 @@ def enter_year(
         reason = _("Working-day calendar %(year)d entered (version %(version)d).") % {
             "year": year.year, "version": year.version,
         }
-        changed = 0
+        changes = []
         for case in affected:
             if counts[case.pk] < 1:
                 continue
-            services.set_recomputed_due_date(
+            recomputed = services.set_recomputed_due_date(
                 case.pk, working_days=counts[case.pk], calendar=after, by=by, reason=reason, now=now
             )
-            changed += 1
-    return year, changed
+            changes.append(services.RecomputedDue.of(recomputed, before=case.due_date, working_days=counts[case.pk]))
+        services.announce_recomputed(changes, year=year.year)
+    return year, len(changes)
+
+
+# -- reminding the city office ----------------------------------------------------------------
+
+REMIND_FROM = (11, 1)  # (month, day): from 1 November next year's schedule is awaited
+
+
+def awaited_year(today: dt.date) -> int | None:
+    """The year whose official schedule should be entered now and is not: the current year if it
+    is missing, else next year from 1 November. None when nothing is awaited."""
+    candidates = [today.year]
+    if (today.month, today.day) >= REMIND_FROM:
+        candidates.append(today.year + 1)
+    entered = set(CalendarYear.objects.filter(year__in=candidates).values_list("year", flat=True))
+    return next((y for y in candidates if y not in entered), None)
+
+
+def provisional_open_cases(year: int):
+    """Open cases whose due date was counted on ``year`` provisionally."""
+    return Case.objects.filter(
+        state__in=OPEN_STATES, due_date_provisional=True, calendar_version__contains=f"{year}.{workdays.PROVISIONAL}"
+    )
+
+
+@dataclass(frozen=True)
+class Awaited:
+    year: int
+    provisional_open: int
+
+
+def awaited(today: dt.date) -> Awaited | None:
+    """The banner's and the weekly message's facts: the awaited year and its provisional open cases."""
+    year = awaited_year(today)
+    if year is None:
+        return None
+    return Awaited(year, provisional_open_cases(year).count())

@@ -3,6 +3,7 @@ from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
 from cases.api import CaseViewSet, DepartmentViewSet, ImportViewSet
+from cases.api_calendar import DueDateView
 from notices.api import NoticeScheduleViewSet, NoticeViewSet
 from notifications.api import NotificationViewSet
 from scoring.api import ItemView, ScoresView
@@ -17,6 +18,7 @@ router.register("notices", NoticeViewSet, basename="notice")
 
 urlpatterns = [
     path("", include(router.urls)),
+    path("calendar/due-date/", DueDateView.as_view(), name="calendar-due-date"),
     path("scores/<str:year>/", ScoresView.as_view(), name="scores"),
     path("scores/<str:year>/<str:region>/items/<str:number>/", ItemView.as_view(), name="score-item"),
 ]

@@ -171,6 +171,10 @@ CELERY_BEAT_SCHEDULE["sweep-deadlines"] = {
     # A sweep message older than the next one is pointless: drop it rather than pile up.
     "options": {"expires": max(60, SWEEP_INTERVAL_SECONDS - 10)},
 }
+# Daily look; the city office hears once per ISO week while next year's holidays are not entered.
+CELERY_BEAT_SCHEDULE["calendar-awaited-reminder"] = {
+    "task": "notifications.remind_awaited_calendar", "schedule": crontab(hour=8, minute=5),
+}
 # Redis down must not hold up a request for long: a failed publish is logged and the next
 # sweep sends from the database outbox.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}

@@ -18,6 +18,8 @@ class Kind(models.TextChoices):
     REOPENED = "reopened", _("Reopened")
     EXTENSION = "extension", _("Extension")
     NOTICE_ISSUED = "notice_issued", _("Notice issued")
+    DUE_RECOMPUTED = "due_recomputed", _("Due dates recounted")
+    CALENDAR_AWAITED = "calendar_awaited", _("Holiday schedule not entered")
 
 
 class Notification(models.Model):
@@ -149,3 +151,24 @@ class SweepRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.started_at:%Y-%m-%d %H:%M}"
+
+
+class CalendarReminder(models.Model):
+    """The weekly message that next year's holiday schedule has not been entered: one row per
+    awaited year and ISO week, written in the transaction that fills the inboxes. The unique key
+    is what sends it once a week, however often the timers look."""
+
+    year = models.PositiveSmallIntegerField(_("year awaited"))
+    week = models.CharField(_("ISO week"), max_length=8)  # e.g. 2026-W45
+    provisional_open = models.PositiveIntegerField(_("open cases with a provisional due date"))
+    recipients = models.PositiveIntegerField(_("recipients"), default=0)
+    sent_at = models.DateTimeField(_("sent at"))
+
+    class Meta:
+        ordering = ["-sent_at", "-id"]
+        verbose_name = _("holiday schedule reminder")
+        verbose_name_plural = _("holiday schedule reminders")
+        constraints = [models.UniqueConstraint(fields=["year", "week"], name="calendar_reminder_once_a_week")]
+
+    def __str__(self) -> str:
+        return f"{self.year} {self.week}"

@@ -20,3 +20,12 @@ def send_delivery(delivery_id: int) -> bool:
     from .services import send_pending
 
     return send_pending(delivery_id)
+
+
+@shared_task(name="notifications.remind_awaited_calendar", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def remind_awaited_calendar() -> int | None:
+    """The beat task: the city office's weekly message while next year's holidays are not entered."""
+    from .calendar_watch import remind_awaited_calendar as remind
+
+    reminder = remind()
+    return reminder.pk if reminder else None

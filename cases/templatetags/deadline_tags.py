@@ -1,5 +1,7 @@
 from django import template
 
+from cases import workdays
+
 register = template.Library()
 
 
@@ -16,3 +18,9 @@ def extension_max_days():
     from cases.services import extension_max_days as limit
 
     return limit()
+
+
+@register.simple_tag
+def due_date_after(start, days):
+    """The n-th working day after ``start`` (an ``cases.workdays.Due``): what approving adds."""
+    return workdays.add_working_days(start, days) if start and days else None

@@ -56,12 +56,13 @@ def test_due_date_records_the_calendar_version_used():
 
 
 @pytest.mark.django_db
-def test_a_year_without_calendar_counts_weekends_only_and_is_provisional():
+def test_a_year_without_calendar_skips_weekends_and_statutory_days_and_is_provisional():
     due = workdays.add_working_days(dt.date(2026, 12, 30), 5)
-    # 2026-12-31 (Thu) is a working day in 2026; 2027 is unknown: Fri 1, Mon 4, Tue 5, Wed 6.
-    assert due.date == dt.date(2027, 1, 6)
+    # 2026-12-31 (Thu) is a working day in 2026; 2027 is not entered: 1 January is a statutory
+    # holiday every year, so Mon 4, Tue 5, Wed 6, Thu 7.
+    assert due.date == dt.date(2027, 1, 7)
     assert due.provisional is True
-    assert due.calendar_version == "2026.1+2027.provisional"
+    assert due.calendar_version == "2026.1+2027.provisional-statutory-2025"
 
 
 @pytest.fixture
@@ -137,22 +138,23 @@ def test_provisional_due_date_in_2027_is_recomputed_with_a_ledger_entry_when_the
         case = make_case(received_at=local(2026, 12, 28, 9))
         case = services.assign(case, by=county_a, department=dept_x)
     case.refresh_from_db()
-    # 29, 30, 31 December, then 1 and 4 January counted on weekends only.
-    assert case.due_date == dt.date(2027, 1, 4)
+    # 29, 30, 31 December, then 4 and 5 January: 1 January is a statutory holiday.
+    assert case.due_date == dt.date(2027, 1, 5)
     assert case.due_date_provisional is True
-    assert case.calendar_version == "2026.1+2027.provisional"
+    assert case.calendar_version == "2026.1+2027.provisional-statutory-2025"
 
     _year, changed = workcalendar.enter_year(schedule_2027(), by=county_a, source="admin", reference="国办发明电")
     assert changed == 1
     case.refresh_from_db()
-    # 1 January 2027 is a holiday after all: the fifth working day is the 5th.
+    # The notice agrees on 1 January: the date stands, now final, with a ledger entry saying so.
     assert case.due_date == dt.date(2027, 1, 5)
     assert case.due_date_provisional is False
     assert case.calendar_version == "2026.1+2027.1"
     entry = LedgerEntry.objects.filter(case=case).order_by("-seq").first()
     assert entry.action == "recompute_due"
     assert entry.due_date == dt.date(2027, 1, 5)
-    assert entry.payload["due_date_before"] == "2027-01-04"
+    assert entry.payload["due_date_before"] == "2027-01-05"
+    assert entry.payload["calendar_version_before"] == "2026.1+2027.provisional-statutory-2025"
     assert entry.actor == county_a
 
 
@@ -184,11 +186,13 @@ def _dept(case):
 
 @pytest.mark.django_db
 def test_entered_year_moves_a_provisional_date_past_a_new_holiday():
-    year_before = workdays.add_working_days(dt.date(2026, 12, 31), 1)
-    assert year_before.date == dt.date(2027, 1, 1) and year_before.provisional
+    year_before = workdays.add_working_days(dt.date(2027, 2, 8), 1)
+    # Provisionally 9 February (Tue) is a working day (the statutory days are 5–8 February);
+    # the notice gives 9–11 February off as well.
+    assert year_before.date == dt.date(2027, 2, 9) and year_before.provisional
     workcalendar.enter_year(schedule_2027(), source="admin")
-    assert workdays.add_working_days(dt.date(2026, 12, 31), 1) == workdays.Due(
-        dt.date(2027, 1, 4), False, "2027.1"
+    assert workdays.add_working_days(dt.date(2027, 2, 8), 1) == workdays.Due(
+        dt.date(2027, 2, 12), False, "2027.1"
     )
     # A make-up Saturday counts.
     assert workdays.add_working_days(dt.date(2027, 2, 12), 1).date == dt.date(2027, 2, 13)

@@ -1,4 +1,5 @@
-"""The embedded default's timer process: a deadline sweep every few minutes, in the foreground.
+"""The embedded default's timer process: a deadline sweep every few minutes, in the foreground,
+and the weekly reminder that next year's holiday schedule is awaited (once per ISO week).
 
 ``bin/run`` starts it next to the web server when there is no ``REDIS_URL`` (with Redis, Celery
 beat and a worker do this job instead). Several copies may run at once without harm — the outbox
@@ -10,6 +11,7 @@ import threading
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from notifications.calendar_watch import remind_awaited_calendar
 from notifications.sweep import run_sweep
 
 
@@ -33,6 +35,12 @@ class Command(BaseCommand):
                     self.stdout.write(f"sweep {run.pk}: sent {run.sent}, errors {len(run.errors)}")
             except Exception as error:  # noqa: BLE001 - keep the timers alive; the next sweep retries
                 self.stderr.write(f"sweep failed: {error!r}")
+            try:
+                reminder = remind_awaited_calendar()
+                if reminder is not None:
+                    self.stdout.write(f"holiday schedule {reminder.year} awaited: told {reminder.recipients} users")
+            except Exception as error:  # noqa: BLE001 - same: the next round looks again
+                self.stderr.write(f"holiday schedule reminder failed: {error!r}")
             if once:
                 break
             stop.wait(interval)

@@ -1,0 +1,11 @@
+"""What the cases app announces to the apps above it (they listen; cases never imports them).
+
+``due_dates_recomputed``: open cases' due dates were counted again on a changed working-day
+calendar (a year entered or revised, or a provisional rule replaced). Sent after the change has
+committed, with ``changes`` (a list of ``cases.services.RecomputedDue``) and ``year`` (the
+calendar year entered, or None for a catch-up). ``notifications`` tells each affected
+department in its inbox.
+"""
+from django.dispatch import Signal
+
+due_dates_recomputed = Signal()
