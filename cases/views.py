@@ -29,7 +29,7 @@ from ledger.services import entries_for
 
 from . import exports, services, workdays
 from .access import get_case_for_user, get_evidence_for_user
-from .errors import CaseError, InvalidInput, NotAllowed, NotFound, WrongState
+from .errors import CaseError, InvalidInput, MovedOn, NotAllowed, NotFound, WrongState
 from .filters import LedgerFilter
 from .forms import (
     AssignForm,
@@ -343,6 +343,8 @@ def _render_detail(request, case: Case, *, bound: dict | None = None, status: in
             "summary": payload_summary(entry.action, entry.payload or {}),
         })
     missing = [str(MISSING_LABELS.get(key, key)) for key in lacks(case.number, chain)]
+    # The version this page shows; every action form sends it back (see services.refusal_for).
+    seen = chain[-1].seq if chain else 0
     badge_text, badge_css = _due_badge(case, today)
     return render(request, "cases/detail.html", {
         "case": case,
@@ -357,6 +359,7 @@ def _render_detail(request, case: Case, *, bound: dict | None = None, status: in
         "other_actions": other_actions,
         "error": error,
         "state_label": state_label(case.state),
+        "seen": seen,
     }, status=status)
 
 
@@ -370,22 +373,18 @@ def _refused(request, error: CaseError):
     return render(request, "cases/refused.html", {"message": error.message}, status=403)
 
 
-def _precheck(case: Case, user, name: str) -> CaseError | None:
-    """Role first, then state — so the wrong user hears 403 and a stale page hears 409,
-    whatever they typed. The service checks all of this again under the row lock."""
-    if name in services.available_actions(case, user):
-        return None
-    try:
-        services.require_actor(user, case, office=ACTIONS[name].office)
-    except NotAllowed as refusal:
-        return refusal
-    return services.wrong_state(case.state)
+def _seen(request) -> int | None:
+    """The version of the case the actor's page showed (a hidden field of every action form)."""
+    return services.parse_version(request.POST.get("seen"))
 
 
 def _conflict(request, case_pk: int, error: CaseError):
     case = get_case_for_user(request.user, case_pk)
-    message = _("The case has been changed by someone else or no longer allows this action: %(reason)s "
-                "The page now shows its current state.") % {"reason": error.message}
+    if isinstance(error, MovedOn):
+        message = _("%(reason)s The page now shows the case as it is.") % {"reason": error.message}
+    else:
+        message = _("The case has been changed by someone else or no longer allows this action: %(reason)s "
+                    "The page now shows its current state.") % {"reason": error.message}
     return _render_detail(request, case, status=409, error=message)
 
 
@@ -395,7 +394,9 @@ def case_action(request, pk: int, action: str):
     if action not in ACTIONS:
         raise Http404(_("No such action."))
     case = get_case_for_user(request.user, pk)
-    refusal = _precheck(case, request.user, action)
+    # Role first, then state — so the wrong user hears 403 and a stale page hears 409, whatever
+    # they typed. The service checks all of this again under the row lock.
+    refusal = services.refusal_for(case, request.user, action, office=ACTIONS[action].office, seen=_seen(request))
     if isinstance(refusal, NotAllowed):
         return _refused(request, refusal)
     if isinstance(refusal, WrongState):
