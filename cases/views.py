@@ -27,7 +27,7 @@ from django_tables2 import RequestConfig
 from ledger.completeness import lacks
 from ledger.services import entries_for
 
-from . import exports, services, workdays
+from . import exports, idempotency, services, workdays
 from .access import get_case_for_user, get_evidence_for_user
 from .errors import CaseError, InvalidInput, MovedOn, NotAllowed, NotFound, WrongState
 from .filters import LedgerFilter
@@ -218,34 +218,70 @@ def intake(request):
         return _refused(request, NotAllowed(_("Only a county office or the city office may log a case.")))
     now = timezone.now()
     form = IntakeForm(request.POST or None, user=request.user, now=now)
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                case = services.create_case(
-                    by=request.user,
-                    region=data["region"],
-                    enterprise_name=data["enterprise_name"],
-                    credit_code_value=data["credit_code"],
-                    enterprise_size=data["enterprise_size"],
-                    category=data["category"],
-                    channel=data["channel"],
-                    description=data["description"],
-                    contact_name=data["contact_name"],
-                    contact_phone=data["contact_phone"],
-                    received_at=data["received_at"],
-                    now=now,
-                )
-            except NotAllowed as error:
-                return _refused(request, error)
-            except CaseError as error:
-                form.add_service_error(error)
+    if request.method != "POST":
+        return render(request, "cases/intake.html", {"form": form})
+    key = idempotency.form_key(request.POST.get("submission"))
+    request_hash = idempotency.form_fingerprint(request.POST) if key else ""
+    if key:
+        try:
+            stored = idempotency.stored_case(by=request.user, key=key, request_hash=request_hash)
+        except idempotency.KeyReused as reused:
+            return _intake_resent_changed(request, now, reused.case)
+        if stored is not None:  # a double click, or a resend after a lost answer
+            messages.info(request, _("Case %(number)s was already logged from this form; the repeated "
+                                     "submission logged nothing new.") % {"number": stored.number})
+            return redirect("cases:detail", pk=stored.pk)
+    if form.is_valid():
+        data = form.cleaned_data
+
+        def create() -> Case:
+            return services.create_case(
+                by=request.user,
+                region=data["region"],
+                enterprise_name=data["enterprise_name"],
+                credit_code_value=data["credit_code"],
+                enterprise_size=data["enterprise_size"],
+                category=data["category"],
+                channel=data["channel"],
+                description=data["description"],
+                contact_name=data["contact_name"],
+                contact_phone=data["contact_phone"],
+                received_at=data["received_at"],
+                now=now,
+            )
+
+        try:
+            if key:
+                case, created = idempotency.create_once(by=request.user, key=key, request_hash=request_hash,
+                                                        create=create, now=now)
             else:
+                case, created = create(), True
+        except NotAllowed as error:
+            return _refused(request, error)
+        except CaseError as error:
+            form.add_service_error(error)
+        else:
+            if created:
                 messages.success(request, _("Case %(number)s logged.") % {"number": case.number})
-                return redirect("cases:detail", pk=case.pk)
-        status = 400
-    return render(request, "cases/intake.html", {"form": form}, status=status)
+            else:
+                messages.info(request, _("Case %(number)s was already logged from this form; the repeated "
+                                         "submission logged nothing new.") % {"number": case.number})
+            return redirect("cases:detail", pk=case.pk)
+    return render(request, "cases/intake.html", {"form": form}, status=400)
+
+
+def _intake_resent_changed(request, now, logged: Case | None):
+    """The form's token already logged a case and the form now says something else (sent again
+    after going back and editing): nothing is logged; the form comes back, with a new token, so
+    a deliberate second submission logs it as a new case."""
+    data = request.POST.copy()
+    data["submission"] = idempotency.new_form_token()
+    form = IntakeForm(data, user=request.user, now=now)
+    form.is_valid()
+    form.add_error(None, _("This form was already submitted and logged as case %(number)s. Nothing new was "
+                           "logged; submit again to log what the form says now as another case.")
+                   % {"number": logged.number if logged else "—"})
+    return render(request, "cases/intake.html", {"form": form}, status=409)
 
 
 # -- case detail and actions -----------------------------------------------------------------
