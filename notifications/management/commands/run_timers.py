@@ -1,4 +1,5 @@
-"""The embedded default's timer process: a deadline sweep every few minutes, in the foreground.
+"""The embedded default's timer process: a deadline sweep every few minutes, in the foreground,
+and the cases app's daily housekeeping (expired idempotency keys, orphan files) once a day.
 
 ``bin/run`` starts it next to the web server when there is no ``REDIS_URL`` (with Redis, Celery
 beat and a worker do this job instead). Several copies may run at once without harm — the outbox
@@ -6,15 +7,20 @@ decides — but one is enough.
 """
 import signal
 import threading
+import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 
+from cases.housekeeping import run_daily
 from notifications.sweep import run_sweep
+
+HOUSEKEEPING_EVERY_SECONDS = 24 * 3600
 
 
 class Command(BaseCommand):
-    help = "Run the deadline sweep every SWEEP_INTERVAL_SECONDS until stopped (embedded default)."
+    help = "Run the deadline sweep every SWEEP_INTERVAL_SECONDS and housekeeping daily until stopped (embedded default)."
 
     def add_arguments(self, parser):
         parser.add_argument("--interval", type=int, default=None, help="seconds between sweeps")
@@ -25,7 +31,8 @@ class Command(BaseCommand):
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
-        self.stdout.write(f"timers: a deadline sweep every {interval} s")
+        self.stdout.write(f"timers: a deadline sweep every {interval} s, housekeeping daily")
+        next_housekeeping = time.monotonic()
         while not stop.is_set():
             try:
                 run = run_sweep()
@@ -33,6 +40,13 @@ class Command(BaseCommand):
                     self.stdout.write(f"sweep {run.pk}: sent {run.sent}, errors {len(run.errors)}")
             except Exception as error:  # noqa: BLE001 - keep the timers alive; the next sweep retries
                 self.stderr.write(f"sweep failed: {error!r}")
+            if time.monotonic() >= next_housekeeping:
+                next_housekeeping = time.monotonic() + HOUSEKEEPING_EVERY_SECONDS
+                try:
+                    done = run_daily(now=timezone.now())
+                    self.stdout.write(f"housekeeping: {done}")
+                except Exception as error:  # noqa: BLE001 - as above; tomorrow's run retries
+                    self.stderr.write(f"housekeeping failed: {error!r}")
             if once:
                 break
             stop.wait(interval)
