@@ -32,7 +32,7 @@ from rest_framework.response import Response
 from ledger.models import Source
 from ledger.services import entries_for
 
-from . import services
+from . import idempotency, services
 from .access import departments_for_user, get_case_for_user, regions_for_user
 from .departments import create_department
 from .errors import InvalidInput, NotAllowed, NotFound
@@ -183,8 +183,28 @@ def transition(summary: str, body=None, *, multipart: bool = False, codes=(400, 
 @extend_schema_view(
     list=extend_schema(summary="Cases this user may see", responses={200: CaseSerializer(many=True), **errors(400, 404)}),
     retrieve=extend_schema(summary="One case", responses={200: CaseSerializer, **errors(404)}),
-    create=extend_schema(summary="Log a new case (受理)", request=CaseCreateSerializer,
-                         responses={201: CaseSerializer, **errors(400, 403, 404)}),
+    create=extend_schema(
+        summary="Log a new case (受理)",
+        description=(
+            "Send an `Idempotency-Key` header to make retries safe: the first request with a key creates the "
+            "case (201); a retry with the same key and the same body answers with that case (200), even when "
+            "the first answer was lost; the same key with another body is refused (409). Keys are per user "
+            "and kept for 24 hours."
+        ),
+        parameters=[OpenApiParameter(
+            "Idempotency-Key", {"type": "string", "minLength": 1, "maxLength": idempotency.KEY_MAX_LENGTH,
+                                "pattern": idempotency.KEY_PATTERN},
+            location=OpenApiParameter.HEADER, required=False,
+            description="A key the client makes for this one case (e.g. a UUID); reused on retries.",
+        )],
+        request=CaseCreateSerializer,
+        responses={
+            201: CaseSerializer,
+            200: OpenApiResponse(CaseSerializer, description="A retry: the case this key created before"),
+            **errors(400, 403, 404),
+            409: OpenApiResponse(ErrorSerializer, description="The Idempotency-Key was used for another body"),
+        },
+    ),
 )
 class CaseViewSet(ApiAuth, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
                   viewsets.GenericViewSet):
@@ -207,22 +227,40 @@ class CaseViewSet(ApiAuth, mixins.ListModelMixin, mixins.RetrieveModelMixin, mix
         return scoped_case(self.request.user, self.kwargs["pk"])
 
     def create(self, request, *args, **kwargs):
-        _require_office_role(request.user)
+        user = request.user
+        _require_office_role(user)
+        key = idempotency.clean_key(request.headers.get("Idempotency-Key"))
+        request_hash = idempotency.fingerprint(request.data) if key else ""
+        if key:
+            # A retry is answered before its body is read again: the stored case, or 409.
+            stored = idempotency.stored_case(by=user, key=key, request_hash=request_hash)
+            if stored is not None:
+                return self._created(request, stored, status.HTTP_200_OK)
         body = CaseCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
         region: Region = data["region"]
-        if not regions_for_user(request.user).filter(pk=region.pk).exists():
+        if not regions_for_user(user).filter(pk=region.pk).exists():
             raise NotFound(_("No such region."))
         enterprise = data["enterprise"]
-        case = services.create_case(
-            by=request.user, region=region, enterprise_name=enterprise["name"],
-            credit_code_value=enterprise["credit_code"], enterprise_size=enterprise.get("size"),
-            category=data["category"], channel=data["channel"], description=data["description"],
-            contact_name=data["contact_name"], contact_phone=data["contact_phone"],
-            received_at=data["received_at"], ref=data["ref"], source=API,
-        )
-        response = _case_response(request, scoped_case(request.user, case.pk), status.HTTP_201_CREATED)
+
+        def create() -> Case:
+            return services.create_case(
+                by=user, region=region, enterprise_name=enterprise["name"],
+                credit_code_value=enterprise["credit_code"], enterprise_size=enterprise.get("size"),
+                category=data["category"], channel=data["channel"], description=data["description"],
+                contact_name=data["contact_name"], contact_phone=data["contact_phone"],
+                received_at=data["received_at"], ref=data["ref"], source=API,
+            )
+
+        if not key:
+            return self._created(request, create(), status.HTTP_201_CREATED)
+        case, created = idempotency.create_once(by=user, key=key, request_hash=request_hash, create=create,
+                                                now=timezone.now())
+        return self._created(request, case, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    def _created(self, request, case: Case, code) -> Response:
+        response = _case_response(request, scoped_case(request.user, case.pk), code)
         response["Location"] = request.build_absolute_uri(f"{case.pk}/")
         return response
 

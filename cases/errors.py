@@ -33,6 +33,11 @@ class WrongState(CaseError):
     status = 409
 
 
+class MovedOn(WrongState):
+    """Refused because the case moved on (its state or department changed) since the actor
+    loaded it — a lost race or a stale page, not a missing right: HTTP 409, "refresh"."""
+
+
 class NotFound(CaseError):
     """Does not exist, or outside the user's scope (never told apart): HTTP 404."""
 

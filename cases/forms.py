@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import credit_code
 from .access import regions_for_user, routable_departments
+from .idempotency import new_form_token
 from .models import Case, Category, Channel, Enterprise, Region
 from .roles import Role, role_of
 
@@ -87,10 +88,14 @@ class IntakeForm(ServiceErrorsMixin, forms.Form):
         help_text=_("Local time (Beijing). Not in the future."),
     )
 
+    # A one-time token (cases.idempotency): a double-clicked or resent form logs one case.
+    submission = forms.CharField(required=False, widget=forms.HiddenInput, max_length=64)
+
     def __init__(self, *args, user, now=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.now = now or timezone.now()
         self.user = user
+        self.fields["submission"].initial = new_form_token()
         regions = regions_for_user(user)
         if role_of(user) != Role.CITY_OFFICE:
             regions = regions.filter(level=Region.Level.COUNTY)

@@ -573,3 +573,28 @@ class ExtensionRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case} +{self.days}"
+
+
+# -- retries without duplicates ------------------------------------------------------------------
+
+
+class IdempotencyKey(models.Model):
+    """A client's key for one case creation: the API's ``Idempotency-Key`` header, or the intake
+    form's one-time token. Written in the transaction that creates the case, so a retry after a
+    lost answer (the case committed, the connection dropped) finds the case instead of logging it
+    twice; the unique key lets only one of two concurrent requests create it. Kept for
+    ``IDEMPOTENCY_KEY_TTL_HOURS`` and then removed by the daily housekeeping."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="+", verbose_name=_("user"))
+    key = models.CharField(_("key"), max_length=255)
+    request_hash = models.CharField(_("request hash"), max_length=64)
+    case = models.ForeignKey(Case, models.CASCADE, related_name="+", verbose_name=_("case"))
+    created_at = models.DateTimeField(_("created at"), db_index=True)
+
+    class Meta:
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_unique_key_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.key} → {self.case_id}"

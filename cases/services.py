@@ -18,10 +18,10 @@ from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, TransitionNotAllowed
 
 from ledger import services as ledger
-from ledger.models import Source
+from ledger.models import LedgerEntry, Source
 
 from . import credit_code, signals, statutory, workdays
-from .errors import InvalidInput, NotAllowed, NotFound, WrongState
+from .errors import CaseError, InvalidInput, MovedOn, NotAllowed, NotFound, WrongState
 from .models import (
     OPEN_STATES,
     Case,
@@ -57,16 +57,34 @@ def wrong_state(state: str) -> WrongState:
     return WrongState(_("This action is not possible while the case is “%(state)s”.") % {"state": state_label(state)})
 
 
+def moved_on() -> MovedOn:
+    return MovedOn(_("This case has already been handled by someone else; please refresh."))
+
+
+def was_routed_to(case: Case, department: Department) -> bool:
+    """Whether the case is or ever was with this department (its routing history, the same rule
+    that lets a department still see it)."""
+    return department.pk == case.department_id or CaseAssignment.objects.filter(
+        case_id=case.pk, department_id=department.pk).exists()
+
+
 def require_actor(by, case: Case, *, office: bool) -> None:
     """The role half of every action's check: the case's office (county or city), or the
     department the case is assigned to. The views and the API ask it first, for a 403 before
-    any state check; the services ask it again under the row lock."""
+    any state check; the services ask it again under the row lock.
+
+    A department the case was routed to before and has since left (returned, rerouted) was the
+    right actor when it loaded the case: it lost a race or holds a stale page, and hears 409
+    "handled by someone else", not 403 — 403 is for a user who never was the right actor."""
     if office:
         _require_office(by, case.region)
         return
     department = department_of(by)
-    if department is None or department.pk != case.department_id:
-        raise NotAllowed(_("Only the department this case is assigned to may do this."))
+    if department is not None and department.pk == case.department_id:
+        return
+    if department is not None and was_routed_to(case, department):
+        raise moved_on()
+    raise NotAllowed(_("Only the department this case is assigned to may do this."))
 
 
 def _require_office(by, region: Region) -> None:
@@ -74,12 +92,26 @@ def _require_office(by, region: Region) -> None:
         raise NotAllowed(_("Only the county office of this region or the city office may do this."))
 
 
+def _state_refusal(case: Case) -> WrongState:
+    """Why the locked case's state refuses the action: the case moved on since the caller loaded
+    it (a lost race: 409 "handled by someone else") or it was never in a state that allows it."""
+    seen = getattr(case, "seen_as", None)
+    if seen is not None and seen != (case.state, case.department_id):
+        return moved_on()
+    return wrong_state(case.state)
+
+
 def _require_assigned_department(by, case: Case) -> None:
-    # State first: a department acting on a case that was just returned or closed (a lost race,
-    # or a stale page) is told the case changed, not that it lacks the right.
+    department = department_of(by)
+    if case.state == State.ASSIGNED and department is not None and department.pk == case.department_id:
+        return
+    # A department acting on a case that was just closed, returned or rerouted (a lost race, or a
+    # stale page) is told the case moved on, not that it lacks the right.
+    if department is not None and was_routed_to(case, department):
+        raise moved_on()
     if case.state != State.ASSIGNED:
-        raise wrong_state(case.state)
-    require_actor(by, case, office=False)
+        raise _state_refusal(case)
+    raise NotAllowed(_("Only the department this case is assigned to may do this."))
 
 
 @contextmanager
@@ -93,19 +125,21 @@ def _locked(case: Case | int, by, *, system: bool = False):
             locked = cases.select_for_update().get(pk=pk)
         except Case.DoesNotExist:
             raise NotFound(_("No such case.")) from None
+        if isinstance(case, Case):
+            # What the caller saw when it loaded the case, to tell a lost race from a wrong state.
+            locked.seen_as = (case.state, case.department_id)
         yield locked
 
 
 def _run(case: Case, action: Callable, **kwargs) -> None:
     """Run a django-fsm transition and save, turning its refusals into our errors."""
-    before = case.state
     try:
         action(**kwargs)
         case.save()
     except TransitionNotAllowed:
-        raise wrong_state(before) from None
+        raise _state_refusal(case) from None
     except ConcurrentTransition:
-        raise WrongState(_("The case was changed by someone else meanwhile; reload it and try again.")) from None
+        raise moved_on() from None
 
 
 def _write_evidence(files: Sequence[CheckedFile | EvidenceReference], by, now: dt.datetime,
@@ -488,6 +522,40 @@ def available_actions(case: Case, user) -> list[str]:
     return actions
 
 
+def ledger_version(case: Case) -> int:
+    """The case's version as its actors see it: the sequence number of its last ledger entry
+    (every change appends one). A page carries it, so a refusal can tell "it changed under you"
+    from "you were never allowed"."""
+    return LedgerEntry.objects.filter(case_id=case.pk).aggregate(m=Max("seq"))["m"] or 0
+
+
+def parse_version(value) -> int | None:
+    """A version sent back by a page: ASCII digits only, else None (not sent, or junk)."""
+    text = str(value or "").strip()
+    if not text or len(text) > 9 or not (text.isascii() and text.isdigit()):
+        return None
+    return int(text)
+
+
+def refusal_for(case: Case, user, action: str, *, office: bool, seen: int | None = None) -> CaseError | None:
+    """Why this user may not take this action on the case now, as a page should answer it; None
+    when the action is open to them.
+
+    The role comes first: a user who never was the right actor hears 403 (NotAllowed), a
+    department the case has left hears 409 (MovedOn). Then, if the case's ledger has grown since
+    the actor's page showed version ``seen``, the case moved on under them (409 "handled by someone
+    else, refresh"); otherwise the state simply does not allow the action (409)."""
+    if action in available_actions(case, user):
+        return None
+    try:
+        require_actor(user, case, office=office)
+    except CaseError as refusal:
+        return refusal
+    if seen is not None and seen != ledger_version(case):
+        return moved_on()
+    return wrong_state(case.state)
+
+
 def refuse_integrity(error: IntegrityError) -> WrongState:
     return WrongState(_("The change conflicts with another one made at the same time; try again."))
 
@@ -626,7 +694,7 @@ def _decide_extension(case, *, by, approve: bool, note: str, source, now) -> Cas
         if request is None:
             raise WrongState(_("No extension request is waiting for a decision."))
         if approve and case.state != State.ASSIGNED:
-            raise wrong_state(case.state)
+            raise _state_refusal(case)
         before = case.due_date
         payload = {"request": request.pk, "days": request.days, "reason": request.reason, "note": note,
                    "due_date_before": before.isoformat() if before else None}
@@ -792,7 +860,7 @@ def _supervise(case: Case, *, by, source: str, now: dt.datetime) -> Case:
     if case.supervised:
         return case
     if not case.is_open:
-        raise wrong_state(case.state)
+        raise _state_refusal(case)
     case.supervised = True
     case.save(update_fields=["supervised", "updated_at"])
     ledger.append(

@@ -1,4 +1,4 @@
-"""Celery tasks of the cases app: the ledger import started from the upload page."""
+"""Celery tasks of the cases app: the ledger import started from the upload page, daily housekeeping."""
 from __future__ import annotations
 
 import logging
@@ -7,7 +7,10 @@ from pathlib import Path
 
 from celery import shared_task
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from .housekeeping import run_daily
 
 logger = logging.getLogger(__name__)
 
@@ -58,3 +61,9 @@ def run_import_job(job_id: str) -> None:
         keep = job["dry_run"] and finished.get("status") == "done" and not (finished.get("summary") or {}).get("errors")
         if not keep:
             path.unlink(missing_ok=True)
+
+
+@shared_task(name="cases.housekeeping", acks_late=True, ignore_result=True)
+def housekeeping() -> dict:
+    """Daily: expired idempotency keys and stored files no row names (cases/housekeeping.py)."""
+    return run_daily(now=timezone.now())

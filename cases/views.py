@@ -28,9 +28,9 @@ from django_tables2 import RequestConfig
 from ledger.completeness import lacks
 from ledger.services import entries_for
 
-from . import exports, services, workcalendar, workdays
+from . import exports, idempotency, services, workcalendar, workdays
 from .access import get_case_for_user, get_evidence_for_user
-from .errors import CaseError, InvalidInput, NotAllowed, NotFound, WrongState
+from .errors import CaseError, InvalidInput, MovedOn, NotAllowed, NotFound, WrongState
 from .filters import LedgerFilter
 from .forms import (
     AssignForm,
@@ -223,36 +223,76 @@ def intake(request):
         return _refused(request, NotAllowed(_("Only a county office or the city office may log a case.")))
     now = timezone.now()
     form = IntakeForm(request.POST or None, user=request.user, now=now)
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                case = services.create_case(
-                    by=request.user,
-                    region=data["region"],
-                    enterprise_name=data["enterprise_name"],
-                    credit_code_value=data["credit_code"],
-                    enterprise_size=data["enterprise_size"],
-                    category=data["category"],
-                    channel=data["channel"],
-                    description=data["description"],
-                    contact_name=data["contact_name"],
-                    contact_phone=data["contact_phone"],
-                    received_at=data["received_at"],
-                    now=now,
-                )
-            except NotAllowed as error:
-                return _refused(request, error)
-            except CaseError as error:
-                form.add_service_error(error)
+    if request.method != "POST":
+        return _intake_page(request, form)
+    key = idempotency.form_key(request.POST.get("submission"))
+    request_hash = idempotency.form_fingerprint(request.POST) if key else ""
+    if key:
+        try:
+            stored = idempotency.stored_case(by=request.user, key=key, request_hash=request_hash)
+        except idempotency.KeyReused as reused:
+            return _intake_resent_changed(request, now, reused.case)
+        if stored is not None:  # a double click, or a resend after a lost answer
+            messages.info(request, _("Case %(number)s was already logged from this form; the repeated "
+                                     "submission logged nothing new.") % {"number": stored.number})
+            return redirect("cases:detail", pk=stored.pk)
+    if form.is_valid():
+        data = form.cleaned_data
+
+        def create() -> Case:
+            return services.create_case(
+                by=request.user,
+                region=data["region"],
+                enterprise_name=data["enterprise_name"],
+                credit_code_value=data["credit_code"],
+                enterprise_size=data["enterprise_size"],
+                category=data["category"],
+                channel=data["channel"],
+                description=data["description"],
+                contact_name=data["contact_name"],
+                contact_phone=data["contact_phone"],
+                received_at=data["received_at"],
+                now=now,
+            )
+
+        try:
+            if key:
+                case, created = idempotency.create_once(by=request.user, key=key, request_hash=request_hash,
+                                                        create=create, now=now)
             else:
+                case, created = create(), True
+        except NotAllowed as error:
+            return _refused(request, error)
+        except CaseError as error:
+            form.add_service_error(error)
+        else:
+            if created:
                 messages.success(request, _("Case %(number)s logged.") % {"number": case.number})
-                return redirect("cases:detail", pk=case.pk)
-        status = 400
+            else:
+                messages.info(request, _("Case %(number)s was already logged from this form; the repeated "
+                                         "submission logged nothing new.") % {"number": case.number})
+            return redirect("cases:detail", pk=case.pk)
+    return _intake_page(request, form, status=400)
+
+
+def _intake_page(request, form, status=200):
     # The due-date preview counts the category's ordinary allowance (a complex case gets more at routing).
     category_days = json.dumps({str(pk): days for pk, days in Category.objects.values_list("pk", "deadline_days")})
     return render(request, "cases/intake.html", {"form": form, "category_days": category_days}, status=status)
+
+
+def _intake_resent_changed(request, now, logged: Case | None):
+    """The form's token already logged a case and the form now says something else (sent again
+    after going back and editing): nothing is logged; the form comes back, with a new token, so
+    a deliberate second submission logs it as a new case."""
+    data = request.POST.copy()
+    data["submission"] = idempotency.new_form_token()
+    form = IntakeForm(data, user=request.user, now=now)
+    form.is_valid()
+    form.add_error(None, _("This form was already submitted and logged as case %(number)s. Nothing new was "
+                           "logged; submit again to log what the form says now as another case.")
+                   % {"number": logged.number if logged else "—"})
+    return _intake_page(request, form, status=409)
 
 
 # -- case detail and actions -----------------------------------------------------------------
@@ -350,6 +390,8 @@ def _render_detail(request, case: Case, *, bound: dict | None = None, status: in
             "summary": payload_summary(entry.action, entry.payload or {}),
         })
     missing = [str(MISSING_LABELS.get(key, key)) for key in lacks(case.number, chain)]
+    # The version this page shows; every action form sends it back (see services.refusal_for).
+    seen = chain[-1].seq if chain else 0
     badge_text, badge_css = _due_badge(case, today)
     return render(request, "cases/detail.html", {
         "case": case,
@@ -364,6 +406,7 @@ def _render_detail(request, case: Case, *, bound: dict | None = None, status: in
         "other_actions": other_actions,
         "error": error,
         "state_label": state_label(case.state),
+        "seen": seen,
     }, status=status)
 
 
@@ -377,22 +420,18 @@ def _refused(request, error: CaseError):
     return render(request, "cases/refused.html", {"message": error.message}, status=403)
 
 
-def _precheck(case: Case, user, name: str) -> CaseError | None:
-    """Role first, then state — so the wrong user hears 403 and a stale page hears 409,
-    whatever they typed. The service checks all of this again under the row lock."""
-    if name in services.available_actions(case, user):
-        return None
-    try:
-        services.require_actor(user, case, office=ACTIONS[name].office)
-    except NotAllowed as refusal:
-        return refusal
-    return services.wrong_state(case.state)
+def _seen(request) -> int | None:
+    """The version of the case the actor's page showed (a hidden field of every action form)."""
+    return services.parse_version(request.POST.get("seen"))
 
 
 def _conflict(request, case_pk: int, error: CaseError):
     case = get_case_for_user(request.user, case_pk)
-    message = _("The case has been changed by someone else or no longer allows this action: %(reason)s "
-                "The page now shows its current state.") % {"reason": error.message}
+    if isinstance(error, MovedOn):
+        message = _("%(reason)s The page now shows the case as it is.") % {"reason": error.message}
+    else:
+        message = _("The case has been changed by someone else or no longer allows this action: %(reason)s "
+                    "The page now shows its current state.") % {"reason": error.message}
     return _render_detail(request, case, status=409, error=message)
 
 
@@ -402,7 +441,9 @@ def case_action(request, pk: int, action: str):
     if action not in ACTIONS:
         raise Http404(_("No such action."))
     case = get_case_for_user(request.user, pk)
-    refusal = _precheck(case, request.user, action)
+    # Role first, then state — so the wrong user hears 403 and a stale page hears 409, whatever
+    # they typed. The service checks all of this again under the row lock.
+    refusal = services.refusal_for(case, request.user, action, office=ACTIONS[action].office, seen=_seen(request))
     if isinstance(refusal, NotAllowed):
         return _refused(request, refusal)
     if isinstance(refusal, WrongState):

@@ -56,6 +56,12 @@ def _act(request, pk: int, action: str):
         services.require_actor(request.user, case, office=action != "request_extension")
     except NotAllowed as error:
         return _detail_with_error(request, case.pk, error.message, 403)
+    except WrongState as error:  # a department the case has left since its page was loaded
+        return _detail_with_error(request, case.pk, error.message, 409)
+    seen = services.parse_version(request.POST.get("seen"))
+    if (seen is not None and action not in services.available_actions(case, request.user)
+            and seen != services.ledger_version(case)):
+        return _detail_with_error(request, case.pk, services.moved_on().message, 409)
     form = (RequestExtensionForm if action == "request_extension" else DecisionForm)(request.POST, prefix=action)
     if not form.is_valid():
         errors = " ".join(str(e) for errs in form.errors.values() for e in errs)

@@ -163,6 +163,11 @@ CELERY_BEAT_SCHEDULE["scoring-freeze-after-cutoff"] = {
     "task": "scoring.tasks.freeze_after_cutoff", "schedule": crontab(hour=0, minute=30),
 }
 
+# -- cases: daily housekeeping — expired idempotency keys, stored files no row names ----------------
+CELERY_BEAT_SCHEDULE["cases-housekeeping"] = {"task": "cases.housekeeping", "schedule": crontab(hour=3, minute=20)}
+IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
+ORPHAN_FILE_GRACE_HOURS = env.int("ORPHAN_FILE_GRACE_HOURS", default=24)
+
 # -- timers (notifications.sweep) -------------------------------------------------------------
 SWEEP_INTERVAL_SECONDS = env.int("SWEEP_INTERVAL_SECONDS", default=300)
 CELERY_BEAT_SCHEDULE["sweep-deadlines"] = {

@@ -123,8 +123,9 @@ def test_return_without_reason_400_twice_409_by_office_403(api, assigned_case, d
     assert response.status_code == 400 and "reason" in response.json()
     assert api(county_a).post(url(assigned_case, "return"), {"reason": "x"}, format="json").status_code == 403
     assert client.post(url(assigned_case, "return"), {"reason": "x"}, format="json").status_code == 200
-    # The case is back with the office: the department no longer holds it.
-    assert client.post(url(assigned_case, "return"), {"reason": "x"}, format="json").status_code == 403
+    # The case is back with the office: the department no longer holds it, and is told it moved on.
+    response = client.post(url(assigned_case, "return"), {"reason": "x"}, format="json")
+    assert response.status_code == 409 and response.json()["detail"] == "该问题已被他人处理，请刷新。"
 
 
 # -- resolve / explain -----------------------------------------------------------------------

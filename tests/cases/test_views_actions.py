@@ -165,7 +165,9 @@ def test_former_department_may_no_longer_act(client, assigned_case, county_a, de
     services.reassign(assigned_case, by=county_a, department=dept_y)
     client.force_login(dept_x_user)
     response = post(client, "resolve", assigned_case, {"result": "x", "evidence": [pdf_file()]})
-    assert response.status_code == 403
+    # It was the right actor until the case moved on: a lost race (409), not a missing right (403).
+    assert response.status_code == 409 and "该问题已被他人处理，请刷新" in response.content.decode()
+    assert reload(assigned_case).state == State.ASSIGNED and not Evidence.objects.exists()
 
 
 def test_transition_from_the_wrong_state_is_409_and_changes_nothing(client, make_case, county_a):

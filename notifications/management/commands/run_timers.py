@@ -1,5 +1,6 @@
 """The embedded default's timer process: a deadline sweep every few minutes, in the foreground,
-and the weekly reminder that next year's holiday schedule is awaited (once per ISO week).
+the weekly reminder that next year's holiday schedule is awaited (once per ISO week),
+and the cases app's daily housekeeping (expired idempotency keys, orphan files) once a day.
 
 ``bin/run`` starts it next to the web server when there is no ``REDIS_URL`` (with Redis, Celery
 beat and a worker do this job instead). Several copies may run at once without harm — the outbox
@@ -7,16 +8,21 @@ decides — but one is enough.
 """
 import signal
 import threading
+import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 
+from cases.housekeeping import run_daily
 from notifications.calendar_watch import remind_awaited_calendar
 from notifications.sweep import run_sweep
 
+HOUSEKEEPING_EVERY_SECONDS = 24 * 3600
+
 
 class Command(BaseCommand):
-    help = "Run the deadline sweep every SWEEP_INTERVAL_SECONDS until stopped (embedded default)."
+    help = "Run the deadline sweep every SWEEP_INTERVAL_SECONDS and housekeeping daily until stopped (embedded default)."
 
     def add_arguments(self, parser):
         parser.add_argument("--interval", type=int, default=None, help="seconds between sweeps")
@@ -27,7 +33,8 @@ class Command(BaseCommand):
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
-        self.stdout.write(f"timers: a deadline sweep every {interval} s")
+        self.stdout.write(f"timers: a deadline sweep every {interval} s, housekeeping daily")
+        next_housekeeping = time.monotonic()
         while not stop.is_set():
             try:
                 run = run_sweep()
@@ -41,6 +48,13 @@ class Command(BaseCommand):
                     self.stdout.write(f"holiday schedule {reminder.year} awaited: told {reminder.recipients} users")
             except Exception as error:  # noqa: BLE001 - same: the next round looks again
                 self.stderr.write(f"holiday schedule reminder failed: {error!r}")
+            if time.monotonic() >= next_housekeeping:
+                next_housekeeping = time.monotonic() + HOUSEKEEPING_EVERY_SECONDS
+                try:
+                    done = run_daily(now=timezone.now())
+                    self.stdout.write(f"housekeeping: {done}")
+                except Exception as error:  # noqa: BLE001 - as above; tomorrow's run retries
+                    self.stderr.write(f"housekeeping failed: {error!r}")
             if once:
                 break
             stop.wait(interval)
