@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from .import_jobs import create_job, get_job_for_user
 from .importing.columns import SPEC_COLUMNS
+from .importing.reader import upload_size_problem
 from .importing.report import error_report_bytes
 from .importing.template import template_bytes
 from .roles import is_office
@@ -27,6 +28,13 @@ class ImportForm(forms.Form):
     file = forms.FileField(label=gettext_lazy("Ledger file (.xlsx or .csv)"))
     dry_run = forms.BooleanField(label=gettext_lazy("Check only (dry run): report errors, write nothing"),
                                  required=False, initial=True)
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        problem = upload_size_problem(upload.size)
+        if problem:
+            raise forms.ValidationError(problem)
+        return upload
 
 
 def _refuse(request):

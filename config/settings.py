@@ -129,6 +129,15 @@ EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=20 * 1024 * 1024)
 # Behind nginx: the download view answers with X-Accel-Redirect: <prefix>/<stored name> and nginx
 # sends the file from an internal location. Empty = Django streams the file itself.
 EVIDENCE_X_ACCEL_PREFIX = env.str("EVIDENCE_X_ACCEL_PREFIX", default="")
+# Ledger imports (cases/importing/reader.py): refused before reading when larger than this. The
+# upload limit matches nginx's client_max_body_size (deploy/nginx); rows count the header too.
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=25 * 1024 * 1024)
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=200_000)
+IMPORT_MAX_UNPACKED_BYTES = env.int("IMPORT_MAX_UNPACKED_BYTES", default=512 * 1024 * 1024)
+# Seconds an import may take, both passes together: a job from the upload page, and the
+# synchronous API call (which must answer within gunicorn's timeout, GUNICORN_TIMEOUT=60).
+IMPORT_TIME_BUDGET = env.int("IMPORT_TIME_BUDGET", default=30 * 60)
+IMPORT_API_TIME_BUDGET = env.int("IMPORT_API_TIME_BUDGET", default=45)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
