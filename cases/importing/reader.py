@@ -11,7 +11,7 @@ part (zip bombs), then the sheet's declared size (``<dimension ref>``) and its a
 last ``<row r>`` and the rightmost ``<c r>``, found by one pass over the sheet XML) against
 ``IMPORT_MAX_ROWS`` rows and ``MAX_COLUMNS`` columns — openpyxl would otherwise pad every row to
 the declared width and every gap to the declared height. Then every row read counts against the
-same limits and the import's time budget (``deadline``). The dry run and the real run read through
+same limits and the import's time budget (``deadline``, set by the engine). The dry run and the real run read through
 this one reader, so they see the same rows and the same problems (a NUL byte anywhere in a CSV is
 one, not only in its first block).
 """

@@ -253,6 +253,20 @@ def test_an_import_past_its_time_budget_stops_with_a_clear_error_and_writes_noth
     assert Case.objects.count() == 0
 
 
+def test_a_job_has_one_budget_for_checking_and_one_for_writing(settings, monkeypatch, city_user):
+    path = Path(EXAMPLES / "ledger-example.csv")
+    monkeypatch.setattr(reader_module.time, "monotonic", FakeClock())
+    settings.IMPORT_TIME_BUDGET, settings.IMPORT_WRITE_TIME_BUDGET = 10, 10_000
+    checked = run_import(path, by=city_user, dry_run=True)
+    assert checked["error_count"] == 1 and "超过了允许的时间" in checked["errors"][0]["message"]
+    settings.IMPORT_TIME_BUDGET, settings.IMPORT_WRITE_TIME_BUDGET = 10_000, 10
+    written = run_import(path, by=city_user, dry_run=False)
+    assert written["error_count"] == 1 and "超过了允许的时间" in written["errors"][0]["message"]
+    assert written["created"] == 0 and Case.objects.count() == 0
+    settings.IMPORT_WRITE_TIME_BUDGET = 10_000
+    assert run_import(path, by=city_user, dry_run=False)["created"] == 30
+
+
 def test_the_api_uses_its_own_short_time_budget(settings, county_a):
     settings.IMPORT_API_TIME_BUDGET = 0
     content = (EXAMPLES / "ledger-example.csv").read_bytes()
