@@ -395,7 +395,7 @@ def _open_xlsx(path: Path, time_check: Callable[[], None]) -> Sheet:
                 raise FileProblem(not_xlsx)
             _check_package(archive)
             part = _first_worksheet(archive)
-            total, columns = _measure(archive, part, time_check)
+            total, _columns = _measure(archive, part, time_check)
     except KeyError:
         raise FileProblem(_("The workbook cannot be read; open it in Excel and save it again as .xlsx.")) from None
     except (zipfile.BadZipFile, OSError, EOFError, ElementTree.ParseError, zipfile.LargeZipFile, NotImplementedError):
@@ -411,8 +411,10 @@ def _open_xlsx(path: Path, time_check: Callable[[], None]) -> Sheet:
 
     def rows() -> Iterator[tuple[int, list]]:
         try:
-            # Bounded by the measured size: openpyxl pads rows to max_col and fills gaps up to max_row.
-            cells = sheet.iter_rows(min_row=1, max_row=total, max_col=max(1, min(columns, MAX_COLUMNS)), values_only=True)
+            # Bounded explicitly: openpyxl pads every row to max_col and fills gaps up to max_row, from
+            # the sheet's own claim when not told. (Cells written without a reference, which the
+            # measure cannot place, are read up to column MAX_COLUMNS and no further.)
+            cells = sheet.iter_rows(min_row=1, max_row=total, max_col=MAX_COLUMNS, values_only=True)
             for number, values in enumerate(cells, start=1):
                 state["row"] = number
                 time_check()

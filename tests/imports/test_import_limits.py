@@ -272,3 +272,13 @@ def test_the_api_uses_its_own_short_time_budget(settings, county_a):
     content = (EXAMPLES / "ledger-example.csv").read_bytes()
     body = post_import(api(county_a), "ledger.csv", content, dry_run=True).json()
     assert body["error_count"] == 1 and body["created"] == 0
+
+
+def test_rows_and_cells_written_without_references_are_still_read(county_a):
+    """Some generators omit ``r`` on rows and cells (allowed by the format): counted, and read in full."""
+    values = row(编号="411502-2025-E001")
+    cells = "".join(f'<c t="inlineStr"><is><t>{value}</t></is></c>' for value in values)
+    content = patched_xlsx([HEADER], dimension="A1", extra_rows=f"<row>{cells}</row>")
+    body = post_import(api(county_a), "plain.xlsx", content, dry_run=False).json()
+    assert body["errors"] == [] and body["created"] == 1
+    assert Case.objects.get().ref == "411502-2025-E001"
