@@ -18,9 +18,9 @@ from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
+from . import safe_sheets
 from .tables import LEDGER_COLUMNS, state_label, timeliness, timeliness_label
 
 CHUNK_SIZE = 2000
@@ -72,19 +72,12 @@ def file_name(extension: str, today: dt.date) -> str:
     return f"台帐-{today:%Y%m%d}.{extension}"
 
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _csv_text(value) -> str:
-    if value is None:
-        return ""
+def _csv_value(value):
     if isinstance(value, dt.datetime):
         return value.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, dt.date):
         return value.isoformat()
-    text = str(value)
-    # Keep Excel from running text typed by an enterprise as a formula (CSV injection).
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    return value
 
 
 class _Echo:
@@ -97,9 +90,10 @@ class _Echo:
 def _csv_lines(queryset: QuerySet, today: dt.date) -> Iterator[bytes]:
     writer = csv.writer(_Echo())
     # The BOM makes Excel read the file as UTF-8 (and show the Chinese).
-    yield codecs.BOM_UTF8 + writer.writerow(headers()).encode("utf-8")
+    yield codecs.BOM_UTF8 + writer.writerow(safe_sheets.csv_row(headers())).encode("utf-8")
     for row in ledger_rows(queryset, today):
-        yield writer.writerow([_csv_text(value) for value in row]).encode("utf-8")
+        # Text typed by an enterprise is never run by Excel as a formula (safe_sheets).
+        yield writer.writerow(safe_sheets.csv_row(_csv_value(value) for value in row)).encode("utf-8")
 
 
 def csv_response(queryset: QuerySet, today: dt.date) -> StreamingHttpResponse:
@@ -118,7 +112,7 @@ def write_xlsx(queryset: QuerySet, today: dt.date, target) -> None:
     sheet.freeze_panes = "A2"
     header_cells = []
     for text in headers():
-        cell = WriteOnlyCell(sheet, value=text)
+        cell = safe_sheets.cell(sheet, text)
         cell.font = Font(bold=True)
         header_cells.append(cell)
     sheet.append(header_cells)
@@ -126,10 +120,9 @@ def write_xlsx(queryset: QuerySet, today: dt.date, target) -> None:
     for row in ledger_rows(queryset, today):
         cells = []
         for value in row:
-            cell = WriteOnlyCell(sheet, value=value)
-            if isinstance(value, str) and value.startswith("="):
-                cell.data_type = "s"  # text typed by an enterprise is never a formula
-            elif isinstance(value, dt.datetime):
+            # Control characters dropped, formula-like text kept as text (safe_sheets).
+            cell = safe_sheets.cell(sheet, value)
+            if isinstance(value, dt.datetime):
                 cell.number_format = datetime_format
             elif isinstance(value, dt.date):
                 cell.number_format = date_format

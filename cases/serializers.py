@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from . import credit_code
+from .importing.reader import upload_size_problem
 from .models import Case, Category, Channel, Department, Enterprise, Region, State, local_date
 from .services import available_actions
 
@@ -211,6 +212,12 @@ class FollowUpSerializer(serializers.Serializer):
 class ImportRequestSerializer(serializers.Serializer):
     file = serializers.FileField(help_text=_("The ledger: .xlsx or .csv (UTF-8 or GB18030)."))
     dry_run = serializers.BooleanField(required=False, default=False)
+
+    def validate_file(self, upload):
+        problem = upload_size_problem(upload.size)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return upload
 
 
 class ImportErrorSerializer(serializers.Serializer):

@@ -6,23 +6,35 @@ from pathlib import Path
 
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .import_jobs import create_job, get_job_for_user
 from .importing.columns import SPEC_COLUMNS
+from .importing.reader import upload_size_problem
+from .importing.report import error_report_bytes
 from .importing.template import template_bytes
 from .roles import is_office
 from .tasks import run_import_job
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class ImportForm(forms.Form):
     file = forms.FileField(label=gettext_lazy("Ledger file (.xlsx or .csv)"))
     dry_run = forms.BooleanField(label=gettext_lazy("Check only (dry run): report errors, write nothing"),
                                  required=False, initial=True)
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        problem = upload_size_problem(upload.size)
+        if problem:
+            raise forms.ValidationError(problem)
+        return upload
 
 
 def _refuse(request):
@@ -87,9 +99,21 @@ def import_job_confirm(request, job_id):
 
 @login_required
 @require_GET
+def import_job_errors(request, job_id):
+    """The errors of a finished job as an XLSX the office can sort and work through."""
+    job = get_job_for_user(request.user, job_id)
+    summary = job.get("summary") or {}
+    if job["status"] != "done" or not summary.get("errors"):
+        raise Http404(_("This import has no errors to download."))
+    response = HttpResponse(error_report_bytes(summary, file_name=job["file_name"]), content_type=XLSX)
+    response["Content-Disposition"] = content_disposition_header(True, _("import-errors-%(id)s.xlsx") % {"id": job["id"][:8]})
+    return response
+
+
+@login_required
+@require_GET
 def import_template(request):
-    response = HttpResponse(template_bytes(),
-                            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response = HttpResponse(template_bytes(), content_type=XLSX)
     response["Content-Disposition"] = "attachment; filename=\"ledger-import-template.xlsx\"; filename*=UTF-8''%E4%BC%81%E4%B8%9A%E9%97%AE%E9%A2%98%E5%8F%B0%E5%B8%90%E5%AF%BC%E5%85%A5%E6%A8%A1%E6%9D%BF.xlsx"
     return response
 
@@ -103,5 +127,6 @@ def import_urls():
         path("import/<str:job_id>/", import_job, name="import_job"),
         path("import/<str:job_id>/status/", import_job_status, name="import_job_status"),
         path("import/<str:job_id>/confirm/", import_job_confirm, name="import_job_confirm"),
+        path("import/<str:job_id>/errors.xlsx", import_job_errors, name="import_job_errors"),
     ]
 

@@ -129,6 +129,17 @@ EVIDENCE_MAX_BYTES = env.int("EVIDENCE_MAX_BYTES", default=20 * 1024 * 1024)
 # Behind nginx: the download view answers with X-Accel-Redirect: <prefix>/<stored name> and nginx
 # sends the file from an internal location. Empty = Django streams the file itself.
 EVIDENCE_X_ACCEL_PREFIX = env.str("EVIDENCE_X_ACCEL_PREFIX", default="")
+# Ledger imports (cases/importing/reader.py): refused before reading when larger than this. The
+# upload limit matches nginx's client_max_body_size (deploy/nginx); rows count the header too.
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=25 * 1024 * 1024)
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=200_000)
+IMPORT_MAX_UNPACKED_BYTES = env.int("IMPORT_MAX_UNPACKED_BYTES", default=512 * 1024 * 1024)
+# Seconds an import job may take to read and check the file (a 100,000-row file: ~40 s), and to
+# write it (through the services, ~20 rows/s); the synchronous API gets one budget for both
+# passes, within gunicorn's timeout (GUNICORN_TIMEOUT=60). The longest job is the sum of the first two.
+IMPORT_TIME_BUDGET = env.int("IMPORT_TIME_BUDGET", default=10 * 60)
+IMPORT_WRITE_TIME_BUDGET = env.int("IMPORT_WRITE_TIME_BUDGET", default=4 * 3600)
+IMPORT_API_TIME_BUDGET = env.int("IMPORT_API_TIME_BUDGET", default=45)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

@@ -1,11 +1,14 @@
-"""A notice as an XLSX workbook (openpyxl), laid out the way offices print theirs."""
-from __future__ import annotations
+"""A notice as an XLSX workbook (openpyxl), laid out the way offices print theirs.
 
-import io
+Every row goes through ``cases.safe_sheets``: a department or enterprise named like a formula is
+written as text, and control characters typed into a name never break the file."""
+from __future__ import annotations
 
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
+
+from cases.safe_sheets import append, workbook_bytes
 
 from .models import Notice
 from .services import presentation
@@ -17,50 +20,48 @@ def notice_xlsx(notice: Notice) -> bytes:
     ws = wb.active
     ws.title = _("Notice")[:31]
     bold = Font(bold=True)
-    ws.append([notice.title])
+    append(ws, [notice.title])
     ws["A1"].font = Font(bold=True, size=14)
-    ws.append([_("Region"), notice.region.name, _("Period"), notice.period])
-    ws.append([_("Status"), notice.get_status_display(), _("Issued on"),
-               notice.issued_on.isoformat() if notice.issued_on else ""])
-    ws.append([_("Recipient groups reached"), "、".join(notice.group_labels())])
+    append(ws, [_("Region"), notice.region.name, _("Period"), notice.period])
+    append(ws, [_("Status"), notice.get_status_display(), _("Issued on"),
+                notice.issued_on.isoformat() if notice.issued_on else ""])
+    append(ws, [_("Recipient groups reached"), "、".join(notice.group_labels())])
     if notice.covering_text:
-        ws.append([])
-        ws.append([notice.covering_text])
+        append(ws, [])
+        append(ws, [notice.covering_text])
         ws.cell(row=ws.max_row, column=1).alignment = Alignment(wrap_text=True, vertical="top")
-    ws.append([])
-    ws.append([_("Figures")])
+    append(ws, [])
+    append(ws, [_("Figures")])
     ws.cell(row=ws.max_row, column=1).font = bold
     for label, value in view["rows"]:
-        ws.append([label, value])
+        append(ws, [label, value])
 
-    ws.append([])
-    ws.append([_("Overdue cases")])
+    append(ws, [])
+    append(ws, [_("Overdue cases")])
     ws.cell(row=ws.max_row, column=1).font = bold
-    ws.append([_("Number"), _("Enterprise"), _("Department"), _("Due date"), _("Days overdue"), _("Supervised")])
+    append(ws, [_("Number"), _("Enterprise"), _("Department"), _("Due date"), _("Days overdue"), _("Supervised")])
     for cell in ws[ws.max_row]:
         cell.font = bold
     for case in view["overdue"]:
-        ws.append([case["number"], case["enterprise"], case["department"], case["due_date"], case["days_overdue"],
-                   _("Yes") if case["supervised"] else ""])
+        append(ws, [case["number"], case["enterprise"], case["department"], case["due_date"], case["days_overdue"],
+                _("Yes") if case["supervised"] else ""])
 
-    ws.append([])
-    ws.append([_("By department")])
+    append(ws, [])
+    append(ws, [_("By department")])
     ws.cell(row=ws.max_row, column=1).font = bold
-    ws.append([_("Department"), _("Received"), _("Closed"), _("Closed on time"), _("Overdue")])
+    append(ws, [_("Department"), _("Received"), _("Closed"), _("Closed on time"), _("Overdue")])
     for cell in ws[ws.max_row]:
         cell.font = bold
     for row in view["departments"]:
-        ws.append([row["name"], row["received"], row["closed"], row["on_time"], row["overdue"]])
+        append(ws, [row["name"], row["received"], row["closed"], row["on_time"], row["overdue"]])
 
     if view["changes"]:
-        ws.append([])
-        ws.append([_("Changes since %(period)s") % {"period": view["previous_period"]}])
+        append(ws, [])
+        append(ws, [_("Changes since %(period)s") % {"period": view["previous_period"]}])
         ws.cell(row=ws.max_row, column=1).font = bold
         for label, value in view["changes"]:
-            ws.append([label, value])
+            append(ws, [label, value])
 
     for column, width in zip("ABCDEF", (34, 30, 22, 14, 12, 10), strict=True):
         ws.column_dimensions[column].width = width
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
+    return workbook_bytes(wb)

@@ -1,15 +1,17 @@
 """XLSX exports: the region's scoresheet in the seed's 考核表 layout, and the scoreboard.
 
 Written with openpyxl's write-only mode (rows streamed to the file, not kept as cell objects),
-so exporting a scoreboard with long drill-down lists stays in bounded memory.
+so exporting a scoreboard with long drill-down lists stays in bounded memory. Every cell goes
+through ``cases.safe_sheets`` (names typed by people: control characters removed, formula-like
+text written as text).
 """
 from __future__ import annotations
-
-import io
 
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
+
+from cases import safe_sheets
 
 from .ladders import points_str
 from .results import RegionScore, Scoreboard
@@ -43,7 +45,7 @@ def scoresheet_xlsx(board: Scoreboard, region_score: RegionScore) -> bytes:
     ws.print_title_rows = "3:3"
 
     def put(row, column, value, *, bold=False, center=False):
-        cell = ws.cell(row=row, column=column, value=value)
+        cell = safe_sheets.put(ws, row, column, value)
         cell.border = BOX
         cell.alignment = CENTER if center else WRAP
         if bold:
@@ -89,9 +91,7 @@ def scoresheet_xlsx(board: Scoreboard, region_score: RegionScore) -> bytes:
     put(row, 6, _number(region_score.total), bold=True, center=True)
     put(row + 1, 1, _("Assessors' signatures:                Date:"))
     ws.merge_cells(start_row=row + 1, end_row=row + 1, start_column=1, end_column=7)
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
+    return safe_sheets.workbook_bytes(wb)
 
 
 def scoreboard_xlsx(board: Scoreboard, region_codes: list[str] | None = None) -> bytes:
@@ -99,31 +99,29 @@ def scoreboard_xlsx(board: Scoreboard, region_codes: list[str] | None = None) ->
     ws = wb.create_sheet(title=str(board.year))
     regions = [r for r in board.regions if region_codes is None or r.region.code in region_codes]
     sections = regions[0].sections if regions else []
-    ws.append([_("%(year)d assessment results (cutoff %(cutoff)s, rule set %(rule_set)s)") % {
+    safe_sheets.append(ws, [_("%(year)d assessment results (cutoff %(cutoff)s, rule set %(rule_set)s)") % {
         "year": board.year, "cutoff": board.cutoff.isoformat(), "rule_set": board.rule_set.code}])
     head = [_("Rank"), _("Code"), _("County/district")]
     head += [f"{s.section.title}({points_str(s.section.max_points)})" for s in sections]
     head += [str(n) for n in range(1, 22)] + [_("Item 15 rate"), _("Total")]
-    ws.append(head)
+    safe_sheets.append(ws, head)
     for r in regions:
         line = [r.rank, r.region.code, r.region.name]
         line += [_number(s.subtotal) for s in r.sections]
         line += [_number(r.items[n].points) if n in r.items else None for n in range(1, 22)]
         t = r.items.get(15)
         line += [t.detail.rate_text if t is not None and t.detail is not None else None, _number(r.total)]
-        ws.append(line)
+        safe_sheets.append(ws, line)
     lists = wb.create_sheet(title=_("Late and pending"))
-    lists.append([_("Code"), _("County/district"), _("Kind"), _("Case number")])
+    safe_sheets.append(lists, [_("Code"), _("County/district"), _("Kind"), _("Case number")])
     for r in regions:
         t = r.items.get(15)
         if t is None or t.detail is None:
             continue
         for number in t.detail.closed_late:
-            lists.append([r.region.code, r.region.name, _("closed late"), number])
+            safe_sheets.append(lists, [r.region.code, r.region.name, _("closed late"), number])
         for number in t.detail.open_late:
-            lists.append([r.region.code, r.region.name, _("open past due"), number])
+            safe_sheets.append(lists, [r.region.code, r.region.name, _("open past due"), number])
         for number in t.detail.pending:
-            lists.append([r.region.code, r.region.name, _("pending"), number])
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
+            safe_sheets.append(lists, [r.region.code, r.region.name, _("pending"), number])
+    return safe_sheets.workbook_bytes(wb)

@@ -8,10 +8,12 @@ all-or-nothing. Memory stays bounded by the size of one row plus a set of the fi
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -76,15 +78,22 @@ def check_importer(user) -> None:
         raise NotAllowed(_("Only a county office or the city office may import a ledger."))
 
 
-def run_import(path: str | Path, *, by, dry_run: bool, progress: Progress | None = None) -> dict:
-    """Import the ledger file at ``path`` as user ``by``; return the summary as a dict."""
+def run_import(path: str | Path, *, by, dry_run: bool, progress: Progress | None = None,
+               time_budget: float | None = None) -> dict:
+    """Import the ledger file at ``path`` as user ``by``; return the summary as a dict.
+
+    Time budgets: reading and checking the file gets ``IMPORT_TIME_BUDGET`` seconds, writing it
+    ``IMPORT_WRITE_TIME_BUDGET``; a caller that must answer quickly (the API) passes
+    ``time_budget`` for both passes together. Past it the import stops with a file error and
+    nothing is written."""
     check_importer(by)
     now = timezone.now()
     progress = progress or (lambda phase, done, fraction: None)
     summary = Summary(dry_run=dry_run)
     refs = References()
+    deadline = time.monotonic() + (settings.IMPORT_TIME_BUDGET if time_budget is None else time_budget)
     try:
-        plan = _validate(Path(path), by=by, refs=refs, now=now, summary=summary, progress=progress)
+        plan = _validate(Path(path), by=by, refs=refs, now=now, summary=summary, progress=progress, deadline=deadline)
     except FileProblem as problem:
         summary.add_error(problem.row, problem.column, problem.message)
         return summary.as_dict()
@@ -92,8 +101,10 @@ def run_import(path: str | Path, *, by, dry_run: bool, progress: Progress | None
         if summary.error_count:
             summary.created, summary.departments_created = 0, []
         return summary.as_dict()
+    if time_budget is None:
+        deadline = time.monotonic() + settings.IMPORT_WRITE_TIME_BUDGET
     try:
-        _write(Path(path), by=by, refs=refs, now=now, summary=summary, plan=plan, progress=progress)
+        _write(Path(path), by=by, refs=refs, now=now, summary=summary, plan=plan, progress=progress, deadline=deadline)
     except FileProblem as problem:
         summary.add_error(problem.row, problem.column, problem.message)
     if summary.error_count:
@@ -128,8 +139,9 @@ def _is_blank(cells: list) -> bool:
     return all(cell is None or str(cell).strip() == "" for cell in cells)
 
 
-def _open(path: Path, summary: Summary) -> Sheet | None:
-    sheet = open_sheet(path)
+def _open(path: Path, summary: Summary, deadline: float) -> Sheet | None:
+    """Both passes open the file here: the same reader, the same limits, the same rows."""
+    sheet = open_sheet(path, deadline=deadline)
     if sheet.missing:
         for key in sheet.missing:
             summary.add_error(sheet.header_row, describe(key),
@@ -139,8 +151,9 @@ def _open(path: Path, summary: Summary) -> Sheet | None:
     return sheet
 
 
-def _validate(path: Path, *, by, refs: References, now: dt.datetime, summary: Summary, progress: Progress) -> _Plan | None:
-    sheet = _open(path, summary)
+def _validate(path: Path, *, by, refs: References, now: dt.datetime, summary: Summary, progress: Progress,
+              deadline: float) -> _Plan | None:
+    sheet = _open(path, summary, deadline)
     if sheet is None:
         return None
     plan = _Plan()
@@ -207,7 +220,8 @@ def _validate(path: Path, *, by, refs: References, now: dt.datetime, summary: Su
 # -- pass two: write -------------------------------------------------------------------------
 
 
-def _write(path: Path, *, by, refs: References, now: dt.datetime, summary: Summary, plan: _Plan, progress: Progress) -> None:
+def _write(path: Path, *, by, refs: References, now: dt.datetime, summary: Summary, plan: _Plan, progress: Progress,
+           deadline: float) -> None:
     total = summary.rows
     summary.created = summary.unchanged = 0
     summary.departments_created = []
@@ -218,7 +232,7 @@ def _write(path: Path, *, by, refs: References, now: dt.datetime, summary: Summa
                     create_department(by=by, region=region, name=name)
                     summary.departments_created.append({"region": region.code, "name": name})
             departments = _Departments()
-            sheet = _open(path, summary)
+            sheet = _open(path, summary, deadline)
             if sheet is None:
                 raise _Abort
             try:

@@ -1,13 +1,13 @@
 """The downloadable XLSX template: the SPEC §7 headers, one example row, and a sheet explaining them."""
 from __future__ import annotations
 
-import io
-
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.comments import Comment
 from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
+
+from cases.safe_sheets import append, workbook_bytes
 
 from .columns import SPEC_COLUMNS
 
@@ -53,8 +53,8 @@ def template_bytes() -> bytes:
     sheet = workbook.active
     sheet.title = "台帐"
     explained = notes()
-    sheet.append([column.header for column in SPEC_COLUMNS])
-    sheet.append([EXAMPLE.get(column.key, "") for column in SPEC_COLUMNS])
+    append(sheet, [column.header for column in SPEC_COLUMNS])
+    append(sheet, [EXAMPLE.get(column.key, "") for column in SPEC_COLUMNS])
     bold = Font(bold=True)
     required = PatternFill("solid", fgColor="FFF2CC")
     for index, column in enumerate(SPEC_COLUMNS, start=1):
@@ -73,14 +73,12 @@ def template_bytes() -> bytes:
     sheet.freeze_panes = "A2"
 
     guide = workbook.create_sheet(_("Instructions"))
-    guide.append([_("Column"), _("English alias"), _("Required"), _("Notes")])
+    append(guide, [_("Column"), _("English alias"), _("Required"), _("Notes")])
     for cell in guide[1]:
         cell.font = bold
     for column in SPEC_COLUMNS:
-        guide.append([column.header, column.key, _("yes") if column.required else _("when applicable"),
+        append(guide, [column.header, column.key, _("yes") if column.required else _("when applicable"),
                       explained.get(column.key, "")])
     for letter, width in zip("ABCD", (18, 16, 12, 70), strict=True):
         guide.column_dimensions[letter].width = width
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return workbook_bytes(workbook)
