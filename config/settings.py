@@ -7,7 +7,10 @@ tasks run in-process, debug on. ``DATABASE_URL`` points at PostgreSQL in product
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+from config.secret_key import DEVELOPMENT_SECRET_KEY, refusal_message, weak_secret_key_reason
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -15,7 +18,11 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False) if (BASE_DIR / ".env").exists() else None
 
 DEBUG = env.bool("DEBUG", default=not env.str("DATABASE_URL", default=""))
-SECRET_KEY = env.str("SECRET_KEY", default="insecure-embedded-default-key-change-me-in-production-0123456789")
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not DEBUG and weak_secret_key_reason(SECRET_KEY):
+    # Production never runs on a key from the repository or deploy/env.example (config/secret_key.py).
+    raise ImproperlyConfigured(refusal_message(weak_secret_key_reason(SECRET_KEY)))
+SECRET_KEY = SECRET_KEY or DEVELOPMENT_SECRET_KEY
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 

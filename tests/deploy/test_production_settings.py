@@ -9,6 +9,8 @@ import pytest
 import yaml
 from django.urls import reverse
 
+from config.secret_key import DEVELOPMENT_SECRET_KEY, weak_secret_key_reason
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -37,13 +39,74 @@ def test_production_settings_pass_check_deploy():
     assert "no issues" in result.stdout
 
 
-def test_weak_secret_key_fails_check_deploy():
+# -- no default secrets: with DEBUG off a missing, default or placeholder key stops every process --
+
+def env_example_secret_key() -> str:
+    for line in (ROOT / "deploy" / "env.example").read_text().splitlines():
+        if line.startswith("SECRET_KEY="):
+            return line.split("=", 1)[1]
+    raise AssertionError("deploy/env.example has no SECRET_KEY line")
+
+
+@pytest.mark.parametrize("key", [
+    "", DEVELOPMENT_SECRET_KEY, "env.example", "short", "django-insecure-" + "x7Kq2" * 10,
+    "ChangeMe" + secrets.token_urlsafe(64), secrets.token_urlsafe(64) + "-placeholder", "ab" * 40,
+])
+def test_weak_secret_keys_are_named_with_a_reason(key):
+    key = env_example_secret_key() if key == "env.example" else key
+    assert weak_secret_key_reason(key)
+
+
+def test_a_random_key_is_accepted():
+    assert weak_secret_key_reason(secrets.token_urlsafe(64)) is None
+
+
+def _without_key(**extra):
+    env = production_env(**extra)
+    if "SECRET_KEY" not in extra:
+        env.pop("SECRET_KEY")
+    return env
+
+
+@pytest.mark.parametrize("key", [None, DEVELOPMENT_SECRET_KEY, "env.example", "short"])
+def test_check_deploy_refuses_a_missing_default_or_placeholder_key(key):
+    env = _without_key() if key is None else production_env(
+        SECRET_KEY=env_example_secret_key() if key == "env.example" else key)
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=production_env(SECRET_KEY="short"), capture_output=True, text=True, timeout=120,
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
     )
     assert result.returncode != 0
-    assert "security.W009" in result.stdout + result.stderr
+    assert "ImproperlyConfigured: SECRET_KEY" in result.stderr
+    assert "With DEBUG off the app does not start" in result.stderr
+
+
+def test_gunicorn_and_celery_refuse_to_start_without_a_key():
+    gunicorn = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "--check-config", "config.wsgi:application"],
+        cwd=ROOT, env=_without_key(), capture_output=True, text=True, timeout=120,
+    )
+    assert gunicorn.returncode != 0
+    assert "SECRET_KEY is not set" in gunicorn.stdout + gunicorn.stderr
+    celery = subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "-Q", "timers"],
+        cwd=ROOT, env=_without_key(SECRET_KEY=env_example_secret_key()), capture_output=True, text=True, timeout=120,
+    )
+    assert celery.returncode != 0
+    assert "SECRET_KEY looks like a placeholder" in celery.stdout + celery.stderr
+
+
+def test_debug_on_runs_on_the_development_key_without_configuration():
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL"))}
+    env.pop("SECRET_KEY", None)
+    env.pop("DEBUG", None)
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; from django.conf import settings; django.setup(); "
+         "print(settings.DEBUG, settings.SECRET_KEY)"],
+        cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "config.settings"}, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", DEVELOPMENT_SECRET_KEY]
 
 
 @pytest.mark.django_db
