@@ -183,16 +183,30 @@ def test_real_ip_is_believed_only_from_a_trusted_proxy(rf, settings):
 
 # -- deploy/ files ----------------------------------------------------------------------------
 
+def queues_of(command) -> set[str]:
+    """The queues a `celery worker` command line consumes (--queues X,Y / --queues=X,Y / -Q X,Y)."""
+    words = command.split() if isinstance(command, str) else list(command)
+    for n, word in enumerate(words):
+        if word in ("--queues", "-Q"):
+            return set(words[n + 1].split(","))
+        if word.startswith("--queues="):
+            return set(word.split("=", 1)[1].split(","))
+    raise AssertionError(f"no --queues in {command!r}: the worker would take every queue")
+
+
 def test_compose_file_has_the_required_services_and_settings():
     compose = yaml.safe_load((ROOT / "deploy" / "compose.yaml").read_text())
     services = compose["services"]
-    assert {"postgres", "redis", "web", "worker", "beat", "nginx"} <= set(services)
+    assert {"postgres", "redis", "web", "timers", "worker", "beat", "nginx"} <= set(services)
     redis_command = " ".join(services["redis"]["command"])
     assert "--appendonly yes" in redis_command and "--maxmemory-policy noeviction" in redis_command
     assert services["beat"]["deploy"]["replicas"] == 1
     assert "beat" in services["beat"]["command"] and "worker" in services["worker"]["command"]
+    # The timers have a worker of their own; imports and the other long jobs another.
+    assert queues_of(services["timers"]["command"]) == {"timers"}
+    assert queues_of(services["worker"]["command"]) == {"imports", "default"}
     assert services["web"]["command"][0] == "gunicorn"
-    for name in ("web", "worker", "beat"):
+    for name in ("web", "timers", "worker", "beat"):
         service = services[name]
         assert service["environment"]["REDIS_URL"].startswith("redis://redis:")
         assert service["environment"]["DATABASE_URL"].startswith("postgres://")
@@ -233,6 +247,16 @@ def test_systemd_units_parse_and_run_exactly_one_beat():
     assert "beat" in units["caseledger-beat.service"]["Service"]["ExecStart"]
     assert "@" not in "caseledger-beat.service"  # not a template: one instance
     assert "worker" in units["caseledger-worker@.service"]["Service"]["ExecStart"]
+    assert queues_of(units["caseledger-worker@.service"]["Service"]["ExecStart"]) == {"imports", "default"}
+    assert queues_of(units["caseledger-timers.service"]["Service"]["ExecStart"]) == {"timers"}
+
+
+def test_bin_run_starts_a_timers_worker_and_a_jobs_worker_with_redis():
+    script = (ROOT / "bin" / "run").read_text()
+    with_redis = script[script.index('if [ -n "${REDIS_URL:-}" ]'):script.index("else")]
+    workers = [line for line in with_redis.splitlines() if "celery -A config worker" in line]
+    assert sorted(map(frozenset, map(queues_of, workers))) == sorted([frozenset({"timers"}), frozenset({"imports", "default"})])
+    assert "manage.py run_timers" in script[script.index("else"):]
 
 
 @pytest.mark.django_db
