@@ -9,6 +9,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 from config.cache import cache_settings
 from config.secret_key import DEVELOPMENT_SECRET_KEY, refusal_message, weak_secret_key_reason
@@ -159,6 +160,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # scoring jobs among them. deploy/ and bin/run start one worker for "timers" and one for the others.
 CELERY_TASK_DEFAULT_QUEUE = "default"
 TIMERS_QUEUE, IMPORTS_QUEUE = "timers", "imports"
+# Declared, so that a worker started without --queues serves all three rather than "default" only.
+CELERY_TASK_QUEUES = [Queue(name) for name in (TIMERS_QUEUE, IMPORTS_QUEUE, CELERY_TASK_DEFAULT_QUEUE)]
 CELERY_TASK_ROUTES = {
     "notifications.*": {"queue": TIMERS_QUEUE},
     "notices.*": {"queue": TIMERS_QUEUE},

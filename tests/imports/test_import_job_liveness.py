@@ -248,6 +248,8 @@ def test_the_sweep_and_notice_jobs_go_to_the_timers_queue_and_imports_elsewhere(
             assert queue_of(entry["task"]) == "timers"
     long_jobs = [name for name in app.tasks if name.startswith(("cases.", "scoring.", "ledger."))]
     assert long_jobs and all(queue_of(name) != "timers" for name in long_jobs)
+    # A worker started without --queues serves every queue: nothing is stranded on an old setup.
+    assert {queue.name for queue in app.conf.task_queues} == {"timers", "imports", "default"}
 
 
 def test_imports_have_a_hard_time_limit_and_the_visibility_timeout_outlasts_every_job():
