@@ -230,7 +230,8 @@ def test_nginx_serves_attachments_internally_and_limits_uploads():
 def test_env_example_covers_what_settings_read():
     example = (ROOT / "deploy" / "env.example").read_text()
     for key in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS", "HTTPS", "TRUSTED_PROXIES",
-                "EMAIL_HOST", "EVIDENCE_X_ACCEL_PREFIX", "SWEEP_INTERVAL_SECONDS"):
+                "EMAIL_HOST", "EVIDENCE_X_ACCEL_PREFIX", "SWEEP_INTERVAL_SECONDS", "IMPORT_TIME_LIMIT_SECONDS",
+                "IMPORT_JOB_DEAD_AFTER_SECONDS"):
         assert f"\n{key}=" in example
 
 
