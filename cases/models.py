@@ -598,3 +598,44 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}:{self.key} → {self.case_id}"
+
+
+class ImportJob(models.Model):
+    """A ledger import started from the upload page (cases/import_jobs.py, run by cases/tasks.py).
+
+    The uploaded file waits in MEDIA_ROOT/imports/<stored_name>. A worker running the job writes
+    ``heartbeat_at`` every few seconds; a running job whose heartbeat has stopped lost its worker
+    and is shown as interrupted, with a retry that queues the same file again as a new attempt.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    id = models.CharField(primary_key=True, max_length=32, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="+")
+    file_name = models.CharField(max_length=200)
+    stored_name = models.CharField(max_length=64)
+    dry_run = models.BooleanField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    phase = models.CharField(max_length=20, blank=True)
+    processed = models.PositiveIntegerField(default=0)
+    percent = models.PositiveSmallIntegerField(default=0)
+    summary = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    # Failed because its worker stopped (not because of the file): the same file may be retried.
+    interrupted = models.BooleanField(default=False)
+    attempt = models.PositiveSmallIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("import job")
+        verbose_name_plural = _("import jobs")
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.status})"

@@ -8,8 +8,8 @@ Daily housekeeping walks the upload folders and removes such files once they are
 
 "Named by a row" is read from every model's FileField (evidence, scoring attachments, notice
 scans …), found through the app registry rather than by importing the apps that own them. The
-import uploads (``imports/``) are named by no row but by the import job in the cache, which lives
-``JOB_TTL``; they are orphans once older than that.
+import uploads (``imports/``) are named by no row but by the import job, whose file lives
+``FILE_TTL``; they are orphans once older than that.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from django.apps import apps
 from django.conf import settings
 from django.db import models
 
-from .import_jobs import JOB_TTL
+from .import_jobs import FILE_TTL
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ GRACE_HOURS_DEFAULT = 24
 # The folders under MEDIA_ROOT the app's uploads go to (the upload_to of each FileField, and the
 # import uploads). Nothing else under MEDIA_ROOT is ever looked at.
 FOLDERS_DEFAULT = ("evidence", "scoring", "notices", "imports")
-UNNAMED_FOLDERS = {"imports": JOB_TTL}  # folder → seconds its files live without a row
+UNNAMED_FOLDERS = {"imports": FILE_TTL}  # folder → seconds its files live without a row
 
 
 @dataclass

@@ -7,7 +7,12 @@ tasks run in-process, debug on. ``DATABASE_URL`` points at PostgreSQL in product
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
+
+from config.cache import cache_settings
+from config.secret_key import DEVELOPMENT_SECRET_KEY, refusal_message, weak_secret_key_reason
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -15,7 +20,11 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False) if (BASE_DIR / ".env").exists() else None
 
 DEBUG = env.bool("DEBUG", default=not env.str("DATABASE_URL", default=""))
-SECRET_KEY = env.str("SECRET_KEY", default="insecure-embedded-default-key-change-me-in-production-0123456789")
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not DEBUG and weak_secret_key_reason(SECRET_KEY):
+    # Production never runs on a key from the repository or deploy/env.example (config/secret_key.py).
+    raise ImproperlyConfigured(refusal_message(weak_secret_key_reason(SECRET_KEY)))
+SECRET_KEY = SECRET_KEY or DEVELOPMENT_SECRET_KEY
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -147,20 +156,45 @@ REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
-# The cache carries short-lived shared state, e.g. the progress of a ledger import
-# (cases/import_jobs.py) between the worker running it and the web process showing it.
-CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-    if REDIS_URL
-    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-}
+# The cache only saves work (the dashboard's provisional score). With Redis unreachable it acts
+# as an empty cache, so no page depends on Redis (config/cache.py).
+CACHES = cache_settings(REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# -- queues: the timers never wait behind a long job ----------------------------------------------
+# "timers": the deadline sweep, its deliveries and the notices' jobs, on a worker of their own
+# (`celery worker -Q timers`). "imports": ledger imports. "default": everything else, the long
+# scoring jobs among them. deploy/ and bin/run start one worker for "timers" and one for the others.
+CELERY_TASK_DEFAULT_QUEUE = "default"
+TIMERS_QUEUE, IMPORTS_QUEUE = "timers", "imports"
+# Declared, so that a worker started without --queues serves all three rather than "default" only.
+CELERY_TASK_QUEUES = [Queue(name) for name in (TIMERS_QUEUE, IMPORTS_QUEUE, CELERY_TASK_DEFAULT_QUEUE)]
+CELERY_TASK_ROUTES = {
+    "notifications.*": {"queue": TIMERS_QUEUE},
+    "notices.*": {"queue": TIMERS_QUEUE},
+    "cases.run_import_job": {"queue": IMPORTS_QUEUE},
+}
+# Time limits: a hard limit kills the process running a task that overran (a hostile file, a
+# runaway query) so no job holds a worker forever. An import may take long (~20 rows/s on
+# SQLite); its own limit is IMPORT_TIME_LIMIT_SECONDS (cases/tasks.py), the others' TASK_TIME_LIMIT_SECONDS.
+TASK_TIME_LIMIT_SECONDS = env.int("TASK_TIME_LIMIT_SECONDS", default=3600)
+IMPORT_TIME_LIMIT_SECONDS = env.int("IMPORT_TIME_LIMIT_SECONDS", default=7200)
+CELERY_TASK_SOFT_TIME_LIMIT = TASK_TIME_LIMIT_SECONDS
+CELERY_TASK_TIME_LIMIT = TASK_TIME_LIMIT_SECONDS + 60
+# Tasks are acknowledged after they finish (acks_late): a message whose worker died is delivered
+# again once the broker's visibility timeout has passed. It must outlast the longest job, or a job
+# still running would be handed to a second worker.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": max(TASK_TIME_LIMIT_SECONDS, IMPORT_TIME_LIMIT_SECONDS) + 60 + 1800,
+}
+# Import jobs heartbeat while they work; one silent this long has lost its worker and is shown
+# as interrupted (failed, with a retry button) on its page.
+IMPORT_JOB_HEARTBEAT_SECONDS = env.int("IMPORT_JOB_HEARTBEAT_SECONDS", default=5)
+IMPORT_JOB_DEAD_AFTER_SECONDS = env.int("IMPORT_JOB_DEAD_AFTER_SECONDS", default=90)
 CELERY_BEAT_SCHEDULE: dict = {}
 
 # -- scoring: judge changed ledger chains nightly, freeze a year once its cutoff day has ended --

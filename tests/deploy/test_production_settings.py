@@ -9,6 +9,8 @@ import pytest
 import yaml
 from django.urls import reverse
 
+from config.secret_key import DEVELOPMENT_SECRET_KEY, weak_secret_key_reason
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -37,13 +39,74 @@ def test_production_settings_pass_check_deploy():
     assert "no issues" in result.stdout
 
 
-def test_weak_secret_key_fails_check_deploy():
+# -- no default secrets: with DEBUG off a missing, default or placeholder key stops every process --
+
+def env_example_secret_key() -> str:
+    for line in (ROOT / "deploy" / "env.example").read_text().splitlines():
+        if line.startswith("SECRET_KEY="):
+            return line.split("=", 1)[1]
+    raise AssertionError("deploy/env.example has no SECRET_KEY line")
+
+
+@pytest.mark.parametrize("key", [
+    "", DEVELOPMENT_SECRET_KEY, "env.example", "short", "django-insecure-" + "x7Kq2" * 10,
+    "ChangeMe" + secrets.token_urlsafe(64), secrets.token_urlsafe(64) + "-placeholder", "ab" * 40,
+])
+def test_weak_secret_keys_are_named_with_a_reason(key):
+    key = env_example_secret_key() if key == "env.example" else key
+    assert weak_secret_key_reason(key)
+
+
+def test_a_random_key_is_accepted():
+    assert weak_secret_key_reason(secrets.token_urlsafe(64)) is None
+
+
+def _without_key(**extra):
+    env = production_env(**extra)
+    if "SECRET_KEY" not in extra:
+        env.pop("SECRET_KEY")
+    return env
+
+
+@pytest.mark.parametrize("key", [None, DEVELOPMENT_SECRET_KEY, "env.example", "short"])
+def test_check_deploy_refuses_a_missing_default_or_placeholder_key(key):
+    env = _without_key() if key is None else production_env(
+        SECRET_KEY=env_example_secret_key() if key == "env.example" else key)
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=production_env(SECRET_KEY="short"), capture_output=True, text=True, timeout=120,
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
     )
     assert result.returncode != 0
-    assert "security.W009" in result.stdout + result.stderr
+    assert "ImproperlyConfigured: SECRET_KEY" in result.stderr
+    assert "With DEBUG off the app does not start" in result.stderr
+
+
+def test_gunicorn_and_celery_refuse_to_start_without_a_key():
+    gunicorn = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "--check-config", "config.wsgi:application"],
+        cwd=ROOT, env=_without_key(), capture_output=True, text=True, timeout=120,
+    )
+    assert gunicorn.returncode != 0
+    assert "SECRET_KEY is not set" in gunicorn.stdout + gunicorn.stderr
+    celery = subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "-Q", "timers"],
+        cwd=ROOT, env=_without_key(SECRET_KEY=env_example_secret_key()), capture_output=True, text=True, timeout=120,
+    )
+    assert celery.returncode != 0
+    assert "SECRET_KEY looks like a placeholder" in celery.stdout + celery.stderr
+
+
+def test_debug_on_runs_on_the_development_key_without_configuration():
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL"))}
+    env.pop("SECRET_KEY", None)
+    env.pop("DEBUG", None)
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; from django.conf import settings; django.setup(); "
+         "print(settings.DEBUG, settings.SECRET_KEY)"],
+        cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "config.settings"}, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", DEVELOPMENT_SECRET_KEY]
 
 
 @pytest.mark.django_db
@@ -120,16 +183,30 @@ def test_real_ip_is_believed_only_from_a_trusted_proxy(rf, settings):
 
 # -- deploy/ files ----------------------------------------------------------------------------
 
+def queues_of(command) -> set[str]:
+    """The queues a `celery worker` command line consumes (--queues X,Y / --queues=X,Y / -Q X,Y)."""
+    words = command.split() if isinstance(command, str) else list(command)
+    for n, word in enumerate(words):
+        if word in ("--queues", "-Q"):
+            return set(words[n + 1].split(","))
+        if word.startswith("--queues="):
+            return set(word.split("=", 1)[1].split(","))
+    raise AssertionError(f"no --queues in {command!r}: the worker would take every queue")
+
+
 def test_compose_file_has_the_required_services_and_settings():
     compose = yaml.safe_load((ROOT / "deploy" / "compose.yaml").read_text())
     services = compose["services"]
-    assert {"postgres", "redis", "web", "worker", "beat", "nginx"} <= set(services)
+    assert {"postgres", "redis", "web", "timers", "worker", "beat", "nginx"} <= set(services)
     redis_command = " ".join(services["redis"]["command"])
     assert "--appendonly yes" in redis_command and "--maxmemory-policy noeviction" in redis_command
     assert services["beat"]["deploy"]["replicas"] == 1
     assert "beat" in services["beat"]["command"] and "worker" in services["worker"]["command"]
+    # The timers have a worker of their own; imports and the other long jobs another.
+    assert queues_of(services["timers"]["command"]) == {"timers"}
+    assert queues_of(services["worker"]["command"]) == {"imports", "default"}
     assert services["web"]["command"][0] == "gunicorn"
-    for name in ("web", "worker", "beat"):
+    for name in ("web", "timers", "worker", "beat"):
         service = services[name]
         assert service["environment"]["REDIS_URL"].startswith("redis://redis:")
         assert service["environment"]["DATABASE_URL"].startswith("postgres://")
@@ -153,7 +230,8 @@ def test_nginx_serves_attachments_internally_and_limits_uploads():
 def test_env_example_covers_what_settings_read():
     example = (ROOT / "deploy" / "env.example").read_text()
     for key in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS", "HTTPS", "TRUSTED_PROXIES",
-                "EMAIL_HOST", "EVIDENCE_X_ACCEL_PREFIX", "SWEEP_INTERVAL_SECONDS"):
+                "EMAIL_HOST", "EVIDENCE_X_ACCEL_PREFIX", "SWEEP_INTERVAL_SECONDS", "IMPORT_TIME_LIMIT_SECONDS",
+                "IMPORT_JOB_DEAD_AFTER_SECONDS"):
         assert f"\n{key}=" in example
 
 
@@ -170,6 +248,16 @@ def test_systemd_units_parse_and_run_exactly_one_beat():
     assert "beat" in units["caseledger-beat.service"]["Service"]["ExecStart"]
     assert "@" not in "caseledger-beat.service"  # not a template: one instance
     assert "worker" in units["caseledger-worker@.service"]["Service"]["ExecStart"]
+    assert queues_of(units["caseledger-worker@.service"]["Service"]["ExecStart"]) == {"imports", "default"}
+    assert queues_of(units["caseledger-timers.service"]["Service"]["ExecStart"]) == {"timers"}
+
+
+def test_bin_run_starts_a_timers_worker_and_a_jobs_worker_with_redis():
+    script = (ROOT / "bin" / "run").read_text()
+    with_redis = script[script.index('if [ -n "${REDIS_URL:-}" ]'):script.index("else")]
+    workers = [line for line in with_redis.splitlines() if "celery -A config worker" in line]
+    assert sorted(map(frozenset, map(queues_of, workers))) == sorted([frozenset({"timers"}), frozenset({"imports", "default"})])
+    assert "manage.py run_timers" in script[script.index("else"):]
 
 
 @pytest.mark.django_db

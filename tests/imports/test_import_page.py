@@ -29,7 +29,7 @@ def test_dry_run_then_confirm_imports_the_checked_file(client, city_user, exampl
     response = client.post(job_url + "confirm/")
     assert response.status_code == 302
     page = client.get(response["Location"])
-    assert page.context["summary"]["created"] == 30 and not page.context["job"]["dry_run"]
+    assert page.context["summary"]["created"] == 30 and not page.context["job"].dry_run
     assert Case.objects.count() == 30
     assert b'src="/static/js/import.js"' in page.content
 

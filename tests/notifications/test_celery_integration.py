@@ -102,8 +102,10 @@ class Celery:
         return process
 
     def worker(self, name="worker", **extra):
-        return self._start(["worker", "--pool", "solo", "--loglevel", "INFO", "--hostname", f"{name}@%h",
-                            "--without-gossip", "--without-mingle", "--without-heartbeat"], name, **extra)
+        # The timers' worker of deploy/: the sweep and its deliveries must reach it by their routes.
+        return self._start(["worker", "--pool", "solo", "--queues", "timers", "--loglevel", "INFO",
+                            "--hostname", f"{name}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+                           name, **extra)
 
     def beat(self):
         return self._start(["beat", "--loglevel", "INFO", "--schedule", str(self.tmp / "beat-schedule")], "beat")
