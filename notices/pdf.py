@@ -12,6 +12,7 @@ import io
 from xml.sax.saxutils import escape
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
 from reportlab.lib.pagesizes import A4
@@ -46,7 +47,8 @@ _title = ParagraphStyle("title", fontName=FONT, fontSize=20, leading=30, alignme
                         spaceAfter=5 * mm)
 _plain = ParagraphStyle("plain", fontName=FONT, fontSize=BODY_SIZE, leading=LEADING, alignment=TA_LEFT)
 _body = ParagraphStyle("body", parent=_plain, firstLineIndent=2 * BODY_SIZE, wordWrap="CJK")
-_heading = ParagraphStyle("heading", parent=_plain, fontSize=BODY_SIZE, spaceBefore=4 * mm, spaceAfter=2 * mm)
+_heading = ParagraphStyle("heading", parent=_plain, fontSize=BODY_SIZE, spaceBefore=4 * mm, spaceAfter=2 * mm,
+                          keepWithNext=1)
 _right = ParagraphStyle("right", parent=_plain, alignment=TA_RIGHT, rightIndent=8 * mm)
 _cell = ParagraphStyle("cell", fontName=FONT, fontSize=10.5, leading=14, wordWrap="CJK")
 _foot = ParagraphStyle("foot", fontName=FONT, fontSize=12, leading=20, wordWrap="CJK")
@@ -110,7 +112,7 @@ def _tables(view: dict) -> list:
         story.append(_p(_("No department had cases in this period."), _body))
     if view["changes"]:
         story.append(_p(_("4. Changes since %(period)s") % {"period": view["previous_period"]}, _heading))
-        story.append(_table([_("Item"), _("Change")], [[label, value] for label, value in view["changes"]], [0.7, 0.3]))
+        story.append(_table([_("Item"), pgettext("difference from the last period", "Change")], [[label, value] for label, value in view["changes"]], [0.7, 0.3]))
     return story
 
 

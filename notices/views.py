@@ -42,8 +42,9 @@ def _error(request, error: CaseError) -> None:
 
 def _badge(period: periods.Period, in_force: Notice | None, draft: Notice | None, today) -> str:
     """issued / offline (in time, to every group), late (逾期印发: after the next period ended),
-    partial (not every recipient group reached), drafted, missing (period over, nothing issued),
-    pending (period not over yet)."""
+    partial (not every recipient group reached), drafted, due (period over, its notice may still
+    go out in time), missing (the next period has ended too, nothing issued), pending (period not
+    over yet)."""
     if in_force is not None:
         if in_force.issued_late:
             return "late"
@@ -52,7 +53,10 @@ def _badge(period: periods.Period, in_force: Notice | None, draft: Notice | None
         return in_force.status
     if draft is not None:
         return Status.DRAFTED
-    return "missing" if period.end < today else "pending"
+    if period.end >= today:
+        return "pending"
+    # Ended: still to be issued while the next period runs, missing once that has ended too.
+    return "due" if period.next().end >= today else "missing"
 
 
 def _period_rows(region, year: int, notices: list[Notice], schedule: NoticeSchedule | None, today):
@@ -83,6 +87,10 @@ def _evidence_moment(year: int, today):
     return min(today, periods.Period(year, 12, periods.MONTHLY).end)
 
 
+def _as_of_today(year: int, today) -> bool:
+    return _evidence_moment(year, today) == today
+
+
 def _grid(regions: list[Region], year: int, today) -> list[dict]:
     """The counties × periods of the year: one row per county, a cell per period of its own
     frequency (a quarter spans three months). Three queries whatever the number of counties."""
@@ -91,7 +99,8 @@ def _grid(regions: list[Region], year: int, today) -> list[dict]:
     notices: dict[int, list[Notice]] = {pk: [] for pk in ids}
     for notice in Notice.objects.filter(region_id__in=ids, period__startswith=f"{year}-").order_by("period", "id"):
         notices[notice.region_id].append(notice)
-    evidence = item14_evidence_for_regions(ids, year, _evidence_moment(year, today))
+    evidence = item14_evidence_for_regions(ids, year, _evidence_moment(year, today),
+                                           as_of_today=_as_of_today(year, today))
     rows = []
     for region in regions:
         schedule = schedules.get(region.pk)
@@ -144,7 +153,8 @@ def notice_list(request):
         "region": region, "regions": regions, "year": year, "years": range(today.year - 3, today.year + 1),
         "rows": _period_rows(region, year, notices, schedule, today), "schedule": schedule,
         "manage": can_manage(request.user, region), "draft_form": DraftForm(),
-        "evidence": item14_evidence(region, year, as_of), "as_of": as_of, "overview": len(counties) > 1,
+        "evidence": item14_evidence(region, year, as_of, as_of_today=_as_of_today(year, today)), "as_of": as_of,
+        "overview": len(counties) > 1,
     })
 
 

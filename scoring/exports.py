@@ -127,3 +127,40 @@ def scoreboard_xlsx(board: Scoreboard, region_codes: list[str] | None = None) ->
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
+
+
+# Text typed by an enterprise or an office could start like a formula; Excel must show it as text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text_cell(value):
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def item_cases_xlsx(board: Scoreboard, region, score, rows, columns) -> bytes:
+    """The cases behind item 13 or 15 as a sheet: the page's table with its heading, sorted the
+    same way. Write-only: a county's cases stream to the file."""
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(title=f"{score.number}")
+    widths = (20, 30, 22, 12, 12, 12, 14, 40)
+    for index, width in enumerate(widths[: len(columns)]):
+        ws.column_dimensions[chr(ord("A") + index)].width = width
+    moment = (_("as of today, %(day)s (provisional; cutoff %(cutoff)s)") if board.as_of_today
+              else _("as of the cutoff, %(day)s")) % {
+        "day": board.cutoff.isoformat(), "cutoff": (board.planned_cutoff or board.cutoff).isoformat(),
+    }
+    ws.append([f"{region.name} · {score.item.number}、{score.item.title}"])
+    ws.append([f"{board.year} · {moment}"])
+    ws.append([str(header) for _key, header in columns])
+    for row in rows:
+        values = [row.number, row.enterprise, row.department, row.received_on, row.due_date, row.closed_on]
+        if score.item.kind == "timeliness":
+            values += [row.days_late, row.klass_label]
+        else:
+            values.append("、".join(row.missing_labels))
+        ws.append([_text_cell(v) for v in values])
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
