@@ -8,8 +8,11 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db.models import Prefetch
-from django.http import Http404
+from django.http import Http404, HttpResponse
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -20,6 +23,7 @@ from cases.errors import InvalidInput, NotFound
 from . import periods, services
 from .access import find_region
 from .models import Notice, NoticeSchedule, Recipient
+from .pdf import notice_pdf
 
 
 class RecipientSerializer(serializers.ModelSerializer):
@@ -35,7 +39,8 @@ class ScheduleSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = NoticeSchedule
-        fields = ["id", "region", "region_name", "frequency", "start_date", "recipients", "updated_at"]
+        fields = ["id", "region", "region_name", "frequency", "start_date", "office_name", "number_prefix",
+                  "recipients", "updated_at"]
 
 
 FIGURE_KEYS = ("received", "assigned", "resolved", "explained", "open", "on_time_rate", "overdue", "supervised")
@@ -53,6 +58,7 @@ class NoticeSerializer(serializers.ModelSerializer):
         fields = [
             "id", "region", "region_name", "period", "status", "issued_on", "offline", "groups", "figures",
             "departments", "changes", "title", "covering_text", "supersedes", "drafted_at", "document_url",
+            "document_number", "issuing_office", "issued_late", "pdf_url",
         ]
 
     def get_figures(self, notice: Notice) -> dict:
@@ -61,11 +67,15 @@ class NoticeSerializer(serializers.ModelSerializer):
         shaped["overdue_cases"] = figures.get("overdue_cases", [])
         return shaped
 
+    issued_late = serializers.BooleanField(read_only=True)
+    pdf_url = serializers.SerializerMethodField()
+
+    def get_pdf_url(self, notice: Notice) -> str:
+        return reverse("notices:pdf", args=[notice.pk])
+
     def get_document_url(self, notice: Notice) -> str | None:
         if not notice.document:
             return None
-        from django.urls import reverse
-
         return reverse("notices:document", args=[notice.pk])
 
 
@@ -96,6 +106,12 @@ def _truthy(value) -> bool:
     return str(value).strip().lower() in {"1", "true", "yes", "on"}
 
 
+class IssueSerializer(serializers.Serializer):
+    confirm_empty_body = serializers.BooleanField(
+        required=False, default=False, help_text="Issue even though the body (covering_text) is empty."
+    )
+
+
 class NoticeScheduleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """``GET`` lists the schedules in scope (``?region=``); ``POST`` creates or replaces a region's."""
 
@@ -124,6 +140,8 @@ class NoticeScheduleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
         schedule, created = services.save_schedule(
             by=request.user, region=region, frequency=data.get("frequency") or "monthly",
             start_date=_date(data.get("start_date"), "start_date"), recipients=recipients,
+            office_name=_text(data.get("office_name"), "office_name"),
+            number_prefix=_text(data.get("number_prefix"), "number_prefix"),
         )
         schedule = self.get_queryset().get(pk=schedule.pk)
         return Response(self.get_serializer(schedule).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
@@ -188,10 +206,30 @@ class NoticeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         )
         return Response(self.get_serializer(notice).data)
 
+    @extend_schema(
+        request=IssueSerializer,
+        description="Issue a draft: it gets its document number (文号) and goes to every recipient. "
+                    "A draft with an empty body answers 400 on `covering_text` unless "
+                    "`confirm_empty_body` is true.",
+    )
     @action(detail=True, methods=["post"])
     def issue(self, request, pk=None):
-        notice = services.issue_notice(by=request.user, notice=self.get_object())
+        data = request.data if isinstance(request.data, dict) else {}
+        notice = services.issue_notice(by=request.user, notice=self.get_object(),
+                                       confirm_empty_body=_truthy(data.get("confirm_empty_body", False)))
         return Response(self.get_serializer(notice).data)
+
+    @extend_schema(
+        responses={(200, "application/pdf"): OpenApiTypes.BINARY},
+        description="The notice as a PDF laid out as an official document: red header with the issuing "
+                    "office, document number, title, addressees, body, tables, signature and date.",
+    )
+    @action(detail=True, methods=["get"])
+    def pdf(self, request, pk=None):
+        notice = self.get_object()
+        response = HttpResponse(notice_pdf(notice), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="notice-{notice.region.code}-{notice.period}.pdf"'
+        return response
 
     @action(detail=True, methods=["post"])
     def correct(self, request, pk=None):

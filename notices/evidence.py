@@ -23,6 +23,9 @@ class Item14Evidence:
     periods_served: list[str] = field(default_factory=list)
     missing_periods: list[str] = field(default_factory=list)
     notices: dict[str, list[int]] = field(default_factory=dict)  # period -> ids of the notices considered
+    # As of today (before the cutoff): ended periods not served yet whose notice may still go out
+    # in time (the next period has not ended) — neither due nor missing yet.
+    periods_pending: list[str] = field(default_factory=list)
 
 
 def _schedule_in_force(schedule: NoticeSchedule | None, cutoff: dt.date) -> NoticeSchedule | None:
@@ -39,23 +42,28 @@ def _serves(notice: Notice, period: periods.Period, cutoff: dt.date) -> bool:
     return notice.issued_on <= deadline and notice.reached_all_groups
 
 
-def _evaluate(schedule: NoticeSchedule | None, notices: list[Notice], year: int, cutoff: dt.date) -> Item14Evidence:
+def _evaluate(schedule: NoticeSchedule | None, notices: list[Notice], year: int, cutoff: dt.date,
+              as_of_today: bool = False) -> Item14Evidence:
     schedule = _schedule_in_force(schedule, cutoff)
     if schedule is None:
         return Item14Evidence(schedule=None)
-    due = [p for p in periods.in_year(year, schedule.frequency) if p.end <= cutoff]
-    by_period: dict[str, list[Notice]] = {p.key: [] for p in due}
+    ended = [p for p in periods.in_year(year, schedule.frequency) if p.end <= cutoff]
+    by_period: dict[str, list[Notice]] = {p.key: [] for p in ended}
     for notice in notices:
         if notice.period in by_period:
             by_period[notice.period].append(notice)
-    served = [p.key for p in due if any(_serves(n, p, cutoff) for n in by_period[p.key])]
-    served_set = set(served)
+    served_set = {p.key for p in ended if any(_serves(n, p, cutoff) for n in by_period[p.key])}
+    # "As of today" the day is still running: a notice issued by the end of the next period is in
+    # time, so an unserved period whose next period has not ended yet is pending, not missing.
+    pending = [p for p in ended if as_of_today and p.key not in served_set and p.next().end >= cutoff]
+    due = [p for p in ended if p not in pending]
     return Item14Evidence(
         schedule=schedule.frequency,
         periods_due=[p.key for p in due],
-        periods_served=served,
+        periods_served=[p.key for p in due if p.key in served_set],
         missing_periods=[p.key for p in due if p.key not in served_set],
         notices={key: [n.pk for n in found] for key, found in by_period.items()},
+        periods_pending=[p.key for p in pending],
     )
 
 
@@ -69,16 +77,18 @@ def _notices_considered(region_ids: list[int], year: int):
     )
 
 
-def item14_evidence(region, year: int, cutoff: dt.date) -> Item14Evidence:
+def item14_evidence(region, year: int, cutoff: dt.date, *, as_of_today: bool = False) -> Item14Evidence:
     """Item 14's facts for one region (a Region or its pk) for year ``year`` as of ``cutoff``."""
-    return item14_evidence_for_regions([region], year, cutoff)[getattr(region, "pk", region)]
+    return item14_evidence_for_regions([region], year, cutoff, as_of_today=as_of_today)[getattr(region, "pk", region)]
 
 
-def item14_evidence_for_regions(regions: Iterable, year: int, cutoff: dt.date) -> dict[int, Item14Evidence]:
-    """{region pk: evidence} for many regions in two queries (schedules, notices)."""
+def item14_evidence_for_regions(regions: Iterable, year: int, cutoff: dt.date, *,
+                                as_of_today: bool = False) -> dict[int, Item14Evidence]:
+    """{region pk: evidence} for many regions in two queries (schedules, notices). ``as_of_today``:
+    ``cutoff`` is today, before the assessment's cutoff (see ``_evaluate``)."""
     region_ids = [getattr(r, "pk", r) for r in regions]
     schedules = {s.region_id: s for s in NoticeSchedule.objects.filter(region_id__in=region_ids)}
     notices: dict[int, list[Notice]] = {pk: [] for pk in region_ids}
     for notice in _notices_considered(region_ids, year):
         notices[notice.region_id].append(notice)
-    return {pk: _evaluate(schedules.get(pk), notices[pk], year, cutoff) for pk in region_ids}
+    return {pk: _evaluate(schedules.get(pk), notices[pk], year, cutoff, as_of_today) for pk in region_ids}

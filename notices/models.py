@@ -50,6 +50,10 @@ class NoticeSchedule(models.Model):
     frequency = models.CharField(_("frequency"), max_length=10, choices=Frequency.choices, default=Frequency.MONTHLY)
     # When the notice system took effect; blank means it was already in force.
     start_date = models.DateField(_("start date"), null=True, blank=True)
+    # The issuing office as the red header (红头) names it, and the abbreviation its document
+    # numbers (文号) start with; blank: derived from the region's name (notices.document).
+    office_name = models.CharField(_("issuing office"), max_length=100, blank=True)
+    number_prefix = models.CharField(_("document number abbreviation"), max_length=20, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+")
@@ -124,6 +128,9 @@ class Notice(models.Model):
 
     title = models.CharField(_("title"), max_length=200, blank=True)
     covering_text = models.TextField(_("covering text"), blank=True)
+    # The body as last drafted from the figures: a refresh redrafts the body only while the
+    # office has not edited it (covering_text still equals this).
+    drafted_text = models.TextField(_("body drafted from the figures"), blank=True)
     # Figures of SPEC §5 as drafted from the ledger (see notices.drafting), the per-department
     # table, and the changes against the previous period's notice.
     figures = models.JSONField(_("figures"), default=dict, blank=True)
@@ -134,6 +141,12 @@ class Notice(models.Model):
     issued_on = models.DateField(_("issued on"), null=True, blank=True)
     issued_at = models.DateTimeField(_("issued at"), null=True, blank=True)
     issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+")
+    # The document number (文号) allocated at issue, e.g. 罗服办〔2026〕4号: sequential per region
+    # and year of issue, never reused (``NoticeNumberSequence``); the issuing office as printed.
+    number_year = models.PositiveSmallIntegerField(_("document number year"), null=True, blank=True)
+    number_serial = models.PositiveIntegerField(_("document number serial"), null=True, blank=True)
+    document_number = models.CharField(_("document number"), max_length=60, blank=True)
+    issuing_office = models.CharField(_("issuing office"), max_length=100, blank=True)
     # Recipient groups reached: those with a delivery sent, or those stated for an offline notice.
     groups = models.JSONField(_("recipient groups reached"), default=list, blank=True)
 
@@ -170,6 +183,11 @@ class Notice(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(status="drafted") | Q(issued_on__isnull=False), name="notice_issued_has_date"
+            ),
+            # A document number is never given twice.
+            models.UniqueConstraint(
+                fields=["region", "number_year", "number_serial"], condition=Q(number_serial__isnull=False),
+                name="notice_document_number_unique",
             ),
         ]
         indexes = [models.Index(fields=["region", "period"], name="notice_region_period_idx")]
@@ -214,11 +232,38 @@ class Notice(models.Model):
         return self.status == Status.DRAFTED
 
     @property
+    def issued_late(self) -> bool:
+        """Issued (or registered) after the end of the next period: too late to serve item 14."""
+        return self.issued_on is not None and self.issued_on > self.period_obj.next().end
+
+    @property
     def reached_all_groups(self) -> bool:
         return set(ALL_GROUPS) <= set(self.groups or [])
 
     def group_labels(self) -> list[str]:
         return [str(RecipientGroup(g).label) for g in ALL_GROUPS if g in (self.groups or [])]
+
+
+class NoticeNumberSequence(models.Model):
+    """The last document number (文号) serial given by a region's office in a year.
+
+    Issuing takes the region's lock and bumps this row, so serials run 1, 2, 3 … per office and
+    year without gaps from races and are never handed out again, even if the office's
+    abbreviation changes during the year."""
+
+    region = models.ForeignKey("cases.Region", models.PROTECT, related_name="+", verbose_name=_("region"))
+    year = models.PositiveSmallIntegerField(_("year"))
+    last = models.PositiveIntegerField(_("last serial"), default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["region", "year"], name="notice_number_sequence_unique"),
+        ]
+        verbose_name = _("document number sequence")
+        verbose_name_plural = _("document number sequences")
+
+    def __str__(self) -> str:
+        return f"{self.region_id} {self.year}: {self.last}"
 
 
 class NoticeDelivery(models.Model):

@@ -22,7 +22,7 @@ from cases.services import office_users
 from cases.uploads import check_upload, files_removed_on_failure
 from notifications import services as notifications
 
-from . import drafting, periods
+from . import document, drafting, periods
 from .access import can_manage
 from .models import (
     ALL_GROUPS,
@@ -102,11 +102,23 @@ def _clean_recipients(recipients: Iterable[dict]) -> list[dict]:
 
 def save_schedule(
     *, by, region: Region, frequency: str = Frequency.MONTHLY, start_date: dt.date | None = None,
-    recipients: Iterable[dict], now: dt.datetime | None = None,
+    recipients: Iterable[dict], now: dt.datetime | None = None, office_name: str | None = None,
+    number_prefix: str | None = None,
 ) -> tuple[NoticeSchedule, bool]:
-    """Create or replace the region's schedule with its recipients. Returns (schedule, created)."""
+    """Create or replace the region's schedule with its recipients. Returns (schedule, created).
+
+    ``office_name`` and ``number_prefix`` (the red header and the 文号 abbreviation): None keeps
+    what the schedule has, "" goes back to the default derived from the region's name.
+    """
     now = now or timezone.now()
     _require_manager(by, region)
+    office_name = _clean_text(office_name, 100, "office_name")
+    number_prefix = _clean_text(number_prefix, 20, "number_prefix")
+    if number_prefix and any(ch in number_prefix for ch in "〔〕[]()（）0123456789"):
+        raise InvalidInput(
+            _("Give the abbreviation only, e.g. 罗服办: the year and serial are added when a notice is issued."),
+            field="number_prefix",
+        )
     frequency = frequency or Frequency.MONTHLY
     if frequency not in Frequency.values:
         raise InvalidInput(_("The frequency must be monthly or quarterly."), field="frequency")
@@ -123,10 +135,27 @@ def save_schedule(
         if not created:
             schedule.frequency, schedule.start_date = frequency, start_date
             schedule.updated_at, schedule.updated_by = now, by
-            schedule.save(update_fields=["frequency", "start_date", "updated_at", "updated_by"])
+        if office_name is not None:
+            schedule.office_name = office_name
+        if number_prefix is not None:
+            schedule.number_prefix = number_prefix
+        schedule.save(update_fields=["frequency", "start_date", "updated_at", "updated_by", "office_name",
+                                     "number_prefix"])
+        if not created:
             schedule.recipients.all().delete()
         Recipient.objects.bulk_create(Recipient(schedule=schedule, **row) for row in cleaned)
     return schedule, created
+
+
+def _clean_text(value, limit: int, field: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(_("This field must be text."), field=field)
+    value = value.strip()
+    if len(value) > limit:
+        raise InvalidInput(_("At most %(limit)d characters.") % {"limit": limit}, field=field)
+    return value
 
 
 # -- offline registration --------------------------------------------------------------------
@@ -233,6 +262,11 @@ def _fill(notice: Notice, region: Region, period: periods.Period, now: dt.dateti
     notice.figures = computed["figures"]
     notice.departments = computed["departments"]
     notice.changes = drafting.changes(notice.figures, previous, previous_key)
+    # The body is redrafted from the new figures unless the office has written its own.
+    body = document.draft_body(region, period, notice.figures)
+    if not (notice.covering_text or "").strip() or notice.covering_text == notice.drafted_text:
+        notice.covering_text = body
+    notice.drafted_text = body
     notice.drafted_at = now
     notice.updated_at = now
 
@@ -323,11 +357,16 @@ def correct_notice(*, by, notice: Notice, now: dt.datetime | None = None) -> Not
 # -- issuing and delivery --------------------------------------------------------------------
 
 
-def issue_notice(*, by, notice: Notice, now: dt.datetime | None = None) -> Notice:
-    """Issue a draft: date it, archive it, and deliver it to every recipient of the schedule.
+class EmptyBody(InvalidInput):
+    """Issuing a draft whose body is empty: the office must confirm it means to."""
 
-    Issuing an issued notice again only retries the recipients not yet reached: every recipient
-    gets it once.
+
+def issue_notice(*, by, notice: Notice, now: dt.datetime | None = None, confirm_empty_body: bool = False) -> Notice:
+    """Issue a draft: number it (文号), date it, archive it, and deliver it to every recipient.
+
+    A draft with an empty body is refused (``EmptyBody``) unless ``confirm_empty_body``. Issuing
+    an issued notice again only retries the recipients not yet reached: every recipient gets it
+    once.
     """
     now = now or timezone.now()
     _require_manager(by, notice.region)
@@ -351,6 +390,12 @@ def issue_notice(*, by, notice: Notice, now: dt.datetime | None = None) -> Notic
                     _("Set up the notice schedule with recipients in all three groups before issuing."),
                     field="recipients",
                 )
+            if not (notice.covering_text or "").strip() and not confirm_empty_body:
+                raise EmptyBody(
+                    _("The notice has no body text: the recipients would get the tables only. "
+                      "Write the body, or confirm that it goes out without one."),
+                    field="covering_text",
+                )
             in_force = _in_force(notice.region, period).select_for_update().first()
             if in_force is not None:
                 if notice.supersedes_id != in_force.pk:
@@ -361,6 +406,12 @@ def issue_notice(*, by, notice: Notice, now: dt.datetime | None = None) -> Notic
                 in_force.status, in_force.superseded_at = Status.SUPERSEDED, now
                 in_force.save(update_fields=["status", "superseded_at", "updated_at"])
             notice.status, notice.issued_on, notice.issued_at, notice.issued_by = Status.ISSUED, today, now, by
+            notice.number_year = today.year
+            notice.number_serial = document.allocate_number(notice.region, today.year)
+            notice.document_number = document.format_number(
+                document.number_prefix(notice.region, schedule), notice.number_year, notice.number_serial
+            )
+            notice.issuing_office = document.office_name(notice.region, schedule)
             notice.groups = []
             notice.updated_at = now
             notice.save()

@@ -125,3 +125,28 @@ def scoreboard_xlsx(board: Scoreboard, region_codes: list[str] | None = None) ->
         for number in t.detail.pending:
             safe_sheets.append(lists, [r.region.code, r.region.name, _("pending"), number])
     return safe_sheets.workbook_bytes(wb)
+
+
+def item_cases_xlsx(board: Scoreboard, region, score, rows, columns) -> bytes:
+    """The cases behind item 13 or 15 as a sheet: the page's table with its heading, sorted the
+    same way. Write-only: a county's cases stream to the file."""
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(title=f"{score.number}")
+    widths = (20, 30, 22, 12, 12, 12, 14, 40)
+    for index, width in enumerate(widths[: len(columns)]):
+        ws.column_dimensions[chr(ord("A") + index)].width = width
+    moment = (_("as of today, %(day)s (provisional; cutoff %(cutoff)s)") if board.as_of_today
+              else _("as of the cutoff, %(day)s")) % {
+        "day": board.cutoff.isoformat(), "cutoff": (board.planned_cutoff or board.cutoff).isoformat(),
+    }
+    safe_sheets.append(ws, [f"{region.name} · {score.item.number}、{score.item.title}"])
+    safe_sheets.append(ws, [f"{board.year} · {moment}"])
+    safe_sheets.append(ws, [str(header) for _key, header in columns])
+    for row in rows:
+        values = [row.number, row.enterprise, row.department, row.received_on, row.due_date, row.closed_on]
+        if score.item.kind == "timeliness":
+            values += [row.days_late, row.klass_label]
+        else:
+            values.append("、".join(row.missing_labels))
+        safe_sheets.append(ws, values)
+    return safe_sheets.workbook_bytes(wb)

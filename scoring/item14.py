@@ -14,6 +14,7 @@ class NoticeService:
     periods_served: list[str] = field(default_factory=list)
     missing_periods: list[str] = field(default_factory=list)
     notices: dict[str, list[int]] = field(default_factory=dict)
+    periods_pending: list[str] = field(default_factory=list)  # as of today: still within their issuing window
 
     def points(self, params: dict) -> Decimal:
         if self.schedule is None:
@@ -27,7 +28,7 @@ def notices_for_regions(region_ids: list[int], scope: Scope) -> dict[int, Notice
     # Imported here: the notices app owns the facts; scoring only turns them into points.
     from notices.evidence import item14_evidence_for_regions
 
-    evidence = item14_evidence_for_regions(region_ids, scope.year, scope.cutoff)
+    evidence = item14_evidence_for_regions(region_ids, scope.year, scope.cutoff, as_of_today=scope.as_of_today)
     result = {}
     for pk in region_ids:
         found = evidence.get(pk)
@@ -40,5 +41,6 @@ def notices_for_regions(region_ids: list[int], scope: Scope) -> dict[int, Notice
             periods_served=list(found.periods_served),
             missing_periods=list(found.missing_periods),
             notices=dict(found.notices),
+            periods_pending=list(found.periods_pending),
         )
     return result

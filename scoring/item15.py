@@ -64,6 +64,11 @@ class Timeliness:
         return self.on_time + len(self.closed_late) + len(self.open_late)
 
     @property
+    def listed(self) -> int:
+        """The cases the drill-down lists: late (closed or open) and pending."""
+        return len(self.closed_late) + len(self.open_late) + len(self.pending)
+
+    @property
     def in_scope(self) -> int:
         return self.counted + len(self.pending)
 
@@ -151,7 +156,8 @@ def from_entries_sql(d: Dialect, region_count: int) -> str:
 
 def classified_sql(d: Dialect, rows: str) -> str:
     """Each case of ``rows``: its class, and item 13's verdict on its chain as of the cutoff (if
-    judged). Parameters: the cutoff date, then those of ``rows``."""
+    judged). Parameters: the last due date that makes an open case late (``Scope.late_through``:
+    the cutoff, or yesterday when scoring as of today), then those of ``rows``."""
     closed_on = d.local_date("p.closed_at", settings.TIME_ZONE)
     as_text = (lambda column: f"{column}::text") if d.postgres else (lambda column: column)
     record = " || '|' || ".join([as_text("p.id"), as_text("p.n"), as_text("p.top"), "p.number",
@@ -194,8 +200,8 @@ def grouped_sql(d: Dialect, region_count: int) -> str:
 
 def params_for(scope: Scope, region_ids: list[int]) -> list:
     start, end = dt_param(scope.start), dt_param(scope.end)
-    cutoff = connection.ops.adapt_datefield_value(scope.cutoff)
-    return [cutoff, *region_ids, start, end, end, cutoff, *region_ids, start, end, end, end]
+    late_through = connection.ops.adapt_datefield_value(scope.late_through)
+    return [late_through, *region_ids, start, end, end, late_through, *region_ids, start, end, end, end]
 
 
 def timeliness_for_regions(region_ids: list[int], scope: Scope) -> tuple[dict[int, Timeliness], dict[int, dict[int | None, Timeliness]]]:

@@ -13,7 +13,7 @@ from cases.models import local_date
 
 from .models import Assessment
 from .results import score_year
-from .scope import make_scope
+from .scope import make_scope, moment
 from .services import readable_region_codes
 
 CACHE_SECONDS = 600
@@ -27,11 +27,13 @@ def provisional_for_user(user, *, now: dt.datetime) -> dict | None:
     today = local_date(now)
     year = today.year
     assessment = Assessment.objects.filter(year=year).only("cutoff").first()
-    cutoff = min(today, assessment.cutoff if assessment else make_scope(year).cutoff)
-    key = f"scoring:provisional:{year}:{cutoff.isoformat()}"
+    # The same moment as the scoring pages (``scope.moment``): today before the cutoff.
+    planned = assessment.cutoff if assessment else make_scope(year).cutoff
+    cutoff, as_of_today = moment(year, planned, today)
+    key = f"scoring:provisional:{year}:{cutoff.isoformat()}:{int(as_of_today)}"
     rows = cache.get(key)
     if rows is None:
-        board = score_year(year, cutoff=cutoff)
+        board = score_year(year, cutoff=planned, today=today)
         rows = [
             {
                 "code": r.region.code,
@@ -41,9 +43,9 @@ def provisional_for_user(user, *, now: dt.datetime) -> dict | None:
                 "section_three": str(sum((r.items[n].points or 0 for n in (13, 14, 15) if n in r.items), 0)),
                 "item15": str(r.items[15].points) if 15 in r.items and r.items[15].points is not None else "",
             }
-            for r in board.regions
+            for r in board.ranked
         ]
         cache.set(key, rows, CACHE_SECONDS)
     if codes is not None:
         rows = [row for row in rows if row["code"] in codes]
-    return {"year": year, "cutoff": cutoff, "regions": rows}
+    return {"year": year, "cutoff": cutoff, "as_of_today": as_of_today, "regions": rows}

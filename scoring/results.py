@@ -25,7 +25,7 @@ from .item15 import Timeliness, timeliness_for_regions
 from .ladders import ladder, points_str
 from .models import Assessment, Item, ItemEntry, Override, RuleSet, Section
 from .rulesets import DEFAULT_CODE
-from .scope import Scope, make_scope
+from .scope import Scope, make_scope, moment
 
 
 @dataclass
@@ -89,10 +89,21 @@ class Scoreboard:
     rule_set: RuleSet
     assessment: Assessment | None
     regions: list[RegionScore]
+    # The assessment's cutoff; ``cutoff`` is the day actually scored (today, before it comes).
+    planned_cutoff: dt.date | None = None
 
     @property
     def cutoff(self) -> dt.date:
         return self.scope.cutoff
+
+    @property
+    def as_of_today(self) -> bool:
+        return self.scope.as_of_today
+
+    @property
+    def ranked(self) -> list[RegionScore]:
+        """The regions in rank order (equal ranks by code)."""
+        return sorted(self.regions, key=lambda r: (r.rank, r.region.code))
 
     def region(self, code: str) -> RegionScore:
         for region_score in self.regions:
@@ -141,12 +152,18 @@ def find_rule_set(code: str | None, assessment: Assessment | None = None) -> Rul
     return rule_set
 
 
-def score_year(year: int, *, cutoff: dt.date | None = None, rule_set: str | None = None) -> Scoreboard:
-    """Score every county for the year, as the ledger stood at the end of the cutoff day."""
+def score_year(year: int, *, cutoff: dt.date | None = None, rule_set: str | None = None,
+               today: dt.date | None = None) -> Scoreboard:
+    """Score every county for the year, as the ledger stood at the end of the cutoff day.
+
+    With ``today`` (the pages and the dashboard), a cutoff still ahead is scored as of today
+    instead (``scope.moment``): open cases not yet due are pending, never late."""
     assessment = Assessment.objects.select_related("rule_set").filter(year=year).first()
     if cutoff is None and assessment is not None:
         cutoff = assessment.cutoff
-    scope = make_scope(year, cutoff)
+    planned = make_scope(year, cutoff).cutoff
+    day, as_of_today = moment(year, planned, today)
+    scope = make_scope(year, day, as_of_today=as_of_today)
     rules = find_rule_set(rule_set, assessment)
     sections = list(Section.objects.filter(rule_set=rules).order_by("number"))
     items = list(Item.objects.filter(rule_set=rules).order_by("number").prefetch_related("criteria"))
@@ -190,7 +207,8 @@ def score_year(year: int, *, cutoff: dt.date | None = None, rule_set: str | None
         total = sum((s.subtotal for s in section_scores), Decimal(0))
         result.append(RegionScore(region=region, sections=section_scores, items=scored, total=total))
     _rank(result)
-    board = Scoreboard(year=year, scope=scope, rule_set=rules, assessment=assessment, regions=result)
+    board = Scoreboard(year=year, scope=scope, rule_set=rules, assessment=assessment, regions=result,
+                       planned_cutoff=planned)
     _rank_departments(board, by_department, params.get("item15", {}))
     return board
 

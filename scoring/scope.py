@@ -17,6 +17,14 @@ class Scope:
     cutoff: dt.date
     start: dt.datetime  # Y-01-01 00:00 local, aware
     end: dt.datetime  # the instant after the cutoff day ends (cutoff+1 00:00 local), aware; exclusive
+    # Scoring "as of today" before the cutoff: the day is still running, so an open case due
+    # today is not late yet (pending) — only one due before today is.
+    as_of_today: bool = False
+
+    @property
+    def late_through(self) -> dt.date:
+        """An open case whose due date is on or before this day counts as late."""
+        return self.cutoff - dt.timedelta(days=1) if self.as_of_today else self.cutoff
 
     @property
     def as_of(self) -> dt.datetime:
@@ -28,7 +36,15 @@ def local_zone() -> ZoneInfo:
     return ZoneInfo(settings.TIME_ZONE)
 
 
-def make_scope(year: int, cutoff: dt.date | None = None) -> Scope:
+def moment(year: int, cutoff: dt.date, today: dt.date | None) -> tuple[dt.date, bool]:
+    """The day a page scores as of: today while the year's cutoff is still ahead ("as of
+    today", provisional), the cutoff once it has come. Returns (day, as_of_today)."""
+    if today is not None and dt.date(year, 1, 1) <= today < cutoff:
+        return today, True
+    return cutoff, False
+
+
+def make_scope(year: int, cutoff: dt.date | None = None, *, as_of_today: bool = False) -> Scope:
     if not isinstance(year, int) or year < 2000 or year > 2100:
         raise InvalidInput(_("The year must be between 2000 and 2100."), field="year")
     cutoff = cutoff or dt.date(year, 12, 20)
@@ -40,7 +56,7 @@ def make_scope(year: int, cutoff: dt.date | None = None) -> Scope:
     zone = local_zone()
     start = dt.datetime(year, 1, 1, tzinfo=zone)
     end = dt.datetime.combine(cutoff + dt.timedelta(days=1), dt.time(), tzinfo=zone)
-    return Scope(year=year, cutoff=cutoff, start=start, end=end)
+    return Scope(year=year, cutoff=cutoff, start=start, end=end, as_of_today=as_of_today)
 
 
 def parse_cutoff(value: str | None, year: int) -> dt.date | None:

@@ -11,4 +11,5 @@ urlpatterns = [
     path("<int:year>/<str:code>/", views.scoresheet, name="scoresheet"),
     path("<int:year>/<str:code>/scoresheet.xlsx", views.scoresheet_export, name="scoresheet_xlsx"),
     path("<int:year>/<str:code>/items/<int:number>/", views.item_detail, name="item"),
+    path("<int:year>/<str:code>/items/<int:number>/cases.xlsx", views.item_cases_export, name="item_xlsx"),
 ]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -10,14 +11,18 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from cases.errors import CaseError, NotFound
+from cases.models import local_date
 
-from . import services
-from .exports import scoreboard_xlsx, scoresheet_xlsx
+from . import drilldown, services
+from .exports import item_cases_xlsx, scoreboard_xlsx, scoresheet_xlsx
 from .forms import EntryForm
+from .history import history_rows
 from .ladders import points_str
 from .models import Attachment, AuditEvent, Item
 from .results import find_region, score_year
 from .scope import parse_cutoff
+
+ROWS_PER_PAGE = 100
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -58,17 +63,31 @@ def index(request):
     return redirect("scoring:scoreboard", year=timezone.localtime().year)
 
 
-def _chart(regions, width=560, bar_height=22, gap=8, label_width=80):
-    """Bars of the totals as SVG geometry (attributes only: the CSP forbids style attributes)."""
-    scale = (width - label_width - 50) / 100
+def _today():
+    return local_date(timezone.now())
+
+
+def _board(request, year):
+    """The year scored as the pages show it: as of today before the cutoff, else as of the cutoff."""
+    return score_year(year, cutoff=_cutoff(request, year), today=_today())
+
+
+def _chart(regions, width=960, bar_height=34, gap=12, label_width=130, top=28):
+    """Bars of the totals, in rank order, on a 0–100 scale with gridlines, as SVG geometry
+    (attributes only: the CSP forbids style attributes). Drawn at 960 units and scaled to the
+    page's width by the viewBox, with text large enough to read on a phone."""
+    plot = width - label_width - 70
+    scale = plot / 100
     bars = []
-    for i, r in enumerate(sorted(regions, key=lambda r: (r.rank, r.region.code))):
-        y = i * (bar_height + gap)
+    for i, r in enumerate(regions):
+        y = top + i * (bar_height + gap)
         length = float(r.total) * scale
-        bars.append({"y": y, "text_y": y + bar_height * 0.7, "width": f"{length:.1f}", "label": r.region.name,
-                     "value": points_str(r.total), "value_x": f"{label_width + length + 6:.1f}", "rank": r.rank})
-    return {"bars": bars, "width": width, "height": max(1, len(bars)) * (bar_height + gap), "bar_height": bar_height,
-            "label_width": label_width}
+        bars.append({"y": y, "text_y": f"{y + bar_height * 0.68:.1f}", "width": f"{length:.1f}", "label": r.region.name,
+                     "value": points_str(r.total), "value_x": f"{label_width + length + 8:.1f}", "rank": r.rank})
+    height = top + max(1, len(bars)) * (bar_height + gap)
+    grid = [{"x": f"{label_width + tick * scale:.1f}", "label": tick} for tick in (0, 20, 40, 60, 80, 100)]
+    return {"bars": bars, "width": width, "height": height, "bar_height": bar_height, "label_width": label_width,
+            "grid": grid, "grid_bottom": height - gap, "grid_top": top - 6, "label_y": top - 10}
 
 
 @login_required
@@ -77,9 +96,9 @@ def scoreboard(request, year):
     codes = _readable_codes(request)
     if codes is not None and len(codes) == 1:
         return redirect("scoring:scoresheet", year=year, code=codes[0])
-    board = score_year(year, cutoff=_cutoff(request, year))
+    board = _board(request, year)
     return render(request, "scoring/scoreboard.html", {
-        "board": board, "regions": board.regions, "chart": _chart(board.regions),
+        "board": board, "regions": board.ranked, "chart": _chart(board.ranked),
         "sections": board.regions[0].sections if board.regions else [],
         "provisional": board.assessment is None or not board.assessment.is_frozen,
         "can_enter": services.can_enter(request.user),
@@ -91,7 +110,7 @@ def scoreboard(request, year):
 def scoresheet(request, year, code):
     year = _year(year)
     region = _region_for(request, code)
-    board = score_year(year, cutoff=_cutoff(request, year))
+    board = _board(request, year)
     region_score = board.region(region.code)
     return render(request, "scoring/scoresheet.html", {
         "board": board, "r": region_score, "can_enter": services.can_enter(request.user),
@@ -119,7 +138,7 @@ def item_detail(request, year, code, number):
     else:
         form = EntryForm()
         status = 200
-    board = score_year(year, cutoff=_cutoff(request, year))
+    board = _board(request, year)
     region_score = board.region(region.code)
     try:
         score = region_score.items[int(number)]
@@ -130,14 +149,59 @@ def item_detail(request, year, code, number):
     assessment = board.assessment
     audit = attachments = []
     if assessment is not None:
-        audit = AuditEvent.objects.filter(assessment=assessment, region=region, item_number=score.number).order_by("-occurred_at", "-id")
+        audit = history_rows(AuditEvent.objects.filter(
+            assessment=assessment, region=region, item_number=score.number).order_by("-occurred_at", "-id"))
         attachments = Attachment.objects.filter(
             assessment=assessment, region=region, item_number=score.number).select_related("uploaded_by")
+    rows, sort = _case_rows(board, score, request.GET.get("sort"), request.GET.get("show"))
+    page = Paginator(rows, ROWS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "scoring/item.html", {
         "board": board, "r": region_score, "score": score, "form": form, "audit": audit, "attachments": attachments,
         "can_enter": services.can_enter(request.user) and not (assessment and assessment.is_frozen),
-        "Kind": Item.Kind,
+        "Kind": Item.Kind, "rows": page, "sort": sort, "show": request.GET.get("show") or "",
+        "columns": _columns(score), "missing_header": drilldown.missing_header(),
+        "periods": drilldown.period_rows(score.detail, board.cutoff) if score.item.kind == Item.Kind.NOTICES else [],
+        "frequency": drilldown.frequency_label(getattr(score.detail, "schedule", None)),
     }, status=status)
+
+
+def _case_rows(board, score, sort: str | None, show: str | None) -> tuple[list, str]:
+    """The cases behind item 13 or 15, sorted (``?sort=``) and filtered by class (``?show=``)."""
+    if score.item.kind == Item.Kind.TIMELINESS:
+        rows = drilldown.timeliness_rows(score.detail, board.scope, as_of=board.cutoff)
+    elif score.item.kind == Item.Kind.LEDGER:
+        rows = drilldown.ledger_rows(score.detail, board.scope, as_of=board.cutoff)
+    else:
+        return [], ""
+    if show:
+        rows = [row for row in rows if row.klass == show]
+    return drilldown.sort_rows(rows, sort)
+
+
+def _columns(score) -> list[tuple[str, str]]:
+    """(sort key, header) of the drill-down table."""
+    columns = [("number", _("Case number")), ("enterprise", _("Enterprise")), ("department", _("Department")),
+               ("received", _("Received")), ("due", _("Due date")), ("closed", _("Closed"))]
+    if score.item.kind == Item.Kind.TIMELINESS:
+        return [*columns, ("late", _("Working days late")), ("class", _("Counted as"))]
+    return [*columns, ("missing", drilldown.missing_header())]
+
+
+@login_required
+def item_cases_export(request, year, code, number):
+    year = _year(year)
+    region = _region_for(request, code)
+    board = _board(request, year)
+    try:
+        score = board.region(region.code).items[int(number)]
+    except (KeyError, ValueError):
+        raise Http404 from None
+    if score.item.kind not in (Item.Kind.TIMELINESS, Item.Kind.LEDGER):
+        raise Http404
+    rows, _sort = _case_rows(board, score, request.GET.get("sort"), request.GET.get("show"))
+    response = HttpResponse(item_cases_xlsx(board, region, score, rows, _columns(score)), content_type=XLSX)
+    response["Content-Disposition"] = f'attachment; filename="item{score.number}-{year}-{region.code}.xlsx"'
+    return response
 
 
 def _save_entry(request, year, region, number, data):
@@ -170,7 +234,7 @@ def attachment_download(request, pk):
 def scoreboard_export(request, year):
     year = _year(year)
     codes = _readable_codes(request)
-    board = score_year(year, cutoff=_cutoff(request, year))
+    board = _board(request, year)
     response = HttpResponse(scoreboard_xlsx(board, codes), content_type=XLSX)
     response["Content-Disposition"] = f'attachment; filename="scores-{year}.xlsx"'
     return response
@@ -180,7 +244,7 @@ def scoreboard_export(request, year):
 def scoresheet_export(request, year, code):
     year = _year(year)
     region = _region_for(request, code)
-    board = score_year(year, cutoff=_cutoff(request, year))
+    board = _board(request, year)
     response = HttpResponse(scoresheet_xlsx(board, board.region(region.code)), content_type=XLSX)
     response["Content-Disposition"] = f'attachment; filename="scoresheet-{year}-{region.code}.xlsx"'
     return response
