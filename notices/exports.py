@@ -23,6 +23,8 @@ def notice_xlsx(notice: Notice) -> bytes:
     ws.append([_("Status"), notice.get_status_display(), _("Issued on"),
                notice.issued_on.isoformat() if notice.issued_on else ""])
     ws.append([_("Recipient groups reached"), "、".join(notice.group_labels())])
+    if notice.ledger_root:
+        ws.append([_("Ledger checksum of this period (本期台帐校验码)"), notice.ledger_root])
     if notice.covering_text:
         ws.append([])
         ws.append([notice.covering_text])

@@ -1,4 +1,5 @@
-"""The embedded default's timer process: a deadline sweep every few minutes, in the foreground.
+"""The embedded default's timer process: a deadline sweep every few minutes, in the foreground,
+and the daily ledger checkpoint (``notifications.ledger_checkpoint``) with the first sweep of a day.
 
 ``bin/run`` starts it next to the web server when there is no ``REDIS_URL`` (with Redis, Celery
 beat and a worker do this job instead). Several copies may run at once without harm — the outbox
@@ -9,7 +10,9 @@ import threading
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 
+from notifications.ledger_checkpoint import take_if_due
 from notifications.sweep import run_sweep
 
 
@@ -33,6 +36,12 @@ class Command(BaseCommand):
                     self.stdout.write(f"sweep {run.pk}: sent {run.sent}, errors {len(run.errors)}")
             except Exception as error:  # noqa: BLE001 - keep the timers alive; the next sweep retries
                 self.stderr.write(f"sweep failed: {error!r}")
+            try:
+                taken = take_if_due(now=timezone.now())
+                if taken is not None:
+                    self.stdout.write(f"ledger checkpoint {taken.pk}: root {taken.root}")
+            except Exception as error:  # noqa: BLE001 - keep the timers alive; the next run retries
+                self.stderr.write(f"ledger checkpoint failed: {error!r}")
             if once:
                 break
             stop.wait(interval)

@@ -1,0 +1,138 @@
+"""Re-hashing chains and recording the outcome on their heads, so the score sees a broken chain.
+
+The database refuses UPDATE and DELETE on ledger entries, but someone with DDL rights can drop
+the triggers, rewrite an entry and put them back. What each check catches:
+
+* ``ledger.services.append`` re-hashes the whole chain on every entry and records on the head
+  the entry it verified through (``verified_seq``, ``verified_hash``) and ``chain_ok``.
+* ``stale_case_ids`` (cheap: one index probe per head, run before scoring) finds heads not
+  verified through their chain's present last entry: never verified (rebuilt heads), moved on
+  since, or whose last entry is gone or carries another hash than the one verified (an entry
+  deleted, or hashes recomputed to the end of the chain). ``verify_chains`` re-hashes those.
+* A rewrite that leaves the last entry's hash as it was (fields changed, the stored hashes not)
+  is only visible by re-hashing every entry: the full pass (``verify_ledger``, and the daily
+  checkpoint task) does that for every chain and records it here too.
+
+A chain that fails is recorded ``chain_ok`` false with the verdict ``ledger_chain`` (item 13:
+incomplete) until an append or a pass finds it verifying again.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from django.db.models import F, OuterRef, Q, Subquery
+
+from .completeness import chains, lacks
+from .models import LedgerEntry, LedgerHead
+from .verify import check_chain, verify_cases
+
+UPDATE_FIELDS = ["verified_seq", "verified_hash", "verified_at", "chain_ok", "complete", "missing"]
+BATCH = 500
+
+
+def stale_case_ids(case_queryset) -> list[int]:
+    """Ids of the cases (of ``case_queryset``) whose head is not verified through the hash of its
+    chain's present last entry."""
+    last_hash = LedgerEntry.objects.filter(case_id=OuterRef("case_id"), seq=OuterRef("seq")).values("hash")[:1]
+    heads = (
+        LedgerHead.objects.filter(case__in=case_queryset.values("pk"))
+        .annotate(last_hash=Subquery(last_hash))
+        .filter(
+            Q(verified_seq__isnull=True) | ~Q(verified_seq=F("seq")) | Q(last_hash__isnull=True)
+            | ~Q(last_hash=F("verified_hash"))
+        )
+    )
+    return list(heads.values_list("case_id", flat=True))
+
+
+def broken_case_ids(case_queryset) -> set[int]:
+    """Cases (of ``case_queryset``) whose chain the last verification found broken (partial index)."""
+    return set(LedgerHead.objects.filter(chain_ok=False, case__in=case_queryset.values("pk"))
+               .values_list("case_id", flat=True))
+
+
+class Recorder:
+    """Collects verification outcomes and writes them onto the heads in batches.
+
+    Only what changed is written row by row; heads that verify as before get ``verified_at`` in
+    one UPDATE per batch."""
+
+    def __init__(self, now: dt.datetime):
+        self.now = now
+        self.heads: dict[int, LedgerHead] = {}
+        self.changed: list[LedgerHead] = []
+        self.unchanged: list[int] = []
+        self.broken: list[int] = []
+
+    def load(self, case_ids: Iterable[int]) -> None:
+        self.heads.update((h.case_id, h) for h in LedgerHead.objects.filter(case_id__in=list(case_ids)).only(
+            "case_id", "seq", "complete", "missing", *UPDATE_FIELDS[:4]))
+
+    def record(self, case_id: int, number: str, entries: list[LedgerEntry], problems: list[str]) -> None:
+        """``problems``: ``check_chain``'s on ``entries``, the case's whole chain in order."""
+        head = self.heads.get(case_id)
+        if head is None:
+            return  # no head to record on: verify_ledger reports it
+        ok = not problems
+        if not ok:
+            self.broken.append(case_id)
+        last = entries[-1] if entries else None
+        verified = (last.seq if last else None, last.hash if last else "", ok)
+        if not ok or head.chain_ok is False:
+            # The verdict on the head's chain (through its seq) as the chain now is.
+            missing = lacks(number, [e for e in entries if e.seq <= head.seq], chain_problems=problems)
+            verdict = (not missing, missing)
+        else:
+            verdict = (head.complete, head.missing)
+        if (head.verified_seq, head.verified_hash, head.chain_ok) == verified and (head.complete, head.missing) == verdict:
+            self.unchanged.append(case_id)
+        else:
+            head.verified_seq, head.verified_hash, head.chain_ok = verified
+            head.complete, head.missing = verdict
+            head.verified_at = self.now
+            self.changed.append(head)
+        if len(self.unchanged) + len(self.changed) >= BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.unchanged:
+            LedgerHead.objects.filter(case_id__in=self.unchanged).update(verified_at=self.now)
+        if self.changed:
+            LedgerHead.objects.bulk_update(self.changed, UPDATE_FIELDS, batch_size=BATCH)
+        for case_id in self.unchanged:
+            self.heads.pop(case_id, None)
+        for head in self.changed:
+            self.heads.pop(head.case_id, None)
+        self.unchanged, self.changed = [], []
+
+
+def verify_chains(cases: list[tuple[int, str]], *, now: dt.datetime, chunk_size: int = 2000) -> list[int]:
+    """Re-hash these chains ((case id, number) pairs) and record the outcome on their heads; the
+    ids of the broken ones."""
+    recorder = Recorder(now)
+    for start in range(0, len(cases), chunk_size):
+        chunk = dict(cases[start : start + chunk_size])
+        recorder.load(chunk)
+        for case_id, entries in chains(list(chunk)).items():
+            recorder.record(case_id, chunk[case_id], entries, check_chain(chunk[case_id], entries)[0])
+        recorder.flush()
+    return recorder.broken
+
+
+def verify_stale(case_queryset, *, now: dt.datetime) -> list[int]:
+    """Re-hash the chains whose heads are not verified through their present last entry (see
+    ``stale_case_ids``); the ids found broken. Cheap when nothing changed behind ``append``."""
+    stale = stale_case_ids(case_queryset)
+    if not stale:
+        return []
+    numbers: dict[int, str] = {}
+    for start in range(0, len(stale), BATCH):
+        numbers.update(case_queryset.model.objects.filter(pk__in=stale[start : start + BATCH]).values_list("pk", "number"))
+    return verify_chains(sorted(numbers.items()), now=now)
+
+
+def verify_all(case_queryset, *, now: dt.datetime) -> list:
+    """The full pass: re-hash every chain of ``case_queryset``, record each outcome on its head,
+    and return ``verify_cases``' reports (chains, case rows and heads that disagree)."""
+    return list(verify_cases(case_queryset, recorder=Recorder(now)))
