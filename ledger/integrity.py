@@ -69,16 +69,29 @@ class Recorder:
         self.heads.update((h.case_id, h) for h in LedgerHead.objects.filter(case_id__in=list(case_ids)).only(
             "case_id", "seq", "complete", "missing", *UPDATE_FIELDS[:4]))
 
-    def record(self, case_id: int, number: str, entries: list[LedgerEntry], problems: list[str]) -> None:
-        """``problems``: ``check_chain``'s on ``entries``, the case's whole chain in order."""
+    def record(self, case_id: int, number: str, entries: list[LedgerEntry], problems: list[str]) -> list[str]:
+        """``problems``: ``check_chain``'s on ``entries``, the case's whole chain in order. Returns
+        what else is wrong: the entry the head was last verified through is gone or has another
+        hash (entries never change, so it was rewritten — perhaps with hashes recomputed so that
+        the chain verifies on its own)."""
         head = self.heads.get(case_id)
         if head is None:
-            return  # no head to record on: verify_ledger reports it
+            return []  # no head to record on: verify_ledger reports it
+        extra = []
+        if head.verified_seq:
+            verified_entry = next((e for e in entries if e.seq == head.verified_seq), None)
+            if verified_entry is None or verified_entry.hash != head.verified_hash:
+                extra.append(f"entry #{head.verified_seq} is no longer the entry verified on "
+                             f"{head.verified_at:%Y-%m-%d %H:%M} (rewritten or removed)")
+        problems = problems + extra
         ok = not problems
-        if not ok:
-            self.broken.append(case_id)
         last = entries[-1] if entries else None
-        verified = (last.seq if last else None, last.hash if last else "", ok)
+        if ok:
+            verified = (last.seq if last else None, last.hash if last else "", ok)
+        else:
+            # Keep the last hash known good: the chain stays broken until an honest append.
+            self.broken.append(case_id)
+            verified = (head.verified_seq, head.verified_hash, ok)
         if not ok or head.chain_ok is False:
             # The verdict on the head's chain (through its seq) as the chain now is.
             missing = lacks(number, [e for e in entries if e.seq <= head.seq], chain_problems=problems)
@@ -94,6 +107,7 @@ class Recorder:
             self.changed.append(head)
         if len(self.unchanged) + len(self.changed) >= BATCH:
             self.flush()
+        return extra
 
     def flush(self) -> None:
         if self.unchanged:

@@ -92,7 +92,7 @@ def verify_cases(case_queryset, *, chunk_size: int = 2000, recorder=None) -> Ite
             row = rows[case_id]
             problems, replay = check_chain(row["number"], batch)
             if recorder is not None:
-                recorder.record(case_id, row["number"], batch, list(problems))
+                problems += recorder.record(case_id, row["number"], batch, list(problems))
             if not problems:
                 if replay.state != row["state"]:
                     problems.append(f"case row state '{row['state']}' but the ledger replays to '{replay.state}'")
