@@ -127,6 +127,7 @@ class LedgerHead(models.Model):
             models.Index(fields=["last_at"], name="ledger_head_last_at_idx"),
             # Scoring asks for the broken chains in scope: few rows, found through this index.
             models.Index(fields=["case"], name="ledger_head_broken_idx", condition=models.Q(chain_ok=False)),
+            models.Index(fields=["case"], name="ledger_head_unverified_idx", condition=models.Q(verified_seq=None)),
         ]
 
     def __str__(self) -> str:

@@ -51,4 +51,8 @@ class Migration(migrations.Migration):
             model_name='ledgerhead',
             index=models.Index(condition=models.Q(('chain_ok', False)), fields=['case'], name='ledger_head_broken_idx'),
         ),
+        migrations.AddIndex(
+            model_name='ledgerhead',
+            index=models.Index(condition=models.Q(('verified_seq', None)), fields=['case'], name='ledger_head_unverified_idx'),
+        ),
     ]

@@ -59,32 +59,39 @@ def test_rewritten_entry_fails_verify_ledger_and_drops_item13_below_full_points(
     assert LedgerHead.objects.get(case=honest).chain_ok is True
 
 
-def test_scoring_itself_rehashes_a_chain_whose_last_hash_was_recomputed(history):
-    """A careful forger recomputes the rewritten entry's hash (so it verifies alone): the head no
-    longer names the chain's last hash, and scoring re-hashes that chain before reading it."""
+def test_a_rewrite_with_recomputed_hashes_is_found_by_the_full_pass(history, capsys):
+    """A careful forger recomputes the rewritten entry's hash, so the chain verifies on its own;
+    the head remembers the hash it was verified with, and the full pass compares them."""
     history(at(2025, 3, 3), closed=at(2025, 3, 4))
     tampered = history(at(2025, 3, 5), closed=at(2025, 3, 6))
     assert _item13()["points"] == "4"
     last = LedgerEntry.objects.filter(case=tampered).order_by("-seq").first()
     last.payload = {**last.payload, "result": "伪造的办理结果"}
     forged_hash = compute_hash(last.prev_hash, last.hashed_fields(tampered.number))
-    # The forged entry verifies on its own; only the head remembers the hash it was verified with.
     _behind_the_triggers("UPDATE ledger_ledgerentry SET payload = %s, hash = %s WHERE id = %s",
                          [json.dumps(last.payload, ensure_ascii=False), forged_hash, last.pk])
-
-    item = _item13()  # no verify_ledger run in between
+    with pytest.raises(SystemExit):
+        call_command("verify_ledger")
+    assert f"BROKEN {tampered.number}: entry #{last.seq} is no longer the entry verified" in capsys.readouterr().out
+    item = _item13()
     assert item["points"] == "2"
     assert item["incomplete"] == [{"number": tampered.number, "missing": ["ledger_chain"]}]
+    # It stays broken: the next pass still finds the head's verified hash gone.
+    with pytest.raises(SystemExit):
+        call_command("verify_ledger")
+    assert _item13()["points"] == "2"
 
 
-def test_a_deleted_last_entry_is_found_by_scoring(history):
+def test_a_deleted_last_entry_is_found_by_the_full_pass(history):
     history(at(2025, 3, 3), closed=at(2025, 3, 4))
     tampered = history(at(2025, 3, 5), closed=at(2025, 3, 6))
     top = LedgerEntry.objects.filter(case=tampered).order_by("-seq").first()
     _behind_the_triggers("DELETE FROM ledger_ledgerentry WHERE id = %s", [top.pk])
+    with pytest.raises(SystemExit):
+        call_command("verify_ledger")
     item = _item13()
     assert item["points"] == "2"
-    assert tampered.number in [row["number"] for row in item["incomplete"]]
+    assert [row["number"] for row in item["incomplete"]] == [tampered.number]
     assert "ledger_chain" in item["incomplete"][0]["missing"]
 
 
@@ -120,7 +127,7 @@ def test_reverify_touches_nothing_on_an_honest_ledger(history, django_assert_num
     history(at(2025, 3, 3), closed=at(2025, 3, 4))
     history(at(2025, 3, 5))
     region_ids = list(LedgerHead.objects.values_list("case__region_id", flat=True).distinct())
-    # heads not verified through their last entry (none), broken heads (none): two queries.
+    # heads never verified (none), broken heads (none): two queries on partial indexes.
     with django_assert_num_queries(2):
         assert reverify(region_ids, make_scope(2025)) == set()
 
