@@ -392,6 +392,27 @@ class Case(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
         self.acknowledged_at = None
 
 
+class CaseNumberCounter(models.Model):
+    """The last serial handed out in a region and year: numbers are never reused.
+
+    ``cases.services.create_case`` takes the next serial from here under the region's row lock,
+    in the transaction that creates the case, so a number once given stays given even if its case
+    later disappears (deleted behind the ledger's back); ``verify_ledger`` then reports it missing.
+    """
+
+    region = models.ForeignKey(Region, models.PROTECT, related_name="+", verbose_name=_("region"))
+    year = models.PositiveSmallIntegerField(_("year"))
+    last_serial = models.PositiveIntegerField(_("last serial issued"), default=0)
+
+    class Meta:
+        verbose_name = _("case number counter")
+        verbose_name_plural = _("case number counters")
+        constraints = [models.UniqueConstraint(fields=["region", "year"], name="case_counter_unique_region_year")]
+
+    def __str__(self) -> str:
+        return f"{self.region_id}/{self.year}: {self.last_serial}"
+
+
 class CaseAssignment(models.Model):
     """Each routing of a case to a department; lets a department keep seeing cases it once had."""
 

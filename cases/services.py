@@ -26,6 +26,7 @@ from .models import (
     OPEN_STATES,
     Case,
     CaseAssignment,
+    CaseNumberCounter,
     Category,
     Channel,
     Department,
@@ -180,6 +181,18 @@ def _source(source: str | None) -> str:
 # -- create ----------------------------------------------------------------------------------
 
 
+def next_serial(region: Region, year: int) -> int:
+    """Take the next serial of the region's year from its counter (the caller holds the region's
+    row lock, in the transaction that creates the case). The highest serial on record is the
+    backstop for cases written around the services (a bulk load), so the counter never lags."""
+    counter, _created = CaseNumberCounter.objects.select_for_update().get_or_create(region=region, year=year)
+    highest = Case.objects.filter(region=region, year=year).aggregate(m=Max("serial"))["m"] or 0
+    counter.last_serial = max(counter.last_serial, highest) + 1
+    counter.save(update_fields=["last_serial"])
+    return counter.last_serial
+
+
+
 def create_case(
     *,
     by,
@@ -243,7 +256,7 @@ def create_case(
         if not created and (enterprise.name != name or enterprise.size != size):
             enterprise.name, enterprise.size = name, size
             enterprise.save(update_fields=["name", "size"])
-        serial = (Case.objects.filter(region=region, year=year).aggregate(m=Max("serial"))["m"] or 0) + 1
+        serial = next_serial(region, year)
         case = Case.objects.create(
             region=region,
             year=year,

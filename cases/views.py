@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_tables2 import RequestConfig
 
-from ledger.completeness import lacks
+from ledger.completeness import LACK_LABELS, lacks
 from ledger.services import entries_for
 
 from . import exports, idempotency, services, workcalendar, workdays
@@ -82,20 +82,7 @@ SOURCE_LABELS = {
 }
 
 # What ledger.completeness says a case lacks, in words an office reads.
-MISSING_LABELS = {
-    "ledger_chain": gettext_lazy("the ledger's hash chain does not verify"),
-    "creation_record": gettext_lazy("the record of receipt"),
-    "enterprise_name": gettext_lazy("enterprise name"),
-    "credit_code": gettext_lazy("a valid unified social credit code"),
-    "category": gettext_lazy("problem category"),
-    "channel": gettext_lazy("channel"),
-    "description": gettext_lazy("problem description"),
-    "received_at": gettext_lazy("time of receipt"),
-    "department": gettext_lazy("responsible department and time of routing"),
-    "result": gettext_lazy("handling result"),
-    "evidence": gettext_lazy("evidence (at least one item)"),
-    "extension_reason": gettext_lazy("reason of the approved extension"),
-}
+MISSING_LABELS = LACK_LABELS
 
 PAYLOAD_LABELS = [
     ("department_name", gettext_lazy("Department")),

@@ -200,6 +200,8 @@ CELERY_BEAT_SCHEDULE: dict = {}
 # -- scoring: judge changed ledger chains nightly, freeze a year once its cutoff day has ended --
 from celery.schedules import crontab  # noqa: E402
 
+# -- ledger: re-hash every chain and checkpoint the ledger daily (roots emailed to the city office) --
+CELERY_BEAT_SCHEDULE["ledger-checkpoint"] = {"task": "notifications.ledger_checkpoint", "schedule": crontab(hour=1, minute=30)}
 CELERY_BEAT_SCHEDULE["scoring-judge-ledgers"] = {"task": "scoring.tasks.judge_ledgers", "schedule": crontab(hour=1, minute=10)}
 # -- notices: draft each schedule's notice after its period ends; record delivery retries ---------
 CELERY_BEAT_SCHEDULE["notices-draft-due"] = {"task": "notices.draft_due_notices", "schedule": crontab(hour=0, minute=40)}

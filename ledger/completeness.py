@@ -8,13 +8,31 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
+from django.utils.translation import gettext_lazy
+
 from cases import credit_code
 
 from .heads import CLOSING_ACTIONS, ROUTING_ACTIONS
 from .models import LedgerEntry
 from .verify import check_chain, grouped_by_case
 
-# What the lists say a case lacks; the page shows them through LACK_LABELS.
+# What a case lacks, in words an office reads (the case page, item 13's page).
+LACK_LABELS = {
+    "ledger_chain": gettext_lazy("the ledger's hash chain does not verify"),
+    "creation_record": gettext_lazy("the record of receipt"),
+    "enterprise_name": gettext_lazy("enterprise name"),
+    "credit_code": gettext_lazy("a valid unified social credit code"),
+    "category": gettext_lazy("problem category"),
+    "channel": gettext_lazy("channel"),
+    "description": gettext_lazy("problem description"),
+    "received_at": gettext_lazy("time of receipt"),
+    "department": gettext_lazy("responsible department and time of routing"),
+    "result": gettext_lazy("handling result"),
+    "evidence": gettext_lazy("evidence (at least one item)"),
+    "extension_reason": gettext_lazy("reason of the approved extension"),
+}
+
+# What the lists say a case lacks; the pages show them through LACK_LABELS.
 CREATE_FIELDS = {
     "enterprise": "enterprise_name",
     "credit_code": "credit_code",

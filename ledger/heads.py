@@ -52,8 +52,11 @@ def advance(case, entry: LedgerEntry, chain: list[LedgerEntry]) -> None:
     from .completeness import lacks  # completeness → verify → heads
 
     changes = facts_of(entry)
+    # ``lacks`` re-hashes the whole chain, so the head is verified through this entry.
     missing = lacks(case.number, chain)
-    changes.update(complete=not missing, missing=missing)
+    chain_ok = "ledger_chain" not in missing
+    changes.update(complete=not missing, missing=missing, verified_seq=entry.seq, verified_hash=entry.hash,
+                   verified_at=entry.recorded_at, chain_ok=chain_ok)
     if entry.seq == 1:
         LedgerHead.objects.create(case_id=case.pk, **changes)
         return
@@ -61,7 +64,9 @@ def advance(case, entry: LedgerEntry, chain: list[LedgerEntry]) -> None:
     changes["last_at"] = Greatest(F("last_at"), entry.occurred_at)
     if not LedgerHead.objects.filter(case_id=case.pk).update(**changes):
         rebuild(case_ids=[case.pk])  # a chain older than heads: recompute it from its entries
-        LedgerHead.objects.filter(case_id=case.pk, seq=entry.seq).update(complete=not missing, missing=missing)
+        LedgerHead.objects.filter(case_id=case.pk, seq=entry.seq).update(
+            complete=not missing, missing=missing, verified_seq=entry.seq, verified_hash=entry.hash,
+            verified_at=entry.recorded_at, chain_ok=chain_ok)
 
 
 def record_verdicts(verdicts: list[tuple[int, int, list[str]]]) -> set[int]:
@@ -116,6 +121,7 @@ def rebuild(*, case_ids: list[int] | None = None) -> int:
         FROM {entries} e {where}
         GROUP BY e.case_id
     """
+    # Not verified yet (verified_seq, chain_ok null): the next pass or scoring re-hashes the chain.
     columns = "case_id, seq, last_at, close_seq, closed_at, reopen_seq, due_date, department_id, missing"
     delete_where = where.replace("e.case_id", "case_id")
     with transaction.atomic(), connection.cursor() as cursor:

@@ -110,11 +110,53 @@ class LedgerHead(models.Model):
     # not judged yet (heads rebuilt from entries), judged again on the chain's next entry.
     complete = models.BooleanField(_("complete"), null=True)
     missing = models.JSONField(_("what the ledger lacks"), default=list)
+    # The last verification of the chain's hashes (``ledger.integrity``): through which entry, that
+    # entry's hash, when, and whether the chain verified. ``append`` re-hashes the chain and sets
+    # them; a rewrite behind the triggers' back is found by the next full pass (daily, and every
+    # ``verify_ledger``), which records ``chain_ok`` false and the ``ledger_chain`` verdict here.
+    verified_seq = models.PositiveIntegerField(_("verified through"), null=True)
+    # A database default too: ``heads.rebuild`` inserts heads in SQL, unverified.
+    verified_hash = models.CharField(_("hash verified"), max_length=64, blank=True, default="", db_default="")
+    verified_at = models.DateTimeField(_("verified at"), null=True)
+    chain_ok = models.BooleanField(_("chain verifies"), null=True)
 
     class Meta:
         verbose_name = _("ledger head")
         verbose_name_plural = _("ledger heads")
-        indexes = [models.Index(fields=["last_at"], name="ledger_head_last_at_idx")]
+        indexes = [
+            models.Index(fields=["last_at"], name="ledger_head_last_at_idx"),
+            # Scoring asks for the broken chains in scope: few rows, found through this index.
+            models.Index(fields=["case"], name="ledger_head_broken_idx", condition=models.Q(chain_ok=False)),
+            models.Index(fields=["case"], name="ledger_head_unverified_idx", condition=models.Q(verified_seq=None)),
+        ]
 
     def __str__(self) -> str:
         return f"{self.case_id}#{self.seq}"
+
+
+class LedgerCheckpoint(models.Model):
+    """A commitment to the whole ledger at a moment (``manage.py checkpoint_ledger``, daily by beat).
+
+    Per region: how many cases, the highest number, and a root — SHA-256 over the sorted lines
+    ``number seq hash`` of every chain's last entry (``ledger.checkpoint``). The per-case list
+    behind the roots is the checkpoint file (``detail_file`` under ``MEDIA_ROOT``, gzip'd JSON,
+    its SHA-256 in ``detail_sha256``) that ``verify_ledger --checkpoint`` checks a ledger against;
+    the row keeps the roots, which issued notices print and the city office receives by email.
+    """
+
+    created_at = models.DateTimeField(_("created at"), db_index=True)
+    root = models.CharField(_("root hash"), max_length=64)
+    regions = models.JSONField(_("regions"), default=dict)  # {code: {"cases", "last_number", "root"}}
+    detail_file = models.CharField(_("checkpoint file"), max_length=200, blank=True)
+    detail_sha256 = models.CharField(_("checkpoint file SHA-256"), max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("ledger checkpoint")
+        verbose_name_plural = _("ledger checkpoints")
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.root[:12]}"
+
+    def region_root(self, code: str) -> str | None:
+        return (self.regions.get(code) or {}).get("root")

@@ -68,11 +68,15 @@ def grouped_by_case(entries: Iterator[LedgerEntry]) -> Iterator[tuple[int, list[
         yield current, batch
 
 
-def verify_cases(case_queryset, *, chunk_size: int = 2000) -> Iterator[CaseReport]:
-    """Yield a report for every case whose chain or replay is wrong. Bounded memory."""
+def verify_cases(case_queryset, *, chunk_size: int = 2000, recorder=None) -> Iterator[CaseReport]:
+    """Yield a report for every case whose chain or replay is wrong. Bounded memory.
+
+    ``recorder`` (a ``ledger.integrity.Recorder``): records every chain's outcome on its head."""
     ids = list(case_queryset.order_by("pk").values_list("pk", flat=True))
     for start in range(0, len(ids), chunk_size):
         chunk = ids[start : start + chunk_size]
+        if recorder is not None:
+            recorder.load(chunk)
         rows = {
             row["pk"]: row
             for row in case_queryset.model.objects.filter(pk__in=chunk).values("pk", "number", "state", "department_id")
@@ -87,6 +91,8 @@ def verify_cases(case_queryset, *, chunk_size: int = 2000) -> Iterator[CaseRepor
             seen.add(case_id)
             row = rows[case_id]
             problems, replay = check_chain(row["number"], batch)
+            if recorder is not None:
+                problems += recorder.record(case_id, row["number"], batch, list(problems))
             if not problems:
                 if replay.state != row["state"]:
                     problems.append(f"case row state '{row['state']}' but the ledger replays to '{replay.state}'")
@@ -98,10 +104,15 @@ def verify_cases(case_queryset, *, chunk_size: int = 2000) -> Iterator[CaseRepor
             if problems:
                 yield CaseReport(case_id, row["number"], problems)
         for case_id in sorted(set(rows) - seen):
+            if recorder is not None:
+                recorder.record(case_id, rows[case_id]["number"], [], ["no ledger entries"])
             yield CaseReport(case_id, rows[case_id]["number"], ["no ledger entries"])
+        if recorder is not None:
+            recorder.flush()
 
 
 HEAD_FIELDS = ("case_id", "seq", "last_at", "close_seq", "closed_at", "reopen_seq", "due_date", "department_id")
+VERIFIED_FIELDS = ("verified_seq", "verified_hash", "verified_at", "chain_ok")
 
 
 def head_problems(head: dict | None, replayed: dict, number: str, chain: list[LedgerEntry]) -> list[str]:
@@ -123,17 +134,24 @@ def head_problems(head: dict | None, replayed: dict, number: str, chain: list[Le
     return problems
 
 
-def missing_numbers(case_queryset) -> dict[tuple[str, int], list[int]]:
-    """Serial numbers missing from each region's yearly sequence (1..max)."""
+def missing_numbers(case_queryset, *, issued: dict[tuple[str, int], int] | None = None) -> dict[tuple[str, int], list[int]]:
+    """Serial numbers missing from each region's yearly sequence: 1 up to the last serial handed
+    out (``issued``: {(region code, year): the counter's last serial}) or on record, whichever is
+    higher — so a deleted newest case is missing too."""
     from django.db.models import Count, Max
 
+    issued = issued or {}
     gaps: dict[tuple[str, int], list[int]] = {}
-    groups = case_queryset.values("region__code", "year").annotate(n=Count("pk"), top=Max("serial"))
-    for group in groups:
-        if group["n"] == group["top"]:
+    groups = {
+        (g["region__code"], g["year"]): (g["n"], g["top"])
+        for g in case_queryset.values("region__code", "year").annotate(n=Count("pk"), top=Max("serial"))
+    }
+    for key in issued:
+        groups.setdefault(key, (0, 0))
+    for (code, year), (count, top) in groups.items():
+        top = max(top or 0, issued.get((code, year), 0))
+        if count == top:
             continue
-        have = set(
-            case_queryset.filter(region__code=group["region__code"], year=group["year"]).values_list("serial", flat=True)
-        )
-        gaps[(group["region__code"], group["year"])] = [n for n in range(1, group["top"] + 1) if n not in have]
+        have = set(case_queryset.filter(region__code=code, year=year).values_list("serial", flat=True))
+        gaps[(code, year)] = [n for n in range(1, top + 1) if n not in have]
     return gaps

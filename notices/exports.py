@@ -26,6 +26,8 @@ def notice_xlsx(notice: Notice) -> bytes:
     append(ws, [_("Status"), notice.get_status_display(), _("Issued on"),
                 notice.issued_on.isoformat() if notice.issued_on else ""])
     append(ws, [_("Recipient groups reached"), "、".join(notice.group_labels())])
+    if notice.ledger_root:
+        append(ws, [_("Ledger checksum of this period (本期台帐校验码)"), notice.ledger_root])
     if notice.covering_text:
         append(ws, [])
         append(ws, [notice.covering_text])

@@ -149,6 +149,12 @@ class Notice(models.Model):
     issuing_office = models.CharField(_("issuing office"), max_length=100, blank=True)
     # Recipient groups reached: those with a delivery sent, or those stated for an offline notice.
     groups = models.JSONField(_("recipient groups reached"), default=list, blank=True)
+    # The region's latest ledger checkpoint when the notice was issued: its root is printed on
+    # the notice (本期台帐校验码), so a later ledger can be held against what leaders were sent.
+    ledger_checkpoint = models.ForeignKey(
+        "ledger.LedgerCheckpoint", models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("ledger checkpoint"),
+    )
 
     document = models.FileField(_("scan"), upload_to=document_upload_to, blank=True)
     document_name = models.CharField(_("file name"), max_length=200, blank=True)
@@ -239,6 +245,13 @@ class Notice(models.Model):
     @property
     def reached_all_groups(self) -> bool:
         return set(ALL_GROUPS) <= set(self.groups or [])
+
+    @property
+    def ledger_root(self) -> str | None:
+        """本期台帐校验码: the region's root in the checkpoint taken when the notice was issued."""
+        if self.ledger_checkpoint is None:
+            return None
+        return self.ledger_checkpoint.region_root(self.region.code)
 
     def group_labels(self) -> list[str]:
         return [str(RecipientGroup(g).label) for g in ALL_GROUPS if g in (self.groups or [])]

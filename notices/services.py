@@ -17,9 +17,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases.errors import InvalidInput, NotAllowed, NotFound, WrongState
-from cases.models import Region, local_date
+from cases.models import Case, Region, local_date
 from cases.services import office_users
 from cases.uploads import check_upload, files_removed_on_failure
+from ledger import checkpoint as ledger_checkpoint
 from notifications import services as notifications
 
 from . import document, drafting, periods
@@ -412,6 +413,8 @@ def issue_notice(*, by, notice: Notice, now: dt.datetime | None = None, confirm_
                 document.number_prefix(notice.region, schedule), notice.number_year, notice.number_serial
             )
             notice.issuing_office = document.office_name(notice.region, schedule)
+            notice.ledger_checkpoint = ledger_checkpoint.latest_for_region(notice.region.code) or ledger_checkpoint.take(
+                Case.objects.filter(region=notice.region), now=now)
             notice.groups = []
             notice.updated_at = now
             notice.save()

@@ -29,3 +29,13 @@ def remind_awaited_calendar() -> int | None:
 
     reminder = remind()
     return reminder.pk if reminder else None
+
+
+@shared_task(name="notifications.ledger_checkpoint", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def ledger_checkpoint() -> int:
+    """The daily beat task: re-hash every chain, then checkpoint the ledger and email the roots."""
+    from django.utils import timezone
+
+    from .ledger_checkpoint import take_daily
+
+    return take_daily(now=timezone.now()).pk

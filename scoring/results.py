@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from cases.errors import NotFound
 from cases.models import Department, Region
 
-from .item13 import LedgerCompleteness, completeness_from_scan
+from .item13 import LedgerCompleteness, completeness_from_scan, reverify
 from .item14 import NoticeService, notices_for_regions
 from .item15 import Timeliness, timeliness_for_regions
 from .ladders import ladder, points_str
@@ -180,10 +180,12 @@ def score_year(year: int, *, cutoff: dt.date | None = None, rule_set: str | None
 
     kinds = {item.kind for item in items}
     params = rules.params
+    # Chains changed behind the ledger's back are re-hashed before the scan reads their verdicts.
+    broken = reverify(region_ids, scope) if Item.Kind.LEDGER in kinds else set()
     timeliness, by_department = timeliness_for_regions(region_ids, scope)
     completeness: dict[int, LedgerCompleteness] = {}
     if Item.Kind.LEDGER in kinds:
-        completeness = completeness_from_scan(timeliness, scope)
+        completeness = completeness_from_scan(timeliness, scope, broken)
     notices: dict[int, NoticeService] = {}
     if Item.Kind.NOTICES in kinds:
         notices = notices_for_regions(region_ids, scope)

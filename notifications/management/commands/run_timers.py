@@ -1,5 +1,6 @@
 """The embedded default's timer process: a deadline sweep every few minutes, in the foreground,
 the weekly reminder that next year's holiday schedule is awaited (once per ISO week),
+the daily ledger checkpoint (``notifications.ledger_checkpoint``) with the first sweep of a day,
 and the cases app's daily housekeeping (expired idempotency keys, orphan files) once a day.
 
 ``bin/run`` starts it next to the web server when there is no ``REDIS_URL`` (with Redis, Celery
@@ -16,6 +17,7 @@ from django.utils import timezone
 
 from cases.housekeeping import run_daily
 from notifications.calendar_watch import remind_awaited_calendar
+from notifications.ledger_checkpoint import take_if_due
 from notifications.sweep import run_sweep
 
 HOUSEKEEPING_EVERY_SECONDS = 24 * 3600
@@ -48,6 +50,12 @@ class Command(BaseCommand):
                     self.stdout.write(f"holiday schedule {reminder.year} awaited: told {reminder.recipients} users")
             except Exception as error:  # noqa: BLE001 - same: the next round looks again
                 self.stderr.write(f"holiday schedule reminder failed: {error!r}")
+            try:
+                taken = take_if_due(now=timezone.now())
+                if taken is not None:
+                    self.stdout.write(f"ledger checkpoint {taken.pk}: root {taken.root}")
+            except Exception as error:  # noqa: BLE001 - keep the timers alive; the next run retries
+                self.stderr.write(f"ledger checkpoint failed: {error!r}")
             if time.monotonic() >= next_housekeeping:
                 next_housekeeping = time.monotonic() + HOUSEKEEPING_EVERY_SECONDS
                 try:

@@ -26,11 +26,20 @@ from django.db.models import Max
 from django.utils import timezone
 
 from cases import credit_code, workdays
-from cases.models import Case, CaseAssignment, Category, Channel, Department, Enterprise, Region
+from cases.models import (
+    Case,
+    CaseAssignment,
+    CaseNumberCounter,
+    Category,
+    Channel,
+    Department,
+    Enterprise,
+    Region,
+)
 from ledger.completeness import lacks
 from ledger.heads import facts_of
 from ledger.models import GENESIS_HASH, LedgerEntry, LedgerHead, _utc_iso, compute_hash
-from ledger.verify import HEAD_FIELDS
+from ledger.verify import HEAD_FIELDS, VERIFIED_FIELDS, check_chain
 from scoring.models import Assessment, LedgerVerdict
 from scoring.scope import make_scope
 
@@ -139,10 +148,17 @@ class Command(BaseCommand):
                 self.writer.write(LedgerEntry._meta.db_table, ENTRY_COLUMNS, entry_rows)
                 self.writer.write(CaseAssignment._meta.db_table, ["case_id", "department_id", "assigned_at"], assignment_rows)
                 self.writer.write(LedgerVerdict._meta.db_table, VERDICT_COLUMNS, verdict_rows)
-                self.writer.write(LedgerHead._meta.db_table, [*HEAD_FIELDS, "complete", "missing"], head_rows)
+                self.writer.write(LedgerHead._meta.db_table, [*HEAD_FIELDS, "complete", "missing", *VERIFIED_FIELDS],
+                                  head_rows)
             written += size
             entries_written += len(entry_rows)
             self.stdout.write(f"{written} cases, {entries_written} ledger entries, {time.monotonic() - started:.1f} s")
+        for region in regions:
+            # Numbers handed out here are taken, as create_case would have taken them.
+            counter, _created = CaseNumberCounter.objects.get_or_create(region=region, year=year)
+            if counter.last_serial < serials[region.pk]:
+                counter.last_serial = serials[region.pk]
+                counter.save(update_fields=["last_serial"])
         if self.writer.postgres:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), (SELECT MAX(id) FROM cases_case))",
@@ -325,8 +341,10 @@ class Command(BaseCommand):
         head = {"case_id": case["id"]}
         for entry in chain:
             head.update(facts_of(entry))
-        missing = lacks(case["number"], chain)
-        head_row = (*(head.get(name) for name in HEAD_FIELDS), not missing, missing)
+        problems = check_chain(case["number"], chain)[0]
+        missing = lacks(case["number"], chain, chain_problems=problems)
+        head_row = (*(head.get(name) for name in HEAD_FIELDS), not missing, missing,
+                    chain[-1].seq, chain[-1].hash, chain[-1].recorded_at, not problems)
         prefix = [e for e in chain if e.occurred_at < self.scope_end]
         if case["received_at"] >= self.scope_end or not prefix or len(prefix) == len(chain):
             return head_row, []
