@@ -48,7 +48,7 @@ def test_migration_backfills_counters_from_existing_cases(make_case, region_a):
     make_case()
     newest = make_case()
     CaseNumberCounter.objects.all().delete()
-    migration = importlib.import_module("cases.migrations.0006_case_number_counter")
+    migration = importlib.import_module("cases.migrations.0008_case_number_counter")
     migration.backfill(apps, None)
     assert CaseNumberCounter.objects.get(region=region_a, year=newest.year).last_serial == newest.serial
 
