@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy, pgettext
 
 from cases.models import Case, Department, local_date
 from cases.workdays import current_calendar
+from ledger.completeness import LACK_LABELS
 from ledger.heads import facts_of
 from ledger.models import LedgerEntry
 from notices import periods
@@ -27,21 +28,6 @@ from .scope import Scope
 
 CHUNK = 900  # ids per IN (…): well under SQLite's variable limit
 
-# What ``ledger.completeness.lacks`` says a case lacks, in words.
-LACK_LABELS = {
-    "ledger_chain": gettext_lazy("an intact hash chain"),
-    "creation_record": gettext_lazy("the intake record"),
-    "enterprise_name": gettext_lazy("the enterprise name"),
-    "credit_code": gettext_lazy("a valid credit code"),
-    "category": gettext_lazy("the category"),
-    "channel": gettext_lazy("the channel"),
-    "description": gettext_lazy("the problem description"),
-    "received_at": gettext_lazy("the time of receipt"),
-    "department": gettext_lazy("the department routed to"),
-    "extension_reason": gettext_lazy("the reason of an approved extension"),
-    "result": gettext_lazy("the result text"),
-    "evidence": gettext_lazy("evidence"),
-}
 
 CLASS_LABELS = {
     "closed_late": gettext_lazy("Closed late"),

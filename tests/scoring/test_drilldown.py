@@ -132,13 +132,13 @@ def test_item15_page_takes_a_bounded_number_of_queries(client, assessor, history
         history(at(2025, 5, day if day < 29 else 28), closed=at(2025, 7, 1))
     client.force_login(assessor)
     client.get("/scoring/2025/411502/items/15/")  # judges every chain once (item 13's verdicts)
-    # 19 with 24 late cases, the same with 2: session and user; scoring (assessment, rule set,
+    # 21 with 24 late cases, the same with 2: session and user; scoring (assessment, rule set,
     # sections, items and their criteria, regions, the ledger scan, item 14's schedules and
-    # notices, departments); the drill-down (cases, their entries up to the cutoff, departments,
+    # notices, departments, the two broken-chain checks); the drill-down (cases, their entries up to the cutoff, departments,
     # the calendar) — never one per case
-    with django_assert_max_num_queries(19):
+    with django_assert_max_num_queries(21):
         assert client.get("/scoring/2025/411502/items/15/").status_code == 200
-    with django_assert_max_num_queries(19):
+    with django_assert_max_num_queries(21):
         assert client.get("/scoring/2025/411502/items/15/cases.xlsx").status_code == 200
 
 
@@ -153,7 +153,7 @@ def test_item13_lists_what_each_case_lacks_under_missing(client, assessor, histo
     header = body.split('<table class="scores drill">')[1].split("</thead>")[0]
     assert ">缺少</a>" in header and "未通报" not in header
     row = _rows(body)[0]
-    assert case.number in row and "佐证材料、办理结果" in row
+    assert case.number in row and "佐证材料（至少一项）、办理结果" in row
 
 
 def test_item14_shows_the_schedule_in_words_and_each_period(client, assessor, region_a, county_a):
