@@ -37,10 +37,10 @@ from .access import departments_for_user, get_case_for_user, regions_for_user
 from .departments import create_department
 from .errors import InvalidInput, NotAllowed, NotFound
 from .importing import check_importer, run_import
+from .input_rules import MAX_ID, parse_id
 from .models import Case, Department, Region, State, local_date
 from .roles import is_office
 from .serializers import (
-    MAX_ID,
     AssignSerializer,
     CaseCreateSerializer,
     CaseSerializer,
@@ -85,10 +85,10 @@ def _require_office_role(user) -> None:
 
 def scoped_case(user, pk) -> Case:
     """The case if this user may see it; 404 for anything else, including ids out of range."""
-    text = str(pk)
-    if not text.isdigit() or int(text) > MAX_ID:
+    number = parse_id(pk)
+    if number is None:
         raise Http404
-    return get_case_for_user(user, int(text))
+    return get_case_for_user(user, number)
 
 
 # -- departments -----------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from cases.errors import InvalidInput, NotFound
+from cases.input_rules import parse_id
 
 from . import periods, services
 from .access import find_region
@@ -157,10 +158,11 @@ class NoticeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         return queryset
 
     def get_object(self):
-        try:
-            return self.get_queryset().get(pk=int(self.kwargs["pk"]))
-        except (Notice.DoesNotExist, ValueError, TypeError):
-            raise Http404 from None
+        number = parse_id(self.kwargs["pk"])
+        notice = self.get_queryset().filter(pk=number).first() if number is not None else None
+        if notice is None:
+            raise Http404
+        return notice
 
     def create(self, request, *args, **kwargs):
         data = _body(request)

@@ -13,10 +13,10 @@ from rest_framework.authentication import SessionAuthentication, TokenAuthentica
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from cases.input_rules import parse_id
+
 from . import services
 from .models import Notification
-
-MAX_ID = 2**63 - 1
 
 
 class NotificationSerializer(serializers.ModelSerializer):
@@ -63,10 +63,10 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
                    responses={200: NotificationSerializer, 401: OpenApiResponse(_Error), 404: OpenApiResponse(_Error)})
     @action(detail=True, methods=["post"])
     def read(self, request, pk=None):
-        text = str(pk)
-        if not text.isdigit() or int(text) > MAX_ID:
+        number = parse_id(pk)
+        if number is None:
             raise Http404
-        notification = Notification.objects.filter(user=request.user, pk=int(text)).select_related("case").first()
+        notification = Notification.objects.filter(user=request.user, pk=number).select_related("case").first()
         if notification is None:
             raise Http404
         return Response(NotificationSerializer(services.mark_read(notification)).data)
