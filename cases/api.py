@@ -26,7 +26,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.decorators import action
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from ledger.models import Source
@@ -36,6 +36,7 @@ from . import services
 from .access import departments_for_user, get_case_for_user, regions_for_user
 from .departments import create_department
 from .errors import InvalidInput, NotAllowed, NotFound
+from .filters import BoundedDateFilter
 from .importing import check_importer, run_import
 from .input_rules import MAX_ID, parse_id
 from .models import Case, Department, Region, State, local_date
@@ -139,8 +140,8 @@ class CaseFilter(filters.FilterSet):
     state = filters.ChoiceFilter(choices=State.choices)
     department = IntegerFilter(field_name="department_id", min_value=1, max_value=MAX_ID, help_text="Department id")
     overdue = filters.BooleanFilter(method="filter_overdue", help_text="true: open and past the due date today")
-    received_from = filters.DateFilter(method="filter_received_from", help_text="Received on or after this day (local)")
-    received_to = filters.DateFilter(method="filter_received_to", help_text="Received on or before this day (local)")
+    received_from = BoundedDateFilter(method="filter_received_from", help_text="Received on or after this day (local)")
+    received_to = BoundedDateFilter(method="filter_received_to", help_text="Received on or before this day (local)")
     ref = filters.CharFilter(field_name="ref", help_text="External reference")
     number = filters.CharFilter(field_name="number")
 
@@ -195,7 +196,7 @@ class CaseViewSet(ApiAuth, mixins.ListModelMixin, mixins.RetrieveModelMixin, mix
     queryset = Case.objects.none()
     # Any id reaches the view (and gets a JSON 404), not Django's HTML 404 for "1.5" or "abc".
     lookup_value_regex = "[^/]+"
-    parser_classes = [JSONParser, FormParser, MultiPartParser]
+    # JSON, form and multipart: REST_FRAMEWORK's DEFAULT_PARSER_CLASSES (size and nesting limits).
 
     def get_queryset(self):
         return (Case.objects.for_user(self.request.user)

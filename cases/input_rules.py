@@ -18,6 +18,7 @@ import re
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.utils import timezone
 from django.utils.deconstruct import deconstructible
 from django.utils.translation import gettext as _
@@ -54,14 +55,25 @@ def has_control_characters(value: str) -> bool:
     return bool(_FORBIDDEN_IN_LINE.search(value))
 
 
+# The same rules as patterns, for the OpenAPI schema (drf-spectacular documents a RegexValidator's
+# pattern), so that the schema tells clients what the server refuses.
+LINE_PATTERN = r"\A[^\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]*\Z"
+TEXT_PATTERN = r"\A[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]*\Z"
+ECMA_LINE_PATTERN = "^[^\\u0000-\\u001f\\u007f-\\u009f\\ud800-\\udfff\\ufffe\\uffff]*$"
+
+
 @deconstructible
-class NoControlCharacters:
-    """Django (and DRF) validator: ``NoControlCharacters()`` for a line, ``(multiline=True)`` for text."""
+class NoControlCharacters(RegexValidator):
+    """Django (and DRF) validator: ``NoControlCharacters()`` for a line, ``(multiline=True)`` for text.
+
+    A RegexValidator so that the API schema shows its pattern; the check itself is ``text_problem``
+    (its message names the character and where it is)."""
 
     code = "control_character"
 
     def __init__(self, *, multiline: bool = False):
         self.multiline = multiline
+        super().__init__(TEXT_PATTERN if multiline else LINE_PATTERN, code=self.code)
 
     def __call__(self, value) -> None:
         problem = text_problem(value, multiline=self.multiline)
@@ -157,6 +169,15 @@ def day_problem(day: dt.date, *, today: dt.date) -> str | None:
     return _("The date must lie between %(first)s and %(last)s.") % {
         "first": EARLIEST_DAY.isoformat(), "last": dt.date(last_year(today=today), 12, 31).isoformat(),
     }
+
+
+class BoundedDateField(forms.DateField):
+    """A date form field (filters, cutoffs) that refuses days outside ``day_problem``'s range."""
+
+    def validate(self, value) -> None:
+        super().validate(value)
+        if value is not None and (problem := day_problem(value, today=local_today())):
+            raise ValidationError(problem, code="out_of_range")
 
 
 # -- ids -------------------------------------------------------------------------------------

@@ -12,11 +12,10 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from cases.errors import InvalidInput, NotFound
-from cases.input_rules import parse_id
+from cases.input_rules import local_today, parse_id, year_problem
 
 from . import periods, services
 from .access import find_region
@@ -102,7 +101,6 @@ class NoticeScheduleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
 
     serializer_class = ScheduleSerializer
     pagination_class = None  # SPEC §8: a list, not a page
-    parser_classes = [JSONParser, FormParser, MultiPartParser]
 
     def get_queryset(self):
         queryset = NoticeSchedule.objects.for_user(self.request.user).select_related("region").prefetch_related(
@@ -135,7 +133,6 @@ class NoticeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
     serializer_class = NoticeSerializer
     pagination_class = None  # SPEC §8: "list of notices", not a page
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     def get_queryset(self):
         queryset = Notice.objects.for_user(self.request.user).select_related("region").order_by(
@@ -150,8 +147,10 @@ class NoticeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
                     return queryset.none()
             if params.get("year"):
                 year = params["year"].strip()
-                if not (year.isdigit() and len(year) == 4):
+                if not (len(year) == 4 and parse_id(year)):
                     raise InvalidInput(_("The year must be four digits."), field="year")
+                if problem := year_problem(int(year), today=local_today()):
+                    raise InvalidInput(problem, field="year")
                 queryset = queryset.filter(period__startswith=f"{year}-")
             if params.get("status"):
                 queryset = queryset.filter(status=params["status"])

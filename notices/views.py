@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from cases.errors import CaseError
+from cases.input_rules import year_problem
 from cases.models import local_date
 from cases.roles import region_of
 
@@ -67,7 +68,7 @@ def notice_list(request):
     today = local_date(timezone.now())
     try:
         year = int(request.GET.get("year") or today.year)
-        if not periods.MIN_YEAR <= year <= periods.MAX_YEAR:
+        if year_problem(year, today=today):
             raise ValueError
     except ValueError:
         raise Http404(_("No such year.")) from None
