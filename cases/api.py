@@ -25,6 +25,7 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, status, viewsets
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
@@ -139,7 +140,9 @@ class CaseFilter(filters.FilterSet):
     region = filters.CharFilter(method="filter_region", help_text="Region code (or Chinese name)")
     state = filters.ChoiceFilter(choices=State.choices)
     department = IntegerFilter(field_name="department_id", min_value=1, max_value=MAX_ID, help_text="Department id")
-    overdue = filters.BooleanFilter(method="filter_overdue", help_text="true: open and past the due date today")
+    # true/false only: a boolean filter would read "null" or "maybe" as "no filter".
+    overdue = filters.ChoiceFilter(choices=[("true", "true"), ("false", "false")], method="filter_overdue",
+                                   help_text="true: open and past the due date today")
     received_from = BoundedDateFilter(method="filter_received_from", help_text="Received on or after this day (local)")
     received_to = BoundedDateFilter(method="filter_received_to", help_text="Received on or before this day (local)")
     ref = filters.CharFilter(field_name="ref", help_text="External reference")
@@ -154,10 +157,10 @@ class CaseFilter(filters.FilterSet):
         return queryset.filter(Q(region__code=value) | Q(region__name=value)) if value else queryset
 
     def filter_overdue(self, queryset, name, value):
-        if value is None:
+        if not value:
             return queryset
         today = local_date(timezone.now())
-        return queryset.overdue(today) if value else queryset.not_overdue(today)
+        return queryset.overdue(today) if value == "true" else queryset.not_overdue(today)
 
     def filter_received_from(self, queryset, name, value):
         return queryset.received_from(value)
@@ -170,6 +173,17 @@ class CasePagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def get_page_size(self, request):
+        """1 to 500 as asked; anything else is a 400 (DRF would quietly use another size)."""
+        text = request.query_params.get(self.page_size_query_param)
+        if text in (None, ""):
+            return self.page_size
+        size = parse_id(text.strip())
+        if size is None or size > self.max_page_size:
+            raise ValidationError({self.page_size_query_param: [
+                _("Give a page size from 1 to %(n)d.") % {"n": self.max_page_size}]})
+        return size
 
 
 def _case_response(request, case: Case, code=status.HTTP_200_OK) -> Response:
@@ -184,7 +198,8 @@ def transition(summary: str, body=None, *, multipart: bool = False, codes=(400, 
 @extend_schema_view(
     list=extend_schema(summary="Cases this user may see", responses={200: CaseSerializer(many=True), **errors(400, 404)}),
     retrieve=extend_schema(summary="One case", responses={200: CaseSerializer, **errors(404)}),
-    create=extend_schema(summary="Log a new case (受理)", request=CaseCreateSerializer,
+    # JSON only: the enterprise is a nested object, which a form cannot carry.
+    create=extend_schema(summary="Log a new case (受理)", request={"application/json": CaseCreateSerializer},
                          responses={201: CaseSerializer, **errors(400, 403, 404)}),
 )
 class CaseViewSet(ApiAuth, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,

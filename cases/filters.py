@@ -23,7 +23,7 @@ def _departments(request):
 
 
 class BoundedDateFilter(django_filters.DateFilter):
-    """A day from 2000-01-01 to the end of next year (cases.input_rules.day_problem)."""
+    """A day from 2000-01-01 to 2099-12-31 (cases.input_rules.day_problem)."""
 
     field_class = BoundedDateField
 

@@ -7,8 +7,8 @@ so a value refused on one path is refused on every path with the same Chinese me
   text (descriptions, results, reasons, notes) may hold tab and line breaks; a single-line field
   (names, codes, references) may not. Such characters break PostgreSQL (NUL), the XLSX writer
   and every reader's screen, and no one types them on purpose.
-- Dates the law counts: a receipt lies in [2000-01-01, now]. Filters, cutoffs and years lie in
-  [2000, next year].
+- Dates the law counts: a receipt lies in [2000-01-01, now]. Years asked about (scores,
+  notices) lie in [2000, next year]; a filter's day in [2000-01-01, 2099-12-31].
 - Ids: ASCII digits only, at most the largest 64-bit key; anything else is "no such object".
 """
 from __future__ import annotations
@@ -31,6 +31,8 @@ from rest_framework import serializers
 _NEVER = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff"
 _FORBIDDEN_IN_TEXT = re.compile(f"[{_NEVER}]")
 _FORBIDDEN_IN_LINE = re.compile(f"[{_NEVER}\t\n\r]")
+# In a URL: the C0 controls and DEL (C1 characters are refused where a field stores text).
+_FORBIDDEN_IN_URL = re.compile("[\x00-\x1f\x7f]")
 
 
 def _describe(char: str) -> str:
@@ -51,15 +53,16 @@ def text_problem(value, *, multiline: bool = False) -> str | None:
 
 
 def has_control_characters(value: str) -> bool:
-    """For URL paths and query strings: any character no single-line field accepts."""
-    return bool(_FORBIDDEN_IN_LINE.search(value))
+    """For URL paths and query strings: a C0 control character or DEL."""
+    return bool(_FORBIDDEN_IN_URL.search(value))
 
 
 # The same rules as patterns, for the OpenAPI schema (drf-spectacular documents a RegexValidator's
 # pattern), so that the schema tells clients what the server refuses.
 LINE_PATTERN = r"\A[^\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]*\Z"
 TEXT_PATTERN = r"\A[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]*\Z"
-ECMA_LINE_PATTERN = "^[^\\u0000-\\u001f\\u007f-\\u009f\\ud800-\\udfff\\ufffe\\uffff]*$"
+# What config.middleware lets through in a query parameter, for the schema.
+ECMA_URL_PATTERN = "^[^\\u0000-\\u001f\\u007f]*$"
 
 
 @deconstructible
@@ -162,21 +165,27 @@ def year_problem(year: int, *, today: dt.date) -> str | None:
     return _("The year must lie between %(first)d and %(last)d.") % {"first": FIRST_YEAR, "last": last_year(today=today)}
 
 
-def day_problem(day: dt.date, *, today: dt.date) -> str | None:
-    """A day used as a filter bound or a cutoff: from 2000-01-01 to the end of next year."""
-    if EARLIEST_DAY <= day <= dt.date(last_year(today=today), 12, 31):
+# A filter bound is a day of this century: wide enough for any question about the ledger, narrow
+# enough that date arithmetic on it never leaves the calendar, and a range the API schema can state.
+LATEST_FILTER_DAY = dt.date(2099, 12, 31)
+ECMA_FILTER_DAY_PATTERN = "^(20[0-9]{2}-[0-9]{2}-[0-9]{2})?$"
+
+
+def day_problem(day: dt.date) -> str | None:
+    """A day used as a filter bound: from 2000-01-01 to 2099-12-31."""
+    if EARLIEST_DAY <= day <= LATEST_FILTER_DAY:
         return None
     return _("The date must lie between %(first)s and %(last)s.") % {
-        "first": EARLIEST_DAY.isoformat(), "last": dt.date(last_year(today=today), 12, 31).isoformat(),
+        "first": EARLIEST_DAY.isoformat(), "last": LATEST_FILTER_DAY.isoformat(),
     }
 
 
 class BoundedDateField(forms.DateField):
-    """A date form field (filters, cutoffs) that refuses days outside ``day_problem``'s range."""
+    """A date form field (filters) that refuses days outside ``day_problem``'s range."""
 
     def validate(self, value) -> None:
         super().validate(value)
-        if value is not None and (problem := day_problem(value, today=local_today())):
+        if value is not None and (problem := day_problem(value)):
             raise ValidationError(problem, code="out_of_range")
 
 

@@ -10,8 +10,9 @@ from django.core.exceptions import (
 )
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
+from django.views import defaults
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -43,6 +44,13 @@ def exception_handler(exc, context):
     if response is not None and isinstance(exc, ValidationError):
         response.data = flat_errors(response.data)
     return response
+
+
+def not_found(request, exception):
+    """handler404: an API address that names nothing answers JSON like every other API error."""
+    if request.path_info.startswith("/api/"):
+        return JsonResponse({"detail": _("Not found.")}, status=status.HTTP_404_NOT_FOUND)
+    return defaults.page_not_found(request, exception)
 
 
 def _messages(value, prefix: str = "") -> list[str]:

@@ -37,8 +37,9 @@ class RefuseControlCharactersMiddleware:
     def __call__(self, request):
         if has_control_characters(request.path_info):
             return self._refuse(request, 404, _("The page does not exist, or it is outside what you may see."))
+        # Surrounding whitespace is trimmed, as forms and serializers trim it; NUL never is.
         for key, values in request.GET.lists():
-            if has_control_characters(key) or any(has_control_characters(value) for value in values):
+            if has_control_characters(key) or any(has_control_characters(value.strip()) for value in values):
                 return self._refuse(request, 400, _("The address contains a control character (such as NUL); correct it and try again."))
         return self.get_response(request)
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from django.http import Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -11,6 +12,7 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from cases.input_rules import parse_id
@@ -57,6 +59,8 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             inbox = inbox.filter(read_at__isnull=True)
         elif unread in ("false", "0", "no"):
             inbox = inbox.filter(read_at__isnull=False)
+        elif unread:
+            raise ValidationError({"unread": [_("Give true or false.")]})
         return inbox.order_by("-created_at", "-id")
 
     @extend_schema(summary="Mark a message read", request=None,
