@@ -46,7 +46,7 @@ class NoticeSerializer(serializers.ModelSerializer):
     region_name = serializers.CharField(source="region.name", read_only=True)
     figures = serializers.SerializerMethodField()
     document_url = serializers.SerializerMethodField()
-    supersedes = serializers.PrimaryKeyRelatedField(read_only=True)
+    supersedes = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)  # null: an original
 
     class Meta:
         model = Notice

@@ -13,6 +13,8 @@ from rest_framework.authtoken.models import Token
 from schemathesis.checks import CHECKS, load_all_checks
 
 from cases import services
+from notices import periods
+from notices.services import draft_notice
 from notifications.models import Notification
 from tests.conftest import pdf_file
 
@@ -50,6 +52,8 @@ def seeded(db, make_case, county_a, dept_x, dept_x_user, city_user, settings, tm
                                               by=county_a, department=dept_x),
                               by=dept_x_user, result="已协调解决", evidence=[pdf_file()])
     Notification.objects.create(user=city_user, kind="overdue", message="已超期", case=assigned)
+    # A drafted notice (its "supersedes" is null) so the notice operations answer with a body.
+    draft_notice(by=city_user, region=assigned.region, period=periods.parse("2025-03"))
     return {"cases": [received, assigned, closed], "token": Token.objects.create(user=city_user).key}
 
 
