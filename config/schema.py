@@ -9,6 +9,7 @@ POSTPROCESSING_HOOKS):
   large, too deeply nested or not JSON (config.parsers), or the fields themselves;
 - 401: no or a wrong token / session;
 - 404: no such object (an id, a code, a page) or outside the user's scope;
+- 415 on every operation with a body: a media type it does not read;
 - 403 and 409 on every write: a role that may not, and a conflict with a change made meanwhile
   (config.api_errors maps a lost unique race to 409 on any write).
 
@@ -38,6 +39,8 @@ WRITES = {
     "403": ("This user's role may not do this", ERROR),
     "409": ("Not possible in the object's current state, or lost a race", ERROR),
 }
+# A body whose Content-Type no parser takes (or a multipart body without its boundary).
+UNSUPPORTED = ("The body's media type is not one this operation reads", ERROR)
 METHODS = {"get", "put", "patch", "post", "delete"}
 # Integer query parameters are ids and page numbers: 1 and up (a page size at most 500).
 INTEGER_BOUNDS = {"page_size": {"minimum": 1, "maximum": 500}}
@@ -78,5 +81,7 @@ def add_common_responses(result, generator, request, public):
             if method != "get":
                 for code, (description, schema) in WRITES.items():
                     responses.setdefault(code, _json(description, schema))
+            if "requestBody" in operation:
+                responses.setdefault("415", _json(*UNSUPPORTED))
             _document_query_strings(operation)
     return result
