@@ -26,8 +26,9 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, status, viewsets
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from ledger.models import Source
@@ -37,11 +38,12 @@ from . import idempotency, services
 from .access import departments_for_user, get_case_for_user, regions_for_user
 from .departments import create_department
 from .errors import InvalidInput, NotAllowed, NotFound
+from .filters import BoundedDateFilter
 from .importing import check_importer, run_import
+from .input_rules import MAX_ID, parse_id
 from .models import Case, Department, Region, State, local_date
 from .roles import is_office
 from .serializers import (
-    MAX_ID,
     AssignSerializer,
     CaseCreateSerializer,
     CaseSerializer,
@@ -86,10 +88,10 @@ def _require_office_role(user) -> None:
 
 def scoped_case(user, pk) -> Case:
     """The case if this user may see it; 404 for anything else, including ids out of range."""
-    text = str(pk)
-    if not text.isdigit() or int(text) > MAX_ID:
+    number = parse_id(pk)
+    if number is None:
         raise Http404
-    return get_case_for_user(user, int(text))
+    return get_case_for_user(user, number)
 
 
 # -- departments -----------------------------------------------------------------------------
@@ -139,9 +141,11 @@ class CaseFilter(filters.FilterSet):
     region = filters.CharFilter(method="filter_region", help_text="Region code (or Chinese name)")
     state = filters.ChoiceFilter(choices=State.choices)
     department = IntegerFilter(field_name="department_id", min_value=1, max_value=MAX_ID, help_text="Department id")
-    overdue = filters.BooleanFilter(method="filter_overdue", help_text="true: open and past the due date today")
-    received_from = filters.DateFilter(method="filter_received_from", help_text="Received on or after this day (local)")
-    received_to = filters.DateFilter(method="filter_received_to", help_text="Received on or before this day (local)")
+    # true/false only: a boolean filter would read "null" or "maybe" as "no filter".
+    overdue = filters.ChoiceFilter(choices=[("true", "true"), ("false", "false")], method="filter_overdue",
+                                   help_text="true: open and past the due date today")
+    received_from = BoundedDateFilter(method="filter_received_from", help_text="Received on or after this day (local)")
+    received_to = BoundedDateFilter(method="filter_received_to", help_text="Received on or before this day (local)")
     ref = filters.CharFilter(field_name="ref", help_text="External reference")
     number = filters.CharFilter(field_name="number")
 
@@ -154,10 +158,10 @@ class CaseFilter(filters.FilterSet):
         return queryset.filter(Q(region__code=value) | Q(region__name=value)) if value else queryset
 
     def filter_overdue(self, queryset, name, value):
-        if value is None:
+        if not value:
             return queryset
         today = local_date(timezone.now())
-        return queryset.overdue(today) if value else queryset.not_overdue(today)
+        return queryset.overdue(today) if value == "true" else queryset.not_overdue(today)
 
     def filter_received_from(self, queryset, name, value):
         return queryset.received_from(value)
@@ -170,6 +174,17 @@ class CasePagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def get_page_size(self, request):
+        """1 to 500 as asked; anything else is a 400 (DRF would quietly use another size)."""
+        text = request.query_params.get(self.page_size_query_param)
+        if text in (None, ""):
+            return self.page_size
+        size = parse_id(text.strip())
+        if size is None or size > self.max_page_size:
+            raise ValidationError({self.page_size_query_param: [
+                _("Give a page size from 1 to %(n)d.") % {"n": self.max_page_size}]})
+        return size
 
 
 def _case_response(request, case: Case, code=status.HTTP_200_OK) -> Response:
@@ -198,7 +213,8 @@ def transition(summary: str, body=None, *, multipart: bool = False, codes=(400, 
             location=OpenApiParameter.HEADER, required=False,
             description="A key the client makes for this one case (e.g. a UUID); reused on retries.",
         )],
-        request=CaseCreateSerializer,
+        # JSON only: the enterprise is a nested object, which a form cannot carry.
+        request={"application/json": CaseCreateSerializer},
         responses={
             201: CaseSerializer,
             200: OpenApiResponse(CaseSerializer, description="A retry: the case this key created before"),
@@ -216,7 +232,7 @@ class CaseViewSet(ApiAuth, mixins.ListModelMixin, mixins.RetrieveModelMixin, mix
     queryset = Case.objects.none()
     # Any id reaches the view (and gets a JSON 404), not Django's HTML 404 for "1.5" or "abc".
     lookup_value_regex = "[^/]+"
-    parser_classes = [JSONParser, FormParser, MultiPartParser]
+    # JSON, form and multipart: REST_FRAMEWORK's DEFAULT_PARSER_CLASSES (size and nesting limits).
 
     def get_queryset(self):
         return (Case.objects.for_user(self.request.user)

@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class CasesConfig(AppConfig):
     name = "cases"
     verbose_name = _("Enterprise problems")
+
+    def ready(self):
+        from . import db_dates
+
+        db_dates.connect()

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .access import departments_for_user, regions_for_user
+from .input_rules import BoundedDateField
 from .models import Case, Category, Department, Region, State
 
 
@@ -21,6 +22,12 @@ def _departments(request):
     return departments_for_user(request.user) if request is not None else Department.objects.none()
 
 
+class BoundedDateFilter(django_filters.DateFilter):
+    """A day from 2000-01-01 to 2099-12-31 (cases.input_rules.day_problem)."""
+
+    field_class = BoundedDateField
+
+
 class LedgerFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Number or enterprise"), method="filter_text")
     region = django_filters.ModelChoiceFilter(label=_("Region"), queryset=_regions, empty_label=_("All"))
@@ -29,10 +36,10 @@ class LedgerFilter(django_filters.FilterSet):
     category = django_filters.ModelChoiceFilter(
         label=_("Category"), queryset=Category.objects.all(), empty_label=_("All")
     )
-    received_from = django_filters.DateFilter(
+    received_from = BoundedDateFilter(
         label=_("Received from"), method="filter_received_from", widget=forms.DateInput(attrs={"type": "date"})
     )
-    received_to = django_filters.DateFilter(
+    received_to = BoundedDateFilter(
         label=_("Received to"), method="filter_received_to", widget=forms.DateInput(attrs={"type": "date"})
     )
     overdue = django_filters.ChoiceFilter(

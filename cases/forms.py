@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from . import credit_code
 from .access import regions_for_user, routable_departments
 from .idempotency import new_form_token
+from .input_rules import TextRulesForm, receipt_problem
 from .models import Case, Category, Channel, Enterprise, Region
 from .roles import Role, role_of
 
@@ -45,8 +46,10 @@ def _evidence_field(required: bool = True) -> MultipleFileField:
     )
 
 
-class ServiceErrorsMixin:
-    """Puts a service's refusal (cases.errors.CaseError) on the field it names, or on the form."""
+class ServiceErrorsMixin(TextRulesForm):
+    """Puts a service's refusal (cases.errors.CaseError) on the field it names, or on the form.
+
+    Its text fields refuse control characters (cases.input_rules), as the API and import do."""
 
     field_aliases: dict[str, str] = {}
 
@@ -115,8 +118,9 @@ class IntakeForm(ServiceErrorsMixin, forms.Form):
 
     def clean_received_at(self):
         received_at = self.cleaned_data["received_at"]
-        if received_at > self.now:
-            raise forms.ValidationError(_("The time of receipt cannot be in the future."))
+        problem = receipt_problem(received_at, now=self.now)
+        if problem:
+            raise forms.ValidationError(problem)
         return received_at
 
 

@@ -9,12 +9,12 @@ from rest_framework import serializers
 
 from . import credit_code
 from .importing.reader import upload_size_problem
+from .input_rules import MAX_ID, TextRulesSerializer, text_problem
 from .models import Case, Category, Channel, Department, Enterprise, Region, State, local_date
 from .services import available_actions
 
 SIZE_NAMES = {"规模以上": "above_scale", "双百": "double_100", "双30": "double_30", "小微": "small_micro", "其他": "other"}
 SATISFACTION_NAMES = {"满意": "satisfied", "基本满意": "basically_satisfied", "不满意": "dissatisfied"}
-MAX_ID = 2**63 - 1
 
 
 @extend_schema_field({"type": "string", "description": "code, or the Chinese name"})
@@ -30,6 +30,9 @@ class CodeOrNameField(serializers.Field):
     def to_internal_value(self, data):
         if not isinstance(data, str | int) or isinstance(data, bool) or not str(data).strip():
             self.fail("invalid")
+        problem = text_problem(str(data))
+        if problem:
+            raise serializers.ValidationError(problem)
         value = str(data).strip()[:100]
         found = self.model.objects.filter(Q(code=value) | Q(name=value)).first()
         if found is None:
@@ -53,7 +56,7 @@ class LenientChoiceField(serializers.ChoiceField):
         return super().to_internal_value(data)
 
 
-class DepartmentSerializer(serializers.ModelSerializer):
+class DepartmentSerializer(TextRulesSerializer, serializers.ModelSerializer):
     region = CodeOrNameField(Region)
     region_name = serializers.CharField(source="region.name", read_only=True)
 
@@ -65,7 +68,7 @@ class DepartmentSerializer(serializers.ModelSerializer):
         validators = []
 
 
-class EnterpriseSerializer(serializers.Serializer):
+class EnterpriseSerializer(TextRulesSerializer, serializers.Serializer):
     name = serializers.CharField(max_length=200)
     credit_code = serializers.CharField(max_length=40, help_text=_("Unified social credit code (GB 32100-2015)"))
     # Left out: an enterprise on record keeps its size class; a new one is "other".
@@ -131,7 +134,7 @@ class CaseSerializer(serializers.ModelSerializer):
         return self.context["today"]
 
 
-class CaseCreateSerializer(serializers.Serializer):
+class CaseCreateSerializer(TextRulesSerializer, serializers.Serializer):
     """POST /cases/: regions, categories and channels by code or Chinese name."""
 
     region = CodeOrNameField(Region)
@@ -171,12 +174,12 @@ class AssignSerializer(serializers.Serializer):
                                        help_text=_("Complex problem: the longer deadline of its category applies."))
 
 
-class ReturnSerializer(serializers.Serializer):
+class ReturnSerializer(TextRulesSerializer, serializers.Serializer):
     reason = serializers.CharField(max_length=5000)
     suggested_department = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
 
 
-class ResolveSerializer(serializers.Serializer):
+class ResolveSerializer(TextRulesSerializer, serializers.Serializer):
     result = serializers.CharField(max_length=5000)
     evidence = serializers.ListField(child=serializers.FileField(), min_length=1, max_length=20,
                                      help_text=_("One or more evidence files (PDF, images, office documents)."))
@@ -188,20 +191,20 @@ class ExplainSerializer(ResolveSerializer):
                                         help_text=_("Where the enterprise can turn instead; default: as stated in the reply."))
 
 
-class ReasonSerializer(serializers.Serializer):
+class ReasonSerializer(TextRulesSerializer, serializers.Serializer):
     reason = serializers.CharField(max_length=5000)
 
 
-class ExtensionRequestSerializer(serializers.Serializer):
+class ExtensionRequestSerializer(TextRulesSerializer, serializers.Serializer):
     reason = serializers.CharField(max_length=5000)
     days = serializers.IntegerField(min_value=1, max_value=250, help_text=_("Working days asked for"))
 
 
-class ExtensionDecisionSerializer(serializers.Serializer):
+class ExtensionDecisionSerializer(TextRulesSerializer, serializers.Serializer):
     note = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
 
 
-class FollowUpSerializer(serializers.Serializer):
+class FollowUpSerializer(TextRulesSerializer, serializers.Serializer):
     satisfaction = LenientChoiceField(choices=Case.Satisfaction.choices, names=SATISFACTION_NAMES)
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 

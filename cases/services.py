@@ -22,6 +22,7 @@ from ledger.models import LedgerEntry, Source
 
 from . import credit_code, signals, statutory, workdays
 from .errors import CaseError, InvalidInput, MovedOn, NotAllowed, NotFound, WrongState
+from .input_rules import receipt_problem, text_problem
 from .models import (
     OPEN_STATES,
     Case,
@@ -45,12 +46,24 @@ from .uploads import CheckedFile, EvidenceReference, check_uploads, files_remove
 # -- helpers ---------------------------------------------------------------------------------
 
 
-def _require_text(value: str | None, field: str, label: str, *, max_length: int = 5000) -> str:
+def _require_text(value: str | None, field: str, label: str, *, max_length: int = 5000, multiline: bool = True) -> str:
     value = (value or "").strip()
     if not value:
         raise InvalidInput(_("%(label)s is required.") % {"label": label}, field=field)
+    problem = text_problem(value, multiline=multiline)
+    if problem:
+        raise InvalidInput(problem, field=field)
     if len(value) > max_length:
         raise InvalidInput(_("%(label)s is too long (at most %(n)d characters).") % {"label": label, "n": max_length}, field=field)
+    return value
+
+
+def _clean_text(value: str | None, field: str, *, multiline: bool = True) -> str:
+    """Optional text: stripped, and refused when it holds control characters (cases.input_rules)."""
+    value = (value or "").strip()
+    problem = text_problem(value, multiline=multiline)
+    if problem:
+        raise InvalidInput(problem, field=field)
     return value
 
 
@@ -221,7 +234,7 @@ def create_case(
     _require_office(by, region)
     if region.is_city and role_of(by) != Role.CITY_OFFICE:
         raise NotAllowed(_("Only the city office may log a case for the city."))
-    name = _require_text(enterprise_name, "enterprise_name", _("Enterprise name"), max_length=200)
+    name = _require_text(enterprise_name, "enterprise_name", _("Enterprise name"), max_length=200, multiline=False)
     code = credit_code.normalize(credit_code_value)
     problem = credit_code.problem(code)
     if problem:
@@ -236,9 +249,14 @@ def create_case(
     received_at = received_at or now
     if timezone.is_naive(received_at):
         raise InvalidInput(_("The time of receipt must carry a time zone."), field="received_at")
-    if received_at > now:
-        raise InvalidInput(_("The time of receipt cannot be in the future."), field="received_at")
+    problem = receipt_problem(received_at, now=now)
+    if problem:
+        raise InvalidInput(problem, field="received_at")
     ref = (ref or "").strip() or None
+    for field, value in (("ref", ref), ("contact_name", contact_name), ("contact_phone", contact_phone)):
+        problem = text_problem(value)
+        if problem:
+            raise InvalidInput(problem, field=field)
     year = timezone.localtime(received_at).year
     days = category.deadline_for(complex=False)
     # An imported ledger may carry its own 办理时限; otherwise the category's policy decides.
@@ -396,7 +414,7 @@ def return_case(case, *, by, reason: str, suggested_department: str = "", source
     """The department sends a mis-routed case back to the office (退单)."""
     now = now or timezone.now()
     reason = _require_text(reason, "reason", _("Reason"))
-    suggested_department = (suggested_department or "").strip()[:100]
+    suggested_department = _clean_text(suggested_department, "suggested_department", multiline=False)[:100]
     with _locked(case, by) as case:
         _require_assigned_department(by, case)
         department = case.department
@@ -456,6 +474,7 @@ def explain(case, *, by, result: str, policy_basis: str, redirect_to: str, evide
 def add_evidence(case, *, by, evidence, note: str = "", source: str | None = None, now=None) -> Case:
     """The assigned department adds handling material to an open case."""
     now = now or timezone.now()
+    note = _clean_text(note, "note")[:2000]
     files = check_uploads(evidence, required=True)
     with files_removed_on_failure() as stored:
         items = _write_evidence(files, by, now, stored)
@@ -464,7 +483,7 @@ def add_evidence(case, *, by, evidence, note: str = "", source: str | None = Non
             records = _store_evidence(case, items)
             ledger.append(case, action="evidence", actor=by, from_state=case.state, to_state=case.state,
                           occurred_at=now, source=_source(source),
-                          payload={"note": (note or "").strip()[:2000], "evidence": records})
+                          payload={"note": note, "evidence": records})
     return case
 
 
@@ -490,7 +509,7 @@ def record_follow_up(case, *, by, satisfaction: str, note: str = "", source: str
     now = now or timezone.now()
     if satisfaction not in Case.Satisfaction.values:
         raise InvalidInput(_("Choose satisfied, basically satisfied or dissatisfied."), field="satisfaction")
-    note = (note or "").strip()[:2000]
+    note = _clean_text(note, "note")[:2000]
     with _locked(case, by) as case:
         _require_office(by, case.region)
         if case.is_open:
@@ -698,7 +717,7 @@ def request_extension(case, *, by, reason: str, days: int, source=None, now=None
 
 def _decide_extension(case, *, by, approve: bool, note: str, source, now) -> Case:
     now = now or timezone.now()
-    note = (note or "").strip()
+    note = _clean_text(note, "note")
     if len(note) > 2000:
         raise InvalidInput(_("%(label)s is too long (at most %(n)d characters).") % {"label": _("Note"), "n": 2000}, field="note")
     with _locked(case, by) as case:

@@ -18,9 +18,10 @@ from django.views.decorators.http import require_POST
 from . import services
 from .access import get_case_for_user
 from .errors import InvalidInput, NotAllowed, NotFound, WrongState
+from .input_rules import TextRulesForm
 
 
-class RequestExtensionForm(forms.Form):
+class RequestExtensionForm(TextRulesForm, forms.Form):
     days = forms.IntegerField(label=gettext_lazy("Working days asked"), min_value=1)
     reason = forms.CharField(label=gettext_lazy("Reason"), widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
 
@@ -32,7 +33,7 @@ class RequestExtensionForm(forms.Form):
         return days
 
 
-class DecisionForm(forms.Form):
+class DecisionForm(TextRulesForm, forms.Form):
     note = forms.CharField(label=gettext_lazy("Note"), required=False, max_length=2000,
                            widget=forms.Textarea(attrs={"rows": 2}))
 

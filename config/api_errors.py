@@ -2,10 +2,17 @@
 with 400 for bad input, 403 for a role that may not, 404 outside scope, 409 wrong state or a lost race."""
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.exceptions import (
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
+from django.views import defaults
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -23,6 +30,11 @@ def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         body = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, RequestDataTooBig):
+        return Response({"detail": _("The request body is too large (at most %(n)d bytes).")
+                         % {"n": settings.DATA_UPLOAD_MAX_MEMORY_SIZE}}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        return Response({"detail": _("The request has too many fields or files.")}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, IntegrityError):
         return Response(
             {"detail": _("The change conflicts with another one made at the same time; try again.")},
@@ -32,6 +44,13 @@ def exception_handler(exc, context):
     if response is not None and isinstance(exc, ValidationError):
         response.data = flat_errors(response.data)
     return response
+
+
+def not_found(request, exception):
+    """handler404: an API address that names nothing answers JSON like every other API error."""
+    if request.path_info.startswith("/api/"):
+        return JsonResponse({"detail": _("Not found.")}, status=status.HTTP_404_NOT_FOUND)
+    return defaults.page_not_found(request, exception)
 
 
 def _messages(value, prefix: str = "") -> list[str]:

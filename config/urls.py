@@ -16,6 +16,8 @@ from config.health import healthz
 # served "split" so its start-up script is a file, not inline.
 _api_docs_csp = csp_update({"style-src": [UNSAFE_INLINE], "worker-src": ["'self'", "blob:"], "img-src": ["data:"]})
 
+handler404 = "config.api_errors.not_found"
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("login/", auth_views.LoginView.as_view(), name="login"),

@@ -11,6 +11,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from cases.errors import InvalidInput, NotFound
+from cases.input_rules import parse_id, text_problem
 from cases.models import Region
 from cases.roles import Role, acts_for_region, role_of
 
@@ -55,9 +56,12 @@ def find_region(user, value) -> Region:
     text = str(value if value is not None else "").strip()
     if not text:
         raise InvalidInput(_("Choose a region."), field="region")
+    if text_problem(text):
+        raise NotFound(_("No such region."))
     query = Q(code=text) | Q(name=text)
-    if text.isdigit() and len(text) < 6:
-        query |= Q(pk=int(text))
+    number = parse_id(text)
+    if number is not None and len(text) < 6:
+        query |= Q(pk=number)
     region = visible_regions(user).filter(query).first()
     if region is None:
         raise NotFound(_("No such region."))

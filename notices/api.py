@@ -15,10 +15,10 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from cases.errors import InvalidInput, NotFound
+from cases.input_rules import local_today, parse_id, year_problem
 
 from . import periods, services
 from .access import find_region
@@ -51,7 +51,7 @@ class NoticeSerializer(serializers.ModelSerializer):
     region_name = serializers.CharField(source="region.name", read_only=True)
     figures = serializers.SerializerMethodField()
     document_url = serializers.SerializerMethodField()
-    supersedes = serializers.PrimaryKeyRelatedField(read_only=True)
+    supersedes = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)  # null: an original
 
     class Meta:
         model = Notice
@@ -117,7 +117,6 @@ class NoticeScheduleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
 
     serializer_class = ScheduleSerializer
     pagination_class = None  # SPEC §8: a list, not a page
-    parser_classes = [JSONParser, FormParser, MultiPartParser]
 
     def get_queryset(self):
         queryset = NoticeSchedule.objects.for_user(self.request.user).select_related("region").prefetch_related(
@@ -152,7 +151,6 @@ class NoticeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
     serializer_class = NoticeSerializer
     pagination_class = None  # SPEC §8: "list of notices", not a page
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     def get_queryset(self):
         queryset = Notice.objects.for_user(self.request.user).select_related("region").order_by(
@@ -167,18 +165,21 @@ class NoticeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
                     return queryset.none()
             if params.get("year"):
                 year = params["year"].strip()
-                if not (year.isdigit() and len(year) == 4):
+                if not (len(year) == 4 and parse_id(year)):
                     raise InvalidInput(_("The year must be four digits."), field="year")
+                if problem := year_problem(int(year), today=local_today()):
+                    raise InvalidInput(problem, field="year")
                 queryset = queryset.filter(period__startswith=f"{year}-")
             if params.get("status"):
                 queryset = queryset.filter(status=params["status"])
         return queryset
 
     def get_object(self):
-        try:
-            return self.get_queryset().get(pk=int(self.kwargs["pk"]))
-        except (Notice.DoesNotExist, ValueError, TypeError):
-            raise Http404 from None
+        number = parse_id(self.kwargs["pk"])
+        notice = self.get_queryset().filter(pk=number).first() if number is not None else None
+        if notice is None:
+            raise Http404
+        return notice
 
     def create(self, request, *args, **kwargs):
         data = _body(request)

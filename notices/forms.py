@@ -4,6 +4,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from cases.input_rules import TextRulesForm
+
 from .document import number_prefix, office_name
 from .models import Frequency, RecipientGroup
 
@@ -32,7 +34,7 @@ class ScheduleForm(forms.Form):
             self.fields["number_prefix"].widget.attrs["placeholder"] = number_prefix(region)
 
 
-class RecipientForm(forms.Form):
+class RecipientForm(TextRulesForm, forms.Form):
     group = forms.ChoiceField(label=_("Recipient group"), choices=[("", "—"), *RecipientGroup.choices], required=False)
     name = forms.CharField(label=_("Name"), max_length=100, required=False)
     email = forms.EmailField(label=_("Email"), required=False)
@@ -47,11 +49,11 @@ class RecipientForm(forms.Form):
 RecipientFormSet = forms.formset_factory(RecipientForm, extra=2, max_num=60)
 
 
-class DraftForm(forms.Form):
+class DraftForm(TextRulesForm, forms.Form):
     period = forms.CharField(label=_("Period"), max_length=7, help_text=_("A month as 2026-03 or a quarter as 2026-Q1."))
 
 
-class CoveringTextForm(forms.Form):
+class CoveringTextForm(TextRulesForm, forms.Form):
     title = forms.CharField(label=_("Title"), max_length=200)
     covering_text = forms.CharField(
         label=_("Body"), required=False, widget=forms.Textarea(attrs={"rows": 10}),
@@ -60,7 +62,7 @@ class CoveringTextForm(forms.Form):
     )
 
 
-class OfflineForm(forms.Form):
+class OfflineForm(TextRulesForm, forms.Form):
     region = forms.ChoiceField(label=_("Region"))
     period = forms.CharField(label=_("Period"), max_length=7, help_text=_("A month as 2026-03 or a quarter as 2026-Q1."))
     issued_on = forms.DateField(label=_("Issue date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))

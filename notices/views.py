@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from cases.errors import CaseError
+from cases.input_rules import year_problem
 from cases.models import Region, local_date
 from cases.roles import region_of
 
@@ -75,7 +76,7 @@ def _period_rows(region, year: int, notices: list[Notice], schedule: NoticeSched
 def _year_from(request, today) -> int:
     try:
         year = int(request.GET.get("year") or today.year)
-        if not periods.MIN_YEAR <= year <= periods.MAX_YEAR:
+        if year_problem(year, today=today):
             raise ValueError
     except ValueError:
         raise Http404(_("No such year.")) from None

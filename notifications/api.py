@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from django.http import Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -11,12 +12,13 @@ from drf_spectacular.utils import (
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
+
+from cases.input_rules import parse_id
 
 from . import services
 from .models import Notification
-
-MAX_ID = 2**63 - 1
 
 
 class NotificationSerializer(serializers.ModelSerializer):
@@ -57,16 +59,18 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             inbox = inbox.filter(read_at__isnull=True)
         elif unread in ("false", "0", "no"):
             inbox = inbox.filter(read_at__isnull=False)
+        elif unread:
+            raise ValidationError({"unread": [_("Give true or false.")]})
         return inbox.order_by("-created_at", "-id")
 
     @extend_schema(summary="Mark a message read", request=None,
                    responses={200: NotificationSerializer, 401: OpenApiResponse(_Error), 404: OpenApiResponse(_Error)})
     @action(detail=True, methods=["post"])
     def read(self, request, pk=None):
-        text = str(pk)
-        if not text.isdigit() or int(text) > MAX_ID:
+        number = parse_id(pk)
+        if number is None:
             raise Http404
-        notification = Notification.objects.filter(user=request.user, pk=int(text)).select_related("case").first()
+        notification = Notification.objects.filter(user=request.user, pk=number).select_related("case").first()
         if notification is None:
             raise Http404
         return Response(NotificationSerializer(services.mark_read(notification)).data)

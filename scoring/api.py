@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cases.errors import InvalidInput, NotFound
+from cases.input_rules import local_today, parse_id, year_problem
 
 from . import services
 from .ladders import points_str
@@ -24,11 +25,9 @@ from .scope import parse_cutoff
 
 
 def _year(value) -> int:
-    try:
-        year = int(value)
-    except (TypeError, ValueError):
-        raise NotFound(_("No such year.")) from None
-    if not 2000 <= year <= 2100:
+    """The year in the URL: ASCII digits, 2000 to next year (cases.input_rules); else 404."""
+    year = parse_id(value)
+    if year is None or year_problem(year, today=local_today()):
         raise NotFound(_("No such year."))
     return year
 

@@ -4,9 +4,10 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from cases.forms import MultipleFileField
+from cases.input_rules import TextRulesForm
 
 
-class EntryForm(forms.Form):
+class EntryForm(TextRulesForm, forms.Form):
     """Points and note; the figures of items 19 and 21; supporting files. Validation is the service's."""
 
     points = forms.CharField(label=_("Points"), required=False, max_length=10)

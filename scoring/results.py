@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from cases.errors import NotFound
+from cases.input_rules import text_problem
 from cases.models import Department, Region
 
 from .item13 import LedgerCompleteness, completeness_from_scan, reverify
@@ -135,6 +136,8 @@ def dumps(data: dict) -> bytes:
 def find_region(value: str) -> Region:
     """A county by GB/T 2260 code or Chinese name; 404 otherwise."""
     value = (value or "").strip()
+    if text_problem(value):  # NUL and the like name no region (and PostgreSQL refuses them)
+        raise NotFound(_("No such region."))
     region = Region.objects.filter(Q(code=value) | Q(name=value), level=Region.Level.COUNTY).first()
     if region is None:
         raise NotFound(_("No such region: %(value)s.") % {"value": value})

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from cases.errors import CaseError, NotFound
+from cases.input_rules import local_today, year_problem
 from cases.models import local_date
 
 from . import drilldown, services
@@ -28,9 +29,10 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _year(value) -> int:
+    """A year the app can score (cases.input_rules: 2000 to next year); any other is no page."""
     year = int(value)
-    if not 2000 <= year <= 2100:
-        raise Http404
+    if year_problem(year, today=local_today()):
+        raise Http404(_("No such year."))
     return year
 
 

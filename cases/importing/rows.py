@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from cases import credit_code
+from cases.input_rules import receipt_problem, text_problem
 from cases.models import Category, Channel, Enterprise, Region, State
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -35,6 +36,8 @@ DATE_TIME = re.compile(
     r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
     r"(?:[\sT]+(\d{1,2})\s*[:时]\s*(\d{1,2})(?:\s*[:分]\s*(\d{1,2})(?:\.\d+)?)?\s*秒?)?\s*$"
 )
+# Free-text columns may hold line breaks (cases.input_rules); every other column is one line.
+LONG_TEXT = frozenset({"description", "result", "policy_basis", "redirect_to", "evidence"})
 LIMITS = {"ref": 64, "enterprise": 200, "description": 5000, "result": 5000, "department": 100,
           "policy_basis": 5000, "redirect_to": 5000, "contact_name": 50, "contact_phone": 30}
 
@@ -156,6 +159,11 @@ def parse_row(number: int, cells: list, sheet, refs: References, *, now: dt.date
     def text(key) -> str:
         return cell_text(raw(key))
 
+    for key in columns:  # the same text rule as forms and the API, once per cell
+        problem = text_problem(text(key), multiline=key in LONG_TEXT)
+        if problem:
+            parsed.errors.append(RowError(number, sheet.header_of(key), problem))
+
     def error(key: str, message: str) -> None:
         parsed.errors.append(RowError(number, sheet.header_of(key), message))
 
@@ -225,8 +233,8 @@ def parse_row(number: int, cells: list, sheet, refs: References, *, now: dt.date
     parsed.received_at = moment("received_at")
     if parsed.received_at is None and not any(e.column == sheet.header_of("received_at") for e in parsed.errors):
         error("received_at", _("The time of receipt is required."))
-    elif parsed.received_at is not None and parsed.received_at > now:
-        error("received_at", _("The time of receipt cannot be in the future."))
+    elif parsed.received_at is not None and (problem := receipt_problem(parsed.received_at, now=now)):
+        error("received_at", problem)
 
     state_text = text("state")
     if not state_text:

@@ -1,5 +1,6 @@
-"""schemathesis against /api/schema/ on a seeded database, authenticated with a token:
-no 500s, and every response matches the documented schema (status, content type, body)."""
+"""schemathesis against /api/schema/ on a seeded database, authenticated with a token, with
+``--checks all`` (issue 10, probe 12): no 500s, every status documented, every response on its
+schema, valid requests accepted, invalid ones refused. A check left out is named below with why."""
 import datetime as dt
 
 import pytest
@@ -9,14 +10,11 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase, settings
 from rest_framework.authtoken.models import Token
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
+from schemathesis.checks import CHECKS, load_all_checks
 
 from cases import services
+from notices import periods
+from notices.services import draft_notice
 from notifications.models import Notification
 from tests.conftest import pdf_file
 
@@ -33,7 +31,16 @@ def _keep_the_test_connection():
     request_finished.connect(close_old_connections)
 
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+load_all_checks()
+# Every check schemathesis has, but these — each with its reason:
+EXCLUDED = {}
+ALL_CHECKS = [check for check in CHECKS.get_all() if check.__name__ not in EXCLUDED]
+# Writes: every check but one. positive_data_acceptance expects any body the schema allows to
+# succeed, but a write's rules go beyond what JSON Schema can say: a credit code's check
+# character (GB 32100-2015), a region, category or department that must exist, a file that
+# must really be a PDF or an image, a case in the right state. Those refusals are the SPEC's
+# 400/404/409 and are documented as such; every other check still holds for writes.
+WRITE_CHECKS = [check for check in ALL_CHECKS if check.__name__ != "positive_data_acceptance"]
 
 
 @pytest.fixture
@@ -45,25 +52,27 @@ def seeded(db, make_case, county_a, dept_x, dept_x_user, city_user, settings, tm
                                               by=county_a, department=dept_x),
                               by=dept_x_user, result="已协调解决", evidence=[pdf_file()])
     Notification.objects.create(user=city_user, kind="overdue", message="已超期", case=assigned)
+    # A drafted notice (its "supersedes" is null) so the notice operations answer with a body.
+    draft_notice(by=city_user, region=assigned.region, period=periods.parse("2025-03"))
     return {"cases": [received, assigned, closed], "token": Token.objects.create(user=city_user).key}
 
 
 # Loaded from the running application's /api/schema/ (no database needed to describe the API).
 schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
-# Cases, departments, ledger, transitions, imports and the inbox: every response must conform.
-CORE = r"^/api/v1/(cases|departments|imports|notifications)/"
-BOUNDED = settings(max_examples=6, deadline=None, derandomize=True, phases=[Phase.explicit, Phase.generate],
+BOUNDED = settings(max_examples=8, deadline=None, derandomize=True, phases=[Phase.explicit, Phase.generate],
                    suppress_health_check=list(HealthCheck))
 
 
-@schema.include(path_regex=CORE).parametrize()
+READS = r"^GET$"
+
+
+@schema.include(method_regex=READS).parametrize()
 @BOUNDED
-def test_core_api_conforms_to_its_schema(case, seeded):
-    case.call_and_validate(headers={"Authorization": f"Token {seeded['token']}"}, checks=CHECKS)
+def test_reads_conform_to_the_schema(case, seeded):
+    case.call_and_validate(headers={"Authorization": f"Token {seeded['token']}"}, checks=ALL_CHECKS)
 
 
-@schema.exclude(path_regex=CORE).parametrize()
-@settings(BOUNDED, max_examples=4)
-def test_rest_of_the_api_never_answers_500(case, seeded):
-    # Notices and scores are documented by their own apps; here the whole API is held to "no 500s".
-    case.call_and_validate(headers={"Authorization": f"Token {seeded['token']}"}, checks=[not_a_server_error])
+@schema.exclude(method_regex=READS).parametrize()
+@BOUNDED
+def test_writes_conform_to_the_schema(case, seeded):
+    case.call_and_validate(headers={"Authorization": f"Token {seeded['token']}"}, checks=WRITE_CHECKS)
