@@ -73,13 +73,19 @@ class DueDateSerializer(serializers.Serializer):
     )
 
 
+# What the schema can say of a day of receipt: a date of this century. The upper bound (the end of
+# next year) moves with today, which JSON Schema cannot state; the answer then is a documented 400.
+RECEIVED_PATTERN = r"^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+
+
 class DueDateView(ApiAuth, APIView):
     @extend_schema(
         summary="The due date of a case received on a given day with N working days",
         parameters=[
-            OpenApiParameter("received", str, required=True, description="Day of receipt, YYYY-MM-DD "
+            OpenApiParameter("received", {"type": "string", "format": "date", "pattern": RECEIVED_PATTERN},
+                             required=True, description="Day of receipt, YYYY-MM-DD "
                              "(2000-01-01 to the end of next year)"),
-            OpenApiParameter("days", int, required=True, description=f"Working days allowed, 1–{MAX_DAYS}"),
+            OpenApiParameter("days", {"type": "integer", "minimum": 1, "maximum": MAX_DAYS}, required=True, description=f"Working days allowed, 1–{MAX_DAYS}"),
         ],
         responses={200: DueDateSerializer, **errors(400)},
         examples=[OpenApiExample(

@@ -58,7 +58,7 @@ def _document_query_strings(operation: dict) -> None:
             schema["type"] = "integer"
             for key, value in INTEGER_BOUNDS.get(parameter["name"], {"minimum": 1}).items():
                 schema.setdefault(key, value)
-        if parameter.get("in") == "query" and schema.get("format") == "date":
+        if parameter.get("in") == "query" and schema.get("format") == "date" and not parameter.get("required"):
             # A filter's date may be left empty (no bound), as in the 台帐 page's filter form.
             parameter["schema"] = {"type": "string", "pattern": ECMA_FILTER_DAY_PATTERN,
                                    "anyOf": [{"format": "date"}, {"maxLength": 0}]}
