@@ -10,7 +10,7 @@ from .models import Frequency, RecipientGroup
 class ScheduleForm(forms.Form):
     frequency = forms.ChoiceField(label=_("Frequency"), choices=Frequency.choices, initial=Frequency.MONTHLY)
     start_date = forms.DateField(
-        label=_("Start date"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+        label=_("Start date"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text=_("When the notice system took effect; leave blank if it is already in force."),
     )
 
@@ -42,7 +42,7 @@ class CoveringTextForm(forms.Form):
 class OfflineForm(forms.Form):
     region = forms.ChoiceField(label=_("Region"))
     period = forms.CharField(label=_("Period"), max_length=7, help_text=_("A month as 2026-03 or a quarter as 2026-Q1."))
-    issued_on = forms.DateField(label=_("Issue date"), widget=forms.DateInput(attrs={"type": "date"}))
+    issued_on = forms.DateField(label=_("Issue date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     groups = forms.MultipleChoiceField(
         label=_("Recipient groups"), choices=RecipientGroup.choices, widget=forms.CheckboxSelectMultiple,
     )
