@@ -1,8 +1,9 @@
 """Settings come from the environment.
 
 No variables at all gives the embedded default: a SQLite file in the project folder, Celery
-tasks run in-process, debug on. ``DATABASE_URL`` points at PostgreSQL in production and CI;
-``REDIS_URL`` turns on the real Celery broker.
+tasks run in-process, emails on the console; debug pages only with ``DEBUG=true``.
+``DATABASE_URL`` points at PostgreSQL in production and CI; ``REDIS_URL`` turns on the real
+Celery broker.
 """
 from pathlib import Path
 
@@ -14,7 +15,11 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False) if (BASE_DIR / ".env").exists() else None
 
-DEBUG = env.bool("DEBUG", default=not env.str("DATABASE_URL", default=""))
+# The embedded default (no DATABASE_URL): SQLite, tasks in-process, emails on the console.
+EMBEDDED = not env.str("DATABASE_URL", default="")
+# Debug only when asked for (DEBUG=true): a page that is missing or outside the user's scope
+# answers with the app's own Chinese 404, never Django's technical page, on a laptop too.
+DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="insecure-embedded-default-key-change-me-in-production-0123456789")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -122,6 +127,8 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+# Without collectstatic (bin/run, the dev server) WhiteNoise serves the files from the app folders.
+WHITENOISE_USE_FINDERS = DEBUG or EMBEDDED
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 # Attachments are never served from MEDIA_URL: only through the scoped download view.
 MEDIA_URL = "/_protected/"
@@ -186,7 +193,11 @@ DELIVERY_PENDING_GRACE_SECONDS = env.int("DELIVERY_PENDING_GRACE_SECONDS", defau
 DEADLINE_TIMERS = {"acknowledge_days": 1, "due_soon_days": 2, "overdue_days": 1, "escalate_days": 3, "supervise_days": 5}
 EXTENSION_MAX_DAYS = env.int("EXTENSION_MAX_DAYS", default=10)
 
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.console.EmailBackend" if DEBUG or EMBEDDED
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="caseledger@localhost")
@@ -249,6 +260,7 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"  # the app's Chinese page, not axes' English line
 AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 

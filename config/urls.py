@@ -2,22 +2,48 @@ from csp.constants import UNSAFE_INLINE
 from csp.decorators import csp_update
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import include, path
+from django.utils.functional import lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.views import (
     SpectacularAPIView,
     SpectacularRedocView,
     SpectacularSwaggerSplitView,
 )
 
+from cases.models import Region
 from config.health import healthz
+
+
+def _admin_header() -> str:
+    """信阳市企业问题台帐管理: the city the database holds, read when the admin renders."""
+    city = Region.objects.filter(level=Region.Level.CITY).values_list("name", flat=True).first()
+    return _("%(city)s enterprise problem ledger administration") % {"city": city or ""}
+
+
+admin.site.site_header = lazy(_admin_header, str)()
+admin.site.site_title = gettext_lazy("Enterprise problem ledger administration")
+admin.site.index_title = gettext_lazy("Data and settings")
 
 # The API documentation pages (third-party UIs) inject their own styles and Redoc runs a web
 # worker from a blob: loosen the Content-Security-Policy for these two pages only. Swagger UI is
 # served "split" so its start-up script is a file, not inline.
 _api_docs_csp = csp_update({"style-src": [UNSAFE_INLINE], "worker-src": ["'self'", "blob:"], "img-src": ["data:"]})
 
+
+def favicon(request):
+    """Browsers ask for /favicon.ico on pages that name no icon (the API's, downloads)."""
+    return redirect(static("favicon.svg"), permanent=True)
+
+
+handler404 = "config.error_pages.page_not_found"
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -130,7 +130,9 @@ def item_detail(request, year, code, number):
     assessment = board.assessment
     audit = attachments = []
     if assessment is not None:
-        audit = AuditEvent.objects.filter(assessment=assessment, region=region, item_number=score.number).order_by("-occurred_at", "-id")
+        audit = AuditEvent.objects.filter(
+            assessment=assessment, region=region, item_number=score.number,
+        ).order_by("-occurred_at", "-id").select_related("actor__profile__region", "actor__profile__department")
         attachments = Attachment.objects.filter(
             assessment=assessment, region=region, item_number=score.number).select_related("uploaded_by")
     return render(request, "scoring/item.html", {
