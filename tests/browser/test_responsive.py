@@ -138,8 +138,8 @@ def _walk(browser, live_server, username: str, password: str, paths: list[str]) 
         context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": 900})
         page = context.new_page()
         errors: list[str] = []
-        page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("console", lambda message, errors=errors: errors.append(message.text) if message.type == "error" else None)
+        page.on("pageerror", lambda error, errors=errors: errors.append(str(error)))
         _log_in(page, live_server.url, username, password)
         for path in paths:
             _check_page(page, live_server.url + path, width, problems)
