@@ -33,7 +33,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
-    "axes",
+    "config.apps.AxesConfig",  # django-axes, named in Chinese in the admin
     "django_tables2",
     "django_filters",
     "rest_framework",

@@ -5,28 +5,13 @@ from django.contrib.auth import views as auth_views
 from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.urls import include, path
-from django.utils.functional import lazy
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from drf_spectacular.views import (
     SpectacularAPIView,
     SpectacularRedocView,
     SpectacularSwaggerSplitView,
 )
 
-from cases.models import Region
 from config.health import healthz
-
-
-def _admin_header() -> str:
-    """信阳市企业问题台帐管理: the city the database holds, read when the admin renders."""
-    city = Region.objects.filter(level=Region.Level.CITY).values_list("name", flat=True).first()
-    return _("%(city)s enterprise problem ledger administration") % {"city": city or ""}
-
-
-admin.site.site_header = lazy(_admin_header, str)()
-admin.site.site_title = gettext_lazy("Enterprise problem ledger administration")
-admin.site.index_title = gettext_lazy("Data and settings")
 
 # The API documentation pages (third-party UIs) inject their own styles and Redoc runs a web
 # worker from a blob: loosen the Content-Security-Policy for these two pages only. Swagger UI is
