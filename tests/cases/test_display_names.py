@@ -87,7 +87,7 @@ def test_the_api_ledger_keeps_the_hashed_login(client, county_a, make_case):
 
 
 @pytest.mark.parametrize("role_user", ["county_a", "dept_x_user"])
-def test_the_header_shows_the_name_not_the_login(client, request, role_user):
+def test_the_header_shows_the_name_not_the_login(db, client, request, role_user):
     user = request.getfixturevalue(role_user)
     client.force_login(user)
 
