@@ -13,6 +13,8 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.db.models import Exists, OuterRef
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .access import departments_for_user, regions_for_user
@@ -29,6 +31,17 @@ from .models import (
     Region,
 )
 from .roles import Role, role_of
+
+
+def _site_header() -> str:
+    """信阳市企业问题台帐管理: the city the database holds, read when the admin renders."""
+    city = Region.objects.filter(level=Region.Level.CITY).values_list("name", flat=True).first()
+    return gettext("%(city)s enterprise problem ledger administration") % {"city": city or ""}
+
+
+admin.site.site_header = lazy(_site_header, str)()
+admin.site.site_title = _("Enterprise problem ledger administration")
+admin.site.index_title = _("Data and settings")
 
 
 def is_city_office(user) -> bool:

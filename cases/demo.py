@@ -77,8 +77,23 @@ def _later_workday(day: dt.date, rng: random.Random, lo: int, hi: int) -> dt.dat
     return day if n == 0 else workdays.add_working_days(day, n).date
 
 
-def setup_people(rng: random.Random, demo: Demo) -> dict:
-    """Departments and demo users for every role."""
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
+GIVEN_NAMES = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英",
+               "霞", "平", "刚", "桂英", "建华", "国强", "晓东", "文静", "海燕", "志刚", "红梅", "立新", "春生", "玉兰"]
+
+
+def _give_names(users, seed_value: int) -> None:
+    """Real-looking names for the demo users, from their own generator so the cases stay the same."""
+    from django.contrib.auth import get_user_model
+
+    rng = random.Random(seed_value * 7 + 1)
+    for user in users:
+        user.last_name, user.first_name = rng.choice(SURNAMES), rng.choice(GIVEN_NAMES)
+    get_user_model().objects.bulk_update(users, ["first_name", "last_name"])
+
+
+def setup_people(rng: random.Random, demo: Demo, seed_value: int = 2026) -> dict:
+    """Departments and demo users for every role, each with a name."""
     from django.contrib.auth.hashers import make_password
 
     hashed = make_password(DEMO_PASSWORD)  # hash once: PBKDF2 per demo user would take minutes
@@ -108,6 +123,11 @@ def setup_people(rng: random.Random, demo: Demo) -> dict:
         user = create_user(f"dept_411500_{index + 1:02d}", role="department", department=dept, password=DEMO_PASSWORD)[0]
         people.setdefault("city_depts", {})[dept.pk] = user
     people["city_dept_list"] = city_depts
+    everyone = [people["city"], people["assessor"], *people["city_depts"].values()]
+    for entry in people.values():
+        if isinstance(entry, dict) and "office" in entry:
+            everyone += [entry["office"], *entry["dept_users"].values()]
+    _give_names(everyone, seed_value)
     return people
 
 
@@ -206,7 +226,8 @@ def workdays_between(start: dt.date, end: dt.date) -> int:
     return workdays.current_calendar().working_days_between(start, end) if end > start else 0
 
 
-def seed_cases(people: dict, *, count: int, year: int, rng: random.Random, now: dt.datetime, demo: Demo) -> None:
+def seed_cases(people: dict, *, count: int, year: int, rng: random.Random, now: dt.datetime, demo: Demo,
+               progress=None) -> None:
     categories = list(Category.objects.all())
     channels = list(Channel.objects.all())
     regions = list(Region.objects.filter(level=Region.Level.COUNTY).order_by("code"))
@@ -242,6 +263,8 @@ def seed_cases(people: dict, *, count: int, year: int, rng: random.Random, now: 
         )
         _life(case, people, index, rng, now)
         demo.cases += 1
+        if progress is not None:
+            progress(demo.cases, count)
 
 
 def seed_notices(people: dict, *, year: int, rng: random.Random, now: dt.datetime) -> None:
@@ -279,7 +302,9 @@ def seed_notices(people: dict, *, year: int, rng: random.Random, now: dt.datetim
 
 
 @transaction.atomic
-def seed(*, count: int = 2000, year: int | None = None, seed_value: int = 2026, now: dt.datetime | None = None) -> Demo:
+def seed(*, count: int = 2000, year: int | None = None, seed_value: int = 2026, now: dt.datetime | None = None,
+         progress=None) -> Demo:
+    """The demo year; ``progress(done, total)`` is called after each case (the command prints it)."""
     from django.apps import apps
 
     now = now or timezone.now()
@@ -287,7 +312,7 @@ def seed(*, count: int = 2000, year: int | None = None, seed_value: int = 2026, 
     rng = random.Random(seed_value)
     reference.load(apps.get_model)
     demo = Demo()
-    people = setup_people(rng, demo)
-    seed_cases(people, count=count, year=year, rng=rng, now=now, demo=demo)
+    people = setup_people(rng, demo, seed_value)
+    seed_cases(people, count=count, year=year, rng=rng, now=now, demo=demo, progress=progress)
     seed_notices(people, year=year, rng=rng, now=now)
     return demo

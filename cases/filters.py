@@ -37,10 +37,10 @@ class LedgerFilter(django_filters.FilterSet):
         label=_("Category"), queryset=Category.objects.all(), empty_label=_("All")
     )
     received_from = BoundedDateFilter(
-        label=_("Received from"), method="filter_received_from", widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Received from"), method="filter_received_from", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
     received_to = BoundedDateFilter(
-        label=_("Received to"), method="filter_received_to", widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Received to"), method="filter_received_to", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
     overdue = django_filters.ChoiceFilter(
         label=_("Overdue"), choices=[("yes", _("Yes")), ("no", _("No"))], method="filter_overdue", empty_label=_("All")

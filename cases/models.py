@@ -96,7 +96,7 @@ class Category(models.Model):
         _("deadline when complex (working days)"), default=15, validators=DEADLINE_VALIDATORS,
         help_text=_("Used when the case is marked complex at routing; 15 by default."),
     )
-    position = models.PositiveSmallIntegerField(default=0)
+    position = models.PositiveSmallIntegerField(_("display order"), default=0)
 
     class Meta:
         ordering = ["position", "code"]
@@ -132,7 +132,7 @@ class Channel(models.Model):
 
     code = models.SlugField(_("code"), max_length=20, unique=True)
     name = models.CharField(_("name"), max_length=50, unique=True)
-    position = models.PositiveSmallIntegerField(default=0)
+    position = models.PositiveSmallIntegerField(_("display order"), default=0)
 
     class Meta:
         ordering = ["position", "code"]
@@ -282,7 +282,9 @@ class Case(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     reopen_count = models.PositiveSmallIntegerField(_("times reopened"), default=0)
     satisfaction = models.CharField(_("satisfaction"), max_length=20, choices=Satisfaction.choices, blank=True)
 
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("created by")
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -442,9 +444,11 @@ class Evidence(models.Model):
     original_name = models.CharField(_("file name"), max_length=200)
     content_type = models.CharField(_("content type"), max_length=100, blank=True)
     size = models.PositiveBigIntegerField(_("size"), default=0)
-    sha256 = models.CharField(max_length=64, blank=True)
+    sha256 = models.CharField(_("SHA-256 digest"), max_length=64, blank=True)
     reference = models.CharField(_("reference"), max_length=200, blank=True)
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("uploaded by")
+    )
     uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
 
     class Meta:
@@ -459,14 +463,18 @@ class Evidence(models.Model):
 class FollowUp(models.Model):
     """The enterprise's response after closing (回访)."""
 
-    case = models.ForeignKey(Case, models.PROTECT, related_name="follow_ups")
+    case = models.ForeignKey(Case, models.PROTECT, related_name="follow_ups", verbose_name=_("case"))
     satisfaction = models.CharField(_("satisfaction"), max_length=20, choices=Case.Satisfaction.choices)
     note = models.TextField(_("note"), blank=True)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+")
-    recorded_at = models.DateTimeField(default=timezone.now)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name=_("recorded by")
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
 
     class Meta:
         ordering = ["recorded_at", "id"]
+        verbose_name = _("follow-up")
+        verbose_name_plural = _("follow-ups")
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.satisfaction}"
@@ -475,10 +483,20 @@ class FollowUp(models.Model):
 class Profile(models.Model):
     """Ties a user to a role and to the region or department they act for."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, models.CASCADE, related_name="profile")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, models.CASCADE, related_name="profile", verbose_name=_("user")
+    )
     role = models.CharField(_("role"), max_length=20)
-    region = models.ForeignKey(Region, models.PROTECT, null=True, blank=True, related_name="+")
-    department = models.ForeignKey(Department, models.PROTECT, null=True, blank=True, related_name="+")
+    region = models.ForeignKey(
+        Region, models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("region")
+    )
+    department = models.ForeignKey(
+        Department, models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("department")
+    )
+
+    class Meta:
+        verbose_name = _("user role")
+        verbose_name_plural = _("user roles")
 
     def __str__(self) -> str:
         return f"{self.user} ({self.role})"

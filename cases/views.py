@@ -30,6 +30,7 @@ from ledger.services import entries_for
 
 from . import exports, idempotency, services, workcalendar, workdays
 from .access import get_case_for_user, get_evidence_for_user
+from .display_names import PROFILE_RELATED
 from .errors import CaseError, InvalidInput, MovedOn, NotAllowed, NotFound, WrongState
 from .filters import LedgerFilter
 from .forms import (
@@ -353,6 +354,11 @@ def _due_badge(case: Case, today: dt.date) -> tuple[str, str]:
     return "", ""
 
 
+def _with_profile(user_field: str) -> list[str]:
+    """select_related paths for a user and what its display name reads."""
+    return [user_field, *(f"{user_field}__{path}" for path in PROFILE_RELATED)]
+
+
 def _render_detail(request, case: Case, *, bound: dict | None = None, status: int = 200, error: str = ""):
     today = _today()
     available = services.available_actions(case, request.user)
@@ -365,7 +371,7 @@ def _render_detail(request, case: Case, *, bound: dict | None = None, status: in
         form = (bound or {}).get(name) or _form_for(name, case)
         forms.append({"name": name, "action": ACTIONS[name], "form": form,
                       "url": reverse(f"cases:{name}", args=[case.pk]), "open": name in (bound or {})})
-    chain = list(entries_for(case))
+    chain = list(entries_for(case).select_related(*_with_profile("actor")))
     entries = []
     for entry in chain:
         entries.append({
@@ -386,8 +392,8 @@ def _render_detail(request, case: Case, *, bound: dict | None = None, status: in
         "badge_text": badge_text,
         "badge_css": badge_css,
         "missing": missing,
-        "evidence": case.evidence.select_related("uploaded_by"),
-        "follow_ups": case.follow_ups.select_related("recorded_by"),
+        "evidence": case.evidence.select_related(*_with_profile("uploaded_by")),
+        "follow_ups": case.follow_ups.select_related(*_with_profile("recorded_by")),
         "entries": entries,
         "action_forms": forms,
         "other_actions": other_actions,

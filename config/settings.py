@@ -1,8 +1,9 @@
 """Settings come from the environment.
 
 No variables at all gives the embedded default: a SQLite file in the project folder, Celery
-tasks run in-process, debug on. ``DATABASE_URL`` points at PostgreSQL in production and CI;
-``REDIS_URL`` turns on the real Celery broker.
+tasks run in-process, emails on the console; debug pages only with ``DEBUG=true``.
+``DATABASE_URL`` points at PostgreSQL in production and CI; ``REDIS_URL`` turns on the real
+Celery broker.
 """
 from pathlib import Path
 
@@ -19,7 +20,11 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False) if (BASE_DIR / ".env").exists() else None
 
-DEBUG = env.bool("DEBUG", default=not env.str("DATABASE_URL", default=""))
+# The embedded default (no DATABASE_URL): SQLite, tasks in-process, emails on the console.
+EMBEDDED = not env.str("DATABASE_URL", default="")
+# Debug only when asked for (DEBUG=true): a page that is missing or outside the user's scope
+# answers with the app's own Chinese 404, never Django's technical page, on a laptop too.
+DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not DEBUG and weak_secret_key_reason(SECRET_KEY):
     # Production never runs on a key from the repository or deploy/env.example (config/secret_key.py).
@@ -37,7 +42,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
-    "axes",
+    "config.apps.AxesConfig",  # django-axes, named in Chinese in the admin
     "django_tables2",
     "django_filters",
     "rest_framework",
@@ -116,6 +121,8 @@ LOGOUT_REDIRECT_URL = "login"
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# ISO dates first in Chinese forms: what <input type="date"> renders and accepts.
+FORMAT_MODULE_PATH = ["config.formats"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
@@ -131,6 +138,8 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+# Without collectstatic (bin/run, the dev server) WhiteNoise serves the files from the app folders.
+WHITENOISE_USE_FINDERS = DEBUG or EMBEDDED
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 # Attachments are never served from MEDIA_URL: only through the scoped download view.
 MEDIA_URL = "/_protected/"
@@ -245,7 +254,11 @@ DELIVERY_PENDING_GRACE_SECONDS = env.int("DELIVERY_PENDING_GRACE_SECONDS", defau
 DEADLINE_TIMERS = {"acknowledge_days": 1, "due_soon_days": 2, "overdue_days": 1, "escalate_days": 3, "supervise_days": 5}
 EXTENSION_MAX_DAYS = env.int("EXTENSION_MAX_DAYS", default=10)
 
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.console.EmailBackend" if DEBUG or EMBEDDED
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="caseledger@localhost")
@@ -321,6 +334,7 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"  # the app's Chinese page, not axes' English line
 AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 

@@ -152,7 +152,8 @@ def item_detail(request, year, code, number):
     audit = attachments = []
     if assessment is not None:
         audit = history_rows(AuditEvent.objects.filter(
-            assessment=assessment, region=region, item_number=score.number).order_by("-occurred_at", "-id"))
+            assessment=assessment, region=region, item_number=score.number).order_by("-occurred_at", "-id")
+            .select_related("actor__profile__region", "actor__profile__department"))
         attachments = Attachment.objects.filter(
             assessment=assessment, region=region, item_number=score.number).select_related("uploaded_by")
     rows, sort = _case_rows(board, score, request.GET.get("sort"), request.GET.get("show"))
