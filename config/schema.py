@@ -65,6 +65,9 @@ def _document_query_strings(operation: dict) -> None:
             continue
         if parameter.get("in") not in ("query", "path") or schema.get("type") != "string":
             continue
+        if parameter.get("in") == "query" and "enum" in schema and not parameter.get("required") and "" not in schema["enum"]:
+            # An empty choice means "any", as the 台帐 page's filter form sends it.
+            schema["enum"] = [*schema["enum"], ""]
         if not ({"enum", "pattern", "format"} & set(schema)):
             schema["pattern"] = ECMA_URL_PATTERN
 
