@@ -17,7 +17,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, transition
 
+from .actions import fsm
 from .credit_code import validate_credit_code
+from .states import CLOSED_STATES, OPEN_STATES, State, state_label  # noqa: F401 - read from here too
 
 
 class Region(models.Model):
@@ -166,17 +168,6 @@ class Enterprise(models.Model):
         return self.name
 
 
-class State(models.TextChoices):
-    RECEIVED = "received", _("Received")  # 已受理
-    ASSIGNED = "assigned", _("Assigned")  # 已交办
-    RESOLVED = "resolved", _("Resolved")  # 已解决
-    EXPLAINED = "explained", _("Explained")  # 已解释答复
-
-
-OPEN_STATES = (State.RECEIVED, State.ASSIGNED)
-CLOSED_STATES = (State.RESOLVED, State.EXPLAINED)
-
-
 class CaseQuerySet(models.QuerySet):
     def for_user(self, user) -> CaseQuerySet:
         """The one scoping rule: what this user may see. Everything starts from here."""
@@ -220,11 +211,6 @@ class CaseQuerySet(models.QuerySet):
         query per case (see ``cases.services.available_actions``)."""
         pending = ExtensionRequest.objects.filter(case=OuterRef("pk"), status=ExtensionRequest.Status.PENDING)
         return self.annotate(has_pending_extension=Exists(pending))
-
-
-def state_label(state: str) -> str:
-    """The Chinese name of a state (the raw value for one not known)."""
-    return str(State(state).label) if state in State.values else state
 
 
 def local_date(moment: dt.datetime | None) -> dt.date | None:
@@ -347,43 +333,44 @@ class Case(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
         return self.closed_on <= self.due_date
 
     # -- transitions (called only by cases.services) ------------------------------------------
-    @transition(field=state, source=State.RECEIVED, target=State.ASSIGNED)
+    # Their source and target states, permission and conditions are declared in cases.actions.
+    @transition(field=state, **fsm("assign"))
     def assign(self, *, department: Department, at: dt.datetime) -> None:
         self.department = department
         self.assigned_at = at
         self.acknowledged_at = None
 
-    @transition(field=state, source=State.ASSIGNED, target=State.ASSIGNED)
+    @transition(field=state, **fsm("reassign"))
     def reassign(self, *, department: Department, at: dt.datetime) -> None:
         self.department = department
         self.assigned_at = at
         self.acknowledged_at = None
 
-    @transition(field=state, source=State.ASSIGNED, target=State.ASSIGNED, conditions=[lambda c: c.acknowledged_at is None])
+    @transition(field=state, **fsm("acknowledge"))
     def acknowledge(self, *, at: dt.datetime) -> None:
         self.acknowledged_at = at
 
-    @transition(field=state, source=State.ASSIGNED, target=State.RECEIVED)
+    @transition(field=state, **fsm("return"))
     def return_to_office(self) -> None:
         self.department = None
         self.assigned_at = None
         self.acknowledged_at = None
 
-    @transition(field=state, source=State.ASSIGNED, target=State.RESOLVED)
+    @transition(field=state, **fsm("resolve"))
     def resolve(self, *, result: str, at: dt.datetime) -> None:
         self.result = result
         self.policy_basis = ""
         self.redirect_to = ""
         self.closed_at = at
 
-    @transition(field=state, source=State.ASSIGNED, target=State.EXPLAINED)
+    @transition(field=state, **fsm("explain"))
     def explain(self, *, result: str, policy_basis: str, redirect_to: str, at: dt.datetime) -> None:
         self.result = result
         self.policy_basis = policy_basis
         self.redirect_to = redirect_to
         self.closed_at = at
 
-    @transition(field=state, source=[State.RESOLVED, State.EXPLAINED], target=State.ASSIGNED)
+    @transition(field=state, **fsm("reopen"))
     def reopen(self) -> None:
         # Back to the department that closed it; the closing is kept in the ledger only.
         self.closed_at = None
