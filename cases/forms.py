@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from . import credit_code
+from . import credit_code, services
 from .access import regions_for_user, routable_departments
 from .idempotency import new_form_token
 from .input_rules import TextRulesForm, receipt_problem
@@ -176,3 +177,23 @@ class FollowUpForm(ServiceErrorsMixin, forms.Form):
 
 class EmptyForm(ServiceErrorsMixin, forms.Form):
     """Actions that take no input, such as acknowledging (签收)."""
+
+
+# -- deadline extensions (延期): the card in cases/_extension_actions.html ------------------------
+
+
+class RequestExtensionForm(TextRulesForm, forms.Form):
+    days = forms.IntegerField(label=_("Working days asked"), min_value=1)
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
+
+    def clean_days(self):
+        days = self.cleaned_data["days"]
+        limit = services.extension_max_days()
+        if days > limit:
+            raise forms.ValidationError(gettext("An extension is between 1 and %(n)d working days.") % {"n": limit})
+        return days
+
+
+class DecisionForm(TextRulesForm, forms.Form):
+    note = forms.CharField(label=_("Note"), required=False, max_length=2000,
+                           widget=forms.Textarea(attrs={"rows": 2}))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -173,6 +174,12 @@ class AssignSerializer(serializers.Serializer):
     complex = serializers.BooleanField(required=False, default=None, allow_null=True,
                                        help_text=_("Complex problem: the longer deadline of its category applies."))
 
+    def validate_department(self, value: int) -> Department:
+        department = Department.objects.select_related("region").filter(pk=value).first()
+        if department is None:
+            raise serializers.ValidationError(gettext("Unknown department."))
+        return department
+
 
 class ReturnSerializer(TextRulesSerializer, serializers.Serializer):
     reason = serializers.CharField(max_length=5000)
@@ -189,6 +196,10 @@ class ExplainSerializer(ResolveSerializer):
     policy_basis = serializers.CharField(max_length=5000)
     redirect_to = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="",
                                         help_text=_("Where the enterprise can turn instead; default: as stated in the reply."))
+
+    def validate_redirect_to(self, value: str) -> str:
+        # SPEC §8 does not send redirect_to; the reply itself then says where to turn.
+        return value.strip() or gettext("As stated in the reply")
 
 
 class ReasonSerializer(TextRulesSerializer, serializers.Serializer):

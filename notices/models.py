@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cases.errors import WrongState
+from cases.scope import scope_of
 
 from . import periods
 
@@ -36,9 +37,7 @@ ALL_GROUPS = tuple(RecipientGroup.values)
 
 class NoticeScheduleQuerySet(models.QuerySet):
     def for_user(self, user) -> NoticeScheduleQuerySet:
-        from .access import visible_region_filter
-
-        return self.filter(visible_region_filter(user, "region"))
+        return self.filter(scope_of(user).office_region_filter("region"))
 
 
 class NoticeSchedule(models.Model):
@@ -106,9 +105,7 @@ EVER_ISSUED_STATES = (Status.ISSUED, Status.OFFLINE, Status.SUPERSEDED)
 
 class NoticeQuerySet(models.QuerySet):
     def for_user(self, user) -> NoticeQuerySet:
-        from .access import visible_region_filter
-
-        return self.filter(visible_region_filter(user, "region"))
+        return self.filter(scope_of(user).office_region_filter("region"))
 
 
 def document_upload_to(instance: Notice, filename: str) -> str:

@@ -20,7 +20,7 @@ from cases.input_rules import local_today, parse_id, year_problem
 from . import services
 from .ladders import points_str
 from .models import Override
-from .results import find_region
+from .results import find_county
 from .scope import parse_cutoff
 
 
@@ -48,7 +48,7 @@ class ScoresView(APIView):
         readable = services.readable_region_codes(request.user)
         region_param = request.query_params.get("region")
         if region_param:
-            region = find_region(region_param)
+            region = find_county(region_param)
             if readable is not None and region.code not in readable:
                 raise NotFound(_("No such region: %(value)s.") % {"value": region_param})
             codes = [region.code]
@@ -73,7 +73,7 @@ class ItemView(APIView):
     )
     def put(self, request, year, region, number):
         year = _year(year)
-        region_obj = find_region(region)
+        region_obj = find_county(region)
         data = request.data if hasattr(request.data, "get") else {}
         if not hasattr(request.data, "get"):
             raise InvalidInput(_("Send a JSON object with points and note."))

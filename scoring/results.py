@@ -13,11 +13,10 @@ import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from cases.errors import NotFound
-from cases.input_rules import text_problem
+from cases.access import find_region as cases_find_region
+from cases.errors import InvalidInput, NotFound
 from cases.models import Department, Region
 
 from .item13 import LedgerCompleteness, completeness_from_scan, reverify
@@ -133,15 +132,13 @@ def dumps(data: dict) -> bytes:
 # -- loading ---------------------------------------------------------------------------------
 
 
-def find_region(value: str) -> Region:
-    """A county by GB/T 2260 code or Chinese name; 404 otherwise."""
-    value = (value or "").strip()
-    if text_problem(value):  # NUL and the like name no region (and PostgreSQL refuses them)
-        raise NotFound(_("No such region."))
-    region = Region.objects.filter(Q(code=value) | Q(name=value), level=Region.Level.COUNTY).first()
-    if region is None:
-        raise NotFound(_("No such region: %(value)s.") % {"value": value})
-    return region
+def find_county(value: str) -> Region:
+    """A county by GB/T 2260 code or Chinese name; 404 otherwise (``cases.access.find_region``),
+    a blank one too: here a region is named by a URL or a filter, never by a form's field."""
+    try:
+        return cases_find_region(value, within=Region.objects.filter(level=Region.Level.COUNTY))
+    except InvalidInput:
+        raise NotFound(_("No such region: %(value)s.") % {"value": (value or "").strip()}) from None
 
 
 def find_rule_set(code: str | None, assessment: Assessment | None = None) -> RuleSet:

@@ -17,9 +17,9 @@ from django.utils.translation import gettext as _
 from cases.errors import InvalidInput, NotAllowed, NotFound, WrongState
 from cases.models import Case, Region
 from cases.roles import Role, role_of
+from cases.scope import scope_of
 from cases.uploads import check_upload, files_removed_on_failure
 from ledger.models import LedgerEntry
-from notices.access import visible_regions
 
 from . import derived
 from .ladders import is_half_step, parse_points, points_str
@@ -40,7 +40,8 @@ def readable_region_codes(user) -> list[str] | None:
         return None
     if not (user and user.is_authenticated):
         return []
-    return list(visible_regions(user).values_list("code", flat=True))  # the same scope as the notices
+    # The one scope rule: the regions whose notices and scores this user reads.
+    return list(Region.objects.read_by(scope_of(user)).values_list("code", flat=True))
 
 
 def can_read_region(user, region: Region) -> bool:

@@ -20,7 +20,7 @@ from .forms import EntryForm
 from .history import history_rows
 from .ladders import points_str
 from .models import Attachment, AuditEvent, Item
-from .results import find_region, score_year
+from .results import find_county, score_year
 from .scope import parse_cutoff
 
 ROWS_PER_PAGE = 100
@@ -52,7 +52,7 @@ def _readable_codes(request):
 
 def _region_for(request, code):
     try:
-        region = find_region(code)
+        region = find_county(code)
     except NotFound:
         raise Http404 from None
     if not services.can_read_region(request.user, region):

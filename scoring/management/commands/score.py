@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from cases.errors import CaseError
 from scoring import services
 from scoring.ladders import points_str
-from scoring.results import find_region, score_year
+from scoring.results import find_county, score_year
 from scoring.scope import parse_cutoff
 
 
@@ -41,7 +41,7 @@ class Command(BaseCommand):
                     raise CommandError("the frozen result does not match a re-scoring")
                 return
             cutoff = parse_cutoff(options["cutoff"], year)
-            codes = [find_region(options["region"]).code] if options["region"] else None
+            codes = [find_county(options["region"]).code] if options["region"] else None
             if options["format"] == "json":
                 data = services.frozen_or_live_bytes(year, cutoff=cutoff, region_codes=codes, rule_set=options["rule_set"])
                 self.stdout.write(data.decode("utf-8"))
