@@ -10,8 +10,7 @@ from collections.abc import Iterable
 
 from django.utils.translation import gettext_lazy
 
-from cases import credit_code
-
+from . import credit_code
 from .heads import CLOSING_ACTIONS, ROUTING_ACTIONS
 from .models import LedgerEntry
 from .verify import check_chain, grouped_by_case
