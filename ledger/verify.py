@@ -132,26 +132,3 @@ def head_problems(head: dict | None, replayed: dict, number: str, chain: list[Le
         if (head["complete"], head["missing"]) != (not missing, missing):
             problems.append(f"ledger head says the ledger lacks {head['missing']!r} but it lacks {missing!r}")
     return problems
-
-
-def missing_numbers(case_queryset, *, issued: dict[tuple[str, int], int] | None = None) -> dict[tuple[str, int], list[int]]:
-    """Serial numbers missing from each region's yearly sequence: 1 up to the last serial handed
-    out (``issued``: {(region code, year): the counter's last serial}) or on record, whichever is
-    higher — so a deleted newest case is missing too."""
-    from django.db.models import Count, Max
-
-    issued = issued or {}
-    gaps: dict[tuple[str, int], list[int]] = {}
-    groups = {
-        (g["region__code"], g["year"]): (g["n"], g["top"])
-        for g in case_queryset.values("region__code", "year").annotate(n=Count("pk"), top=Max("serial"))
-    }
-    for key in issued:
-        groups.setdefault(key, (0, 0))
-    for (code, year), (count, top) in groups.items():
-        top = max(top or 0, issued.get((code, year), 0))
-        if count == top:
-            continue
-        have = set(case_queryset.filter(region__code=code, year=year).values_list("serial", flat=True))
-        gaps[(code, year)] = [n for n in range(1, top + 1) if n not in have]
-    return gaps
