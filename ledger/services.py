@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import heads
+from .completeness import lacks
 from .models import GENESIS_HASH, LedgerEntry, Source
 
 
@@ -51,7 +52,7 @@ def append(
     )
     entry.hash = entry.expected_hash(case.number)
     entry.save(force_insert=True)
-    heads.advance(case, entry, [*chain, entry])
+    heads.advance(case, entry, lacks(case.number, [*chain, entry]))
     return entry
 
 

@@ -1,0 +1,48 @@
+"""A case's hash chain: checking it entry by entry, and reading chains case by case."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from .heads import Replay, replay
+from .models import GENESIS_HASH, LedgerEntry
+
+
+def check_chain(number: str, entries: Iterable[LedgerEntry]) -> tuple[list[str], Replay]:
+    """Problems with one case's chain (first broken entry only), and the replayed end state."""
+    problems: list[str] = []
+    verified: list[LedgerEntry] = []
+    prev_hash = GENESIS_HASH
+    expected_seq = 1
+    last_time = None
+    for entry in entries:
+        if entry.seq != expected_seq:
+            problems.append(f"sequence gap: expected #{expected_seq}, found #{entry.seq}")
+            break
+        if entry.prev_hash != prev_hash:
+            problems.append(f"entry #{entry.seq} ({entry.action}): prev_hash does not match entry #{entry.seq - 1}")
+            break
+        if entry.expected_hash(number) != entry.hash:
+            problems.append(f"entry #{entry.seq} ({entry.action}): hash does not match its content")
+            break
+        if last_time is not None and entry.occurred_at < last_time:
+            problems.append(f"entry #{entry.seq} ({entry.action}): occurred before the entry preceding it")
+            break
+        last_time = entry.occurred_at
+        verified.append(entry)
+        prev_hash = entry.hash
+        expected_seq += 1
+    if not verified and not problems:
+        problems.append("no ledger entries")
+    return problems, replay(verified)
+
+
+def grouped_by_case(entries: Iterator[LedgerEntry]) -> Iterator[tuple[int, list[LedgerEntry]]]:
+    current, batch = None, []
+    for entry in entries:
+        if entry.case_id != current:
+            if current is not None:
+                yield current, batch
+            current, batch = entry.case_id, []
+        batch.append(entry)
+    if current is not None:
+        yield current, batch
