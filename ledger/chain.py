@@ -7,6 +7,14 @@ from .heads import Replay, replay
 from .models import GENESIS_HASH, LedgerEntry
 
 
+def link(number: str, entry: LedgerEntry, previous: LedgerEntry | None) -> LedgerEntry:
+    """Make ``entry`` the next of the chain of case ``number`` whose last entry is ``previous``
+    (None: the first): its seq, the previous hash, and its own hash over its fields."""
+    entry.seq, entry.prev_hash = (previous.seq + 1, previous.hash) if previous is not None else (1, GENESIS_HASH)
+    entry.hash = entry.expected_hash(number)
+    return entry
+
+
 def check_chain(number: str, entries: Iterable[LedgerEntry]) -> tuple[list[str], Replay]:
     """Problems with one case's chain (first broken entry only), and the replayed end state."""
     problems: list[str] = []
