@@ -4,8 +4,8 @@ Every county gets departments, enterprises, cases in every state (received, assi
 explained, returned, reopened, extended, late, open past due, pending), each with a ledger whose
 hash chain is linked by the ledger's own ``ledger.chain.link`` (as ``ledger.services.append`` links
 it, so ``manage.py verify_ledger`` passes), the case row's state, department and due date and the
-ledger head from the ledger's replay of that chain (``ledger.heads.replay``), the routing history, and a monthly notice schedule with issued notices (a few periods
-left out, so item 14 varies).
+ledger head from the ledger's replay of that chain (``ledger.heads.replay``), the routing history,
+and a monthly notice schedule with issued notices (a few periods left out, so item 14 varies).
 
 This is a benchmark loader and the ONLY code that writes cases and ledger entries without going
 through ``cases.services``: it writes in bulk (COPY on PostgreSQL, batched INSERTs on SQLite) so
@@ -332,9 +332,8 @@ class Command(BaseCommand):
     def _head_and_verdict(self, case: dict, chain: list[LedgerEntry], facts: Replay) -> tuple[tuple, list[tuple]]:
         """The case's ledger head, the ledger's replay of its entries (``facts``) as
         ``ledger.services.append`` keeps it (with the ledger's own ``lacks`` verdict on the whole
-        chain), and — for a chain that goes on
-        past the default (or the assessment's) cutoff — item 13's verdict on the chain as of the
-        cutoff, as ``scoring.item13.judge`` would store it. A benchmark then scores with verdicts
+        chain), and — for a chain that goes on past the default (or the assessment's) cutoff —
+        item 13's verdict on the chain as of the cutoff, as ``scoring.item13.judge`` would store it. A benchmark then scores with verdicts
         as ledger appends and the ``judge_ledgers`` task leave them in production."""
         head = {"case_id": case["id"], **facts.head}
         problems = check_chain(case["number"], chain)[0]
