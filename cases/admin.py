@@ -1,6 +1,6 @@
 """The Django admin, scoped exactly like the UI.
 
-Every queryset with a case or region behind it starts from ``Case.objects.for_user`` (or the
+Every queryset with a case or region behind it (ledger entries included) starts from ``Case.objects.for_user`` (or the
 scoped region/department fetchers). Cases are read-only here: their state and history change only
 through ``cases.services``. Reference data (regions, departments, categories, channels) is edited
 by the city office; other staff may look at what lies in their scope.
@@ -16,6 +16,8 @@ from django.db.models import Exists, OuterRef
 from django.utils.functional import lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+from ledger.models import LedgerEntry
 
 from .access import departments_for_user, regions_for_user
 from .models import (
@@ -225,6 +227,30 @@ class FollowUpAdmin(RoleReadOnlyAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(case__in=Case.objects.for_user(request.user))
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(RoleReadOnlyAdmin):
+    """The ledger: read-only for everyone, superusers included, and scoped like the UI. Registered
+    here, where cases and their scope are known (the ledger below knows neither). The database
+    refuses UPDATE and DELETE on ledger rows anyway; the admin does not even offer them."""
+
+    list_display = ("case", "seq", "action", "from_state", "to_state", "actor_name", "occurred_at", "source", "short_hash")
+    list_filter = ("action", "source")
+    search_fields = ("case__number", "actor_name")
+    list_select_related = ("case",)
+    ordering = ("-occurred_at", "-id")
+    readonly_fields = ("case", "seq", "action", "from_state", "to_state", "actor", "actor_name", "occurred_at",
+                       "recorded_at", "source", "due_date", "payload", "prev_hash", "hash")
+    fields = readonly_fields
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(case__in=Case.objects.for_user(request.user))
+
+    @admin.display(description="hash")
+    def short_hash(self, entry):
+        return entry.hash[:12]
 
 
 class ProfileForm(forms.ModelForm):

@@ -22,9 +22,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
+from .chain import check_chain
 from .completeness import chains, lacks
 from .models import LedgerEntry, LedgerHead
-from .verify import check_chain, verify_cases
+from .verify import verify_cases
 
 UPDATE_FIELDS = ["verified_seq", "verified_hash", "verified_at", "chain_ok", "complete", "missing"]
 BATCH = 500

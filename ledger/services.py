@@ -7,7 +7,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import heads
-from .models import GENESIS_HASH, LedgerEntry, Source
+from .chain import link
+from .completeness import lacks
+from .models import LedgerEntry, Source
 
 
 def append(
@@ -33,10 +35,8 @@ def append(
         raise RuntimeError("ledger.append must run inside the transaction of the change it records")
     now = recorded_at or timezone.now()
     chain = list(LedgerEntry.objects.filter(case=case).order_by("seq"))
-    seq, prev_hash = (chain[-1].seq + 1, chain[-1].hash) if chain else (1, GENESIS_HASH)
     entry = LedgerEntry(
         case=case,
-        seq=seq,
         action=action,
         from_state=from_state or "",
         to_state=to_state or "",
@@ -47,11 +47,10 @@ def append(
         source=source,
         due_date=due_date,
         payload=payload or {},
-        prev_hash=prev_hash,
     )
-    entry.hash = entry.expected_hash(case.number)
+    link(case.number, entry, chain[-1] if chain else None)
     entry.save(force_insert=True)
-    heads.advance(case, entry, [*chain, entry])
+    heads.advance(case, entry, lacks(case.number, [*chain, entry]))
     return entry
 
 

@@ -15,8 +15,9 @@ from django.utils.translation import gettext_lazy, pgettext
 
 from cases.models import Case, Department, local_date
 from cases.workdays import current_calendar
+from ledger.chain import grouped_by_case
 from ledger.completeness import LACK_LABELS
-from ledger.heads import facts_of
+from ledger.heads import replay
 from ledger.models import LedgerEntry
 from notices import periods
 from notices.models import Frequency, Notice
@@ -96,10 +97,10 @@ def _facts_at_cutoff(case_ids: list[int], scope: Scope) -> dict[int, dict]:
     for start in range(0, len(case_ids), CHUNK):
         entries = (
             LedgerEntry.objects.filter(case_id__in=case_ids[start:start + CHUNK], occurred_at__lt=scope.end)
-            .order_by("case_id", "seq").only("case_id", "seq", "action", "occurred_at", "due_date", "payload")
+            .order_by("case_id", "seq")
+            .only("case_id", "seq", "action", "to_state", "occurred_at", "due_date", "payload")
         )
-        for entry in entries:
-            facts.setdefault(entry.case_id, {}).update(facts_of(entry))
+        facts.update((case_id, replay(chain).head) for case_id, chain in grouped_by_case(entries.iterator()))
     return facts
 
 

@@ -129,7 +129,8 @@ def from_entries_sql(d: Dialect, region_count: int) -> str:
     (null: not judged yet). Parameters: ``_in_scope``'s, scope end, scope end."""
     cases, entries, heads = Case._meta.db_table, LedgerEntry._meta.db_table, LedgerHead._meta.db_table
     verdicts = LedgerVerdict._meta.db_table
-    # The same facts ledger.heads keeps, from the same action lists.
+    # The same facts ledger.heads keeps, from the same action lists; held equal to the ledger's one
+    # replay (ledger.heads.replay) on generated chains by tests/ledger/test_one_replay.py.
     closing = f"e.action IN {sql_in(CLOSING_ACTIONS)}"
     department = d.json_text("e.payload", "department")
     return f"""
