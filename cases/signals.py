@@ -5,7 +5,13 @@ calendar (a year entered or revised, or a provisional rule replaced). Sent after
 committed, with ``changes`` (a list of ``cases.services.RecomputedDue``) and ``year`` (the
 calendar year entered, or None for a catch-up). ``notifications`` tells each affected
 department in its inbox.
+
+``after_bulk_import``: an import wrote cases in bulk (``cases.importing.bulk``), around
+``Model.save``, so no ``post_save`` fired for them. Sent once after the import has committed, with
+``case_ids`` (the new cases' ids, in file order). Whatever keeps a derived row per case (a search
+index) listens here as well as to ``post_save``.
 """
 from django.dispatch import Signal
 
 due_dates_recomputed = Signal()
+after_bulk_import = Signal()

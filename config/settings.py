@@ -151,6 +151,9 @@ IMPORT_MAX_UNPACKED_BYTES = env.int("IMPORT_MAX_UNPACKED_BYTES", default=512 * 1
 IMPORT_TIME_BUDGET = env.int("IMPORT_TIME_BUDGET", default=10 * 60)
 IMPORT_WRITE_TIME_BUDGET = env.int("IMPORT_WRITE_TIME_BUDGET", default=4 * 3600)
 IMPORT_API_TIME_BUDGET = env.int("IMPORT_API_TIME_BUDGET", default=45)
+# How an import writes: "bulk" (batches: COPY on PostgreSQL, executemany on SQLite) or
+# "services" (row by row through cases.services, ~20 rows/s; the path bulk is tested against).
+IMPORT_WRITE_PATH = env.str("IMPORT_WRITE_PATH", default="bulk")
 # A request body (JSON or form fields, files not counted) larger than this is refused with 400;
 # the API's JSON parser applies the same limit (config/parsers.py).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

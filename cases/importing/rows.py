@@ -42,6 +42,13 @@ LIMITS = {"ref": 64, "enterprise": 200, "description": 5000, "result": 5000, "de
           "policy_basis": 5000, "redirect_to": 5000, "contact_name": 50, "contact_phone": 30}
 
 
+# What the first filled cell of a closing row of a real county ledger says: a total (合计：2件), a
+# note (备注、说明、注：…) or a signature line (填报人、审核人、制表…). Such a row is not a case.
+NOTE_WORDS = ("合计", "总计", "小计", "共计", "累计", "备注", "说明", "注：", "注:", "填报人", "填表人",
+              "填报单位", "填报日期", "填表日期", "审核人", "审核", "制表", "负责人", "分管领导", "统计人", "经办人")
+NOTE_MAX_FILLED_REQUIRED = 2  # a case row fills all nine required columns; a note row two at most
+
+
 class References:
     """Regions, categories and channels by code or Chinese name, read once per import."""
 
@@ -111,6 +118,25 @@ def cell_text(value) -> str:
     if isinstance(value, dt.date):
         return value.isoformat()
     return str(value).strip()
+
+
+def note_text(cells: list, columns: dict[str, int], required: list[str]) -> str | None:
+    """The row's text when it is a total, a note or a signature line rather than a case (it is
+    then skipped and listed, not an error); None for a row to import.
+
+    Its first filled cell starts with one of ``NOTE_WORDS`` and it fills no more than
+    ``NOTE_MAX_FILLED_REQUIRED`` of the required columns, so a real case whose number happens to
+    begin with 合计 is still read (and checked) as a case."""
+    filled = [(index, cell_text(cell)) for index, cell in enumerate(cells) if cell_text(cell)]
+    if not filled:
+        return None
+    first = re.sub(r"\s+", "", filled[0][1])
+    if not first.startswith(NOTE_WORDS):
+        return None
+    indexes = {index for index, _text in filled}
+    if sum(1 for key in required if columns.get(key) in indexes) > NOTE_MAX_FILLED_REQUIRED:
+        return None
+    return " ".join(text for _index, text in filled)[:200]
 
 
 def parse_moment(value) -> dt.datetime | None:
