@@ -127,12 +127,10 @@ def note_text(cells: list, columns: dict[str, int], required: list[str]) -> str 
     Its first filled cell starts with one of ``NOTE_WORDS`` and it fills no more than
     ``NOTE_MAX_FILLED_REQUIRED`` of the required columns, so a real case whose number happens to
     begin with 合计 is still read (and checked) as a case."""
-    filled = [(index, cell_text(cell)) for index, cell in enumerate(cells) if cell_text(cell)]
-    if not filled:
+    first = next((text for text in map(cell_text, cells) if text), None)
+    if first is None or not re.sub(r"\s+", "", first).startswith(NOTE_WORDS):
         return None
-    first = re.sub(r"\s+", "", filled[0][1])
-    if not first.startswith(NOTE_WORDS):
-        return None
+    filled = [(index, text) for index, text in enumerate(map(cell_text, cells)) if text]
     indexes = {index for index, _text in filled}
     if sum(1 for key in required if columns.get(key) in indexes) > NOTE_MAX_FILLED_REQUIRED:
         return None
@@ -182,8 +180,10 @@ def parse_row(number: int, cells: list, sheet, refs: References, *, now: dt.date
             return None
         return cells[index]
 
+    texts = {key: cell_text(raw(key)) for key in columns}
+
     def text(key) -> str:
-        return cell_text(raw(key))
+        return texts.get(key, "")
 
     for key in columns:  # the same text rule as forms and the API, once per cell
         problem = text_problem(text(key), multiline=key in LONG_TEXT)
