@@ -63,7 +63,7 @@ class Summary:
     rows: int = 0
     skipped: list[dict] = field(default_factory=list)
     skipped_count: int = 0
-    sheets: list[str] = field(default_factory=list)  # the workbook's sheets read as ledgers, in order
+    sheets: list[str] = field(default_factory=list)  # the workbook's sheets, in order (to list by)
 
     def add_error(self, row: int | None, column: str | None, message: str, *, sheet: str | None = None) -> None:
         self.error_count += 1
@@ -179,6 +179,9 @@ def _ledger_sheets(path: Path, summary: Summary, deadline: float) -> Iterator[Sh
     no_header: NoHeader | None = None
     found = False
     for sheet in open_sheets(path, deadline=deadline):
+        name = sheet.sheet if isinstance(sheet, NoHeader) else sheet.name
+        if name is not None and name not in summary.sheets:
+            summary.sheets.append(name)
         if isinstance(sheet, NoHeader):
             no_header = no_header or sheet
             summary.add_skipped(None, sheet.sheet or "", _("This sheet has no header row naming the ledger's "
@@ -191,8 +194,6 @@ def _ledger_sheets(path: Path, summary: Summary, deadline: float) -> Iterator[Sh
                                   _("The required column “%(column)s” is missing from the header row.") % {"column": describe(key)},
                                   sheet=sheet.name)
             continue
-        if sheet.name is not None and sheet.name not in summary.sheets:
-            summary.sheets.append(sheet.name)
         yield sheet
     if not found and no_header is not None:
         summary.skipped, summary.skipped_count = [], 0

@@ -125,14 +125,15 @@ def note_text(cells: list, columns: dict[str, int], required: list[str]) -> str 
     then skipped and listed, not an error); None for a row to import.
 
     Its first filled cell starts with one of ``NOTE_WORDS`` and it fills no more than
-    ``NOTE_MAX_FILLED_REQUIRED`` of the required columns, so a real case whose number happens to
-    begin with 合计 is still read (and checked) as a case."""
+    ``NOTE_MAX_FILLED_REQUIRED`` of the required columns with anything but such labels, so a real
+    case whose number happens to begin with 合计 is still read (and checked) as a case."""
     first = next((text for text in map(cell_text, cells) if text), None)
     if first is None or not re.sub(r"\s+", "", first).startswith(NOTE_WORDS):
         return None
     filled = [(index, text) for index, text in enumerate(map(cell_text, cells)) if text]
-    indexes = {index for index, _text in filled}
-    if sum(1 for key in required if columns.get(key) in indexes) > NOTE_MAX_FILLED_REQUIRED:
+    # Labels spread along the row (填报人：… 审核人：… 制表日期：…) do not count as filled.
+    holding_values = {index for index, text in filled if not re.sub(r"\s+", "", text).startswith(NOTE_WORDS)}
+    if sum(1 for key in required if columns.get(key) in holding_values) > NOTE_MAX_FILLED_REQUIRED:
         return None
     return " ".join(text for _index, text in filled)[:200]
 
