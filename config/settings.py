@@ -104,6 +104,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # cores, more than it saves; every other query of the app is far below JIT's cost threshold.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 
+# A streaming replica (deploy/README.md): exports, scoring pages and charts, drafts' previews and
+# search read from it (config/db_router.py); writes, transitions and every other read use the primary.
+DATABASE_REPLICA_ALIAS = None
+if env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
+    DATABASES["replica"]["OPTIONS"] = {**DATABASES["default"].get("OPTIONS", {}),
+                                       **DATABASES["replica"].get("OPTIONS", {})}
+    DATABASE_REPLICA_ALIAS = "replica"
+DATABASE_ROUTERS = ["config.db_router.PrimaryReplicaRouter"]
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
