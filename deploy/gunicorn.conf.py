@@ -7,6 +7,9 @@ workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2
 threads = int(os.environ.get("GUNICORN_THREADS", 2))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 60))  # large XLSX exports stream; imports run as tasks
 graceful_timeout = 30
+# A short accept queue: under overload nginx's limit_conn answers 503 first (deploy/README.md,
+# "Overload"); what still arrives waits here briefly instead of piling up for seconds.
+backlog = int(os.environ.get("GUNICORN_BACKLOG", 64))
 max_requests = 2000
 max_requests_jitter = 200
 accesslog = "-"
