@@ -155,8 +155,8 @@ EVIDENCE_X_ACCEL_PREFIX = env.str("EVIDENCE_X_ACCEL_PREFIX", default="")
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=25 * 1024 * 1024)
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=200_000)
 IMPORT_MAX_UNPACKED_BYTES = env.int("IMPORT_MAX_UNPACKED_BYTES", default=512 * 1024 * 1024)
-# Seconds an import job may take to read and check the file (a 100,000-row file: ~40 s), and to
-# write it (through the services, ~20 rows/s); the synchronous API gets one budget for both
+# Seconds an import job may take to read and check the file (a 100,000-row file: ~25–40 s), and to
+# write it (in bulk, a few hundred to a few thousand rows/s; through the services ~20 rows/s); the synchronous API gets one budget for both
 # passes, within gunicorn's timeout (GUNICORN_TIMEOUT=60). The longest job is the sum of the first two.
 IMPORT_TIME_BUDGET = env.int("IMPORT_TIME_BUDGET", default=10 * 60)
 IMPORT_WRITE_TIME_BUDGET = env.int("IMPORT_WRITE_TIME_BUDGET", default=4 * 3600)
