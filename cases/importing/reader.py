@@ -1,5 +1,9 @@
 """Reading an uploaded ledger file row by row, in bounded memory, whatever Excel wrote.
 
+``open_sheets`` yields the file's ledger sheets: a CSV is one; a workbook yields every worksheet in
+order (offices keep one per year or per county), each measured against the limits below before any
+is read, those without a header as the ``NoHeader`` problem naming them.
+
 XLSX is read with openpyxl in read-only mode (rows streamed from the sheet XML); CSV is decoded
 incrementally with the encoding detected from the first block (UTF-8 with or without BOM,
 GB18030 as Excel writes it on Chinese Windows, UTF-16 from "Unicode text"). Junk is refused from
