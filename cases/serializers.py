@@ -235,9 +235,17 @@ class ImportRequestSerializer(serializers.Serializer):
 
 
 class ImportErrorSerializer(serializers.Serializer):
+    sheet = serializers.CharField(allow_null=True, help_text=_("The worksheet's name in a workbook; null for a CSV file."))
     row = serializers.IntegerField(allow_null=True, help_text=_("Row number as Excel shows it (the header is row 1)."))
     column = serializers.CharField(allow_null=True)
     message = serializers.CharField()
+
+
+class ImportSkippedSerializer(serializers.Serializer):
+    sheet = serializers.CharField(allow_null=True, help_text=_("The worksheet's name in a workbook; null for a CSV file."))
+    row = serializers.IntegerField(allow_null=True, help_text=_("Row number as Excel shows it; null for a whole sheet."))
+    text = serializers.CharField(allow_blank=True, help_text=_("What the row says (a total, a note, a signature)."))
+    reason = serializers.CharField()
 
 
 class CreatedDepartmentSerializer(serializers.Serializer):
@@ -253,6 +261,9 @@ class ImportSummarySerializer(serializers.Serializer):
     dry_run = serializers.BooleanField()
     rows = serializers.IntegerField()
     error_count = serializers.IntegerField()
+    skipped = ImportSkippedSerializer(many=True, help_text=_("Rows and sheets passed over: totals, notes, signature "
+                                                             "lines, sheets without a header (the first 1,000)."))
+    skipped_count = serializers.IntegerField()
 
 
 # -- error shapes (for the schema) -----------------------------------------------------------

@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_tables2 import RequestConfig
 
+from config.db_router import replica_view
 from ledger.completeness import LACK_LABELS, lacks
 from ledger.services import entries_for
 
@@ -474,6 +475,7 @@ def _export_queryset(request, today):
 
 @require_GET
 @login_required
+@replica_view
 def ledger_export_csv(request):
     today = _today()
     return exports.csv_response(_export_queryset(request, today), today)
@@ -481,6 +483,7 @@ def ledger_export_csv(request):
 
 @require_GET
 @login_required
+@replica_view
 def ledger_export_xlsx(request):
     today = _today()
     return exports.xlsx_response(_export_queryset(request, today), today)

@@ -109,6 +109,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # cores, more than it saves; every other query of the app is far below JIT's cost threshold.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 
+# A streaming replica (deploy/README.md): exports, scoring pages and charts, drafts' previews and
+# search read from it (config/db_router.py); writes, transitions and every other read use the primary.
+DATABASE_REPLICA_ALIAS = None
+if env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
+    DATABASES["replica"]["OPTIONS"] = {**DATABASES["default"].get("OPTIONS", {}),
+                                       **DATABASES["replica"].get("OPTIONS", {})}
+    DATABASE_REPLICA_ALIAS = "replica"
+DATABASE_ROUTERS = ["config.db_router.PrimaryReplicaRouter"]
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -154,12 +164,15 @@ EVIDENCE_X_ACCEL_PREFIX = env.str("EVIDENCE_X_ACCEL_PREFIX", default="")
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=25 * 1024 * 1024)
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=200_000)
 IMPORT_MAX_UNPACKED_BYTES = env.int("IMPORT_MAX_UNPACKED_BYTES", default=512 * 1024 * 1024)
-# Seconds an import job may take to read and check the file (a 100,000-row file: ~40 s), and to
-# write it (through the services, ~20 rows/s); the synchronous API gets one budget for both
+# Seconds an import job may take to read and check the file (a 100,000-row file: ~25–40 s), and to
+# write it (in bulk, a few hundred to a few thousand rows/s; through the services ~20 rows/s); the synchronous API gets one budget for both
 # passes, within gunicorn's timeout (GUNICORN_TIMEOUT=60). The longest job is the sum of the first two.
 IMPORT_TIME_BUDGET = env.int("IMPORT_TIME_BUDGET", default=10 * 60)
 IMPORT_WRITE_TIME_BUDGET = env.int("IMPORT_WRITE_TIME_BUDGET", default=4 * 3600)
 IMPORT_API_TIME_BUDGET = env.int("IMPORT_API_TIME_BUDGET", default=45)
+# How an import writes: "bulk" (batches: COPY on PostgreSQL, executemany on SQLite) or
+# "services" (row by row through cases.services, ~20 rows/s; the path bulk is tested against).
+IMPORT_WRITE_PATH = env.str("IMPORT_WRITE_PATH", default="bulk")
 # A request body (JSON or form fields, files not counted) larger than this is refused with 400;
 # the API's JSON parser applies the same limit (config/parsers.py).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

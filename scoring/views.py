@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods
 from cases.errors import CaseError, NotFound
 from cases.input_rules import local_today, year_problem
 from cases.models import local_date
+from config.db_router import replica_view
 
 from . import drilldown, services
 from .exports import item_cases_xlsx, scoreboard_xlsx, scoresheet_xlsx
@@ -93,6 +94,7 @@ def _chart(regions, width=960, bar_height=34, gap=12, label_width=130, top=28):
 
 
 @login_required
+@replica_view
 def scoreboard(request, year):
     year = _year(year)
     codes = _readable_codes(request)
@@ -109,6 +111,7 @@ def scoreboard(request, year):
 
 
 @login_required
+@replica_view
 def scoresheet(request, year, code):
     year = _year(year)
     region = _region_for(request, code)
@@ -122,6 +125,7 @@ def scoresheet(request, year, code):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@replica_view
 def item_detail(request, year, code, number):
     year = _year(year)
     region = _region_for(request, code)
@@ -191,6 +195,7 @@ def _columns(score) -> list[tuple[str, str]]:
 
 
 @login_required
+@replica_view
 def item_cases_export(request, year, code, number):
     year = _year(year)
     region = _region_for(request, code)
@@ -234,6 +239,7 @@ def attachment_download(request, pk):
 
 
 @login_required
+@replica_view
 def scoreboard_export(request, year):
     year = _year(year)
     codes = _readable_codes(request)
@@ -244,6 +250,7 @@ def scoreboard_export(request, year):
 
 
 @login_required
+@replica_view
 def scoresheet_export(request, year, code):
     year = _year(year)
     region = _region_for(request, code)

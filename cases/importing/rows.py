@@ -42,6 +42,13 @@ LIMITS = {"ref": 64, "enterprise": 200, "description": 5000, "result": 5000, "de
           "policy_basis": 5000, "redirect_to": 5000, "contact_name": 50, "contact_phone": 30}
 
 
+# What the first filled cell of a closing row of a real county ledger says: a total (合计：2件), a
+# note (备注、说明、注：…) or a signature line (填报人、审核人、制表…). Such a row is not a case.
+NOTE_WORDS = ("合计", "总计", "小计", "共计", "累计", "备注", "说明", "注：", "注:", "填报人", "填表人",
+              "填报单位", "填报日期", "填表日期", "审核人", "审核", "制表", "负责人", "分管领导", "统计人", "经办人")
+NOTE_MAX_FILLED_REQUIRED = 2  # a case row fills all nine required columns; a note row two at most
+
+
 class References:
     """Regions, categories and channels by code or Chinese name, read once per import."""
 
@@ -113,6 +120,24 @@ def cell_text(value) -> str:
     return str(value).strip()
 
 
+def note_text(cells: list, columns: dict[str, int], required: list[str]) -> str | None:
+    """The row's text when it is a total, a note or a signature line rather than a case (it is
+    then skipped and listed, not an error); None for a row to import.
+
+    Its first filled cell starts with one of ``NOTE_WORDS`` and it fills no more than
+    ``NOTE_MAX_FILLED_REQUIRED`` of the required columns with anything but such labels, so a real
+    case whose number happens to begin with 合计 is still read (and checked) as a case."""
+    first = next((text for text in map(cell_text, cells) if text), None)
+    if first is None or not re.sub(r"\s+", "", first).startswith(NOTE_WORDS):
+        return None
+    filled = [(index, text) for index, text in enumerate(map(cell_text, cells)) if text]
+    # Labels spread along the row (填报人：… 审核人：… 制表日期：…) do not count as filled.
+    holding_values = {index for index, text in filled if not re.sub(r"\s+", "", text).startswith(NOTE_WORDS)}
+    if sum(1 for key in required if columns.get(key) in holding_values) > NOTE_MAX_FILLED_REQUIRED:
+        return None
+    return " ".join(text for _index, text in filled)[:200]
+
+
 def parse_moment(value) -> dt.datetime | None:
     """A date or date-time, in Asia/Shanghai unless it says otherwise. Raises ValueError."""
     if value is None or value == "":
@@ -156,8 +181,10 @@ def parse_row(number: int, cells: list, sheet, refs: References, *, now: dt.date
             return None
         return cells[index]
 
+    texts = {key: cell_text(raw(key)) for key in columns}
+
     def text(key) -> str:
-        return cell_text(raw(key))
+        return texts.get(key, "")
 
     for key in columns:  # the same text rule as forms and the API, once per cell
         problem = text_problem(text(key), multiline=key in LONG_TEXT)
