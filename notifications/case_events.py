@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.db import DEFAULT_DB_ALIAS
 from django.utils.translation import gettext as _
 
 from cases.models import Case
@@ -70,5 +71,8 @@ def tell_about_case_change(sender, *, action: str, case: Case, payload: dict, **
     message_for = MESSAGES.get(action)
     if message_for is None:
         return
+    # The change has just committed on the primary; a replica may not have it yet, so what the
+    # message names (enterprise, department) is read from the primary, in one query.
+    case = Case.objects.using(DEFAULT_DB_ALIAS).select_related("enterprise", "department", "region").get(pk=case.pk)
     users, kind, message = message_for(case, payload)
     services.notify_many(users, kind=kind, message=message, case_id=case.pk)
