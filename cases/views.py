@@ -72,6 +72,7 @@ ACTION_LABELS = {
     "reject_extension": gettext_lazy("Extension rejected"),  # 驳回延期
     "recompute_due": gettext_lazy("Due date recomputed"),
     "supervise": gettext_lazy("Marked as supervised"),  # 督办
+    "note": gettext_lazy("Handling note"),  # 办理记录 (cases/notes.py)
 }
 
 SOURCE_LABELS = {

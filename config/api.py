@@ -6,7 +6,7 @@ from cases.api import CaseViewSet, DepartmentViewSet, ImportViewSet
 from cases.api_calendar import DueDateView
 from notices.api import NoticeScheduleViewSet, NoticeViewSet
 from notifications.api import NotificationViewSet
-from scoring.api import ItemView, ScoresView
+from scoring.api import ItemView, OutlookView, ScoresView
 
 router = SimpleRouter()
 router.register("departments", DepartmentViewSet, basename="department")
@@ -19,6 +19,7 @@ router.register("notices", NoticeViewSet, basename="notice")
 urlpatterns = [
     path("", include(router.urls)),
     path("calendar/due-date/", DueDateView.as_view(), name="calendar-due-date"),
+    path("scores/<str:year>/outlook/", OutlookView.as_view(), name="scores-outlook"),
     path("scores/<str:year>/", ScoresView.as_view(), name="scores"),
     path("scores/<str:year>/<str:region>/items/<str:number>/", ItemView.as_view(), name="score-item"),
 ]

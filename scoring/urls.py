@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_outlook
 
 app_name = "scoring"
 urlpatterns = [
@@ -8,6 +8,8 @@ urlpatterns = [
     path("attachments/<int:pk>/", views.attachment_download, name="attachment"),
     path("<int:year>/", views.scoreboard, name="scoreboard"),
     path("<int:year>/scores.xlsx", views.scoreboard_export, name="scoreboard_xlsx"),
+    path("<int:year>/<str:code>/outlook/", views_outlook.outlook_page, name="outlook"),
+    path("<int:year>/<str:code>/outlook/remind/", views_outlook.remind, name="outlook_remind"),
     path("<int:year>/<str:code>/", views.scoresheet, name="scoresheet"),
     path("<int:year>/<str:code>/scoresheet.xlsx", views.scoresheet_export, name="scoresheet_xlsx"),
     path("<int:year>/<str:code>/items/<int:number>/", views.item_detail, name="item"),
