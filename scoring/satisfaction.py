@@ -1,9 +1,9 @@
 """Item 21 from the follow-ups (回访, SPEC §4a): each region's satisfaction rate, shown beside the
 scores and offered as item 21's figure.
 
-The rate is (满意 + 基本满意) / all, over the cases received in the year whose enterprise was
-followed up — each case counted once, by its latest answer (a case reopened after 不满意 and
-followed up again counts by the new answer). The rule set's item-21 ladder gives the points it
+The rate is (满意 + 基本满意) / all, over the follow-ups recorded in the year — every answer the
+enterprises gave, so a case answered 不满意, reopened and answered 满意 after its second closing
+counts both (the same follow-ups the satisfaction-by-month chart shows). The rule set's item-21 ladder gives the points it
 would earn, with the 80–85% range the 2012 text leaves unscored flagged as for item 15. The
 participation rule (participating enterprises at least the county's 规模以上 enterprises) is for
 the assessors to enter: the survey's figures come from them, not from the ledger.
@@ -18,7 +18,7 @@ from fractions import Fraction
 
 from django.db.models import Count
 
-from cases.models import Case, Region
+from cases.models import FollowUp, Region
 
 from .ladders import ladder, rate_str
 from .scope import local_zone
@@ -61,13 +61,13 @@ class FollowUpRate:
 
 
 def satisfaction_for_regions(regions: Iterable[Region], year: int) -> dict[int, FollowUpRate]:
-    """{region pk: FollowUpRate} for the cases received in ``year`` — one query."""
+    """{region pk: FollowUpRate} of the follow-ups recorded in ``year`` (local) — one query."""
     ids = [getattr(r, "pk", r) for r in regions]
     start, end = dt.datetime(year, 1, 1, tzinfo=local_zone()), dt.datetime(year + 1, 1, 1, tzinfo=local_zone())
     counts: dict[int, dict[str, int]] = {pk: {} for pk in ids}
-    rows = (Case.objects.filter(region_id__in=ids, received_at__gte=start, received_at__lt=end)
-            .exclude(satisfaction="").values("region_id", "satisfaction").annotate(n=Count("id"))
-            .values_list("region_id", "satisfaction", "n").order_by())
+    rows = (FollowUp.objects.filter(case__region_id__in=ids, recorded_at__gte=start, recorded_at__lt=end)
+            .values("case__region_id", "satisfaction").annotate(n=Count("id"))
+            .values_list("case__region_id", "satisfaction", "n").order_by())
     for region_id, answer, n in rows:
         counts[region_id][answer] = n
     return {pk: FollowUpRate(c.get("satisfied", 0), c.get("basically_satisfied", 0), c.get("dissatisfied", 0))

@@ -38,19 +38,21 @@ def _f(value: float) -> str:
     return f"{value:.1f}"
 
 
-def _nice_top(value: float) -> int:
-    """A round axis maximum at or above ``value`` (5, 10, 20, 25, 50, 100, …)."""
-    if value <= 5:
-        return 5
-    magnitude = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
-        if step * magnitude >= value:
-            return math.ceil(step * magnitude)
-    return math.ceil(value)
+def _scale(peak: float) -> tuple[int, list[int]]:
+    """A round axis for counts: (top, whole-number ticks), at most five steps (1, 2, 5, 10, 20, 25, 50 …)."""
+    peak = max(peak, 1)
+    step = 1
+    candidates = [m * 10 ** e for e in range(0, 8) for m in (1, 2, 2.5, 5)]
+    for candidate in candidates:
+        if candidate == int(candidate) and math.ceil(peak / candidate) <= 5:
+            step = int(candidate)
+            break
+    top = step * math.ceil(peak / step)
+    return top, list(range(0, top + 1, step))
 
 
 def _axis(shapes: list[Shape], *, top_value: float, plot_top: float, plot_bottom: float, width: int,
-          ticks: list[float], label=lambda v: str(int(v))) -> None:
+          ticks: list[int], label=str) -> None:
     for tick in ticks:
         y = plot_bottom - (plot_bottom - plot_top) * tick / top_value
         shapes.append(Shape("line", "chart-grid", {"x1": _f(LEFT), "x2": _f(width - RIGHT), "y1": _f(y), "y2": _f(y)}))
@@ -67,11 +69,9 @@ def _month_labels(shapes: list[Shape], months: list[str], *, slot: float, bottom
 def grouped_bars(months: list[str], series: list[tuple[str, str, list[int]]], *, height: int = 340) -> Chart:
     """Bars side by side for each month: ``series`` is [(css class, label, 12 values)]."""
     shapes: list[Shape] = []
-    peak = max([v for _css, _label, values in series for v in values] + [1])
-    top_value = _nice_top(peak)
+    top_value, ticks = _scale(max([v for _css, _label, values in series for v in values] + [1]))
     plot_top, plot_bottom = TOP, height - BOTTOM
-    _axis(shapes, top_value=top_value, plot_top=plot_top, plot_bottom=plot_bottom, width=WIDTH,
-          ticks=[top_value * i / 4 for i in range(5)], label=lambda v: f"{v:g}")
+    _axis(shapes, top_value=top_value, plot_top=plot_top, plot_bottom=plot_bottom, width=WIDTH, ticks=ticks)
     slot = (WIDTH - LEFT - RIGHT) / len(months)
     bar = slot * 0.8 / len(series)
     for s, (css, _label, values) in enumerate(series):
@@ -88,10 +88,9 @@ def stacked_bars(months: list[str], series: list[tuple[str, str, list[int]]], *,
     """Bars stacked for each month (e.g. 满意 / 基本满意 / 不满意)."""
     shapes: list[Shape] = []
     totals = [sum(values[i] for _css, _label, values in series) for i in range(len(months))]
-    top_value = _nice_top(max(totals + [1]))
+    top_value, ticks = _scale(max(totals + [1]))
     plot_top, plot_bottom = TOP, height - BOTTOM
-    _axis(shapes, top_value=top_value, plot_top=plot_top, plot_bottom=plot_bottom, width=WIDTH,
-          ticks=[top_value * i / 4 for i in range(5)], label=lambda v: f"{v:g}")
+    _axis(shapes, top_value=top_value, plot_top=plot_top, plot_bottom=plot_bottom, width=WIDTH, ticks=ticks)
     slot = (WIDTH - LEFT - RIGHT) / len(months)
     for i in range(len(months)):
         base = plot_bottom
@@ -106,17 +105,20 @@ def stacked_bars(months: list[str], series: list[tuple[str, str, list[int]]], *,
 
 
 def rate_line(months: list[str], rates: list[float | None], lines: list[tuple[float, str]], *,
-              floor: float = 0.5, height: int = 340) -> Chart:
-    """A rate month by month (None: no closing that month — no point) on a ``floor``–100% axis,
-    with the ladder's thresholds drawn as dashed lines."""
+              height: int = 340) -> Chart:
+    """A rate month by month (None: no closing that month — no point) with the ladder's
+    thresholds drawn as dashed lines, on an axis from a round tenth below the lowest of them
+    (at most 0%) to 100%."""
     shapes: list[Shape] = []
+    lowest = min([r for r in rates if r is not None] + [t for t, _label in lines] + [1.0])
+    floor = max(0.0, math.floor(lowest * 10 - 0.5) / 10)
     plot_top, plot_bottom = TOP, height - BOTTOM
     span = 1 - floor
 
     def y_of(rate: float) -> float:
         return plot_bottom - (plot_bottom - plot_top) * (max(rate, floor) - floor) / span
 
-    for tick in (floor, floor + span / 2, 1.0):
+    for tick in sorted({floor, round(floor + span / 2, 2), 1.0}):
         y = y_of(tick)
         shapes.append(Shape("line", "chart-grid", {"x1": _f(LEFT), "x2": _f(WIDTH - RIGHT), "y1": _f(y), "y2": _f(y)}))
         shapes.append(Shape("text", "chart-tick", {"x": _f(LEFT - 8), "y": _f(y + 5), "text_anchor": "end"},
@@ -146,10 +148,14 @@ def rate_line(months: list[str], rates: list[float | None], lines: list[tuple[fl
     return Chart(WIDTH, height, shapes)
 
 
-def horizontal_bars(rows: list[tuple[str, int]], *, css: str = "chart-bar", bar_height: int = 30, gap: int = 10,
-                    label_width: int = 190) -> Chart:
-    """One bar per row (label, value), longest first as given."""
+def horizontal_bars(rows: list[tuple[str, int]], *, css: str = "chart-bar", bar_height: int = 30,
+                    gap: int = 10) -> Chart:
+    """One bar per row (label, value) in the order given; the labels' column fits the longest
+    (at 20 units a character, as the label font is drawn), up to 15 characters."""
     shapes: list[Shape] = []
+    longest = max([len(label) for label, _v in rows] + [4])
+    label_width = min(longest, 15) * 20 + 12
+    rows = [(label if len(label) <= 15 else label[:14] + "…", value) for label, value in rows]
     peak = max([v for _label, v in rows] + [1])
     plot = WIDTH - label_width - 80
     for i, (label, value) in enumerate(rows):

@@ -64,6 +64,7 @@ class Figure:
     chart: svg.Chart | None
     header: list[str]
     rows: list[list]
+    text_columns: tuple[int, ...] = (0,)  # the others are figures, right-aligned
 
 
 def figure(key: str, where: trends.Where, region: Region | None) -> Figure | None:
@@ -104,7 +105,7 @@ def figure(key: str, where: trends.Where, region: Region | None) -> Figure | Non
                       [[row.rank or "", row.department, row.counted, row.on_time, row.rate_text or "",
                         str(row.points) if row.points is not None else "", row.pending, row.closed,
                         str(row.average_days) if row.average_days is not None else "", row.returns, row.extensions]
-                       for row in table.rows])
+                       for row in table.rows], text_columns=(1,))
     if key == "satisfaction":
         data = trends.satisfaction_by_month(where)
         series = [(f"chart-sat-{answer}", str(label), data[answer]) for answer, label in trends.SATISFACTION]
