@@ -296,6 +296,11 @@ _ACTIONS = (
                  "due_date", "provisional", "calendar_version"),
     ),
     Action(
+        "note", _("Handling note"),  # 办理记录 (cases/notes.py): a reminder to the department, …
+        actors=(Actor.OFFICE, Actor.DEPARTMENT), from_states=ANY_STATE, service="add_note",
+        records=("note", "purpose"),
+    ),
+    Action(
         "supervise", _("Marked as supervised"),  # 督办
         actors=(Actor.SYSTEM, Actor.OFFICE), from_states=OPEN_STATES, service="mark_supervised",
         records=("due_date", "days_overdue"),

@@ -13,6 +13,7 @@ from .importing.reader import upload_size_problem
 from .input_rules import MAX_ID, TextRulesSerializer, text_problem
 from .models import Case, Category, Channel, Department, Enterprise, Region, State, local_date
 from .services import available_actions
+from .similar import similar_for_cases
 
 SIZE_NAMES = {"规模以上": "above_scale", "双百": "double_100", "双30": "double_30", "小微": "small_micro", "其他": "other"}
 SATISFACTION_NAMES = {"满意": "satisfied", "基本满意": "basically_satisfied", "不满意": "dissatisfied"}
@@ -83,6 +84,24 @@ class EnterpriseSerializer(TextRulesSerializer, serializers.Serializer):
         return value
 
 
+class SimilarCaseSerializer(serializers.Serializer):
+    """One of the enterprise's recent cases with close text (cases/similar.py)."""
+
+    number = serializers.CharField()
+    state = serializers.ChoiceField(choices=State.choices)
+    received_at = serializers.DateTimeField()
+
+
+class CaseListSerializer(serializers.ListSerializer):
+    """Many cases: their similar cases are found in one query for the whole page."""
+
+    def to_representation(self, data):
+        cases = list(data.all() if hasattr(data, "all") else data)
+        request = self.context.get("request")
+        self.context["similar"] = similar_for_cases(request.user if request else None, cases)
+        return super().to_representation(cases)
+
+
 class CaseSerializer(serializers.ModelSerializer):
     """A case as the API shows it."""
 
@@ -101,15 +120,18 @@ class CaseSerializer(serializers.ModelSerializer):
     on_time = serializers.BooleanField(read_only=True, allow_null=True)
     overdue = serializers.SerializerMethodField()
     available_actions = serializers.SerializerMethodField()
+    similar = serializers.SerializerMethodField()
 
     class Meta:
         model = Case
+        list_serializer_class = CaseListSerializer
         fields = [
             "id", "number", "ref", "region", "region_name", "state", "state_name", "category", "category_name",
             "channel", "channel_name", "department", "department_name", "enterprise", "description",
             "contact_name", "contact_phone", "received_at", "assigned_at", "acknowledged_at", "due_date",
             "due_date_provisional", "extension_days", "complex", "supervised", "result", "policy_basis",
             "redirect_to", "closed_at", "reopen_count", "on_time", "overdue", "satisfaction", "available_actions",
+            "similar",
         ]
         read_only_fields = fields
 
@@ -128,6 +150,14 @@ class CaseSerializer(serializers.ModelSerializer):
     def get_available_actions(self, case) -> list[str]:
         request = self.context.get("request")
         return available_actions(case, request.user) if request else []
+
+    @extend_schema_field(SimilarCaseSerializer(many=True))
+    def get_similar(self, case) -> list:
+        found = self.context.get("similar")
+        if found is None or case.pk not in found:
+            request = self.context.get("request")
+            found = similar_for_cases(request.user if request else None, [case])
+        return SimilarCaseSerializer(found[case.pk], many=True).data
 
     def _today(self):
         if "today" not in self.context:

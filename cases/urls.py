@@ -43,3 +43,8 @@ urlpatterns += [
     path("calendar/", views_calendar.calendar_index, name="calendar"),
     path("calendar/<int:year>/enter/", views_calendar.calendar_enter, name="calendar_enter"),
 ]
+
+# An enterprise's history across years (cases/views_enterprise.py).
+from . import views_enterprise  # noqa: E402
+
+urlpatterns += [path("enterprises/<str:code>/", views_enterprise.enterprise_page, name="enterprise")]

@@ -20,6 +20,7 @@ class Kind(models.TextChoices):
     NOTICE_ISSUED = "notice_issued", _("Notice issued")
     DUE_RECOMPUTED = "due_recomputed", _("Due dates recounted")
     CALENDAR_AWAITED = "calendar_awaited", _("Holiday schedule not entered")
+    REMINDER = "reminder", _("Reminder from the office")
 
 
 class Notification(models.Model):

@@ -22,6 +22,7 @@ from .history import history_rows
 from .ladders import points_str
 from .models import Attachment, AuditEvent, Item
 from .results import find_county, score_year
+from .satisfaction import board_follow_ups
 from .scope import parse_cutoff
 
 ROWS_PER_PAGE = 100
@@ -107,6 +108,7 @@ def scoreboard(request, year):
         "provisional": board.assessment is None or not board.assessment.is_frozen,
         "can_enter": services.can_enter(request.user),
         "today": timezone.localtime().date(),
+        "follow_ups": board_follow_ups(board),
     })
 
 
@@ -120,6 +122,7 @@ def scoresheet(request, year, code):
     return render(request, "scoring/scoresheet.html", {
         "board": board, "r": region_score, "can_enter": services.can_enter(request.user),
         "provisional": board.assessment is None or not board.assessment.is_frozen,
+        "follow_up": board_follow_ups(board)[region.pk],
     })
 
 
@@ -150,8 +153,11 @@ def item_detail(request, year, code, number):
         score = region_score.items[int(number)]
     except (KeyError, ValueError):
         raise Http404 from None
+    follow_up = board_follow_ups(board)[region.pk] if score.item.kind == Item.Kind.SURVEY else None
     if request.method == "GET" and score.entry is not None:
         form = EntryForm(initial={"points": points_str(score.entry.points), "note": score.entry.note, **score.entry.inputs})
+    elif request.method == "GET" and follow_up and follow_up["total"]:
+        form = EntryForm(initial={"rate": follow_up["fraction"]})  # item 21 from the follow-ups, to confirm
     assessment = board.assessment
     audit = attachments = []
     if assessment is not None:
@@ -169,6 +175,7 @@ def item_detail(request, year, code, number):
         "columns": _columns(score), "missing_header": drilldown.missing_header(),
         "periods": drilldown.period_rows(score.detail, board.cutoff) if score.item.kind == Item.Kind.NOTICES else [],
         "frequency": drilldown.frequency_label(getattr(score.detail, "schedule", None)),
+        "follow_up": follow_up,
     }, status=status)
 
 
