@@ -297,8 +297,9 @@ _ACTIONS = (
     ),
     Action(
         "note", _("Handling note"),  # 办理记录 (cases/notes.py): a reminder to the department, …
-        actors=(Actor.OFFICE, Actor.DEPARTMENT), from_states=ANY_STATE, service="add_note",
-        records=("note", "purpose"),
+        actors=(Actor.OFFICE,), from_states=ANY_STATE, service="add_note",
+        # A reminder (scoring/reminders.py) also names who was reminded, of which due date.
+        records=("note", "purpose", "department_name", "due_date", "recipients"),
     ),
     Action(
         "supervise", _("Marked as supervised"),  # 督办

@@ -121,6 +121,8 @@ def test_every_ledger_entry_records_what_its_action_declares(
         services.explain(case, by=dept_x_user, result="政策外", policy_basis="某文件", redirect_to="市局",
                          evidence=[pdf_file()])
         services.record_follow_up(case, by=county_a, satisfaction="satisfied")
+        services.add_note(case, by=county_a, note="请抓紧回访", purpose="reminder", details={
+            "department_name": dept_x.name, "due_date": "2026-01-05", "recipients": [dept_x_user.username]})
         services.set_recomputed_due_date(case.pk, working_days=5, calendar=workdays.current_calendar(),
                                          reason="日历变更")
     written = LedgerEntry.objects.filter(case_id=case.pk).order_by("seq")

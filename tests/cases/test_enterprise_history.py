@@ -77,8 +77,9 @@ def test_404_when_the_user_may_see_none_of_its_cases(client, county_b, dept_y_us
 
 def test_the_page_lists_every_year_and_marks_repeats(client, county_a, shared, django_assert_max_num_queries):
     client.force_login(county_a)
-    # session, user, profile, enterprise, its cases (regions, categories, follow-ups joined)
-    with django_assert_max_num_queries(6):
+    # session, user, profile, enterprise, its cases (regions, categories, follow-ups joined), the
+    # header's display name (the office of the profile)
+    with django_assert_max_num_queries(7):
         page = client.get(f"/enterprises/{CODE}/")
     text = page.content.decode()
     assert page.status_code == 200
