@@ -40,6 +40,7 @@ from ledger.completeness import lacks
 from ledger.heads import facts_of
 from ledger.models import GENESIS_HASH, LedgerEntry, LedgerHead, _utc_iso, compute_hash
 from ledger.verify import HEAD_FIELDS, VERIFIED_FIELDS, check_chain
+from notices.models import ALL_GROUPS, Frequency, Notice, NoticeSchedule, Recipient, Status
 from scoring.models import Assessment, LedgerVerdict
 from scoring.scope import make_scope
 
@@ -361,8 +362,6 @@ class Command(BaseCommand):
     # -- notices --------------------------------------------------------------------------------
 
     def _notices(self, regions, year, last_day) -> int:
-        from notices.models import ALL_GROUPS, Frequency, Notice, NoticeSchedule, Recipient, Status
-
         created = 0
         for region in regions:
             schedule, made = NoticeSchedule.objects.get_or_create(region=region, defaults={"frequency": Frequency.MONTHLY})
