@@ -47,6 +47,7 @@ class Section:
     css: str = ""
     kind: str = "cases"  # which row template: cases, returned, extension, extension_results
     note: str = ""
+    wide: bool = False  # its rows say more than a case: the whole width of the desk
 
 
 @dataclass
@@ -59,9 +60,9 @@ def ledger_link(**query) -> str:
     return f"{reverse('cases:ledger')}?{urlencode({k: v for k, v in query.items() if v not in (None, '')})}"
 
 
-def _section(key, title, queryset, *, link="", css="", kind="cases", note="") -> Section:
+def _section(key, title, queryset, *, link="", css="", kind="cases", note="", wide=False) -> Section:
     return Section(key=key, title=title, count=queryset.count(), rows=list(queryset[:ROWS]), link=link, css=css,
-                   kind=kind, note=note)
+                   kind=kind, note=note, wide=wide)
 
 
 def _scope(user):
@@ -121,9 +122,9 @@ def office_sections(user, today: dt.date, soon: dt.date) -> list[Section]:
         _section("to_route", _("To be routed"), in_queue(scope, Queue.TO_ROUTE, today),
                  link=ledger_link(queue=Queue.TO_ROUTE)),
         _section("returned", _("Returned by departments"), in_queue(scope, Queue.RETURNED, today),
-                 link=ledger_link(queue=Queue.RETURNED), css="warn", kind="returned"),
+                 link=ledger_link(queue=Queue.RETURNED), css="warn", kind="returned", wide=True),
         _section("extension", _("Extensions awaiting approval"), in_queue(scope, Queue.EXTENSION, today),
-                 link=ledger_link(queue=Queue.EXTENSION), css="warn", kind="extension"),
+                 link=ledger_link(queue=Queue.EXTENSION), css="warn", kind="extension", wide=True),
         _section("overdue", _("Overdue / supervised"), in_queue(scope, Queue.OVERDUE, today),
                  link=ledger_link(queue=Queue.OVERDUE), css="bad", kind="overdue"),
         _section("due_soon", _("Due within 2 working days"),
@@ -155,7 +156,7 @@ def department_sections(user, today: dt.date) -> list[Section]:
                  link=ledger_link(queue=Queue.IN_HAND, department=department.pk), kind="in_hand"),
         _section("overdue", _("Overdue"), in_queue(mine, Queue.OVERDUE, today),
                  link=ledger_link(queue=Queue.OVERDUE, department=department.pk), css="bad", kind="overdue"),
-        _section("extension_results", _("Extension requests"), requests, kind="extension_results",
+        _section("extension_results", _("Extension requests"), requests, kind="extension_results", wide=True,
                  note=_("Requested in the last %(days)d days.") % {"days": EXTENSION_RESULT_DAYS}),
     ]
     for section in sections[:3]:

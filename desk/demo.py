@@ -2,9 +2,10 @@
 
 The layers seed their own parts: ``cases.demo`` the people and a year of cases through the
 services, ``notices.demo`` the schedules and issued notices; this module puts them together and
-adds the day's open work every dashboard queue shows — in each county four cases logged today, two
-returned by their department (one suggesting where they belong), two with an extension request
-waiting for the office — so a first look at each role's desk is not empty.
+adds the day's open work every dashboard queue shows — in each county five cases logged today, two
+returned by their department (one suggesting where they belong), one waiting to be acknowledged
+and two with an extension request waiting for the office — and gives the department users names,
+so a first look at each role's desk is not empty.
 """
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ def seed(*, count: int = 2000, year: int | None = None, seed_value: int = 2026,
     offices = {code: people["office"] for code, people in demo.people.items()
                if isinstance(people, dict) and "office" in people}
     notices_demo.seed_notices(offices, year=year, rng=rng, now=now)
+    name_department_users(demo.people, rng)
     if year == timezone.localtime(now).year:
         demo.cases += seed_open_work(demo.people, rng=rng, now=now)
     return demo
@@ -55,18 +57,34 @@ def _fresh_case(region: Region, office, rng: random.Random, now: dt.datetime, nu
     )
 
 
+SURNAMES = "王李张刘陈杨黄赵周吴徐孙胡朱高林何郭马罗"
+GIVEN = ["敏", "静", "伟", "磊", "洋", "艳", "军", "娜", "强", "勇", "杰", "芳", "涛", "霞", "鹏"]
+
+
+def name_department_users(people: dict, rng: random.Random) -> None:
+    """Demo department users get a person's name with their unit, as an office would enter them."""
+    for county in (p for p in people.values() if isinstance(p, dict) and "dept_users" in p):
+        for department in county["depts"]:
+            user = county["dept_users"][department.pk]
+            short = _short_name(department.name, department.region)
+            user.first_name = f"{rng.choice(SURNAMES)}{rng.choice(GIVEN)}（{short}）"
+            user.save(update_fields=["first_name"])
+
+
 def seed_open_work(people: dict, *, rng: random.Random, now: dt.datetime) -> int:
     """Per county, the day's open work: two cases logged and routed today that the department
-    returned (with a reason and, mostly, the department they should go to), and two it asked more
+    returned (with a reason and, once, the department they should go to), and for the first
+    department (the demo login printed first) one case still to acknowledge and two it asked more
     time for, waiting for the office. Returns the number of cases added."""
     added = 0
     for region in Region.objects.filter(level=Region.Level.COUNTY).order_by("code"):
         county = people.get(region.code)
         if not county:
             continue
-        for number in range(4):
+        first = county["depts"][0]
+        for number in range(5):
             case = _fresh_case(region, county["office"], rng, now, number)
-            department = rng.choice(county["depts"])
+            department = rng.choice(county["depts"][1:]) if number < 2 else first
             handler = county["dept_users"][department.pk]
             case = services.assign(case, by=county["office"], department=department, now=now)
             added += 1
@@ -75,7 +93,7 @@ def seed_open_work(people: dict, *, rng: random.Random, now: dt.datetime) -> int
                 suggestion = _short_name(rng.choice(others).name, region) if number == 0 else "请转交相关职能部门"
                 services.return_case(case, by=handler, reason=rng.choice(RETURN_REASONS),
                                      suggested_department=suggestion, now=now)
-            else:
+            elif number < 4:
                 case = services.acknowledge(case, by=handler, now=now)
                 services.request_extension(case, by=handler, reason=rng.choice(EXTENSION_REASONS),
                                            days=rng.randint(3, 10), now=now)

@@ -3,6 +3,7 @@ open work, so every office queue has something to show."""
 import datetime as dt
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from cases.models import Case, Department, ExtensionRequest, State
@@ -11,6 +12,7 @@ from desk import demo
 from ledger.verify import verify_cases
 from notices.models import Notice, NoticeSchedule
 
+User = get_user_model()
 NOW = dt.datetime(2026, 11, 20, 2, 0, tzinfo=dt.UTC)
 
 
@@ -40,12 +42,15 @@ def test_demo_leaves_returned_cases_and_pending_extensions_for_the_queues(seeded
     assert ExtensionRequest.objects.filter(status="pending").count() >= 20
     assert set(Case.objects.values_list("state", flat=True)) >= {State.RECEIVED, State.ASSIGNED, State.RESOLVED}
     assert list(verify_cases(Case.objects.all())) == []
+    first = Department.objects.get(region__code="411502", name="浉河区工信局")
+    assert in_queue(Case.objects.filter(department=first), Queue.TO_ACKNOWLEDGE, today).exists()
+    assert User.objects.get(username="dept_411502_01").first_name.endswith("（工信局）")
 
 
 def test_seed_demo_command_loads_everything_once(db, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     call_command("seed_demo", "--cases", "20")
     count = Case.objects.count()
-    assert count == 20 + 40 and NoticeSchedule.objects.exists()  # the year's 20 and today's 4 a county
+    assert count == 20 + 50 and NoticeSchedule.objects.exists()  # the year's 20 and today's 5 a county
     call_command("seed_demo", "--cases", "20", "--if-empty")
     assert Case.objects.count() == count
