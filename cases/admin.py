@@ -277,3 +277,8 @@ class ProfileAdmin(CityEditableAdmin):
 
     def has_view_permission(self, request, obj=None):
         return is_city_office(request.user)
+
+
+# The working-day calendar and extension requests have their own module, which builds on the
+# classes above; importing it here registers them when the admin autodiscovers cases.admin.
+from . import admin_calendar  # noqa: E402, F401

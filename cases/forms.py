@@ -138,6 +138,18 @@ class AssignForm(ServiceErrorsMixin, forms.Form):
             self.fields["department"].initial = case.department_id
         self.fields["complex"].initial = case.complex
 
+    def preselect(self, department_id) -> bool:
+        """Choose this department in advance (``?department=`` on the case page, as the dashboard's
+        退单 queue links it); ignored unless the case may be routed there."""
+        try:
+            pk = int(department_id)
+        except (TypeError, ValueError):
+            return False
+        if not 0 < pk < 2**63 or not self.fields["department"].queryset.filter(pk=pk).exists():
+            return False
+        self.fields["department"].initial = pk
+        return True
+
 
 class ReasonForm(ServiceErrorsMixin, forms.Form):
     reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)

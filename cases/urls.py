@@ -5,7 +5,6 @@ from . import views
 app_name = "cases"
 
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
     path("ledger/", views.ledger, name="ledger"),
     path("ledger/export.csv", views.ledger_export_csv, name="ledger_export_csv"),
     path("ledger/export.xlsx", views.ledger_export_xlsx, name="ledger_export_xlsx"),

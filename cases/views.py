@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Exists, F, OuterRef
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -28,15 +27,15 @@ from config.db_router import replica_view
 from ledger.completeness import LACK_LABELS, lacks
 from ledger.services import entries_for
 
-from . import actions, exports, forms, idempotency, services, workcalendar, workdays
+from . import actions, exports, forms, idempotency, services, workdays
 from .access import get_case_for_user, get_evidence_for_user
 from .actions import ACTIONS as ACTIONS_DECLARED
 from .display_names import PROFILE_RELATED
 from .errors import CaseError, InvalidInput, MovedOn, NotAllowed, NotFound, WrongState
 from .filters import LedgerFilter
 from .forms import AssignForm, IntakeForm
-from .models import CLOSED_STATES, OPEN_STATES, Case, CaseAssignment, Category, State, state_label
-from .roles import Role, department_of, is_office, role_of
+from .models import Case, Category, state_label
+from .roles import is_office
 from .tables import (
     TIMELINESS_LATE,
     TIMELINESS_ON_TIME,
@@ -93,86 +92,6 @@ def payload_summary(action: str, payload: dict) -> list[tuple[str, str]]:
 
 def _today() -> dt.date:
     return timezone.localdate()
-
-
-# -- dashboard -------------------------------------------------------------------------------
-
-@dataclass
-class Section:
-    key: str
-    title: str
-    count: int
-    cases: list
-    link: str = ""
-    css: str = ""
-
-
-def _section(key, title, queryset, *, link="", css="", size=8) -> Section:
-    return Section(key=key, title=title, count=queryset.count(), cases=list(queryset[:size]), link=link, css=css)
-
-
-@require_GET
-@login_required
-def dashboard(request):
-    user = request.user
-    role = role_of(user)
-    today = _today()
-    soon = workdays.add_working_days(today, 2).date
-    scope = Case.objects.for_user(user).select_related("region", "enterprise", "category", "department")
-    ledger_url = reverse("cases:ledger")
-    sections: list[Section] = []
-    open_cases = scope.filter(state__in=OPEN_STATES)
-    due_soon = open_cases.filter(due_date__gte=today, due_date__lte=soon).order_by("due_date", "id")
-    overdue = scope.overdue(today).order_by("due_date", "id")
-    if role in (Role.CITY_OFFICE, Role.COUNTY_OFFICE):
-        routed_before = Exists(CaseAssignment.objects.filter(case=OuterRef("pk")))
-        received = scope.filter(state=State.RECEIVED).order_by("received_at", "id")
-        sections += [
-            _section("to_route", _("Received, to be routed"), received.filter(~routed_before),
-                     link=f"{ledger_url}?state=received"),
-            _section("returned", _("Returned by departments"), received.filter(routed_before), css="warn"),
-            _section("overdue", _("Overdue"), overdue, link=f"{ledger_url}?overdue=yes", css="bad"),
-            _section("due_soon", _("Due within 2 working days"), due_soon, css="warn"),
-            _section("unacknowledged", _("Routed, not yet acknowledged"),
-                     scope.filter(state=State.ASSIGNED, acknowledged_at__isnull=True).order_by("assigned_at", "id")),
-            _section("follow_up", _("Closed, awaiting follow-up"),
-                     scope.filter(state__in=CLOSED_STATES, satisfaction="").order_by("closed_at", "id")),
-        ]
-    elif role == Role.DEPARTMENT:
-        department = department_of(user)
-        mine = scope.filter(department=department)
-        sections += [
-            _section("assigned", _("Assigned to us (unacknowledged first)"),
-                     mine.filter(state=State.ASSIGNED).order_by(
-                         F("acknowledged_at").asc(nulls_first=True), "due_date", "id"),
-                     link=f"{ledger_url}?state=assigned&department={department.pk}"),
-            _section("due_soon", _("Due within 2 working days"), due_soon.filter(department=department), css="warn"),
-            _section("overdue", _("Overdue"), overdue.filter(department=department),
-                     link=f"{ledger_url}?overdue=yes&department={department.pk}", css="bad"),
-        ]
-    elif role == Role.ASSESSOR:
-        sections += [
-            _section("overdue", _("Overdue"), overdue, link=f"{ledger_url}?overdue=yes", css="bad"),
-        ]
-    totals = {}
-    if role == Role.ASSESSOR:
-        counts = dict(Case.objects.for_user(user).order_by().values_list("state").annotate(n=Count("id")))
-        totals = {state_label(state): counts.get(state, 0) for state in State.values}
-    # The city office is reminded while a year's official holiday schedule is awaited (1 November on).
-    awaited = workcalendar.awaited(today) if role == Role.CITY_OFFICE else None
-    from scoring.provisional import provisional_for_user
-
-    return render(request, "cases/dashboard.html", {
-        "awaited": awaited,
-        "can_enter": role == Role.CITY_OFFICE,
-        "provisional": provisional_for_user(user, now=timezone.now()),
-        "sections": sections,
-        "today": today,
-        "soon": soon,
-        "role": role,
-        "can_log": is_office(user),
-        "totals": totals,
-    })
 
 
 # -- intake ----------------------------------------------------------------------------------
@@ -320,8 +239,12 @@ def _render_detail(request, case: Case, *, bound: dict | None = None, status: in
             other_actions.append(name)  # rendered by cases/_extension_actions.html
             continue
         form = (bound or {}).get(name) or _form_for(name, case)
+        # ?department= (the dashboard's 退单 queue) opens the routing form with it chosen.
+        preselected = (name not in (bound or {}) and isinstance(form, AssignForm)
+                       and form.preselect(request.GET.get("department")))
         action_forms.append({"name": name, "action": ACTIONS[name], "form": form,
-                             "url": reverse(f"cases:{name}", args=[case.pk]), "open": name in (bound or {})})
+                             "url": reverse(f"cases:{name}", args=[case.pk]),
+                             "open": name in (bound or {}) or preselected})
     chain = list(entries_for(case).select_related(*_with_profile("actor")))
     entries = []
     for entry in chain:

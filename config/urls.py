@@ -12,6 +12,7 @@ from drf_spectacular.views import (
 )
 
 from config.health import healthz
+from desk.views import dashboard
 
 # The API documentation pages (third-party UIs) inject their own styles and Redoc runs a web
 # worker from a blob: loosen the Content-Security-Policy for these two pages only. Swagger UI is
@@ -41,5 +42,9 @@ urlpatterns = [
     path("notices/", include("notices.urls")),
     path("scoring/", include("scoring.urls")),
     path("notifications/", include("notifications.urls")),
+    # The start page: each role's dashboard (desk). Lower apps and the error pages link to it as
+    # "home", so none of them names the app above it.
+    path("", dashboard, name="home"),
+    path("", include("desk.urls")),
     path("", include("cases.urls")),
 ]

@@ -42,6 +42,7 @@ from ledger.completeness import lacks
 from ledger.heads import Replay, replay
 from ledger.models import LedgerEntry, LedgerHead, Source
 from ledger.verify import HEAD_FIELDS, VERIFIED_FIELDS
+from notices.models import ALL_GROUPS, Frequency, Notice, NoticeSchedule, Recipient, Status
 from scoring.models import Assessment, LedgerVerdict
 from scoring.scope import make_scope
 
@@ -356,8 +357,6 @@ class Command(BaseCommand):
     # -- notices --------------------------------------------------------------------------------
 
     def _notices(self, regions, year, last_day) -> int:
-        from notices.models import ALL_GROUPS, Frequency, Notice, NoticeSchedule, Recipient, Status
-
         created = 0
         for region in regions:
             schedule, made = NoticeSchedule.objects.get_or_create(region=region, defaults={"frequency": Frequency.MONTHLY})

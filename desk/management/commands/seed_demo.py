@@ -3,8 +3,8 @@ import time
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from cases import demo
 from cases.models import Case
+from desk import demo
 
 
 class Command(BaseCommand):
