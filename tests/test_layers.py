@@ -19,12 +19,7 @@ RANK = {app: rank for rank, app in enumerate(LAYERS)}
 
 # Known upward imports still being removed in parallel branches (issue 12), as
 # (importing file, imported app). Removed by layer-cases/layer-ledger; the list must end empty.
-ALLOWED: set[tuple[str, str]] = {
-    ("cases/services.py", "notifications"),  # removed by layer-cases (domain events after commit)
-    ("ledger/admin.py", "cases"),  # removed by layer-ledger
-    ("ledger/completeness.py", "cases"),  # removed by layer-ledger
-    ("ledger/management/commands/verify_ledger.py", "cases"),  # removed by layer-ledger
-}
+ALLOWED: set[tuple[str, str]] = set()  # no exception: every app imports only the layers below it
 
 TEMPLATE_REFERENCE = re.compile(
     r"""\{%\s*(?:include|extends)\s+["']([a-z_]+)/"""  # {% include "scoring/_x.html" %}
