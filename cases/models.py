@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from pathlib import Path
+from typing import overload
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -227,6 +228,12 @@ def state_label(state: str) -> str:
     return str(State(state).label) if state in State.values else state
 
 
+@overload
+def local_date(moment: dt.datetime) -> dt.date: ...
+@overload
+def local_date(moment: None) -> None: ...
+@overload
+def local_date(moment: dt.datetime | None) -> dt.date | None: ...
 def local_date(moment: dt.datetime | None) -> dt.date | None:
     """The Asia/Shanghai calendar date of an aware datetime: the date the law counts."""
     if moment is None:

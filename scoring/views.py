@@ -1,6 +1,8 @@
 """Scoring pages: the scoreboard, a region's scoresheet (考核表), item drill-down and entry, exports."""
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -17,7 +19,7 @@ from cases.models import local_date
 from . import drilldown, services
 from .exports import item_cases_xlsx, scoreboard_xlsx, scoresheet_xlsx
 from .forms import EntryForm
-from .history import history_rows
+from .history import HistoryRow, history_rows
 from .ladders import points_str
 from .models import Attachment, AuditEvent, Item
 from .results import find_region, score_year
@@ -149,7 +151,8 @@ def item_detail(request, year, code, number):
     if request.method == "GET" and score.entry is not None:
         form = EntryForm(initial={"points": points_str(score.entry.points), "note": score.entry.note, **score.entry.inputs})
     assessment = board.assessment
-    audit = attachments = []
+    audit: list[HistoryRow] = []
+    attachments: Iterable[Attachment] = []
     if assessment is not None:
         audit = history_rows(AuditEvent.objects.filter(
             assessment=assessment, region=region, item_number=score.number).order_by("-occurred_at", "-id")
