@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from pathlib import Path
+from typing import overload
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -241,6 +242,12 @@ class CaseQuerySet(models.QuerySet):
         return self.annotate(has_pending_extension=Exists(pending))
 
 
+@overload
+def local_date(moment: dt.datetime) -> dt.date: ...
+@overload
+def local_date(moment: None) -> None: ...
+@overload
+def local_date(moment: dt.datetime | None) -> dt.date | None: ...
 def local_date(moment: dt.datetime | None) -> dt.date | None:
     """The Asia/Shanghai calendar date of an aware datetime: the date the law counts."""
     if moment is None:

@@ -85,6 +85,8 @@ class Recorder:
         problems = problems + extra
         ok = not problems
         last = entries[-1] if entries else None
+        verified: tuple[int | None, str, bool]  # (seq, hash, chain verifies)
+        verdict: tuple[bool | None, list[str]]  # (complete, what it lacks)
         if ok:
             verified = (last.seq if last else None, last.hash if last else "", ok)
         else:

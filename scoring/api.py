@@ -51,7 +51,7 @@ class ScoresView(APIView):
             region = find_county(region_param)
             if readable is not None and region.code not in readable:
                 raise NotFound(_("No such region: %(value)s.") % {"value": region_param})
-            codes = [region.code]
+            codes: list[str] | None = [region.code]
         else:
             if readable == []:
                 raise NotFound(_("No scores to show."))

@@ -85,9 +85,10 @@ class Timeliness:
         return rate_str(self.on_time, self.counted)
 
     def rung(self, params: dict) -> Rung:
-        if self.not_assessable:
+        rate = self.rate
+        if rate is None:  # not assessable: nothing counted
             return Rung(Decimal(params.get("below_points", "0")))
-        return ladder(self.rate, params)
+        return ladder(rate, params)
 
     def merge(self, other: Timeliness) -> None:
         self.on_time += other.on_time

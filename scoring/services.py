@@ -170,7 +170,7 @@ def set_item_points(year: int, region: Region, number, *, by, points=None, note:
     computed = score_year(year).region(region.code).items[item.number].computed if item.is_automatic else None
     with transaction.atomic():
         locked = Assessment.objects.select_for_update().get(pk=assessment.pk)
-        if item.is_automatic:
+        if computed is not None:  # an automatic item: the rules always give it a value
             before = Override.objects.filter(assessment=locked, region=region, item_number=item.number).first()
             snapshot = _entry_snapshot(before)
             record, _created = Override.objects.update_or_create(
@@ -181,15 +181,15 @@ def set_item_points(year: int, region: Region, number, *, by, points=None, note:
             _audit(locked, region, item.number, AuditEvent.Action.OVERRIDE, snapshot, _entry_snapshot(record), by, now)
             _refreeze(locked, by=by, now=now)
             return record
-        before = ItemEntry.objects.filter(assessment=locked, region=region, item_number=item.number).first()
-        snapshot = _entry_snapshot(before)
-        record, _created = ItemEntry.objects.update_or_create(
+        previous = ItemEntry.objects.filter(assessment=locked, region=region, item_number=item.number).first()
+        snapshot = _entry_snapshot(previous)
+        entry, _created = ItemEntry.objects.update_or_create(
             assessment=locked, region=region, item_number=item.number,
             defaults={"points": points, "note": note, "inputs": clean_inputs, "entered_by": by, "entered_at": now},
         )
-        _audit(locked, region, item.number, AuditEvent.Action.ENTRY, snapshot, _entry_snapshot(record), by, now)
+        _audit(locked, region, item.number, AuditEvent.Action.ENTRY, snapshot, _entry_snapshot(entry), by, now)
         _refreeze(locked, by=by, now=now)
-        return record
+        return entry
 
 
 def remove_override(year: int, region: Region, number, *, by, reason: str, now=None) -> None:

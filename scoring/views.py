@@ -1,6 +1,8 @@
 """Scoring pages: the scoreboard, a region's scoresheet (考核表), item drill-down and entry, exports."""
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -18,7 +20,7 @@ from config.db_router import replica_view
 from . import drilldown, services
 from .exports import item_cases_xlsx, scoreboard_xlsx, scoresheet_xlsx
 from .forms import EntryForm
-from .history import history_rows
+from .history import HistoryRow, history_rows
 from .ladders import points_str
 from .models import Attachment, AuditEvent, Item
 from .results import find_county, score_year
@@ -159,7 +161,8 @@ def item_detail(request, year, code, number):
     elif request.method == "GET" and follow_up and follow_up["total"]:
         form = EntryForm(initial={"rate": follow_up["fraction"]})  # item 21 from the follow-ups, to confirm
     assessment = board.assessment
-    audit = attachments = []
+    audit: list[HistoryRow] = []
+    attachments: Iterable[Attachment] = []
     if assessment is not None:
         audit = history_rows(AuditEvent.objects.filter(
             assessment=assessment, region=region, item_number=score.number).order_by("-occurred_at", "-id")

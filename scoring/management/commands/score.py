@@ -32,7 +32,9 @@ class Command(BaseCommand):
         try:
             if options["freeze"]:
                 assessment = services.freeze(year)
-                self.stdout.write(f"frozen {year} at {assessment.frozen_at.isoformat()} inputs {assessment.inputs_hash}")
+                # freeze returns the year frozen (now or before), so frozen_at is set.
+                frozen_at = assessment.frozen_at.isoformat()  # type: ignore[union-attr]
+                self.stdout.write(f"frozen {year} at {frozen_at} inputs {assessment.inputs_hash}")
                 return
             if options["verify_frozen"]:
                 same_bytes, same_hash = services.verify_frozen(year)
