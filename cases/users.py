@@ -37,8 +37,11 @@ def create_user(
     password: str | None = None,
     email: str = "",
     password_hash: str | None = None,
+    create_only: bool = False,
 ):
-    """Create or update the user. ``password_hash`` (from make_password) lets a seeder hash once."""
+    """Create or update the user. ``password_hash`` (from make_password) lets a seeder hash once.
+    ``create_only``: never take over an existing account — a username taken meanwhile raises
+    IntegrityError (the in-app "add a user" page), where the commands update the user they name."""
     if role not in Role.values:
         raise UserSetupError(f"Unknown role: {role}")
     if isinstance(region, str):
@@ -59,7 +62,10 @@ def create_user(
         region = Region.objects.filter(level=Region.Level.CITY).first()
     password = password or secrets.token_urlsafe(9)
     User = get_user_model()
-    user, _created = User.objects.get_or_create(username=username, defaults={"email": email})
+    if create_only:
+        user = User.objects.create(username=username, email=email)
+    else:
+        user, _created = User.objects.get_or_create(username=username, defaults={"email": email})
     if password_hash:
         user.password = password_hash
     else:

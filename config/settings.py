@@ -202,6 +202,8 @@ TIMERS_QUEUE, IMPORTS_QUEUE = "timers", "imports"
 # Declared, so that a worker started without --queues serves all three rather than "default" only.
 CELERY_TASK_QUEUES = [Queue(name) for name in (TIMERS_QUEUE, IMPORTS_QUEUE, CELERY_TASK_DEFAULT_QUEUE)]
 CELERY_TASK_ROUTES = {
+    # The nightly full re-hash and checkpoint is a long job: never in front of the timers.
+    "notifications.ledger_checkpoint": {"queue": CELERY_TASK_DEFAULT_QUEUE},
     "notifications.*": {"queue": TIMERS_QUEUE},
     "notices.*": {"queue": TIMERS_QUEUE},
     "cases.run_import_job": {"queue": IMPORTS_QUEUE},

@@ -124,7 +124,8 @@ def add_department_user(*, by, department: Department, username: str, display_na
     _check_password(password, User(username=username, first_name=display_name))
     try:
         with transaction.atomic():
-            user, _password = create_user(username, role=Role.DEPARTMENT, department=department, password=password)
+            user, _password = create_user(username, role=Role.DEPARTMENT, department=department, password=password,
+                                          create_only=True)
             user.first_name = display_name
             user.date_joined = now
             user.save(update_fields=["first_name", "date_joined"])

@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
 
 from cases.errors import CaseError
+from cases.models import Region
+from cases.roles import is_office
 
 from . import services
 from .access import can_manage
@@ -29,7 +33,23 @@ class NoticeScheduleAdmin(admin.ModelAdmin):
         return obj is None or can_manage(request.user, obj.region)
 
     def has_add_permission(self, request):
-        return True
+        # Only an office sets up a schedule, and only for a region it manages (the region list
+        # below, and save_model): a department or another county never writes one.
+        return is_office(request.user)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "region":
+            kwargs["queryset"] = Region.objects.filter(
+                pk__in=[r.pk for r in Region.objects.all() if can_manage(request.user, r)])
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        # The row is written by the service in save_related (with its recipients); here only the
+        # scope is checked, so nothing is saved for a region this user may not manage.
+        if not can_manage(request.user, obj.region):
+            raise PermissionDenied
+        if not change:
+            obj.save()  # the admin needs the row's id for its inlines; the service then rewrites it
 
     def has_delete_permission(self, request, obj=None):
         return obj is not None and can_manage(request.user, obj.region)
@@ -46,8 +66,11 @@ class NoticeScheduleAdmin(admin.ModelAdmin):
             services.save_schedule(
                 by=request.user, region=form.instance.region, frequency=form.instance.frequency,
                 start_date=form.instance.start_date, recipients=rows,
+                office_name=form.instance.office_name, number_prefix=form.instance.number_prefix,
             )
         except CaseError as error:
+            # The admin's view runs in one transaction: nothing of this save is kept.
+            transaction.set_rollback(True)
             messages.error(request, error.message)
 
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases.errors import InvalidInput, NotAllowed, NotFound, WrongState
+from cases.input_rules import text_problem
 from cases.models import Case, Region, local_date
 from cases.services import office_users
 from cases.uploads import check_upload, files_removed_on_failure
@@ -323,10 +324,17 @@ def update_draft(*, by, notice: Notice, title: str | None = None, covering_text:
                 raise InvalidInput(_("The title is required."), field="title")
             if len(title) > 200:
                 raise InvalidInput(_("The title is too long (at most 200 characters)."), field="title")
+            # The title is an email subject when the notice is sent: a line break would fail every delivery.
+            problem = text_problem(title)
+            if problem:
+                raise InvalidInput(problem, field="title")
             notice.title = title
         if covering_text is not None:
             if len(covering_text) > 20000:
                 raise InvalidInput(_("The covering text is too long (at most 20000 characters)."), field="covering_text")
+            problem = text_problem(covering_text, multiline=True)
+            if problem:
+                raise InvalidInput(problem, field="covering_text")
             notice.covering_text = covering_text.strip()
         notice.updated_at = now
         notice.save(update_fields=["title", "covering_text", "updated_at"])

@@ -29,18 +29,30 @@ def report_points(inputs: dict, params: dict) -> tuple[Decimal, dict]:
     return points, {"reports": reports}
 
 
+def _bounded_fraction(text: str) -> Fraction:
+    """A decimal of sane size as an exact fraction: "Infinity", "NaN" or "1e-99999999" (which
+    would build a number of a hundred million digits) are refused, not computed."""
+    number = Decimal(text)
+    if not number.is_finite() or abs(number.adjusted()) > 6 or len(text) > 20:
+        raise ValueError(text)
+    return Fraction(number)
+
+
 def parse_rate(value) -> Fraction:
     """A satisfaction rate: "0.935", "93.5%" or "935/1000"; exact."""
     text = str(value if value is not None else "").strip()
     try:
         if text.endswith("%"):
-            rate = Fraction(Decimal(text[:-1].strip())) / 100
+            rate = _bounded_fraction(text[:-1].strip()) / 100
         elif "/" in text:
-            num, den = text.split("/", 1)
+            num, den = (part.strip() for part in text.split("/", 1))
+            if not (num.isascii() and den.isascii() and num.isdigit() and den.isdigit()
+                    and len(num) <= 9 and len(den) <= 9):
+                raise ValueError(text)
             rate = Fraction(int(num), int(den))
         else:
-            rate = Fraction(Decimal(text))
-    except (InvalidOperation, ValueError, ZeroDivisionError):
+            rate = _bounded_fraction(text)
+    except (InvalidOperation, ValueError, ZeroDivisionError, OverflowError):
         raise InvalidInput(_("The satisfaction rate must be written like 0.935, 935/1000 or 93.5%."), field="rate") from None
     if rate < 0 or rate > 1:
         raise InvalidInput(_("The satisfaction rate must lie between 0 and 100%."), field="rate")

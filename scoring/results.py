@@ -113,12 +113,18 @@ class Scoreboard:
 
     def as_json(self, region_codes: list[str] | None = None) -> dict:
         regions = self.regions if region_codes is None else [r for r in self.regions if r.region.code in region_codes]
-        return {
+        data = {
             "year": self.year,
-            "cutoff": self.cutoff.isoformat(),
+            "cutoff": (self.planned_cutoff or self.cutoff).isoformat(),
             "rule_set": self.rule_set.code,
             "regions": [_region_json(r) for r in regions],
         }
+        if self.as_of_today:
+            # Before the cutoff has passed the score is provisional, as of today (SPEC §6): open
+            # cases not yet due are pending. Said in the JSON so no reader takes it for final.
+            data["provisional"] = True
+            data["as_of"] = self.cutoff.isoformat()
+        return data
 
     def to_bytes(self, region_codes: list[str] | None = None) -> bytes:
         return dumps(self.as_json(region_codes))

@@ -39,7 +39,8 @@ def local_zone() -> ZoneInfo:
 def moment(year: int, cutoff: dt.date, today: dt.date | None) -> tuple[dt.date, bool]:
     """The day a page scores as of: today while the year's cutoff is still ahead ("as of
     today", provisional), the cutoff once it has come. Returns (day, as_of_today)."""
-    if today is not None and dt.date(year, 1, 1) <= today < cutoff:
+    # The cutoff day itself is not over: a case due that day may still close on time.
+    if today is not None and dt.date(year, 1, 1) <= today <= cutoff:
         return today, True
     return cutoff, False
 

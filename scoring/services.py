@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cases.errors import InvalidInput, NotAllowed, NotFound, WrongState
-from cases.models import Case, Region
+from cases.models import Case, Region, local_date
 from cases.roles import Role, role_of
 from cases.scope import scope_of
 from cases.uploads import check_upload, files_removed_on_failure
@@ -167,7 +167,7 @@ def set_item_points(year: int, region: Region, number, *, by, points=None, note:
         raise InvalidInput(_("Give the reason for overriding an automatic item."), field="note")
     # Score the year before taking the assessment's lock: it reads the ledger as of the cutoff,
     # which no entry or override changes, and it is the slow part.
-    computed = score_year(year).region(region.code).items[item.number].computed if item.is_automatic else None
+    computed = score_year(year, today=local_date(timezone.now())).region(region.code).items[item.number].computed if item.is_automatic else None
     with transaction.atomic():
         locked = Assessment.objects.select_for_update().get(pk=assessment.pk)
         if computed is not None:  # an automatic item: the rules always give it a value
@@ -357,4 +357,5 @@ def frozen_or_live_bytes(year: int, *, cutoff: dt.date | None, region_codes: lis
         if region_codes is not None:
             data["regions"] = [r for r in data["regions"] if r["code"] in region_codes]
         return dumps(data)
-    return score_year(year, cutoff=cutoff, rule_set=rule_set).to_bytes(region_codes)
+    # Live: before the cutoff has passed, as of today like every page (SPEC §6).
+    return score_year(year, cutoff=cutoff, rule_set=rule_set, today=local_date(timezone.now())).to_bytes(region_codes)

@@ -100,3 +100,42 @@ def test_item14_periods_due_agree_with_the_notices_page(client, assessor, city_u
     assert len(detail.periods_due) == 10 and detail.periods_pending == ["2025-11"]
     assert "应通报期数 10" in item and "未到期（仍可按时印发）" in item
     assert "应通报10期" in listing
+
+
+def test_the_api_and_the_command_score_as_of_today_before_the_cutoff_like_the_pages(client, assessor, november):
+    import json
+
+    from django.core.management import call_command
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.create(user=assessor)
+    with time_machine.travel(at(2025, 11, 12, 15), tick=False):
+        body = client.get("/api/v1/scores/2025/?region=411502", HTTP_AUTHORIZATION=f"Token {token.key}").json()
+        from io import StringIO
+        out = StringIO()
+        call_command("score", "--year", "2025", "--region", "411502", "--format", "json", stdout=out)
+    item15 = body["regions"][0]["items"]["15"]
+    assert body["provisional"] is True and body["as_of"] == "2025-11-12" and body["cutoff"] == "2025-12-20"
+    assert item15["late"] == [november["overdue"].number]
+    assert sorted(item15["pending"]) == sorted([november["due_today"].number, november["due_later"].number])
+    assert json.loads(out.getvalue()) == body
+
+
+def test_on_the_cutoff_day_a_case_due_that_day_is_still_pending(november):
+    board = score_year(2025, cutoff=at(2025, 11, 12).date(), today=at(2025, 11, 12).date())
+    item15 = board.region("411502").items[15].detail
+    assert board.as_of_today
+    assert november["due_today"].number in item15.pending
+    assert november["due_today"].number not in item15.open_late
+    # The day after, the cutoff has passed: the year-end rules count it late.
+    after = score_year(2025, cutoff=at(2025, 11, 12).date(), today=at(2025, 11, 13).date())
+    assert november["due_today"].number in after.region("411502").items[15].detail.open_late
+
+
+@pytest.mark.parametrize("written", ["Infinity", "NaN", "1e-99999999", "1e999999", "1/0", "1234567890/1234567891"])
+def test_an_absurd_satisfaction_rate_is_refused_not_computed(written):
+    from cases.errors import InvalidInput
+    from scoring.derived import parse_rate
+
+    with pytest.raises(InvalidInput):
+        parse_rate(written)

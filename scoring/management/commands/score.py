@@ -7,8 +7,10 @@ the default is a readable table. ``--freeze`` freezes a year whose cutoff has pa
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from cases.errors import CaseError
+from cases.models import local_date
 from scoring import services
 from scoring.ladders import points_str
 from scoring.results import find_county, score_year
@@ -48,7 +50,7 @@ class Command(BaseCommand):
                 data = services.frozen_or_live_bytes(year, cutoff=cutoff, region_codes=codes, rule_set=options["rule_set"])
                 self.stdout.write(data.decode("utf-8"))
                 return
-            board = score_year(year, cutoff=cutoff, rule_set=options["rule_set"])
+            board = score_year(year, cutoff=cutoff, rule_set=options["rule_set"], today=local_date(timezone.now()))
         except CaseError as error:
             raise CommandError(error.message) from None
         self._table(board, codes)
