@@ -24,7 +24,7 @@ from ledger.models import LedgerEntry, Source
 from .. import signals
 from ..actions import ACTIONS, Action, Actor, Facts
 from ..errors import NotFound, WrongState
-from ..models import Case, local_date
+from ..models import CLOSED_STATES, Case, ExtensionRequest, local_date
 from .checks import moved_on, require_assigned_department, require_office, state_refusal
 
 
@@ -102,8 +102,16 @@ class Act:
             raise state_refusal(self.case)
 
     def transition(self, **kwargs) -> None:
-        """The django-fsm transition the registry names for this action, and the save."""
+        """The django-fsm transition the registry names for this action, and the save. A case that
+        leaves its department (returned, rerouted, closed) takes none of that department's
+        pending extension requests along: they lapse, so the next department may ask its own and
+        the office never approves one department's request on another's deadline."""
+        department_before = self.case.department_id
         run(self.case, getattr(self.case, self.action.transition), **kwargs)
+        if self.case.department_id != department_before or self.case.state in CLOSED_STATES:
+            ExtensionRequest.objects.filter(case=self.case, status=ExtensionRequest.Status.PENDING).update(
+                status=ExtensionRequest.Status.REJECTED, decided_at=self.now,
+                decision_note=_("Lapsed: the case left the department that asked."))
 
     def save(self, *fields: str) -> None:
         self.case.save(update_fields=[*fields, "updated_at"])

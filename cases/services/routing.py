@@ -11,6 +11,7 @@ from .. import workdays
 from ..errors import InvalidInput
 from ..models import Case, CaseAssignment, Department
 from ._steps import acting
+from .deadlines import merged_versions
 
 
 def _check_department(case: Case, department: Department | None) -> Department:
@@ -39,14 +40,16 @@ def _route(
             due = workdays.Due(due_date, False, "given")
         else:
             due = workdays.due_date_for(case.received_at, case.category.deadline_for(complex=complex_flag))
-        due_changed = due.date != case.due_date
+        date, provisional, version = due.date, due.provisional, due.calendar_version
+        # Keep an approved extension on top of the new base date (a given date is final), and the
+        # calendars both were counted on: entering a provisional year finds the case by its label.
+        if due_date is None and case.extension_days:
+            extended = workdays.add_working_days(due.date, case.extension_days)
+            date, provisional = extended.date, due.provisional or extended.provisional
+            version = merged_versions(due.calendar_version, extended.calendar_version)
+        due_changed = (date, provisional, version) != (case.due_date, case.due_date_provisional, case.calendar_version)
         if due_changed:
-            case.due_date, case.due_date_provisional, case.calendar_version = (
-                due.date, due.provisional, due.calendar_version)
-            # Keep an approved extension on top of the new base date (a given date is final).
-            if due_date is None and case.extension_days:
-                extended = workdays.add_working_days(due.date, case.extension_days)
-                case.due_date, case.due_date_provisional = extended.date, due.provisional or extended.provisional
+            case.due_date, case.due_date_provisional, case.calendar_version = date, provisional, version
         act.transition(department=department, at=now)
         CaseAssignment.objects.create(case=case, department=department, assigned_at=now)
         act.record(
