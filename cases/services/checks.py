@@ -86,6 +86,21 @@ def state_refusal(case: Case) -> WrongState:
     return wrong_state(case.state)
 
 
+def assigned_department(case: Case) -> Department:
+    """The department a case being handled or closed is with. Every such case has one (assign
+    sets it, only return clears it); one without is refused as being in the wrong state."""
+    if case.department is None:
+        raise state_refusal(case)
+    return case.department
+
+
+def assigned_department_id(case: Case) -> int:
+    """``assigned_department``'s key, without loading the department."""
+    if case.department_id is None:
+        raise state_refusal(case)
+    return case.department_id
+
+
 def require_assigned_department(by, case: Case, states: tuple[str, ...]) -> None:
     """The department the case is assigned to, while the case is in one of ``states``."""
     department = department_of(by)

@@ -104,8 +104,12 @@ class RecomputedDue:
 
     @classmethod
     def of(cls, case: Case, *, before: dt.date, working_days: int) -> RecomputedDue:
+        """``case`` as its recount left it, with the due date the recount set."""
+        after = case.due_date
+        if after is None:
+            raise ValueError(f"case {case.pk} has no due date after its recount")
         return cls(case.pk, case.number, case.region_id, case.department_id, working_days, before,
-                   case.due_date, case.due_date_provisional)
+                   after, case.due_date_provisional)
 
     @property
     def moved(self) -> bool:

@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from ..errors import InvalidInput
 from ..models import Case, CaseAssignment, FollowUp
 from ._steps import acting
-from .checks import clean_text, require_text
+from .checks import assigned_department_id, clean_text, require_text
 
 
 def reopen(case, *, by, reason: str, source: str | None = None, now=None) -> Case:
@@ -16,8 +16,9 @@ def reopen(case, *, by, reason: str, source: str | None = None, now=None) -> Cas
     reason = require_text(reason, "reason", _("Reason"))
     with acting("reopen", case, by=by, now=now, source=source) as act:
         act.transition()
-        CaseAssignment.objects.create(case=act.case, department_id=act.case.department_id, assigned_at=now)
-        act.record({"reason": reason, "department": act.case.department_id})
+        department_id = assigned_department_id(act.case)
+        CaseAssignment.objects.create(case=act.case, department_id=department_id, assigned_at=now)
+        act.record({"reason": reason, "department": department_id})
     return act.case
 
 

@@ -16,7 +16,7 @@ from ..errors import InvalidInput
 from ..models import Case, Evidence, State
 from ..uploads import CheckedFile, EvidenceReference, check_uploads, files_removed_on_failure
 from ._steps import acting
-from .checks import clean_text, require_text
+from .checks import assigned_department, clean_text, require_text
 
 
 def _write_evidence(files: Sequence[CheckedFile | EvidenceReference], by, now: dt.datetime,
@@ -32,7 +32,8 @@ def _write_evidence(files: Sequence[CheckedFile | EvidenceReference], by, now: d
         item = Evidence(original_name=checked.name, content_type=checked.content_type, size=checked.size,
                         sha256=checked.sha256, uploaded_by=by, uploaded_at=now)
         item.file.save(checked.name, checked.upload, save=False)
-        stored.append(item.file.name)
+        if item.file.name:  # the name storage chose, set by save()
+            stored.append(item.file.name)
         items.append(item)
     return items
 
@@ -66,7 +67,7 @@ def return_case(case, *, by, reason: str, suggested_department: str = "", source
     reason = require_text(reason, "reason", _("Reason"))
     suggested_department = clean_text(suggested_department, "suggested_department", multiline=False)[:100]
     with acting("return", case, by=by, now=now, source=source) as act:
-        department = act.case.department
+        department = assigned_department(act.case)
         act.transition()
         act.record({"reason": reason, "department": department.pk, "department_name": department.name,
                     "suggested_department": suggested_department})
@@ -141,6 +142,7 @@ def import_closing(
     references = [EvidenceReference(ref) for ref in evidence_refs if (ref or "").strip()]
     name = "resolve" if state == State.RESOLVED else "explain"
     with acting(name, case, by=by, now=now, source=Source.IMPORT, actor=Actor.OFFICE) as act:
+        payload: dict[str, object]
         if name == "resolve":
             act.transition(result=result, at=now)
             payload = {"result": result}
