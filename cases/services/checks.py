@@ -2,6 +2,8 @@
 (a wrong state, or a case that moved on since the actor loaded it)."""
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import IntegrityError
 from django.utils.translation import gettext as _
 
@@ -92,6 +94,14 @@ def assigned_department(case: Case) -> Department:
     if case.department is None:
         raise state_refusal(case)
     return case.department
+
+
+def due_date_of(case: Case) -> dt.date:
+    """The due date of a case an action requires one of (an extension is asked for on or before
+    it, ``cases.actions``); one without is refused as being in the wrong state."""
+    if case.due_date is None:
+        raise state_refusal(case)
+    return case.due_date
 
 
 def assigned_department_id(case: Case) -> int:

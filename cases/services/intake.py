@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -32,7 +33,7 @@ def next_serial(region: Region, year: int) -> int:
 
 def create_case(
     *,
-    by,
+    by: User,
     region: Region,
     enterprise_name: str,
     credit_code_value: str,
