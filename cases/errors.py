@@ -1,11 +1,13 @@
 """What a service refuses with. Views and the API map these to a form error or 400/403/404/409."""
 from __future__ import annotations
 
+from django.utils.functional import Promise
+
 
 class CaseError(Exception):
     status = 400
 
-    def __init__(self, message: str, *, field: str | None = None, errors: dict | None = None):
+    def __init__(self, message: str | Promise, *, field: str | None = None, errors: dict | None = None):
         super().__init__(message)
         self.message = str(message)
         self.field = field

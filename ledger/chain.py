@@ -45,7 +45,8 @@ def check_chain(number: str, entries: Iterable[LedgerEntry]) -> tuple[list[str],
 
 
 def grouped_by_case(entries: Iterator[LedgerEntry]) -> Iterator[tuple[int, list[LedgerEntry]]]:
-    current, batch = None, []
+    current: int | None = None
+    batch: list[LedgerEntry] = []
     for entry in entries:
         if entry.case_id != current:
             if current is not None:

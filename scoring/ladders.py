@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from typing import overload
 
 # The display rate is shared with the notices (cases.rates); items 13 and 15 take it from here.
 from cases.rates import rate_str  # noqa: F401
@@ -34,6 +35,10 @@ def ladder(rate: Fraction, params: dict) -> Rung:
     return Rung(Decimal(params.get("below_points", "0")))
 
 
+@overload
+def points_str(value: Decimal) -> str: ...
+@overload
+def points_str(value: Decimal | None) -> str | None: ...
 def points_str(value: Decimal | None) -> str | None:
     """"4", "5.5", "88.5": no trailing zeros, never an exponent."""
     if value is None:

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from cases import notes
 from cases.errors import NotAllowed, NotFound, WrongState
-from cases.models import Case, State, local_date
+from cases.models import Case, Department, State, local_date
 from cases.roles import Role, acts_for_region
 from notifications import services as notifications
 from notifications.models import Kind
@@ -28,6 +28,7 @@ PURPOSE = "reminder"
 @dataclass(frozen=True)
 class Reminded:
     case: Case
+    department: Department  # the one reminded
     users: int
     emails: int
 
@@ -48,22 +49,23 @@ def remind_department(case_number: str, *, by, region, now: dt.datetime | None =
         raise NotFound(_("No such case."))
     if not acts_for_region(by, case.region):
         raise NotAllowed(_("Only the county office of this region or the city office may remind a department."))
-    if case.state != State.ASSIGNED or case.department_id is None:
+    department = case.department
+    if case.state != State.ASSIGNED or department is None:
         raise WrongState(_("Only a case with a department can be reminded; this one is %(state)s.")
                          % {"state": case.get_state_display()})
     if notes.notes_since(case, purpose=PURPOSE, day=today):
         raise WrongState(_("The department was already reminded of this case today."))
-    recipients = list(department_staff(case.department_id))
+    recipients = list(department_staff(department.pk))
     message = _("Please close case %(number)s (%(enterprise)s) by its due date %(due)s: it counts towards "
                 "%(region)s's item 15 (timeliness) at the year's cutoff.") % {
         "number": case.number, "enterprise": case.enterprise.name, "due": case.due_date.isoformat(),
         "region": case.region.name}
     with transaction.atomic():
         notes.add_note(case, by=by, note=message, purpose=PURPOSE, now=now, details={
-            "department_name": case.department.name, "due_date": case.due_date.isoformat(),
+            "department_name": department.name, "due_date": case.due_date.isoformat(),
             "recipients": [user.get_username() for user in recipients]})
         notifications.notify_many(recipients, kind=Kind.REMINDER, message=message, case_id=case.pk,
                                   email_subject=_("Reminder: case %(number)s is due %(due)s")
                                   % {"number": case.number, "due": case.due_date.isoformat()},
                                   purpose=PURPOSE)
-    return Reminded(case, len(recipients), sum(1 for user in recipients if user.email))
+    return Reminded(case, department, len(recipients), sum(1 for user in recipients if user.email))

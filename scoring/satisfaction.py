@@ -54,15 +54,16 @@ class FollowUpRate:
     def points(self, params: dict) -> tuple[Decimal | None, bool]:
         """Item 21's points for this rate on the ladder (None without follow-ups), and whether
         the rate lies in the gap the 2012 text leaves unscored."""
-        if not self.total or not params.get("ladder"):
+        rate = self.rate
+        if rate is None or not params.get("ladder"):
             return None, False
-        rung = ladder(self.rate, params)
+        rung = ladder(rate, params)
         return rung.points, rung.rule_gap
 
 
 def satisfaction_for_regions(regions: Iterable[Region], year: int) -> dict[int, FollowUpRate]:
     """{region pk: FollowUpRate} of the follow-ups recorded in ``year`` (local) — one query."""
-    ids = [getattr(r, "pk", r) for r in regions]
+    ids = [r.pk for r in regions]
     start, end = dt.datetime(year, 1, 1, tzinfo=local_zone()), dt.datetime(year + 1, 1, 1, tzinfo=local_zone())
     counts: dict[int, dict[str, int]] = {pk: {} for pk in ids}
     rows = (FollowUp.objects.filter(case__region_id__in=ids, recorded_at__gte=start, recorded_at__lt=end)

@@ -93,7 +93,7 @@ def stacked_bars(months: list[str], series: list[tuple[str, str, list[int]]], *,
     _axis(shapes, top_value=top_value, plot_top=plot_top, plot_bottom=plot_bottom, width=WIDTH, ticks=ticks)
     slot = (WIDTH - LEFT - RIGHT) / len(months)
     for i in range(len(months)):
-        base = plot_bottom
+        base: float = plot_bottom
         for css, _label, values in series:
             h = (plot_bottom - plot_top) * values[i] / top_value
             if h > 0:

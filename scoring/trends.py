@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
@@ -162,8 +162,8 @@ class LeagueRow:
 
 @dataclass
 class League:
-    rows: list[LeagueRow] = field(default_factory=list)
-    moment: dt.date | None = None  # item 15's figures are as of this day
+    rows: list[LeagueRow]
+    moment: dt.date  # item 15's figures are as of this day
 
 
 def _days(duration) -> Decimal | None:
@@ -216,8 +216,9 @@ def league(region: Region, year: int, *, today: dt.date, params: dict) -> League
     result = []
     for department_id, row in rows.items():
         row.department = names.get(department_id, str(department_id))
-        if row.counted:
-            rung = ladder(row.rate, params)
+        rate = row.rate  # None: nothing counted, no rung
+        if rate is not None:
+            rung = ladder(rate, params)
             row.points, row.rule_gap = rung.points, rung.rule_gap
         result.append(row)
     for row in result:

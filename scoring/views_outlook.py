@@ -52,7 +52,7 @@ def remind(request, year, code):
         messages.error(request, error.message)
     else:
         messages.success(request, _("Reminded %(department)s of case %(number)s: %(users)d inbox messages, "
-                                    "%(emails)d emails.") % {"department": done.case.department.name,
+                                    "%(emails)d emails.") % {"department": done.department.name,
                                                              "number": done.case.number, "users": done.users,
                                                              "emails": done.emails})
     return redirect("scoring:outlook", year=year, code=region.code)

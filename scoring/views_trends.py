@@ -71,28 +71,28 @@ def figure(key: str, where: trends.Where, region: Region | None) -> Figure | Non
     """One chart's picture and figures; None for the league when no single county is chosen."""
     months = _months()
     if key == "received":
-        data = trends.received_and_closed(where)
+        counts = trends.received_and_closed(where)
         return Figure(key, _("Cases received and closed by month"), svg.grouped_bars(months, [
-            ("chart-bar", _("Received"), data["received"]), ("chart-bar-2", _("Closed"), data["closed"])]),
+            ("chart-bar", _("Received"), counts["received"]), ("chart-bar-2", _("Closed"), counts["closed"])]),
             [_("Month"), _("Received"), _("Closed")],
-            [[m, r, c] for m, r, c in zip(months, data["received"], data["closed"], strict=True)])
+            [[m, r, c] for m, r, c in zip(months, counts["received"], counts["closed"], strict=True)])
     if key == "on_time":
-        data = trends.on_time_by_month(where)
+        closings = trends.on_time_by_month(where)
         params = _item15_params(where.year)
         lines = [(float(t), f"{float(t) * 100:g}%") for t, _p in params.get("ladder", [])]
         if params.get("gap_from"):
             lines.append((float(params["gap_from"]), f"{float(params['gap_from']) * 100:g}%"))
-        rates = [on_time / closed if closed else None for on_time, closed in data]
+        rates = [on_time / closed if closed else None for on_time, closed in closings]
         return Figure(key, _("On-time rate of the cases closed each month"), svg.rate_line(months, rates, lines),
                       [_("Month"), _("Closed"), _("On time"), _("Rate")],
                       [[m, closed, on_time, trends.rate_str(on_time, closed) or ""]
-                       for m, (on_time, closed) in zip(months, data, strict=True)])
+                       for m, (on_time, closed) in zip(months, closings, strict=True)])
     if key in ("category", "channel"):
-        data = trends.by_category(where) if key == "category" else trends.by_channel(where)
+        received = trends.by_category(where) if key == "category" else trends.by_channel(where)
         title = _("Cases received by category") if key == "category" else _("Cases received by channel")
-        return Figure(key, title, svg.horizontal_bars(data, css="chart-bar" if key == "category" else "chart-bar-2"),
+        return Figure(key, title, svg.horizontal_bars(received, css="chart-bar" if key == "category" else "chart-bar-2"),
                       [_("Category") if key == "category" else _("Channel"), _("Received")],
-                      [[name, n] for name, n in data])
+                      [[name, n] for name, n in received])
     if key == "league":
         if region is None:
             return None

@@ -14,6 +14,7 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, TransitionNotAllowed
@@ -33,7 +34,7 @@ def source_or_web(source: str | None) -> str:
 
 
 @contextmanager
-def locked(case: Case | int, by, *, system: bool = False) -> Iterator[Case]:
+def locked(case: Case | int, by: User | None, *, system: bool = False) -> Iterator[Case]:
     """Open the transaction and hand over a fresh, locked copy of the case within the user's scope
     (any case, for the system's own actions: sweeps, calendar changes)."""
     pk = case.pk if isinstance(case, Case) else case
@@ -60,7 +61,7 @@ def run(case: Case, method: Callable, **kwargs) -> None:
         raise moved_on() from None
 
 
-def append(case: Case, action: Action, *, by, from_state: str, now: dt.datetime, source: str,
+def append(case: Case, action: Action, *, by: User | None, from_state: str, now: dt.datetime, source: str,
            payload: dict, due_date: dt.date | None = None) -> LedgerEntry:
     """Append the action's ledger entry and announce the change once it commits."""
     entry = ledger.append(case, action=action.name, actor=by, from_state=from_state, to_state=case.state,
@@ -73,7 +74,7 @@ def append(case: Case, action: Action, *, by, from_state: str, now: dt.datetime,
 class Act:
     """One action being taken on one locked case (see ``acting``)."""
 
-    def __init__(self, action: Action, case: Case, *, by, now: dt.datetime, source: str):
+    def __init__(self, action: Action, case: Case, *, by: User | None, now: dt.datetime, source: str):
         self.action, self.case, self.by, self.now, self.source = action, case, by, now, source
         self.before = case.state
         self.facts = Facts(case, local_date(now), lock=True)
@@ -122,7 +123,7 @@ class Act:
 
 
 @contextmanager
-def acting(name: str, case: Case | int, *, by, now: dt.datetime, source: str | None,
+def acting(name: str, case: Case | int, *, by: User | None, now: dt.datetime, source: str | None,
            actor: Actor | None = None, check_state: bool = True) -> Iterator[Act]:
     """Lock the case and check the action on it; the body transitions, saves and records."""
     action = ACTIONS[name]

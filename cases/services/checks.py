@@ -2,6 +2,8 @@
 (a wrong state, or a case that moved on since the actor loaded it)."""
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import IntegrityError
 from django.utils.translation import gettext as _
 
@@ -84,6 +86,29 @@ def state_refusal(case: Case) -> WrongState:
     if seen is not None and seen != (case.state, case.department_id):
         return moved_on()
     return wrong_state(case.state)
+
+
+def assigned_department(case: Case) -> Department:
+    """The department a case being handled or closed is with. Every such case has one (assign
+    sets it, only return clears it); one without is refused as being in the wrong state."""
+    if case.department is None:
+        raise state_refusal(case)
+    return case.department
+
+
+def due_date_of(case: Case) -> dt.date:
+    """The due date of a case an action requires one of (an extension is asked for on or before
+    it, ``cases.actions``); one without is refused as being in the wrong state."""
+    if case.due_date is None:
+        raise state_refusal(case)
+    return case.due_date
+
+
+def assigned_department_id(case: Case) -> int:
+    """``assigned_department``'s key, without loading the department."""
+    if case.department_id is None:
+        raise state_refusal(case)
+    return case.department_id
 
 
 def require_assigned_department(by, case: Case, states: tuple[str, ...]) -> None:

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -28,7 +29,8 @@ def merged_versions(*labels: str) -> str:
     return "+".join(per_year[y] for y in sorted(per_year))[:64] or (labels[-1] if labels else "")
 
 
-def set_recomputed_due_date(case_id: int, *, working_days: int, calendar, by=None, reason: str, now=None) -> Case:
+def set_recomputed_due_date(case_id: int, *, working_days: int, calendar, by: User | None = None, reason: str,
+                            now: dt.datetime | None = None) -> Case:
     """Recount a case's due date on a changed calendar, with a ledger entry (system action).
 
     ``working_days`` is the case's whole allowance (policy plus approved extensions) counted
@@ -55,7 +57,8 @@ def set_recomputed_due_date(case_id: int, *, working_days: int, calendar, by=Non
     return case
 
 
-def recompute_provisional_due_dates(*, year: int | None = None, by=None, now=None) -> int:
+def recompute_provisional_due_dates(*, year: int | None = None, by: User | None = None,
+                                    now: dt.datetime | None = None) -> int:
     """Recompute the open cases' provisional due dates that are out of date; returns how many.
 
     Out of date: a year the date was counted on provisionally has been entered since, or the
@@ -104,8 +107,12 @@ class RecomputedDue:
 
     @classmethod
     def of(cls, case: Case, *, before: dt.date, working_days: int) -> RecomputedDue:
+        """``case`` as its recount left it, with the due date the recount set."""
+        after = case.due_date
+        if after is None:
+            raise ValueError(f"case {case.pk} has no due date after its recount")
         return cls(case.pk, case.number, case.region_id, case.department_id, working_days, before,
-                   case.due_date, case.due_date_provisional)
+                   after, case.due_date_provisional)
 
     @property
     def moved(self) -> bool:
@@ -119,7 +126,8 @@ def announce_recomputed(changes: Sequence[RecomputedDue], *, year: int | None) -
         transaction.on_commit(lambda: signals.due_dates_recomputed.send(sender=Case, changes=changes, year=year))
 
 
-def mark_supervised(case, *, by=None, source=None, now=None) -> Case:
+def mark_supervised(case: Case | int, *, by: User | None = None, source: str | None = None,
+                    now: dt.datetime | None = None) -> Case:
     """Mark a case 督办 (supervised): still overdue well past its due date.
 
     With ``by=None`` it is the deadline sweep acting; an office user may also mark a case of

@@ -2,7 +2,10 @@
 the due date; the county or city office approves (the due date moves) or rejects."""
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -11,7 +14,7 @@ from .. import workdays
 from ..errors import InvalidInput
 from ..models import Case, ExtensionRequest
 from ._steps import acting
-from .checks import clean_text, refuse_integrity, require_text
+from .checks import clean_text, due_date_of, refuse_integrity, require_text
 from .deadlines import merged_versions
 
 EXTENSION_MAX_DAYS_DEFAULT = 10
@@ -32,7 +35,8 @@ def pending_extension(case: Case, *, lock: bool = False):
     return qs.first()
 
 
-def request_extension(case, *, by, reason: str, days: int, source=None, now=None) -> Case:
+def request_extension(case: Case | int, *, by: User, reason: str, days: int, source: str | None = None,
+                      now: dt.datetime | None = None) -> Case:
     """The assigned department asks for more working days (申请延期), before the due date."""
     now = now or timezone.now()
     reason = require_text(reason, "reason", _("Reason"))
@@ -47,19 +51,21 @@ def request_extension(case, *, by, reason: str, days: int, source=None, now=None
         )
     with acting("request_extension", case, by=by, now=now, source=source) as act:
         case = act.case
+        due = due_date_of(case)
         try:
             with transaction.atomic():
                 request = ExtensionRequest.objects.create(
                     case=case, days=days, reason=reason, requested_by=by, requested_at=now,
-                    due_date_before=case.due_date,
+                    due_date_before=due,
                 )
         except IntegrityError as error:
             raise refuse_integrity(error) from None
-        act.record({"request": request.pk, "reason": reason, "days": days, "due_date": case.due_date.isoformat()})
+        act.record({"request": request.pk, "reason": reason, "days": days, "due_date": due.isoformat()})
     return case
 
 
-def _decide_extension(case, *, by, approve: bool, note: str, source, now) -> Case:
+def _decide_extension(case: Case | int, *, by: User, approve: bool, note: str, source: str | None,
+                      now: dt.datetime | None) -> Case:
     now = now or timezone.now()
     note = clean_text(note, "note")
     if len(note) > 2000:
@@ -73,7 +79,7 @@ def _decide_extension(case, *, by, approve: bool, note: str, source, now) -> Cas
                    "due_date_before": before.isoformat() if before else None}
         if approve:
             # The extension counts from the current due date, on the calendar as it is now.
-            extended = workdays.add_working_days(before, request.days)
+            extended = workdays.add_working_days(due_date_of(case), request.days)
             case.due_date = extended.date
             case.due_date_provisional = case.due_date_provisional or extended.provisional
             case.calendar_version = merged_versions(case.calendar_version, extended.calendar_version)
@@ -89,11 +95,13 @@ def _decide_extension(case, *, by, approve: bool, note: str, source, now) -> Cas
     return case
 
 
-def approve_extension(case, *, by, note: str = "", source=None, now=None) -> Case:
+def approve_extension(case: Case | int, *, by: User, note: str = "", source: str | None = None,
+                      now: dt.datetime | None = None) -> Case:
     """The county or city office grants the pending extension: the due date moves."""
     return _decide_extension(case, by=by, approve=True, note=note, source=source, now=now)
 
 
-def reject_extension(case, *, by, note: str = "", source=None, now=None) -> Case:
+def reject_extension(case: Case | int, *, by: User, note: str = "", source: str | None = None,
+                     now: dt.datetime | None = None) -> Case:
     """The county or city office refuses the pending extension: the due date stays."""
     return _decide_extension(case, by=by, approve=False, note=note, source=source, now=now)

@@ -1,27 +1,33 @@
 """The office's actions after closing: reopening (重办) and the enterprise's response (回访)."""
 from __future__ import annotations
 
+import datetime as dt
+
+from django.contrib.auth.models import User
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ..errors import InvalidInput
 from ..models import Case, CaseAssignment, FollowUp
 from ._steps import acting
-from .checks import clean_text, require_text
+from .checks import assigned_department_id, clean_text, require_text
 
 
-def reopen(case, *, by, reason: str, source: str | None = None, now=None) -> Case:
+def reopen(case: Case | int, *, by: User, reason: str, source: str | None = None,
+           now: dt.datetime | None = None) -> Case:
     """Send a closed case back to its department (重办), e.g. the enterprise is not satisfied."""
     now = now or timezone.now()
     reason = require_text(reason, "reason", _("Reason"))
     with acting("reopen", case, by=by, now=now, source=source) as act:
         act.transition()
-        CaseAssignment.objects.create(case=act.case, department_id=act.case.department_id, assigned_at=now)
-        act.record({"reason": reason, "department": act.case.department_id})
+        department_id = assigned_department_id(act.case)
+        CaseAssignment.objects.create(case=act.case, department_id=department_id, assigned_at=now)
+        act.record({"reason": reason, "department": department_id})
     return act.case
 
 
-def record_follow_up(case, *, by, satisfaction: str, note: str = "", source: str | None = None, now=None) -> Case:
+def record_follow_up(case: Case | int, *, by: User, satisfaction: str, note: str = "", source: str | None = None,
+                     now: dt.datetime | None = None) -> Case:
     """Record the enterprise's response after closing (回访)."""
     now = now or timezone.now()
     if satisfaction not in Case.Satisfaction.values:

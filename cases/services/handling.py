@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+from django.contrib.auth.models import User
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -16,7 +17,7 @@ from ..errors import InvalidInput
 from ..models import Case, Evidence, State
 from ..uploads import CheckedFile, EvidenceReference, check_uploads, files_removed_on_failure
 from ._steps import acting
-from .checks import clean_text, require_text
+from .checks import assigned_department, clean_text, require_text
 
 
 def _write_evidence(files: Sequence[CheckedFile | EvidenceReference], by, now: dt.datetime,
@@ -32,7 +33,8 @@ def _write_evidence(files: Sequence[CheckedFile | EvidenceReference], by, now: d
         item = Evidence(original_name=checked.name, content_type=checked.content_type, size=checked.size,
                         sha256=checked.sha256, uploaded_by=by, uploaded_at=now)
         item.file.save(checked.name, checked.upload, save=False)
-        stored.append(item.file.name)
+        if item.file.name:  # the name storage chose, set by save()
+            stored.append(item.file.name)
         items.append(item)
     return items
 
@@ -50,7 +52,7 @@ def _store_evidence(case: Case, items: list[Evidence]) -> list[dict]:
     return records
 
 
-def acknowledge(case, *, by, source: str | None = None, now=None) -> Case:
+def acknowledge(case: Case | int, *, by: User, source: str | None = None, now: dt.datetime | None = None) -> Case:
     """The assigned department signs for the case (签收)."""
     now = now or timezone.now()
     with acting("acknowledge", case, by=by, now=now, source=source) as act:
@@ -59,21 +61,22 @@ def acknowledge(case, *, by, source: str | None = None, now=None) -> Case:
     return act.case
 
 
-def return_case(case, *, by, reason: str, suggested_department: str = "", source: str | None = None,
-                now=None) -> Case:
+def return_case(case: Case | int, *, by: User, reason: str, suggested_department: str = "", source: str | None = None,
+                now: dt.datetime | None = None) -> Case:
     """The department sends a mis-routed case back to the office (退单)."""
     now = now or timezone.now()
     reason = require_text(reason, "reason", _("Reason"))
     suggested_department = clean_text(suggested_department, "suggested_department", multiline=False)[:100]
     with acting("return", case, by=by, now=now, source=source) as act:
-        department = act.case.department
+        department = assigned_department(act.case)
         act.transition()
         act.record({"reason": reason, "department": department.pk, "department_name": department.name,
                     "suggested_department": suggested_department})
     return act.case
 
 
-def resolve(case, *, by, result: str, evidence, source: str | None = None, now=None) -> Case:
+def resolve(case: Case | int, *, by: User, result: str, evidence, source: str | None = None,
+            now: dt.datetime | None = None) -> Case:
     """The department reports the problem solved (解决), with its evidence."""
     now = now or timezone.now()
     result = require_text(result, "result", _("Result"))
@@ -86,8 +89,9 @@ def resolve(case, *, by, result: str, evidence, source: str | None = None, now=N
     return act.case
 
 
-def explain(case, *, by, result: str, policy_basis: str, redirect_to: str, evidence, source: str | None = None,
-            now=None) -> Case:
+def explain(case: Case | int, *, by: User, result: str, policy_basis: str, redirect_to: str, evidence,
+            source: str | None = None,
+            now: dt.datetime | None = None) -> Case:
     """The department answers with an explanation (解释答复): not its remit or not within policy."""
     now = now or timezone.now()
     result = require_text(result, "result", _("Explanation"))
@@ -103,7 +107,8 @@ def explain(case, *, by, result: str, policy_basis: str, redirect_to: str, evide
     return act.case
 
 
-def add_evidence(case, *, by, evidence, note: str = "", source: str | None = None, now=None) -> Case:
+def add_evidence(case: Case | int, *, by: User, evidence, note: str = "", source: str | None = None,
+                 now: dt.datetime | None = None) -> Case:
     """The assigned department adds handling material to an open case (while it has the case)."""
     now = now or timezone.now()
     note = clean_text(note, "note")[:2000]
@@ -118,7 +123,7 @@ def add_evidence(case, *, by, evidence, note: str = "", source: str | None = Non
 def import_closing(
     case,
     *,
-    by,
+    by: User,
     state: str,
     result: str,
     evidence_refs: Sequence[str] = (),
@@ -141,6 +146,7 @@ def import_closing(
     references = [EvidenceReference(ref) for ref in evidence_refs if (ref or "").strip()]
     name = "resolve" if state == State.RESOLVED else "explain"
     with acting(name, case, by=by, now=now, source=Source.IMPORT, actor=Actor.OFFICE) as act:
+        payload: dict[str, object]
         if name == "resolve":
             act.transition(result=result, at=now)
             payload = {"result": result}

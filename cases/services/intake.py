@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -32,7 +33,7 @@ def next_serial(region: Region, year: int) -> int:
 
 def create_case(
     *,
-    by,
+    by: User,
     region: Region,
     enterprise_name: str,
     credit_code_value: str,
@@ -53,35 +54,16 @@ def create_case(
     ``enterprise_size`` None: an enterprise already on record keeps its size class; a new one is
     recorded as "other"."""
     now = now or timezone.now()
-    if not is_office(by):
-        raise NotAllowed(_("Only a county office or the city office may log a case."))
-    require_office(by, region)
-    if region.is_city and role_of(by) != Role.CITY_OFFICE:
-        raise NotAllowed(_("Only the city office may log a case for the city."))
-    name = require_text(enterprise_name, "enterprise_name", _("Enterprise name"), max_length=200, multiline=False)
-    code = credit_code.normalize(credit_code_value)
-    problem = credit_code.problem(code)
-    if problem:
-        raise InvalidInput(problem, field="credit_code")
-    if enterprise_size is not None and enterprise_size not in Enterprise.Size.values:
-        raise InvalidInput(_("Unknown enterprise size class."), field="enterprise_size")
-    if category is None:
-        raise InvalidInput(_("Category is required."), field="category")
-    if channel is None:
-        raise InvalidInput(_("Channel is required."), field="channel")
+    # Who: a county office, the city office (SPEC §2, create → received).
+    _require_may_log(by, region)
+    # What it requires: the enterprise with a valid credit code, category, channel, description,
+    # received_at ≤ now; and what it may carry (reference, contact) must be storable text.
+    name, code = _checked_enterprise(enterprise_name, credit_code_value, enterprise_size)
+    _require_classified(category, channel)
     description = require_text(description, "description", _("Problem description"))
-    received_at = received_at or now
-    if timezone.is_naive(received_at):
-        raise InvalidInput(_("The time of receipt must carry a time zone."), field="received_at")
-    problem = receipt_problem(received_at, now=now)
-    if problem:
-        raise InvalidInput(problem, field="received_at")
+    received_at = _checked_receipt(received_at or now, now=now)
     ref = (ref or "").strip() or None
-    for field, value in (("ref", ref), ("contact_name", contact_name), ("contact_phone", contact_phone)):
-        problem = text_problem(value)
-        if problem:
-            raise InvalidInput(problem, field=field)
-    year = timezone.localtime(received_at).year
+    _require_storable(ref=ref, contact_name=contact_name, contact_phone=contact_phone)
     days = category.deadline_for(complex=False)
     # An imported ledger may carry its own 办理时限; otherwise the category's policy decides.
     due = workdays.Due(due_date, False, "given") if due_date else workdays.due_date_for(received_at, days)
@@ -89,15 +71,9 @@ def create_case(
     with transaction.atomic():
         # Lock the region row so two intakes in one region cannot take the same serial.
         Region.objects.select_for_update().get(pk=region.pk)
-        if ref and Case.objects.filter(region=region, ref=ref).exists():
-            raise InvalidInput(_("A case with reference %(ref)s already exists in this region.") % {"ref": ref}, field="ref")
-        enterprise, created = Enterprise.objects.get_or_create(
-            credit_code=code, defaults={"name": name, "size": enterprise_size or Enterprise.Size.OTHER}
-        )
-        size = enterprise_size or enterprise.size
-        if not created and (enterprise.name != name or enterprise.size != size):
-            enterprise.name, enterprise.size = name, size
-            enterprise.save(update_fields=["name", "size"])
+        _require_new_ref(region, ref)
+        enterprise = _enterprise_on_record(code, name, enterprise_size)
+        year = timezone.localtime(received_at).year
         serial = next_serial(region, year)
         case = Case.objects.create(
             region=region,
@@ -141,3 +117,74 @@ def create_case(
             },
         )
     return case
+
+
+# -- create's rules, in the order they are checked ------------------------------------------
+
+
+def _require_may_log(by, region: Region) -> None:
+    """A county office logs cases of its own region, the city office of any; a case of the city
+    itself only the city office."""
+    if not is_office(by):
+        raise NotAllowed(_("Only a county office or the city office may log a case."))
+    require_office(by, region)
+    if region.is_city and role_of(by) != Role.CITY_OFFICE:
+        raise NotAllowed(_("Only the city office may log a case for the city."))
+
+
+def _checked_enterprise(name: str, credit_code_value: str, size: str | None) -> tuple[str, str]:
+    """The enterprise's name and normalized credit code, the code valid under GB 32100-2015, the
+    size class (if given) a known one."""
+    name = require_text(name, "enterprise_name", _("Enterprise name"), max_length=200, multiline=False)
+    code = credit_code.normalize(credit_code_value)
+    problem = credit_code.problem(code)
+    if problem:
+        raise InvalidInput(problem, field="credit_code")
+    if size is not None and size not in Enterprise.Size.values:
+        raise InvalidInput(_("Unknown enterprise size class."), field="enterprise_size")
+    return name, code
+
+
+def _require_classified(category: Category | None, channel: Channel | None) -> None:
+    if category is None:
+        raise InvalidInput(_("Category is required."), field="category")
+    if channel is None:
+        raise InvalidInput(_("Channel is required."), field="channel")
+
+
+def _checked_receipt(received_at: dt.datetime, *, now: dt.datetime) -> dt.datetime:
+    """The time of receipt: time-zone aware, and not after now (``input_rules.receipt_problem``)."""
+    if timezone.is_naive(received_at):
+        raise InvalidInput(_("The time of receipt must carry a time zone."), field="received_at")
+    problem = receipt_problem(received_at, now=now)
+    if problem:
+        raise InvalidInput(problem, field="received_at")
+    return received_at
+
+
+def _require_storable(**fields: str | None) -> None:
+    """Optional text the case carries: no control characters (``input_rules.text_problem``)."""
+    for field, value in fields.items():
+        problem = text_problem(value)
+        if problem:
+            raise InvalidInput(problem, field=field)
+
+
+def _require_new_ref(region: Region, ref: str | None) -> None:
+    """An external reference names one case of its region (the import's idempotency key)."""
+    if ref and Case.objects.filter(region=region, ref=ref).exists():
+        raise InvalidInput(_("A case with reference %(ref)s already exists in this region.") % {"ref": ref},
+                           field="ref")
+
+
+def _enterprise_on_record(code: str, name: str, size: str | None) -> Enterprise:
+    """The enterprise of this credit code, recorded now or brought up to date with the name (and
+    the size class, if given) this intake states."""
+    enterprise, created = Enterprise.objects.get_or_create(
+        credit_code=code, defaults={"name": name, "size": size or Enterprise.Size.OTHER}
+    )
+    size = size or enterprise.size
+    if not created and (enterprise.name != name or enterprise.size != size):
+        enterprise.name, enterprise.size = name, size
+        enterprise.save(update_fields=["name", "size"])
+    return enterprise

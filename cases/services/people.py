@@ -15,7 +15,7 @@ def office_users(region: Region):
     return users if region.is_city else users.filter(profile__region=region)
 
 
-def department_users(department_id: int | None):
+def department_users(department_id: int):
     return get_user_model().objects.filter(
         is_active=True, profile__role=Role.DEPARTMENT, profile__department_id=department_id
     )

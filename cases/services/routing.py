@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.contrib.auth.models import User
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -25,7 +26,7 @@ def _check_department(case: Case, department: Department | None) -> Department:
 
 
 def _route(
-    case: Case | int, *, by, department: Department, complex: bool | None, action: str, source: str | None,
+    case: Case | int, *, by: User, department: Department, complex: bool | None, action: str, source: str | None,
     now: dt.datetime | None, due_date: dt.date | None = None,
 ) -> Case:
     now = now or timezone.now()
@@ -60,8 +61,8 @@ def _route(
 
 
 def assign(
-    case, *, by, department: Department, complex: bool | None = False, due_date: dt.date | None = None,
-    source: str | None = None, now=None,
+    case, *, by: User, department: Department, complex: bool | None = False, due_date: dt.date | None = None,
+    source: str | None = None, now: dt.datetime | None = None,
 ) -> Case:
     """Route a received case to the responsible department (交办); ``complex`` None or False: the
     ordinary deadline.
@@ -71,7 +72,8 @@ def assign(
                   now=now, due_date=due_date)
 
 
-def reassign(case, *, by, department: Department, complex: bool | None = None, source: str | None = None,
-             now=None) -> Case:
+def reassign(case: Case | int, *, by: User, department: Department, complex: bool | None = None,
+             source: str | None = None,
+             now: dt.datetime | None = None) -> Case:
     """Route an assigned case to another department; ``complex`` None keeps the case's flag."""
     return _route(case, by=by, department=department, complex=complex, action="reassign", source=source, now=now)

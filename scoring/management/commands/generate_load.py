@@ -51,6 +51,9 @@ DEPARTMENT_NAMES = ["发展和改革委员会", "工业和信息化局", "人力
 ACTOR = "generate_load"
 BATCH = 20000
 
+# One ledger entry to write: (action, from state, to state, when, the due date it sets or None, payload).
+Event = tuple[str, str, str, dt.datetime, dt.date | None, dict]
+
 
 class Writer:
     """Rows straight into tables: COPY on PostgreSQL, executemany on SQLite."""
@@ -224,7 +227,7 @@ class Command(BaseCommand):
         is_complex = rng.random() < 0.1
         due = self.calendar.add_working_days(received.astimezone(self.zone).date(), category.deadline_for(complex=is_complex))
         description = f"{category.name}：{enterprise_name}反映的问题（合成数据）"
-        events = [("create", "", "received", received, due.date, {
+        events: list[Event] = [("create", "", "received", received, due.date, {
             "enterprise": enterprise_name, "credit_code": code, "size": size, "category": category.code,
             "channel": channel.code, "description": description, "contact_name": "联系人", "contact_phone": "13800000000",
             "received_at": received.isoformat(), "deadline_days": category.deadline_for(complex=False), "ref": None,
