@@ -291,7 +291,7 @@ class CaseViewSet(ApiAuth, mixins.ListModelMixin, mixins.RetrieveModelMixin, mix
         services.require_actor(user, case, office=action.office)
         data = {}
         if action.body:
-            serializer = getattr(serializers, action.body)(data=request.data)
+            serializer = getattr(serializers, action.body)(data=request.data, context={"request": request})
             serializer.is_valid(raise_exception=True)
             data = serializer.validated_data
         changed = getattr(services, action.service)(case, by=user, source=API, **data)

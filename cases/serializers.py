@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from . import credit_code
+from .access import departments_for_user
 from .importing.reader import upload_size_problem
 from .input_rules import MAX_ID, TextRulesSerializer, text_problem
 from .models import Case, Category, Channel, Department, Enterprise, Region, State, local_date
@@ -205,7 +206,11 @@ class AssignSerializer(serializers.Serializer):
                                        help_text=_("Complex problem: the longer deadline of its category applies."))
 
     def validate_department(self, value: int) -> Department:
-        department = Department.objects.select_related("region").filter(pk=value).first()
+        # Only departments this user may see: another county's answer the same as none at all,
+        # so ids outside the user's scope cannot be probed.
+        request = self.context.get("request")
+        departments = departments_for_user(request.user) if request is not None else Department.objects.all()
+        department = departments.select_related("region").filter(pk=value).first()
         if department is None:
             raise serializers.ValidationError(gettext("Unknown department."))
         return department

@@ -217,3 +217,13 @@ def test_follow_up_paths(api, resolved_case, make_case, county_a, county_b, dept
     assert api(dept_x_user).post(url(resolved_case, "follow-up"), {"satisfaction": "satisfied"}, format="json").status_code == 403
     assert api(county_b).post(url(resolved_case, "follow-up"), {"satisfaction": "satisfied"}, format="json").status_code == 404
     assert api(county_a).post(url(make_case(), "follow-up"), {"satisfaction": "satisfied"}, format="json").status_code == 409
+
+
+def test_another_countys_department_answers_like_no_department_at_all(api, county_a, make_case, dept_z):
+    """A county cannot probe which department ids exist elsewhere (found by review)."""
+    client = api(county_a)
+    case = make_case()
+    foreign = client.post(f"/api/v1/cases/{case.pk}/assign/", {"department": dept_z.pk}, format="json")
+    missing = client.post(f"/api/v1/cases/{case.pk}/assign/", {"department": 999999}, format="json")
+    assert foreign.status_code == missing.status_code == 400
+    assert foreign.json() == missing.json()
