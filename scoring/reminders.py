@@ -53,14 +53,16 @@ def remind_department(case_number: str, *, by, region, now: dt.datetime | None =
     if case.state != State.ASSIGNED or department is None:
         raise WrongState(_("Only a case with a department can be reminded; this one is %(state)s.")
                          % {"state": case.get_state_display()})
-    if notes.notes_since(case, purpose=PURPOSE, day=today):
-        raise WrongState(_("The department was already reminded of this case today."))
     recipients = list(department_staff(department.pk))
     message = _("Please close case %(number)s (%(enterprise)s) by its due date %(due)s: it counts towards "
                 "%(region)s's item 15 (timeliness) at the year's cutoff.") % {
         "number": case.number, "enterprise": case.enterprise.name, "due": case.due_date.isoformat(),
         "region": case.region.name}
     with transaction.atomic():
+        # Under the case's row lock, so two clicks at once cannot both pass "not yet today".
+        Case.objects.select_for_update().filter(pk=case.pk).first()
+        if notes.notes_since(case, purpose=PURPOSE, day=today):
+            raise WrongState(_("The department was already reminded of this case today."))
         notes.add_note(case, by=by, note=message, purpose=PURPOSE, now=now, details={
             "department_name": department.name, "due_date": case.due_date.isoformat(),
             "recipients": [user.get_username() for user in recipients]})

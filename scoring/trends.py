@@ -32,6 +32,7 @@ from ledger.models import LedgerEntry
 
 from .item15 import timeliness_for_regions
 from .ladders import ladder, rate_str
+from .models import Assessment
 from .scope import local_zone, make_scope, moment
 
 MONTHS = range(1, 13)
@@ -179,7 +180,9 @@ def _days(duration) -> Decimal | None:
 def league(region: Region, year: int, *, today: dt.date, params: dict) -> League:
     """The county's departments ranked by item 15's exact rate (equal rates share a rank), with
     their average days to close, returns and extension requests in the year."""
-    cutoff = make_scope(year).cutoff
+    # The assessment's cutoff, as the scores use it (12-20 only when none is set).
+    assessment = Assessment.objects.filter(year=year).only("cutoff").first()
+    cutoff = make_scope(year, assessment.cutoff if assessment is not None else None).cutoff
     day, as_of_today = moment(year, cutoff, today)
     scope = make_scope(year, day, as_of_today=as_of_today)
     where = Where(year, [region], today)
