@@ -353,7 +353,8 @@ def _write(path: Path, *, by, refs: References, now: dt.datetime, summary: Summa
     except _Abort:
         return
     except IntegrityError:
-        summary.add_error(None, None, _("The import conflicts with a change made at the same time; nothing was imported. Try again."))
+        summary.add_error(None, None, _("The import conflicts with a change made at the same time; nothing was "
+                                        "imported. Try again."))
         return
     progress("writing", total, 1.0)
 
