@@ -137,90 +137,154 @@ def _dept_user(people, region_code, dept):
 
 
 def _life(case: Case, people: dict, region_index: int, rng: random.Random, now: dt.datetime) -> None:
-    """Move one case along a plausible history, never past ``now``."""
-    code = case.region.code
-    office = people[code]["office"]
-    reliability = ON_TIME[region_index]
-
-    def step(moment: dt.datetime) -> bool:
-        return moment < now
-
-    def route(after: dt.datetime, exclude=None):
-        pool = [d for d in people[code]["depts"] if d != exclude]
-        dept = rng.choice(people["city_dept_list"]) if rng.random() < 0.06 else rng.choice(pool)
-        moment = _at(_later_workday(timezone.localtime(after).date(), rng, 0, 1), rng, after)
-        return dept, moment
-
-    dept, moment = route(case.received_at)
-    if not step(moment):
+    """Move one case along a plausible history, never past ``now``: routed, acknowledged, perhaps
+    extended, then closed and followed up — and reopened once if the enterprise is dissatisfied."""
+    life = _Life(case, people, rng, now, reliability=ON_TIME[region_index])
+    if not (life.assigned() and life.acknowledged()):
         return
-    case = services.assign(case, by=office, department=dept, complex=rng.random() < 0.08, now=moment)
-    if rng.random() < 0.04:  # mis-routed: returned, then routed elsewhere
-        moment = moment + dt.timedelta(hours=rng.randint(1, 20))
-        if not step(moment):
-            return
-        case = services.return_case(case, by=_dept_user(people, code, dept), reason="不属本单位职责范围",
-                                    suggested_department="请转交相关职能部门", now=moment)
-        dept, moment = route(moment, exclude=dept)
-        if not step(moment):
-            return
-        case = services.assign(case, by=office, department=dept, now=moment)
-    handler = _dept_user(people, code, dept)
-    if rng.random() < 0.92:
-        moment = moment + dt.timedelta(hours=rng.choice([1, 2, 3, 5, 20, 26]))
-        if not step(moment):
-            return
-        case = services.acknowledge(case, by=handler, now=moment)
-    due = case.due_date
-    if rng.random() < 0.05:  # asks for more time before the due date
-        ask = _at(_later_workday(timezone.localtime(moment).date(), rng, 1, 2), rng, moment)
-        if step(ask) and timezone.localtime(ask).date() < due:
-            try:
-                case = services.request_extension(case, by=handler, reason="需协调市级部门，办理周期较长",
-                                                  days=rng.randint(3, 10), now=ask)
-                decide = ask + dt.timedelta(hours=rng.randint(2, 30))
-                if step(decide):
-                    if rng.random() < 0.8:
-                        case = services.approve_extension(case, by=office, note="同意延期", now=decide)
-                    else:
-                        case = services.reject_extension(case, by=office, note="请按期办结", now=decide)
-                moment = max(moment, decide)
-            except CaseError:
-                pass
-            due = case.due_date
+    life.extended()
     for attempt in range(2):
-        on_time = rng.random() < reliability
-        assigned_day = timezone.localtime(moment).date()
-        if on_time:
-            span = max(0, workdays_between(assigned_day, due))
-            close_day = _later_workday(assigned_day, rng, min(1, span), max(1, span))
-            if close_day > due:
-                close_day = due
+        closing = life.closed()
+        if closing is None:
+            return
+        dissatisfied = life.followed_up(closing)
+        if dissatisfied is None or attempt == 1 or not life.reopened(dissatisfied):
+            return
+
+
+@dataclass
+class _Life:
+    """One case's history, step by step. A step whose moment would be at or after ``now`` is not
+    taken (it returns False or None) and the case stays where it is. The steps draw from ``rng`` in
+    a fixed order, so a seed gives the same demo year."""
+
+    case: Case
+    people: dict
+    rng: random.Random
+    now: dt.datetime
+    reliability: float  # the region's share of cases closed on time
+    dept: Department = field(init=False)  # the department handling it (set by ``assigned``)
+    moment: dt.datetime = field(init=False)  # the latest step's moment, where the next one starts
+    due: dt.date = field(init=False)  # its due date (set by ``extended``, moved by ``reopened``)
+
+    def __post_init__(self) -> None:
+        self.moment = self.case.received_at
+
+    @property
+    def office(self):
+        return self.people[self.case.region.code]["office"]
+
+    @property
+    def handler(self):
+        return _dept_user(self.people, self.case.region.code, self.dept)
+
+    def reached(self, moment: dt.datetime) -> bool:
+        return moment < self.now
+
+    def advance(self, moment: dt.datetime) -> bool:
+        self.moment = moment
+        return self.reached(moment)
+
+    def route(self, after: dt.datetime, exclude=None) -> tuple[Department, dt.datetime]:
+        pool = [d for d in self.people[self.case.region.code]["depts"] if d != exclude]
+        rng = self.rng
+        dept = rng.choice(self.people["city_dept_list"]) if rng.random() < 0.06 else rng.choice(pool)
+        return dept, _at(_later_workday(timezone.localtime(after).date(), rng, 0, 1), rng, after)
+
+    def assigned(self) -> bool:
+        self.dept, moment = self.route(self.case.received_at)
+        if not self.advance(moment):
+            return False
+        self.case = services.assign(self.case, by=self.office, department=self.dept,
+                                    complex=self.rng.random() < 0.08, now=moment)
+        if self.rng.random() < 0.04:  # mis-routed: returned, then routed elsewhere
+            return self.rerouted()
+        return True
+
+    def rerouted(self) -> bool:
+        if not self.advance(self.moment + dt.timedelta(hours=self.rng.randint(1, 20))):
+            return False
+        self.case = services.return_case(self.case, by=self.handler, reason="不属本单位职责范围",
+                                         suggested_department="请转交相关职能部门", now=self.moment)
+        self.dept, moment = self.route(self.moment, exclude=self.dept)
+        if not self.advance(moment):
+            return False
+        self.case = services.assign(self.case, by=self.office, department=self.dept, now=moment)
+        return True
+
+    def acknowledged(self) -> bool:
+        if self.rng.random() >= 0.92:  # some departments never acknowledge
+            return True
+        if not self.advance(self.moment + dt.timedelta(hours=self.rng.choice([1, 2, 3, 5, 20, 26]))):
+            return False
+        self.case = services.acknowledge(self.case, by=self.handler, now=self.moment)
+        return True
+
+    def extended(self) -> None:
+        """Now and then the department asks for more time before the due date."""
+        self.due = self.case.due_date
+        if self.rng.random() >= 0.05:
+            return
+        ask = _at(_later_workday(timezone.localtime(self.moment).date(), self.rng, 1, 2), self.rng, self.moment)
+        if not (self.reached(ask) and timezone.localtime(ask).date() < self.due):
+            return
+        try:
+            self.case = services.request_extension(self.case, by=self.handler, reason="需协调市级部门，办理周期较长",
+                                                   days=self.rng.randint(3, 10), now=ask)
+            decide = ask + dt.timedelta(hours=self.rng.randint(2, 30))
+            if self.reached(decide):
+                self.decided(decide)
+            self.moment = max(self.moment, decide)
+        except CaseError:
+            pass
+        self.due = self.case.due_date
+
+    def decided(self, moment: dt.datetime) -> None:
+        if self.rng.random() < 0.8:
+            self.case = services.approve_extension(self.case, by=self.office, note="同意延期", now=moment)
         else:
-            close_day = workdays.add_working_days(due, rng.randint(1, 12)).date
-        closing = _at(close_day, rng, moment)
-        if not step(closing):
-            return
-        if rng.random() < 0.82:
-            case = services.resolve(case, by=handler, result="经协调，问题已解决，企业已确认。",
-                                    evidence=[_pdf("办理情况说明.pdf")], now=closing)
+            self.case = services.reject_extension(self.case, by=self.office, note="请按期办结", now=moment)
+
+    def close_day(self, on_time: bool) -> dt.date:
+        if not on_time:
+            return workdays.add_working_days(self.due, self.rng.randint(1, 12)).date
+        assigned_day = timezone.localtime(self.moment).date()
+        span = max(0, workdays_between(assigned_day, self.due))
+        return min(self.due, _later_workday(assigned_day, self.rng, min(1, span), max(1, span)))
+
+    def closed(self) -> dt.datetime | None:
+        """Resolved or explained, on time as often as the region is; the closing moment."""
+        closing = _at(self.close_day(self.rng.random() < self.reliability), self.rng, self.moment)
+        if not self.reached(closing):
+            return None
+        if self.rng.random() < 0.82:
+            self.case = services.resolve(self.case, by=self.handler, result="经协调，问题已解决，企业已确认。",
+                                         evidence=[_pdf("办理情况说明.pdf")], now=closing)
         else:
-            case = services.explain(case, by=handler, result="经核查，该诉求不属于现行政策支持范围，已当面向企业解释。",
-                                    policy_basis="豫政办〔2012〕148号", redirect_to="可向市企业服务办反映",
-                                    evidence=[_pdf("答复函.pdf")], now=closing)
-        follow = closing + dt.timedelta(days=rng.randint(1, 6))
-        if not step(follow) or rng.random() > 0.65:
-            return
-        satisfaction = rng.choices(["satisfied", "basically_satisfied", "dissatisfied"], [80, 15, 5])[0]
-        case = services.record_follow_up(case, by=office, satisfaction=satisfaction, note="电话回访", now=follow)
-        if satisfaction != "dissatisfied" or attempt == 1:
-            return
-        reopen_at = follow + dt.timedelta(hours=rng.randint(2, 48))
-        if not step(reopen_at):
-            return
-        case = services.reopen(case, by=office, reason="企业对办理结果不满意，重新办理", now=reopen_at)
-        moment = reopen_at
-        due = max(due, workdays.add_working_days(timezone.localtime(reopen_at).date(), 5).date)
+            self.case = services.explain(
+                self.case, by=self.handler, result="经核查，该诉求不属于现行政策支持范围，已当面向企业解释。",
+                policy_basis="豫政办〔2012〕148号", redirect_to="可向市企业服务办反映",
+                evidence=[_pdf("答复函.pdf")], now=closing,
+            )
+        return closing
+
+    def followed_up(self, closing: dt.datetime) -> dt.datetime | None:
+        """Most closed cases get a follow-up visit; its moment if the enterprise was dissatisfied."""
+        follow = closing + dt.timedelta(days=self.rng.randint(1, 6))
+        if not self.reached(follow) or self.rng.random() > 0.65:
+            return None
+        satisfaction = self.rng.choices(["satisfied", "basically_satisfied", "dissatisfied"], [80, 15, 5])[0]
+        self.case = services.record_follow_up(self.case, by=self.office, satisfaction=satisfaction,
+                                              note="电话回访", now=follow)
+        return follow if satisfaction == "dissatisfied" else None
+
+    def reopened(self, after: dt.datetime) -> bool:
+        if not self.advance(after + dt.timedelta(hours=self.rng.randint(2, 48))):
+            return False
+        self.case = services.reopen(self.case, by=self.office, reason="企业对办理结果不满意，重新办理", now=self.moment)
+        reopened_day = timezone.localtime(self.moment).date()
+        self.due = max(self.due, workdays.add_working_days(reopened_day, 5).date)
+        return True
 
 
 def workdays_between(start: dt.date, end: dt.date) -> int:

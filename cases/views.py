@@ -113,46 +113,53 @@ def intake(request):
         except idempotency.KeyReused as reused:
             return _intake_resent_changed(request, now, reused.case)
         if stored is not None:  # a double click, or a resend after a lost answer
-            messages.info(request, _("Case %(number)s was already logged from this form; the repeated "
-                                     "submission logged nothing new.") % {"number": stored.number})
-            return redirect("cases:detail", pk=stored.pk)
-    if form.is_valid():
-        data = form.cleaned_data
+            return _intake_repeated(request, stored)
+    if not form.is_valid():
+        return _intake_page(request, form, status=400)
+    return _intake_log(request, form, now=now, key=key, request_hash=request_hash)
 
-        def create() -> Case:
-            return services.create_case(
-                by=request.user,
-                region=data["region"],
-                enterprise_name=data["enterprise_name"],
-                credit_code_value=data["credit_code"],
-                enterprise_size=data["enterprise_size"],
-                category=data["category"],
-                channel=data["channel"],
-                description=data["description"],
-                contact_name=data["contact_name"],
-                contact_phone=data["contact_phone"],
-                received_at=data["received_at"],
-                now=now,
-            )
 
-        try:
-            if key:
-                case, created = idempotency.create_once(by=request.user, key=key, request_hash=request_hash,
-                                                        create=create, now=now)
-            else:
-                case, created = create(), True
-        except NotAllowed as error:
-            return _refused(request, error)
-        except CaseError as error:
-            form.add_service_error(error)
+def _intake_log(request, form, *, now, key, request_hash):
+    """Log the case the valid form describes — once per submission key, when the form has one."""
+    data = form.cleaned_data
+
+    def create() -> Case:
+        return services.create_case(
+            by=request.user,
+            region=data["region"],
+            enterprise_name=data["enterprise_name"],
+            credit_code_value=data["credit_code"],
+            enterprise_size=data["enterprise_size"],
+            category=data["category"],
+            channel=data["channel"],
+            description=data["description"],
+            contact_name=data["contact_name"],
+            contact_phone=data["contact_phone"],
+            received_at=data["received_at"],
+            now=now,
+        )
+
+    try:
+        if key:
+            case, created = idempotency.create_once(by=request.user, key=key, request_hash=request_hash,
+                                                    create=create, now=now)
         else:
-            if created:
-                messages.success(request, _("Case %(number)s logged.") % {"number": case.number})
-            else:
-                messages.info(request, _("Case %(number)s was already logged from this form; the repeated "
-                                         "submission logged nothing new.") % {"number": case.number})
-            return redirect("cases:detail", pk=case.pk)
-    return _intake_page(request, form, status=400)
+            case, created = create(), True
+    except NotAllowed as error:
+        return _refused(request, error)
+    except CaseError as error:
+        form.add_service_error(error)
+        return _intake_page(request, form, status=400)
+    if not created:
+        return _intake_repeated(request, case)
+    messages.success(request, _("Case %(number)s logged.") % {"number": case.number})
+    return redirect("cases:detail", pk=case.pk)
+
+
+def _intake_repeated(request, case):
+    messages.info(request, _("Case %(number)s was already logged from this form; the repeated "
+                             "submission logged nothing new.") % {"number": case.number})
+    return redirect("cases:detail", pk=case.pk)
 
 
 def _intake_page(request, form, status=200):

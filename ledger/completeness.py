@@ -6,7 +6,8 @@ the case reached must have its records, and its hash chain must verify with non-
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 
 from django.utils.translation import gettext_lazy
 
@@ -43,54 +44,109 @@ CREATE_FIELDS = {
 
 
 def lacks(number: str, entries: list[LedgerEntry], *, chain_problems: list[str] | None = None) -> list[str]:
-    """What this chain lacks; an empty list when complete. ``chain_problems``: what
-    ``check_chain`` already found for these entries, so that a caller who has verified the chain
-    does not hash it again."""
-    missing: list[str] = []
+    """What this chain lacks (keys of ``LACK_LABELS``); an empty list when complete.
+    ``chain_problems``: what ``check_chain`` already found for these entries, so that a caller who
+    has verified the chain does not hash it again.
+
+    Each lack is listed once, in the order the chain shows it: the chain and the receipt first,
+    then a lapse at the entry where it happened, then what the case's current stage still lacks."""
     problems = chain_problems if chain_problems is not None else check_chain(number, entries)[0]
-    if problems:
-        missing.append("ledger_chain")
-    create = next((e for e in entries if e.action == "create"), None)
-    if create is None:
-        missing.append("creation_record")
-    else:
-        for key, name in CREATE_FIELDS.items():
-            value = create.payload.get(key)
-            if key == "credit_code":
-                if not value or not credit_code.is_valid(value):
-                    missing.append(name)
-            elif not value:
-                missing.append(name)
-    routed = False
-    evidence_since_routing = 0
-    closing = None
-    pending_reason: str | None = None
-    for entry in entries:
-        if entry.action in (*ROUTING_ACTIONS, "reopen"):
-            routed = True
-            if entry.action != "reopen" and not entry.payload.get("department"):
-                missing.append("department")
-            evidence_since_routing = 0
-            closing = None
-        elif entry.action in CLOSING_ACTIONS:
-            closing = entry
-            evidence_since_routing += len(entry.payload.get("evidence") or [])
-        elif entry.action == "evidence":
-            evidence_since_routing += len(entry.payload.get("evidence") or [])
-        elif entry.action == "request_extension":
-            pending_reason = (entry.payload.get("reason") or "").strip()
-        elif entry.action == "approve_extension" and not pending_reason:
-            missing.append("extension_reason")
-    state = entries[-1].to_state if entries else ""
-    if state in ("assigned", "resolved", "explained") and not routed:
-        missing.append("department")
-    if closing is not None and state in ("resolved", "explained"):
-        if not (closing.payload.get("result") or "").strip():
-            missing.append("result")
-        if evidence_since_routing < 1:
-            missing.append("evidence")
-    # Keep each reason once, in a stable order.
-    return list(dict.fromkeys(missing))
+    stages = _Stages.read(entries, problems)
+    found = sorted((lack for check in STAGES.values() for lack in check(stages)), key=lambda lack: lack[0])
+    return list(dict.fromkeys(key for _, key in found))
+
+
+# Where a lack shows in the chain: before its first entry, at an entry's index, or at its end.
+BEFORE, END = -1, float("inf")
+Lack = tuple[float, str]
+
+
+@dataclass
+class _Stages:
+    """One walk over a chain: the records of each stage it reached."""
+
+    problems: list[str]  # what check_chain found
+    state: str = ""  # where the chain leads
+    create: LedgerEntry | None = None  # the record of receipt
+    routed: bool = False  # ever assigned (or reopened)
+    routings: list[tuple[int, LedgerEntry]] = field(default_factory=list)  # (index, assign/reassign)
+    closing: LedgerEntry | None = None  # the latest closing since the last routing or reopening
+    evidence: int = 0  # evidence items since the last routing or reopening
+    approvals: list[tuple[int, str]] = field(default_factory=list)  # (index, the reason it approved)
+
+    @classmethod
+    def read(cls, entries: list[LedgerEntry], problems: list[str]) -> _Stages:
+        stages = cls(problems, state=entries[-1].to_state if entries else "")
+        stages.create = next((e for e in entries if e.action == "create"), None)
+        pending_reason = ""
+        for at, entry in enumerate(entries):
+            if entry.action in (*ROUTING_ACTIONS, "reopen"):
+                # A new round of handling: its result and evidence start afresh.
+                stages.routed, stages.closing, stages.evidence = True, None, 0
+                if entry.action != "reopen":
+                    stages.routings.append((at, entry))
+            elif entry.action == "request_extension":
+                pending_reason = (entry.payload.get("reason") or "").strip()
+            elif entry.action == "approve_extension":
+                stages.approvals.append((at, pending_reason))
+            if entry.action in CLOSING_ACTIONS:
+                stages.closing = entry
+            if entry.action in (*CLOSING_ACTIONS, "evidence"):
+                stages.evidence += len(entry.payload.get("evidence") or [])
+        return stages
+
+
+def _verifies(stages: _Stages) -> Iterator[Lack]:
+    """The hash chain verifies, with non-decreasing times (``check_chain``)."""
+    if stages.problems:
+        yield BEFORE, "ledger_chain"
+
+
+def _received(stages: _Stages) -> Iterator[Lack]:
+    """Received: enterprise name, a valid credit code, category, channel, description, received_at."""
+    if stages.create is None:
+        yield BEFORE, "creation_record"
+        return
+    for key, name in CREATE_FIELDS.items():
+        value = stages.create.payload.get(key)
+        if not value or (key == "credit_code" and not credit_code.is_valid(value)):
+            yield BEFORE, name
+
+
+def _assigned(stages: _Stages) -> Iterator[Lack]:
+    """Assigned: the responsible department (the time is the entry's own)."""
+    for at, routing in stages.routings:
+        if not routing.payload.get("department"):
+            yield at, "department"
+    if stages.state in ("assigned", "resolved", "explained") and not stages.routed:
+        yield END, "department"
+
+
+def _closed(stages: _Stages) -> Iterator[Lack]:
+    """Resolved / explained: the result text and at least one evidence item."""
+    if stages.closing is None or stages.state not in ("resolved", "explained"):
+        return
+    if not (stages.closing.payload.get("result") or "").strip():
+        yield END, "result"
+    if stages.evidence < 1:
+        yield END, "evidence"
+
+
+def _extended(stages: _Stages) -> Iterator[Lack]:
+    """An approved extension: its reason."""
+    for at, reason in stages.approvals:
+        if not reason:
+            yield at, "extension_reason"
+
+
+# SPEC §3: a case's ledger is complete when every stage it reached has its records.
+STAGES: dict[str, Callable[[_Stages], Iterator[Lack]]] = {
+    "hash chain": _verifies,
+    "received": _received,
+    "assigned": _assigned,
+    "resolved / explained": _closed,
+    "approved extension": _extended,
+}
 
 
 def chains(case_ids: list[int], *, as_of: dt.datetime | None = None) -> dict[int, list[LedgerEntry]]:

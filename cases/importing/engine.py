@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -214,61 +214,97 @@ def _data_rows(sheet: Sheet, summary: Summary, *, listing: bool) -> Iterator[tup
         yield number, cells
 
 
+class _Pass:
+    """What both passes share: who imports, the reference data, the moment, and the summary."""
+
+    def __init__(self, *, by, refs: References, now: dt.datetime, summary: Summary):
+        self.by, self.refs, self.now, self.summary = by, refs, now, summary
+        self.departments = _Departments()
+
+    def parse(self, number: int, cells: list, sheet: Sheet) -> ParsedRow:
+        return parse_row(number, cells, sheet, self.refs, now=self.now,
+                         region_allowed=lambda region: acts_for_region(self.by, region))
+
+    def report(self, parsed: ParsedRow, sheet: Sheet) -> None:
+        for problem in parsed.errors:
+            self.summary.add_error(problem.row, problem.column, problem.message, sheet=sheet.name)
+
+
 def _validate(path: Path, *, by, refs: References, now: dt.datetime, summary: Summary, progress: Progress,
               deadline: float) -> _Plan | None:
-    plan = _Plan()
-    departments = _Departments()
-    seen: dict[tuple[int, str], tuple[str | None, int]] = {}
-    batch: list[tuple[ParsedRow, Sheet]] = []
-
-    def flush() -> None:
-        by_region: dict[int, set[str]] = {}
-        for parsed, _sheet in batch:
-            by_region.setdefault(parsed.region.pk, set()).add(parsed.ref)
-        existing = set()
-        for region_id, refs_in_region in by_region.items():
-            existing |= {(region_id, ref) for ref in Case.objects.filter(region_id=region_id, ref__in=refs_in_region)
-                         .values_list("ref", flat=True)}
-        for parsed, sheet in batch:
-            if (parsed.region.pk, parsed.ref) in existing:
-                summary.unchanged += 1
-                continue
-            if parsed.state != State.RECEIVED:
-                department = departments.find(parsed.region, parsed.department)
-                if department is None:
-                    plan.departments.setdefault((parsed.region.pk, parsed.department), parsed.region)
-                elif not department.active:
-                    summary.add_error(parsed.row, sheet.header_of("department"),
-                                      _("The department “%(name)s” is no longer active.") % {"name": parsed.department},
-                                      sheet=sheet.name)
-                    continue
-            summary.created += 1
-        batch.clear()
-
+    checking = _Validation(by=by, refs=refs, now=now, summary=summary)
     for sheet in _ledger_sheets(path, summary, deadline):
         try:
             for number, cells in _data_rows(sheet, summary, listing=True):
-                summary.rows += 1
-                parsed = parse_row(number, cells, sheet, refs, now=now, region_allowed=lambda r: acts_for_region(by, r))
-                if parsed.region is not None and parsed.ref:
-                    _check_repeated(parsed, sheet, seen)
-                for problem in parsed.errors:
-                    summary.add_error(problem.row, problem.column, problem.message, sheet=sheet.name)
-                if not parsed.errors:
-                    batch.append((parsed, sheet))
-                    if len(batch) >= BATCH:
-                        flush()
+                checking.row(number, cells, sheet)
                 if summary.rows % PROGRESS_EVERY == 0:
                     progress("validating", summary.rows, sheet.file_progress())
-            flush()
+            checking.flush()
         finally:
             sheet.close()
     if summary.rows == 0 and not summary.error_count:
         summary.add_error(None, None, _("The file has a header but no rows to import."))
     summary.departments_created = [{"region": region.code, "name": name}
-                                   for (_region_id, name), region in plan.departments.items()]
+                                   for (_region_id, name), region in checking.plan.departments.items()]
     progress("validating", summary.rows, 1.0)
-    return plan
+    return checking.plan
+
+
+class _Validation(_Pass):
+    """Pass one: each row parsed and checked, then counted against the database in batches
+    (already imported, or to create — with the departments to create for it)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.plan = _Plan()
+        self.seen: dict[tuple[int, str], tuple[str | None, int]] = {}
+        self.batch: list[tuple[ParsedRow, Sheet]] = []
+
+    def row(self, number: int, cells: list, sheet: Sheet) -> None:
+        self.summary.rows += 1
+        parsed = self.parse(number, cells, sheet)
+        if parsed.region is not None and parsed.ref:
+            _check_repeated(parsed, sheet, self.seen)
+        self.report(parsed, sheet)
+        if not parsed.errors:
+            self.batch.append((parsed, sheet))
+            if len(self.batch) >= BATCH:
+                self.flush()
+
+    def flush(self) -> None:
+        existing = _existing_refs(parsed for parsed, _sheet in self.batch)
+        for parsed, sheet in self.batch:
+            if (parsed.region.pk, parsed.ref) in existing:
+                self.summary.unchanged += 1
+            elif self.department_usable(parsed, sheet):
+                self.summary.created += 1
+        self.batch.clear()
+
+    def department_usable(self, parsed: ParsedRow, sheet: Sheet) -> bool:
+        """A routed row's department is known and active, or is to be created with the import."""
+        if parsed.state == State.RECEIVED:
+            return True
+        department = self.departments.find(parsed.region, parsed.department)
+        if department is None:
+            self.plan.departments.setdefault((parsed.region.pk, parsed.department), parsed.region)
+        elif not department.active:
+            self.summary.add_error(parsed.row, sheet.header_of("department"),
+                                   _("The department “%(name)s” is no longer active.") % {"name": parsed.department},
+                                   sheet=sheet.name)
+            return False
+        return True
+
+
+def _existing_refs(rows: Iterable[ParsedRow]) -> set[tuple[int, str]]:
+    """The (region id, number) of these rows that are cases already: one query per region."""
+    by_region: dict[int, set[str]] = {}
+    for parsed in rows:
+        by_region.setdefault(parsed.region.pk, set()).add(parsed.ref)
+    existing: set[tuple[int, str]] = set()
+    for region_id, refs_in_region in by_region.items():
+        existing |= {(region_id, ref) for ref in Case.objects.filter(region_id=region_id, ref__in=refs_in_region)
+                     .values_list("ref", flat=True)}
+    return existing
 
 
 def _check_repeated(parsed: ParsedRow, sheet: Sheet, seen: dict[tuple[int, str], tuple[str | None, int]]) -> None:
@@ -299,47 +335,65 @@ def _write(path: Path, *, by, refs: References, now: dt.datetime, summary: Summa
     quiet = Summary(dry_run=summary.dry_run)
     try:
         with transaction.atomic():
-            for (_region_id, name), region in plan.departments.items():
-                if not Department.objects.filter(region=region, name=name).exists():
-                    create_department(by=by, region=region, name=name)
-                    summary.departments_created.append({"region": region.code, "name": name})
-            departments = _Departments()
-            writer = BulkWriter(by=by, now=now, find_department=departments.find) if bulk else None
-            done = 0
+            _create_departments(plan, by=by, summary=summary)
+            writing = _Writing(by=by, refs=refs, now=now, summary=summary, bulk=bulk)
             for sheet in _ledger_sheets(path, quiet, deadline):
                 try:
                     for number, cells in _data_rows(sheet, quiet, listing=False):
-                        done += 1
-                        parsed = parse_row(number, cells, sheet, refs, now=now,
-                                           region_allowed=lambda r: acts_for_region(by, r))
-                        if parsed.errors:
-                            for problem in parsed.errors:
-                                summary.add_error(problem.row, problem.column, problem.message, sheet=sheet.name)
-                            raise _Abort
-                        if writer is not None:
-                            writer.add(parsed)
-                        elif Case.objects.filter(region=parsed.region, ref=parsed.ref).exists():
-                            summary.unchanged += 1
-                        else:
-                            _write_row(parsed, by=by, departments=departments, sheet=sheet, summary=summary)
-                            summary.created += 1
-                        if done % PROGRESS_EVERY == 0:
-                            progress("writing", done, done / total if total else None)
+                        writing.row(number, cells, sheet)
+                        if writing.done % PROGRESS_EVERY == 0:
+                            progress("writing", writing.done, writing.done / total if total else None)
                 finally:
                     sheet.close()
             if quiet.error_count:  # the file changed between the passes
                 for error in quiet.errors:
                     summary.add_error(error["row"], error["column"], error["message"], sheet=error["sheet"])
                 raise _Abort
-            if writer is not None:
-                writer.finish()
-                summary.created, summary.unchanged = writer.created, writer.unchanged
+            writing.finish()
     except _Abort:
         return
     except IntegrityError:
-        summary.add_error(None, None, _("The import conflicts with a change made at the same time; nothing was imported. Try again."))
+        summary.add_error(None, None, _("The import conflicts with a change made at the same time; nothing was "
+                                        "imported. Try again."))
         return
     progress("writing", total, 1.0)
+
+
+def _create_departments(plan: _Plan, *, by, summary: Summary) -> None:
+    """The departments the file names that the region does not have yet (pass one listed them)."""
+    for (_region_id, name), region in plan.departments.items():
+        if not Department.objects.filter(region=region, name=name).exists():
+            create_department(by=by, region=region, name=name)
+            summary.departments_created.append({"region": region.code, "name": name})
+
+
+class _Writing(_Pass):
+    """Pass two, inside the import's transaction: each row written in batches (``BulkWriter``) or
+    one by one through ``cases.services``; a row that no longer parses aborts the whole import."""
+
+    def __init__(self, *, bulk: bool, **kwargs):
+        super().__init__(**kwargs)
+        self.writer = BulkWriter(by=self.by, now=self.now, find_department=self.departments.find) if bulk else None
+        self.done = 0
+
+    def row(self, number: int, cells: list, sheet: Sheet) -> None:
+        self.done += 1
+        parsed = self.parse(number, cells, sheet)
+        if parsed.errors:
+            self.report(parsed, sheet)
+            raise _Abort
+        if self.writer is not None:
+            self.writer.add(parsed)
+        elif Case.objects.filter(region=parsed.region, ref=parsed.ref).exists():
+            self.summary.unchanged += 1
+        else:
+            _write_row(parsed, by=self.by, departments=self.departments, sheet=sheet, summary=self.summary)
+            self.summary.created += 1
+
+    def finish(self) -> None:
+        if self.writer is not None:
+            self.writer.finish()
+            self.summary.created, self.summary.unchanged = self.writer.created, self.writer.unchanged
 
 
 def _write_row(parsed: ParsedRow, *, by, departments: _Departments, sheet: Sheet, summary: Summary) -> None:
