@@ -45,6 +45,7 @@ from .forms import (
 )
 from .models import CLOSED_STATES, OPEN_STATES, Case, CaseAssignment, Category, State, state_label
 from .roles import Role, department_of, is_office, role_of
+from .search.ui import SearchLedgerTable, jump_target, ledger_search
 from .tables import (
     TIMELINESS_LATE,
     TIMELINESS_ON_TIME,
@@ -497,8 +498,11 @@ def _ledger_queryset(request, today: dt.date):
 def ledger(request):
     today = _today()
     filterset, queryset = _ledger_queryset(request, today)
+    search = ledger_search(getattr(filterset.form, "cleaned_data", {}).get("q"), queryset)
+    if target := jump_target(search, queryset):  # a full case number typed: straight to the case
+        return redirect(target)
     queryset = queryset.select_related("enterprise", "category", "department")
-    table = LedgerTable(queryset, today=today)
+    table = SearchLedgerTable(queryset, today=today, words=search.words) if search else LedgerTable(queryset, today=today)
     RequestConfig(request, paginate={"per_page": 50}).configure(table)
     query = request.GET.copy()
     query.pop("page", None)
@@ -506,6 +510,7 @@ def ledger(request):
         "filter": filterset,
         "table": table,
         "export_query": query.urlencode(),
+        "search": search,
         "today": today,
         "legend": {"on_time": TIMELINESS_ON_TIME, "late": TIMELINESS_LATE, "overdue": TIMELINESS_OVERDUE},
     })
