@@ -42,8 +42,8 @@ from .filters import BoundedDateFilter
 from .importing import check_importer, run_import
 from .input_rules import MAX_ID, parse_id
 from .models import Case, Department, Region, State, local_date
-from .search.query import search
 from .roles import is_office
+from .search.query import search
 from .serializers import (
     AssignSerializer,
     CaseCreateSerializer,
