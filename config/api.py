@@ -4,6 +4,7 @@ from rest_framework.routers import SimpleRouter
 
 from cases.api import CaseViewSet, DepartmentViewSet, ImportViewSet
 from cases.api_calendar import DueDateView
+from cases.api_routing import RoutingSuggestionsView
 from notices.api import NoticeScheduleViewSet, NoticeViewSet
 from notifications.api import NotificationViewSet
 from scoring.api import ItemView, ScoresView
@@ -19,6 +20,7 @@ router.register("notices", NoticeViewSet, basename="notice")
 urlpatterns = [
     path("", include(router.urls)),
     path("calendar/due-date/", DueDateView.as_view(), name="calendar-due-date"),
+    path("routing-suggestions/", RoutingSuggestionsView.as_view(), name="routing-suggestions"),
     path("scores/<str:year>/", ScoresView.as_view(), name="scores"),
     path("scores/<str:year>/<str:region>/items/<str:number>/", ItemView.as_view(), name="score-item"),
 ]
