@@ -64,9 +64,9 @@ def _quoted(word: str) -> str:
     return '"' + word.replace('"', '""') + '"'
 
 
-def match_expression(words, *, any_word: bool = False) -> str:
+def match_expression(words, *, any_word: bool = False, vendor: str | None = None) -> str:
     """The query in the database's own syntax: every word (or any word) must occur."""
-    if connection.vendor == "postgresql":
+    if (vendor or connection.vendor) == "postgresql":
         return (" | " if any_word else " & ").join("'" + w.replace("'", "''") + "'" for w in words)
     return (" OR " if any_word else " AND ").join(_quoted(w) for w in words)
 
