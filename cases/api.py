@@ -149,10 +149,10 @@ class CaseFilter(filters.FilterSet):
     received_to = BoundedDateFilter(method="filter_received_to", help_text="Received on or before this day (local)")
     ref = filters.CharFilter(field_name="ref", help_text="External reference")
     number = filters.CharFilter(field_name="number")
-    q = filters.CharFilter(method="filter_q", max_length=200, help_text=(
+    q = filters.CharFilter(method="filter_q", help_text=(
         "Chinese full-text search over the case number, enterprise name, credit code, description, result and "
-        "explanation (segmented with jieba); the cases holding every word, best first. A full case number or "
-        "credit code selects that case or that enterprise's cases."))
+        "explanation (segmented with jieba); the cases holding every word (the first 12), best first. A full "
+        "case number or credit code selects that case or that enterprise's cases."))
 
     class Meta:
         model = Case

@@ -22,6 +22,13 @@ from .roles import is_office
 from .routing_suggestions import suggest
 
 DESCRIPTION_MAX = 5000
+# What the serializer takes, as the schema says it: no control characters, something besides spaces.
+_NO_CONTROLS = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+_SOME_TEXT = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+
+
+def _text(max_length: int) -> dict:
+    return {"type": "string", "minLength": 1, "maxLength": max_length, "pattern": _SOME_TEXT}
 
 
 class SuggestionQuerySerializer(serializers.Serializer):
@@ -42,8 +49,8 @@ class SuggestionQuerySerializer(serializers.Serializer):
         if not value:
             return None
         category = Category.objects.filter(Q(code=value) | Q(name=value)).first()
-        if category is None:
-            raise serializers.ValidationError(_("Unknown category."))
+        if category is None:  # like an unknown region: no such object
+            raise NotFound(_("No such category."))
         return category
 
     def validate_description(self, value: str) -> str:
@@ -70,10 +77,11 @@ class RoutingSuggestionsView(ApiAuth, APIView):
     @extend_schema(
         summary="Departments suggested for a new case, best first",
         parameters=[
-            OpenApiParameter("region", str, required=True, description="Region code (or Chinese name)"),
-            OpenApiParameter("category", str, required=False, description="Category code or Chinese name"),
-            OpenApiParameter("description", str, required=True, description="The problem text (at most 5,000 "
-                             "characters)"),
+            OpenApiParameter("region", _text(50), required=True, description="Region code (or Chinese name)"),
+            OpenApiParameter("category", {"type": "string", "maxLength": 50, "pattern": _NO_CONTROLS},
+                             required=False, description="Category code or Chinese name"),
+            OpenApiParameter("description", _text(DESCRIPTION_MAX), required=True,
+                             description="The problem text (at most 5,000 characters)"),
         ],
         responses={200: SuggestionSerializer(many=True), **errors(400, 403, 404)},
         examples=[OpenApiExample("A power-capacity problem in 息县", response_only=True, value=[

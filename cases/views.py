@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.db.models import Count, Exists, F, OuterRef
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -228,6 +229,13 @@ def intake(request):
         data = form.cleaned_data
 
         def create() -> Case:
+            with transaction.atomic():  # logged and routed together, or neither
+                case = _create()
+                if data.get("department"):
+                    case = services.assign(case, by=request.user, department=data["department"], now=now)
+                return case
+
+        def _create() -> Case:
             return services.create_case(
                 by=request.user,
                 region=data["region"],
