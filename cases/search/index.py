@@ -87,6 +87,14 @@ def enterprise_saved(sender, instance: Enterprise, created: bool, raw: bool = Fa
     SearchDocument.objects.filter(case__enterprise_id=instance.pk).update(enterprise=enterprise_text(instance.name))
 
 
+def document_row(case: dict, enterprise: tuple[str, str]) -> tuple[int, str, str, str]:
+    """(case_id, ident, enterprise, body) of a case written in bulk (``generate_load``): a case's
+    field values by attname, and its enterprise's (name, credit code)."""
+    name, code = enterprise
+    return (case["id"], ident_text(case["number"], code), enterprise_text(name),
+            body_text(*(case.get(field, "") for field in BODY_FIELDS)))
+
+
 def index_cases(ids: Iterable[int] | None = None, *, case_model=Case, document_model=SearchDocument,
                 batch: int = BATCH) -> int:
     """Write the rows of these cases (all cases when ``ids`` is None) in batches; returns how many.
