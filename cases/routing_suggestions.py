@@ -10,9 +10,9 @@ department that handled them, each vote weighted by how similar the case is and 
 - returned by the department (退单): −1 — the department said the text was not its remit.
 
 Only active departments that may take the region's cases are suggested (its own and the
-city's, so the city's departments step in where a county has none). The category's usual
-department in the region — or, for a region without history, city-wide among the departments
-that serve it — adds a small share and fills the list when the text finds nothing. Scores are
+city's, so the city's departments step in where a county has none). When the text finds fewer
+than three, the category's usual departments in the region — or, for a region without history,
+city-wide among the departments that serve it — add a small share and fill the list. Scores are
 shares of the suggestions' total, best first. Everything is read as of ``now``: a case received,
 closed or returned later does not count (the benchmark trains on a year's first ten months).
 """
@@ -35,7 +35,12 @@ from .search.segment import STOPWORDS, document_words
 HISTORY_DAYS = 730
 HALF_LIFE_DAYS = 180
 SIMILAR_CASES = 40  # the most similar cases that vote
-MAX_WORDS = 24
+MAX_WORDS = 8  # the longest words of the text: the rarer ones, and a bounded OR query
+# Words of the asking itself, in most texts whatever the topic: they find everything, tell nothing.
+ASKING_WORDS = frozenset(
+    "希望 申请 迟迟 一直 多次 给予 答复 恳请 请求 部门 尽快 正常 生产 经营 生产经营 办理 缓慢 不到 到位 "
+    "不清 不清楚 清楚 反复 周期 过长 时限 未果 材料 政策 资金 补贴 项目 我们 本企业 负责人 来电 走访 了解".split()
+)
 CATEGORY_WEIGHT = 0.15
 LIMIT = 3
 
@@ -73,7 +78,8 @@ class _Tally:
 
 def text_words(description: str) -> list[str]:
     """The words a text is compared by: its indexed words without stopwords, longest first."""
-    words = [w for w in dict.fromkeys(document_words(description)) if w not in STOPWORDS and len(w) > 1]
+    words = [w for w in dict.fromkeys(document_words(description))
+             if w not in STOPWORDS and w not in ASKING_WORDS and len(w) > 1]
     return sorted(words, key=len, reverse=True)[:MAX_WORDS]
 
 
@@ -158,8 +164,9 @@ def suggest(*, region: Region, description: str, now: dt.datetime, category: Cat
         department_id = (payload or {}).get("department")
         if department_id in candidates:
             tallies[department_id].score += RETURN_WEIGHT * closeness_of[case_id] * _recency(occurred_at, now)
-    for department_id, share in _category_shares(region, category, candidates, now).items():
-        tallies[department_id].score += CATEGORY_WEIGHT * share
+    if sum(1 for t in tallies.values() if t.score > 0) < limit:  # the text alone does not fill the list
+        for department_id, share in _category_shares(region, category, candidates, now).items():
+            tallies[department_id].score += CATEGORY_WEIGHT * share
     ranked = sorted(((pk, t) for pk, t in tallies.items() if t.score > 0),
                     key=lambda item: (-item[1].score, -item[1].handled, candidates[item[0]].name))[:limit]
     total = sum(t.score for _pk, t in ranked) or 1.0

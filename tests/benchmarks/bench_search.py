@@ -108,7 +108,7 @@ def time_writes(n: int) -> None:
         return (time.perf_counter() - started) * 1000
 
     results = {}
-    for rounds in range(2):  # interleaved, twice, so load on the machine hits both alike
+    for _round in range(2):  # interleaved, twice, so load on the machine hits both alike
         for label, connected in (("with index", True), ("without index", False)):
             if not connected:
                 post_save.disconnect(index.case_saved, sender=Case, dispatch_uid="case_search_index_case")
