@@ -44,7 +44,14 @@
       score.textContent = " " + Math.round(item.score * 100) + "% ";
       var why = document.createElement("span");
       why.className = "why";
-      why.textContent = item.reason + (item.similar.length ? " · " + item.similar.join("、") : "");
+      why.textContent = item.reason;
+      item.similar.slice(0, 3).forEach(function (number, index) {
+        why.append(index ? "、" : " · ");
+        var link = document.createElement("a");
+        link.href = box.dataset.ledgerUrl + "?q=" + encodeURIComponent(number);
+        link.textContent = number;
+        why.appendChild(link);
+      });
       li.append(button, score, why);
       list.appendChild(li);
     });
@@ -68,7 +75,9 @@
         region: code ? code[1] : region, category: selectedText("id_category"), description: description,
       });
       var mine = ++asked;
-      fetch(box.dataset.url + "?" + params.toString(), {credentials: "same-origin", headers: {Accept: "application/json"}})
+      fetch(box.dataset.url + "?" + params.toString(), {credentials: "same-origin",
+                                                   headers: {Accept: "application/json",
+                                                             "Accept-Language": document.documentElement.lang || "zh-hans"}})
         .then(function (response) { return response.ok ? response.json() : []; })
         .then(function (suggestions) { if (mine === asked) { render(box, select, suggestions); } })
         .catch(function () { /* no suggestions: the form works as before */ });
