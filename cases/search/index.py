@@ -63,7 +63,8 @@ def index_case(case: Case) -> None:
         return
     enterprise = case.enterprise
     SearchDocument.objects.bulk_create(
-        [SearchDocument(case_id=case.pk, ident=ident_text(case.number, enterprise.credit_code),
+        [SearchDocument(case_id=case.pk, region_id=case.region_id,
+                        ident=ident_text(case.number, enterprise.credit_code),
                         enterprise=enterprise_text(enterprise.name), body=body)],
         update_conflicts=True, unique_fields=["case"], update_fields=["ident", "enterprise", "body"],
     )
@@ -87,11 +88,11 @@ def enterprise_saved(sender, instance: Enterprise, created: bool, raw: bool = Fa
     SearchDocument.objects.filter(case__enterprise_id=instance.pk).update(enterprise=enterprise_text(instance.name))
 
 
-def document_row(case: dict, enterprise: tuple[str, str]) -> tuple[int, str, str, str]:
-    """(case_id, ident, enterprise, body) of a case written in bulk (``generate_load``): a case's
-    field values by attname, and its enterprise's (name, credit code)."""
+def document_row(case: dict, enterprise: tuple[str, str]) -> tuple[int, int, str, str, str]:
+    """(case_id, region_id, ident, enterprise, body) of a case written in bulk (``generate_load``):
+    a case's field values by attname, and its enterprise's (name, credit code)."""
     name, code = enterprise
-    return (case["id"], ident_text(case["number"], code), enterprise_text(name),
+    return (case["id"], case["region_id"], ident_text(case["number"], code), enterprise_text(name),
             body_text(*(case.get(field, "") for field in BODY_FIELDS)))
 
 
@@ -102,15 +103,16 @@ def index_cases(ids: Iterable[int] | None = None, *, case_model=Case, document_m
     Runs in the caller's transaction. ``case_model``/``document_model`` let a migration pass its
     historical models."""
     names: dict[int, str] = {}  # enterprise id → its words: one enterprise has many cases
-    fields = ("pk", "number", "enterprise_id", "enterprise__name", "enterprise__credit_code", *BODY_FIELDS)
+    fields = ("pk", "region_id", "number", "enterprise_id", "enterprise__name", "enterprise__credit_code",
+              *BODY_FIELDS)
     written = 0
 
     def flush(rows) -> int:
         documents = []
-        for pk, number, enterprise_id, name, code, *body in rows:
+        for pk, region_id, number, enterprise_id, name, code, *body in rows:
             if enterprise_id not in names:
                 names[enterprise_id] = enterprise_text(name)
-            documents.append(document_model(case_id=pk, ident=ident_text(number, code),
+            documents.append(document_model(case_id=pk, region_id=region_id, ident=ident_text(number, code),
                                             enterprise=names[enterprise_id], body=body_text(*body)))
         document_model.objects.bulk_create(documents, update_conflicts=True, unique_fields=["case"],
                                            update_fields=["ident", "enterprise", "body"])

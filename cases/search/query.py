@@ -76,9 +76,12 @@ def matching(queryset: QuerySet, words, *, any_word: bool = False) -> QuerySet:
     expression = match_expression(words, any_word=any_word)
     table = Case._meta.db_table
     if connection.vendor == "postgresql":
+        # The region join lets the planner carry a scope's region (a county office) over to the
+        # index table, where a region index and the GIN index combine before any row is ranked.
         return queryset.extra(
             tables=["case_search_document"],
-            where=[f"case_search_document.case_id = {table}.id", _PG_WHERE], params=[expression],
+            where=[f"case_search_document.case_id = {table}.id",
+                   f"case_search_document.region_id = {table}.region_id", _PG_WHERE], params=[expression],
             select={RANK: _PG_RANK}, select_params=[expression],
         )
     return queryset.extra(

@@ -28,12 +28,12 @@ WORDS = ["增容", "变压器", "停电", "用地", "稳岗补贴", "补贴", "�
 
 def _sqlite_copy() -> sqlite3.Connection:
     lite = sqlite3.connect(":memory:")
-    lite.execute("CREATE TABLE case_search_document (case_id integer PRIMARY KEY, ident text, enterprise text, "
-                 "body text)")
+    lite.execute("CREATE TABLE case_search_document (case_id integer PRIMARY KEY, region_id integer, ident text, "
+                 "enterprise text, body text)")
     for statement in MIGRATION.SQLITE:
         lite.execute(statement)
-    lite.executemany("INSERT INTO case_search_document VALUES (?, ?, ?, ?)",
-                     SearchDocument.objects.values_list("case_id", "ident", "enterprise", "body"))
+    lite.executemany("INSERT INTO case_search_document VALUES (?, ?, ?, ?, ?)",
+                     SearchDocument.objects.values_list("case_id", "region_id", "ident", "enterprise", "body"))
     return lite
 
 

@@ -68,6 +68,8 @@ class Migration(migrations.Migration):
             fields=[
                 ("case", models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True,
                                               related_name="search_document", serialize=False, to="cases.case")),
+                ("region", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="+",
+                                             to="cases.region")),
                 ("ident", models.TextField(blank=True)),
                 ("enterprise", models.TextField(blank=True)),
                 ("body", models.TextField(blank=True)),

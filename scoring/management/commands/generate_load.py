@@ -149,7 +149,7 @@ class Command(BaseCommand):
                     verdict_rows += verdict
                 self._write_cases(case_rows)
                 # The search index, as the case saves of the services keep it (cases.search).
-                self.writer.write(SearchDocument._meta.db_table, ["case_id", "ident", "enterprise", "body"],
+                self.writer.write(SearchDocument._meta.db_table, ["case_id", "region_id", "ident", "enterprise", "body"],
                                   [document_row(c, self.enterprise_of[c["enterprise_id"]]) for c in case_rows])
                 self.writer.write(LedgerEntry._meta.db_table, ENTRY_COLUMNS, entry_rows)
                 self.writer.write(CaseAssignment._meta.db_table, ["case_id", "department_id", "assigned_at"], assignment_rows)
