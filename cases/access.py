@@ -1,11 +1,18 @@
-"""The scoped fetchers every view, export, download and API viewset starts from."""
+"""The scoped fetchers every view, export, download and API viewset starts from, all reading
+the one scope rule (``cases.scope.scope_of``); and the one lookup of a region someone names."""
 from __future__ import annotations
 
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 
+from .errors import InvalidInput, NotFound
+from .input_rules import parse_id, text_problem
 from .models import Case, Department, Evidence, Region
-from .roles import Role, role_of
+from .scope import Scope, scope_of
+
+__all__ = ["Scope", "departments_for_user", "find_region", "get_case_for_user", "get_evidence_for_user",
+           "regions_for_user", "routable_departments", "scope_of"]
 
 
 def get_case_for_user(user, pk) -> Case:
@@ -25,32 +32,35 @@ def get_evidence_for_user(user, pk) -> Evidence:
         raise Http404(_("No such file.")) from None
 
 
-def regions_for_user(user):
+def regions_for_user(user) -> QuerySet[Region]:
     """Regions the user may act or look in."""
-    role = role_of(user)
-    if role in (Role.CITY_OFFICE, Role.ASSESSOR):
-        return Region.objects.all()
-    profile = getattr(user, "profile", None)
-    if role == Role.COUNTY_OFFICE and profile and profile.region_id:
-        return Region.objects.filter(pk=profile.region_id)
-    if role == Role.DEPARTMENT and profile and profile.department_id:
-        return Region.objects.filter(pk=profile.department.region_id)
-    return Region.objects.none()
+    return Region.objects.visible_to(scope_of(user))
 
 
-def departments_for_user(user):
-    role = role_of(user)
-    if role in (Role.CITY_OFFICE, Role.ASSESSOR):
-        return Department.objects.select_related("region")
-    profile = getattr(user, "profile", None)
-    if role == Role.COUNTY_OFFICE and profile and profile.region_id:
-        return Department.objects.serving(profile.region_id).select_related("region")
-    if role == Role.DEPARTMENT and profile and profile.department_id:
-        return Department.objects.filter(pk=profile.department_id).select_related("region")
-    return Department.objects.none()
+def departments_for_user(user) -> QuerySet[Department]:
+    return Department.objects.visible_to(scope_of(user))
 
 
 def routable_departments(case: Case):
     """Departments a case may be routed to: its region's and the city's."""
     return (Department.objects.serving(case.region_id).filter(active=True).select_related("region")
             .order_by("region__level", "name"))
+
+
+def find_region(value, *, within: QuerySet[Region] | None = None, by_id: bool = False) -> Region:
+    """The one lookup of a region someone names: by GB/T 2260 code or Chinese name (``by_id``:
+    or, for a number shorter than a code, its id), among ``within`` (every region by default).
+    Nothing given: InvalidInput; anything else not found there: NotFound."""
+    text = str(value if value is not None else "").strip()
+    if not text:
+        raise InvalidInput(_("Choose a region."), field="region")
+    if text_problem(text):  # NUL and the like name no region (and PostgreSQL refuses them)
+        raise NotFound(_("No such region."))
+    query = Q(code=text) | Q(name=text)
+    number = parse_id(text) if by_id else None
+    if number is not None and len(text) < 6:
+        query |= Q(pk=number)
+    region = (Region.objects.all() if within is None else within).filter(query).first()
+    if region is None:
+        raise NotFound(_("No such region: %(value)s.") % {"value": text})
+    return region

@@ -1,6 +1,6 @@
 """The Django admin, scoped exactly like the UI.
 
-Every queryset with a case or region behind it starts from ``Case.objects.for_user`` (or the
+Every queryset with a case or region behind it (ledger entries included) starts from ``Case.objects.for_user`` (or the
 scoped region/department fetchers). Cases are read-only here: their state and history change only
 through ``cases.services``. Reference data (regions, departments, categories, channels) is edited
 by the city office; other staff may look at what lies in their scope.
@@ -13,7 +13,11 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.db.models import Exists, OuterRef
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+from ledger.models import LedgerEntry
 
 from .access import departments_for_user, regions_for_user
 from .models import (
@@ -29,6 +33,17 @@ from .models import (
     Region,
 )
 from .roles import Role, role_of
+
+
+def _site_header() -> str:
+    """信阳市企业问题台帐管理: the city the database holds, read when the admin renders."""
+    city = Region.objects.filter(level=Region.Level.CITY).values_list("name", flat=True).first()
+    return gettext("%(city)s enterprise problem ledger administration") % {"city": city or ""}
+
+
+admin.site.site_header = lazy(_site_header, str)()
+admin.site.site_title = _("Enterprise problem ledger administration")
+admin.site.index_title = _("Data and settings")
 
 
 def is_city_office(user) -> bool:
@@ -214,6 +229,30 @@ class FollowUpAdmin(RoleReadOnlyAdmin):
         return super().get_queryset(request).filter(case__in=Case.objects.for_user(request.user))
 
 
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(RoleReadOnlyAdmin):
+    """The ledger: read-only for everyone, superusers included, and scoped like the UI. Registered
+    here, where cases and their scope are known (the ledger below knows neither). The database
+    refuses UPDATE and DELETE on ledger rows anyway; the admin does not even offer them."""
+
+    list_display = ("case", "seq", "action", "from_state", "to_state", "actor_name", "occurred_at", "source", "short_hash")
+    list_filter = ("action", "source")
+    search_fields = ("case__number", "actor_name")
+    list_select_related = ("case",)
+    ordering = ("-occurred_at", "-id")
+    readonly_fields = ("case", "seq", "action", "from_state", "to_state", "actor", "actor_name", "occurred_at",
+                       "recorded_at", "source", "due_date", "payload", "prev_hash", "hash")
+    fields = readonly_fields
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(case__in=Case.objects.for_user(request.user))
+
+    @admin.display(description="hash")
+    def short_hash(self, entry):
+        return entry.hash[:12]
+
+
 class ProfileForm(forms.ModelForm):
     role = forms.ChoiceField(label=_("role"), choices=Role.choices)
 
@@ -238,3 +277,8 @@ class ProfileAdmin(CityEditableAdmin):
 
     def has_view_permission(self, request, obj=None):
         return is_city_office(request.user)
+
+
+# The working-day calendar and extension requests have their own module, which builds on the
+# classes above; importing it here registers them when the admin autodiscovers cases.admin.
+from . import admin_calendar  # noqa: E402, F401

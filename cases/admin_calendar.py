@@ -3,7 +3,8 @@
 The form takes the holidays (ranges with names) and the make-up working days; saving goes
 through ``cases.workcalendar.enter_year``, which refuses contradictions, versions the year and
 recomputes the due dates counted on it (each with a ledger entry). Only the city office edits
-the calendar; everyone with admin access may read it. Registered from notifications/admin.py.
+the calendar; everyone with admin access may read it. Registered by importing it at the end of
+cases/admin.py (which the admin autodiscovers).
 """
 from __future__ import annotations
 

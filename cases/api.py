@@ -25,7 +25,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, status, viewsets
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
-from rest_framework.decorators import action
+from rest_framework.decorators import action as drf_action
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -34,10 +34,10 @@ from rest_framework.response import Response
 from ledger.models import Source
 from ledger.services import entries_for
 
-from . import idempotency, services
+from . import actions, idempotency, serializers, services
 from .access import departments_for_user, get_case_for_user, regions_for_user
 from .departments import create_department
-from .errors import InvalidInput, NotAllowed, NotFound
+from .errors import NotAllowed, NotFound
 from .filters import BoundedDateFilter
 from .importing import check_importer, run_import
 from .input_rules import MAX_ID, parse_id
@@ -45,21 +45,13 @@ from .models import Case, Department, Region, State, local_date
 from .roles import is_office
 from .search.query import search
 from .serializers import (
-    AssignSerializer,
     CaseCreateSerializer,
     CaseSerializer,
     DepartmentSerializer,
     ErrorSerializer,
-    ExplainSerializer,
-    ExtensionDecisionSerializer,
-    ExtensionRequestSerializer,
-    FollowUpSerializer,
     ImportRequestSerializer,
     ImportSummarySerializer,
     LedgerEntrySerializer,
-    ReasonSerializer,
-    ResolveSerializer,
-    ReturnSerializer,
 )
 
 API = Source.API
@@ -293,105 +285,45 @@ class CaseViewSet(ApiAuth, mixins.ListModelMixin, mixins.RetrieveModelMixin, mix
 
     @extend_schema(summary="The case's ledger entries (hash chain)",
                    responses={200: LedgerEntrySerializer(many=True), **errors(404)})
-    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    @drf_action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def ledger(self, request, pk=None):
         case = self.get_object()
         return Response(LedgerEntrySerializer(entries_for(case), many=True).data)
 
-    # -- transitions -----------------------------------------------------------------------
+    # -- transitions: one route per action of cases.actions (added below the class) -------------
 
-    def _act(self, request, *, who: str, body=None, call) -> Response:
+    def _act(self, request, action: actions.Action) -> Response:
+        """Role first (403 whatever the body says), then the body, then the action's service."""
         case = self.get_object()
         user = request.user
-        services.require_actor(user, case, office=who == "office")
+        services.require_actor(user, case, office=action.office)
         data = {}
-        if body is not None:
-            serializer = body(data=request.data)
+        if action.body:
+            serializer = getattr(serializers, action.body)(data=request.data)
             serializer.is_valid(raise_exception=True)
             data = serializer.validated_data
-        changed = call(case, user, data)
+        changed = getattr(services, action.service)(case, by=user, source=API, **data)
         return _case_response(request, scoped_case(user, changed.pk))
 
-    @staticmethod
-    def _department(data) -> Department:
-        department = Department.objects.select_related("region").filter(pk=data["department"]).first()
-        if department is None:
-            raise InvalidInput(_("Unknown department."), field="department")
-        return department
 
-    @transition("Route the case to a department (交办)", AssignSerializer)
-    @action(detail=True, methods=["post"], filter_backends=[])
-    def assign(self, request, pk=None):
-        return self._act(request, who="office", body=AssignSerializer, call=lambda case, user, data: services.assign(
-            case, by=user, department=self._department(data), complex=bool(data.get("complex")), source=API))
+def _route(action: actions.Action):
+    """The API route of one action: POST /api/v1/cases/<pk>/<slug>/, documented from the registry."""
 
-    @transition("Route the case to another department", AssignSerializer)
-    @action(detail=True, methods=["post"], filter_backends=[])
-    def reassign(self, request, pk=None):
-        return self._act(request, who="office", body=AssignSerializer, call=lambda case, user, data: services.reassign(
-            case, by=user, department=self._department(data), complex=data.get("complex"), source=API))
+    def route(self, request, pk=None):
+        return self._act(request, action)
 
-    @transition("Sign for the case (签收)", None, codes=(403, 404, 409))
-    @action(detail=True, methods=["post"], filter_backends=[])
-    def acknowledge(self, request, pk=None):
-        return self._act(request, who="department",
-                         call=lambda case, user, data: services.acknowledge(case, by=user, source=API))
+    route.__name__ = route.__qualname__ = f"{action.name}_case" if action.name == "return" else action.name
+    body = getattr(serializers, action.body) if action.body else None
+    documented = transition(action.summary, body, multipart=action.files,
+                            codes=(400, 403, 404, 409) if body else (403, 404, 409))
+    return documented(drf_action(detail=True, methods=["post"], url_path=action.slug, url_name=action.slug,
+                                 filter_backends=[])(route))
 
-    @transition("Send the case back to the office (退单)", ReturnSerializer)
-    @action(detail=True, methods=["post"], url_path="return", url_name="return", filter_backends=[])
-    def return_case(self, request, pk=None):
-        return self._act(request, who="department", body=ReturnSerializer, call=lambda case, user, data: services.return_case(
-            case, by=user, reason=data["reason"], suggested_department=data["suggested_department"], source=API))
 
-    @transition("Report the problem solved, with evidence", ResolveSerializer, multipart=True)
-    @action(detail=True, methods=["post"], filter_backends=[])
-    def resolve(self, request, pk=None):
-        return self._act(request, who="department", body=ResolveSerializer, call=lambda case, user, data: services.resolve(
-            case, by=user, result=data["result"], evidence=data["evidence"], source=API))
-
-    @transition("Answer with an explanation (解释答复), with evidence", ExplainSerializer, multipart=True)
-    @action(detail=True, methods=["post"], filter_backends=[])
-    def explain(self, request, pk=None):
-        def call(case, user, data):
-            # SPEC §8 does not send redirect_to; the reply itself then says where to turn.
-            redirect_to = data["redirect_to"].strip() or _("As stated in the reply")
-            return services.explain(case, by=user, result=data["result"], policy_basis=data["policy_basis"],
-                                    redirect_to=redirect_to, evidence=data["evidence"], source=API)
-
-        return self._act(request, who="department", body=ExplainSerializer, call=call)
-
-    @transition("Send a closed case back to its department (重办)", ReasonSerializer)
-    @action(detail=True, methods=["post"], filter_backends=[])
-    def reopen(self, request, pk=None):
-        return self._act(request, who="office", body=ReasonSerializer, call=lambda case, user, data: services.reopen(
-            case, by=user, reason=data["reason"], source=API))
-
-    @transition("Ask for more working days (延期)", ExtensionRequestSerializer)
-    @action(detail=True, methods=["post"], url_path="request-extension", url_name="request-extension", filter_backends=[])
-    def request_extension(self, request, pk=None):
-        return self._act(request, who="department", body=ExtensionRequestSerializer,
-                         call=lambda case, user, data: services.request_extension(
-                             case, by=user, reason=data["reason"], days=data["days"], source=API))
-
-    @transition("Approve the pending extension request", ExtensionDecisionSerializer)
-    @action(detail=True, methods=["post"], url_path="approve-extension", url_name="approve-extension", filter_backends=[])
-    def approve_extension(self, request, pk=None):
-        return self._decide(request, services.approve_extension)
-
-    @transition("Reject the pending extension request", ExtensionDecisionSerializer)
-    @action(detail=True, methods=["post"], url_path="reject-extension", url_name="reject-extension", filter_backends=[])
-    def reject_extension(self, request, pk=None):
-        return self._decide(request, services.reject_extension)
-
-    def _decide(self, request, decide) -> Response:
-        return self._act(request, who="office", body=ExtensionDecisionSerializer,
-                         call=lambda case, user, data: decide(case, by=user, note=data["note"], source=API))
-
-    @transition("Record the enterprise's response (回访)", FollowUpSerializer)
-    @action(detail=True, methods=["post"], url_path="follow-up", url_name="follow-up", filter_backends=[])
-    def follow_up(self, request, pk=None):
-        return self._act(request, who="office", body=FollowUpSerializer, call=lambda case, user, data: services.record_follow_up(
-            case, by=user, satisfaction=data["satisfaction"], note=data["note"], source=API))
+for _action in actions.on_case():
+    if _action.summary:  # an action the API offers
+        _handler = _route(_action)
+        setattr(CaseViewSet, _handler.__name__, _handler)
 
 
 # -- import ----------------------------------------------------------------------------------

@@ -1,41 +1,36 @@
-"""Unified social credit code (统一社会信用代码), GB 32100-2015.
+"""Unified social credit code (统一社会信用代码), GB 32100-2015, at intake: what is wrong, in words.
 
-18 characters from a 31-letter alphabet (digits and capitals without I, O, S, V, Z); the last one
-is a check character: weights 3**i mod 31 over the first 17, check = (31 - sum mod 31) mod 31.
+The rule itself (alphabet, check character) is ``ledger.credit_code``'s, which item 13 applies to
+the creation record; this module says what is wrong with a code in a message and validates fields.
 """
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_VALUE = {ch: i for i, ch in enumerate(ALPHABET)}
-WEIGHTS = tuple(pow(3, i, 31) for i in range(17))
+from ledger.credit_code import (
+    ALPHABET,
+    CHARACTERS,
+    CHECK,
+    LENGTH,
+    bad_characters,
+    check_character,
+    defect,
+    is_valid,
+    normalize,
+)
 
-
-def check_character(first17: str) -> str:
-    """The check character for the first 17 characters (which must be in the alphabet)."""
-    total = sum(_VALUE[ch] * w for ch, w in zip(first17, WEIGHTS, strict=True))
-    return ALPHABET[(31 - total % 31) % 31]
-
-
-def normalize(code: str) -> str:
-    return (code or "").strip().upper()
+__all__ = ["ALPHABET", "check_character", "is_valid", "normalize", "problem", "validate_credit_code"]
 
 
 def problem(code: str) -> str | None:
     """None when the code is valid, else a message saying what is wrong."""
-    code = normalize(code)
-    if len(code) != 18:
+    wrong = defect(code)
+    if wrong == LENGTH:
         return _("A unified social credit code has 18 characters.")
-    bad = [ch for ch in code if ch not in _VALUE]
-    if bad:
-        return _("The credit code contains characters not allowed: %(chars)s.") % {"chars": "".join(bad)}
-    if check_character(code[:17]) != code[17]:
+    if wrong == CHARACTERS:
+        return _("The credit code contains characters not allowed: %(chars)s.") % {"chars": bad_characters(code)}
+    if wrong == CHECK:
         return _("The credit code's check character is wrong.")
     return None
-
-
-def is_valid(code: str) -> bool:
-    return problem(code) is None
 
 
 def validate_credit_code(value: str) -> None:

@@ -2,8 +2,8 @@
 
 Cases are received across the year up to today, routed, acknowledged, returned now and then,
 extended, resolved or explained (mostly on time, each county with its own record), reopened when
-an enterprise is not satisfied, and followed up. Counties keep monthly notices (one quarterly,
-one not at all, one with gaps). Used by ``seed_demo`` and the README's run command.
+an enterprise is not satisfied, and followed up. The notices and the day's open work are seeded on
+top of this by ``desk.demo`` (``seed_demo``, the README's run command): cases knows nothing of them.
 """
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
-from django.test.utils import override_settings
 from django.utils import timezone
 
 from . import reference, services, workdays
@@ -65,7 +64,8 @@ def _pdf(name: str) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, PDF, content_type="application/pdf")
 
 
-def _credit_code(rng: random.Random, region_code: str) -> str:
+def credit_code_for(rng: random.Random, region_code: str) -> str:
+    """A random valid credit code registered in the region."""
     from .credit_code import ALPHABET, check_character
 
     body = "91" + region_code + "".join(rng.choice(ALPHABET) for _ in range(9))
@@ -76,6 +76,7 @@ def _credit_code(rng: random.Random, region_code: str) -> str:
 class Demo:
     users: list[tuple[str, str, str]] = field(default_factory=list)  # (username, role, where)
     cases: int = 0
+    people: dict = field(default_factory=dict)  # setup_people's: each county's office, departments and their users
 
 
 def _at(day: dt.date, rng: random.Random, earliest: dt.datetime | None = None) -> dt.datetime:
@@ -90,8 +91,23 @@ def _later_workday(day: dt.date, rng: random.Random, lo: int, hi: int) -> dt.dat
     return day if n == 0 else workdays.add_working_days(day, n).date
 
 
-def setup_people(rng: random.Random, demo: Demo) -> dict:
-    """Departments and demo users for every role."""
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
+GIVEN_NAMES = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英",
+               "霞", "平", "刚", "桂英", "建华", "国强", "晓东", "文静", "海燕", "志刚", "红梅", "立新", "春生", "玉兰"]
+
+
+def _give_names(users, seed_value: int) -> None:
+    """Real-looking names for the demo users, from their own generator so the cases stay the same."""
+    from django.contrib.auth import get_user_model
+
+    rng = random.Random(seed_value * 7 + 1)
+    for user in users:
+        user.last_name, user.first_name = rng.choice(SURNAMES), rng.choice(GIVEN_NAMES)
+    get_user_model().objects.bulk_update(users, ["first_name", "last_name"])
+
+
+def setup_people(rng: random.Random, demo: Demo, seed_value: int = 2026) -> dict:
+    """Departments and demo users for every role, each with a name."""
     from django.contrib.auth.hashers import make_password
 
     hashed = make_password(DEMO_PASSWORD)  # hash once: PBKDF2 per demo user would take minutes
@@ -121,6 +137,11 @@ def setup_people(rng: random.Random, demo: Demo) -> dict:
         user = create_user(f"dept_411500_{index + 1:02d}", role="department", department=dept, password=DEMO_PASSWORD)[0]
         people.setdefault("city_depts", {})[dept.pk] = user
     people["city_dept_list"] = city_depts
+    everyone = [people["city"], people["assessor"], *people["city_depts"].values()]
+    for entry in people.values():
+        if isinstance(entry, dict) and "office" in entry:
+            everyone += [entry["office"], *entry["dept_users"].values()]
+    _give_names(everyone, seed_value)
     return people
 
 
@@ -224,7 +245,8 @@ def workdays_between(start: dt.date, end: dt.date) -> int:
     return workdays.current_calendar().working_days_between(start, end) if end > start else 0
 
 
-def seed_cases(people: dict, *, count: int, year: int, rng: random.Random, now: dt.datetime, demo: Demo) -> None:
+def seed_cases(people: dict, *, count: int, year: int, rng: random.Random, now: dt.datetime, demo: Demo,
+               progress=None) -> None:
     categories = list(Category.objects.all())
     channels = list(Channel.objects.all())
     regions = list(Region.objects.filter(level=Region.Level.COUNTY).order_by("code"))
@@ -237,7 +259,7 @@ def seed_cases(people: dict, *, count: int, year: int, rng: random.Random, now: 
     enterprises: dict[str, list[tuple[str, str, str]]] = {}
     for region in regions:
         enterprises[region.code] = [
-            (f"信阳{region.name}{rng.choice(TRADES)}有限公司{n}号", _credit_code(rng, region.code),
+            (f"信阳{region.name}{rng.choice(TRADES)}有限公司{n}号", credit_code_for(rng, region.code),
              rng.choice(Enterprise.Size.values))
             for n in range(1, 41)
         ]
@@ -260,44 +282,14 @@ def seed_cases(people: dict, *, count: int, year: int, rng: random.Random, now: 
         )
         _life(case, people, index, rng, now)
         demo.cases += 1
-
-
-def seed_notices(people: dict, *, year: int, rng: random.Random, now: dt.datetime) -> None:
-    """Schedules and issued notices; one county has none, one is quarterly, one skips months."""
-    try:
-        from notices import periods
-        from notices import services as notices
-    except ImportError:  # the notices app is optional for the demo
-        return
-    regions = list(Region.objects.filter(level=Region.Level.COUNTY).order_by("code"))
-    today = timezone.localtime(now).date()
-    with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
-        for index, region in enumerate(regions):
-            if index == 9:
-                continue  # 息县 keeps no notice schedule
-            office = people[region.code]["office"]
-            frequency = "quarterly" if index == 4 else "monthly"
-            recipients = [
-                {"group": "city_office", "name": "信阳市企业服务办", "email": "city-office@example.invalid"},
-                {"group": "local_leader", "name": f"{region.name}分管副县长", "email": f"leader-{region.code}@example.invalid"},
-                {"group": "department_leader", "name": f"{region.name}各责任单位负责人", "email": f"depts-{region.code}@example.invalid"},
-            ]
-            set_at = dt.datetime(year, 1, 5, 9, 0, tzinfo=LOCAL)
-            notices.save_schedule(by=office, region=region, frequency=frequency, start_date=dt.date(year, 1, 1),
-                                  recipients=recipients, now=set_at)
-            for period in periods.in_year(year, frequency):
-                issue_day = period.end + dt.timedelta(days=rng.randint(3, 9))
-                if issue_day >= today:
-                    break
-                if index == 2 and period.key.endswith(("-04", "-07")):
-                    continue  # 罗山县 missed two months
-                moment = _at(issue_day, rng)
-                notice = notices.draft_notice(by=office, region=region, period=period.key, now=moment)
-                notices.issue_notice(by=office, notice=notice, now=moment + dt.timedelta(hours=1))
+        if progress is not None:
+            progress(demo.cases, count)
 
 
 @transaction.atomic
-def seed(*, count: int = 2000, year: int | None = None, seed_value: int = 2026, now: dt.datetime | None = None) -> Demo:
+def seed(*, count: int = 2000, year: int | None = None, seed_value: int = 2026, now: dt.datetime | None = None,
+         progress=None) -> Demo:
+    """The demo year; ``progress(done, total)`` is called after each case (the command prints it)."""
     from django.apps import apps
 
     now = now or timezone.now()
@@ -305,7 +297,7 @@ def seed(*, count: int = 2000, year: int | None = None, seed_value: int = 2026, 
     rng = random.Random(seed_value)
     reference.load(apps.get_model)
     demo = Demo()
-    people = setup_people(rng, demo)
-    seed_cases(people, count=count, year=year, rng=rng, now=now, demo=demo)
-    seed_notices(people, year=year, rng=rng, now=now)
+    people = setup_people(rng, demo, seed_value)
+    seed_cases(people, count=count, year=year, rng=rng, now=now, demo=demo, progress=progress)
+    demo.people = people
     return demo

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from .access import departments_for_user, regions_for_user
 from .input_rules import BoundedDateField
 from .models import Case, Category, Department, Region, State
+from .queues import Queue, in_queue
 from .search.query import search
 
 
@@ -40,13 +41,16 @@ class LedgerFilter(django_filters.FilterSet):
         label=_("Category"), queryset=Category.objects.all(), empty_label=_("All")
     )
     received_from = BoundedDateFilter(
-        label=_("Received from"), method="filter_received_from", widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Received from"), method="filter_received_from", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
     received_to = BoundedDateFilter(
-        label=_("Received to"), method="filter_received_to", widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Received to"), method="filter_received_to", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
     overdue = django_filters.ChoiceFilter(
         label=_("Overdue"), choices=[("yes", _("Yes")), ("no", _("No"))], method="filter_overdue", empty_label=_("All")
+    )
+    queue = django_filters.ChoiceFilter(
+        label=_("Work queue"), choices=Queue.choices, method="filter_queue", empty_label=_("All")
     )
 
     class Meta:
@@ -66,6 +70,9 @@ class LedgerFilter(django_filters.FilterSet):
 
     def filter_received_to(self, queryset, name, value):
         return queryset.received_to(value)
+
+    def filter_queue(self, queryset, name, value):
+        return in_queue(queryset, value, self.today) if value else queryset
 
     def filter_overdue(self, queryset, name, value):
         if value == "yes":

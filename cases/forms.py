@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from . import credit_code
+from . import credit_code, services
 from .access import departments_for_user, regions_for_user, routable_departments
 from .idempotency import new_form_token
 from .input_rules import TextRulesForm, receipt_problem
@@ -151,6 +152,18 @@ class AssignForm(ServiceErrorsMixin, forms.Form):
         if self.suggestions:
             self.fields["department"].initial = self.suggestions[0].department.pk
 
+    def preselect(self, department_id) -> bool:
+        """Choose this department in advance (``?department=`` on the case page, as the dashboard's
+        退单 queue links it); ignored unless the case may be routed there."""
+        try:
+            pk = int(department_id)
+        except (TypeError, ValueError):
+            return False
+        if not 0 < pk < 2**63 or not self.fields["department"].queryset.filter(pk=pk).exists():
+            return False
+        self.fields["department"].initial = pk
+        return True
+
 
 class ReasonForm(ServiceErrorsMixin, forms.Form):
     reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
@@ -190,3 +203,23 @@ class FollowUpForm(ServiceErrorsMixin, forms.Form):
 
 class EmptyForm(ServiceErrorsMixin, forms.Form):
     """Actions that take no input, such as acknowledging (签收)."""
+
+
+# -- deadline extensions (延期): the card in cases/_extension_actions.html ------------------------
+
+
+class RequestExtensionForm(TextRulesForm, forms.Form):
+    days = forms.IntegerField(label=_("Working days asked"), min_value=1)
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
+
+    def clean_days(self):
+        days = self.cleaned_data["days"]
+        limit = services.extension_max_days()
+        if days > limit:
+            raise forms.ValidationError(gettext("An extension is between 1 and %(n)d working days.") % {"n": limit})
+        return days
+
+
+class DecisionForm(TextRulesForm, forms.Form):
+    note = forms.CharField(label=_("Note"), required=False, max_length=2000,
+                           widget=forms.Textarea(attrs={"rows": 2}))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from pathlib import Path
+from typing import overload
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -17,7 +18,28 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, FSMModelMixin, transition
 
+from .actions import fsm
 from .credit_code import validate_credit_code
+from .scope import Scope, scope_of
+from .states import CLOSED_STATES, OPEN_STATES, State, state_label  # noqa: F401 - read from here too
+
+
+class RegionQuerySet(models.QuerySet):
+    def visible_to(self, scope: Scope) -> RegionQuerySet:
+        """Regions the user may act or look in (a department: its own region)."""
+        if scope.every_region:
+            return self
+        if scope.region_id:
+            return self.filter(pk=scope.region_id)
+        if scope.department_id:
+            return self.filter(departments=scope.department_id)
+        return self.none()
+
+    def read_by(self, scope: Scope) -> RegionQuerySet:
+        """Regions whose notices and scores the user reads (a department: none)."""
+        if scope.every_region:
+            return self
+        return self.filter(pk=scope.region_id) if scope.region_id else self.none()
 
 
 class Region(models.Model):
@@ -30,6 +52,8 @@ class Region(models.Model):
     code = models.CharField(_("code"), max_length=6, unique=True)
     name = models.CharField(_("name"), max_length=50)
     level = models.CharField(_("level"), max_length=10, choices=Level.choices, default=Level.COUNTY)
+
+    objects = RegionQuerySet.as_manager()
 
     class Meta:
         ordering = ["code"]
@@ -48,6 +72,16 @@ class DepartmentQuerySet(models.QuerySet):
     def serving(self, region_id: int) -> DepartmentQuerySet:
         """The departments that take a region's cases: its own and the city's (``Department.serves``)."""
         return self.filter(models.Q(region_id=region_id) | models.Q(region__level=Region.Level.CITY))
+
+    def visible_to(self, scope: Scope) -> DepartmentQuerySet:
+        """A county office sees the departments serving its region; a department itself."""
+        if scope.every_region:
+            return self.select_related("region")
+        if scope.region_id:
+            return self.serving(scope.region_id).select_related("region")
+        if scope.department_id:
+            return self.filter(pk=scope.department_id).select_related("region")
+        return self.none()
 
 
 class Department(models.Model):
@@ -96,7 +130,7 @@ class Category(models.Model):
         _("deadline when complex (working days)"), default=15, validators=DEADLINE_VALIDATORS,
         help_text=_("Used when the case is marked complex at routing; 15 by default."),
     )
-    position = models.PositiveSmallIntegerField(default=0)
+    position = models.PositiveSmallIntegerField(_("display order"), default=0)
 
     class Meta:
         ordering = ["position", "code"]
@@ -132,7 +166,7 @@ class Channel(models.Model):
 
     code = models.SlugField(_("code"), max_length=20, unique=True)
     name = models.CharField(_("name"), max_length=50, unique=True)
-    position = models.PositiveSmallIntegerField(default=0)
+    position = models.PositiveSmallIntegerField(_("display order"), default=0)
 
     class Meta:
         ordering = ["position", "code"]
@@ -166,34 +200,20 @@ class Enterprise(models.Model):
         return self.name
 
 
-class State(models.TextChoices):
-    RECEIVED = "received", _("Received")  # 已受理
-    ASSIGNED = "assigned", _("Assigned")  # 已交办
-    RESOLVED = "resolved", _("Resolved")  # 已解决
-    EXPLAINED = "explained", _("Explained")  # 已解释答复
-
-
-OPEN_STATES = (State.RECEIVED, State.ASSIGNED)
-CLOSED_STATES = (State.RESOLVED, State.EXPLAINED)
-
-
 class CaseQuerySet(models.QuerySet):
     def for_user(self, user) -> CaseQuerySet:
-        """The one scoping rule: what this user may see. Everything starts from here."""
-        from .roles import Role, role_of
+        """What this user may see (``cases.scope.scope_of``). Everything starts from here."""
+        return self.for_scope(scope_of(user))
 
-        if not user or not user.is_authenticated or not user.is_active:
-            return self.none()
-        role = role_of(user)
-        if role in (Role.CITY_OFFICE, Role.ASSESSOR):
+    def for_scope(self, scope: Scope) -> CaseQuerySet:
+        if scope.every_region:
             return self
-        profile = getattr(user, "profile", None)
-        if role == Role.COUNTY_OFFICE and profile and profile.region_id:
-            return self.filter(region_id=profile.region_id)
-        if role == Role.DEPARTMENT and profile and profile.department_id:
+        if scope.region_id:
+            return self.filter(region_id=scope.region_id)
+        if scope.department_id:
             # Cases that are or were routed to the department.
-            routed = CaseAssignment.objects.filter(case=OuterRef("pk"), department_id=profile.department_id)
-            return self.filter(Q(department_id=profile.department_id) | Exists(routed))
+            routed = CaseAssignment.objects.filter(case=OuterRef("pk"), department_id=scope.department_id)
+            return self.filter(Q(department_id=scope.department_id) | Exists(routed))
         return self.none()
 
     def overdue(self, on: dt.date) -> CaseQuerySet:
@@ -222,11 +242,12 @@ class CaseQuerySet(models.QuerySet):
         return self.annotate(has_pending_extension=Exists(pending))
 
 
-def state_label(state: str) -> str:
-    """The Chinese name of a state (the raw value for one not known)."""
-    return str(State(state).label) if state in State.values else state
-
-
+@overload
+def local_date(moment: dt.datetime) -> dt.date: ...
+@overload
+def local_date(moment: None) -> None: ...
+@overload
+def local_date(moment: dt.datetime | None) -> dt.date | None: ...
 def local_date(moment: dt.datetime | None) -> dt.date | None:
     """The Asia/Shanghai calendar date of an aware datetime: the date the law counts."""
     if moment is None:
@@ -282,7 +303,9 @@ class Case(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     reopen_count = models.PositiveSmallIntegerField(_("times reopened"), default=0)
     satisfaction = models.CharField(_("satisfaction"), max_length=20, choices=Satisfaction.choices, blank=True)
 
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("created by")
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -347,43 +370,44 @@ class Case(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
         return self.closed_on <= self.due_date
 
     # -- transitions (called only by cases.services) ------------------------------------------
-    @transition(field=state, source=State.RECEIVED, target=State.ASSIGNED)
+    # Their source and target states, permission and conditions are declared in cases.actions.
+    @transition(field=state, **fsm("assign"))
     def assign(self, *, department: Department, at: dt.datetime) -> None:
         self.department = department
         self.assigned_at = at
         self.acknowledged_at = None
 
-    @transition(field=state, source=State.ASSIGNED, target=State.ASSIGNED)
+    @transition(field=state, **fsm("reassign"))
     def reassign(self, *, department: Department, at: dt.datetime) -> None:
         self.department = department
         self.assigned_at = at
         self.acknowledged_at = None
 
-    @transition(field=state, source=State.ASSIGNED, target=State.ASSIGNED, conditions=[lambda c: c.acknowledged_at is None])
+    @transition(field=state, **fsm("acknowledge"))
     def acknowledge(self, *, at: dt.datetime) -> None:
         self.acknowledged_at = at
 
-    @transition(field=state, source=State.ASSIGNED, target=State.RECEIVED)
+    @transition(field=state, **fsm("return"))
     def return_to_office(self) -> None:
         self.department = None
         self.assigned_at = None
         self.acknowledged_at = None
 
-    @transition(field=state, source=State.ASSIGNED, target=State.RESOLVED)
+    @transition(field=state, **fsm("resolve"))
     def resolve(self, *, result: str, at: dt.datetime) -> None:
         self.result = result
         self.policy_basis = ""
         self.redirect_to = ""
         self.closed_at = at
 
-    @transition(field=state, source=State.ASSIGNED, target=State.EXPLAINED)
+    @transition(field=state, **fsm("explain"))
     def explain(self, *, result: str, policy_basis: str, redirect_to: str, at: dt.datetime) -> None:
         self.result = result
         self.policy_basis = policy_basis
         self.redirect_to = redirect_to
         self.closed_at = at
 
-    @transition(field=state, source=[State.RESOLVED, State.EXPLAINED], target=State.ASSIGNED)
+    @transition(field=state, **fsm("reopen"))
     def reopen(self) -> None:
         # Back to the department that closed it; the closing is kept in the ledger only.
         self.closed_at = None
@@ -442,9 +466,11 @@ class Evidence(models.Model):
     original_name = models.CharField(_("file name"), max_length=200)
     content_type = models.CharField(_("content type"), max_length=100, blank=True)
     size = models.PositiveBigIntegerField(_("size"), default=0)
-    sha256 = models.CharField(max_length=64, blank=True)
+    sha256 = models.CharField(_("SHA-256 digest"), max_length=64, blank=True)
     reference = models.CharField(_("reference"), max_length=200, blank=True)
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("uploaded by")
+    )
     uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
 
     class Meta:
@@ -459,14 +485,18 @@ class Evidence(models.Model):
 class FollowUp(models.Model):
     """The enterprise's response after closing (回访)."""
 
-    case = models.ForeignKey(Case, models.PROTECT, related_name="follow_ups")
+    case = models.ForeignKey(Case, models.PROTECT, related_name="follow_ups", verbose_name=_("case"))
     satisfaction = models.CharField(_("satisfaction"), max_length=20, choices=Case.Satisfaction.choices)
     note = models.TextField(_("note"), blank=True)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+")
-    recorded_at = models.DateTimeField(default=timezone.now)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name=_("recorded by")
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
 
     class Meta:
         ordering = ["recorded_at", "id"]
+        verbose_name = _("follow-up")
+        verbose_name_plural = _("follow-ups")
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.satisfaction}"
@@ -475,10 +505,20 @@ class FollowUp(models.Model):
 class Profile(models.Model):
     """Ties a user to a role and to the region or department they act for."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, models.CASCADE, related_name="profile")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, models.CASCADE, related_name="profile", verbose_name=_("user")
+    )
     role = models.CharField(_("role"), max_length=20)
-    region = models.ForeignKey(Region, models.PROTECT, null=True, blank=True, related_name="+")
-    department = models.ForeignKey(Department, models.PROTECT, null=True, blank=True, related_name="+")
+    region = models.ForeignKey(
+        Region, models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("region")
+    )
+    department = models.ForeignKey(
+        Department, models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("department")
+    )
+
+    class Meta:
+        verbose_name = _("user role")
+        verbose_name_plural = _("user roles")
 
     def __str__(self) -> str:
         return f"{self.user} ({self.role})"

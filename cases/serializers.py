@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -12,6 +13,7 @@ from .importing.reader import upload_size_problem
 from .input_rules import MAX_ID, TextRulesSerializer, text_problem
 from .models import Case, Category, Channel, Department, Enterprise, Region, State, local_date
 from .services import available_actions
+from .similar import similar_for_cases
 
 SIZE_NAMES = {"规模以上": "above_scale", "双百": "double_100", "双30": "double_30", "小微": "small_micro", "其他": "other"}
 SATISFACTION_NAMES = {"满意": "satisfied", "基本满意": "basically_satisfied", "不满意": "dissatisfied"}
@@ -82,6 +84,24 @@ class EnterpriseSerializer(TextRulesSerializer, serializers.Serializer):
         return value
 
 
+class SimilarCaseSerializer(serializers.Serializer):
+    """One of the enterprise's recent cases with close text (cases/similar.py)."""
+
+    number = serializers.CharField()
+    state = serializers.ChoiceField(choices=State.choices)
+    received_at = serializers.DateTimeField()
+
+
+class CaseListSerializer(serializers.ListSerializer):
+    """Many cases: their similar cases are found in one query for the whole page."""
+
+    def to_representation(self, data):
+        cases = list(data.all() if hasattr(data, "all") else data)
+        request = self.context.get("request")
+        self.context["similar"] = similar_for_cases(request.user if request else None, cases)
+        return super().to_representation(cases)
+
+
 class CaseSerializer(serializers.ModelSerializer):
     """A case as the API shows it."""
 
@@ -100,15 +120,18 @@ class CaseSerializer(serializers.ModelSerializer):
     on_time = serializers.BooleanField(read_only=True, allow_null=True)
     overdue = serializers.SerializerMethodField()
     available_actions = serializers.SerializerMethodField()
+    similar = serializers.SerializerMethodField()
 
     class Meta:
         model = Case
+        list_serializer_class = CaseListSerializer
         fields = [
             "id", "number", "ref", "region", "region_name", "state", "state_name", "category", "category_name",
             "channel", "channel_name", "department", "department_name", "enterprise", "description",
             "contact_name", "contact_phone", "received_at", "assigned_at", "acknowledged_at", "due_date",
             "due_date_provisional", "extension_days", "complex", "supervised", "result", "policy_basis",
             "redirect_to", "closed_at", "reopen_count", "on_time", "overdue", "satisfaction", "available_actions",
+            "similar",
         ]
         read_only_fields = fields
 
@@ -127,6 +150,14 @@ class CaseSerializer(serializers.ModelSerializer):
     def get_available_actions(self, case) -> list[str]:
         request = self.context.get("request")
         return available_actions(case, request.user) if request else []
+
+    @extend_schema_field(SimilarCaseSerializer(many=True))
+    def get_similar(self, case) -> list:
+        found = self.context.get("similar")
+        if found is None or case.pk not in found:
+            request = self.context.get("request")
+            found = similar_for_cases(request.user if request else None, [case])
+        return SimilarCaseSerializer(found[case.pk], many=True).data
 
     def _today(self):
         if "today" not in self.context:
@@ -173,6 +204,12 @@ class AssignSerializer(serializers.Serializer):
     complex = serializers.BooleanField(required=False, default=None, allow_null=True,
                                        help_text=_("Complex problem: the longer deadline of its category applies."))
 
+    def validate_department(self, value: int) -> Department:
+        department = Department.objects.select_related("region").filter(pk=value).first()
+        if department is None:
+            raise serializers.ValidationError(gettext("Unknown department."))
+        return department
+
 
 class ReturnSerializer(TextRulesSerializer, serializers.Serializer):
     reason = serializers.CharField(max_length=5000)
@@ -189,6 +226,10 @@ class ExplainSerializer(ResolveSerializer):
     policy_basis = serializers.CharField(max_length=5000)
     redirect_to = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="",
                                         help_text=_("Where the enterprise can turn instead; default: as stated in the reply."))
+
+    def validate_redirect_to(self, value: str) -> str:
+        # SPEC §8 does not send redirect_to; the reply itself then says where to turn.
+        return value.strip() or gettext("As stated in the reply")
 
 
 class ReasonSerializer(TextRulesSerializer, serializers.Serializer):
@@ -224,9 +265,17 @@ class ImportRequestSerializer(serializers.Serializer):
 
 
 class ImportErrorSerializer(serializers.Serializer):
+    sheet = serializers.CharField(allow_null=True, help_text=_("The worksheet's name in a workbook; null for a CSV file."))
     row = serializers.IntegerField(allow_null=True, help_text=_("Row number as Excel shows it (the header is row 1)."))
     column = serializers.CharField(allow_null=True)
     message = serializers.CharField()
+
+
+class ImportSkippedSerializer(serializers.Serializer):
+    sheet = serializers.CharField(allow_null=True, help_text=_("The worksheet's name in a workbook; null for a CSV file."))
+    row = serializers.IntegerField(allow_null=True, help_text=_("Row number as Excel shows it; null for a whole sheet."))
+    text = serializers.CharField(allow_blank=True, help_text=_("What the row says (a total, a note, a signature)."))
+    reason = serializers.CharField()
 
 
 class CreatedDepartmentSerializer(serializers.Serializer):
@@ -242,6 +291,9 @@ class ImportSummarySerializer(serializers.Serializer):
     dry_run = serializers.BooleanField()
     rows = serializers.IntegerField()
     error_count = serializers.IntegerField()
+    skipped = ImportSkippedSerializer(many=True, help_text=_("Rows and sheets passed over: totals, notes, signature "
+                                                             "lines, sheets without a header (the first 1,000)."))
+    skipped_count = serializers.IntegerField()
 
 
 # -- error shapes (for the schema) -----------------------------------------------------------

@@ -1,11 +1,27 @@
 """What the cases app announces to the apps above it (they listen; cases never imports them).
+Every signal here is sent after the change has committed (``transaction.on_commit``), in the
+spirit of pretix's ``order_placed``: a listener never sees a change that was rolled back, and a
+listener's failure cannot undo the change.
+
+``case_changed``: a service changed a case and appended its ledger entry. Sent with ``action``
+(the name in ``cases.actions.ACTIONS``, the same as the entry's), ``case`` (the case as it was
+committed), ``actor`` (the user, or None for the system), ``payload`` (what the entry recorded)
+and ``occurred_at``. ``notifications`` tells the people concerned in their inbox (a department
+that was routed a case, the office a case was returned to, extension requests and decisions).
 
 ``due_dates_recomputed``: open cases' due dates were counted again on a changed working-day
 calendar (a year entered or revised, or a provisional rule replaced). Sent after the change has
 committed, with ``changes`` (a list of ``cases.services.RecomputedDue``) and ``year`` (the
 calendar year entered, or None for a catch-up). ``notifications`` tells each affected
 department in its inbox.
+
+``after_bulk_import``: an import wrote cases in bulk (``cases.importing.bulk``), around
+``Model.save``, so no ``post_save`` fired for them. Sent once after the import has committed, with
+``case_ids`` (the new cases' ids, in file order). Whatever keeps a derived row per case (a search
+index) listens here as well as to ``post_save``.
 """
 from django.dispatch import Signal
 
+case_changed = Signal()
 due_dates_recomputed = Signal()
+after_bulk_import = Signal()

@@ -5,7 +5,6 @@ from . import views
 app_name = "cases"
 
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
     path("ledger/", views.ledger, name="ledger"),
     path("ledger/export.csv", views.ledger_export_csv, name="ledger_export_csv"),
     path("ledger/export.xlsx", views.ledger_export_xlsx, name="ledger_export_xlsx"),
@@ -14,20 +13,21 @@ urlpatterns = [
     path("cases/evidence/<int:pk>/download/", views.evidence_download, name="evidence_download"),
 ]
 
-# One URL per action (/cases/<pk>/assign/, /cases/<pk>/follow-up/ …), all served by one
-# table-driven view; the URL name is the action's name (cases:assign, cases:follow_up …).
-urlpatterns += [
-    path(f"cases/<int:pk>/{name.replace('_', '-')}/", views.case_action, {"action": name}, name=name)
-    for name in views.ACTIONS
-]
-
-# Deadline extensions (延期): forms in cases/_extension_actions.html, views in cases/views_extensions.py.
+# One URL per action on a case (/cases/<pk>/assign/, /cases/<pk>/request-extension/ …), named
+# for the action (cases:assign, cases:request_extension …), all from cases.actions: the grid's
+# forms share one table-driven view; the extension card's post to cases/views_extensions.py.
 from . import views_extensions  # noqa: E402
+from .actions import Page, on_case  # noqa: E402
+
+
+def _view_for(action):
+    if action.page is Page.EXTENSION:
+        return views_extensions.view_for(action), {}
+    return views.case_action, {"action": action.name}
+
 
 urlpatterns += [
-    path("cases/<int:pk>/request-extension/", views_extensions.request_extension, name="request_extension"),
-    path("cases/<int:pk>/approve-extension/", views_extensions.approve_extension, name="approve_extension"),
-    path("cases/<int:pk>/reject-extension/", views_extensions.reject_extension, name="reject_extension"),
+    path(f"cases/<int:pk>/{action.slug}/", *_view_for(action), name=action.name) for action in on_case()
 ]
 
 # Import of existing ledgers (SPEC §7): upload page, progress, summary, template (cases/views_import.py).
@@ -42,3 +42,8 @@ urlpatterns += [
     path("calendar/", views_calendar.calendar_index, name="calendar"),
     path("calendar/<int:year>/enter/", views_calendar.calendar_enter, name="calendar_enter"),
 ]
+
+# An enterprise's history across years (cases/views_enterprise.py).
+from . import views_enterprise  # noqa: E402
+
+urlpatterns += [path("enterprises/<str:code>/", views_enterprise.enterprise_page, name="enterprise")]

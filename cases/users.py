@@ -6,8 +6,9 @@ import secrets
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
-from django.db.models import Q
 
+from .access import find_region
+from .errors import CaseError
 from .models import Department, Profile, Region
 from .roles import Role
 
@@ -16,13 +17,14 @@ class UserSetupError(ValueError):
     pass
 
 
-def find_region(value: str | None) -> Region | None:
+def _region_named(value: str | None) -> Region | None:
+    """The region an ``add_user`` command names (``cases.access.find_region``), or None."""
     if not value:
         return None
-    region = Region.objects.filter(Q(code=value.strip()) | Q(name=value.strip())).first()
-    if region is None:
-        raise UserSetupError(f"Unknown region: {value}")
-    return region
+    try:
+        return find_region(value)
+    except CaseError:
+        raise UserSetupError(f"Unknown region: {value}") from None
 
 
 @transaction.atomic
@@ -40,7 +42,7 @@ def create_user(
     if role not in Role.values:
         raise UserSetupError(f"Unknown role: {role}")
     if isinstance(region, str):
-        region = find_region(region)
+        region = _region_named(region)
     if isinstance(department, int):
         department = Department.objects.filter(pk=department).select_related("region").first()
         if department is None:

@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.db.models import Count, Exists, F, OuterRef
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -26,26 +24,19 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_tables2 import RequestConfig
 
+from config.db_router import replica_view
 from ledger.completeness import LACK_LABELS, lacks
 from ledger.services import entries_for
 
-from . import exports, idempotency, services, workcalendar, workdays
+from . import actions, exports, forms, idempotency, services, workdays
 from .access import get_case_for_user, get_evidence_for_user
+from .actions import ACTIONS as ACTIONS_DECLARED
+from .display_names import PROFILE_RELATED
 from .errors import CaseError, InvalidInput, MovedOn, NotAllowed, NotFound, WrongState
 from .filters import LedgerFilter
-from .forms import (
-    AssignForm,
-    EmptyForm,
-    EvidenceForm,
-    ExplainForm,
-    FollowUpForm,
-    IntakeForm,
-    ReasonForm,
-    ResolveForm,
-    ReturnForm,
-)
-from .models import CLOSED_STATES, OPEN_STATES, Case, CaseAssignment, Category, State, state_label
-from .roles import Role, department_of, is_office, role_of
+from .forms import AssignForm, IntakeForm
+from .models import Case, Category, state_label
+from .roles import is_office
 from .search.ui import SearchLedgerTable, jump_target, ledger_search
 from .tables import (
     TIMELINESS_LATE,
@@ -56,25 +47,7 @@ from .tables import (
     timeliness,
 )
 
-# -- labels for what the ledger records ------------------------------------------------------
-
-ACTION_LABELS = {
-    "create": gettext_lazy("Logged on receipt"),  # 受理登记
-    "assign": gettext_lazy("Routed"),  # 交办
-    "reassign": gettext_lazy("Rerouted"),  # 改派
-    "acknowledge": gettext_lazy("Acknowledged"),  # 签收
-    "return": gettext_lazy("Returned"),  # 退单
-    "resolve": gettext_lazy("Closed as resolved"),  # 办结（已解决）
-    "explain": gettext_lazy("Closed with an explanation reply"),  # 办结（解释答复）
-    "evidence": gettext_lazy("Evidence added"),  # 补充佐证材料
-    "reopen": gettext_lazy("Reopened"),  # 重办
-    "follow_up": gettext_lazy("Follow-up"),  # 回访
-    "request_extension": gettext_lazy("Extension requested"),  # 申请延期
-    "approve_extension": gettext_lazy("Extension approved"),  # 批准延期
-    "reject_extension": gettext_lazy("Extension rejected"),  # 驳回延期
-    "recompute_due": gettext_lazy("Due date recomputed"),
-    "supervise": gettext_lazy("Marked as supervised"),  # 督办
-}
+# -- labels for what the ledger records (the actions' own: cases.actions.label_of) -------------
 
 SOURCE_LABELS = {
     "web": gettext_lazy("Web"),
@@ -121,86 +94,6 @@ def payload_summary(action: str, payload: dict) -> list[tuple[str, str]]:
 
 def _today() -> dt.date:
     return timezone.localdate()
-
-
-# -- dashboard -------------------------------------------------------------------------------
-
-@dataclass
-class Section:
-    key: str
-    title: str
-    count: int
-    cases: list
-    link: str = ""
-    css: str = ""
-
-
-def _section(key, title, queryset, *, link="", css="", size=8) -> Section:
-    return Section(key=key, title=title, count=queryset.count(), cases=list(queryset[:size]), link=link, css=css)
-
-
-@require_GET
-@login_required
-def dashboard(request):
-    user = request.user
-    role = role_of(user)
-    today = _today()
-    soon = workdays.add_working_days(today, 2).date
-    scope = Case.objects.for_user(user).select_related("region", "enterprise", "category", "department")
-    ledger_url = reverse("cases:ledger")
-    sections: list[Section] = []
-    open_cases = scope.filter(state__in=OPEN_STATES)
-    due_soon = open_cases.filter(due_date__gte=today, due_date__lte=soon).order_by("due_date", "id")
-    overdue = scope.overdue(today).order_by("due_date", "id")
-    if role in (Role.CITY_OFFICE, Role.COUNTY_OFFICE):
-        routed_before = Exists(CaseAssignment.objects.filter(case=OuterRef("pk")))
-        received = scope.filter(state=State.RECEIVED).order_by("received_at", "id")
-        sections += [
-            _section("to_route", _("Received, to be routed"), received.filter(~routed_before),
-                     link=f"{ledger_url}?state=received"),
-            _section("returned", _("Returned by departments"), received.filter(routed_before), css="warn"),
-            _section("overdue", _("Overdue"), overdue, link=f"{ledger_url}?overdue=yes", css="bad"),
-            _section("due_soon", _("Due within 2 working days"), due_soon, css="warn"),
-            _section("unacknowledged", _("Routed, not yet acknowledged"),
-                     scope.filter(state=State.ASSIGNED, acknowledged_at__isnull=True).order_by("assigned_at", "id")),
-            _section("follow_up", _("Closed, awaiting follow-up"),
-                     scope.filter(state__in=CLOSED_STATES, satisfaction="").order_by("closed_at", "id")),
-        ]
-    elif role == Role.DEPARTMENT:
-        department = department_of(user)
-        mine = scope.filter(department=department)
-        sections += [
-            _section("assigned", _("Assigned to us (unacknowledged first)"),
-                     mine.filter(state=State.ASSIGNED).order_by(
-                         F("acknowledged_at").asc(nulls_first=True), "due_date", "id"),
-                     link=f"{ledger_url}?state=assigned&department={department.pk}"),
-            _section("due_soon", _("Due within 2 working days"), due_soon.filter(department=department), css="warn"),
-            _section("overdue", _("Overdue"), overdue.filter(department=department),
-                     link=f"{ledger_url}?overdue=yes&department={department.pk}", css="bad"),
-        ]
-    elif role == Role.ASSESSOR:
-        sections += [
-            _section("overdue", _("Overdue"), overdue, link=f"{ledger_url}?overdue=yes", css="bad"),
-        ]
-    totals = {}
-    if role == Role.ASSESSOR:
-        counts = dict(Case.objects.for_user(user).order_by().values_list("state").annotate(n=Count("id")))
-        totals = {state_label(state): counts.get(state, 0) for state in State.values}
-    # The city office is reminded while a year's official holiday schedule is awaited (1 November on).
-    awaited = workcalendar.awaited(today) if role == Role.CITY_OFFICE else None
-    from scoring.provisional import provisional_for_user
-
-    return render(request, "cases/dashboard.html", {
-        "awaited": awaited,
-        "can_enter": role == Role.CITY_OFFICE,
-        "provisional": provisional_for_user(user, now=timezone.now()),
-        "sections": sections,
-        "today": today,
-        "soon": soon,
-        "role": role,
-        "can_log": is_office(user),
-        "totals": totals,
-    })
 
 
 # -- intake ----------------------------------------------------------------------------------
@@ -294,50 +187,28 @@ def _intake_resent_changed(request, now, logged: Case | None):
 # -- case detail and actions -----------------------------------------------------------------
 
 @dataclass(frozen=True)
-class Action:
+class PageAction:
+    """An action as the case page offers it: a form in the action grid, one URL, one message
+    (all read from its declaration in cases.actions)."""
+
+    name: str
     form: type
-    call: Callable
     label: str
     done: str
     office: bool  # an office action (else: the assigned department's)
     button_css: str = ""
 
-
-def _call_assign(case, user, data):
-    return services.assign(case, by=user, department=data["department"], complex=data["complex"])
-
-
-def _call_reassign(case, user, data):
-    return services.reassign(case, by=user, department=data["department"], complex=data["complex"])
+    def call(self, case: Case, user, data: dict) -> Case:
+        """The action's service, with the form's fields as its arguments."""
+        return getattr(services, ACTIONS_DECLARED[self.name].service)(case, by=user, **data)
 
 
-ACTIONS: dict[str, Action] = {
-    "assign": Action(AssignForm, _call_assign, gettext_lazy("Route to a department"),
-                     gettext_lazy("Case routed."), office=True),
-    "reassign": Action(AssignForm, _call_reassign, gettext_lazy("Route to another department"),
-                       gettext_lazy("Case rerouted."), office=True, button_css="btn-secondary"),
-    "acknowledge": Action(EmptyForm, lambda case, user, data: services.acknowledge(case, by=user),
-                          gettext_lazy("Acknowledge receipt"), gettext_lazy("Case acknowledged."), office=False),
-    "resolve": Action(ResolveForm, lambda case, user, data: services.resolve(
-        case, by=user, result=data["result"], evidence=data["evidence"]),
-        gettext_lazy("Report resolved"), gettext_lazy("Case reported resolved."), office=False),
-    "explain": Action(ExplainForm, lambda case, user, data: services.explain(
-        case, by=user, result=data["result"], policy_basis=data["policy_basis"], redirect_to=data["redirect_to"],
-        evidence=data["evidence"]),
-        gettext_lazy("Answer with an explanation"), gettext_lazy("Explanation reply recorded."), office=False),
-    "evidence": Action(EvidenceForm, lambda case, user, data: services.add_evidence(
-        case, by=user, evidence=data["evidence"], note=data["note"]),
-        gettext_lazy("Add evidence"), gettext_lazy("Evidence added."), office=False, button_css="btn-secondary"),
-    "return": Action(ReturnForm, lambda case, user, data: services.return_case(
-        case, by=user, reason=data["reason"], suggested_department=data["suggested_department"]),
-        gettext_lazy("Return (wrongly routed)"), gettext_lazy("Case returned to the office."), office=False,
-        button_css="btn-secondary"),
-    "reopen": Action(ReasonForm, lambda case, user, data: services.reopen(case, by=user, reason=data["reason"]),
-                     gettext_lazy("Reopen"), gettext_lazy("Case reopened."), office=True, button_css="btn-secondary"),
-    "follow_up": Action(FollowUpForm, lambda case, user, data: services.record_follow_up(
-        case, by=user, satisfaction=data["satisfaction"], note=data["note"]),
-        gettext_lazy("Record follow-up"), gettext_lazy("Follow-up recorded."), office=True),
-}
+def _page_action(action: actions.Action) -> PageAction:
+    return PageAction(action.name, getattr(forms, action.form), action.button, action.done, office=action.office,
+                      button_css="btn-secondary" if action.secondary else "")
+
+
+ACTIONS: dict[str, PageAction] = {action.name: _page_action(action) for action in actions.on_page(actions.Page.FORM)}
 
 
 def _form_for(name: str, case: Case, data=None, files=None):
@@ -362,24 +233,33 @@ def _due_badge(case: Case, today: dt.date) -> tuple[str, str]:
     return "", ""
 
 
+def _with_profile(user_field: str) -> list[str]:
+    """select_related paths for a user and what its display name reads."""
+    return [user_field, *(f"{user_field}__{path}" for path in PROFILE_RELATED)]
+
+
 def _render_detail(request, case: Case, *, bound: dict | None = None, status: int = 200, error: str = ""):
     today = _today()
     available = services.available_actions(case, request.user)
-    forms = []
+    action_forms = []
     other_actions = []
     for name in available:
         if name not in ACTIONS:
             other_actions.append(name)  # rendered by cases/_extension_actions.html
             continue
         form = (bound or {}).get(name) or _form_for(name, case)
-        forms.append({"name": name, "action": ACTIONS[name], "form": form,
-                      "url": reverse(f"cases:{name}", args=[case.pk]), "open": name in (bound or {})})
-    chain = list(entries_for(case))
+        # ?department= (the dashboard's 退单 queue) opens the routing form with it chosen.
+        preselected = (name not in (bound or {}) and isinstance(form, AssignForm)
+                       and form.preselect(request.GET.get("department")))
+        action_forms.append({"name": name, "action": ACTIONS[name], "form": form,
+                             "url": reverse(f"cases:{name}", args=[case.pk]),
+                             "open": name in (bound or {}) or preselected})
+    chain = list(entries_for(case).select_related(*_with_profile("actor")))
     entries = []
     for entry in chain:
         entries.append({
             "entry": entry,
-            "label": ACTION_LABELS.get(entry.action, entry.action),
+            "label": actions.label_of(entry.action),
             "from_label": state_label(entry.from_state) if entry.from_state else "",
             "to_label": state_label(entry.to_state) if entry.to_state else "",
             "source_label": SOURCE_LABELS.get(entry.source, entry.source),
@@ -395,10 +275,10 @@ def _render_detail(request, case: Case, *, bound: dict | None = None, status: in
         "badge_text": badge_text,
         "badge_css": badge_css,
         "missing": missing,
-        "evidence": case.evidence.select_related("uploaded_by"),
-        "follow_ups": case.follow_ups.select_related("recorded_by"),
+        "evidence": case.evidence.select_related(*_with_profile("uploaded_by")),
+        "follow_ups": case.follow_ups.select_related(*_with_profile("recorded_by")),
         "entries": entries,
-        "action_forms": forms,
+        "action_forms": action_forms,
         "other_actions": other_actions,
         "error": error,
         "state_label": state_label(case.state),
@@ -531,6 +411,7 @@ def _export_queryset(request, today):
 
 @require_GET
 @login_required
+@replica_view
 def ledger_export_csv(request):
     today = _today()
     return exports.csv_response(_export_queryset(request, today), today)
@@ -538,6 +419,7 @@ def ledger_export_csv(request):
 
 @require_GET
 @login_required
+@replica_view
 def ledger_export_xlsx(request):
     today = _today()
     return exports.xlsx_response(_export_queryset(request, today), today)

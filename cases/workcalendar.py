@@ -92,16 +92,37 @@ def from_chinesecalendar(year: int) -> YearSchedule:
             ) from None
         if day.weekday() < 5 and not workday:
             _on_holiday, name = chinese_calendar.get_holiday_detail(day)
-            schedule.holidays[day] = name or "holiday"
+            schedule.holidays[day] = chinese_holiday_name(name)
         elif day.weekday() >= 5 and workday:
             schedule.makeup_days.add(day)
         elif day.weekday() >= 5:
             on_holiday, name = chinese_calendar.get_holiday_detail(day)
             if on_holiday and name:
                 # A holiday over a weekend: off either way, but keep its name for the admin.
-                schedule.holidays[day] = name
+                schedule.holidays[day] = chinese_holiday_name(name)
         day += dt.timedelta(days=1)
     return schedule
+
+
+# The chinesecalendar package names its holidays in English (its Holiday enum's values); the
+# calendar stores and shows the official Chinese names.
+HOLIDAY_NAMES = {
+    "New Year's Day": "元旦",
+    "Spring Festival": "春节",
+    "Tomb-sweeping Day": "清明节",
+    "Labour Day": "劳动节",
+    "Dragon Boat Festival": "端午节",
+    "National Day": "国庆节",
+    "Mid-autumn Festival": "中秋节",
+    "Anti-Fascist 70th Day": "中国人民抗日战争暨世界反法西斯战争胜利70周年纪念日",
+}
+
+
+def chinese_holiday_name(name: str | None) -> str:
+    """The Chinese name of a chinesecalendar holiday; 节假日 when the package gives none."""
+    if not name:
+        return "节假日"
+    return HOLIDAY_NAMES.get(name, name)
 
 
 def chinesecalendar_source() -> str:

@@ -12,7 +12,6 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
-from django.views import defaults
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -47,10 +46,9 @@ def exception_handler(exc, context):
 
 
 def not_found(request, exception):
-    """handler404: an API address that names nothing answers JSON like every other API error."""
-    if request.path_info.startswith("/api/"):
-        return JsonResponse({"detail": _("Not found.")}, status=status.HTTP_404_NOT_FOUND)
-    return defaults.page_not_found(request, exception)
+    """An API address that names nothing answers JSON like every other API error (called by the
+    site's handler404, config.error_pages.page_not_found, for /api/ addresses)."""
+    return JsonResponse({"detail": _("Not found.")}, status=status.HTTP_404_NOT_FOUND)
 
 
 def _messages(value, prefix: str = "") -> list[str]:

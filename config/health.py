@@ -13,6 +13,8 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from notifications.models import SweepRun
+
 
 def _database() -> dict:
     try:
@@ -43,8 +45,6 @@ def _last_sweep(now, database_ok: bool) -> dict:
     interval = int(getattr(settings, "SWEEP_INTERVAL_SECONDS", 300))
     if not database_ok:
         return {"finished_at": None, "age_seconds": None, "stale": True, "interval_seconds": interval}
-    from notifications.models import SweepRun
-
     finished = (
         SweepRun.objects.filter(finished_at__isnull=False).order_by("-finished_at").values_list("finished_at", flat=True).first()
     )

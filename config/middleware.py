@@ -48,4 +48,4 @@ class RefuseControlCharactersMiddleware:
         if request.path_info.startswith("/api/"):
             return JsonResponse({"detail": message}, status=status)
         template = "404.html" if status == 404 else "400.html"
-        return render(request, template, {"exception": message}, status=status)
+        return render(request, template, {"exception": message, "reason": message}, status=status)

@@ -1,8 +1,9 @@
 """Settings come from the environment.
 
 No variables at all gives the embedded default: a SQLite file in the project folder, Celery
-tasks run in-process, debug on. ``DATABASE_URL`` points at PostgreSQL in production and CI;
-``REDIS_URL`` turns on the real Celery broker.
+tasks run in-process, emails on the console; debug pages only with ``DEBUG=true``.
+``DATABASE_URL`` points at PostgreSQL in production and CI; ``REDIS_URL`` turns on the real
+Celery broker.
 """
 from pathlib import Path
 
@@ -19,7 +20,11 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False) if (BASE_DIR / ".env").exists() else None
 
-DEBUG = env.bool("DEBUG", default=not env.str("DATABASE_URL", default=""))
+# The embedded default (no DATABASE_URL): SQLite, tasks in-process, emails on the console.
+EMBEDDED = not env.str("DATABASE_URL", default="")
+# Debug only when asked for (DEBUG=true): a page that is missing or outside the user's scope
+# answers with the app's own Chinese 404, never Django's technical page, on a laptop too.
+DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not DEBUG and weak_secret_key_reason(SECRET_KEY):
     # Production never runs on a key from the repository or deploy/env.example (config/secret_key.py).
@@ -37,7 +42,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
-    "axes",
+    "config.apps.AxesConfig",  # django-axes, named in Chinese in the admin
     "django_tables2",
     "django_filters",
     "rest_framework",
@@ -50,6 +55,7 @@ INSTALLED_APPS = [
     "notifications",
     "notices",
     "scoring",
+    "desk",
 ]
 
 MIDDLEWARE = [
@@ -105,18 +111,30 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # cores, more than it saves; every other query of the app is far below JIT's cost threshold.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 
+# A streaming replica (deploy/README.md): exports, scoring pages and charts, drafts' previews and
+# search read from it (config/db_router.py); writes, transitions and every other read use the primary.
+DATABASE_REPLICA_ALIAS = None
+if env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
+    DATABASES["replica"]["OPTIONS"] = {**DATABASES["default"].get("OPTIONS", {}),
+                                       **DATABASES["replica"].get("OPTIONS", {})}
+    DATABASE_REPLICA_ALIAS = "replica"
+DATABASE_ROUTERS = ["config.db_router.PrimaryReplicaRouter"]
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "cases:dashboard"
+LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# ISO dates first in Chinese forms: what <input type="date"> renders and accepts.
+FORMAT_MODULE_PATH = ["config.formats"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
@@ -132,6 +150,8 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+# Without collectstatic (bin/run, the dev server) WhiteNoise serves the files from the app folders.
+WHITENOISE_USE_FINDERS = DEBUG or EMBEDDED
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 # Attachments are never served from MEDIA_URL: only through the scoped download view.
 MEDIA_URL = "/_protected/"
@@ -146,12 +166,15 @@ EVIDENCE_X_ACCEL_PREFIX = env.str("EVIDENCE_X_ACCEL_PREFIX", default="")
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=25 * 1024 * 1024)
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=200_000)
 IMPORT_MAX_UNPACKED_BYTES = env.int("IMPORT_MAX_UNPACKED_BYTES", default=512 * 1024 * 1024)
-# Seconds an import job may take to read and check the file (a 100,000-row file: ~40 s), and to
-# write it (through the services, ~20 rows/s); the synchronous API gets one budget for both
+# Seconds an import job may take to read and check the file (a 100,000-row file: ~25–40 s), and to
+# write it (in bulk, a few hundred to a few thousand rows/s; through the services ~20 rows/s); the synchronous API gets one budget for both
 # passes, within gunicorn's timeout (GUNICORN_TIMEOUT=60). The longest job is the sum of the first two.
 IMPORT_TIME_BUDGET = env.int("IMPORT_TIME_BUDGET", default=10 * 60)
 IMPORT_WRITE_TIME_BUDGET = env.int("IMPORT_WRITE_TIME_BUDGET", default=4 * 3600)
 IMPORT_API_TIME_BUDGET = env.int("IMPORT_API_TIME_BUDGET", default=45)
+# How an import writes: "bulk" (batches: COPY on PostgreSQL, executemany on SQLite) or
+# "services" (row by row through cases.services, ~20 rows/s; the path bulk is tested against).
+IMPORT_WRITE_PATH = env.str("IMPORT_WRITE_PATH", default="bulk")
 # A request body (JSON or form fields, files not counted) larger than this is refused with 400;
 # the API's JSON parser applies the same limit (config/parsers.py).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -246,7 +269,11 @@ DELIVERY_PENDING_GRACE_SECONDS = env.int("DELIVERY_PENDING_GRACE_SECONDS", defau
 DEADLINE_TIMERS = {"acknowledge_days": 1, "due_soon_days": 2, "overdue_days": 1, "escalate_days": 3, "supervise_days": 5}
 EXTENSION_MAX_DAYS = env.int("EXTENSION_MAX_DAYS", default=10)
 
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.console.EmailBackend" if DEBUG or EMBEDDED
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="caseledger@localhost")
@@ -322,6 +349,7 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"  # the app's Chinese page, not axes' English line
 AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 

@@ -2,6 +2,8 @@ from csp.constants import UNSAFE_INLINE
 from csp.decorators import csp_update
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import include, path
 from drf_spectacular.views import (
     SpectacularAPIView,
@@ -10,16 +12,24 @@ from drf_spectacular.views import (
 )
 
 from config.health import healthz
+from desk.views import dashboard
 
 # The API documentation pages (third-party UIs) inject their own styles and Redoc runs a web
 # worker from a blob: loosen the Content-Security-Policy for these two pages only. Swagger UI is
 # served "split" so its start-up script is a file, not inline.
 _api_docs_csp = csp_update({"style-src": [UNSAFE_INLINE], "worker-src": ["'self'", "blob:"], "img-src": ["data:"]})
 
-handler404 = "config.api_errors.not_found"
+
+def favicon(request):
+    """Browsers ask for /favicon.ico on pages that name no icon (the API's, downloads)."""
+    return redirect(static("favicon.svg"), permanent=True)
+
+
+handler404 = "config.error_pages.page_not_found"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
@@ -32,5 +42,9 @@ urlpatterns = [
     path("notices/", include("notices.urls")),
     path("scoring/", include("scoring.urls")),
     path("notifications/", include("notifications.urls")),
+    # The start page: each role's dashboard (desk). Lower apps and the error pages link to it as
+    # "home", so none of them names the app above it.
+    path("", dashboard, name="home"),
+    path("", include("desk.urls")),
     path("", include("cases.urls")),
 ]

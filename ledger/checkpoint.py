@@ -35,8 +35,8 @@ CHUNK = 2000
 checkpoint_taken = Signal()
 
 
-def chain_heads(case_queryset) -> Iterator[tuple[str, str, int, str]]:
-    """(region code, number, last seq, last hash) of every case, by region and number, read from
+def chain_heads(case_queryset) -> Iterator[tuple[str, str, int, str, int, int]]:
+    """(region code, number, last seq, last hash, year, serial) of every case, by region and number, read from
     the entries themselves at the head's seq (a case without entries: seq 0, hash "")."""
     last_hash = LedgerEntry.objects.filter(case_id=OuterRef("pk"), seq=OuterRef("ledger_head__seq")).values("hash")[:1]
     rows = (case_queryset.order_by("region__code", "number")

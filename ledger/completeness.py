@@ -10,11 +10,10 @@ from collections.abc import Iterable
 
 from django.utils.translation import gettext_lazy
 
-from cases import credit_code
-
+from . import credit_code
+from .chain import check_chain, grouped_by_case
 from .heads import CLOSING_ACTIONS, ROUTING_ACTIONS
 from .models import LedgerEntry
-from .verify import check_chain, grouped_by_case
 
 # What a case lacks, in words an office reads (the case page, item 13's page).
 LACK_LABELS = {

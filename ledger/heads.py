@@ -1,10 +1,16 @@
-"""Keeping each case's ``LedgerHead`` in step with its chain.
+"""A chain's facts, and keeping each case's ``LedgerHead`` in step with its chain.
 
-``advance`` follows one appended entry (called by ``ledger.services.append`` in the same
-transaction); ``rebuild`` recomputes heads from the entries themselves in one SQL statement, for
-the migration that introduced heads and for ``verify_ledger --rebuild-heads``.
+``replay`` is the one definition of a chain's facts (state, latest closing and reopening, due
+date, department): every other reader is held to it. ``advance`` follows one appended entry
+(called by ``ledger.services.append`` in the same transaction); ``rebuild`` recomputes heads from
+the entries themselves in one SQL statement, for the migration that introduced heads and for
+``verify_ledger --rebuild-heads``. ``tests/ledger/test_one_replay.py`` holds ``rebuild``, the heads
+``advance`` keeps, and scoring's item-15 SQL equal to ``replay`` on generated chains.
 """
 from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 from django.db.models import F
@@ -38,6 +44,28 @@ def facts_of(entry: LedgerEntry) -> dict:
     return changes
 
 
+@dataclass
+class Replay:
+    """A chain's facts after its entries: its state, and what its ``LedgerHead`` holds."""
+
+    state: str = ""
+    head: dict = field(default_factory=dict)
+
+    @property
+    def department(self) -> int | None:
+        return self.head.get("department_id")
+
+
+def replay(entries: Iterable[LedgerEntry]) -> Replay:
+    """A chain's facts, folded from its entries in order (``facts_of`` each)."""
+    result = Replay()
+    for entry in entries:
+        if entry.to_state:
+            result.state = entry.to_state
+        result.head.update(facts_of(entry))
+    return result
+
+
 def _department(payload) -> int | None:
     value = payload.get("department") if isinstance(payload, dict) else None
     try:
@@ -46,14 +74,11 @@ def _department(payload) -> int | None:
         return None
 
 
-def advance(case, entry: LedgerEntry, chain: list[LedgerEntry]) -> None:
-    """Move the case's head onto ``entry``, the last of ``chain`` (the caller holds the case row
-    lock), with the completeness verdict on the whole chain."""
-    from .completeness import lacks  # completeness → verify → heads
-
+def advance(case, entry: LedgerEntry, missing: list[str]) -> None:
+    """Move the case's head onto ``entry``, its chain's last (the caller holds the case row lock),
+    with ``missing``: what the whole chain lacks (``completeness.lacks``, which re-hashes it, so
+    the head is verified through this entry)."""
     changes = facts_of(entry)
-    # ``lacks`` re-hashes the whole chain, so the head is verified through this entry.
-    missing = lacks(case.number, chain)
     chain_ok = "ledger_chain" not in missing
     changes.update(complete=not missing, missing=missing, verified_seq=entry.seq, verified_hash=entry.hash,
                    verified_at=entry.recorded_at, chain_ok=chain_ok)

@@ -22,9 +22,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
+from .chain import check_chain
 from .completeness import chains, lacks
 from .models import LedgerEntry, LedgerHead
-from .verify import check_chain, verify_cases
+from .verify import verify_cases
 
 UPDATE_FIELDS = ["verified_seq", "verified_hash", "verified_at", "chain_ok", "complete", "missing"]
 BATCH = 500
@@ -84,6 +85,8 @@ class Recorder:
         problems = problems + extra
         ok = not problems
         last = entries[-1] if entries else None
+        verified: tuple[int | None, str, bool]  # (seq, hash, chain verifies)
+        verdict: tuple[bool | None, list[str]]  # (complete, what it lacks)
         if ok:
             verified = (last.seq if last else None, last.hash if last else "", ok)
         else:

@@ -52,8 +52,8 @@ class LedgerEntry(models.Model):
     # null when the entry does not touch it. Lets scoring read "the due date as of the cutoff".
     due_date = models.DateField(_("due date"), null=True, blank=True)
     payload = models.JSONField(_("payload"), default=dict, blank=True)
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
+    prev_hash = models.CharField(_("previous hash"), max_length=64)
+    hash = models.CharField(_("hash"), max_length=64, unique=True)
 
     class Meta:
         ordering = ["case_id", "seq"]

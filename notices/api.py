@@ -21,7 +21,7 @@ from cases.errors import InvalidInput, NotFound
 from cases.input_rules import local_today, parse_id, year_problem
 
 from . import periods, services
-from .access import find_region
+from .access import visible_region
 from .models import Notice, NoticeSchedule, Recipient
 from .pdf import notice_pdf
 
@@ -125,14 +125,14 @@ class NoticeScheduleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
         region = self.request.query_params.get("region")
         if region:
             try:
-                queryset = queryset.filter(region=find_region(self.request.user, region))
+                queryset = queryset.filter(region=visible_region(self.request.user, region))
             except (NotFound, InvalidInput):
                 return queryset.none()
         return queryset
 
     def create(self, request, *args, **kwargs):
         data = _body(request)
-        region = find_region(request.user, data.get("region"))
+        region = visible_region(request.user, data.get("region"))
         recipients = data.get("recipients")
         if not isinstance(recipients, list):
             raise InvalidInput(_("Give the recipients as a list of {group, name, email}."), field="recipients")
@@ -160,7 +160,7 @@ class NoticeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         if self.action == "list":
             if params.get("region"):
                 try:
-                    queryset = queryset.filter(region=find_region(self.request.user, params["region"]))
+                    queryset = queryset.filter(region=visible_region(self.request.user, params["region"]))
                 except (NotFound, InvalidInput):
                     return queryset.none()
             if params.get("year"):
@@ -183,7 +183,7 @@ class NoticeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
     def create(self, request, *args, **kwargs):
         data = _body(request)
-        region = find_region(request.user, data.get("region"))
+        region = visible_region(request.user, data.get("region"))
         period = periods.parse(data.get("period"))
         if _truthy(data.get("offline", False)):
             groups = data.getlist("groups") if hasattr(data, "getlist") else data.get("groups")

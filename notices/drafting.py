@@ -33,9 +33,9 @@ from cases.models import (
     Region,
     local_date,
 )
+from cases.rates import rate_str
 from ledger.heads import CLOSING_ACTIONS
 from ledger.models import LedgerEntry
-from scoring.ladders import rate_str
 
 from .periods import Period
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cases.errors import WrongState
+from cases.scope import scope_of
 
 from . import periods
 
@@ -36,9 +37,7 @@ ALL_GROUPS = tuple(RecipientGroup.values)
 
 class NoticeScheduleQuerySet(models.QuerySet):
     def for_user(self, user) -> NoticeScheduleQuerySet:
-        from .access import visible_region_filter
-
-        return self.filter(visible_region_filter(user, "region"))
+        return self.filter(scope_of(user).office_region_filter("region"))
 
 
 class NoticeSchedule(models.Model):
@@ -56,7 +55,9 @@ class NoticeSchedule(models.Model):
     number_prefix = models.CharField(_("document number abbreviation"), max_length=20, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
-    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+")
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("updated by")
+    )
 
     objects = NoticeScheduleQuerySet.as_manager()
 
@@ -104,9 +105,7 @@ EVER_ISSUED_STATES = (Status.ISSUED, Status.OFFLINE, Status.SUPERSEDED)
 
 class NoticeQuerySet(models.QuerySet):
     def for_user(self, user) -> NoticeQuerySet:
-        from .access import visible_region_filter
-
-        return self.filter(visible_region_filter(user, "region"))
+        return self.filter(scope_of(user).office_region_filter("region"))
 
 
 def document_upload_to(instance: Notice, filename: str) -> str:
@@ -140,7 +139,9 @@ class Notice(models.Model):
 
     issued_on = models.DateField(_("issued on"), null=True, blank=True)
     issued_at = models.DateTimeField(_("issued at"), null=True, blank=True)
-    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+")
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("issued by")
+    )
     # The document number (文号) allocated at issue, e.g. 罗服办〔2026〕4号: sequential per region
     # and year of issue, never reused (``NoticeNumberSequence``); the issuing office as printed.
     number_year = models.PositiveSmallIntegerField(_("document number year"), null=True, blank=True)
@@ -159,14 +160,16 @@ class Notice(models.Model):
     document = models.FileField(_("scan"), upload_to=document_upload_to, blank=True)
     document_name = models.CharField(_("file name"), max_length=200, blank=True)
     document_type = models.CharField(_("content type"), max_length=100, blank=True)
-    document_sha256 = models.CharField(max_length=64, blank=True)
+    document_sha256 = models.CharField(_("SHA-256 digest of the scan"), max_length=64, blank=True)
 
     supersedes = models.ForeignKey(
         "self", models.PROTECT, null=True, blank=True, related_name="corrections", verbose_name=_("corrects")
     )
     superseded_at = models.DateTimeField(_("superseded at"), null=True, blank=True)
 
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("created by")
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
 

@@ -22,6 +22,7 @@ from cases.services import office_users
 from cases.uploads import check_upload, files_removed_on_failure
 from ledger import checkpoint as ledger_checkpoint
 from notifications import services as notifications
+from notifications.models import Delivery
 
 from . import document, drafting, periods
 from .access import can_manage
@@ -475,8 +476,6 @@ def delivery_purpose(notice: Notice, row: NoticeDelivery) -> str:
 
 def sync_deliveries(notice: Notice) -> None:
     """Take over retries the notifications sweep has sent, then record the groups reached."""
-    from notifications.models import Delivery
-
     failed = {delivery_purpose(notice, row): row
               for row in NoticeDelivery.objects.filter(notice=notice, state=NoticeDelivery.State.FAILED)}
     # One query for all of them: the latest sent delivery per purpose (and address).

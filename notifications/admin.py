@@ -1,7 +1,6 @@
-"""Admin for the outbox and delivery records (read-only, city office), and the calendar's admin."""
+"""Admin for the outbox and delivery records (read-only, city office)."""
 from django.contrib import admin
 
-import cases.admin_calendar  # noqa: F401 - registers the working-day calendar and extension admin
 from cases.admin import NoWritesAdmin
 from cases.roles import Role, role_of
 

@@ -20,6 +20,7 @@ class Kind(models.TextChoices):
     NOTICE_ISSUED = "notice_issued", _("Notice issued")
     DUE_RECOMPUTED = "due_recomputed", _("Due dates recounted")
     CALENDAR_AWAITED = "calendar_awaited", _("Holiday schedule not entered")
+    REMINDER = "reminder", _("Reminder from the office")
 
 
 class Notification(models.Model):
@@ -61,7 +62,9 @@ class Delivery(models.Model):
     transport = models.CharField(_("transport"), max_length=20)
     address = models.CharField(_("address"), max_length=254)
     subject = models.CharField(_("subject"), max_length=200)
-    notification = models.ForeignKey(Notification, models.SET_NULL, null=True, blank=True, related_name="deliveries")
+    notification = models.ForeignKey(
+        Notification, models.SET_NULL, null=True, blank=True, related_name="deliveries", verbose_name=_("notification")
+    )
     # What the delivery was for, e.g. "reminder:123" or "notice:45:recipient:3" (for retries and audits).
     purpose = models.CharField(_("purpose"), max_length=100, db_index=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices)

@@ -17,10 +17,10 @@ from rest_framework.views import APIView
 from cases.errors import InvalidInput, NotFound
 from cases.input_rules import local_today, parse_id, year_problem
 
-from . import services
+from . import outlook, services
 from .ladders import points_str
 from .models import Override
-from .results import find_region
+from .results import find_county
 from .scope import parse_cutoff
 
 
@@ -48,10 +48,10 @@ class ScoresView(APIView):
         readable = services.readable_region_codes(request.user)
         region_param = request.query_params.get("region")
         if region_param:
-            region = find_region(region_param)
+            region = find_county(region_param)
             if readable is not None and region.code not in readable:
                 raise NotFound(_("No such region: %(value)s.") % {"value": region_param})
-            codes = [region.code]
+            codes: list[str] | None = [region.code]
         else:
             if readable == []:
                 raise NotFound(_("No scores to show."))
@@ -73,7 +73,7 @@ class ItemView(APIView):
     )
     def put(self, request, year, region, number):
         year = _year(year)
-        region_obj = find_region(region)
+        region_obj = find_county(region)
         data = request.data if hasattr(request.data, "get") else {}
         if not hasattr(request.data, "get"):
             raise InvalidInput(_("Send a JSON object with points and note."))
@@ -98,3 +98,38 @@ class ItemView(APIView):
         else:
             body.update({"auto": False, "note": record.note, "inputs": record.inputs})
         return Response(body)
+
+
+def _outlook_region(request):
+    """The county asked for (``?region=``), or the user's only one; 404 outside the user's scope."""
+    readable = services.readable_region_codes(request.user)
+    value = request.query_params.get("region")
+    if not value:
+        if readable is not None and len(readable) == 1:
+            value = readable[0]
+        else:
+            raise InvalidInput(_("Name the county: region=CODE."), field="region")
+    region = find_county(value)
+    if readable is not None and region.code not in readable:
+        raise NotFound(_("No such region: %(value)s.") % {"value": value})
+    return region
+
+
+class OutlookView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("region", OpenApiTypes.STR, description="GB/T 2260 code or name of one county "
+                             "(a county office may leave it out)"),
+            OpenApiParameter("cutoff", OpenApiTypes.DATE, description="YYYY-MM-DD within the year; default: the "
+                             "assessment's, else 12-20"),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+        summary="The outlook before the cutoff: item 15 as of today, the pending cases that decide it, best, "
+                "worst and the fewest on-time closings for each step; item 13's incomplete cases; item 14's periods",
+    )
+    def get(self, request, year):
+        year = _year(year)
+        cutoff = parse_cutoff(request.query_params.get("cutoff"), year)
+        region = _outlook_region(request)
+        result = outlook.outlook_for(region, year, today=local_today(), cutoff=cutoff)
+        return Response(result.as_json())

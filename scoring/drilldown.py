@@ -15,8 +15,9 @@ from django.utils.translation import gettext_lazy, pgettext
 
 from cases.models import Case, Department, local_date
 from cases.workdays import current_calendar
+from ledger.chain import grouped_by_case
 from ledger.completeness import LACK_LABELS
-from ledger.heads import facts_of
+from ledger.heads import replay
 from ledger.models import LedgerEntry
 from notices import periods
 from notices.models import Frequency, Notice
@@ -96,10 +97,10 @@ def _facts_at_cutoff(case_ids: list[int], scope: Scope) -> dict[int, dict]:
     for start in range(0, len(case_ids), CHUNK):
         entries = (
             LedgerEntry.objects.filter(case_id__in=case_ids[start:start + CHUNK], occurred_at__lt=scope.end)
-            .order_by("case_id", "seq").only("case_id", "seq", "action", "occurred_at", "due_date", "payload")
+            .order_by("case_id", "seq")
+            .only("case_id", "seq", "action", "to_state", "occurred_at", "due_date", "payload")
         )
-        for entry in entries:
-            facts.setdefault(entry.case_id, {}).update(facts_of(entry))
+        facts.update((case_id, replay(chain).head) for case_id, chain in grouped_by_case(entries.iterator()))
     return facts
 
 
@@ -115,7 +116,7 @@ def case_rows(klasses: dict[str, str], scope: Scope, *, as_of: dt.date, missing:
         ):
             cases[row[0]] = row
     facts = _facts_at_cutoff([row[1] for row in cases.values()], scope)
-    department_ids = {f.get("department_id") for f in facts.values()} - {None}
+    department_ids = {f["department_id"] for f in facts.values() if f.get("department_id") is not None}
     names = dict(Department.objects.filter(pk__in=department_ids).values_list("pk", "name")) if department_ids else {}
     calendar = current_calendar()
     rows = []
@@ -127,7 +128,8 @@ def case_rows(klasses: dict[str, str], scope: Scope, *, as_of: dt.date, missing:
             fact = facts.get(pk, {})
             closed = fact.get("close_seq") is not None and fact["close_seq"] > (fact.get("reopen_seq") or 0)
             row.case_id, row.enterprise, row.received_on = pk, enterprise, local_date(received_at)
-            row.department = names.get(fact.get("department_id"), "") if fact.get("department_id") else ""
+            department_id = fact.get("department_id")
+            row.department = names.get(department_id, "") if department_id else ""
             row.due_date = fact.get("due_date")
             row.closed_on = local_date(fact["closed_at"]) if closed else None
             if row.due_date is not None and klass in ("closed_late", "open_late"):

@@ -13,7 +13,9 @@ from openpyxl.styles import Alignment, Border, Font, Side
 
 from cases import safe_sheets
 
+from .item15 import Timeliness
 from .ladders import points_str
+from .models import Criterion
 from .results import RegionScore, Scoreboard
 
 THIN = Side(style="thin")
@@ -36,8 +38,8 @@ def scoresheet_xlsx(board: Scoreboard, region_score: RegionScore) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = region_score.region.code
-    for column, width in zip("ABCDEFG", (22, 26, 40, 6, 60, 8, 8), strict=True):
-        ws.column_dimensions[column].width = width
+    for letter, width in zip("ABCDEFG", (22, 26, 40, 6, 60, 8, 8), strict=True):
+        ws.column_dimensions[letter].width = width
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.orientation = "landscape"
     ws.page_setup.fitToWidth = 1
@@ -67,7 +69,7 @@ def scoresheet_xlsx(board: Scoreboard, region_score: RegionScore) -> bytes:
         section_start = row
         for score in section.items:
             item = score.item
-            criteria = list(item.criteria.all()) or [None]
+            criteria: list[Criterion | None] = list(item.criteria.all()) or [None]
             item_start = row
             for criterion in criteria:
                 put(row, 3, criterion.content if criterion else "")
@@ -109,22 +111,28 @@ def scoreboard_xlsx(board: Scoreboard, region_codes: list[str] | None = None) ->
         line = [r.rank, r.region.code, r.region.name]
         line += [_number(s.subtotal) for s in r.sections]
         line += [_number(r.items[n].points) if n in r.items else None for n in range(1, 22)]
-        t = r.items.get(15)
-        line += [t.detail.rate_text if t is not None and t.detail is not None else None, _number(r.total)]
+        t = _item15(r)
+        line += [t.rate_text if t is not None else None, _number(r.total)]
         safe_sheets.append(ws, line)
     lists = wb.create_sheet(title=_("Late and pending"))
     safe_sheets.append(lists, [_("Code"), _("County/district"), _("Kind"), _("Case number")])
     for r in regions:
-        t = r.items.get(15)
-        if t is None or t.detail is None:
+        t = _item15(r)
+        if t is None:
             continue
-        for number in t.detail.closed_late:
+        for number in t.closed_late:
             safe_sheets.append(lists, [r.region.code, r.region.name, _("closed late"), number])
-        for number in t.detail.open_late:
+        for number in t.open_late:
             safe_sheets.append(lists, [r.region.code, r.region.name, _("open past due"), number])
-        for number in t.detail.pending:
+        for number in t.pending:
             safe_sheets.append(lists, [r.region.code, r.region.name, _("pending"), number])
     return safe_sheets.workbook_bytes(wb)
+
+
+def _item15(region_score: RegionScore) -> Timeliness | None:
+    """Item 15's figures for the region, when the rule set scores item 15 from the ledger."""
+    score = region_score.items.get(15)
+    return score.detail if score is not None and isinstance(score.detail, Timeliness) else None
 
 
 def item_cases_xlsx(board: Scoreboard, region, score, rows, columns) -> bytes:

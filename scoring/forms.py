@@ -16,4 +16,6 @@ class EntryForm(TextRulesForm, forms.Form):
     rate = forms.CharField(label=_("Satisfaction rate (e.g. 93.5%)"), required=False, max_length=20)
     participating = forms.CharField(label=_("Participating enterprises"), required=False, max_length=10)
     above_scale = forms.CharField(label=_("Enterprises above designated size"), required=False, max_length=10)
-    files = MultipleFileField(label=_("Supporting files"), required=False)
+    # The form's metaclass moves declared fields into ``base_fields``, so this never shadows
+    # ``BaseForm.files`` (the uploaded files) on an instance; "files" is the POST key the page sends.
+    files = MultipleFileField(label=_("Supporting files"), required=False)  # type: ignore[assignment]

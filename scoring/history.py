@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
+from cases.display_names import display_name
+
 from .models import AuditEvent
 
 INPUT_LABELS = {
@@ -49,7 +51,7 @@ def history_rows(events) -> list[HistoryRow]:
     rows = []
     for event in events:
         after = event.after or {}
-        row = HistoryRow(occurred_at=event.occurred_at, who=event.actor_name, what=event.get_action_display(),
+        row = HistoryRow(occurred_at=event.occurred_at, who=display_name(event.actor, fallback=event.actor_name), what=event.get_action_display(),
                          before=_points(event.before), after=_points(event.after), reason="")
         if event.action == AuditEvent.Action.OVERRIDE:
             row.reason = after.get("reason", "")

@@ -68,9 +68,10 @@ class LedgerCompleteness:
         return rate_str(self.complete, self.total)
 
     def points(self, params: dict) -> Decimal:
-        if not self.total:
+        rate = self.rate
+        if rate is None:  # no case in scope
             return Decimal(params.get("none_points", "0"))
-        if self.rate >= Fraction(Decimal(params.get("threshold", "1"))):
+        if rate >= Fraction(Decimal(params.get("threshold", "1"))):
             return Decimal(params.get("full_points", "4"))
         return Decimal(params.get("partial_points", "2"))
 
@@ -87,7 +88,7 @@ def reverify(region_ids: list[int], scope: Scope, *, now: dt.datetime | None = N
     return broken
 
 
-def _with_chain(missing: list[str], case_id: int, broken: set[int]) -> list[str]:
+def _with_chain(missing: list[str], case_id: int, broken: AbstractSet[int]) -> list[str]:
     return ["ledger_chain", *missing] if case_id in broken and "ledger_chain" not in missing else missing
 
 

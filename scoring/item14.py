@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from notices.evidence import item14_evidence_for_regions
+
 from .scope import Scope
 
 
@@ -25,9 +27,7 @@ class NoticeService:
 
 
 def notices_for_regions(region_ids: list[int], scope: Scope) -> dict[int, NoticeService]:
-    # Imported here: the notices app owns the facts; scoring only turns them into points.
-    from notices.evidence import item14_evidence_for_regions
-
+    # The notices app owns the facts; scoring only turns them into points.
     evidence = item14_evidence_for_regions(region_ids, scope.year, scope.cutoff, as_of_today=scope.as_of_today)
     result = {}
     for pk in region_ids:

@@ -85,9 +85,10 @@ class Timeliness:
         return rate_str(self.on_time, self.counted)
 
     def rung(self, params: dict) -> Rung:
-        if self.not_assessable:
+        rate = self.rate
+        if rate is None:  # not assessable: nothing counted
             return Rung(Decimal(params.get("below_points", "0")))
-        return ladder(self.rate, params)
+        return ladder(rate, params)
 
     def merge(self, other: Timeliness) -> None:
         self.on_time += other.on_time
@@ -129,7 +130,8 @@ def from_entries_sql(d: Dialect, region_count: int) -> str:
     (null: not judged yet). Parameters: ``_in_scope``'s, scope end, scope end."""
     cases, entries, heads = Case._meta.db_table, LedgerEntry._meta.db_table, LedgerHead._meta.db_table
     verdicts = LedgerVerdict._meta.db_table
-    # The same facts ledger.heads keeps, from the same action lists.
+    # The same facts ledger.heads keeps, from the same action lists; held equal to the ledger's one
+    # replay (ledger.heads.replay) on generated chains by tests/ledger/test_one_replay.py.
     closing = f"e.action IN {sql_in(CLOSING_ACTIONS)}"
     department = d.json_text("e.payload", "department")
     return f"""

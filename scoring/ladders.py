@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
+# The display rate is shared with the notices (cases.rates); items 13 and 15 take it from here.
+from cases.rates import rate_str  # noqa: F401
+
 HALF = Decimal("0.5")
 
 
@@ -37,14 +40,6 @@ def points_str(value: Decimal | None) -> str | None:
         return None
     text = format(value.normalize(), "f")
     return "0" if text in ("-0", "") else text
-
-
-def rate_str(numerator: int, denominator: int) -> str | None:
-    """numerator/denominator rounded half-up to 4 decimal places; None without a denominator."""
-    if not denominator:
-        return None
-    scaled = (numerator * 20000 + denominator) // (2 * denominator)
-    return f"{scaled // 10000}.{scaled % 10000:04d}"
 
 
 def fraction_or_none(numerator: int, denominator: int) -> Fraction | None:

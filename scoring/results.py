@@ -13,11 +13,10 @@ import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from cases.errors import NotFound
-from cases.input_rules import text_problem
+from cases.access import find_region as cases_find_region
+from cases.errors import InvalidInput, NotFound
 from cases.models import Department, Region
 
 from .item13 import LedgerCompleteness, completeness_from_scan, reverify
@@ -133,15 +132,13 @@ def dumps(data: dict) -> bytes:
 # -- loading ---------------------------------------------------------------------------------
 
 
-def find_region(value: str) -> Region:
-    """A county by GB/T 2260 code or Chinese name; 404 otherwise."""
-    value = (value or "").strip()
-    if text_problem(value):  # NUL and the like name no region (and PostgreSQL refuses them)
-        raise NotFound(_("No such region."))
-    region = Region.objects.filter(Q(code=value) | Q(name=value), level=Region.Level.COUNTY).first()
-    if region is None:
-        raise NotFound(_("No such region: %(value)s.") % {"value": value})
-    return region
+def find_county(value: str) -> Region:
+    """A county by GB/T 2260 code or Chinese name; 404 otherwise (``cases.access.find_region``),
+    a blank one too: here a region is named by a URL or a filter, never by a form's field."""
+    try:
+        return cases_find_region(value, within=Region.objects.filter(level=Region.Level.COUNTY))
+    except InvalidInput:
+        raise NotFound(_("No such region: %(value)s.") % {"value": (value or "").strip()}) from None
 
 
 def find_rule_set(code: str | None, assessment: Assessment | None = None) -> RuleSet:
@@ -200,11 +197,11 @@ def score_year(year: int, *, cutoff: dt.date | None = None, rule_set: str | None
             key = (region.pk, item.number)
             score = _score_item(item, params, timeliness.get(region.pk), completeness.get(region.pk),
                                 notices.get(region.pk), entries.get(key))
-            override = overrides.get(key)
-            if override is not None and item.is_automatic:
-                score.override = override
-                score.points = override.points
-                score.note = override.reason
+            overridden = overrides.get(key)
+            if overridden is not None and item.is_automatic:
+                score.override = overridden
+                score.points = overridden.points
+                score.note = overridden.reason
             scored[item.number] = score
         section_scores = [
             SectionScore(section, [scored[i.number] for i in items if i.section_id == section.pk]) for section in sections
@@ -236,17 +233,21 @@ def _score_item(item: Item, params: dict, timeliness, completeness, notices, ent
     return ItemScore(item, entry.points, note=entry.note, entry=entry)
 
 
+def competition_ranks(keys: list) -> list[int]:
+    """Competition ranking, highest first: equal keys share a rank (1, 2, 2, 4)."""
+    return [1 + sum(1 for other in keys if other > k) for k in keys]
+
+
 def shared_ranks(values: list, *, key) -> list[int | None]:
-    """Competition ranking, highest first: equal values share a rank (1, 2, 2, 4). None is unranked."""
-    ranks = []
-    for value in values:
-        k = key(value)
-        ranks.append(None if k is None else 1 + sum(1 for other in values if key(other) is not None and key(other) > k))
-    return ranks
+    """``competition_ranks`` of the values' keys, where a key of None is unranked."""
+    keys = [key(value) for value in values]
+    ranks = iter(competition_ranks([k for k in keys if k is not None]))
+    return [None if k is None else next(ranks) for k in keys]
 
 
 def _rank(regions: list[RegionScore]) -> None:
-    for region_score, rank in zip(regions, shared_ranks(regions, key=lambda r: r.total), strict=True):
+    # Every region has a total, so every region has a rank.
+    for region_score, rank in zip(regions, competition_ranks([r.total for r in regions]), strict=True):
         region_score.rank = rank
 
 

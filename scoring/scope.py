@@ -79,5 +79,7 @@ def utc_offset_hours(scope: Scope) -> int | None:
     if len(offsets) != 1:
         return None
     (offset,) = offsets
+    if offset is None:  # never, for an aware datetime; the type allows it
+        return None
     seconds = int(offset.total_seconds())
     return seconds // 3600 if seconds % 3600 == 0 else None

@@ -17,9 +17,9 @@ from django.utils.translation import gettext as _
 from cases.errors import InvalidInput, NotAllowed, NotFound, WrongState
 from cases.models import Case, Region
 from cases.roles import Role, role_of
+from cases.scope import scope_of
 from cases.uploads import check_upload, files_removed_on_failure
 from ledger.models import LedgerEntry
-from notices.access import visible_regions
 
 from . import derived
 from .ladders import is_half_step, parse_points, points_str
@@ -40,7 +40,8 @@ def readable_region_codes(user) -> list[str] | None:
         return None
     if not (user and user.is_authenticated):
         return []
-    return list(visible_regions(user).values_list("code", flat=True))  # the same scope as the notices
+    # The one scope rule: the regions whose notices and scores this user reads.
+    return list(Region.objects.read_by(scope_of(user)).values_list("code", flat=True))
 
 
 def can_read_region(user, region: Region) -> bool:
@@ -169,7 +170,7 @@ def set_item_points(year: int, region: Region, number, *, by, points=None, note:
     computed = score_year(year).region(region.code).items[item.number].computed if item.is_automatic else None
     with transaction.atomic():
         locked = Assessment.objects.select_for_update().get(pk=assessment.pk)
-        if item.is_automatic:
+        if computed is not None:  # an automatic item: the rules always give it a value
             before = Override.objects.filter(assessment=locked, region=region, item_number=item.number).first()
             snapshot = _entry_snapshot(before)
             record, _created = Override.objects.update_or_create(
@@ -180,15 +181,15 @@ def set_item_points(year: int, region: Region, number, *, by, points=None, note:
             _audit(locked, region, item.number, AuditEvent.Action.OVERRIDE, snapshot, _entry_snapshot(record), by, now)
             _refreeze(locked, by=by, now=now)
             return record
-        before = ItemEntry.objects.filter(assessment=locked, region=region, item_number=item.number).first()
-        snapshot = _entry_snapshot(before)
-        record, _created = ItemEntry.objects.update_or_create(
+        previous = ItemEntry.objects.filter(assessment=locked, region=region, item_number=item.number).first()
+        snapshot = _entry_snapshot(previous)
+        entry, _created = ItemEntry.objects.update_or_create(
             assessment=locked, region=region, item_number=item.number,
             defaults={"points": points, "note": note, "inputs": clean_inputs, "entered_by": by, "entered_at": now},
         )
-        _audit(locked, region, item.number, AuditEvent.Action.ENTRY, snapshot, _entry_snapshot(record), by, now)
+        _audit(locked, region, item.number, AuditEvent.Action.ENTRY, snapshot, _entry_snapshot(entry), by, now)
         _refreeze(locked, by=by, now=now)
-        return record
+        return entry
 
 
 def remove_override(year: int, region: Region, number, *, by, reason: str, now=None) -> None:

@@ -64,8 +64,11 @@ class Dialect:
         """The local calendar date of a UTC timestamp column (a date; 'YYYY-MM-DD' text on SQLite)."""
         if self.postgres:
             return f"CAST({column} AT TIME ZONE '{zone}' AS date)"
-        sign = "+" if self.offset_hours >= 0 else "-"
-        return f"date({column}, '{sign}{abs(self.offset_hours)} hours')"
+        hours = self.offset_hours
+        if hours is None:  # dialect_for refuses such a year on SQLite; a Dialect built by hand may not
+            raise NotImplementedError(_("The local time zone changes its offset during this year."))
+        sign = "+" if hours >= 0 else "-"
+        return f"date({column}, '{sign}{abs(hours)} hours')"
 
     def key_date(self, key: str) -> str:
         """The date part of a ``seq_key || date`` key, typed as a date column is."""

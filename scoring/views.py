@@ -1,6 +1,8 @@
 """Scoring pages: the scoreboard, a region's scoresheet (考核表), item drill-down and entry, exports."""
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -13,14 +15,16 @@ from django.views.decorators.http import require_http_methods
 from cases.errors import CaseError, NotFound
 from cases.input_rules import local_today, year_problem
 from cases.models import local_date
+from config.db_router import replica_view
 
 from . import drilldown, services
 from .exports import item_cases_xlsx, scoreboard_xlsx, scoresheet_xlsx
 from .forms import EntryForm
-from .history import history_rows
+from .history import HistoryRow, history_rows
 from .ladders import points_str
 from .models import Attachment, AuditEvent, Item
-from .results import find_region, score_year
+from .results import find_county, score_year
+from .satisfaction import board_follow_ups
 from .scope import parse_cutoff
 
 ROWS_PER_PAGE = 100
@@ -52,7 +56,7 @@ def _readable_codes(request):
 
 def _region_for(request, code):
     try:
-        region = find_region(code)
+        region = find_county(code)
     except NotFound:
         raise Http404 from None
     if not services.can_read_region(request.user, region):
@@ -93,6 +97,7 @@ def _chart(regions, width=960, bar_height=34, gap=12, label_width=130, top=28):
 
 
 @login_required
+@replica_view
 def scoreboard(request, year):
     year = _year(year)
     codes = _readable_codes(request)
@@ -105,10 +110,12 @@ def scoreboard(request, year):
         "provisional": board.assessment is None or not board.assessment.is_frozen,
         "can_enter": services.can_enter(request.user),
         "today": timezone.localtime().date(),
+        "follow_ups": board_follow_ups(board),
     })
 
 
 @login_required
+@replica_view
 def scoresheet(request, year, code):
     year = _year(year)
     region = _region_for(request, code)
@@ -117,11 +124,13 @@ def scoresheet(request, year, code):
     return render(request, "scoring/scoresheet.html", {
         "board": board, "r": region_score, "can_enter": services.can_enter(request.user),
         "provisional": board.assessment is None or not board.assessment.is_frozen,
+        "follow_up": board_follow_ups(board)[region.pk],
     })
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@replica_view
 def item_detail(request, year, code, number):
     year = _year(year)
     region = _region_for(request, code)
@@ -146,13 +155,18 @@ def item_detail(request, year, code, number):
         score = region_score.items[int(number)]
     except (KeyError, ValueError):
         raise Http404 from None
+    follow_up = board_follow_ups(board)[region.pk] if score.item.kind == Item.Kind.SURVEY else None
     if request.method == "GET" and score.entry is not None:
         form = EntryForm(initial={"points": points_str(score.entry.points), "note": score.entry.note, **score.entry.inputs})
+    elif request.method == "GET" and follow_up and follow_up["total"]:
+        form = EntryForm(initial={"rate": follow_up["fraction"]})  # item 21 from the follow-ups, to confirm
     assessment = board.assessment
-    audit = attachments = []
+    audit: list[HistoryRow] = []
+    attachments: Iterable[Attachment] = []
     if assessment is not None:
         audit = history_rows(AuditEvent.objects.filter(
-            assessment=assessment, region=region, item_number=score.number).order_by("-occurred_at", "-id"))
+            assessment=assessment, region=region, item_number=score.number).order_by("-occurred_at", "-id")
+            .select_related("actor__profile__region", "actor__profile__department"))
         attachments = Attachment.objects.filter(
             assessment=assessment, region=region, item_number=score.number).select_related("uploaded_by")
     rows, sort = _case_rows(board, score, request.GET.get("sort"), request.GET.get("show"))
@@ -164,6 +178,7 @@ def item_detail(request, year, code, number):
         "columns": _columns(score), "missing_header": drilldown.missing_header(),
         "periods": drilldown.period_rows(score.detail, board.cutoff) if score.item.kind == Item.Kind.NOTICES else [],
         "frequency": drilldown.frequency_label(getattr(score.detail, "schedule", None)),
+        "follow_up": follow_up,
     }, status=status)
 
 
@@ -190,6 +205,7 @@ def _columns(score) -> list[tuple[str, str]]:
 
 
 @login_required
+@replica_view
 def item_cases_export(request, year, code, number):
     year = _year(year)
     region = _region_for(request, code)
@@ -233,6 +249,7 @@ def attachment_download(request, pk):
 
 
 @login_required
+@replica_view
 def scoreboard_export(request, year):
     year = _year(year)
     codes = _readable_codes(request)
@@ -243,6 +260,7 @@ def scoreboard_export(request, year):
 
 
 @login_required
+@replica_view
 def scoresheet_export(request, year, code):
     year = _year(year)
     region = _region_for(request, code)

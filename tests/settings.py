@@ -10,3 +10,8 @@ import secrets
 os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(64))
 
 from config.settings import *  # noqa: E402,F403
+
+# A second alias on the same test database, as a replica is the same data behind another door:
+# the router's tests turn DATABASE_REPLICA_ALIAS on (tests/deploy/test_db_router.py).
+if "replica" not in DATABASES:  # noqa: F405
+    DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}  # noqa: F405

@@ -1,5 +1,9 @@
 """Reading an uploaded ledger file row by row, in bounded memory, whatever Excel wrote.
 
+``open_sheets`` yields the file's ledger sheets: a CSV is one; a workbook yields every worksheet in
+order (offices keep one per year or per county), each measured against the limits below before any
+is read, those without a header as the ``NoHeader`` problem naming them.
+
 XLSX is read with openpyxl in read-only mode (rows streamed from the sheet XML); CSV is decoded
 incrementally with the encoding detected from the first block (UTF-8 with or without BOM,
 GB18030 as Excel writes it on Chinese Windows, UTF-16 from "Unicode text"). Junk is refused from
@@ -52,11 +56,17 @@ SCAN_CHUNK = 1024 * 1024
 class FileProblem(Exception):
     """The file as a whole cannot be read: not a spreadsheet, empty, no header…"""
 
-    def __init__(self, message: str, *, row: int | None = None, column: str | None = None):
+    def __init__(self, message: str, *, row: int | None = None, column: str | None = None,
+                 sheet: str | None = None):
         super().__init__(message)
         self.message = str(message)
         self.row = row
         self.column = column
+        self.sheet = sheet
+
+
+class NoHeader(FileProblem):
+    """No header among a sheet's first rows: in a workbook, that sheet is not a ledger."""
 
 
 @dataclass
@@ -70,6 +80,14 @@ class Sheet:
     missing: list[str] = field(default_factory=list)
     close: callable = lambda: None
     progress: callable = lambda: None  # → fraction of the file read, 0..1, or None
+    name: str | None = None  # the worksheet's name in a workbook; None for a CSV file
+    place: tuple[int, int] = (0, 1)  # (index, count) among the file's non-empty sheets
+
+    def file_progress(self) -> float | None:
+        """The fraction of the whole file read: this sheet's share of its sheets."""
+        fraction = self.progress()
+        index, count = self.place
+        return None if fraction is None else (index + fraction) / count
 
     def header_of(self, key: str) -> str:
         return self.headers.get(key) or describe(key)
@@ -114,9 +132,15 @@ def _too_many_columns(columns: int) -> FileProblem:
                           "last": get_column_letter(MAX_COLUMNS)})
 
 
-def open_sheet(path: str | Path, *, deadline: float | None = None) -> Sheet:
-    """Open the file at ``path`` for reading its rows; ``deadline`` is a ``time.monotonic()`` value
-    after which reading stops with a FileProblem."""
+def open_sheets(path: str | Path, *, deadline: float | None = None) -> Iterator[Sheet | NoHeader]:
+    """The ledger sheets of the file at ``path``, one at a time, each with the rows under its header.
+
+    A CSV file is one sheet. A workbook yields each worksheet in order (offices keep one per year or
+    per county): a sheet with a header among its first rows as a ``Sheet``, one without as the
+    ``NoHeader`` problem naming it (not raised: the caller reports it and reads on); empty sheets
+    are passed over. Each sheet is opened when the caller asks for it and closed when it asks for
+    the next. ``deadline`` is a ``time.monotonic()`` value after which reading stops with a
+    FileProblem."""
     path = Path(path)
     size = path.stat().st_size
     if size == 0:
@@ -124,11 +148,16 @@ def open_sheet(path: str | Path, *, deadline: float | None = None) -> Sheet:
     with path.open("rb") as handle:
         head = handle.read(SNIFF_BYTES)
     if head.startswith(b"PK\x03\x04"):
-        return _open_xlsx(path, _time_check(deadline))
+        yield from _open_xlsx(path, _time_check(deadline))
+        return
     if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
         raise FileProblem(_("Old Excel 97-2003 (.xls) files cannot be read. Save the file as .xlsx or CSV and upload it again."))
     encoding = detect_encoding(head, complete=size <= SNIFF_BYTES)
-    return _open_csv(path, encoding, size, _time_check(deadline))
+    sheet = _open_csv(path, encoding, size, _time_check(deadline))
+    try:
+        yield sheet
+    finally:
+        sheet.close()
 
 
 # -- encoding --------------------------------------------------------------------------------
@@ -194,7 +223,7 @@ def _find_header(rows: Iterator[tuple[int, list]]) -> tuple[int, dict[str, int],
             break
     if seen == 0:
         raise FileProblem(_("The file is empty."))
-    raise FileProblem(
+    raise NoHeader(
         _("No header row found: the first row must name the columns (编号, 县区代码, 企业名称, …)."), row=1
     )
 
@@ -306,20 +335,23 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def _first_worksheet(archive: zipfile.ZipFile) -> str:
-    """The archive path of the workbook's first worksheet (the one imported), as openpyxl finds it."""
+def _worksheets(archive: zipfile.ZipFile) -> list[tuple[str, str]]:
+    """(name, archive path) of every worksheet, in the workbook's order (as openpyxl lists them)."""
     workbook = _read_small_part(archive, "xl/workbook.xml")
     relations = {}
     for relation in _read_small_part(archive, "xl/_rels/workbook.xml.rels"):
         if relation.get("Type", "").endswith("/worksheet") and relation.get("Target"):
             target = relation.get("Target")
             relations[relation.get("Id")] = target.lstrip("/") if target.startswith("/") else posixpath.normpath(f"xl/{target}")
+    found = []
     for element in workbook.iter():
         if _local(element.tag) == "sheet":
             rid = next((value for key, value in element.attrib.items() if _local(key) == "id"), None)
             if rid in relations:
-                return relations[rid]
-    raise FileProblem(_("The workbook has no worksheet to import."))
+                found.append((element.get("name") or "", relations[rid]))
+    if not found:
+        raise FileProblem(_("The workbook has no worksheet to import."))
+    return found
 
 
 DIMENSION = re.compile(rb"<(?:\w+:)?dimension\b[^>]*?\bref=\"([^\"]*)\"")
@@ -385,7 +417,7 @@ def _measure(archive: zipfile.ZipFile, part: str, time_check: Callable[[], None]
     return max(rows, tags), columns
 
 
-def _open_xlsx(path: Path, time_check: Callable[[], None]) -> Sheet:
+def _open_xlsx(path: Path, time_check: Callable[[], None]) -> Iterator[Sheet | NoHeader]:
     from openpyxl import load_workbook
 
     not_xlsx = _("The file is not a spreadsheet: upload an .xlsx workbook or a CSV file.")
@@ -394,19 +426,29 @@ def _open_xlsx(path: Path, time_check: Callable[[], None]) -> Sheet:
             if "xl/workbook.xml" not in set(archive.namelist()):
                 raise FileProblem(not_xlsx)
             _check_package(archive)
-            part = _first_worksheet(archive)
-            total, _columns = _measure(archive, part, time_check)
+            # Every sheet is measured before any is read: a hostile sheet refuses the whole file.
+            parts = [(name, _measure(archive, part, time_check)[0]) for name, part in _worksheets(archive)]
     except KeyError:
         raise FileProblem(_("The workbook cannot be read; open it in Excel and save it again as .xlsx.")) from None
     except (zipfile.BadZipFile, OSError, EOFError, ElementTree.ParseError, zipfile.LargeZipFile, NotImplementedError):
         raise FileProblem(not_xlsx) from None
-    if total == 0:
+    if not any(total for _name, total in parts):
         raise FileProblem(_("The file is empty."))
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
-        sheet = workbook.worksheets[0]
+        sheets = [workbook[name] for name, _total in parts]
     except Exception:  # noqa: BLE001 - openpyxl raises many kinds on a damaged workbook
         raise FileProblem(_("The workbook cannot be read; open it in Excel and save it again as .xlsx.")) from None
+    filled = [(name, total, sheet) for (name, total), sheet in zip(parts, sheets, strict=True) if total]
+    try:
+        for index, (name, total, worksheet) in enumerate(filled):
+            yield _xlsx_sheet(worksheet, name, total, time_check, place=(index, len(filled)))
+    finally:
+        workbook.close()
+
+
+def _xlsx_sheet(worksheet, name: str, total: int, time_check: Callable[[], None], *,
+                place: tuple[int, int]) -> Sheet | NoHeader:
     state = {"row": 0}
 
     def rows() -> Iterator[tuple[int, list]]:
@@ -414,22 +456,23 @@ def _open_xlsx(path: Path, time_check: Callable[[], None]) -> Sheet:
             # Bounded explicitly: openpyxl pads every row to max_col and fills gaps up to max_row, from
             # the sheet's own claim when not told. (Cells written without a reference, which the
             # measure cannot place, are read up to column MAX_COLUMNS and no further.)
-            cells = sheet.iter_rows(min_row=1, max_row=total, max_col=MAX_COLUMNS, values_only=True)
+            cells = worksheet.iter_rows(min_row=1, max_row=total, max_col=MAX_COLUMNS, values_only=True)
             for number, values in enumerate(cells, start=1):
                 state["row"] = number
                 time_check()
                 yield number, list(values)
-        except FileProblem:
+        except FileProblem as problem:
+            problem.sheet = name
             raise
         except Exception:  # noqa: BLE001
             raise FileProblem(_("The workbook cannot be read past row %(row)d; open it in Excel and save it again.")
-                              % {"row": state["row"]}, row=state["row"] + 1) from None
+                              % {"row": state["row"]}, row=state["row"] + 1, sheet=name) from None
 
     def progress() -> float | None:
         return min(state["row"] / total, 1.0) if total else None
 
     try:
-        return _sheet(rows(), close=workbook.close, progress=progress)
-    except BaseException:
-        workbook.close()
-        raise
+        return _sheet(rows(), progress=progress, name=name, place=place)
+    except NoHeader as problem:
+        problem.sheet = name
+        return problem

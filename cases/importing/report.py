@@ -16,17 +16,17 @@ def error_report_bytes(summary: dict, *, file_name: str) -> bytes:
     sheet.title = _("Errors")[:31]
     append(sheet, [_("Errors found in %(file)s") % {"file": file_name}])
     sheet["A1"].font = Font(bold=True, size=13)
-    append(sheet, [_("Row"), _("Column"), _("Problem")])
+    append(sheet, [_("Sheet"), _("Row"), _("Column"), _("Problem")])
     for cell in sheet[2]:
         cell.font = Font(bold=True)
     errors = summary.get("errors") or []
     for error in errors:
-        append(sheet, [error.get("row"), error.get("column") or "", error.get("message") or ""])
+        append(sheet, [error.get("sheet") or "", error.get("row"), error.get("column") or "", error.get("message") or ""])
     total = summary.get("error_count") or len(errors)
     if total > len(errors):
         append(sheet, [])
         append(sheet, [_("%(total)d errors in all; the first %(listed)d are listed.") % {"total": total, "listed": len(errors)}])
-    for letter, width in zip("ABC", (8, 18, 90), strict=True):
+    for letter, width in zip("ABCD", (14, 8, 18, 90), strict=True):
         sheet.column_dimensions[letter].width = width
     sheet.freeze_panes = "A3"
     return workbook_bytes(workbook)

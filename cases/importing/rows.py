@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -40,6 +41,13 @@ DATE_TIME = re.compile(
 LONG_TEXT = frozenset({"description", "result", "policy_basis", "redirect_to", "evidence"})
 LIMITS = {"ref": 64, "enterprise": 200, "description": 5000, "result": 5000, "department": 100,
           "policy_basis": 5000, "redirect_to": 5000, "contact_name": 50, "contact_phone": 30}
+
+
+# What the first filled cell of a closing row of a real county ledger says: a total (合计：2件), a
+# note (备注、说明、注：…) or a signature line (填报人、审核人、制表…). Such a row is not a case.
+NOTE_WORDS = ("合计", "总计", "小计", "共计", "累计", "备注", "说明", "注：", "注:", "填报人", "填表人",
+              "填报单位", "填报日期", "填表日期", "审核人", "审核", "制表", "负责人", "分管领导", "统计人", "经办人")
+NOTE_MAX_FILLED_REQUIRED = 2  # a case row fills all nine required columns; a note row two at most
 
 
 class References:
@@ -113,6 +121,24 @@ def cell_text(value) -> str:
     return str(value).strip()
 
 
+def note_text(cells: list, columns: dict[str, int], required: list[str]) -> str | None:
+    """The row's text when it is a total, a note or a signature line rather than a case (it is
+    then skipped and listed, not an error); None for a row to import.
+
+    Its first filled cell starts with one of ``NOTE_WORDS`` and it fills no more than
+    ``NOTE_MAX_FILLED_REQUIRED`` of the required columns with anything but such labels, so a real
+    case whose number happens to begin with 合计 is still read (and checked) as a case."""
+    first = next((text for text in map(cell_text, cells) if text), None)
+    if first is None or not re.sub(r"\s+", "", first).startswith(NOTE_WORDS):
+        return None
+    filled = [(index, text) for index, text in enumerate(map(cell_text, cells)) if text]
+    # Labels spread along the row (填报人：… 审核人：… 制表日期：…) do not count as filled.
+    holding_values = {index for index, text in filled if not re.sub(r"\s+", "", text).startswith(NOTE_WORDS)}
+    if sum(1 for key in required if columns.get(key) in holding_values) > NOTE_MAX_FILLED_REQUIRED:
+        return None
+    return " ".join(text for _index, text in filled)[:200]
+
+
 def parse_moment(value) -> dt.datetime | None:
     """A date or date-time, in Asia/Shanghai unless it says otherwise. Raises ValueError."""
     if value is None or value == "":
@@ -145,163 +171,240 @@ def parse_day(value) -> dt.date | None:
     return None if moment is None else moment.astimezone(SHANGHAI).date()
 
 
-def parse_row(number: int, cells: list, sheet, refs: References, *, now: dt.datetime, region_allowed) -> ParsedRow:
-    """Check one row; ``region_allowed(region)`` says whether the importing user may import it."""
-    parsed = ParsedRow(row=number)
-    columns = sheet.columns
+class _RowReader:
+    """One row's cells by column key, and the row's errors as they are found."""
 
-    def raw(key):
-        index = columns.get(key)
-        if index is None or index >= len(cells):
+    def __init__(self, number: int, cells: list, sheet):
+        self.number, self.cells, self.sheet = number, cells, sheet
+        self.parsed = ParsedRow(row=number)
+
+    def raw(self, key: str):
+        index = self.sheet.columns.get(key)
+        if index is None or index >= len(self.cells):
             return None
-        return cells[index]
+        return self.cells[index]
 
-    def text(key) -> str:
-        return cell_text(raw(key))
+    def text(self, key: str) -> str:
+        return cell_text(self.raw(key))
 
-    for key in columns:  # the same text rule as forms and the API, once per cell
-        problem = text_problem(text(key), multiline=key in LONG_TEXT)
-        if problem:
-            parsed.errors.append(RowError(number, sheet.header_of(key), problem))
+    def error(self, key: str, message: str) -> None:
+        self.parsed.errors.append(RowError(self.number, self.sheet.header_of(key), message))
 
-    def error(key: str, message: str) -> None:
-        parsed.errors.append(RowError(number, sheet.header_of(key), message))
+    def has_error(self, key: str) -> bool:
+        return any(e.column == self.sheet.header_of(key) for e in self.parsed.errors)
 
-    def required_text(key: str, label: str) -> str:
-        value = text(key)
+    def required_text(self, key: str, label: str) -> str:
+        value = self.text(key)
         if not value:
-            error(key, _("%(label)s is required.") % {"label": label})
+            self.error(key, _("%(label)s is required.") % {"label": label})
         elif len(value) > LIMITS.get(key, 5000):
-            error(key, _("%(label)s is too long (at most %(n)d characters).") % {"label": label, "n": LIMITS[key]})
+            self.error(key, _("%(label)s is too long (at most %(n)d characters).") % {"label": label, "n": LIMITS[key]})
         return value
 
-    def moment(key: str) -> dt.datetime | None:
+    def moment(self, key: str) -> dt.datetime | None:
         try:
-            return parse_moment(raw(key))
+            return parse_moment(self.raw(key))
         except (ValueError, TypeError, OverflowError):
-            error(key, _("“%(value)s” is not a date or time (write it like 2024-03-13 09:30).") % {"value": text(key)[:40]})
+            self.error(key, _("“%(value)s” is not a date or time (write it like 2024-03-13 09:30).")
+                       % {"value": self.text(key)[:40]})
             return None
 
-    parsed.ref = required_text("ref", _("The number (编号)"))
+    def day(self, key: str) -> dt.date | None:
+        try:
+            return parse_day(self.raw(key))
+        except (ValueError, TypeError, OverflowError):
+            self.error(key, _("“%(value)s” is not a date (write it like 2024-03-20).") % {"value": self.text(key)[:40]})
+            return None
 
-    region_text = text("region")
-    if not region_text:
-        error("region", _("The region code is required."))
-    else:
-        region = refs.find(refs.regions, region_text)
-        if region is None:
-            error("region", _("Unknown region “%(value)s”: give its GB/T 2260 code, e.g. 411502.") % {"value": region_text[:40]})
-        elif not region_allowed(region):
-            error("region", _("You may import only your own region's cases (this row is for %(region)s).") % {"region": region.name})
-        else:
-            parsed.region = region
 
-    parsed.enterprise = required_text("enterprise", _("The enterprise name"))
-    code = credit_code.normalize(text("credit_code"))
-    if not code:
-        error("credit_code", _("The unified social credit code is required."))
-    else:
-        problem = credit_code.problem(code)
+def parse_row(number: int, cells: list, sheet, refs: References, *, now: dt.datetime, region_allowed) -> ParsedRow:
+    """Check one row against SPEC §7's columns, in the table's order, then the history it tells;
+    ``region_allowed(region)`` says whether the importing user may import it."""
+    row = _RowReader(number, cells, sheet)
+    parsed = row.parsed
+    for key in sheet.columns:  # the same text rule as forms and the API, once per cell
+        problem = text_problem(row.text(key), multiline=key in LONG_TEXT)
         if problem:
-            error("credit_code", str(problem))
-        parsed.credit_code = code
+            row.error(key, problem)
 
-    size_text = text("size")
-    if size_text:
-        parsed.size = SIZES.get(size_text) or SIZES.get(size_text.lower())
-        if parsed.size is None:
-            error("size", _("Unknown size class “%(value)s”: use 规模以上, 双百, 双30, 小微 or 其他.") % {"value": size_text[:40]})
+    parsed.ref = row.required_text("ref", _("The number (编号)"))
+    parsed.region = _region(row, refs, region_allowed)
+    parsed.enterprise = row.required_text("enterprise", _("The enterprise name"))
+    parsed.credit_code = _credit_code(row)
+    parsed.size = _size(row)
+    parsed.category = _category(row, refs)
+    parsed.channel = _channel(row, refs)
+    parsed.description = row.required_text("description", _("The problem description"))
+    parsed.received_at = _received_at(row, now)
+    parsed.state = _state(row)
+    _read_handling(row)
+    parsed.evidence = _evidence(row)
 
-    category_text = text("category")
-    if not category_text:
-        error("category", _("The category is required."))
-    else:
-        parsed.category = refs.find(refs.categories, category_text)
-        if parsed.category is None:
-            error("category", _("Unknown category “%(value)s”.") % {"value": category_text[:40]})
-
-    channel_text = text("channel")
-    if channel_text:
-        parsed.channel = refs.find(refs.channels, channel_text)
-        if parsed.channel is None:
-            error("channel", _("Unknown channel “%(value)s”.") % {"value": channel_text[:40]})
-    else:
-        parsed.channel = refs.default_channel
-
-    parsed.description = required_text("description", _("The problem description"))
-
-    parsed.received_at = moment("received_at")
-    if parsed.received_at is None and not any(e.column == sheet.header_of("received_at") for e in parsed.errors):
-        error("received_at", _("The time of receipt is required."))
-    elif parsed.received_at is not None and (problem := receipt_problem(parsed.received_at, now=now)):
-        error("received_at", problem)
-
-    state_text = text("state")
-    if not state_text:
-        error("state", _("The state is required."))
-    else:
-        parsed.state = STATES.get(state_text) or STATES.get(state_text.lower()) or ""
-        if not parsed.state:
-            error("state", _("Unknown state “%(value)s”: use 已受理, 已交办, 已解决 or 已解释答复.") % {"value": state_text[:40]})
-
-    parsed.department = text("department")
-    parsed.assigned_at = moment("assigned_at")
-    try:
-        parsed.due_date = parse_day(raw("due_date"))
-    except (ValueError, TypeError, OverflowError):
-        error("due_date", _("“%(value)s” is not a date (write it like 2024-03-20).") % {"value": text("due_date")[:40]})
-    parsed.closed_at = moment("closed_at")
-    parsed.result = text("result")
-    parsed.policy_basis = text("policy_basis")
-    parsed.redirect_to = text("redirect_to")
-    parsed.contact_name = text("contact_name")
-    parsed.contact_phone = text("contact_phone")
-    for key in ("department", "result", "policy_basis", "redirect_to", "contact_name", "contact_phone"):
-        if len(getattr(parsed, key)) > LIMITS[key]:
-            error(key, _("Too long (at most %(n)d characters).") % {"n": LIMITS[key]})
-    parsed.evidence = [item.strip() for item in EVIDENCE_SEPARATORS.split(text("evidence")) if item.strip()]
-    if any(len(item) > 200 for item in parsed.evidence):
-        error("evidence", _("Each evidence reference may have at most 200 characters."))
-    if len(parsed.evidence) > 20:
-        error("evidence", _("At most 20 evidence items per case."))
-
-    _check_history(parsed, error, now)
+    _check_history(parsed, row.error, now)
     return parsed
 
 
-def _check_history(parsed: ParsedRow, error, now: dt.datetime) -> None:
+def _region(row: _RowReader, refs: References, region_allowed) -> Region | None:
+    """县区代码: required, a known region, and one the importing user acts for."""
+    value = row.text("region")
+    if not value:
+        row.error("region", _("The region code is required."))
+        return None
+    region = refs.find(refs.regions, value)
+    if region is None:
+        row.error("region", _("Unknown region “%(value)s”: give its GB/T 2260 code, e.g. 411502.") % {"value": value[:40]})
+        return None
+    if not region_allowed(region):
+        row.error("region", _("You may import only your own region's cases (this row is for %(region)s).")
+                  % {"region": region.name})
+        return None
+    return region
+
+
+def _credit_code(row: _RowReader) -> str:
+    """统一社会信用代码: required, its check character verified (kept even when wrong, to be reported)."""
+    code = credit_code.normalize(row.text("credit_code"))
+    if not code:
+        row.error("credit_code", _("The unified social credit code is required."))
+        return ""
+    problem = credit_code.problem(code)
+    if problem:
+        row.error("credit_code", str(problem))
+    return code
+
+
+def _size(row: _RowReader) -> str | None:
+    """The enterprise's size class: optional; when given, one of the known classes."""
+    value = row.text("size")
+    if not value:
+        return None
+    size = SIZES.get(value) or SIZES.get(value.lower())
+    if size is None:
+        row.error("size", _("Unknown size class “%(value)s”: use 规模以上, 双百, 双30, 小微 or 其他.") % {"value": value[:40]})
+    return size
+
+
+def _category(row: _RowReader, refs: References) -> Category | None:
+    """问题类别: required, by name or code."""
+    value = row.text("category")
+    if not value:
+        row.error("category", _("The category is required."))
+        return None
+    category = refs.find(refs.categories, value)
+    if category is None:
+        row.error("category", _("Unknown category “%(value)s”.") % {"value": value[:40]})
+    return category
+
+
+def _channel(row: _RowReader, refs: References) -> Channel | None:
+    """反映渠道: optional (the "other" channel when absent); when given, a known one."""
+    value = row.text("channel")
+    if not value:
+        return refs.default_channel
+    channel = refs.find(refs.channels, value)
+    if channel is None:
+        row.error("channel", _("Unknown channel “%(value)s”.") % {"value": value[:40]})
+    return channel
+
+
+def _received_at(row: _RowReader, now: dt.datetime) -> dt.datetime | None:
+    """受理时间: required, a date or date-time, and a receipt the intake form would accept."""
+    received = row.moment("received_at")
+    if received is None:
+        if not row.has_error("received_at"):  # one message for the column: not also "required"
+            row.error("received_at", _("The time of receipt is required."))
+    elif problem := receipt_problem(received, now=now):
+        row.error("received_at", problem)
+    return received
+
+
+def _state(row: _RowReader) -> str:
+    """办理状态: required, in English or Chinese; "" when missing or unknown."""
+    value = row.text("state")
+    if not value:
+        row.error("state", _("The state is required."))
+        return ""
+    state = STATES.get(value) or STATES.get(value.lower()) or ""
+    if not state:
+        row.error("state", _("Unknown state “%(value)s”: use 已受理, 已交办, 已解决 or 已解释答复.") % {"value": value[:40]})
+    return state
+
+
+def _read_handling(row: _RowReader) -> None:
+    """The columns of the case's handling: 责任单位, 交办时间, 办理时限, 办结时间, 办理结果 and the
+    optional texts. Which of them a state requires is ``_check_history``'s."""
+    parsed = row.parsed
+    parsed.department = row.text("department")
+    parsed.assigned_at = row.moment("assigned_at")
+    parsed.due_date = row.day("due_date")
+    parsed.closed_at = row.moment("closed_at")
+    parsed.result = row.text("result")
+    parsed.policy_basis = row.text("policy_basis")
+    parsed.redirect_to = row.text("redirect_to")
+    parsed.contact_name = row.text("contact_name")
+    parsed.contact_phone = row.text("contact_phone")
+    for key in ("department", "result", "policy_basis", "redirect_to", "contact_name", "contact_phone"):
+        if len(getattr(parsed, key)) > LIMITS[key]:
+            row.error(key, _("Too long (at most %(n)d characters).") % {"n": LIMITS[key]})
+
+
+def _evidence(row: _RowReader) -> list[str]:
+    """佐证材料: references separated by any of ;；、,，| or a line break; each one evidence item."""
+    evidence = [item.strip() for item in EVIDENCE_SEPARATORS.split(row.text("evidence")) if item.strip()]
+    if any(len(item) > 200 for item in evidence):
+        row.error("evidence", _("Each evidence reference may have at most 200 characters."))
+    if len(evidence) > 20:
+        row.error("evidence", _("At most 20 evidence items per case."))
+    return evidence
+
+
+ErrorSink = Callable[[str, str], None]
+
+
+def _check_history(parsed: ParsedRow, error: ErrorSink, now: dt.datetime) -> None:
     """The row's state must agree with the times and texts it carries."""
-    routed = parsed.state in (State.ASSIGNED, State.RESOLVED, State.EXPLAINED)
-    closed = parsed.state in (State.RESOLVED, State.EXPLAINED)
+    _check_routing(parsed, error, now)
     received = parsed.received_at
+    if parsed.due_date is not None and received is not None and parsed.due_date < received.astimezone(SHANGHAI).date():
+        error("due_date", _("The due date is before the day of receipt."))
+    _check_closing(parsed, error, now)
+
+
+def _check_routing(parsed: ParsedRow, error: ErrorSink, now: dt.datetime) -> None:
+    """责任单位 and 交办时间 "when routed": both for a case assigned or closed, neither for one
+    still received; routed after receipt and not in the future."""
     if parsed.state == State.RECEIVED:
         if parsed.department:
             error("department", _("A case still “received” has not been routed: leave the department empty or correct the state."))
         if parsed.assigned_at:
             error("assigned_at", _("A case still “received” has not been routed: leave the assignment time empty or correct the state."))
-    if routed:
+    if parsed.state in (State.ASSIGNED, State.RESOLVED, State.EXPLAINED):
         if not parsed.department:
             error("department", _("The department is required for a case that was routed."))
         if parsed.assigned_at is None:
             error("assigned_at", _("The assignment time is required for a case that was routed."))
     if parsed.assigned_at is not None:
-        if received is not None and parsed.assigned_at < received:
+        if parsed.received_at is not None and parsed.assigned_at < parsed.received_at:
             error("assigned_at", _("The assignment time is before the time of receipt."))
         if parsed.assigned_at > now:
             error("assigned_at", _("The assignment time cannot be in the future."))
-    if parsed.due_date is not None and received is not None and parsed.due_date < received.astimezone(SHANGHAI).date():
-        error("due_date", _("The due date is before the day of receipt."))
-    if closed:
+
+
+def _check_closing(parsed: ParsedRow, error: ErrorSink, now: dt.datetime) -> None:
+    """办结时间 and 办理结果 "when closed": both for a resolved or explained case, no closing time
+    for one not closed; closed after receipt and routing and not in the future."""
+    if parsed.state in (State.RESOLVED, State.EXPLAINED):
         if parsed.closed_at is None:
             error("closed_at", _("The closing time is required for a resolved or explained case."))
         if not parsed.result:
             error("result", _("The result is required for a resolved or explained case."))
     elif parsed.closed_at is not None and parsed.state:
         error("closed_at", _("The case is not closed in this row, so it cannot have a closing time; correct the state or remove the time."))
-    if parsed.closed_at is not None:
-        if received is not None and parsed.closed_at < received:
-            error("closed_at", _("The closing time is before the time of receipt."))
-        elif parsed.assigned_at is not None and parsed.closed_at < parsed.assigned_at:
-            error("closed_at", _("The closing time is before the assignment time."))
-        if parsed.closed_at > now:
-            error("closed_at", _("The closing time cannot be in the future."))
+    if parsed.closed_at is None:
+        return
+    if parsed.received_at is not None and parsed.closed_at < parsed.received_at:
+        error("closed_at", _("The closing time is before the time of receipt."))
+    elif parsed.assigned_at is not None and parsed.closed_at < parsed.assigned_at:
+        error("closed_at", _("The closing time is before the assignment time."))
+    if parsed.closed_at > now:
+        error("closed_at", _("The closing time cannot be in the future."))

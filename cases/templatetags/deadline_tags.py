@@ -1,6 +1,6 @@
 from django import template
 
-from cases import workdays
+from cases import services, workdays
 
 register = template.Library()
 
@@ -8,16 +8,12 @@ register = template.Library()
 @register.simple_tag
 def pending_extension(case):
     """The extension request of this case waiting for a decision, or None."""
-    from cases.services import pending_extension
-
-    return pending_extension(case)
+    return services.pending_extension(case)
 
 
 @register.simple_tag
 def extension_max_days():
-    from cases.services import extension_max_days as limit
-
-    return limit()
+    return services.extension_max_days()
 
 
 @register.simple_tag

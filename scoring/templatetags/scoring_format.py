@@ -29,3 +29,12 @@ def sort_link(context, key: str) -> str:
     query["sort"] = f"-{key}" if current == key else key
     query.pop("page", None)
     return "?" + query.urlencode()
+
+
+@register.filter
+def lookup(mapping, key):
+    """``mapping[key]`` in a template (None when absent)."""
+    try:
+        return mapping.get(key)
+    except AttributeError:
+        return None

@@ -66,10 +66,22 @@ BOUNDED = settings(max_examples=8, deadline=None, derandomize=True, phases=[Phas
 READS = r"^GET$"
 
 
-@schema.include(method_regex=READS).parametrize()
+# The deadline calculator: every check but positive_data_acceptance. A day of receipt is valid from
+# 2000-01-01 to the end of next year; the schema states the format and the century, but the upper
+# bound moves with today, which JSON Schema cannot say — a later day is the documented 400.
+CALCULATOR = r"^/api/v1/calendar/due-date/$"
+
+
+@schema.include(method_regex=READS).exclude(path_regex=CALCULATOR).parametrize()
 @BOUNDED
 def test_reads_conform_to_the_schema(case, seeded):
     case.call_and_validate(headers={"Authorization": f"Token {seeded['token']}"}, checks=ALL_CHECKS)
+
+
+@schema.include(method_regex=READS, path_regex=CALCULATOR).parametrize()
+@BOUNDED
+def test_the_deadline_calculator_conforms_to_the_schema(case, seeded):
+    case.call_and_validate(headers={"Authorization": f"Token {seeded['token']}"}, checks=WRITE_CHECKS)
 
 
 @schema.exclude(method_regex=READS).parametrize()

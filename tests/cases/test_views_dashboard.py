@@ -1,10 +1,9 @@
-"""The dashboard's queue per role, and the evidence download."""
+"""The evidence download, and what the case page shows of a case's ledger.
+
+The dashboard's queues are tested in tests/desk/test_dashboard.py."""
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
-import time_machine
 from django.urls import reverse
 
 from cases import services
@@ -13,53 +12,6 @@ from cases.uploads import EvidenceReference
 from tests.conftest import PDF_BYTES, pdf_file
 
 pytestmark = pytest.mark.django_db
-
-TZ = dt.timezone(dt.timedelta(hours=8))
-
-
-def section(body: str, key: str) -> str:
-    start = body.index(f'id="queue-{key}"')
-    return body[start:body.index("</section>", start)]
-
-
-def test_county_office_queue(client, make_case, county_a, dept_x, dept_x_user):
-    with time_machine.travel(dt.datetime(2025, 3, 3, 9, 0, tzinfo=TZ), tick=False):
-        to_route = make_case(enterprise_name="待交办企业")
-        returned = services.assign(make_case(enterprise_name="退单企业"), by=county_a, department=dept_x)
-        services.return_case(returned, by=dept_x_user, reason="不属于本单位")
-        late = services.assign(make_case(enterprise_name="逾期企业"), by=county_a, department=dept_x)
-        closed = services.assign(make_case(enterprise_name="待回访企业"), by=county_a, department=dept_x)
-        services.resolve(closed, by=dept_x_user, result="已解决", evidence=[pdf_file()])
-    with time_machine.travel(dt.datetime(2025, 3, 7, 9, 0, tzinfo=TZ), tick=False):
-        soon = services.assign(make_case(enterprise_name="临期企业"), by=county_a, department=dept_x)
-    with time_machine.travel(dt.datetime(2025, 3, 12, 9, 0, tzinfo=TZ), tick=False):
-        client.force_login(county_a)
-        body = client.get(reverse("cases:dashboard")).content.decode()
-    assert to_route.number in section(body, "to_route") and returned.number not in section(body, "to_route")
-    assert returned.number in section(body, "returned")
-    assert late.number in section(body, "overdue") and soon.number not in section(body, "overdue")  # due 03-10
-    assert soon.number in section(body, "due_soon")  # due 03-14, within 2 working days of 03-12
-    assert late.number in section(body, "unacknowledged")
-    assert closed.number in section(body, "follow_up")
-    assert "登记新问题" in body
-
-
-def test_department_queue_lists_unacknowledged_first(client, make_case, county_a, dept_x, dept_y, dept_x_user):
-    first = services.assign(make_case(), by=county_a, department=dept_x)
-    second = services.assign(make_case(), by=county_a, department=dept_x)
-    other = services.assign(make_case(), by=county_a, department=dept_y)
-    services.acknowledge(first, by=dept_x_user)
-    client.force_login(dept_x_user)
-    body = section(client.get(reverse("cases:dashboard")).content.decode(), "assigned")
-    assert body.index(second.number) < body.index(first.number)
-    assert other.number not in body
-
-
-def test_assessor_dashboard_links_to_the_ledger(client, make_case, assessor):
-    make_case()
-    client.force_login(assessor)
-    body = client.get(reverse("cases:dashboard")).content.decode()
-    assert reverse("cases:ledger") in body and "各状态案件数" in body
 
 
 # -- evidence download ------------------------------------------------------------------------

@@ -96,17 +96,29 @@ def test_gunicorn_and_celery_refuse_to_start_without_a_key():
     assert "SECRET_KEY looks like a placeholder" in celery.stdout + celery.stderr
 
 
-def test_debug_on_runs_on_the_development_key_without_configuration():
+def _settings_in_a_subprocess(**extra):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL"))}
     env.pop("SECRET_KEY", None)
     env.pop("DEBUG", None)
-    result = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-c", "import django; from django.conf import settings; django.setup(); "
          "print(settings.DEBUG, settings.SECRET_KEY)"],
-        cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "config.settings"}, capture_output=True, text=True, timeout=120,
+        cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "config.settings", **extra},
+        capture_output=True, text=True, timeout=120,
     )
+
+
+def test_debug_on_runs_on_the_development_key_without_configuration():
+    result = _settings_in_a_subprocess(DEBUG="true")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", DEVELOPMENT_SECRET_KEY]
+
+
+def test_debug_is_off_unless_asked_for_so_no_key_means_no_start():
+    # bin/run makes a random key once (.secret_key) for this reason.
+    result = _settings_in_a_subprocess()
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
 
 
 @pytest.mark.django_db

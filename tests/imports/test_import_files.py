@@ -94,7 +94,7 @@ def test_all_or_nothing_one_bad_row_writes_nothing(write_csv, county_a):
     path = write_csv([row(编号=f"R-{n}") for n in range(5)] + [row(编号="R-bad", 问题类别="不存在的类别")])
     summary = run_import(path, by=county_a, dry_run=False)
     assert summary["created"] == 0 and summary["errors"] == [
-        {"row": 7, "column": "问题类别", "message": summary["errors"][0]["message"]}]
+        {"sheet": None, "row": 7, "column": "问题类别", "message": summary["errors"][0]["message"]}]
     assert Case.objects.count() == 0 and Department.objects.count() == 0 and LedgerEntry.objects.count() == 0
 
 

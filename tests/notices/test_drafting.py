@@ -70,6 +70,23 @@ def seeded_march(make_case, county_a, county_b, region_b, dept_x, dept_y, dept_z
     return made
 
 
+def replay_to(chain, start: dt.date, end: dt.date):
+    """(state, due date, closing in the period as (action, day, due) or None) of a chain as it
+    stood at the end of ``end``."""
+    state, due, closing = None, None, None
+    for e in chain:
+        day = local_date(e.occurred_at)
+        if day > end:
+            break
+        if e.to_state:
+            state = e.to_state
+        if e.due_date:
+            due = e.due_date
+        if e.action in ("resolve", "explain") and day >= start:
+            closing = (e.action, day, due)
+    return state, due, closing
+
+
 def recompute(case_ids, period: periods.Period) -> dict:
     """Walk every entry of every case in Python: the slow, obvious way, to check the SQL."""
     start, end = period.start, period.end
@@ -86,17 +103,7 @@ def recompute(case_ids, period: periods.Period) -> dict:
         assigns = [e for e in chain if e.action == "assign"]
         if assigns and start <= local_date(assigns[0].occurred_at) <= end:
             result["assigned"] += 1
-        state, due, closing = None, None, None
-        for e in chain:
-            day = local_date(e.occurred_at)
-            if day > end:
-                break
-            if e.to_state:
-                state = e.to_state
-            if e.due_date:
-                due = e.due_date
-            if e.action in ("resolve", "explain") and day >= start:
-                closing = (e.action, day, due)
+        state, due, closing = replay_to(chain, start, end)
         if closing:
             result["closed"] += 1
             result["resolved" if closing[0] == "resolve" else "explained"] += 1

@@ -26,7 +26,7 @@ def enter_2027():
 
 
 def banner(client):
-    return client.get(reverse("cases:dashboard")).context["awaited"]
+    return client.get(reverse("home")).context["awaited"]
 
 
 @pytest.fixture
@@ -52,10 +52,10 @@ def test_banner_appears_on_the_first_of_november_for_the_city_office(client, cit
     with time_machine.travel(at(2026, 10, 31, 23, 30), tick=False):
         client.force_login(city_user)
         assert banner(client) is None
-        assert "calendar-awaited" not in client.get(reverse("cases:dashboard")).content.decode()
+        assert "calendar-awaited" not in client.get(reverse("home")).content.decode()
     with time_machine.travel(at(2026, 11, 1, 0, 30), tick=False):  # 31 October 16:30 UTC
         client.force_login(city_user)
-        page = client.get(reverse("cases:dashboard"))
+        page = client.get(reverse("home"))
         assert page.context["awaited"] == workcalendar.Awaited(2027, 0)
         html = page.content.decode()
         assert MESSAGE.format(n=0) in html
@@ -68,9 +68,9 @@ def test_banner_counts_the_open_provisional_cases_and_disappears_once_the_year_i
 ):
     with time_machine.travel(at(2026, 12, 29, 9), tick=False):
         client.force_login(city_user)
-        assert MESSAGE.format(n=2) in client.get(reverse("cases:dashboard")).content.decode()
+        assert MESSAGE.format(n=2) in client.get(reverse("home")).content.decode()
         enter_2027()
-        page = client.get(reverse("cases:dashboard"))
+        page = client.get(reverse("home"))
         assert page.context["awaited"] is None
         assert "calendar-awaited" not in page.content.decode()
 
@@ -80,7 +80,7 @@ def test_banner_is_for_the_city_office_only(client, county_a, dept_x_user):
     with time_machine.travel(at(2026, 11, 2, 9), tick=False):
         for user in (county_a, dept_x_user):
             client.force_login(user)
-            page = client.get(reverse("cases:dashboard"))
+            page = client.get(reverse("home"))
             assert page.context["awaited"] is None and "calendar-awaited" not in page.content.decode()
 
 

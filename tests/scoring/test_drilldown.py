@@ -10,6 +10,7 @@ import pytest
 from openpyxl import load_workbook
 
 from cases import services as cases
+from cases.display_names import display_name
 from scoring import services
 from scoring.drilldown import sort_rows, timeliness_rows
 from scoring.results import score_year
@@ -179,5 +180,5 @@ def test_the_history_reads_who_when_from_to_and_why(client, assessor, year_2025)
     body = client.get("/scoring/2025/411502/items/15/").content.decode()
     history = body.split('<table class="scores history">')[1].split("</table>")[0]
     assert "3 → 2" in history and "— → 3" in history
-    assert "复核后调整" in history and "assessor" in history
+    assert "复核后调整" in history and display_name(assessor) in history  # a name, not a login
     assert "sha256" not in history and "{&#x27;" not in history and "{'" not in history

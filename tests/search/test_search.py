@@ -187,7 +187,7 @@ def test_the_search_page_reads_a_bounded_number_of_queries(client, make_case, co
 
 def test_the_header_search_box_is_on_every_page(client, county_a):
     client.force_login(county_a)
-    page = client.get(reverse("cases:dashboard")).content.decode()
+    page = client.get(reverse("home")).content.decode()
     assert f'action="{reverse("cases:ledger")}"' in page and 'name="q"' in page
 
 

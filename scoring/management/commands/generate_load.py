@@ -2,9 +2,10 @@
 
 Every county gets departments, enterprises, cases in every state (received, assigned, resolved,
 explained, returned, reopened, extended, late, open past due, pending), each with a ledger whose
-hash chain is computed exactly as ``ledger.services.append`` does (so ``manage.py verify_ledger``
-passes), the routing history, and a monthly notice schedule with issued notices (a few periods
-left out, so item 14 varies).
+hash chain is linked by the ledger's own ``ledger.chain.link`` (as ``ledger.services.append`` links
+it, so ``manage.py verify_ledger`` passes), the case row's state, department and due date and the
+ledger head from the ledger's replay of that chain (``ledger.heads.replay``), the routing history,
+and a monthly notice schedule with issued notices (a few periods left out, so item 14 varies).
 
 This is a benchmark loader and the ONLY code that writes cases and ledger entries without going
 through ``cases.services``: it writes in bulk (COPY on PostgreSQL, batched INSERTs on SQLite) so
@@ -38,10 +39,12 @@ from cases.models import (
 )
 from cases.search.index import document_row
 from cases.search.models import SearchDocument
+from ledger.chain import check_chain, link
 from ledger.completeness import lacks
-from ledger.heads import facts_of
-from ledger.models import GENESIS_HASH, LedgerEntry, LedgerHead, _utc_iso, compute_hash
-from ledger.verify import HEAD_FIELDS, VERIFIED_FIELDS, check_chain
+from ledger.heads import Replay, replay
+from ledger.models import LedgerEntry, LedgerHead, Source
+from ledger.verify import HEAD_FIELDS, VERIFIED_FIELDS
+from notices.models import ALL_GROUPS, Frequency, Notice, NoticeSchedule, Recipient, Status
 from scoring.load_vocabulary import DEPARTMENT_NAMES, TOPICS, describe
 from scoring.models import Assessment, LedgerVerdict
 from scoring.scope import make_scope
@@ -138,13 +141,12 @@ class Command(BaseCommand):
                 for _ in range(size):
                     region = self.rng.choices(regions, weights)[0]
                     serials[region.pk] += 1
-                    case, entries, assignments = self._case(next_id, region, year, serials[region.pk], enterprises)
+                    case, chain, facts, assignments = self._case(next_id, region, year, serials[region.pk], enterprises)
                     next_id += 1
                     case_rows.append(case)
-                    entry_rows += entries
+                    entry_rows += [tuple(getattr(entry, name) for name in ENTRY_FIELDS) for entry in chain]
                     assignment_rows += assignments
-                    chain = [LedgerEntry(**dict(zip(ENTRY_FIELDS, row, strict=True))) for row in entries]
-                    head, verdict = self._head_and_verdict(case, chain)
+                    head, verdict = self._head_and_verdict(case, chain, facts)
                     head_rows.append(head)
                     verdict_rows += verdict
                 self._write_cases(case_rows)
@@ -301,28 +303,24 @@ class Command(BaseCommand):
 
     def _rows(self, pk, region, year, serial, number, enterprise_id, category, channel, description, received,
               is_complex, due, events):
-        prev = GENESIS_HASH
-        entries, assignments = [], []
-        state, department_id, assigned_at, acknowledged_at, closed_at = "received", None, None, None, None
-        due_date, extension_days, reopen_count, result, policy_basis, redirect_to = due.date, 0, 0, "", "", ""
-        for seq, (action, from_state, to_state, at, entry_due, payload) in enumerate(events, start=1):
-            fields = {
-                "case": number, "seq": seq, "action": action, "from_state": from_state, "to_state": to_state,
-                "actor": ACTOR, "occurred_at": _utc_iso(at), "recorded_at": _utc_iso(at), "source": "system",
-                "due_date": entry_due.isoformat() if entry_due else None, "payload": payload,
-            }
-            digest = compute_hash(prev, fields)
-            entries.append((pk, seq, action, from_state, to_state, None, ACTOR, at, at, "system", entry_due,
-                            payload, prev, digest))
-            prev = digest
-            state = to_state or state
-            if entry_due:
-                due_date = entry_due
+        """The case row, its chain (linked and hashed by the ledger), the ledger's replay of it, and
+        the routing history. The row's state, department and due date are the replay's; the rest
+        of the row (times of routing, acknowledging and closing, counters, result) is the case's own."""
+        chain: list[LedgerEntry] = []
+        for action, from_state, to_state, at, entry_due, payload in events:
+            entry = LedgerEntry(case_id=pk, action=action, from_state=from_state, to_state=to_state, actor_name=ACTOR,
+                                occurred_at=at, recorded_at=at, source=Source.SYSTEM, due_date=entry_due, payload=payload)
+            chain.append(link(number, entry, chain[-1] if chain else None))
+        facts = replay(chain)
+        assignments = []
+        assigned_at, acknowledged_at, closed_at = None, None, None
+        extension_days, reopen_count, result, policy_basis, redirect_to = 0, 0, "", "", ""
+        for action, _from, _to, at, _due, payload in events:
             if action == "assign":
-                department_id, assigned_at, acknowledged_at = payload["department"], at, None
-                assignments.append((pk, department_id, at))
+                assigned_at, acknowledged_at = at, None
+                assignments.append((pk, payload["department"], at))
             elif action == "return":
-                department_id, assigned_at, acknowledged_at = None, None, None
+                assigned_at, acknowledged_at = None, None
             elif action == "acknowledge":
                 acknowledged_at = at
             elif action == "approve_extension":
@@ -333,29 +331,27 @@ class Command(BaseCommand):
                 redirect_to = payload.get("redirect_to", "")
             elif action == "reopen":
                 closed_at, reopen_count, acknowledged_at = None, reopen_count + 1, None
-                assignments.append((pk, department_id, at))
+                assignments.append((pk, payload["department"], at))
         case = {
             "id": pk, "region_id": region.pk, "year": year, "serial": serial, "number": number, "ref": None,
             "enterprise_id": enterprise_id, "contact_name": "联系人", "contact_phone": "13800000000",
             "category_id": category.pk, "channel_id": channel.pk, "description": description, "received_at": received,
-            "state": state, "department_id": department_id, "complex": is_complex, "assigned_at": assigned_at,
-            "acknowledged_at": acknowledged_at, "due_date": due_date, "due_date_provisional": due.provisional,
+            "state": facts.state, "department_id": facts.department, "complex": is_complex, "assigned_at": assigned_at,
+            "acknowledged_at": acknowledged_at, "due_date": facts.head["due_date"], "due_date_provisional": due.provisional,
             "calendar_version": due.calendar_version, "extension_days": extension_days, "supervised": False,
             "result": result, "policy_basis": policy_basis, "redirect_to": redirect_to, "closed_at": closed_at,
             "reopen_count": reopen_count, "satisfaction": "", "created_by_id": None, "created_at": received,
             "updated_at": events[-1][3],
         }
-        return case, entries, assignments
+        return case, chain, facts, assignments
 
-    def _head_and_verdict(self, case: dict, chain: list[LedgerEntry]) -> tuple[tuple, list[tuple]]:
-        """The case's ledger head, folded from its entries as ``ledger.services.append`` keeps it
-        (with the ledger's own ``lacks`` verdict on the whole chain), and — for a chain that goes on
-        past the default (or the assessment's) cutoff — item 13's verdict on the chain as of the
-        cutoff, as ``scoring.item13.judge`` would store it. A benchmark then scores with verdicts
+    def _head_and_verdict(self, case: dict, chain: list[LedgerEntry], facts: Replay) -> tuple[tuple, list[tuple]]:
+        """The case's ledger head, the ledger's replay of its entries (``facts``) as
+        ``ledger.services.append`` keeps it (with the ledger's own ``lacks`` verdict on the whole
+        chain), and — for a chain that goes on past the default (or the assessment's) cutoff —
+        item 13's verdict on the chain as of the cutoff, as ``scoring.item13.judge`` would store it. A benchmark then scores with verdicts
         as ledger appends and the ``judge_ledgers`` task leave them in production."""
-        head = {"case_id": case["id"]}
-        for entry in chain:
-            head.update(facts_of(entry))
+        head = {"case_id": case["id"], **facts.head}
         problems = check_chain(case["number"], chain)[0]
         missing = lacks(case["number"], chain, chain_problems=problems)
         head_row = (*(head.get(name) for name in HEAD_FIELDS), not missing, missing,
@@ -376,8 +372,6 @@ class Command(BaseCommand):
     # -- notices --------------------------------------------------------------------------------
 
     def _notices(self, regions, year, last_day) -> int:
-        from notices.models import ALL_GROUPS, Frequency, Notice, NoticeSchedule, Recipient, Status
-
         created = 0
         for region in regions:
             schedule, made = NoticeSchedule.objects.get_or_create(region=region, defaults={"frequency": Frequency.MONTHLY})

@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from cases.errors import CaseError
 from scoring import services
 from scoring.ladders import points_str
-from scoring.results import find_region, score_year
+from scoring.results import find_county, score_year
 from scoring.scope import parse_cutoff
 
 
@@ -32,7 +32,9 @@ class Command(BaseCommand):
         try:
             if options["freeze"]:
                 assessment = services.freeze(year)
-                self.stdout.write(f"frozen {year} at {assessment.frozen_at.isoformat()} inputs {assessment.inputs_hash}")
+                # freeze returns the year frozen (now or before), so frozen_at is set.
+                frozen_at = assessment.frozen_at.isoformat()  # type: ignore[union-attr]
+                self.stdout.write(f"frozen {year} at {frozen_at} inputs {assessment.inputs_hash}")
                 return
             if options["verify_frozen"]:
                 same_bytes, same_hash = services.verify_frozen(year)
@@ -41,7 +43,7 @@ class Command(BaseCommand):
                     raise CommandError("the frozen result does not match a re-scoring")
                 return
             cutoff = parse_cutoff(options["cutoff"], year)
-            codes = [find_region(options["region"]).code] if options["region"] else None
+            codes = [find_county(options["region"]).code] if options["region"] else None
             if options["format"] == "json":
                 data = services.frozen_or_live_bytes(year, cutoff=cutoff, region_codes=codes, rule_set=options["rule_set"])
                 self.stdout.write(data.decode("utf-8"))

@@ -4,9 +4,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from cases.models import Case, CaseNumberCounter
+from cases.numbering import missing_numbers
 from ledger import checkpoint, heads
 from ledger.integrity import Recorder
-from ledger.verify import missing_numbers, verify_cases
+from ledger.verify import verify_cases
 
 
 class Command(BaseCommand):

@@ -3,8 +3,8 @@ import time
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from cases import demo
 from cases.models import Case
+from desk import demo
 
 
 class Command(BaseCommand):
@@ -21,7 +21,18 @@ class Command(BaseCommand):
             self.stdout.write("Demo data already present; nothing to do.")
             return
         started = time.monotonic()
-        result = demo.seed(count=options["cases"], year=options["year"], seed_value=options["seed"])
+        total = options["cases"]
+        step = max(1, min(100, total // 20))
+
+        def progress(done: int, count: int) -> None:
+            if done % step == 0 or done == count:
+                elapsed = time.monotonic() - started
+                self.stdout.write(f"  demo cases {done}/{count} ({100 * done // count}%, {elapsed:.0f} s)")
+                self.stdout.flush()
+
+        self.stdout.write(f"Loading the demo year: {total} cases through the services…")
+        self.stdout.flush()
+        result = demo.seed(count=total, year=options["year"], seed_value=options["seed"], progress=progress)
         self.stdout.write(self.style.SUCCESS(
             f"Demo data: {result.cases} cases through the services in {time.monotonic() - started:.0f} s."
         ))

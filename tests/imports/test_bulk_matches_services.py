@@ -1,0 +1,200 @@
+"""The bulk write pass leaves exactly what the services leave, row by row (hypothesis).
+
+Each generated file (CSV, or an XLSX workbook with two ledger sheets) is imported twice into the
+same starting state — once through ``cases.services`` (``write_path="services"``), once in bulk —
+each inside a transaction rolled back afterwards (and the id sequences put back on PostgreSQL), at
+one frozen moment. Every case, ledger entry (payload, times, hashes), head, enterprise,
+department, evidence item, routing record, number counter and the summary must be equal.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.db import connection, transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from openpyxl import Workbook
+
+from cases import credit_code, services
+from cases.importing import run_import
+from cases.models import (
+    Case,
+    CaseAssignment,
+    CaseNumberCounter,
+    Category,
+    Channel,
+    Department,
+    Enterprise,
+    Evidence,
+)
+from ledger.models import LedgerEntry, LedgerHead, Source
+from ledger.verify import verify_cases
+
+from .conftest import HEADER
+
+pytestmark = pytest.mark.django_db
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+NOW = dt.datetime(2026, 1, 12, 10, 0, tzinfo=SHANGHAI)
+HEADER_PLUS = [*HEADER, "政策依据", "告知去向", "联系人", "企业规模"]
+
+
+def _code(n: int) -> str:
+    first17 = f"91411502MA{n:07d}"
+    return first17 + credit_code.check_character(first17)
+
+
+CODES = [_code(n) for n in range(1, 6)]
+NAMES = ["信阳甲纺织有限公司", "信阳乙食品有限公司", "浉河丙机械厂"]
+STATES = {"received": "已受理", "assigned": "已交办", "resolved": "已解决", "explained": "已解释答复"}
+
+
+@st.composite
+def ledger_rows(draw):
+    count = draw(st.integers(1, 9))
+    refs = draw(st.lists(st.sampled_from([f"R-{n}" for n in range(1, 15)] + ["EXIST-1"]),
+                         min_size=count, max_size=count, unique=True))
+    rows = []
+    for ref in refs:
+        region = draw(st.sampled_from(["411502", "411503"]))
+        state = draw(st.sampled_from(list(STATES)))
+        received = dt.datetime(2025, 1, 1, 8, tzinfo=SHANGHAI) + dt.timedelta(
+            days=draw(st.integers(0, 360)), hours=draw(st.integers(0, 10)), minutes=draw(st.integers(0, 59)))
+        assigned = received + dt.timedelta(hours=draw(st.integers(0, 30)))
+        closed = assigned + dt.timedelta(hours=draw(st.integers(1, 200)))
+        routed, done = state != "received", state in ("resolved", "explained")
+        department = draw(st.sampled_from(["浉河区工信局", "新设的局", "市发改委"] if region == "411502"
+                                          else ["平桥区工信局", "新设的局", "市发改委"]))
+        due = draw(st.one_of(st.none(), st.integers(0, 40)))
+        evidence = draw(st.lists(st.sampled_from(["说明.pdf", "纪要.docx", "照片1.jpg"]), max_size=3, unique=True))
+        rows.append({
+            "编号": ref, "县区代码": region, "企业名称": draw(st.sampled_from(NAMES)),
+            "统一社会信用代码": draw(st.sampled_from(CODES)), "问题类别": draw(st.sampled_from(["用工对接", "银企对接", "approval"])),
+            "反映渠道": draw(st.sampled_from(["", "热线电话"])), "问题内容": draw(st.sampled_from(["缺工", "贷款难 \n续贷"])),
+            "受理时间": f"{received:%Y-%m-%d %H:%M}", "责任单位": department if routed else "",
+            "交办时间": f"{assigned:%Y-%m-%d %H:%M}" if routed else "",
+            "办理时限": (received.date() + dt.timedelta(days=due)).isoformat() if due is not None else "",
+            "办理状态": STATES[state], "办结时间": f"{closed:%Y-%m-%d %H:%M}" if done else "",
+            "办理结果": draw(st.sampled_from(["已协调解决", " 已答复 "])) if done else "",
+            "佐证材料": "；".join(evidence) if done else "",
+            "政策依据": draw(st.sampled_from(["", "某某政策"])) if state == "explained" else "",
+            "告知去向": draw(st.sampled_from(["", "市场监管局"])) if state == "explained" else "",
+            "联系人": draw(st.sampled_from(["", "张三"])), "企业规模": draw(st.sampled_from(["", "小微", "规模以上"])),
+        })
+    return rows, draw(st.booleans())
+
+
+def _file(tmp_path, rows: list[dict], as_workbook: bool):
+    lines = [[row[h] for h in HEADER_PLUS] for row in rows]
+    note = [f"合计：{len(rows)}件"] + [""] * (len(HEADER_PLUS) - 1)
+    if not as_workbook:
+        buffer = io.StringIO()
+        csv.writer(buffer).writerows([HEADER_PLUS, *lines, note])
+        path = tmp_path / "ledger.csv"
+        path.write_text(buffer.getvalue(), encoding="utf-8")
+        return path
+    workbook = Workbook()
+    half = (len(lines) + 1) // 2
+    for index, (title, part) in enumerate((("2024年", lines[:half]), ("2025年", lines[half:]))):
+        sheet = workbook.active if index == 0 else workbook.create_sheet()
+        sheet.title = title
+        sheet.append(["企业问题台帐"])
+        for line in [HEADER_PLUS, *part, note]:
+            sheet.append(line)
+    workbook.create_sheet("填表说明").append(["本表由县区服务办填报"])
+    path = tmp_path / "ledger.xlsx"
+    workbook.save(path)
+    return path
+
+
+def _fields(obj, skip=()) -> dict:
+    return {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields if f.attname not in skip}
+
+
+def _snapshot() -> dict:
+    numbers = dict(Case.objects.values_list("pk", "number"))
+    codes = dict(Enterprise.objects.values_list("pk", "credit_code"))
+    cases = {}
+    for case in Case.objects.all():
+        row = _fields(case, skip=("id", "enterprise_id"))
+        row["enterprise"] = codes[case.enterprise_id]
+        cases[case.number] = row
+    return {
+        "cases": cases,
+        "entries": {(numbers[e.case_id], e.seq): _fields(e, skip=("id", "case_id")) for e in LedgerEntry.objects.all()},
+        "heads": {numbers[h.case_id]: _fields(h, skip=("case_id",)) for h in LedgerHead.objects.all()},
+        "enterprises": {e.credit_code: (e.pk, e.name, e.size) for e in Enterprise.objects.all()},
+        "departments": sorted(Department.objects.values_list("pk", "region_id", "name", "active")),
+        "evidence": sorted((numbers[e.case_id], *_fields(e, skip=("case_id",)).values()) for e in Evidence.objects.all()),
+        "assignments": sorted((numbers[a.case_id], a.department_id, a.assigned_at)
+                              for a in CaseAssignment.objects.all()),
+        "counters": sorted(CaseNumberCounter.objects.values_list("region_id", "year", "last_serial")),
+        "verify": [r.problems for r in verify_cases(Case.objects.all())],
+    }
+
+
+class _RolledBack(Exception):
+    pass
+
+
+def _sequences() -> list[tuple[str, int, bool]]:
+    if connection.vendor != "postgresql":
+        return []  # SQLite's AUTOINCREMENT counters are rows: the rollback puts them back
+    found = []
+    with connection.cursor() as cursor:
+        for model in (Case, Enterprise, Department, Evidence, CaseAssignment, CaseNumberCounter, LedgerEntry):
+            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [model._meta.db_table])
+            name = cursor.fetchone()[0]
+            cursor.execute(f"SELECT last_value, is_called FROM {name}")  # noqa: S608 - a sequence's own name
+            found.append((name, *cursor.fetchone()))
+    return found
+
+
+def _import_and_roll_back(path, user, write_path: str) -> tuple[dict, dict]:
+    sequences = _sequences()
+    try:
+        with transaction.atomic():
+            summary = run_import(path, by=user, dry_run=False, write_path=write_path)
+            state = _snapshot()
+            raise _RolledBack
+    except _RolledBack:
+        pass
+    with connection.cursor() as cursor:
+        for name, value, called in sequences:
+            cursor.execute("SELECT setval(%s, %s, %s)", [name, value, called])
+    return summary, state
+
+
+@pytest.fixture
+def starting_state(city_user, county_a, region_a, region_b, dept_x, dept_z, city_dept):
+    """Departments of both counties and the city, one enterprise already on record under another
+    name, and a case already imported with the number EXIST-1."""
+    Enterprise.objects.create(credit_code=CODES[0], name="旧名称企业", size=Enterprise.Size.DOUBLE_THIRTY)
+    with time_machine.travel(NOW - dt.timedelta(days=30), tick=False):
+        services.create_case(by=county_a, region=region_a, enterprise_name="旧名称企业", credit_code_value=CODES[0],
+                             category=Category.objects.get(name="用工对接"), channel=Channel.objects.get(code="hotline"),
+                             description="早已导入", ref="EXIST-1", source=Source.IMPORT,
+                             received_at=dt.datetime(2025, 6, 1, 9, tzinfo=SHANGHAI))
+    return city_user
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                 HealthCheck.too_slow])
+@given(generated=ledger_rows())
+def test_bulk_import_writes_what_the_services_write(starting_state, tmp_path, generated):
+    rows, as_workbook = generated
+    path = _file(tmp_path, rows, as_workbook)
+    with time_machine.travel(NOW, tick=False):
+        by_services = _import_and_roll_back(path, starting_state, "services")
+        in_bulk = _import_and_roll_back(path, starting_state, "bulk")
+    assert by_services[0]["errors"] == [] and by_services[0]["created"] + by_services[0]["unchanged"] == len(rows)
+    assert in_bulk[0] == by_services[0]
+    services_state, bulk_state = by_services[1], in_bulk[1]
+    for part in services_state:
+        assert bulk_state[part] == services_state[part], part
+    assert services_state["verify"] == []
+    assert services_state["entries"]  # the comparison compared something
