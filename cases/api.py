@@ -43,7 +43,7 @@ from .importing import check_importer, run_import
 from .input_rules import MAX_ID, parse_id
 from .models import Case, Department, Region, State, local_date
 from .roles import is_office
-from .search.query import search
+from .search.query import scope_region, search
 from .serializers import (
     CaseCreateSerializer,
     CaseSerializer,
@@ -167,7 +167,7 @@ class CaseFilter(filters.FilterSet):
         return queryset.received_to(value)
 
     def filter_q(self, queryset, name, value):
-        return search(queryset, value)
+        return search(queryset, value, region_id=scope_region(self.request.user))
 
 
 class CasePagination(PageNumberPagination):

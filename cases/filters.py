@@ -12,7 +12,7 @@ from .access import departments_for_user, regions_for_user
 from .input_rules import BoundedDateField
 from .models import Case, Category, Department, Region, State
 from .queues import Queue, in_queue
-from .search.query import search
+from .search.query import scope_region, search
 
 
 def _regions(request):
@@ -63,7 +63,7 @@ class LedgerFilter(django_filters.FilterSet):
 
     def filter_text(self, queryset, name, value):
         # Chinese words ranked by relevance; a full case number or credit code exactly (cases.search).
-        return search(queryset, value)
+        return search(queryset, value, region_id=scope_region(self.request.user) if self.request else None)
 
     def filter_received_from(self, queryset, name, value):
         return queryset.received_from(value)

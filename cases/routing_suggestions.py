@@ -107,7 +107,7 @@ def _similar_cases(region: Region, words: list[str], now: dt.datetime, exclude_c
                                   received_at__lt=now)
     if exclude_case:
         history = history.exclude(pk=exclude_case)
-    ranked = matching(history, words, any_word=True).order_by("-search_rank", "-received_at")
+    ranked = matching(history, words, any_word=True, region_id=region.pk).order_by("-search_rank", "-received_at")
     return list(ranked.values("pk", "number", "state", "department_id", "received_at", "closed_at", "due_date",
                               "search_rank")[:SIMILAR_CASES])
 
