@@ -43,6 +43,7 @@ from .importing import check_importer, run_import
 from .input_rules import MAX_ID, parse_id
 from .models import Case, Department, Region, State, local_date
 from .roles import is_office
+from .search.query import scope_region, search
 from .serializers import (
     CaseCreateSerializer,
     CaseSerializer,
@@ -140,10 +141,14 @@ class CaseFilter(filters.FilterSet):
     received_to = BoundedDateFilter(method="filter_received_to", help_text="Received on or before this day (local)")
     ref = filters.CharFilter(field_name="ref", help_text="External reference")
     number = filters.CharFilter(field_name="number")
+    q = filters.CharFilter(method="filter_q", help_text=(
+        "Chinese full-text search over the case number, enterprise name, credit code, description, result and "
+        "explanation (segmented with jieba); the cases holding every word (the first 12), best first. A full "
+        "case number or credit code selects that case or that enterprise's cases."))
 
     class Meta:
         model = Case
-        fields = ["region", "state", "department", "overdue", "received_from", "received_to", "ref", "number"]
+        fields = ["region", "state", "department", "overdue", "received_from", "received_to", "ref", "number", "q"]
 
     def filter_region(self, queryset, name, value):
         value = value.strip()
@@ -160,6 +165,9 @@ class CaseFilter(filters.FilterSet):
 
     def filter_received_to(self, queryset, name, value):
         return queryset.received_to(value)
+
+    def filter_q(self, queryset, name, value):
+        return search(queryset, value, region_id=scope_region(self.request.user))
 
 
 class CasePagination(PageNumberPagination):

@@ -41,6 +41,19 @@ PROBLEMS = {
     "policy": ["技改补贴资金未拨付", "研发费用加计扣除政策不清楚", "稳岗补贴申领困难"],
     "other": ["企业周边治安问题", "厂区排水管网堵塞", "企业名称变更后证照不一致"],
 }
+# The department that usually takes each problem (the suffix of the county department's name);
+# offices route there most of the time, elsewhere now and then (and those get returned more often).
+USUAL_DEPARTMENT = {
+    "产品进入本地政府采购目录受阻": "商务局", "希望对接省内大型商超渠道": "商务局", "外地市场准入检测周期过长": "市场监管局",
+    "流动资金贷款续贷审批周期过长": "金融工作局", "抵押物评估费用偏高": "金融工作局", "担保公司反担保要求过严": "金融工作局",
+    "季节性用工缺口约80人": "人社局", "技术工人招聘困难": "人社局", "职工子女入学问题": "人社局",
+    "涉企收费项目不清": "发展改革委", "检查频次过高影响生产": "市场监管局", "电价优惠政策未落实": "供电公司",
+    "产能过剩需转产指导": "工信局", "技术改造资金缺口": "工信局", "兼并重组手续复杂": "工信局",
+    "厂房扩建规划许可办理缓慢": "自然资源局", "环评审批材料反复补正": "生态环境局", "施工许可办理时限过长": "住建局",
+    "用地指标不足": "自然资源局", "天然气供应不稳定": "发展改革委", "园区道路未贯通影响运输": "住建局",
+    "技改补贴资金未拨付": "工信局", "研发费用加计扣除政策不清楚": "税务局", "稳岗补贴申领困难": "人社局",
+    "企业周边治安问题": "行政审批服务局", "厂区排水管网堵塞": "住建局", "企业名称变更后证照不一致": "市场监管局",
+}
 # How reliably each county closes on time (indices follow reference.REGIONS).
 ON_TIME = [0.97, 0.93, 0.88, 0.99, 0.82, 0.95, 0.91, 0.86, 0.96, 0.78]
 
@@ -188,7 +201,12 @@ class _Life:
     def route(self, after: dt.datetime, exclude=None) -> tuple[Department, dt.datetime]:
         pool = [d for d in self.people[self.case.region.code]["depts"] if d != exclude]
         rng = self.rng
-        dept = rng.choice(self.people["city_dept_list"]) if rng.random() < 0.06 else rng.choice(pool)
+        # Mostly the department that usually handles such a problem (what routing suggestions learn).
+        usual = [d for d in pool if d.name.endswith(USUAL_DEPARTMENT.get(self.case.description, "-"))]
+        if usual and rng.random() < 0.85:
+            dept = usual[0]
+        else:
+            dept = rng.choice(self.people["city_dept_list"]) if rng.random() < 0.06 else rng.choice(pool)
         return dept, _at(_later_workday(timezone.localtime(after).date(), rng, 0, 1), rng, after)
 
     def assigned(self) -> bool:
@@ -197,7 +215,8 @@ class _Life:
             return False
         self.case = services.assign(self.case, by=self.office, department=self.dept,
                                     complex=self.rng.random() < 0.08, now=moment)
-        if self.rng.random() < 0.04:  # mis-routed: returned, then routed elsewhere
+        misrouted = not self.dept.name.endswith(USUAL_DEPARTMENT.get(self.case.description, "-"))
+        if self.rng.random() < (0.3 if misrouted else 0.02):  # mis-routed: returned, then routed elsewhere
             return self.rerouted()
         return True
 

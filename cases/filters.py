@@ -5,7 +5,6 @@ import datetime as dt
 
 import django_filters
 from django import forms
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -13,6 +12,7 @@ from .access import departments_for_user, regions_for_user
 from .input_rules import BoundedDateField
 from .models import Case, Category, Department, Region, State
 from .queues import Queue, in_queue
+from .search.query import scope_region, search
 
 
 def _regions(request):
@@ -30,7 +30,10 @@ class BoundedDateFilter(django_filters.DateFilter):
 
 
 class LedgerFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(label=_("Number or enterprise"), method="filter_text")
+    q = django_filters.CharFilter(
+        label=_("Search"), method="filter_text", max_length=200,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Words, case number or credit code")}),
+    )
     region = django_filters.ModelChoiceFilter(label=_("Region"), queryset=_regions, empty_label=_("All"))
     department = django_filters.ModelChoiceFilter(label=_("Department"), queryset=_departments, empty_label=_("All"))
     state = django_filters.ChoiceFilter(label=_("State"), choices=State.choices, empty_label=_("All"))
@@ -59,10 +62,8 @@ class LedgerFilter(django_filters.FilterSet):
         self.today = today or timezone.localdate()
 
     def filter_text(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(Q(number__icontains=value) | Q(enterprise__name__icontains=value))
+        # Chinese words ranked by relevance; a full case number or credit code exactly (cases.search).
+        return search(queryset, value, region_id=scope_region(self.request.user) if self.request else None)
 
     def filter_received_from(self, queryset, name, value):
         return queryset.received_from(value)

@@ -7,11 +7,12 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from . import credit_code, services
-from .access import regions_for_user, routable_departments
+from .access import departments_for_user, regions_for_user, routable_departments
 from .idempotency import new_form_token
 from .input_rules import TextRulesForm, receipt_problem
 from .models import Case, Category, Channel, Enterprise, Region
 from .roles import Role, role_of
+from .routing_suggestions import suggest_for_case
 
 LOCAL_INPUT_FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -92,6 +93,12 @@ class IntakeForm(ServiceErrorsMixin, forms.Form):
         help_text=_("Local time (Beijing). Not in the future."),
     )
 
+    department = forms.ModelChoiceField(
+        label=_("Route at once to"), queryset=None, required=False, empty_label=_("Not yet (route later)"),
+        help_text=_("Optional: the case is logged and routed in one step. The suggestion comes from the "
+                    "region's own history."),
+    )
+
     # A one-time token (cases.idempotency): a double-clicked or resent form logs one case.
     submission = forms.CharField(required=False, widget=forms.HiddenInput, max_length=64)
 
@@ -104,6 +111,8 @@ class IntakeForm(ServiceErrorsMixin, forms.Form):
         if role_of(user) != Role.CITY_OFFICE:
             regions = regions.filter(level=Region.Level.COUNTY)
         self.fields["region"].queryset = regions
+        self.fields["department"].queryset = departments_for_user(user).filter(active=True).order_by(
+            "region__level", "region__code", "name")
         if regions.count() == 1:
             # A county office logs cases for its own region only: shown, not chosen.
             self.fields["region"].initial = regions.first()
@@ -137,6 +146,11 @@ class AssignForm(ServiceErrorsMixin, forms.Form):
         if case.department_id:
             self.fields["department"].initial = case.department_id
         self.fields["complex"].initial = case.complex
+        # Shown (and the first preselected) on the page; a submitted form does not need them. The
+        # form is an office's, which sees every case of the region the suggestions come from.
+        self.suggestions = [] if self.is_bound else suggest_for_case(case, now=timezone.now())
+        if self.suggestions:
+            self.fields["department"].initial = self.suggestions[0].department.pk
 
     def preselect(self, department_id) -> bool:
         """Choose this department in advance (``?department=`` on the case page, as the dashboard's

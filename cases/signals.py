@@ -16,8 +16,8 @@ calendar year entered, or None for a catch-up). ``notifications`` tells each aff
 department in its inbox.
 
 ``after_bulk_import``: an import wrote cases in bulk (``cases.importing.bulk``), around
-``Model.save``, so no ``post_save`` fired for them. Sent once after the import has committed, with
-``case_ids`` (the new cases' ids, in file order). Whatever keeps a derived row per case (a search
+``Model.save``, so no ``post_save`` fired for them. Sent once inside the import's transaction,
+after its last batch, with ``case_ids`` (the new cases' ids, in file order). Whatever keeps a derived row per case (a search
 index) listens here as well as to ``post_save``.
 """
 from django.dispatch import Signal

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -36,6 +37,7 @@ from .filters import LedgerFilter
 from .forms import AssignForm, IntakeForm
 from .models import Case, Category, state_label
 from .roles import is_office
+from .search.ui import SearchLedgerTable, jump_target, ledger_search
 from .tables import (
     TIMELINESS_LATE,
     TIMELINESS_ON_TIME,
@@ -124,6 +126,13 @@ def _intake_log(request, form, *, now, key, request_hash):
     data = form.cleaned_data
 
     def create() -> Case:
+        with transaction.atomic():  # logged and routed together, or neither
+            case = _create()
+            if data.get("department"):
+                case = services.assign(case, by=request.user, department=data["department"], now=now)
+            return case
+
+    def _create() -> Case:
         return services.create_case(
             by=request.user,
             region=data["region"],
@@ -384,8 +393,11 @@ def _ledger_queryset(request, today: dt.date):
 def ledger(request):
     today = _today()
     filterset, queryset = _ledger_queryset(request, today)
+    search = ledger_search(getattr(filterset.form, "cleaned_data", {}).get("q"), queryset)
+    if target := jump_target(search, queryset):  # a full case number typed: straight to the case
+        return redirect(target)
     queryset = queryset.select_related("enterprise", "category", "department")
-    table = LedgerTable(queryset, today=today)
+    table = SearchLedgerTable(queryset, today=today, words=search.words) if search else LedgerTable(queryset, today=today)
     RequestConfig(request, paginate={"per_page": 50}).configure(table)
     query = request.GET.copy()
     query.pop("page", None)
@@ -393,6 +405,7 @@ def ledger(request):
         "filter": filterset,
         "table": table,
         "export_query": query.urlencode(),
+        "search": search,
         "today": today,
         "legend": {"on_time": TIMELINESS_ON_TIME, "late": TIMELINESS_LATE, "overdue": TIMELINESS_OVERDUE},
     })

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -108,7 +107,9 @@ class BulkWriter:
         self.tables.update(CaseNumberCounter, list(self.counters.values()), ["last_serial"])
         case_ids = list(self.case_ids)
         if case_ids:
-            transaction.on_commit(lambda: signals.after_bulk_import.send(sender=Case, case_ids=case_ids))
+            # Inside the import's transaction, like post_save for a case written one at a time: a
+            # derived row (the search index) is written with the cases or not at all.
+            signals.after_bulk_import.send(sender=Case, case_ids=case_ids)
 
     # -- per batch -----------------------------------------------------------------------------
 

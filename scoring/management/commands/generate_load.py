@@ -37,17 +37,18 @@ from cases.models import (
     Enterprise,
     Region,
 )
+from cases.search.index import document_row
+from cases.search.models import SearchDocument
 from ledger.chain import check_chain, link
 from ledger.completeness import lacks
 from ledger.heads import Replay, replay
 from ledger.models import LedgerEntry, LedgerHead, Source
 from ledger.verify import HEAD_FIELDS, VERIFIED_FIELDS
 from notices.models import ALL_GROUPS, Frequency, Notice, NoticeSchedule, Recipient, Status
+from scoring.load_vocabulary import DEPARTMENT_NAMES, TOPICS, describe
 from scoring.models import Assessment, LedgerVerdict
 from scoring.scope import make_scope
 
-DEPARTMENT_NAMES = ["发展和改革委员会", "工业和信息化局", "人力资源和社会保障局", "自然资源局", "市场监督管理局",
-                    "税务局", "住房和城乡建设局", "生态环境局", "商务局", "金融工作局"]
 ACTOR = "generate_load"
 BATCH = 20000
 
@@ -125,6 +126,8 @@ class Command(BaseCommand):
         self.categories = list(Category.objects.order_by("code"))
         self.channels = list(Channel.objects.order_by("code"))
         self.departments = self._departments(regions)
+        self.department_named = {d.name: d for ds in self.departments.values() for d in ds}
+        self.category_of = {c.code: c for c in self.categories}
         last_day = min(dt.date(year, 12, 31), timezone.localtime(self.now).date())
         if last_day < dt.date(year, 1, 1):
             raise CommandError("the year lies in the future")
@@ -150,6 +153,9 @@ class Command(BaseCommand):
                     head_rows.append(head)
                     verdict_rows += verdict
                 self._write_cases(case_rows)
+                # The search index, as the case saves of the services keep it (cases.search).
+                self.writer.write(SearchDocument._meta.db_table, ["case_id", "region_id", "ident", "enterprise", "body"],
+                                  [document_row(c, self.enterprise_of[c["enterprise_id"]]) for c in case_rows])
                 self.writer.write(LedgerEntry._meta.db_table, ENTRY_COLUMNS, entry_rows)
                 self.writer.write(CaseAssignment._meta.db_table, ["case_id", "department_id", "assigned_at"], assignment_rows)
                 self.writer.write(LedgerVerdict._meta.db_table, VERDICT_COLUMNS, verdict_rows)
@@ -183,8 +189,9 @@ class Command(BaseCommand):
         result = {}
         for region in regions:
             existing = list(Department.objects.filter(region=region, active=True))
-            if len(existing) < 4:
-                for name in DEPARTMENT_NAMES[:6]:
+            # A department for every topic of the vocabulary (scoring/load_vocabulary.py).
+            if not {f"{region.name}{name}" for name in DEPARTMENT_NAMES} <= {d.name for d in existing}:
+                for name in DEPARTMENT_NAMES:
                     Department.objects.get_or_create(region=region, name=f"{region.name}{name}")
                 existing = list(Department.objects.filter(region=region, active=True))
             result[region.pk] = existing
@@ -204,6 +211,7 @@ class Command(BaseCommand):
         codes = [e.credit_code for e in pool]
         for start in range(0, len(codes), 5000):
             ids += list(Enterprise.objects.filter(credit_code__in=codes[start : start + 5000]).values_list("id", "name", "credit_code", "size"))
+        self.enterprise_of = {pk: (name, code) for pk, name, code, _size in ids}
         return ids
 
     # -- one case --------------------------------------------------------------------------------
@@ -220,26 +228,33 @@ class Command(BaseCommand):
         rng = self.rng
         number = f"{region.code}-{year}-{serial:05d}"
         enterprise_id, enterprise_name, code, size = rng.choice(enterprises)
-        category, channel = rng.choice(self.categories), rng.choice(self.channels)
+        # A problem of one topic, in its words, filed mostly under the topic's category.
+        topic = rng.choice(TOPICS)
+        category = self.category_of[topic.category] if rng.random() < 0.9 else rng.choice(self.categories)
+        channel = rng.choice(self.channels)
         received = self._moment(rng.choice(self.days))
         if received > self.now:  # today's cases are received before now, never in the future
             received = self.now - dt.timedelta(seconds=rng.randrange(60, 8 * 3600))
         is_complex = rng.random() < 0.1
         due = self.calendar.add_working_days(received.astimezone(self.zone).date(), category.deadline_for(complex=is_complex))
-        description = f"{category.name}：{enterprise_name}反映的问题（合成数据）"
+        description = describe(topic, rng, enterprise_name)
         events: list[Event] = [("create", "", "received", received, due.date, {
             "enterprise": enterprise_name, "credit_code": code, "size": size, "category": category.code,
             "channel": channel.code, "description": description, "contact_name": "联系人", "contact_phone": "13800000000",
             "received_at": received.isoformat(), "deadline_days": category.deadline_for(complex=False), "ref": None,
         })]
-        department = rng.choice(self.departments[region.pk])
+        # Routed to the topic's department, or now and then to another one, which mostly returns it.
+        right = self.department_named.get(f"{region.name}{topic.department}") or rng.choice(self.departments[region.pk])
+        misrouted = rng.random() < 0.08
+        department = rng.choice(self.departments[region.pk]) if misrouted else right
+        returned = misrouted and department != right and rng.random() < 0.6
         roll = rng.random()
         at = received
         if roll >= 0.03:
             at = self._later(received, 0.5, 20)
             events.append(("assign", "received", "assigned", at, due.date if is_complex else None,
                            {"department": department.pk, "department_name": department.name, "complex": is_complex}))
-            if roll < 0.05:  # returned as mis-routed, and left with the office
+            if returned:  # returned as mis-routed, and left with the office
                 at = self._later(at, 1, 30)
                 events.append(("return", "assigned", "received", at, None, {
                     "reason": "不属于本单位职责", "department": department.pk, "department_name": department.name,

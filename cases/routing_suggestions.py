@@ -1,0 +1,199 @@
+"""Which department should take a new case: learned from the region's own history (SPEC §8).
+
+For a new text, the region's cases of the last two years with the most similar words (the search
+index's own ranking: ts_rank / bm25 over the words of the text, any of them) vote for the
+department that handled them, each vote weighted by how similar the case is and how recent
+(half-life ``HALF_LIFE_DAYS``):
+
+- closed on time by the department: +1 (an explanation reply +0.6: it often says "not ours");
+- closed late: half of that; still with the department, not yet closed: +0.3;
+- returned by the department (退单): −1 — the department said the text was not its remit.
+
+Only active departments that may take the region's cases are suggested (its own and the
+city's, so the city's departments step in where a county has none). When the text finds fewer
+than three, the category's usual departments in the region — or, for a region without history,
+city-wide among the departments that serve it — add a small share and fill the list. Scores are
+shares of the suggestions' total, best first. Everything is read as of ``now``: a case received,
+closed or returned later does not count (the benchmark trains on a year's first ten months).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db.models import Count
+from django.utils.translation import gettext as _
+
+from ledger.models import LedgerEntry
+
+from .models import CLOSED_STATES, Case, Category, Department, Region, State, local_date
+from .search.query import matching
+from .search.segment import STOPWORDS, document_words
+
+HISTORY_DAYS = 730
+HALF_LIFE_DAYS = 180
+SIMILAR_CASES = 40  # the most similar cases that vote
+MAX_WORDS = 8  # the longest words of the text: the rarer ones, and a bounded OR query
+# Words of the asking itself, in most texts whatever the topic: they find everything, tell nothing.
+ASKING_WORDS = frozenset(
+    "希望 申请 迟迟 一直 多次 给予 答复 恳请 请求 部门 尽快 正常 生产 经营 生产经营 办理 缓慢 不到 到位 "
+    "不清 不清楚 清楚 反复 周期 过长 时限 未果 材料 政策 资金 补贴 项目 我们 本企业 负责人 来电 走访 了解".split()
+)
+CATEGORY_WEIGHT = 0.15
+LIMIT = 3
+
+ON_TIME, LATE_FACTOR, EXPLAINED_FACTOR, OPEN_WEIGHT, RETURN_WEIGHT = 1.0, 0.5, 0.6, 0.3, -1.0
+
+
+@dataclass
+class Suggestion:
+    department: Department
+    score: float
+    similar: list[str] = field(default_factory=list)  # case numbers, most similar first
+    closed_last_year: int = 0  # similar cases this department closed in the last 365 days
+    handled: int = 0  # similar cases it closed or holds
+    category_name: str = ""
+
+    @property
+    def reason(self) -> str:
+        if self.closed_last_year:
+            return _("In the past year %(n)d similar cases were closed by %(department)s.") % {
+                "n": self.closed_last_year, "department": self.department.name}
+        if self.handled:
+            return _("%(n)d similar cases were handled by %(department)s.") % {
+                "n": self.handled, "department": self.department.name}
+        return _("Cases of the category “%(category)s” usually go to %(department)s.") % {
+            "category": self.category_name, "department": self.department.name}
+
+
+@dataclass
+class _Tally:
+    score: float = 0.0
+    similar: list[tuple[float, str, int]] = field(default_factory=list)  # (similarity, number, case id)
+    closed_last_year: int = 0
+    handled: int = 0
+
+
+def text_words(description: str) -> list[str]:
+    """The words a text is compared by: its indexed words without stopwords, longest first."""
+    words = [w for w in dict.fromkeys(document_words(description))
+             if w not in STOPWORDS and w not in ASKING_WORDS and len(w) > 1]
+    return sorted(words, key=len, reverse=True)[:MAX_WORDS]
+
+
+def _recency(moment: dt.datetime | None, now: dt.datetime) -> float:
+    if moment is None:
+        return 1.0
+    return math.pow(0.5, max(0.0, (now - moment).total_seconds()) / 86400 / HALF_LIFE_DAYS)
+
+
+def _vote(case: dict, now: dt.datetime) -> float:
+    """What a similar case says for the department that has it (before similarity)."""
+    if case["state"] in CLOSED_STATES and case["closed_at"] is not None and case["closed_at"] < now:
+        on_time = case["due_date"] is None or local_date(case["closed_at"]) <= case["due_date"]
+        weight = ON_TIME if on_time else ON_TIME * LATE_FACTOR
+        if case["state"] == State.EXPLAINED:
+            weight *= EXPLAINED_FACTOR
+        return weight * _recency(case["closed_at"], now)
+    if case["state"] == State.ASSIGNED:
+        return OPEN_WEIGHT * _recency(case["received_at"], now)
+    return 0.0
+
+
+def _similar_cases(region: Region, words: list[str], now: dt.datetime, exclude_case: int | None) -> list[dict]:
+    history = Case.objects.filter(region=region, received_at__gte=now - dt.timedelta(days=HISTORY_DAYS),
+                                  received_at__lt=now)
+    if exclude_case:
+        history = history.exclude(pk=exclude_case)
+    ranked = matching(history, words, any_word=True, region_id=region.pk).order_by("-search_rank", "-received_at")
+    return list(ranked.values("pk", "number", "state", "department_id", "received_at", "closed_at", "due_date",
+                              "search_rank")[:SIMILAR_CASES])
+
+
+def _category_shares(region: Region, category: Category | None, candidates: dict[int, Department],
+                     now: dt.datetime) -> dict[int, float]:
+    """Each candidate's share of the category's routed cases: in the region, else city-wide."""
+    if category is None:
+        return {}
+    since = now - dt.timedelta(days=HISTORY_DAYS)
+    routed = Case.objects.filter(category=category, department_id__in=list(candidates), received_at__gte=since,
+                                 received_at__lt=now)
+    for scope in (routed.filter(region=region), routed):
+        counts = dict(scope.order_by().values_list("department_id").annotate(n=Count("id")))
+        total = sum(counts.values())
+        if total:
+            return {pk: n / total for pk, n in counts.items()}
+    return {}
+
+
+def suggest(*, region: Region, description: str, now: dt.datetime, category: Category | None = None,
+            visible_cases=None, exclude_departments=(), exclude_case: int | None = None,
+            limit: int = LIMIT) -> list[Suggestion]:
+    """Up to ``limit`` departments for a case of this region, category and text, best first.
+
+    ``visible_cases``: a queryset of the cases the asking user may see; only their numbers are
+    given as ``similar`` (the scores may learn from any case of the region)."""
+    candidates = {d.pk: d for d in Department.objects.serving(region.pk).filter(active=True)
+                  .exclude(pk__in=list(exclude_departments)).select_related("region")}
+    if not candidates:
+        return []
+    tallies: dict[int, _Tally] = defaultdict(_Tally)
+    words = text_words(description)
+    similar = _similar_cases(region, words, now, exclude_case) if words else []
+    top = max((c["search_rank"] for c in similar), default=0.0) or 1.0
+    year_ago = now - dt.timedelta(days=365)
+    for case in similar:
+        closeness = case["search_rank"] / top
+        department_id = case["department_id"]
+        if department_id not in candidates:
+            continue
+        weight = _vote(case, now)
+        if weight <= 0:
+            continue
+        tally = tallies[department_id]
+        tally.score += closeness * weight
+        tally.similar.append((closeness, case["number"], case["pk"]))
+        tally.handled += 1
+        if case["state"] in CLOSED_STATES and case["closed_at"] and year_ago <= case["closed_at"] < now:
+            tally.closed_last_year += 1
+    closeness_of = {c["pk"]: c["search_rank"] / top for c in similar}
+    returns = LedgerEntry.objects.filter(case_id__in=list(closeness_of), action="return", occurred_at__lt=now)
+    for case_id, payload, occurred_at in returns.values_list("case_id", "payload", "occurred_at"):
+        department_id = (payload or {}).get("department")
+        if department_id in candidates:
+            tallies[department_id].score += RETURN_WEIGHT * closeness_of[case_id] * _recency(occurred_at, now)
+    if sum(1 for t in tallies.values() if t.score > 0) < limit:  # the text alone does not fill the list
+        for department_id, share in _category_shares(region, category, candidates, now).items():
+            tallies[department_id].score += CATEGORY_WEIGHT * share
+    ranked = sorted(((pk, t) for pk, t in tallies.items() if t.score > 0),
+                    key=lambda item: (-item[1].score, -item[1].handled, candidates[item[0]].name))[:limit]
+    total = sum(t.score for _pk, t in ranked) or 1.0
+    visible = _visible_ids(visible_cases, [pk for _d, t in ranked for _c, _n, pk in t.similar])
+    return [
+        Suggestion(
+            department=candidates[pk], score=round(t.score / total, 3),
+            similar=[number for _c, number, case_pk in sorted(t.similar, key=lambda s: -s[0])
+                     if visible is None or case_pk in visible][:5],
+            closed_last_year=t.closed_last_year, handled=t.handled,
+            category_name=category.name if category else "",
+        )
+        for pk, t in ranked
+    ]
+
+
+def _visible_ids(visible_cases, ids: list[int]) -> set[int] | None:
+    if visible_cases is None:
+        return None
+    return set(visible_cases.filter(pk__in=ids).values_list("pk", flat=True))
+
+
+def suggest_for_case(case: Case, *, now: dt.datetime, visible_cases=None) -> list[Suggestion]:
+    """Suggestions for routing (or rerouting) an existing case: not its current department, nor
+    one that already returned it, nor the case itself as history."""
+    returned = {(p or {}).get("department") for p in LedgerEntry.objects.filter(case=case, action="return")
+                .values_list("payload", flat=True)}
+    exclude = {pk for pk in returned | {case.department_id} if pk}
+    return suggest(region=case.region, description=case.description, category=case.category, now=now,
+                   visible_cases=visible_cases, exclude_departments=exclude, exclude_case=case.pk)

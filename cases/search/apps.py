@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class CaseSearchConfig(AppConfig):
+    name = "cases.search"
+    label = "case_search"
+    verbose_name = "Case search"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import index  # noqa: F401  (connects the receivers that keep the index current)

@@ -1,0 +1,140 @@
+"""Keeping the search index current: on every case write, and in bulk.
+
+A case's row is written by a ``post_save`` receiver, inside the transaction of the service that
+saved the case: the index changes with the case or not at all (a refused or rolled-back action
+leaves both as they were). Both databases then update their own text index in the same statement
+(PostgreSQL's generated tsvector, SQLite's FTS5 triggers).
+
+Writers that bypass ``save()`` — ``generate_load``, a bulk import — call ``index_cases`` with the
+ids they wrote, in their own transaction. ``manage.py reindex_search`` rebuilds every row.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from cases.models import Case, Enterprise
+from cases.signals import after_bulk_import
+
+from .models import SearchDocument
+from .segment import document_words, joined
+
+# The case fields a document is made of: a save that names none of them leaves the row alone.
+INDEXED_FIELDS = frozenset({"number", "description", "result", "policy_basis", "redirect_to", "enterprise"})
+BODY_FIELDS = ("description", "result", "policy_basis", "redirect_to")
+BATCH = 2000
+
+_ID_PART = re.compile(r"[0-9A-Za-z]+")
+
+
+def ident_text(number: str, credit_code: str) -> str:
+    """The case number's parts (411502 2026 00017, so a search for 00017 finds it) and the credit
+    code whole, lower-cased as both databases fold it."""
+    parts = _ID_PART.findall(number or "")
+    if credit_code:
+        parts.append(credit_code)
+    return joined([part.lower() for part in parts])
+
+
+def body_text(description: str, result: str = "", policy_basis: str = "", redirect_to: str = "") -> str:
+    words: list[str] = []
+    for text in (description, result, policy_basis, redirect_to):
+        words += document_words(text or "")
+    return joined(words)
+
+
+def enterprise_text(name: str) -> str:
+    return joined(document_words(name or ""))
+
+
+def _body_of(case: Case) -> str:
+    return body_text(*(getattr(case, field) for field in BODY_FIELDS))
+
+
+def index_case(case: Case) -> None:
+    """Write one case's row (one statement: an UPDATE of the body, or an INSERT for a new case).
+
+    Only the body can change after intake — the number and enterprise of a case are fixed — so
+    an existing row gets its body rewritten without reading the enterprise again."""
+    body = _body_of(case)
+    if SearchDocument.objects.filter(case_id=case.pk).update(body=body):
+        return
+    enterprise = case.enterprise
+    SearchDocument.objects.bulk_create(
+        [SearchDocument(case_id=case.pk, region_id=case.region_id,
+                        ident=ident_text(case.number, enterprise.credit_code),
+                        enterprise=enterprise_text(enterprise.name), body=body)],
+        update_conflicts=True, unique_fields=["case"], update_fields=["ident", "enterprise", "body"],
+    )
+
+
+@receiver(post_save, sender=Case, dispatch_uid="case_search_index_case")
+def case_saved(sender, instance: Case, created: bool, raw: bool = False, update_fields=None, **kwargs) -> None:
+    if raw:  # loaddata: related rows may not be there yet; run reindex_search afterwards
+        return
+    if update_fields is not None and not INDEXED_FIELDS.intersection(update_fields):
+        return  # e.g. satisfaction, due date, supervised: nothing the index holds
+    index_case(instance)
+
+
+@receiver(post_save, sender=Enterprise, dispatch_uid="case_search_enterprise_renamed")
+def enterprise_saved(sender, instance: Enterprise, created: bool, raw: bool = False, update_fields=None,
+                     **kwargs) -> None:
+    """An enterprise renamed at a later intake: its earlier cases are found by the new name."""
+    if raw or created or (update_fields is not None and "name" not in update_fields):
+        return
+    SearchDocument.objects.filter(case__enterprise_id=instance.pk).update(enterprise=enterprise_text(instance.name))
+
+
+def document_row(case: dict, enterprise: tuple[str, str]) -> tuple[int, int, str, str, str]:
+    """(case_id, region_id, ident, enterprise, body) of a case written in bulk (``generate_load``):
+    a case's field values by attname, and its enterprise's (name, credit code)."""
+    name, code = enterprise
+    return (case["id"], case["region_id"], ident_text(case["number"], code), enterprise_text(name),
+            body_text(*(case.get(field, "") for field in BODY_FIELDS)))
+
+
+def index_cases(ids: Iterable[int] | None = None, *, case_model=Case, document_model=SearchDocument,
+                batch: int = BATCH) -> int:
+    """Write the rows of these cases (all cases when ``ids`` is None) in batches; returns how many.
+
+    Runs in the caller's transaction. ``case_model``/``document_model`` let a migration pass its
+    historical models."""
+    names: dict[int, str] = {}  # enterprise id → its words: one enterprise has many cases
+    fields = ("pk", "region_id", "number", "enterprise_id", "enterprise__name", "enterprise__credit_code",
+              *BODY_FIELDS)
+    written = 0
+
+    def flush(rows) -> int:
+        documents = []
+        for pk, region_id, number, enterprise_id, name, code, *body in rows:
+            if enterprise_id not in names:
+                names[enterprise_id] = enterprise_text(name)
+            documents.append(document_model(case_id=pk, region_id=region_id, ident=ident_text(number, code),
+                                            enterprise=names[enterprise_id], body=body_text(*body)))
+        document_model.objects.bulk_create(documents, update_conflicts=True, unique_fields=["case"],
+                                           update_fields=["ident", "enterprise", "body"])
+        return len(documents)
+
+    if ids is None:
+        last = 0
+        while True:
+            rows = list(case_model.objects.filter(pk__gt=last).order_by("pk").values_list(*fields)[:batch])
+            if not rows:
+                return written
+            written += flush(rows)
+            last = rows[-1][0]
+    wanted = list(ids)
+    for start in range(0, len(wanted), batch):
+        chunk = wanted[start:start + batch]
+        written += flush(list(case_model.objects.filter(pk__in=chunk).order_by("pk").values_list(*fields)))
+    return written
+
+
+@receiver(after_bulk_import, dispatch_uid="case_search_bulk_import")
+def _index_bulk_import(sender, *, case_ids, **kwargs) -> None:
+    """Cases a bulk import wrote without ``post_save``: indexed in the import's transaction."""
+    index_cases(case_ids)

@@ -1,0 +1,154 @@
+"""Search benchmark: prints figures, asserts nothing (not collected by pytest: no test_ prefix).
+
+SQLite, 50,000 cases (a fresh file):
+    DATABASE_URL=sqlite:////tmp/bench_search.sqlite3 .venv/bin/python tests/benchmarks/bench_search.py --cases 50000
+PostgreSQL, 1,000,000 cases (a database of its own, dropped afterwards):
+    createdb -h 127.0.0.1 -U postgres bench_search
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_search .venv/bin/python tests/benchmarks/bench_search.py --cases 1000000
+    dropdb -h 127.0.0.1 -U postgres bench_search
+
+It migrates the database, loads a year with ``generate_load`` (which writes the search rows in
+bulk) if it holds fewer cases, then times what ``GET /api/v1/cases/?q=WORD`` does — the scoped
+search, its count and its first page of 50 rows, ranked — for one-word queries from the load's
+vocabulary, as the city office (every county) and as one county office, and prints p50/p95/max.
+Last, what indexing adds to a case write: creating, routing and resolving cases through the
+services with the index receiver connected and disconnected.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+
+WORDS = ["增容", "变压器", "停电", "用地", "稳岗补贴", "招工", "留抵退税", "加计扣除", "续贷", "银企对接", "担保",
+         "营业执照", "施工许可", "消防验收", "环评", "排污许可", "产销对接", "专精特新", "技改资金", "企业减负",
+         "取水许可", "合成企业000123"]
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+
+
+def load(cases: int, year: int) -> None:
+    from django.core.management import call_command
+
+    from cases.models import Case
+
+    call_command("migrate", verbosity=0)
+    have = Case.objects.count()
+    if have < cases:
+        started = time.monotonic()
+        call_command("generate_load", cases=cases - have, year=year, seed=7, stdout=open(os.devnull, "w"))
+        print(f"generate_load {cases - have} cases (with their search rows): {time.monotonic() - started:.1f} s")
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("INSERT INTO case_search_fts(case_search_fts) VALUES ('optimize')")
+            cursor.execute("ANALYZE")
+        else:
+            cursor.execute("ANALYZE case_search_document")
+
+
+def time_searches(user, label: str, rounds: int) -> None:
+    from cases.models import Case
+    from cases.search.query import scope_region, search
+
+    timings, hits = [], {}
+    for _ in range(rounds):
+        for word in WORDS:
+            started = time.perf_counter()
+            found = search(Case.objects.for_user(user), word, region_id=scope_region(user))  # as the API does
+            count = found.count()
+            page = list(found.select_related("region", "enterprise", "category", "channel", "department")[:50])
+            timings.append((time.perf_counter() - started) * 1000)
+            hits[word] = (count, page[0].number if page else "—")
+    print(f"{label}: {len(timings)} searches, p50 {percentile(timings, 0.5):.1f} ms, "
+          f"p95 {percentile(timings, 0.95):.1f} ms, max {max(timings):.1f} ms")
+    print("   matches: " + ", ".join(f"{w} {c}" for w, (c, _n) in hits.items()))
+
+
+def time_writes(n: int) -> None:
+    """Create, route and resolve n cases through the services, with and without the index."""
+    import random
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.db.models.signals import post_save
+
+    from cases import services
+    from cases.models import Case, Category, Channel, Department, Region
+    from cases.search import index
+    from cases.users import create_user
+    from scoring.load_vocabulary import TOPICS, describe
+
+    region = Region.objects.get(code="411528")
+    office = create_user("bench_search_office", role="county_office", region=region, password="x-bench-1")[0]
+    department = Department.objects.filter(region=region).first()
+    handler = create_user("bench_search_dept", role="department", department=department, password="x-bench-1")[0]
+    category, channel = Category.objects.get(code="factors"), Channel.objects.first()
+    rng = random.Random(3)
+    pdf = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+
+    def one() -> float:
+        started = time.perf_counter()
+        case = services.create_case(by=office, region=region, enterprise_name="息县测试纺织有限公司",
+                                    credit_code_value="91411528MA46H6U16J", category=category, channel=channel,
+                                    description=describe(rng.choice(TOPICS), rng))
+        case = services.assign(case, by=office, department=department)
+        services.resolve(case, by=handler, result="已协调供电公司完成增容改造，企业已恢复生产",
+                         evidence=[SimpleUploadedFile("说明.pdf", pdf, content_type="application/pdf")])
+        return (time.perf_counter() - started) * 1000
+
+    results = {}
+    for _round in range(2):  # interleaved, twice, so load on the machine hits both alike
+        for label, connected in (("with index", True), ("without index", False)):
+            if not connected:
+                post_save.disconnect(index.case_saved, sender=Case, dispatch_uid="case_search_index_case")
+            try:
+                results.setdefault(label, []).extend(one() for _ in range(n))
+            finally:
+                if not connected:
+                    post_save.connect(index.case_saved, sender=Case, dispatch_uid="case_search_index_case")
+    with_index, without = statistics.median(results["with index"]), statistics.median(results["without index"])
+    print(f"a case written (create + assign + resolve, 3 transactions), median of {2 * n}: "
+          f"{with_index:.1f} ms with the index, {without:.1f} ms without: +{(with_index / without - 1) * 100:.1f} %")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cases", type=int, default=50_000)
+    parser.add_argument("--year", type=int, default=2025)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--writes", type=int, default=40)
+    args = parser.parse_args()
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    settings.MEDIA_ROOT = "/tmp/bench_search_media"
+    load(args.cases, args.year)
+    from cases.models import Case, Region
+    from cases.users import create_user
+
+    city = create_user("bench_search_city", role="city_office", password="x-bench-1")[0]
+    county = create_user("bench_search_county", role="county_office", region=Region.objects.get(code="411502"),
+                         password="x-bench-1")[0]
+    from django.db import connection
+
+    print(f"{connection.vendor}, {Case.objects.count()} cases")
+    time_searches(city, "city office (all counties)", args.rounds)
+    time_searches(county, "county office 411502", args.rounds)
+    time_writes(args.writes)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""Segmentation: the shipped enterprise-service terms stay whole, and the words inside them are
+indexed too, so a search for either finds the text."""
+from __future__ import annotations
+
+import pytest
+
+from cases.search import segment
+
+SHIPPED_TERMS = ["用电增容", "留抵退税", "稳岗补贴", "银企对接", "产销对接", "用工对接", "企业减负", "专精特新",
+                 "无还本续贷", "排污许可", "施工许可", "政府采购目录"]
+
+
+def _dictionary_terms() -> list[str]:
+    lines = segment.USER_DICTIONARY.read_text(encoding="utf-8").splitlines()
+    return [line.split()[0] for line in lines if line.strip()]
+
+
+def test_the_user_dictionary_holds_about_fifty_enterprise_service_terms():
+    terms = _dictionary_terms()
+    assert len(terms) >= 50
+    assert set(SHIPPED_TERMS) <= set(terms)
+
+
+@pytest.mark.parametrize("term", SHIPPED_TERMS)
+def test_a_shipped_term_is_one_word_of_a_query_even_inside_a_sentence(term):
+    assert term in segment.query_words(f"我公司反映{term}方面的困难")
+
+
+@pytest.mark.parametrize("term", _dictionary_terms())
+def test_every_dictionary_term_is_kept_whole_in_a_document(term):
+    assert term.lower() in segment.document_words(f"关于{term}的问题")
+
+
+def test_a_document_also_holds_the_shorter_words_inside_a_term():
+    words = segment.document_words("企业用电增容申请迟迟未批复")
+    assert {"用电增容", "用电", "增容", "申请", "批复"} <= set(words)
+    assert {"稳岗补贴", "稳岗", "补贴"} <= set(segment.document_words("稳岗补贴申领困难"))
+
+
+def test_query_words_drop_stopwords_unless_nothing_else_is_left():
+    assert segment.query_words("企业反映用电增容的问题") == ["用电增容"]
+    assert segment.query_words("企业") == ["企业"]
+    assert segment.query_words("  ，。！ ") == []
+
+
+def test_words_are_letter_and_digit_runs_in_lower_case_as_both_databases_index_them():
+    assert segment.document_words("编号411502-2026-00017，ABC公司<script>") == [
+        "编号", "411502", "2026", "00017", "abc", "公司", "script"]
+
+
+def test_the_tokenizer_is_built_once_per_process_with_its_cache_in_the_temporary_directory(tmp_path, monkeypatch):
+    import tempfile
+
+    first = segment.tokenizer()
+    assert segment.tokenizer() is first
+    assert first.tmp_dir == tempfile.gettempdir()
+
+
+def test_an_unwritable_cache_directory_does_not_stop_segmentation(tmp_path, monkeypatch):
+    # A directory below a plain file can be neither created nor written, even by root.
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("x")
+    monkeypatch.setenv("JIEBA_CACHE_DIR", str(blocker / "cache"))
+    monkeypatch.setattr(segment, "_tokenizer", None)
+    assert "用电增容" in segment.query_words("企业用电增容")
+    assert segment.tokenizer().tmp_dir == str(blocker / "cache")
