@@ -27,6 +27,29 @@ def _region_named(value: str | None) -> Region | None:
         raise UserSetupError(f"Unknown region: {value}") from None
 
 
+def _placement(role: str, region, department) -> tuple[Region | None, Department | None]:
+    """Where a user of ``role`` sits: a county office in a county, a department user in its
+    department's region, the city office in the city; refused with the command's words otherwise."""
+    if role not in Role.values:
+        raise UserSetupError(f"Unknown role: {role}")
+    if isinstance(region, str):
+        region = _region_named(region)
+    if isinstance(department, int):
+        department = Department.objects.filter(pk=department).select_related("region").first()
+        if department is None:
+            raise UserSetupError("Unknown department id")
+    if role == Role.COUNTY_OFFICE and (region is None or region.is_city):
+        raise UserSetupError("A county office user needs --region" if region is None else
+                             "A county office user belongs to a county, not the city; use --role city_office")
+    if role == Role.DEPARTMENT:
+        if department is None:
+            raise UserSetupError("A department user needs --department")
+        return department.region, department
+    if role == Role.CITY_OFFICE:
+        return Region.objects.filter(level=Region.Level.CITY).first(), None
+    return region, None
+
+
 @transaction.atomic
 def create_user(
     username: str,
@@ -42,24 +65,7 @@ def create_user(
     """Create or update the user. ``password_hash`` (from make_password) lets a seeder hash once.
     ``create_only``: never take over an existing account — a username taken meanwhile raises
     IntegrityError (the in-app "add a user" page), where the commands update the user they name."""
-    if role not in Role.values:
-        raise UserSetupError(f"Unknown role: {role}")
-    if isinstance(region, str):
-        region = _region_named(region)
-    if isinstance(department, int):
-        department = Department.objects.filter(pk=department).select_related("region").first()
-        if department is None:
-            raise UserSetupError("Unknown department id")
-    if role == Role.COUNTY_OFFICE and region is None:
-        raise UserSetupError("A county office user needs --region")
-    if role == Role.COUNTY_OFFICE and region.is_city:
-        raise UserSetupError("A county office user belongs to a county, not the city; use --role city_office")
-    if role == Role.DEPARTMENT and department is None:
-        raise UserSetupError("A department user needs --department")
-    if role == Role.DEPARTMENT:
-        region = department.region
-    if role == Role.CITY_OFFICE:
-        region = Region.objects.filter(level=Region.Level.CITY).first()
+    region, department = _placement(role, region, department)
     password = password or secrets.token_urlsafe(9)
     User = get_user_model()
     if create_only:
@@ -76,6 +82,6 @@ def create_user(
     user.save()
     user.groups.set([Group.objects.get_or_create(name=role)[0]])
     Profile.objects.update_or_create(
-        user=user, defaults={"role": role, "region": region, "department": department if role == Role.DEPARTMENT else None}
+        user=user, defaults={"role": role, "region": region, "department": department}
     )
     return user, password
