@@ -1,5 +1,6 @@
 """The scoped fetchers every view, export, download and API viewset starts from, all reading
 the one scope rule (``cases.scope.scope_of``); and the one lookup of a region someone names."""
+
 from __future__ import annotations
 
 from django.db.models import Q, QuerySet
@@ -11,16 +12,26 @@ from .input_rules import parse_id, text_problem
 from .models import Case, Department, Evidence, Region
 from .scope import Scope, scope_of
 
-__all__ = ["Scope", "departments_for_user", "find_region", "get_case_for_user", "get_evidence_for_user",
-           "regions_for_user", "routable_departments", "scope_of"]
+__all__ = [
+    "Scope",
+    "departments_for_user",
+    "find_region",
+    "get_case_for_user",
+    "get_evidence_for_user",
+    "regions_for_user",
+    "routable_departments",
+    "scope_of",
+]
 
 
 def get_case_for_user(user, pk) -> Case:
     """The case if the user may see it; 404 otherwise (existence is never revealed)."""
     try:
-        return Case.objects.for_user(user).select_related(
-            "region", "enterprise", "category", "channel", "department"
-        ).get(pk=int(pk))
+        return (
+            Case.objects.for_user(user)
+            .select_related("region", "enterprise", "category", "channel", "department")
+            .get(pk=int(pk))
+        )
     except (Case.DoesNotExist, ValueError, TypeError):
         raise Http404(_("No such case.")) from None
 
@@ -43,8 +54,12 @@ def departments_for_user(user) -> QuerySet[Department]:
 
 def routable_departments(case: Case):
     """Departments a case may be routed to: its region's and the city's."""
-    return (Department.objects.serving(case.region_id).filter(active=True).select_related("region")
-            .order_by("region__level", "name"))
+    return (
+        Department.objects.serving(case.region_id)
+        .filter(active=True)
+        .select_related("region")
+        .order_by("region__level", "name")
+    )
 
 
 def find_region(value, *, within: QuerySet[Region] | None = None, by_id: bool = False) -> Region:

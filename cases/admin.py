@@ -8,6 +8,7 @@ by the city office; other staff may look at what lies in their scope.
 Permissions follow the user's role (cases.roles), not Django's per-model permissions, because
 every account is staff and roles are what the offices assign.
 """
+
 from __future__ import annotations
 
 from django import forms
@@ -210,8 +211,17 @@ class EvidenceAdmin(RoleReadOnlyAdmin):
     list_display = ("original_name", "case", "content_type", "size", "uploaded_at")
     search_fields = ("original_name", "reference", "case__number")
     list_select_related = ("case",)
-    readonly_fields = ("case", "original_name", "file", "reference", "content_type", "size", "sha256",
-                       "uploaded_by", "uploaded_at")
+    readonly_fields = (
+        "case",
+        "original_name",
+        "file",
+        "reference",
+        "content_type",
+        "size",
+        "sha256",
+        "uploaded_by",
+        "uploaded_at",
+    )
     fields = readonly_fields
 
     def get_queryset(self, request):
@@ -235,13 +245,37 @@ class LedgerEntryAdmin(RoleReadOnlyAdmin):
     here, where cases and their scope are known (the ledger below knows neither). The database
     refuses UPDATE and DELETE on ledger rows anyway; the admin does not even offer them."""
 
-    list_display = ("case", "seq", "action", "from_state", "to_state", "actor_name", "occurred_at", "source", "short_hash")
+    list_display = (
+        "case",
+        "seq",
+        "action",
+        "from_state",
+        "to_state",
+        "actor_name",
+        "occurred_at",
+        "source",
+        "short_hash",
+    )
     list_filter = ("action", "source")
     search_fields = ("case__number", "actor_name")
     list_select_related = ("case",)
     ordering = ("-occurred_at", "-id")
-    readonly_fields = ("case", "seq", "action", "from_state", "to_state", "actor", "actor_name", "occurred_at",
-                       "recorded_at", "source", "due_date", "payload", "prev_hash", "hash")
+    readonly_fields = (
+        "case",
+        "seq",
+        "action",
+        "from_state",
+        "to_state",
+        "actor",
+        "actor_name",
+        "occurred_at",
+        "recorded_at",
+        "source",
+        "due_date",
+        "payload",
+        "prev_hash",
+        "hash",
+    )
     fields = readonly_fields
     show_full_result_count = False
 

@@ -6,6 +6,7 @@ recomputes the due dates counted on it (each with a ledger entry). Only the city
 the calendar; everyone with admin access may read it. Registered by importing it at the end of
 cases/admin.py (which the admin autodiscovers).
 """
+
 from __future__ import annotations
 
 from django import forms
@@ -22,19 +23,27 @@ from .models import CalendarDay, CalendarYear, ExtensionRequest
 
 class CalendarYearForm(forms.ModelForm):
     holidays = forms.CharField(
-        label=gettext_lazy("Statutory holidays"), required=False, widget=forms.Textarea(attrs={"rows": 8}),
+        label=gettext_lazy("Statutory holidays"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 8}),
         help_text=gettext_lazy("One per line: a date or a range with its name, e.g. 2027-10-01..2027-10-07 国庆节"),
     )
     makeup_days = forms.CharField(
-        label=gettext_lazy("Make-up working days (调休)"), required=False, widget=forms.Textarea(attrs={"rows": 4}),
+        label=gettext_lazy("Make-up working days (调休)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
         help_text=gettext_lazy("Weekend days that are working days, one per line, e.g. 2027-09-26"),
     )
     from_package = forms.BooleanField(
-        label=gettext_lazy("Take the year from the chinesecalendar package"), required=False,
-        help_text=gettext_lazy("Only when the installed package already knows the year; the fields above are then ignored."),
+        label=gettext_lazy("Take the year from the chinesecalendar package"),
+        required=False,
+        help_text=gettext_lazy(
+            "Only when the installed package already knows the year; the fields above are then ignored."
+        ),
     )
     revise = forms.BooleanField(
-        label=gettext_lazy("Revise: replace the stored days of this year"), required=False,
+        label=gettext_lazy("Revise: replace the stored days of this year"),
+        required=False,
         help_text=gettext_lazy("Needed when the new schedule contradicts the stored one; the version goes up."),
     )
 
@@ -63,7 +72,9 @@ class CalendarYearForm(forms.ModelForm):
                 schedule = workcalendar.YearSchedule(year)
                 for day, name in workcalendar.parse_named_dates(data.get("holidays", ""), field_name="holidays"):
                     schedule.holidays[day] = name or _("holiday")
-                schedule.makeup_days = set(workcalendar.parse_dates(data.get("makeup_days", ""), field_name="makeup_days"))
+                schedule.makeup_days = set(
+                    workcalendar.parse_dates(data.get("makeup_days", ""), field_name="makeup_days")
+                )
                 self.source = "admin"
             schedule.check()
         except InvalidInput as error:
@@ -90,7 +101,9 @@ class CalendarYearAdmin(admin.ModelAdmin):
         days = CalendarDay.objects.filter(calendar=obj).exclude(kind__in=["workday", "weekend"]).order_by("date")
         return format_html(
             "<ul>{}</ul>",
-            format_html_join("", "<li>{} {} {}</li>", ((d.date.isoformat(), d.get_kind_display(), d.name) for d in days)),
+            format_html_join(
+                "", "<li>{} {} {}</li>", ((d.date.isoformat(), d.get_kind_display(), d.name) for d in days)
+            ),
         )
 
     def has_view_permission(self, request, obj=None):
@@ -111,7 +124,10 @@ class CalendarYearAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         try:
             year, recomputed = workcalendar.enter_year(
-                form.schedule, by=request.user, source=form.source, reference=form.cleaned_data.get("reference", ""),
+                form.schedule,
+                by=request.user,
+                source=form.source,
+                reference=form.cleaned_data.get("reference", ""),
                 revise=bool(form.cleaned_data.get("revise")),
             )
         except InvalidInput as error:  # a race with another edit: nothing was written
@@ -151,8 +167,11 @@ class ExtensionRequestAdmin(NoWritesAdmin):
     def get_queryset(self, request):
         from .models import Case
 
-        return super().get_queryset(request).filter(case__in=Case.objects.for_user(request.user)).select_related(
-            "case", "requested_by", "decided_by"
+        return (
+            super()
+            .get_queryset(request)
+            .filter(case__in=Case.objects.for_user(request.user))
+            .select_related("case", "requested_by", "decided_by")
         )
 
     def has_view_permission(self, request, obj=None):

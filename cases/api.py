@@ -4,6 +4,7 @@ Each endpoint starts from the scoped fetchers (outside scope → 404) and change
 through ``cases.services`` with ``source="api"``. Before reading the body, a transition checks
 that this user's role may take it at all, so a wrong role gets 403 whatever it sent.
 """
+
 from __future__ import annotations
 
 import tempfile
@@ -118,8 +119,9 @@ class DepartmentViewSet(ApiAuth, mixins.ListModelMixin, mixins.CreateModelMixin,
         _require_office_role(request.user)
         body = DepartmentSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        department = create_department(by=request.user, region=body.validated_data["region"],
-                                       name=body.validated_data["name"])
+        department = create_department(
+            by=request.user, region=body.validated_data["region"], name=body.validated_data["name"]
+        )
         return Response(DepartmentSerializer(department).data, status=status.HTTP_201_CREATED)
 
 
@@ -135,16 +137,23 @@ class CaseFilter(filters.FilterSet):
     state = filters.ChoiceFilter(choices=State.choices)
     department = IntegerFilter(field_name="department_id", min_value=1, max_value=MAX_ID, help_text="Department id")
     # true/false only: a boolean filter would read "null" or "maybe" as "no filter".
-    overdue = filters.ChoiceFilter(choices=[("true", "true"), ("false", "false")], method="filter_overdue",
-                                   help_text="true: open and past the due date today")
+    overdue = filters.ChoiceFilter(
+        choices=[("true", "true"), ("false", "false")],
+        method="filter_overdue",
+        help_text="true: open and past the due date today",
+    )
     received_from = BoundedDateFilter(method="filter_received_from", help_text="Received on or after this day (local)")
     received_to = BoundedDateFilter(method="filter_received_to", help_text="Received on or before this day (local)")
     ref = filters.CharFilter(field_name="ref", help_text="External reference")
     number = filters.CharFilter(field_name="number")
-    q = filters.CharFilter(method="filter_q", help_text=(
-        "Chinese full-text search over the case number, enterprise name, credit code, description, result and "
-        "explanation (segmented with jieba); the cases holding every word (the first 12), best first. A full "
-        "case number or credit code selects that case or that enterprise's cases."))
+    q = filters.CharFilter(
+        method="filter_q",
+        help_text=(
+            "Chinese full-text search over the case number, enterprise name, credit code, description, result and "
+            "explanation (segmented with jieba); the cases holding every word (the first 12), best first. A full "
+            "case number or credit code selects that case or that enterprise's cases."
+        ),
+    )
 
     class Meta:
         model = Case
@@ -182,8 +191,9 @@ class CasePagination(PageNumberPagination):
             return self.page_size
         size = parse_id(text.strip())
         if size is None or size > self.max_page_size:
-            raise ValidationError({self.page_size_query_param: [
-                _("Give a page size from 1 to %(n)d.") % {"n": self.max_page_size}]})
+            raise ValidationError(
+                {self.page_size_query_param: [_("Give a page size from 1 to %(n)d.") % {"n": self.max_page_size}]}
+            )
         return size
 
 
@@ -197,7 +207,9 @@ def transition(summary: str, body=None, *, multipart: bool = False, codes=(400, 
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Cases this user may see", responses={200: CaseSerializer(many=True), **errors(400, 404)}),
+    list=extend_schema(
+        summary="Cases this user may see", responses={200: CaseSerializer(many=True), **errors(400, 404)}
+    ),
     retrieve=extend_schema(summary="One case", responses={200: CaseSerializer, **errors(404)}),
     create=extend_schema(
         summary="Log a new case (受理)",
@@ -207,12 +219,20 @@ def transition(summary: str, body=None, *, multipart: bool = False, codes=(400, 
             "the first answer was lost; the same key with another body is refused (409). Keys are per user "
             "and kept for 24 hours."
         ),
-        parameters=[OpenApiParameter(
-            "Idempotency-Key", {"type": "string", "minLength": 1, "maxLength": idempotency.KEY_MAX_LENGTH,
-                                "pattern": idempotency.KEY_PATTERN},
-            location=OpenApiParameter.HEADER, required=False,
-            description="A key the client makes for this one case (e.g. a UUID); reused on retries.",
-        )],
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": idempotency.KEY_MAX_LENGTH,
+                    "pattern": idempotency.KEY_PATTERN,
+                },
+                location=OpenApiParameter.HEADER,
+                required=False,
+                description="A key the client makes for this one case (e.g. a UUID); reused on retries.",
+            )
+        ],
         # JSON only: the enterprise is a nested object, which a form cannot carry.
         request={"application/json": CaseCreateSerializer},
         responses={
@@ -223,8 +243,9 @@ def transition(summary: str, body=None, *, multipart: bool = False, codes=(400, 
         },
     ),
 )
-class CaseViewSet(ApiAuth, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
-                  viewsets.GenericViewSet):
+class CaseViewSet(
+    ApiAuth, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+):
     serializer_class = CaseSerializer
     pagination_class = CasePagination
     filter_backends = [filters.DjangoFilterBackend]
@@ -235,10 +256,12 @@ class CaseViewSet(ApiAuth, mixins.ListModelMixin, mixins.RetrieveModelMixin, mix
     # JSON, form and multipart: REST_FRAMEWORK's DEFAULT_PARSER_CLASSES (size and nesting limits).
 
     def get_queryset(self):
-        return (Case.objects.for_user(self.request.user)
-                .select_related("region", "enterprise", "category", "channel", "department")
-                .with_pending_extension()
-                .order_by("-received_at", "-id"))
+        return (
+            Case.objects.for_user(self.request.user)
+            .select_related("region", "enterprise", "category", "channel", "department")
+            .with_pending_extension()
+            .order_by("-received_at", "-id")
+        )
 
     def get_object(self) -> Case:
         return scoped_case(self.request.user, self.kwargs["pk"])
@@ -263,17 +286,26 @@ class CaseViewSet(ApiAuth, mixins.ListModelMixin, mixins.RetrieveModelMixin, mix
 
         def create() -> Case:
             return services.create_case(
-                by=user, region=region, enterprise_name=enterprise["name"],
-                credit_code_value=enterprise["credit_code"], enterprise_size=enterprise.get("size"),
-                category=data["category"], channel=data["channel"], description=data["description"],
-                contact_name=data["contact_name"], contact_phone=data["contact_phone"],
-                received_at=data["received_at"], ref=data["ref"], source=API,
+                by=user,
+                region=region,
+                enterprise_name=enterprise["name"],
+                credit_code_value=enterprise["credit_code"],
+                enterprise_size=enterprise.get("size"),
+                category=data["category"],
+                channel=data["channel"],
+                description=data["description"],
+                contact_name=data["contact_name"],
+                contact_phone=data["contact_phone"],
+                received_at=data["received_at"],
+                ref=data["ref"],
+                source=API,
             )
 
         if not key:
             return self._created(request, create(), status.HTTP_201_CREATED)
-        case, created = idempotency.create_once(by=user, key=key, request_hash=request_hash, create=create,
-                                                now=timezone.now())
+        case, created = idempotency.create_once(
+            by=user, key=key, request_hash=request_hash, create=create, now=timezone.now()
+        )
         return self._created(request, case, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     def _created(self, request, case: Case, code) -> Response:
@@ -283,8 +315,10 @@ class CaseViewSet(ApiAuth, mixins.ListModelMixin, mixins.RetrieveModelMixin, mix
 
     # -- the ledger ------------------------------------------------------------------------
 
-    @extend_schema(summary="The case's ledger entries (hash chain)",
-                   responses={200: LedgerEntrySerializer(many=True), **errors(404)})
+    @extend_schema(
+        summary="The case's ledger entries (hash chain)",
+        responses={200: LedgerEntrySerializer(many=True), **errors(404)},
+    )
     @drf_action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def ledger(self, request, pk=None):
         case = self.get_object()
@@ -314,10 +348,12 @@ def _route(action: actions.Action):
 
     route.__name__ = route.__qualname__ = f"{action.name}_case" if action.name == "return" else action.name
     body = getattr(serializers, action.body) if action.body else None
-    documented = transition(action.summary, body, multipart=action.files,
-                            codes=(400, 403, 404, 409) if body else (403, 404, 409))
-    return documented(drf_action(detail=True, methods=["post"], url_path=action.slug, url_name=action.slug,
-                                 filter_backends=[])(route))
+    documented = transition(
+        action.summary, body, multipart=action.files, codes=(400, 403, 404, 409) if body else (403, 404, 409)
+    )
+    return documented(
+        drf_action(detail=True, methods=["post"], url_path=action.slug, url_name=action.slug, filter_backends=[])(route)
+    )
 
 
 for _action in actions.on_case():
@@ -344,8 +380,9 @@ def save_upload(upload) -> str:
         request={"multipart/form-data": ImportRequestSerializer},
         responses={
             200: ImportSummarySerializer,
-            400: OpenApiResponse(OpenApiTypes.OBJECT,
-                                 description="The file has errors (the summary, nothing written), or bad input"),
+            400: OpenApiResponse(
+                OpenApiTypes.OBJECT, description="The file has errors (the summary, nothing written), or bad input"
+            ),
             **{code: response for code, response in errors(403).items()},
         },
     )
@@ -362,8 +399,12 @@ class ImportViewSet(ApiAuth, viewsets.ViewSet):
         path = save_upload(body.validated_data["file"])
         try:
             # Synchronous: the budget keeps the answer within the web server's timeout.
-            summary = run_import(path, by=request.user, dry_run=body.validated_data["dry_run"],
-                                 time_budget=settings.IMPORT_API_TIME_BUDGET)
+            summary = run_import(
+                path,
+                by=request.user,
+                dry_run=body.validated_data["dry_run"],
+                time_budget=settings.IMPORT_API_TIME_BUDGET,
+            )
         finally:
             os.unlink(path)
         failed = bool(summary["errors"]) and not summary["dry_run"]

@@ -5,6 +5,7 @@ would be given (``cases.workdays``): the N-th working day after the day of recei
 was counted provisionally (a year not yet entered) and the calendar versions it was counted on.
 The intake form and the extension forms call it to show the due date before saving.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -34,7 +35,8 @@ def last_received(today: dt.date) -> dt.date:
 
 class DueDateQuerySerializer(serializers.Serializer):
     received = serializers.DateField(
-        input_formats=["%Y-%m-%d"], help_text="Day of receipt (local date), YYYY-MM-DD",
+        input_formats=["%Y-%m-%d"],
+        help_text="Day of receipt (local date), YYYY-MM-DD",
         error_messages={
             "required": gettext_lazy("Give the day of receipt (received=YYYY-MM-DD)."),
             "invalid": gettext_lazy("The day of receipt must be a date written YYYY-MM-DD."),
@@ -42,7 +44,9 @@ class DueDateQuerySerializer(serializers.Serializer):
         },
     )
     days = serializers.IntegerField(
-        min_value=1, max_value=MAX_DAYS, help_text=f"Working days allowed, 1–{MAX_DAYS}",
+        min_value=1,
+        max_value=MAX_DAYS,
+        help_text=f"Working days allowed, 1–{MAX_DAYS}",
         error_messages={
             "required": gettext_lazy("Give the number of working days (days=N)."),
             "invalid": gettext_lazy("The number of working days must be a whole number."),
@@ -66,7 +70,7 @@ class DueDateSerializer(serializers.Serializer):
     due_date = serializers.DateField(help_text="The N-th working day after the day of receipt")
     provisional = serializers.BooleanField(
         help_text="True when a year it was counted on has no official schedule yet (weekends and the "
-                  "statutory holidays of the law only)"
+        "statutory holidays of the law only)"
     )
     calendar_version = serializers.CharField(
         help_text="The calendar versions counted on, e.g. 2026.1+2027.provisional-statutory-2025"
@@ -82,23 +86,38 @@ class DueDateView(ApiAuth, APIView):
     @extend_schema(
         summary="The due date of a case received on a given day with N working days",
         parameters=[
-            OpenApiParameter("received", {"type": "string", "format": "date", "pattern": RECEIVED_PATTERN},
-                             required=True, description="Day of receipt, YYYY-MM-DD "
-                             "(2000-01-01 to the end of next year)"),
-            OpenApiParameter("days", {"type": "integer", "minimum": 1, "maximum": MAX_DAYS}, required=True, description=f"Working days allowed, 1–{MAX_DAYS}"),
+            OpenApiParameter(
+                "received",
+                {"type": "string", "format": "date", "pattern": RECEIVED_PATTERN},
+                required=True,
+                description="Day of receipt, YYYY-MM-DD (2000-01-01 to the end of next year)",
+            ),
+            OpenApiParameter(
+                "days",
+                {"type": "integer", "minimum": 1, "maximum": MAX_DAYS},
+                required=True,
+                description=f"Working days allowed, 1–{MAX_DAYS}",
+            ),
         ],
         responses={200: DueDateSerializer, **errors(400)},
-        examples=[OpenApiExample(
-            "Across the 2026–2027 New Year, before 2027 is entered",
-            value={"due_date": "2027-01-05", "provisional": True,
-                   "calendar_version": "2026.1+2027.provisional-statutory-2025"},
-            response_only=True,
-        )],
+        examples=[
+            OpenApiExample(
+                "Across the 2026–2027 New Year, before 2027 is entered",
+                value={
+                    "due_date": "2027-01-05",
+                    "provisional": True,
+                    "calendar_version": "2026.1+2027.provisional-statutory-2025",
+                },
+                response_only=True,
+            )
+        ],
     )
     def get(self, request):
         query = DueDateQuerySerializer(data=request.query_params, context={"today": local_date(timezone.now())})
         query.is_valid(raise_exception=True)
         due = workdays.add_working_days(query.validated_data["received"], query.validated_data["days"])
-        return Response(DueDateSerializer(
-            {"due_date": due.date, "provisional": due.provisional, "calendar_version": due.calendar_version}
-        ).data)
+        return Response(
+            DueDateSerializer(
+                {"due_date": due.date, "provisional": due.provisional, "calendar_version": due.calendar_version}
+            ).data
+        )

@@ -3,6 +3,7 @@
 The rule itself (alphabet, check character) is ``ledger.credit_code``'s, which item 13 applies to
 the creation record; this module says what is wrong with a code in a message and validates fields.
 """
+
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 

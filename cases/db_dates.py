@@ -7,6 +7,7 @@ query that loaded the row — the dashboard, the 台帐, the API list — failed
 small". Rather than fail every page, such a value loads as the first (or last) moment Python
 knows, which every page shows as what it is: a date no one can have meant, to be corrected.
 """
+
 from __future__ import annotations
 
 import datetime as dt

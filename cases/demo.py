@@ -5,6 +5,7 @@ extended, resolved or explained (mostly on time, each county with its own record
 an enterprise is not satisfied, and followed up. The notices and the day's open work are seeded on
 top of this by ``desk.demo`` (``seed_demo``, the README's run command): cases knows nothing of them.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -25,8 +26,18 @@ LOCAL = ZoneInfo("Asia/Shanghai")
 DEMO_PASSWORD = "demo-2026"
 
 COUNTY_DEPARTMENTS = [
-    "工信局", "发展改革委", "人社局", "自然资源局", "住建局", "市场监管局", "金融工作局",
-    "税务局", "行政审批服务局", "生态环境局", "商务局", "供电公司",
+    "工信局",
+    "发展改革委",
+    "人社局",
+    "自然资源局",
+    "住建局",
+    "市场监管局",
+    "金融工作局",
+    "税务局",
+    "行政审批服务局",
+    "生态环境局",
+    "商务局",
+    "供电公司",
 ]
 CITY_DEPARTMENTS = ["市发展改革委", "市工业和信息化局", "市人力资源和社会保障局", "市自然资源和规划局"]
 TRADES = ["茶业", "纺织", "建材", "机械", "食品", "电子", "物流", "化工", "服装", "家居", "农业科技", "新材料"]
@@ -44,20 +55,41 @@ PROBLEMS = {
 # The department that usually takes each problem (the suffix of the county department's name);
 # offices route there most of the time, elsewhere now and then (and those get returned more often).
 USUAL_DEPARTMENT = {
-    "产品进入本地政府采购目录受阻": "商务局", "希望对接省内大型商超渠道": "商务局", "外地市场准入检测周期过长": "市场监管局",
-    "流动资金贷款续贷审批周期过长": "金融工作局", "抵押物评估费用偏高": "金融工作局", "担保公司反担保要求过严": "金融工作局",
-    "季节性用工缺口约80人": "人社局", "技术工人招聘困难": "人社局", "职工子女入学问题": "人社局",
-    "涉企收费项目不清": "发展改革委", "检查频次过高影响生产": "市场监管局", "电价优惠政策未落实": "供电公司",
-    "产能过剩需转产指导": "工信局", "技术改造资金缺口": "工信局", "兼并重组手续复杂": "工信局",
-    "厂房扩建规划许可办理缓慢": "自然资源局", "环评审批材料反复补正": "生态环境局", "施工许可办理时限过长": "住建局",
-    "用地指标不足": "自然资源局", "天然气供应不稳定": "发展改革委", "园区道路未贯通影响运输": "住建局",
-    "技改补贴资金未拨付": "工信局", "研发费用加计扣除政策不清楚": "税务局", "稳岗补贴申领困难": "人社局",
-    "企业周边治安问题": "行政审批服务局", "厂区排水管网堵塞": "住建局", "企业名称变更后证照不一致": "市场监管局",
+    "产品进入本地政府采购目录受阻": "商务局",
+    "希望对接省内大型商超渠道": "商务局",
+    "外地市场准入检测周期过长": "市场监管局",
+    "流动资金贷款续贷审批周期过长": "金融工作局",
+    "抵押物评估费用偏高": "金融工作局",
+    "担保公司反担保要求过严": "金融工作局",
+    "季节性用工缺口约80人": "人社局",
+    "技术工人招聘困难": "人社局",
+    "职工子女入学问题": "人社局",
+    "涉企收费项目不清": "发展改革委",
+    "检查频次过高影响生产": "市场监管局",
+    "电价优惠政策未落实": "供电公司",
+    "产能过剩需转产指导": "工信局",
+    "技术改造资金缺口": "工信局",
+    "兼并重组手续复杂": "工信局",
+    "厂房扩建规划许可办理缓慢": "自然资源局",
+    "环评审批材料反复补正": "生态环境局",
+    "施工许可办理时限过长": "住建局",
+    "用地指标不足": "自然资源局",
+    "天然气供应不稳定": "发展改革委",
+    "园区道路未贯通影响运输": "住建局",
+    "技改补贴资金未拨付": "工信局",
+    "研发费用加计扣除政策不清楚": "税务局",
+    "稳岗补贴申领困难": "人社局",
+    "企业周边治安问题": "行政审批服务局",
+    "厂区排水管网堵塞": "住建局",
+    "企业名称变更后证照不一致": "市场监管局",
 }
 # How reliably each county closes on time (indices follow reference.REGIONS).
 ON_TIME = [0.97, 0.93, 0.88, 0.99, 0.82, 0.95, 0.91, 0.86, 0.96, 0.78]
 
-PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Count 0/Kids[]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Count 0/Kids[]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+)
 
 
 def _pdf(name: str) -> SimpleUploadedFile:
@@ -92,8 +124,40 @@ def _later_workday(day: dt.date, rng: random.Random, lo: int, hi: int) -> dt.dat
 
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
-GIVEN_NAMES = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英",
-               "霞", "平", "刚", "桂英", "建华", "国强", "晓东", "文静", "海燕", "志刚", "红梅", "立新", "春生", "玉兰"]
+GIVEN_NAMES = [
+    "伟",
+    "芳",
+    "娜",
+    "敏",
+    "静",
+    "丽",
+    "强",
+    "磊",
+    "军",
+    "洋",
+    "勇",
+    "艳",
+    "杰",
+    "娟",
+    "涛",
+    "明",
+    "超",
+    "秀英",
+    "霞",
+    "平",
+    "刚",
+    "桂英",
+    "建华",
+    "国强",
+    "晓东",
+    "文静",
+    "海燕",
+    "志刚",
+    "红梅",
+    "立新",
+    "春生",
+    "玉兰",
+]
 
 
 def _give_names(users, seed_value: int) -> None:
@@ -116,25 +180,32 @@ def setup_people(rng: random.Random, demo: Demo, seed_value: int = 2026) -> dict
         return _create_user(username, password_hash=hashed, **kwargs)
 
     city = Region.objects.get(level=Region.Level.CITY)
-    people = {"city": create_user("city", role="city_office", password=DEMO_PASSWORD)[0],
-              "assessor": create_user("assessor", role="assessor", password=DEMO_PASSWORD)[0]}
+    people = {
+        "city": create_user("city", role="city_office", password=DEMO_PASSWORD)[0],
+        "assessor": create_user("assessor", role="assessor", password=DEMO_PASSWORD)[0],
+    }
     demo.users += [("city", "city_office", city.name), ("assessor", "assessor", "")]
     city_depts = [Department.objects.get_or_create(region=city, name=name)[0] for name in CITY_DEPARTMENTS]
     for region in Region.objects.filter(level=Region.Level.COUNTY):
-        depts = [Department.objects.get_or_create(region=region, name=f"{region.name}{name}")[0]
-                 for name in COUNTY_DEPARTMENTS]
+        depts = [
+            Department.objects.get_or_create(region=region, name=f"{region.name}{name}")[0]
+            for name in COUNTY_DEPARTMENTS
+        ]
         office = create_user(f"county_{region.code}", role="county_office", region=region, password=DEMO_PASSWORD)[0]
         demo.users.append((office.username, "county_office", region.name))
         dept_users = {}
         for index, dept in enumerate(depts):
-            user = create_user(f"dept_{region.code}_{index + 1:02d}", role="department", department=dept,
-                               password=DEMO_PASSWORD)[0]
+            user = create_user(
+                f"dept_{region.code}_{index + 1:02d}", role="department", department=dept, password=DEMO_PASSWORD
+            )[0]
             dept_users[dept.pk] = user
             if index < 2:
                 demo.users.append((user.username, "department", dept.name))
         people[region.code] = {"office": office, "depts": depts, "dept_users": dept_users}
     for index, dept in enumerate(city_depts):
-        user = create_user(f"dept_411500_{index + 1:02d}", role="department", department=dept, password=DEMO_PASSWORD)[0]
+        user = create_user(f"dept_411500_{index + 1:02d}", role="department", department=dept, password=DEMO_PASSWORD)[
+            0
+        ]
         people.setdefault("city_depts", {})[dept.pk] = user
     people["city_dept_list"] = city_depts
     everyone = [people["city"], people["assessor"], *people["city_depts"].values()]
@@ -213,8 +284,9 @@ class _Life:
         self.dept, moment = self.route(self.case.received_at)
         if not self.advance(moment):
             return False
-        self.case = services.assign(self.case, by=self.office, department=self.dept,
-                                    complex=self.rng.random() < 0.08, now=moment)
+        self.case = services.assign(
+            self.case, by=self.office, department=self.dept, complex=self.rng.random() < 0.08, now=moment
+        )
         misrouted = not self.dept.name.endswith(USUAL_DEPARTMENT.get(self.case.description, "-"))
         if self.rng.random() < (0.3 if misrouted else 0.02):  # mis-routed: returned, then routed elsewhere
             return self.rerouted()
@@ -223,8 +295,13 @@ class _Life:
     def rerouted(self) -> bool:
         if not self.advance(self.moment + dt.timedelta(hours=self.rng.randint(1, 20))):
             return False
-        self.case = services.return_case(self.case, by=self.handler, reason="不属本单位职责范围",
-                                         suggested_department="请转交相关职能部门", now=self.moment)
+        self.case = services.return_case(
+            self.case,
+            by=self.handler,
+            reason="不属本单位职责范围",
+            suggested_department="请转交相关职能部门",
+            now=self.moment,
+        )
         self.dept, moment = self.route(self.moment, exclude=self.dept)
         if not self.advance(moment):
             return False
@@ -248,8 +325,9 @@ class _Life:
         if not (self.reached(ask) and timezone.localtime(ask).date() < self.due):
             return
         try:
-            self.case = services.request_extension(self.case, by=self.handler, reason="需协调市级部门，办理周期较长",
-                                                   days=self.rng.randint(3, 10), now=ask)
+            self.case = services.request_extension(
+                self.case, by=self.handler, reason="需协调市级部门，办理周期较长", days=self.rng.randint(3, 10), now=ask
+            )
             decide = ask + dt.timedelta(hours=self.rng.randint(2, 30))
             if self.reached(decide):
                 self.decided(decide)
@@ -277,13 +355,22 @@ class _Life:
         if not self.reached(closing):
             return None
         if self.rng.random() < 0.82:
-            self.case = services.resolve(self.case, by=self.handler, result="经协调，问题已解决，企业已确认。",
-                                         evidence=[_pdf("办理情况说明.pdf")], now=closing)
+            self.case = services.resolve(
+                self.case,
+                by=self.handler,
+                result="经协调，问题已解决，企业已确认。",
+                evidence=[_pdf("办理情况说明.pdf")],
+                now=closing,
+            )
         else:
             self.case = services.explain(
-                self.case, by=self.handler, result="经核查，该诉求不属于现行政策支持范围，已当面向企业解释。",
-                policy_basis="豫政办〔2012〕148号", redirect_to="可向市企业服务办反映",
-                evidence=[_pdf("答复函.pdf")], now=closing,
+                self.case,
+                by=self.handler,
+                result="经核查，该诉求不属于现行政策支持范围，已当面向企业解释。",
+                policy_basis="豫政办〔2012〕148号",
+                redirect_to="可向市企业服务办反映",
+                evidence=[_pdf("答复函.pdf")],
+                now=closing,
             )
         return closing
 
@@ -293,8 +380,9 @@ class _Life:
         if not self.reached(follow) or self.rng.random() > 0.65:
             return None
         satisfaction = self.rng.choices(["satisfied", "basically_satisfied", "dissatisfied"], [80, 15, 5])[0]
-        self.case = services.record_follow_up(self.case, by=self.office, satisfaction=satisfaction,
-                                              note="电话回访", now=follow)
+        self.case = services.record_follow_up(
+            self.case, by=self.office, satisfaction=satisfaction, note="电话回访", now=follow
+        )
         return follow if satisfaction == "dissatisfied" else None
 
     def reopened(self, after: dt.datetime) -> bool:
@@ -310,8 +398,9 @@ def workdays_between(start: dt.date, end: dt.date) -> int:
     return workdays.current_calendar().working_days_between(start, end) if end > start else 0
 
 
-def seed_cases(people: dict, *, count: int, year: int, rng: random.Random, now: dt.datetime, demo: Demo,
-               progress=None) -> None:
+def seed_cases(
+    people: dict, *, count: int, year: int, rng: random.Random, now: dt.datetime, demo: Demo, progress=None
+) -> None:
     categories = list(Category.objects.all())
     channels = list(Channel.objects.all())
     regions = list(Region.objects.filter(level=Region.Level.COUNTY).order_by("code"))
@@ -324,8 +413,11 @@ def seed_cases(people: dict, *, count: int, year: int, rng: random.Random, now: 
     enterprises: dict[str, list[tuple[str, str, str]]] = {}
     for region in regions:
         enterprises[region.code] = [
-            (f"信阳{region.name}{rng.choice(TRADES)}有限公司{n}号", credit_code_for(rng, region.code),
-             rng.choice(Enterprise.Size.values))
+            (
+                f"信阳{region.name}{rng.choice(TRADES)}有限公司{n}号",
+                credit_code_for(rng, region.code),
+                rng.choice(Enterprise.Size.values),
+            )
             for n in range(1, 41)
         ]
     for index, day in zip(plan, days, strict=True):
@@ -338,12 +430,19 @@ def seed_cases(people: dict, *, count: int, year: int, rng: random.Random, now: 
         name, code, size = rng.choice(enterprises[region.code])
         category = rng.choice(categories)
         case = services.create_case(
-            by=people[region.code]["office"], region=region, enterprise_name=name, credit_code_value=code,
-            enterprise_size=size, category=category, channel=rng.choice(channels),
+            by=people[region.code]["office"],
+            region=region,
+            enterprise_name=name,
+            credit_code_value=code,
+            enterprise_size=size,
+            category=category,
+            channel=rng.choice(channels),
             description=rng.choice(PROBLEMS.get(category.code, PROBLEMS["other"])),
-            contact_name=rng.choice(["张", "王", "李", "刘", "陈", "杨"]) + rng.choice(["经理", "主任", "女士", "先生"]),
+            contact_name=rng.choice(["张", "王", "李", "刘", "陈", "杨"])
+            + rng.choice(["经理", "主任", "女士", "先生"]),
             contact_phone=f"13{rng.randint(100000000, 999999999)}",
-            received_at=received, now=received,
+            received_at=received,
+            now=received,
         )
         _life(case, people, index, rng, now)
         demo.cases += 1
@@ -352,8 +451,9 @@ def seed_cases(people: dict, *, count: int, year: int, rng: random.Random, now: 
 
 
 @transaction.atomic
-def seed(*, count: int = 2000, year: int | None = None, seed_value: int = 2026, now: dt.datetime | None = None,
-         progress=None) -> Demo:
+def seed(
+    *, count: int = 2000, year: int | None = None, seed_value: int = 2026, now: dt.datetime | None = None, progress=None
+) -> Demo:
     """The demo year; ``progress(done, total)`` is called after each case (the command prints it)."""
     from django.apps import apps
 

@@ -1,4 +1,5 @@
 """Adding a responsible department (责任单位) to a region: from the API and from an import."""
+
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction

@@ -5,6 +5,7 @@ history: the person's full name with the office or department they act for, else
 department alone (罗山县企业服务办公室, 罗山县人社局), else the login. The ledger keeps the login it
 hashed (``actor_name``); the pages show this name instead.
 """
+
 from __future__ import annotations
 
 import re

@@ -6,6 +6,7 @@ none of its cases is told the enterprise does not exist (404), so nothing leaks.
 repeats an earlier one (the same wording within 365 days, ``cases.similar``) is marked, with the
 cases it repeats. Two queries whatever the number of cases: the enterprise, its cases.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -59,11 +60,18 @@ class EnterpriseHistory:
             "name": self.enterprise.name,
             "credit_code": self.enterprise.credit_code,
             "size": self.enterprise.size,
-            "cases": [{
-                "number": row.case.number, "region": row.case.region.code, "state": row.case.state,
-                "category": row.case.category.code, "received_at": row.case.received_at,
-                "closed_at": row.case.closed_at, "repeat_of": row.repeat_of,
-            } for row in self.rows],
+            "cases": [
+                {
+                    "number": row.case.number,
+                    "region": row.case.region.code,
+                    "state": row.case.state,
+                    "category": row.case.category.code,
+                    "received_at": row.case.received_at,
+                    "closed_at": row.case.closed_at,
+                    "repeat_of": row.repeat_of,
+                }
+                for row in self.rows
+            ],
             "counts": self.counts,
         }
 
@@ -89,10 +97,13 @@ def history_for(user, code: str) -> EnterpriseHistory:
     if enterprise is None:
         raise NotFound(_("No such enterprise."))
     dissatisfied = FollowUp.objects.filter(case=OuterRef("pk"), satisfaction=Case.Satisfaction.DISSATISFIED)
-    cases = (Case.objects.for_user(user).filter(enterprise=enterprise)
-             .select_related("region", "category", "department")
-             .annotate(ever_dissatisfied=Exists(dissatisfied))
-             .order_by("-received_at", "-id"))
+    cases = (
+        Case.objects.for_user(user)
+        .filter(enterprise=enterprise)
+        .select_related("region", "category", "department")
+        .annotate(ever_dissatisfied=Exists(dissatisfied))
+        .order_by("-received_at", "-id")
+    )
     rows = [HistoryRow(case, case.ever_dissatisfied) for case in cases]
     if not rows:
         raise NotFound(_("No such enterprise."))

@@ -1,4 +1,5 @@
 """What a service refuses with. Views and the API map these to a form error or 400/403/404/409."""
+
 from __future__ import annotations
 
 from django.utils.functional import Promise

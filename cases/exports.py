@@ -5,6 +5,7 @@ cursor on PostgreSQL), no model instances — and written out as they arrive: CS
 the response, XLSX into openpyxl's write-only workbook on a temporary file that is then streamed
 in chunks.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -50,8 +51,18 @@ def _local(moment: dt.datetime | None) -> dt.datetime | None:
 def ledger_rows(queryset: QuerySet, today: dt.date) -> Iterator[list]:
     """The twelve columns of each case, as Python values (dates stay dates)."""
     rows = queryset.values_list(*VALUE_FIELDS).iterator(chunk_size=CHUNK_SIZE)
-    for index, (number, enterprise, category, description, received_at, department, due_date, state,
-                closed_at, result) in enumerate(rows, start=1):
+    for index, (
+        number,
+        enterprise,
+        category,
+        description,
+        received_at,
+        department,
+        due_date,
+        state,
+        closed_at,
+        result,
+    ) in enumerate(rows, start=1):
         yield [
             index,
             number,

@@ -1,4 +1,5 @@
 """Filters of the 台帐 list and its exports (django-filter); choices limited to the user's scope."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -31,7 +32,9 @@ class BoundedDateFilter(django_filters.DateFilter):
 
 class LedgerFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
-        label=_("Search"), method="filter_text", max_length=200,
+        label=_("Search"),
+        method="filter_text",
+        max_length=200,
         widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Words, case number or credit code")}),
     )
     region = django_filters.ModelChoiceFilter(label=_("Region"), queryset=_regions, empty_label=_("All"))
@@ -41,10 +44,14 @@ class LedgerFilter(django_filters.FilterSet):
         label=_("Category"), queryset=Category.objects.all(), empty_label=_("All")
     )
     received_from = BoundedDateFilter(
-        label=_("Received from"), method="filter_received_from", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        label=_("Received from"),
+        method="filter_received_from",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     received_to = BoundedDateFilter(
-        label=_("Received to"), method="filter_received_to", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+        label=_("Received to"),
+        method="filter_received_to",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     overdue = django_filters.ChoiceFilter(
         label=_("Overdue"), choices=[("yes", _("Yes")), ("no", _("No"))], method="filter_overdue", empty_label=_("All")

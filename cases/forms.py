@@ -1,4 +1,5 @@
 """Forms of the web UI. They only read and check input; the change itself is a service call."""
+
 from __future__ import annotations
 
 from django import forms
@@ -80,12 +81,16 @@ class IntakeForm(ServiceErrorsMixin, forms.Form):
         min_length=18,
         help_text=_("18 characters, as printed on the business licence."),
     )
-    enterprise_size = forms.ChoiceField(label=_("Size class"), choices=Enterprise.Size.choices, initial=Enterprise.Size.OTHER)
+    enterprise_size = forms.ChoiceField(
+        label=_("Size class"), choices=Enterprise.Size.choices, initial=Enterprise.Size.OTHER
+    )
     contact_name = forms.CharField(label=_("Contact person"), max_length=50, required=False)
     contact_phone = forms.CharField(label=_("Contact phone"), max_length=30, required=False)
     category = forms.ModelChoiceField(label=_("Category"), queryset=Category.objects.all())
     channel = forms.ModelChoiceField(label=_("Channel"), queryset=Channel.objects.all())
-    description = forms.CharField(label=_("Problem description"), widget=forms.Textarea(attrs={"rows": 5}), max_length=5000)
+    description = forms.CharField(
+        label=_("Problem description"), widget=forms.Textarea(attrs={"rows": 5}), max_length=5000
+    )
     received_at = forms.DateTimeField(
         label=_("Received at"),
         input_formats=[LOCAL_INPUT_FORMAT, "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
@@ -94,9 +99,13 @@ class IntakeForm(ServiceErrorsMixin, forms.Form):
     )
 
     department = forms.ModelChoiceField(
-        label=_("Route at once to"), queryset=None, required=False, empty_label=_("Not yet (route later)"),
-        help_text=_("Optional: the case is logged and routed in one step. The suggestion comes from the "
-                    "region's own history."),
+        label=_("Route at once to"),
+        queryset=None,
+        required=False,
+        empty_label=_("Not yet (route later)"),
+        help_text=_(
+            "Optional: the case is logged and routed in one step. The suggestion comes from the region's own history."
+        ),
     )
 
     # A one-time token (cases.idempotency): a double-clicked or resent form logs one case.
@@ -111,8 +120,9 @@ class IntakeForm(ServiceErrorsMixin, forms.Form):
         if role_of(user) != Role.CITY_OFFICE:
             regions = regions.filter(level=Region.Level.COUNTY)
         self.fields["region"].queryset = regions
-        self.fields["department"].queryset = departments_for_user(user).filter(active=True).order_by(
-            "region__level", "region__code", "name")
+        self.fields["department"].queryset = (
+            departments_for_user(user).filter(active=True).order_by("region__level", "region__code", "name")
+        )
         if regions.count() == 1:
             # A county office logs cases for its own region only: shown, not chosen.
             self.fields["region"].initial = regions.first()
@@ -137,7 +147,8 @@ class IntakeForm(ServiceErrorsMixin, forms.Form):
 class AssignForm(ServiceErrorsMixin, forms.Form):
     department = forms.ModelChoiceField(label=_("Responsible department"), queryset=None)
     complex = forms.BooleanField(
-        label=_("Complex problem (longer deadline)"), required=False,
+        label=_("Complex problem (longer deadline)"),
+        required=False,
     )
 
     def __init__(self, *args, case: Case, **kwargs):
@@ -221,5 +232,4 @@ class RequestExtensionForm(TextRulesForm, forms.Form):
 
 
 class DecisionForm(TextRulesForm, forms.Form):
-    note = forms.CharField(label=_("Note"), required=False, max_length=2000,
-                           widget=forms.Textarea(attrs={"rows": 2}))
+    note = forms.CharField(label=_("Note"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))

@@ -3,6 +3,7 @@
 Run by Celery beat (``cases.housekeeping``, config/settings.py) in production and by
 ``run_timers`` once a day in the embedded default.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -18,5 +19,8 @@ def run_daily(*, now: dt.datetime) -> dict:
     if expired:
         logger.info("idempotency keys: %d expired keys removed", expired)
     sweep = orphan_files.remove_orphans(now=now)
-    return {"expired_keys": expired, "orphan_files_removed": len(sweep.removed),
-            "orphan_bytes_removed": sweep.removed_bytes}
+    return {
+        "expired_keys": expired,
+        "orphan_files_removed": len(sweep.removed),
+        "orphan_bytes_removed": sweep.removed_bytes,
+    }

@@ -5,6 +5,7 @@ and the same request gets that case back; the same key with another request is a
 of two requests with one key at the same moment, the unique constraint lets one create the case
 and the other is answered with it.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -39,8 +40,10 @@ def clean_key(value: str | None) -> str | None:
         return None
     key = value.strip()
     if not key or len(key) > KEY_MAX_LENGTH or not all("\x21" <= ch <= "\x7e" for ch in key):
-        raise InvalidInput(_("The Idempotency-Key header must be 1 to %(n)d printable ASCII characters without spaces.")
-                           % {"n": KEY_MAX_LENGTH})
+        raise InvalidInput(
+            _("The Idempotency-Key header must be 1 to %(n)d printable ASCII characters without spaces.")
+            % {"n": KEY_MAX_LENGTH}
+        )
     return key
 
 
@@ -58,8 +61,13 @@ def stored_case(*, by, key: str, request_hash: str) -> Case | None:
     if row is None:
         return None
     if row.request_hash != request_hash:
-        refusal = KeyReused(_("This Idempotency-Key was already used for a different request (case %(number)s); "
-                              "use a new key for a new case.") % {"number": row.case.number})
+        refusal = KeyReused(
+            _(
+                "This Idempotency-Key was already used for a different request (case %(number)s); "
+                "use a new key for a new case."
+            )
+            % {"number": row.case.number}
+        )
         refusal.case = row.case
         raise refusal
     return row.case

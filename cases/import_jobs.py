@@ -6,6 +6,7 @@ so a message delivered again after a crash finds it taken and does not start it 
 job whose heartbeat is older than IMPORT_JOB_DEAD_AFTER_SECONDS has lost its worker: its page says
 so, and a retry queues the same stored file as the next attempt.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -61,8 +62,9 @@ def create_job(upload=None, *, user, dry_run: bool, now: dt.datetime, from_job: 
             for chunk in upload.chunks():
                 handle.write(chunk)
         file_name = PurePath(upload.name or "").name[:200]
-    return ImportJob.objects.create(id=job_id, user=user, file_name=file_name, stored_name=stored_name,
-                                    dry_run=dry_run, created_at=now)
+    return ImportJob.objects.create(
+        id=job_id, user=user, file_name=file_name, stored_name=stored_name, dry_run=dry_run, created_at=now
+    )
 
 
 def get_job_for_user(user, job_id: str) -> ImportJob:
@@ -105,8 +107,14 @@ class JobView:
     can_confirm: bool
 
     def as_status(self) -> dict:
-        return {"status": self.status, "phase": self.job.phase, "processed": self.job.processed,
-                "percent": self.job.percent, "error": self.error, "can_retry": self.can_retry}
+        return {
+            "status": self.status,
+            "phase": self.job.phase,
+            "processed": self.job.processed,
+            "percent": self.job.percent,
+            "error": self.error,
+            "can_retry": self.can_retry,
+        }
 
 
 def view_of(job: ImportJob, now: dt.datetime) -> JobView:
@@ -119,8 +127,13 @@ def view_of(job: ImportJob, now: dt.datetime) -> JobView:
         error=interrupted_message() if interrupted else job.error,
         interrupted=interrupted,
         can_retry=(interrupted or (job.status == Status.FAILED and job.interrupted)) and stored,
-        can_confirm=(job.dry_run and job.status == Status.DONE and not summary.get("errors")
-                     and summary.get("created", 0) > 0 and stored),
+        can_confirm=(
+            job.dry_run
+            and job.status == Status.DONE
+            and not summary.get("errors")
+            and summary.get("created", 0) > 0
+            and stored
+        ),
     )
 
 
@@ -130,27 +143,38 @@ def view_of(job: ImportJob, now: dt.datetime) -> JobView:
 def claim(job_id: str, attempt: int, now: dt.datetime) -> ImportJob | None:
     """Take a queued job for this attempt; None when it is gone, another attempt's or already taken."""
     taken = ImportJob.objects.filter(pk=job_id, attempt=attempt, status=Status.QUEUED).update(
-        status=Status.RUNNING, phase="validating", started_at=now, heartbeat_at=now, processed=0, percent=0,
+        status=Status.RUNNING,
+        phase="validating",
+        started_at=now,
+        heartbeat_at=now,
+        processed=0,
+        percent=0,
     )
     return ImportJob.objects.filter(pk=job_id).first() if taken else None
 
 
 def beat(job_id: str, attempt: int, now: dt.datetime, **progress) -> bool:
     """Record that the attempt is alive (and its progress); False when it is no longer the job's."""
-    return bool(ImportJob.objects.filter(pk=job_id, attempt=attempt, status=Status.RUNNING).update(
-        heartbeat_at=now, **progress))
+    return bool(
+        ImportJob.objects.filter(pk=job_id, attempt=attempt, status=Status.RUNNING).update(heartbeat_at=now, **progress)
+    )
 
 
 def finish(job_id: str, attempt: int, now: dt.datetime, *, status: str, **changes) -> bool:
-    return bool(ImportJob.objects.filter(pk=job_id, attempt=attempt).exclude(status=Status.DONE).update(
-        status=status, finished_at=now, heartbeat_at=now, **changes))
+    return bool(
+        ImportJob.objects.filter(pk=job_id, attempt=attempt)
+        .exclude(status=Status.DONE)
+        .update(status=status, finished_at=now, heartbeat_at=now, **changes)
+    )
 
 
 def mark_interrupted(job_id: str, attempt: int, now: dt.datetime) -> bool:
     """A redelivered message of a crashed attempt: record the job as failed (the page offered a retry)."""
-    return bool(ImportJob.objects.filter(pk=job_id, attempt=attempt, status=Status.RUNNING).filter(
-        Q(heartbeat_at__lt=now - dead_after()) | Q(heartbeat_at__isnull=True)
-    ).update(status=Status.FAILED, interrupted=True, error=interrupted_message(), finished_at=now))
+    return bool(
+        ImportJob.objects.filter(pk=job_id, attempt=attempt, status=Status.RUNNING)
+        .filter(Q(heartbeat_at__lt=now - dead_after()) | Q(heartbeat_at__isnull=True))
+        .update(status=Status.FAILED, interrupted=True, error=interrupted_message(), finished_at=now)
+    )
 
 
 # -- the user's side ------------------------------------------------------------------------------
@@ -163,9 +187,22 @@ def reopen_for_retry(job: ImportJob, now: dt.datetime) -> ImportJob | None:
         return None
     stale = Q(status=Status.RUNNING) & (Q(heartbeat_at__lt=now - dead_after()) | Q(heartbeat_at__isnull=True))
     failed = Q(status=Status.FAILED, interrupted=True)
-    reopened = ImportJob.objects.filter(pk=job.pk, attempt=job.attempt).filter(stale | failed).update(
-        status=Status.QUEUED, attempt=job.attempt + 1, phase="", processed=0, percent=0, summary=None, error="",
-        interrupted=False, started_at=None, heartbeat_at=None, finished_at=None,
+    reopened = (
+        ImportJob.objects.filter(pk=job.pk, attempt=job.attempt)
+        .filter(stale | failed)
+        .update(
+            status=Status.QUEUED,
+            attempt=job.attempt + 1,
+            phase="",
+            processed=0,
+            percent=0,
+            summary=None,
+            error="",
+            interrupted=False,
+            started_at=None,
+            heartbeat_at=None,
+            finished_at=None,
+        )
     )
     return ImportJob.objects.get(pk=job.pk) if reopened else None
 
@@ -174,7 +211,8 @@ def refuse_unqueued(job: ImportJob, now: dt.datetime, *, remove_file: bool, retr
     """The broker would not take the job: record it as failed (still retryable when it was a retry),
     and remove a new upload's file so that nothing is left behind in MEDIA_ROOT/imports/."""
     ImportJob.objects.filter(pk=job.pk, attempt=job.attempt).update(
-        status=Status.FAILED, interrupted=retryable, error=broker_unavailable_message(), finished_at=now)
+        status=Status.FAILED, interrupted=retryable, error=broker_unavailable_message(), finished_at=now
+    )
     if remove_file:
         file_path(job).unlink(missing_ok=True)
 

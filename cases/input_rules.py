@@ -11,6 +11,7 @@ so a value refused on one path is refused on every path with the same Chinese me
   notices) lie in [2000, next year]; a filter's day in [2000-01-01, 2099-12-31].
 - Ids: ASCII digits only, at most the largest 64-bit key; anything else is "no such object".
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -48,7 +49,8 @@ def text_problem(value, *, multiline: bool = False) -> str | None:
     if match is None:
         return None
     return _("Contains a control character (%(char)s at position %(pos)d); remove it and try again.") % {
-        "char": _describe(match.group()), "pos": match.start() + 1,
+        "char": _describe(match.group()),
+        "pos": match.start() + 1,
     }
 
 
@@ -125,9 +127,7 @@ class TextRulesSerializer:
 
 
 def _is_text_field(field) -> bool:
-    return isinstance(field, forms.CharField | serializers.CharField) and not isinstance(
-        field, serializers.ChoiceField
-    )
+    return isinstance(field, forms.CharField | serializers.CharField) and not isinstance(field, serializers.ChoiceField)
 
 
 def _is_textarea(field) -> bool:
@@ -162,7 +162,10 @@ def year_problem(year: int, *, today: dt.date) -> str | None:
     """A year the app can count: 2000 to next year."""
     if FIRST_YEAR <= year <= last_year(today=today):
         return None
-    return _("The year must lie between %(first)d and %(last)d.") % {"first": FIRST_YEAR, "last": last_year(today=today)}
+    return _("The year must lie between %(first)d and %(last)d.") % {
+        "first": FIRST_YEAR,
+        "last": last_year(today=today),
+    }
 
 
 # A filter bound is a day of this century: wide enough for any question about the ledger, narrow
@@ -176,7 +179,8 @@ def day_problem(day: dt.date) -> str | None:
     if EARLIEST_DAY <= day <= LATEST_FILTER_DAY:
         return None
     return _("The date must lie between %(first)s and %(last)s.") % {
-        "first": EARLIEST_DAY.isoformat(), "last": LATEST_FILTER_DAY.isoformat(),
+        "first": EARLIEST_DAY.isoformat(),
+        "last": LATEST_FILTER_DAY.isoformat(),
     }
 
 

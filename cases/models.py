@@ -3,6 +3,7 @@
 The state field is protected: it changes only through a transition, and the transitions are
 called only by ``cases.services`` (which lock the row, check permission and write the ledger).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -123,11 +124,15 @@ class Category(models.Model):
     code = models.SlugField(_("code"), max_length=20, unique=True)
     name = models.CharField(_("name"), max_length=50, unique=True)
     deadline_days = models.PositiveSmallIntegerField(
-        _("deadline (working days)"), default=5, validators=DEADLINE_VALIDATORS,
+        _("deadline (working days)"),
+        default=5,
+        validators=DEADLINE_VALIDATORS,
         help_text=_("Working days after the day of receipt (规定时限); 5 by default."),
     )
     complex_deadline_days = models.PositiveSmallIntegerField(
-        _("deadline when complex (working days)"), default=15, validators=DEADLINE_VALIDATORS,
+        _("deadline when complex (working days)"),
+        default=15,
+        validators=DEADLINE_VALIDATORS,
         help_text=_("Used when the case is marked complex at routing; 15 by default."),
     )
     position = models.PositiveSmallIntegerField(_("display order"), default=0)
@@ -136,7 +141,9 @@ class Category(models.Model):
         ordering = ["position", "code"]
         constraints = [
             models.CheckConstraint(condition=Q(deadline_days__gte=1), name="category_deadline_positive"),
-            models.CheckConstraint(condition=Q(complex_deadline_days__gte=1), name="category_complex_deadline_positive"),
+            models.CheckConstraint(
+                condition=Q(complex_deadline_days__gte=1), name="category_complex_deadline_positive"
+            ),
         ]
         verbose_name = _("category")
         verbose_name_plural = _("categories")
@@ -335,7 +342,8 @@ class Case(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
             models.Index(fields=["department", "state"], name="case_department_state_idx"),
             # The acknowledgement reminder reads assigned, unacknowledged cases by assignment time.
             models.Index(
-                fields=["assigned_at"], name="case_unacknowledged_idx",
+                fields=["assigned_at"],
+                name="case_unacknowledged_idx",
                 condition=Q(state="assigned", acknowledged_at__isnull=True),
             ),
         ]
@@ -540,11 +548,17 @@ class CalendarYear(models.Model):
     version = models.PositiveIntegerField(_("version"), default=1)
     source = models.CharField(_("source"), max_length=100)
     reference = models.CharField(
-        _("official notice"), max_length=200, blank=True,
+        _("official notice"),
+        max_length=200,
+        blank=True,
         help_text=_("The State Council notice the schedule comes from, e.g. 国办发明电〔2024〕12号."),
     )
     entered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("entered by"),
     )
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
@@ -610,7 +624,9 @@ class ExtensionRequest(models.Model):
     days = models.PositiveSmallIntegerField(_("working days asked"))
     reason = models.TextField(_("reason"))
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name=_("requested by"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name=_("requested by")
+    )
     requested_at = models.DateTimeField(_("requested at"))
     due_date_before = models.DateField(_("due date before"))
     due_date_after = models.DateField(_("due date after"), null=True, blank=True)

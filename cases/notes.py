@@ -5,6 +5,7 @@ permission checks — with ``action="note"``, the case's state before and after 
 text in its payload. The office of the case's region (or the city office) writes them, e.g. when it
 reminds the responsible department of a deadline.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -33,8 +34,9 @@ def _clean(note: str) -> str:
     if problem:
         raise InvalidInput(problem, field="note")
     if len(note) > MAX_NOTE:
-        raise InvalidInput(_("%(label)s is too long (at most %(n)d characters).") % {"label": _("Note"), "n": MAX_NOTE},
-                           field="note")
+        raise InvalidInput(
+            _("%(label)s is too long (at most %(n)d characters).") % {"label": _("Note"), "n": MAX_NOTE}, field="note"
+        )
     return note
 
 
@@ -43,8 +45,16 @@ def may_write_note(user, case: Case) -> bool:
     return acts_for_region(user, case.region)
 
 
-def add_note(case: Case | int, *, by, note: str, purpose: str = "note", details: dict | None = None,
-             source: str = Source.WEB, now: dt.datetime | None = None) -> LedgerEntry:
+def add_note(
+    case: Case | int,
+    *,
+    by,
+    note: str,
+    purpose: str = "note",
+    details: dict | None = None,
+    source: str = Source.WEB,
+    now: dt.datetime | None = None,
+) -> LedgerEntry:
     """Append a handling note to the case's ledger; ``purpose`` says why (``"reminder"``, …) and
     ``details`` adds what the note is about (shown on the case's timeline)."""
     now = now or timezone.now()
@@ -56,14 +66,27 @@ def add_note(case: Case | int, *, by, note: str, purpose: str = "note", details:
         except Case.DoesNotExist:
             raise NotFound(_("No such case.")) from None
         if not may_write_note(by, locked):
-            raise NotAllowed(_("Only the county office of this region, the city office or the department the case is "
-                               "with may write a note on it."))
+            raise NotAllowed(
+                _(
+                    "Only the county office of this region, the city office or the department the case is "
+                    "with may write a note on it."
+                )
+            )
         payload = {**(details or {}), "note": note, "purpose": purpose}
-        return ledger.append(locked, action=NOTE_ACTION, actor=by, from_state=locked.state, to_state=locked.state,
-                             occurred_at=now, source=source, payload=payload)
+        return ledger.append(
+            locked,
+            action=NOTE_ACTION,
+            actor=by,
+            from_state=locked.state,
+            to_state=locked.state,
+            occurred_at=now,
+            source=source,
+            payload=payload,
+        )
 
 
 def notes_since(case: Case, *, purpose: str, day: dt.date) -> int:
     """How many notes of this purpose the case's ledger has from the start of ``day`` (local) on."""
-    return LedgerEntry.objects.filter(case=case, action=NOTE_ACTION, occurred_at__gte=local_midnight(day),
-                                      payload__purpose=purpose).count()
+    return LedgerEntry.objects.filter(
+        case=case, action=NOTE_ACTION, occurred_at__gte=local_midnight(day), payload__purpose=purpose
+    ).count()

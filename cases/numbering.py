@@ -3,12 +3,15 @@
 Serials are handed out by ``CaseNumberCounter`` in ``services.create_case`` and never reused, so a
 serial below a region's last that no case carries is a case gone missing (``verify_ledger``).
 """
+
 from __future__ import annotations
 
 from django.db.models import Count, Max
 
 
-def missing_numbers(case_queryset, *, issued: dict[tuple[str, int], int] | None = None) -> dict[tuple[str, int], list[int]]:
+def missing_numbers(
+    case_queryset, *, issued: dict[tuple[str, int], int] | None = None
+) -> dict[tuple[str, int], list[int]]:
     """Serial numbers missing from each region's yearly sequence: 1 up to the last serial handed
     out (``issued``: {(region code, year): the counter's last serial}) or on record, whichever is
     higher — so a deleted newest case is missing too."""

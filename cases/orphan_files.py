@@ -11,6 +11,7 @@ scans …), found through the app registry rather than by importing the apps tha
 import uploads (``imports/``) are named by no row but by the import job, whose file lives
 ``FILE_TTL``; they are orphans once older than that.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -47,8 +48,12 @@ def grace() -> dt.timedelta:
 
 
 def _file_fields() -> list[tuple[type[models.Model], str]]:
-    return [(model, f.name) for model in apps.get_models() for f in model._meta.concrete_fields
-            if isinstance(f, models.FileField)]
+    return [
+        (model, f.name)
+        for model in apps.get_models()
+        for f in model._meta.concrete_fields
+        if isinstance(f, models.FileField)
+    ]
 
 
 def names_in(directory: str) -> set[str]:
@@ -58,7 +63,7 @@ def names_in(directory: str) -> set[str]:
     for model, name in _file_fields():
         # The base manager: a custom default manager may hide rows (and so their files).
         rows = model._base_manager.filter(**{f"{name}__startswith": prefix}).values_list(name, flat=True)
-        names.update(n for n in rows.iterator(chunk_size=2000) if "/" not in n[len(prefix):])
+        names.update(n for n in rows.iterator(chunk_size=2000) if "/" not in n[len(prefix) :])
     return names
 
 
@@ -99,8 +104,13 @@ def remove_orphans(*, now: dt.datetime, dry_run: bool = False) -> OrphanSweep:
                 if stored_name in named:
                     continue
                 _remove(path, stored_name, stat, sweep)
-    logger.info("orphan files: %d old files examined, %d %s (%d bytes)", sweep.examined, len(sweep.removed),
-                "would be removed" if dry_run else "removed", sweep.removed_bytes)
+    logger.info(
+        "orphan files: %d old files examined, %d %s (%d bytes)",
+        sweep.examined,
+        len(sweep.removed),
+        "would be removed" if dry_run else "removed",
+        sweep.removed_bytes,
+    )
     return sweep
 
 
@@ -116,5 +126,10 @@ def _remove(path: Path, stored_name: str, stat: os.stat_result, sweep: OrphanSwe
             return
     sweep.removed.append(stored_name)
     sweep.removed_bytes += stat.st_size
-    logger.info("orphan file %s %s (%d bytes, modified %s)", stored_name,
-                "would be removed" if sweep.dry_run else "removed", stat.st_size, modified)
+    logger.info(
+        "orphan file %s %s (%d bytes, modified %s)",
+        stored_name,
+        "would be removed" if sweep.dry_run else "removed",
+        stat.st_size,
+        modified,
+    )

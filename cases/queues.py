@@ -4,6 +4,7 @@ The dashboard counts and lists them, the 台帐's 队列 filter shows the whole 
 office's table counts every queue per county in one grouped query — all from these conditions, so
 "how many wait to be routed" is the same number on every page.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -27,8 +28,7 @@ class Queue(models.TextChoices):
     IN_HAND = "in_hand", _("Being handled")  # 办理中
 
 
-OFFICE_QUEUES = (Queue.TO_ROUTE, Queue.RETURNED, Queue.EXTENSION, Queue.OVERDUE, Queue.FOLLOW_UP,
-                 Queue.TO_ACKNOWLEDGE)
+OFFICE_QUEUES = (Queue.TO_ROUTE, Queue.RETURNED, Queue.EXTENSION, Queue.OVERDUE, Queue.FOLLOW_UP, Queue.TO_ACKNOWLEDGE)
 
 
 def routed_before() -> Exists:

@@ -4,6 +4,7 @@ It lives here, below both, because a notice's on-time rate (notices) and items 1
 (scoring) must print the same figure for the same cases; scoring keeps the exact fraction for
 its ladders and uses this only for display and the JSON.
 """
+
 from __future__ import annotations
 
 

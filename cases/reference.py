@@ -1,4 +1,5 @@
 """Reference data of SPEC §1 and §8: Xinyang's regions, the categories and the channels."""
+
 from __future__ import annotations
 
 CITY = ("411500", "信阳市")

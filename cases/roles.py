@@ -1,4 +1,5 @@
 """The four roles of SPEC §1, kept as auth groups plus a Profile naming the region/department."""
+
 from __future__ import annotations
 
 from django.db import models

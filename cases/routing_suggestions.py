@@ -16,6 +16,7 @@ city-wide among the departments that serve it — add a small share and fill the
 shares of the suggestions' total, best first. Everything is read as of ``now``: a case received,
 closed or returned later does not count (the benchmark trains on a year's first ten months).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -60,12 +61,18 @@ class Suggestion:
     def reason(self) -> str:
         if self.closed_last_year:
             return _("In the past year %(n)d similar cases were closed by %(department)s.") % {
-                "n": self.closed_last_year, "department": self.department.name}
+                "n": self.closed_last_year,
+                "department": self.department.name,
+            }
         if self.handled:
             return _("%(n)d similar cases were handled by %(department)s.") % {
-                "n": self.handled, "department": self.department.name}
+                "n": self.handled,
+                "department": self.department.name,
+            }
         return _("Cases of the category “%(category)s” usually go to %(department)s.") % {
-            "category": self.category_name, "department": self.department.name}
+            "category": self.category_name,
+            "department": self.department.name,
+        }
 
 
 @dataclass
@@ -78,8 +85,11 @@ class _Tally:
 
 def text_words(description: str) -> list[str]:
     """The words a text is compared by: its indexed words without stopwords, longest first."""
-    words = [w for w in dict.fromkeys(document_words(description))
-             if w not in STOPWORDS and w not in ASKING_WORDS and len(w) > 1]
+    words = [
+        w
+        for w in dict.fromkeys(document_words(description))
+        if w not in STOPWORDS and w not in ASKING_WORDS and len(w) > 1
+    ]
     return sorted(words, key=len, reverse=True)[:MAX_WORDS]
 
 
@@ -103,23 +113,29 @@ def _vote(case: dict, now: dt.datetime) -> float:
 
 
 def _similar_cases(region: Region, words: list[str], now: dt.datetime, exclude_case: int | None) -> list[dict]:
-    history = Case.objects.filter(region=region, received_at__gte=now - dt.timedelta(days=HISTORY_DAYS),
-                                  received_at__lt=now)
+    history = Case.objects.filter(
+        region=region, received_at__gte=now - dt.timedelta(days=HISTORY_DAYS), received_at__lt=now
+    )
     if exclude_case:
         history = history.exclude(pk=exclude_case)
     ranked = matching(history, words, any_word=True, region_id=region.pk).order_by("-search_rank", "-received_at")
-    return list(ranked.values("pk", "number", "state", "department_id", "received_at", "closed_at", "due_date",
-                              "search_rank")[:SIMILAR_CASES])
+    return list(
+        ranked.values("pk", "number", "state", "department_id", "received_at", "closed_at", "due_date", "search_rank")[
+            :SIMILAR_CASES
+        ]
+    )
 
 
-def _category_shares(region: Region, category: Category | None, candidates: dict[int, Department],
-                     now: dt.datetime) -> dict[int, float]:
+def _category_shares(
+    region: Region, category: Category | None, candidates: dict[int, Department], now: dt.datetime
+) -> dict[int, float]:
     """Each candidate's share of the category's routed cases: in the region, else city-wide."""
     if category is None:
         return {}
     since = now - dt.timedelta(days=HISTORY_DAYS)
-    routed = Case.objects.filter(category=category, department_id__in=list(candidates), received_at__gte=since,
-                                 received_at__lt=now)
+    routed = Case.objects.filter(
+        category=category, department_id__in=list(candidates), received_at__gte=since, received_at__lt=now
+    )
     for scope in (routed.filter(region=region), routed):
         counts = dict(scope.order_by().values_list("department_id").annotate(n=Count("id")))
         total = sum(counts.values())
@@ -128,15 +144,28 @@ def _category_shares(region: Region, category: Category | None, candidates: dict
     return {}
 
 
-def suggest(*, region: Region, description: str, now: dt.datetime, category: Category | None = None,
-            visible_cases=None, exclude_departments=(), exclude_case: int | None = None,
-            limit: int = LIMIT) -> list[Suggestion]:
+def suggest(
+    *,
+    region: Region,
+    description: str,
+    now: dt.datetime,
+    category: Category | None = None,
+    visible_cases=None,
+    exclude_departments=(),
+    exclude_case: int | None = None,
+    limit: int = LIMIT,
+) -> list[Suggestion]:
     """Up to ``limit`` departments for a case of this region, category and text, best first.
 
     ``visible_cases``: a queryset of the cases the asking user may see; only their numbers are
     given as ``similar`` (the scores may learn from any case of the region)."""
-    candidates = {d.pk: d for d in Department.objects.serving(region.pk).filter(active=True)
-                  .exclude(pk__in=list(exclude_departments)).select_related("region")}
+    candidates = {
+        d.pk: d
+        for d in Department.objects.serving(region.pk)
+        .filter(active=True)
+        .exclude(pk__in=list(exclude_departments))
+        .select_related("region")
+    }
     if not candidates:
         return []
     tallies: dict[int, _Tally] = defaultdict(_Tally)
@@ -167,16 +196,23 @@ def suggest(*, region: Region, description: str, now: dt.datetime, category: Cat
     if sum(1 for t in tallies.values() if t.score > 0) < limit:  # the text alone does not fill the list
         for department_id, share in _category_shares(region, category, candidates, now).items():
             tallies[department_id].score += CATEGORY_WEIGHT * share
-    ranked = sorted(((pk, t) for pk, t in tallies.items() if t.score > 0),
-                    key=lambda item: (-item[1].score, -item[1].handled, candidates[item[0]].name))[:limit]
+    ranked = sorted(
+        ((pk, t) for pk, t in tallies.items() if t.score > 0),
+        key=lambda item: (-item[1].score, -item[1].handled, candidates[item[0]].name),
+    )[:limit]
     total = sum(t.score for _pk, t in ranked) or 1.0
     visible = _visible_ids(visible_cases, [pk for _d, t in ranked for _c, _n, pk in t.similar])
     return [
         Suggestion(
-            department=candidates[pk], score=round(t.score / total, 3),
-            similar=[number for _c, number, case_pk in sorted(t.similar, key=lambda s: -s[0])
-                     if visible is None or case_pk in visible][:5],
-            closed_last_year=t.closed_last_year, handled=t.handled,
+            department=candidates[pk],
+            score=round(t.score / total, 3),
+            similar=[
+                number
+                for _c, number, case_pk in sorted(t.similar, key=lambda s: -s[0])
+                if visible is None or case_pk in visible
+            ][:5],
+            closed_last_year=t.closed_last_year,
+            handled=t.handled,
             category_name=category.name if category else "",
         )
         for pk, t in ranked
@@ -192,8 +228,17 @@ def _visible_ids(visible_cases, ids: list[int]) -> set[int] | None:
 def suggest_for_case(case: Case, *, now: dt.datetime, visible_cases=None) -> list[Suggestion]:
     """Suggestions for routing (or rerouting) an existing case: not its current department, nor
     one that already returned it, nor the case itself as history."""
-    returned = {(p or {}).get("department") for p in LedgerEntry.objects.filter(case=case, action="return")
-                .values_list("payload", flat=True)}
+    returned = {
+        (p or {}).get("department")
+        for p in LedgerEntry.objects.filter(case=case, action="return").values_list("payload", flat=True)
+    }
     exclude = {pk for pk in returned | {case.department_id} if pk}
-    return suggest(region=case.region, description=case.description, category=case.category, now=now,
-                   visible_cases=visible_cases, exclude_departments=exclude, exclude_case=case.pk)
+    return suggest(
+        region=case.region,
+        description=case.description,
+        category=case.category,
+        now=now,
+        visible_cases=visible_cases,
+        exclude_departments=exclude,
+        exclude_case=case.pk,
+    )

@@ -15,6 +15,7 @@ Every writer builds its cells with the functions below (``cell`` for write-only 
 ``append``/``put`` for ordinary ones, ``csv_row`` for CSV) and saves with ``workbook_bytes``, which
 checks every cell of an ordinary workbook once more before the file leaves.
 """
+
 from __future__ import annotations
 
 import io

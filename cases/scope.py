@@ -6,6 +6,7 @@ filters and the admin (``cases.access``), the notices (``notices.access``) and t
 a stream. It is plain data (no query): the querysets that apply it live with their models
 (``CaseQuerySet.for_scope``, ``RegionQuerySet.visible_to``, ``DepartmentQuerySet.visible_to``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

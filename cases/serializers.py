@@ -1,4 +1,5 @@
 """What the REST API reads and writes for departments, cases and their ledger (SPEC §8)."""
+
 from __future__ import annotations
 
 from django.db.models import Q
@@ -16,7 +17,13 @@ from .models import Case, Category, Channel, Department, Enterprise, Region, Sta
 from .services import available_actions
 from .similar import similar_for_cases
 
-SIZE_NAMES = {"规模以上": "above_scale", "双百": "double_100", "双30": "double_30", "小微": "small_micro", "其他": "other"}
+SIZE_NAMES = {
+    "规模以上": "above_scale",
+    "双百": "double_100",
+    "双30": "double_30",
+    "小微": "small_micro",
+    "其他": "other",
+}
 SATISFACTION_NAMES = {"满意": "satisfied", "基本满意": "basically_satisfied", "不满意": "dissatisfied"}
 
 
@@ -127,11 +134,40 @@ class CaseSerializer(serializers.ModelSerializer):
         model = Case
         list_serializer_class = CaseListSerializer
         fields = [
-            "id", "number", "ref", "region", "region_name", "state", "state_name", "category", "category_name",
-            "channel", "channel_name", "department", "department_name", "enterprise", "description",
-            "contact_name", "contact_phone", "received_at", "assigned_at", "acknowledged_at", "due_date",
-            "due_date_provisional", "extension_days", "complex", "supervised", "result", "policy_basis",
-            "redirect_to", "closed_at", "reopen_count", "on_time", "overdue", "satisfaction", "available_actions",
+            "id",
+            "number",
+            "ref",
+            "region",
+            "region_name",
+            "state",
+            "state_name",
+            "category",
+            "category_name",
+            "channel",
+            "channel_name",
+            "department",
+            "department_name",
+            "enterprise",
+            "description",
+            "contact_name",
+            "contact_phone",
+            "received_at",
+            "assigned_at",
+            "acknowledged_at",
+            "due_date",
+            "due_date_provisional",
+            "extension_days",
+            "complex",
+            "supervised",
+            "result",
+            "policy_basis",
+            "redirect_to",
+            "closed_at",
+            "reopen_count",
+            "on_time",
+            "overdue",
+            "satisfaction",
+            "available_actions",
             "similar",
         ]
         read_only_fields = fields
@@ -176,10 +212,17 @@ class CaseCreateSerializer(TextRulesSerializer, serializers.Serializer):
     description = serializers.CharField(max_length=5000)
     contact_name = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
     contact_phone = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
-    received_at = serializers.DateTimeField(required=False, allow_null=True, default=None,
-                                            help_text=_("Default: now. Not in the future."))
-    ref = serializers.CharField(max_length=64, required=False, allow_blank=True, allow_null=True, default=None,
-                                help_text=_("External reference, unique per region (e.g. the province platform's number)."))
+    received_at = serializers.DateTimeField(
+        required=False, allow_null=True, default=None, help_text=_("Default: now. Not in the future.")
+    )
+    ref = serializers.CharField(
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        default=None,
+        help_text=_("External reference, unique per region (e.g. the province platform's number)."),
+    )
 
 
 class LedgerEntrySerializer(serializers.Serializer):
@@ -202,8 +245,12 @@ class LedgerEntrySerializer(serializers.Serializer):
 
 class AssignSerializer(serializers.Serializer):
     department = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text=_("Department id"))
-    complex = serializers.BooleanField(required=False, default=None, allow_null=True,
-                                       help_text=_("Complex problem: the longer deadline of its category applies."))
+    complex = serializers.BooleanField(
+        required=False,
+        default=None,
+        allow_null=True,
+        help_text=_("Complex problem: the longer deadline of its category applies."),
+    )
 
     def validate_department(self, value: int) -> Department:
         # Only departments this user may see: another county's answer the same as none at all,
@@ -223,14 +270,23 @@ class ReturnSerializer(TextRulesSerializer, serializers.Serializer):
 
 class ResolveSerializer(TextRulesSerializer, serializers.Serializer):
     result = serializers.CharField(max_length=5000)
-    evidence = serializers.ListField(child=serializers.FileField(), min_length=1, max_length=20,
-                                     help_text=_("One or more evidence files (PDF, images, office documents)."))
+    evidence = serializers.ListField(
+        child=serializers.FileField(),
+        min_length=1,
+        max_length=20,
+        help_text=_("One or more evidence files (PDF, images, office documents)."),
+    )
 
 
 class ExplainSerializer(ResolveSerializer):
     policy_basis = serializers.CharField(max_length=5000)
-    redirect_to = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="",
-                                        help_text=_("Where the enterprise can turn instead; default: as stated in the reply."))
+    redirect_to = serializers.CharField(
+        max_length=5000,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=_("Where the enterprise can turn instead; default: as stated in the reply."),
+    )
 
     def validate_redirect_to(self, value: str) -> str:
         # SPEC §8 does not send redirect_to; the reply itself then says where to turn.
@@ -270,15 +326,21 @@ class ImportRequestSerializer(serializers.Serializer):
 
 
 class ImportErrorSerializer(serializers.Serializer):
-    sheet = serializers.CharField(allow_null=True, help_text=_("The worksheet's name in a workbook; null for a CSV file."))
+    sheet = serializers.CharField(
+        allow_null=True, help_text=_("The worksheet's name in a workbook; null for a CSV file.")
+    )
     row = serializers.IntegerField(allow_null=True, help_text=_("Row number as Excel shows it (the header is row 1)."))
     column = serializers.CharField(allow_null=True)
     message = serializers.CharField()
 
 
 class ImportSkippedSerializer(serializers.Serializer):
-    sheet = serializers.CharField(allow_null=True, help_text=_("The worksheet's name in a workbook; null for a CSV file."))
-    row = serializers.IntegerField(allow_null=True, help_text=_("Row number as Excel shows it; null for a whole sheet."))
+    sheet = serializers.CharField(
+        allow_null=True, help_text=_("The worksheet's name in a workbook; null for a CSV file.")
+    )
+    row = serializers.IntegerField(
+        allow_null=True, help_text=_("Row number as Excel shows it; null for a whole sheet.")
+    )
     text = serializers.CharField(allow_blank=True, help_text=_("What the row says (a total, a note, a signature)."))
     reason = serializers.CharField()
 
@@ -296,8 +358,12 @@ class ImportSummarySerializer(serializers.Serializer):
     dry_run = serializers.BooleanField()
     rows = serializers.IntegerField()
     error_count = serializers.IntegerField()
-    skipped = ImportSkippedSerializer(many=True, help_text=_("Rows and sheets passed over: totals, notes, signature "
-                                                             "lines, sheets without a header (the first 1,000)."))
+    skipped = ImportSkippedSerializer(
+        many=True,
+        help_text=_(
+            "Rows and sheets passed over: totals, notes, signature lines, sheets without a header (the first 1,000)."
+        ),
+    )
     skipped_count = serializers.IntegerField()
 
 
@@ -306,4 +372,3 @@ class ImportSummarySerializer(serializers.Serializer):
 
 class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
-

@@ -17,9 +17,10 @@ department in its inbox.
 
 ``after_bulk_import``: an import wrote cases in bulk (``cases.importing.bulk``), around
 ``Model.save``, so no ``post_save`` fired for them. Sent once inside the import's transaction,
-after its last batch, with ``case_ids`` (the new cases' ids, in file order). Whatever keeps a derived row per case (a search
-index) listens here as well as to ``post_save``.
+after its last batch, with ``case_ids`` (the new cases' ids, in file order). Whatever keeps a
+derived row per case (a search index) listens here as well as to ``post_save``.
 """
+
 from django.dispatch import Signal
 
 case_changed = Signal()

@@ -13,6 +13,7 @@ makes two cases similar: the category is not part of the comparison.
 Only the cases the user may see are ever compared (``Case.objects.for_user``), so a county is
 never told of another county's case of a shared enterprise.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -32,10 +33,32 @@ MIN_SHARED = 3
 LIMIT = 10  # similar cases listed at most, the closest first
 
 # Fragments nearly every complaint contains: they say nothing about what the problem is.
-COMMON_BIGRAMS = frozenset({
-    "企业", "问题", "反映", "希望", "请求", "要求", "解决", "协调", "帮助", "我司", "公司", "有限", "情况", "相关",
-    "部门", "目前", "存在", "需要", "进行", "尽快", "能够", "一个",
-})
+COMMON_BIGRAMS = frozenset(
+    {
+        "企业",
+        "问题",
+        "反映",
+        "希望",
+        "请求",
+        "要求",
+        "解决",
+        "协调",
+        "帮助",
+        "我司",
+        "公司",
+        "有限",
+        "情况",
+        "相关",
+        "部门",
+        "目前",
+        "存在",
+        "需要",
+        "进行",
+        "尽快",
+        "能够",
+        "一个",
+    }
+)
 _NOT_TEXT = re.compile(r"[\W_]+", re.UNICODE)
 
 
@@ -45,7 +68,7 @@ def bigrams(text: str) -> frozenset[str]:
     clean = _NOT_TEXT.sub("", unicodedata.normalize("NFKC", text or "")).lower()
     if len(clean) == 1:
         return frozenset({clean})
-    return frozenset(clean[i:i + 2] for i in range(len(clean) - 1)) - COMMON_BIGRAMS
+    return frozenset(clean[i : i + 2] for i in range(len(clean) - 1)) - COMMON_BIGRAMS
 
 
 def closeness(a: frozenset[str], b: frozenset[str]) -> float:
@@ -93,17 +116,21 @@ def window_start(moment: dt.datetime) -> dt.datetime:
 _COLUMNS = ("pk", "number", "state", "received_at", "description")
 
 
-def similar_to_text(user, *, credit_code: str, description: str, now: dt.datetime | None = None,
-                    exclude_pk: int | None = None) -> list[Similar]:
+def similar_to_text(
+    user, *, credit_code: str, description: str, now: dt.datetime | None = None, exclude_pk: int | None = None
+) -> list[Similar]:
     """Before a case is saved: the enterprise's cases of the last 365 days (as the user sees
     them) whose description is close to ``description``. One query."""
     now = now or timezone.now()
     enterprise = Enterprise.objects.filter(credit_code=credit_code).values_list("pk", flat=True).first()
     if enterprise is None or not bigrams(description):
         return []
-    rows = (Case.objects.for_user(user).filter(enterprise_id=enterprise, received_at__gte=window_start(now),
-                                               received_at__lte=now)
-            .exclude(pk=exclude_pk).values_list(*_COLUMNS))
+    rows = (
+        Case.objects.for_user(user)
+        .filter(enterprise_id=enterprise, received_at__gte=window_start(now), received_at__lte=now)
+        .exclude(pk=exclude_pk)
+        .values_list(*_COLUMNS)
+    )
     return _rank(description, rows)
 
 
@@ -115,15 +142,19 @@ def similar_for_cases(user, cases: list[Case]) -> dict[int, list[Similar]]:
     by_enterprise: dict[int, list[tuple]] = defaultdict(list)
     earliest = window_start(min(c.received_at for c in cases))
     latest = max(c.received_at for c in cases)
-    rows = (Case.objects.for_user(user)
-            .filter(enterprise_id__in={c.enterprise_id for c in cases}, received_at__gte=earliest,
-                    received_at__lte=latest)
-            .values_list("enterprise_id", *_COLUMNS))
+    rows = (
+        Case.objects.for_user(user)
+        .filter(enterprise_id__in={c.enterprise_id for c in cases}, received_at__gte=earliest, received_at__lte=latest)
+        .values_list("enterprise_id", *_COLUMNS)
+    )
     for enterprise_id, *row in rows:
         by_enterprise[enterprise_id].append(tuple(row))
     result = {}
     for case in cases:
-        candidates = [row for row in by_enterprise[case.enterprise_id]
-                      if row[0] != case.pk and window_start(case.received_at) <= row[3] <= case.received_at]
+        candidates = [
+            row
+            for row in by_enterprise[case.enterprise_id]
+            if row[0] != case.pk and window_start(case.received_at) <= row[3] <= case.received_at
+        ]
         result[case.pk] = _rank(case.description, candidates)
     return result

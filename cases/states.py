@@ -1,5 +1,6 @@
 """The states of a case (SPEC §2), apart from the model so the action registry
 (``cases.actions``) can name them and the model's transitions can read the registry."""
+
 from __future__ import annotations
 
 from django.db import models

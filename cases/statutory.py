@@ -9,6 +9,7 @@ yet is counted on weekends plus these days and marked provisional with the rule'
 A change of the law is one new ``StatutoryRule`` at the end of ``RULES``. Lunar dates and solar
 terms come from ``lunar-python`` (astronomical, China Standard Time), not from a table kept here.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -86,20 +87,44 @@ def _holidays(rule: StatutoryRule, year: int) -> tuple[tuple[dt.date, str], ...]
 # years it governed (tests/deadlines/test_statutory_rule.py).
 RULES: tuple[StatutoryRule, ...] = (
     StatutoryRule(
-        "statutory-2000", 2000, "国务院令第270号，1999年修订",
-        spring_festival=(0, 1, 2), labour_days=3, qingming=False, dragon_boat=False, mid_autumn=False,
+        "statutory-2000",
+        2000,
+        "国务院令第270号，1999年修订",
+        spring_festival=(0, 1, 2),
+        labour_days=3,
+        qingming=False,
+        dragon_boat=False,
+        mid_autumn=False,
     ),
     StatutoryRule(
-        "statutory-2008", 2008, "国务院令第513号，2007年修订",
-        spring_festival=(-1, 0, 1), labour_days=1, qingming=True, dragon_boat=True, mid_autumn=True,
+        "statutory-2008",
+        2008,
+        "国务院令第513号，2007年修订",
+        spring_festival=(-1, 0, 1),
+        labour_days=1,
+        qingming=True,
+        dragon_boat=True,
+        mid_autumn=True,
     ),
     StatutoryRule(
-        "statutory-2014", 2014, "国务院令第644号，2013年修订",
-        spring_festival=(0, 1, 2), labour_days=1, qingming=True, dragon_boat=True, mid_autumn=True,
+        "statutory-2014",
+        2014,
+        "国务院令第644号，2013年修订",
+        spring_festival=(0, 1, 2),
+        labour_days=1,
+        qingming=True,
+        dragon_boat=True,
+        mid_autumn=True,
     ),
     StatutoryRule(
-        "statutory-2025", 2025, "国务院令第795号，2024年修订",
-        spring_festival=(-1, 0, 1, 2), labour_days=2, qingming=True, dragon_boat=True, mid_autumn=True,
+        "statutory-2025",
+        2025,
+        "国务院令第795号，2024年修订",
+        spring_festival=(-1, 0, 1, 2),
+        labour_days=2,
+        qingming=True,
+        dragon_boat=True,
+        mid_autumn=True,
     ),
 )
 _BY_LABEL = {rule.label: rule for rule in RULES}

@@ -1,4 +1,5 @@
 """The 台帐 as offices keep it (SPEC §3): the same twelve columns on the page and in the exports."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -78,11 +79,17 @@ def ordering_from(sort: str | None) -> list[str]:
 class LedgerTable(tables.Table):
     counter = tables.Column(verbose_name=HEADERS["counter"], empty_values=(), orderable=False)
     number = tables.Column(verbose_name=HEADERS["number"], order_by=ORDERINGS["number"])
-    enterprise = tables.Column(verbose_name=HEADERS["enterprise"], accessor="enterprise__name", order_by=ORDERINGS["enterprise"])
-    category = tables.Column(verbose_name=HEADERS["category"], accessor="category__name", order_by=ORDERINGS["category"])
+    enterprise = tables.Column(
+        verbose_name=HEADERS["enterprise"], accessor="enterprise__name", order_by=ORDERINGS["enterprise"]
+    )
+    category = tables.Column(
+        verbose_name=HEADERS["category"], accessor="category__name", order_by=ORDERINGS["category"]
+    )
     description = tables.Column(verbose_name=HEADERS["description"], orderable=False)
     received_at = tables.DateTimeColumn(verbose_name=HEADERS["received_at"], format="Y-m-d H:i")
-    department = tables.Column(verbose_name=HEADERS["department"], accessor="department__name", order_by=ORDERINGS["department"])
+    department = tables.Column(
+        verbose_name=HEADERS["department"], accessor="department__name", order_by=ORDERINGS["department"]
+    )
     due_date = tables.DateColumn(verbose_name=HEADERS["due_date"], format="Y-m-d")
     state = tables.Column(verbose_name=HEADERS["state"])
     closed_at = tables.DateTimeColumn(verbose_name=HEADERS["closed_at"], format="Y-m-d H:i")
@@ -123,7 +130,9 @@ class LedgerTable(tables.Table):
 
     def render_on_time(self, record):
         value = timeliness(record.state, record.due_date, record.closed_at, self.today)
-        css = {TIMELINESS_ON_TIME: "badge-ok", TIMELINESS_LATE: "badge-warn", TIMELINESS_OVERDUE: "badge-bad"}.get(value)
+        css = {TIMELINESS_ON_TIME: "badge-ok", TIMELINESS_LATE: "badge-warn", TIMELINESS_OVERDUE: "badge-bad"}.get(
+            value
+        )
         if css is None:
             return "—"
         return format_html('<span class="badge {}">{}</span>', css, timeliness_label(value))
@@ -131,6 +140,10 @@ class LedgerTable(tables.Table):
     def render_due_date(self, record, value):
         text = date_format(value, "Y-m-d")
         if record.due_date_provisional:
-            return format_html('{} <span class="badge badge-warn" title="{}">{}</span>', text,
-                               _("Computed without the official calendar for that year"), _("provisional"))
+            return format_html(
+                '{} <span class="badge badge-warn" title="{}">{}</span>',
+                text,
+                _("Computed without the official calendar for that year"),
+                _("provisional"),
+            )
         return text

@@ -6,6 +6,7 @@ IMPORT_JOB_HEARTBEAT_SECONDS on its own database connection, outside the import'
 so the page sees it live and notices when it stops. A hard time limit ends an import that runs
 past IMPORT_TIME_LIMIT_SECONDS (a soft one first lets it roll back and say so).
 """
+
 from __future__ import annotations
 
 import logging
@@ -72,7 +73,11 @@ class Heartbeat:
 
     def progress(self, phase: str, done: int, fraction: float | None) -> None:
         share = fraction or 0.0
-        percent = int(share * VALIDATE_SHARE) if phase == "validating" else VALIDATE_SHARE + int(share * (100 - VALIDATE_SHARE))
+        percent = (
+            int(share * VALIDATE_SHARE)
+            if phase == "validating"
+            else VALIDATE_SHARE + int(share * (100 - VALIDATE_SHARE))
+        )
         with self.lock:
             self.state = {"phase": phase, "processed": done, "percent": min(percent, 99)}
         if not self.threaded:
@@ -98,12 +103,16 @@ class Heartbeat:
 
 
 @shared_task(
-    name="cases.run_import_job", bind=True, acks_late=True, ignore_result=True,
+    name="cases.run_import_job",
+    bind=True,
+    acks_late=True,
+    ignore_result=True,
     # A worker lost mid-import (killed, out of memory) must not have the file handed to the next
     # worker automatically — a file that kills workers would kill them all. The page shows the
     # job as interrupted and the user retries it.
     reject_on_worker_lost=False,
-    soft_time_limit=settings.IMPORT_TIME_LIMIT_SECONDS, time_limit=settings.IMPORT_TIME_LIMIT_SECONDS + 60,
+    soft_time_limit=settings.IMPORT_TIME_LIMIT_SECONDS,
+    time_limit=settings.IMPORT_TIME_LIMIT_SECONDS + 60,
 )
 def run_import_job(self, job_id: str, attempt: int = 1) -> None:
     """Run one attempt of an import job, keeping its progress and heartbeat on its row."""
@@ -116,8 +125,13 @@ def run_import_job(self, job_id: str, attempt: int = 1) -> None:
     user = get_user_model().objects.filter(pk=job.user_id, is_active=True).first()
     path = file_path(job)
     if user is None or not path.exists():
-        finish(job_id, attempt, timezone.now(), status=Status.FAILED,
-               error=_("The uploaded file is no longer available; upload it again."))
+        finish(
+            job_id,
+            attempt,
+            timezone.now(),
+            status=Status.FAILED,
+            error=_("The uploaded file is no longer available; upload it again."),
+        )
         return
     outcome = Status.FAILED
     summary = None
@@ -128,18 +142,38 @@ def run_import_job(self, job_id: str, attempt: int = 1) -> None:
         finish(job_id, attempt, timezone.now(), status=Status.FAILED, error=error.message)
     except SoftTimeLimitExceeded:
         logger.warning("ledger import job %s stopped at its time limit", job_id)
-        finish(job_id, attempt, timezone.now(), status=Status.FAILED,
-               error=_("The import took longer than the time limit and was stopped; nothing was written. "
-                       "Split the file into smaller ones and import them one by one."))
+        finish(
+            job_id,
+            attempt,
+            timezone.now(),
+            status=Status.FAILED,
+            error=_(
+                "The import took longer than the time limit and was stopped; nothing was written. "
+                "Split the file into smaller ones and import them one by one."
+            ),
+        )
     except Exception:
         logger.exception("ledger import job %s failed", job_id)
-        finish(job_id, attempt, timezone.now(), status=Status.FAILED,
-               error=_("The import failed unexpectedly; nothing was written."))
+        finish(
+            job_id,
+            attempt,
+            timezone.now(),
+            status=Status.FAILED,
+            error=_("The import failed unexpectedly; nothing was written."),
+        )
         raise
     else:
         outcome = Status.DONE
-        finish(job_id, attempt, timezone.now(), status=Status.DONE, percent=100, summary=summary, error="",
-               interrupted=False)
+        finish(
+            job_id,
+            attempt,
+            timezone.now(),
+            status=Status.DONE,
+            percent=100,
+            summary=summary,
+            error="",
+            interrupted=False,
+        )
     finally:
         # A clean dry run keeps the file so the office can confirm it without uploading again.
         keep = job.dry_run and outcome == Status.DONE and not (summary or {}).get("errors")

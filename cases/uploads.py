@@ -3,6 +3,7 @@
 The type is read from the file's first bytes (``filetype``), not from its name or the browser's
 content type; the name's extension must agree with what the content is.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -57,7 +58,9 @@ def safe_name(name: str) -> str:
     if not name:
         raise InvalidInput(_("The file has no name."), field="evidence")
     if "/" in name or "\\" in name or "\x00" in name or name in {".", ".."} or name.startswith("."):
-        raise InvalidInput(_("The file name “%(name)s” is not allowed: it looks like a path.") % {"name": name[:80]}, field="evidence")
+        raise InvalidInput(
+            _("The file name “%(name)s” is not allowed: it looks like a path.") % {"name": name[:80]}, field="evidence"
+        )
     if len(name) > 200:
         raise InvalidInput(_("The file name is too long (at most 200 characters)."), field="evidence")
     return name

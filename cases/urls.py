@@ -26,9 +26,7 @@ def _view_for(action):
     return views.case_action, {"action": action.name}
 
 
-urlpatterns += [
-    path(f"cases/<int:pk>/{action.slug}/", *_view_for(action), name=action.name) for action in on_case()
-]
+urlpatterns += [path(f"cases/<int:pk>/{action.slug}/", *_view_for(action), name=action.name) for action in on_case()]
 
 # Import of existing ledgers (SPEC §7): upload page, progress, summary, template (cases/views_import.py).
 from .views_import import import_urls  # noqa: E402

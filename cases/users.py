@@ -1,4 +1,5 @@
 """Creating users with a role: used by ``add_user``, ``seed_demo`` and the tests."""
+
 from __future__ import annotations
 
 import secrets
@@ -39,8 +40,11 @@ def _placement(role: str, region, department) -> tuple[Region | None, Department
         if department is None:
             raise UserSetupError("Unknown department id")
     if role == Role.COUNTY_OFFICE and (region is None or region.is_city):
-        raise UserSetupError("A county office user needs --region" if region is None else
-                             "A county office user belongs to a county, not the city; use --role city_office")
+        raise UserSetupError(
+            "A county office user needs --region"
+            if region is None
+            else "A county office user belongs to a county, not the city; use --role city_office"
+        )
     if role == Role.DEPARTMENT:
         if department is None:
             raise UserSetupError("A department user needs --department")
@@ -81,7 +85,5 @@ def create_user(
     user.is_staff = True  # everyone may use the (scoped) admin
     user.save()
     user.groups.set([Group.objects.get_or_create(name=role)[0]])
-    Profile.objects.update_or_create(
-        user=user, defaults={"role": role, "region": region, "department": department}
-    )
+    Profile.objects.update_or_create(user=user, defaults={"role": role, "region": region, "department": department})
     return user, password

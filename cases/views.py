@@ -3,6 +3,7 @@
 Every change goes through ``cases.services``; these views only map its refusals to pages:
 InvalidInput → the form again (400), NotAllowed → 403, NotFound → 404, WrongState → 409.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -98,6 +99,7 @@ def _today() -> dt.date:
 
 # -- intake ----------------------------------------------------------------------------------
 
+
 @require_http_methods(["GET", "POST"])
 @login_required
 def intake(request):
@@ -150,8 +152,9 @@ def _intake_log(request, form, *, now, key, request_hash):
 
     try:
         if key:
-            case, created = idempotency.create_once(by=request.user, key=key, request_hash=request_hash,
-                                                    create=create, now=now)
+            case, created = idempotency.create_once(
+                by=request.user, key=key, request_hash=request_hash, create=create, now=now
+            )
         else:
             case, created = create(), True
     except NotAllowed as error:
@@ -166,8 +169,11 @@ def _intake_log(request, form, *, now, key, request_hash):
 
 
 def _intake_repeated(request, case):
-    messages.info(request, _("Case %(number)s was already logged from this form; the repeated "
-                             "submission logged nothing new.") % {"number": case.number})
+    messages.info(
+        request,
+        _("Case %(number)s was already logged from this form; the repeated submission logged nothing new.")
+        % {"number": case.number},
+    )
     return redirect("cases:detail", pk=case.pk)
 
 
@@ -185,13 +191,19 @@ def _intake_resent_changed(request, now, logged: Case | None):
     data["submission"] = idempotency.new_form_token()
     form = IntakeForm(data, user=request.user, now=now)
     form.is_valid()
-    form.add_error(None, _("This form was already submitted and logged as case %(number)s. Nothing new was "
-                           "logged; submit again to log what the form says now as another case.")
-                   % {"number": logged.number if logged else "—"})
+    form.add_error(
+        None,
+        _(
+            "This form was already submitted and logged as case %(number)s. Nothing new was "
+            "logged; submit again to log what the form says now as another case."
+        )
+        % {"number": logged.number if logged else "—"},
+    )
     return _intake_page(request, form, status=409)
 
 
 # -- case detail and actions -----------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class PageAction:
@@ -211,8 +223,14 @@ class PageAction:
 
 
 def _page_action(action: actions.Action) -> PageAction:
-    return PageAction(action.name, getattr(forms, action.form), action.button, action.done, office=action.office,
-                      button_css="btn-secondary" if action.secondary else "")
+    return PageAction(
+        action.name,
+        getattr(forms, action.form),
+        action.button,
+        action.done,
+        office=action.office,
+        button_css="btn-secondary" if action.secondary else "",
+    )
 
 
 ACTIONS: dict[str, PageAction] = {action.name: _page_action(action) for action in actions.on_page(actions.Page.FORM)}
@@ -256,41 +274,55 @@ def _render_detail(request, case: Case, *, bound: dict | None = None, status: in
             continue
         form = (bound or {}).get(name) or _form_for(name, case)
         # ?department= (the dashboard's 退单 queue) opens the routing form with it chosen.
-        preselected = (name not in (bound or {}) and isinstance(form, AssignForm)
-                       and form.preselect(request.GET.get("department")))
-        action_forms.append({"name": name, "action": ACTIONS[name], "form": form,
-                             "url": reverse(f"cases:{name}", args=[case.pk]),
-                             "open": name in (bound or {}) or preselected})
+        preselected = (
+            name not in (bound or {}) and isinstance(form, AssignForm) and form.preselect(request.GET.get("department"))
+        )
+        action_forms.append(
+            {
+                "name": name,
+                "action": ACTIONS[name],
+                "form": form,
+                "url": reverse(f"cases:{name}", args=[case.pk]),
+                "open": name in (bound or {}) or preselected,
+            }
+        )
     chain = list(entries_for(case).select_related(*_with_profile("actor")))
     entries = []
     for entry in chain:
-        entries.append({
-            "entry": entry,
-            "label": actions.label_of(entry.action),
-            "from_label": state_label(entry.from_state) if entry.from_state else "",
-            "to_label": state_label(entry.to_state) if entry.to_state else "",
-            "source_label": SOURCE_LABELS.get(entry.source, entry.source),
-            "summary": payload_summary(entry.action, entry.payload or {}),
-        })
+        entries.append(
+            {
+                "entry": entry,
+                "label": actions.label_of(entry.action),
+                "from_label": state_label(entry.from_state) if entry.from_state else "",
+                "to_label": state_label(entry.to_state) if entry.to_state else "",
+                "source_label": SOURCE_LABELS.get(entry.source, entry.source),
+                "summary": payload_summary(entry.action, entry.payload or {}),
+            }
+        )
     missing = [str(MISSING_LABELS.get(key, key)) for key in lacks(case.number, chain)]
     # The version this page shows; every action form sends it back (see services.refusal_for).
     seen = chain[-1].seq if chain else 0
     badge_text, badge_css = _due_badge(case, today)
-    return render(request, "cases/detail.html", {
-        "case": case,
-        "today": today,
-        "badge_text": badge_text,
-        "badge_css": badge_css,
-        "missing": missing,
-        "evidence": case.evidence.select_related(*_with_profile("uploaded_by")),
-        "follow_ups": case.follow_ups.select_related(*_with_profile("recorded_by")),
-        "entries": entries,
-        "action_forms": action_forms,
-        "other_actions": other_actions,
-        "error": error,
-        "state_label": state_label(case.state),
-        "seen": seen,
-    }, status=status)
+    return render(
+        request,
+        "cases/detail.html",
+        {
+            "case": case,
+            "today": today,
+            "badge_text": badge_text,
+            "badge_css": badge_css,
+            "missing": missing,
+            "evidence": case.evidence.select_related(*_with_profile("uploaded_by")),
+            "follow_ups": case.follow_ups.select_related(*_with_profile("recorded_by")),
+            "entries": entries,
+            "action_forms": action_forms,
+            "other_actions": other_actions,
+            "error": error,
+            "state_label": state_label(case.state),
+            "seen": seen,
+        },
+        status=status,
+    )
 
 
 @require_GET
@@ -313,8 +345,10 @@ def _conflict(request, case_pk: int, error: CaseError):
     if isinstance(error, MovedOn):
         message = _("%(reason)s The page now shows the case as it is.") % {"reason": error.message}
     else:
-        message = _("The case has been changed by someone else or no longer allows this action: %(reason)s "
-                    "The page now shows its current state.") % {"reason": error.message}
+        message = _(
+            "The case has been changed by someone else or no longer allows this action: %(reason)s "
+            "The page now shows its current state."
+        ) % {"reason": error.message}
     return _render_detail(request, case, status=409, error=message)
 
 
@@ -333,14 +367,16 @@ def case_action(request, pk: int, action: str):
         return _conflict(request, case.pk, refusal)
     form = _form_for(action, case, request.POST, request.FILES)
     if not form.is_valid():
-        return _render_detail(request, case, bound={action: form}, status=400,
-                              error=_("Please correct the errors below."))
+        return _render_detail(
+            request, case, bound={action: form}, status=400, error=_("Please correct the errors below.")
+        )
     try:
         ACTIONS[action].call(case, request.user, form.cleaned_data)
     except InvalidInput as error:
         form.add_service_error(error)
-        return _render_detail(request, get_case_for_user(request.user, pk), bound={action: form}, status=400,
-                              error=error.message)
+        return _render_detail(
+            request, get_case_for_user(request.user, pk), bound={action: form}, status=400, error=error.message
+        )
     except NotAllowed as error:
         return _refused(request, error)
     except NotFound as error:
@@ -353,13 +389,16 @@ def case_action(request, pk: int, action: str):
 
 # -- evidence download -----------------------------------------------------------------------
 
+
 @require_GET
 @login_required
 def evidence_download(request, pk: int):
     evidence = get_evidence_for_user(request.user, pk)
     if not evidence.file:
-        raise Http404(_("This evidence is a reference only (%(ref)s); there is no file to download.")
-                      % {"ref": evidence.reference or evidence.original_name})
+        raise Http404(
+            _("This evidence is a reference only (%(ref)s); there is no file to download.")
+            % {"ref": evidence.reference or evidence.original_name}
+        )
     prefix = getattr(settings, "EVIDENCE_X_ACCEL_PREFIX", "")
     if prefix:
         # nginx sends the file from its internal location; Django only decides who may have it.
@@ -371,14 +410,19 @@ def evidence_download(request, pk: int):
             handle = evidence.file.open("rb")
         except FileNotFoundError:
             raise Http404(_("The file is missing from storage.")) from None
-        response = FileResponse(handle, as_attachment=True, filename=evidence.original_name,
-                                content_type=evidence.content_type or "application/octet-stream")
+        response = FileResponse(
+            handle,
+            as_attachment=True,
+            filename=evidence.original_name,
+            content_type=evidence.content_type or "application/octet-stream",
+        )
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response
 
 
 # -- the 台帐 list and its exports --------------------------------------------------------------
+
 
 def _ledger_queryset(request, today: dt.date):
     """The filtered scope: the same for the page and both exports."""
@@ -397,18 +441,24 @@ def ledger(request):
     if target := jump_target(search, queryset):  # a full case number typed: straight to the case
         return redirect(target)
     queryset = queryset.select_related("enterprise", "category", "department")
-    table = SearchLedgerTable(queryset, today=today, words=search.words) if search else LedgerTable(queryset, today=today)
+    table = (
+        SearchLedgerTable(queryset, today=today, words=search.words) if search else LedgerTable(queryset, today=today)
+    )
     RequestConfig(request, paginate={"per_page": 50}).configure(table)
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "cases/ledger.html", {
-        "filter": filterset,
-        "table": table,
-        "export_query": query.urlencode(),
-        "search": search,
-        "today": today,
-        "legend": {"on_time": TIMELINESS_ON_TIME, "late": TIMELINESS_LATE, "overdue": TIMELINESS_OVERDUE},
-    })
+    return render(
+        request,
+        "cases/ledger.html",
+        {
+            "filter": filterset,
+            "table": table,
+            "export_query": query.urlencode(),
+            "search": search,
+            "today": today,
+            "legend": {"on_time": TIMELINESS_ON_TIME, "late": TIMELINESS_LATE, "overdue": TIMELINESS_OVERDUE},
+        },
+    )
 
 
 def _export_queryset(request, today):

@@ -5,6 +5,7 @@ Entering goes through ``cases.workcalendar`` (the same as the admin and ``enter_
 the days are stored, every open case's due date counted on that year is recomputed with a ledger
 entry, and each affected department is told in its inbox.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -31,21 +32,29 @@ class NoticeForm(forms.Form):
     """The dates a State Council notice lists for one year."""
 
     reference = forms.CharField(
-        label=gettext_lazy("Official notice"), max_length=200,
+        label=gettext_lazy("Official notice"),
+        max_length=200,
         help_text=gettext_lazy("The notice the dates come from, e.g. 国办发明电〔2026〕12号."),
     )
     holidays = forms.CharField(
-        label=gettext_lazy("Holidays (days off)"), widget=forms.Textarea(attrs={"rows": 8}), max_length=5000,
-        help_text=gettext_lazy("One per line, as the notice lists them: a date or a range with its name, "
-                               "e.g. 2027-02-05..2027-02-13 春节. Weekends inside a range may be included."),
+        label=gettext_lazy("Holidays (days off)"),
+        widget=forms.Textarea(attrs={"rows": 8}),
+        max_length=5000,
+        help_text=gettext_lazy(
+            "One per line, as the notice lists them: a date or a range with its name, "
+            "e.g. 2027-02-05..2027-02-13 春节. Weekends inside a range may be included."
+        ),
     )
     makeup_days = forms.CharField(
-        label=gettext_lazy("Make-up working days (调休)"), required=False, max_length=2000,
+        label=gettext_lazy("Make-up working days (调休)"),
+        required=False,
+        max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=gettext_lazy("Weekend days that are working days, one per line, e.g. 2027-02-20."),
     )
     revise = forms.BooleanField(
-        label=gettext_lazy("Replace the stored schedule of this year (a revised notice)"), required=False,
+        label=gettext_lazy("Replace the stored schedule of this year (a revised notice)"),
+        required=False,
     )
 
     def __init__(self, *args, year: int, existing, **kwargs):
@@ -84,17 +93,30 @@ def enterable_years(today: dt.date) -> range:
 @login_required
 def calendar_index(request):
     today = timezone.localdate()
-    years = {y.year: y for y in CalendarYear.objects.filter(year__in=enterable_years(today)).select_related("entered_by")}
+    years = {
+        y.year: y for y in CalendarYear.objects.filter(year__in=enterable_years(today)).select_related("entered_by")
+    }
     rows = []
     for year in enterable_years(today):
         entered = years.get(year)
         rule = None if entered else statutory.rule_for(year)
-        rows.append({"year": year, "entered": entered, "rule": rule,
-                     "statutory": sorted(statutory.holidays(year).items()) if not entered else []})
-    return render(request, "cases/calendar.html", {
-        "rows": rows, "awaited": workcalendar.awaited(today),
-        "can_enter": role_of(request.user) == Role.CITY_OFFICE,
-    })
+        rows.append(
+            {
+                "year": year,
+                "entered": entered,
+                "rule": rule,
+                "statutory": sorted(statutory.holidays(year).items()) if not entered else [],
+            }
+        )
+    return render(
+        request,
+        "cases/calendar.html",
+        {
+            "rows": rows,
+            "awaited": workcalendar.awaited(today),
+            "can_enter": role_of(request.user) == Role.CITY_OFFICE,
+        },
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -113,8 +135,14 @@ def calendar_enter(request, year: int):
         initial["holidays"], initial["makeup_days"] = workcalendar.schedule_text(workcalendar.schedule_of(existing))
         initial["reference"] = existing.reference
     form = NoticeForm(request.POST or None, initial=initial, year=year, existing=existing)
-    context = {"form": form, "year": year, "existing": existing, "plan": None,
-               "rule": statutory.rule_for(year), "statutory": sorted(statutory.holidays(year).items())}
+    context = {
+        "form": form,
+        "year": year,
+        "existing": existing,
+        "plan": None,
+        "rule": statutory.rule_for(year),
+        "statutory": sorted(statutory.holidays(year).items()),
+    }
     if request.method == "GET":
         return render(request, "cases/calendar_enter.html", context)
     if not form.is_valid():
@@ -124,22 +152,33 @@ def calendar_enter(request, year: int):
         if "confirm" in request.POST:
             messages.warning(request, _("The dates changed since the preview: check the difference again, then save."))
         moved = plan.moved
-        context.update(plan=plan, day_changes=[_day_change_row(c) for c in plan.day_changes],
-                       moved=moved[:SHOWN_DUE_CHANGES], moved_hidden=max(0, len(moved) - SHOWN_DUE_CHANGES),
-                       unmoved=len(plan.due_changes) - len(moved))
+        context.update(
+            plan=plan,
+            day_changes=[_day_change_row(c) for c in plan.day_changes],
+            moved=moved[:SHOWN_DUE_CHANGES],
+            moved_hidden=max(0, len(moved) - SHOWN_DUE_CHANGES),
+            unmoved=len(plan.due_changes) - len(moved),
+        )
         return render(request, "cases/calendar_enter.html", context)
     try:
         entered, recomputed = workcalendar.enter_year(
-            form.schedule, by=request.user, source="app", reference=form.cleaned_data["reference"],
+            form.schedule,
+            by=request.user,
+            source="app",
+            reference=form.cleaned_data["reference"],
             revise=bool(form.cleaned_data.get("revise")),
         )
     except InvalidInput as error:  # changed by someone else meanwhile: nothing was written
         form.add_error(None, error.message)
         return render(request, "cases/calendar_enter.html", context, status=400)
-    messages.success(request, _(
-        "The %(year)d schedule is saved (version %(version)d); %(n)d open cases' due dates were recomputed "
-        "and their departments told."
-    ) % {"year": entered.year, "version": entered.version, "n": recomputed})
+    messages.success(
+        request,
+        _(
+            "The %(year)d schedule is saved (version %(version)d); %(n)d open cases' due dates were recomputed "
+            "and their departments told."
+        )
+        % {"year": entered.year, "version": entered.version, "n": recomputed},
+    )
     return redirect("cases:calendar")
 
 

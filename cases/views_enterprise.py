@@ -1,5 +1,6 @@
 """An enterprise's history: the page (linked from every case page) and
 ``GET /api/v1/enterprises/{credit_code}/`` (cases/enterprise_history.py)."""
+
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required

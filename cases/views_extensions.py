@@ -4,6 +4,7 @@ The forms are in ``cases/_extension_actions.html`` on the case detail page. Each
 service; a refusal re-renders the detail page with the message and the matching status
 (400 bad input, 403 wrong role, 404 outside scope, 409 wrong state or a lost race).
 """
+
 from __future__ import annotations
 
 from django.contrib import messages
@@ -34,8 +35,11 @@ def _act(request, pk: int, name: str):
     except WrongState as error:  # a department the case has left since its page was loaded
         return _detail_with_error(request, case.pk, error.message, 409)
     seen = services.parse_version(request.POST.get("seen"))
-    if (seen is not None and name not in services.available_actions(case, request.user)
-            and seen != services.ledger_version(case)):
+    if (
+        seen is not None
+        and name not in services.available_actions(case, request.user)
+        and seen != services.ledger_version(case)
+    ):
         return _detail_with_error(request, case.pk, services.moved_on().message, 409)
     form = getattr(forms, action.form)(request.POST, prefix=name)
     if not form.is_valid():

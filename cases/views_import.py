@@ -1,5 +1,6 @@
 """The upload page of the ledger import (SPEC §7): upload, dry run or import, progress, summary,
 and the XLSX template. The work runs as a Celery task (in-process on the embedded default)."""
+
 from __future__ import annotations
 
 from django import forms
@@ -33,8 +34,9 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 class ImportForm(forms.Form):
     file = forms.FileField(label=gettext_lazy("Ledger file (.xlsx or .csv)"))
-    dry_run = forms.BooleanField(label=gettext_lazy("Check only (dry run): report errors, write nothing"),
-                                 required=False, initial=True)
+    dry_run = forms.BooleanField(
+        label=gettext_lazy("Check only (dry run): report errors, write nothing"), required=False, initial=True
+    )
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -45,8 +47,12 @@ class ImportForm(forms.Form):
 
 
 def _refuse(request):
-    return render(request, "cases/refused.html",
-                  {"message": _("Only a county office or the city office may import a ledger.")}, status=403)
+    return render(
+        request,
+        "cases/refused.html",
+        {"message": _("Only a county office or the city office may import a ledger.")},
+        status=403,
+    )
 
 
 def _is_importer(user) -> bool:
@@ -83,21 +89,33 @@ def import_page(request):
         return _refuse(request)
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        job = create_job(form.cleaned_data["file"], user=request.user, dry_run=form.cleaned_data["dry_run"],
-                         now=timezone.now())
+        job = create_job(
+            form.cleaned_data["file"], user=request.user, dry_run=form.cleaned_data["dry_run"], now=timezone.now()
+        )
         return _start(request, job, remove_file=True)
     columns = [(c.header, c.key, c.required) for c in SPEC_COLUMNS]
-    return render(request, "cases/import.html", {"form": form, "columns": columns},
-                  status=400 if request.method == "POST" else 200)
+    return render(
+        request,
+        "cases/import.html",
+        {"form": form, "columns": columns},
+        status=400 if request.method == "POST" else 200,
+    )
 
 
 @login_required
 @require_GET
 def import_job(request, job_id):
     view = view_of(get_job_for_user(request.user, job_id), timezone.now())
-    return render(request, "cases/import_job.html", {
-        "job": view.job, "view": view, "summary": view.job.summary or {}, "can_confirm": view.can_confirm,
-    })
+    return render(
+        request,
+        "cases/import_job.html",
+        {
+            "job": view.job,
+            "view": view,
+            "summary": view.job.summary or {},
+            "can_confirm": view.can_confirm,
+        },
+    )
 
 
 @login_required
@@ -117,7 +135,9 @@ def import_job_confirm(request, job_id):
     if not checked.can_confirm:
         return redirect("cases:import_job", job_id=job_id)
     # The dry run's file stays for it (it may be confirmed again if the broker refuses this run).
-    return _start(request, create_job(user=request.user, dry_run=False, now=now, from_job=checked.job), remove_file=False)
+    return _start(
+        request, create_job(user=request.user, dry_run=False, now=now, from_job=checked.job), remove_file=False
+    )
 
 
 @login_required
@@ -141,7 +161,9 @@ def import_job_errors(request, job_id):
     if job.status != Status.DONE or not summary.get("errors"):
         raise Http404(_("This import has no errors to download."))
     response = HttpResponse(error_report_bytes(summary, file_name=job.file_name), content_type=XLSX)
-    response["Content-Disposition"] = content_disposition_header(True, _("import-errors-%(id)s.xlsx") % {"id": job.pk[:8]})
+    response["Content-Disposition"] = content_disposition_header(
+        True, _("import-errors-%(id)s.xlsx") % {"id": job.pk[:8]}
+    )
     return response
 
 
@@ -149,7 +171,10 @@ def import_job_errors(request, job_id):
 @require_GET
 def import_template(request):
     response = HttpResponse(template_bytes(), content_type=XLSX)
-    response["Content-Disposition"] = "attachment; filename=\"ledger-import-template.xlsx\"; filename*=UTF-8''%E4%BC%81%E4%B8%9A%E9%97%AE%E9%A2%98%E5%8F%B0%E5%B8%90%E5%AF%BC%E5%85%A5%E6%A8%A1%E6%9D%BF.xlsx"
+    response["Content-Disposition"] = (
+        'attachment; filename="ledger-import-template.xlsx"; '
+        "filename*=UTF-8''%E4%BC%81%E4%B8%9A%E9%97%AE%E9%A2%98%E5%8F%B0%E5%B8%90%E5%AF%BC%E5%85%A5%E6%A8%A1%E6%9D%BF.xlsx"
+    )
     return response
 
 
@@ -165,4 +190,3 @@ def import_urls():
         path("import/<str:job_id>/errors.xlsx", import_job_errors, name="import_job_errors"),
         path("import/<str:job_id>/retry/", import_job_retry, name="import_job_retry"),
     ]
-

@@ -6,6 +6,7 @@ year that already has a calendar with different days is refused unless it is an 
 revision; either way, every due date counted on that year (provisionally, or on the previous
 version) is recomputed in the same transaction, each with a ledger entry.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -271,8 +272,12 @@ class YearPlan:
 def _days_as_they_stand(year: int, existing) -> dict[dt.date, tuple[bool, str, str]]:
     """{date: (is_workday, kind, name)} for every date of ``year`` as the calendar counts it now."""
     if existing is not None:
-        return {d: (w, k, n) for d, w, k, n in
-                CalendarDay.objects.filter(calendar=existing).values_list("date", "is_workday", "kind", "name")}
+        return {
+            d: (w, k, n)
+            for d, w, k, n in CalendarDay.objects.filter(calendar=existing).values_list(
+                "date", "is_workday", "kind", "name"
+            )
+        }
     statutory_days = statutory.holidays(year)
     days, day = {}, dt.date(year, 1, 1)
     while day.year == year:
@@ -291,15 +296,26 @@ def _affected_cases(year: int, *, lock: bool):
     qs = Case.objects.filter(state__in=OPEN_STATES, calendar_version__contains=f"{year}.", due_date__isnull=False)
     if lock:
         qs = qs.select_for_update()
-    return list(qs.only("pk", "number", "region_id", "department_id", "received_at", "due_date", "due_date_provisional",
-                        "calendar_version").order_by("pk"))
+    return list(
+        qs.only(
+            "pk",
+            "number",
+            "region_id",
+            "department_id",
+            "received_at",
+            "due_date",
+            "due_date_provisional",
+            "calendar_version",
+        ).order_by("pk")
+    )
 
 
 def _allowances(cases, before: workdays.Calendar) -> dict[int, int]:
     """Each case's whole allowance, counted on the calendar its due date came from."""
     return {
-        c.pk: before.working_days_between(c.received_on, c.due_date,
-                                          provisional=workdays.provisional_rules_of(c.calendar_version))
+        c.pk: before.working_days_between(
+            c.received_on, c.due_date, provisional=workdays.provisional_rules_of(c.calendar_version)
+        )
         for c in cases
     }
 
@@ -315,7 +331,8 @@ def plan_year(schedule: YearSchedule) -> YearPlan:
     standing = _days_as_they_stand(schedule.year, existing)
     day_changes = [
         DayChange(r.date, *standing[r.date], row=r)
-        for r in rows if r.date in standing and standing[r.date][0] != r.is_workday
+        for r in rows
+        if r.date in standing and standing[r.date][0] != r.is_workday
     ]
     conflicts, missing = differences(existing, rows) if existing is not None else ([], [])
     before = workdays.current_calendar()
@@ -331,16 +348,37 @@ def plan_year(schedule: YearSchedule) -> YearPlan:
         if allowances[case.pk] < 1:
             continue
         due = after.add_working_days(case.received_on, allowances[case.pk])
-        due_changes.append(services.RecomputedDue(
-            case.pk, case.number, case.region_id, case.department_id, allowances[case.pk], case.due_date,
-            due.date, due.provisional,
-        ))
-    return YearPlan(schedule, rows, existing, None if existing else statutory.rule_for(schedule.year),
-                    day_changes, conflicts, missing, due_changes)
+        due_changes.append(
+            services.RecomputedDue(
+                case.pk,
+                case.number,
+                case.region_id,
+                case.department_id,
+                allowances[case.pk],
+                case.due_date,
+                due.date,
+                due.provisional,
+            )
+        )
+    return YearPlan(
+        schedule,
+        rows,
+        existing,
+        None if existing else statutory.rule_for(schedule.year),
+        day_changes,
+        conflicts,
+        missing,
+        due_changes,
+    )
 
 
 def enter_year(
-    schedule: YearSchedule, *, by=None, source: str, reference: str = "", revise: bool = False,
+    schedule: YearSchedule,
+    *,
+    by=None,
+    source: str,
+    reference: str = "",
+    revise: bool = False,
     now: dt.datetime | None = None,
 ) -> tuple[object, int]:
     """Store a year's calendar and recompute the open cases' due dates counted on it.
@@ -370,8 +408,12 @@ def enter_year(
 
         if existing is None:
             year = CalendarYear.objects.create(
-                year=schedule.year, version=1, source=source[:100], reference=reference[:200],
-                entered_by=by if by is not None and by.pk else None, updated_at=now,
+                year=schedule.year,
+                version=1,
+                source=source[:100],
+                reference=reference[:200],
+                entered_by=by if by is not None and by.pk else None,
+                updated_at=now,
             )
         else:
             year = existing
@@ -385,7 +427,8 @@ def enter_year(
         )
         after = workdays.current_calendar()
         reason = _("Working-day calendar %(year)d entered (version %(version)d).") % {
-            "year": year.year, "version": year.version,
+            "year": year.year,
+            "version": year.version,
         }
         changes = []
         for case in affected:

@@ -11,6 +11,7 @@ list of years and their versions) to notice an edit made by another process; the
 are re-read only when its version changes. Code that does many computations at once (the sweep)
 takes one ``current_calendar()`` and calls its methods.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -64,7 +65,7 @@ def provisional_rules_of(calendar_version: str) -> dict[int, StatutoryRule | Non
         year, _dot, version = part.partition(".")
         if not year.isdigit() or not version.startswith(PROVISIONAL):
             continue
-        label = version[len(PROVISIONAL) + 1:]
+        label = version[len(PROVISIONAL) + 1 :]
         rules[int(year)] = statutory.rule_by_label(label) if label else None
     return rules
 
@@ -176,8 +177,10 @@ def current_calendar() -> Calendar:
     from .models import CalendarDay, CalendarYear
 
     global _snapshot
-    keys = {year: (version, pk, updated_at) for year, version, pk, updated_at in
-            CalendarYear.objects.values_list("year", "version", "pk", "updated_at")}
+    keys = {
+        year: (version, pk, updated_at)
+        for year, version, pk, updated_at in CalendarYear.objects.values_list("year", "version", "pk", "updated_at")
+    }
     snapshot = _snapshot
     if {y: e.key for y, e in snapshot._years.items()} == keys:
         return snapshot

@@ -1,4 +1,5 @@
 """The REST API under /api/v1/ (SPEC §8). Each app contributes its routes in its own api.py."""
+
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 

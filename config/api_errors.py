@@ -1,5 +1,6 @@
 """One error shape for the whole API (SPEC §8): {"detail": "…"} or {"field": ["…"]},
 with 400 for bad input, 403 for a role that may not, 404 outside scope, 409 wrong state or a lost race."""
+
 from __future__ import annotations
 
 from django.conf import settings
@@ -30,8 +31,13 @@ def exception_handler(exc, context):
         body = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, RequestDataTooBig):
-        return Response({"detail": _("The request body is too large (at most %(n)d bytes).")
-                         % {"n": settings.DATA_UPLOAD_MAX_MEMORY_SIZE}}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(
+            {
+                "detail": _("The request body is too large (at most %(n)d bytes).")
+                % {"n": settings.DATA_UPLOAD_MAX_MEMORY_SIZE}
+            },
+            status=status.HTTP_400_BAD_REQUEST,
+        )
     if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
         return Response({"detail": _("The request has too many fields or files.")}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, IntegrityError):

@@ -1,4 +1,5 @@
 """App configurations the project adjusts for third-party apps."""
+
 from axes.apps import AppConfig as AxesAppConfig
 from django.utils.translation import gettext_lazy as _
 

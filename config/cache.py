@@ -6,6 +6,7 @@ dropped — and the page computes what it needs. After a failure Redis is left a
 ``RETRY_SECONDS`` so that a dead server costs one failed connection per process, not one per read.
 /healthz still reports Redis down (503); that is for the operator, not the user.
 """
+
 from __future__ import annotations
 
 import logging
@@ -51,8 +52,12 @@ class _Outage:
             first = not cls.active()
             cls.until = time.monotonic() + RETRY_SECONDS
         if first:
-            log.warning("cache: Redis unreachable during %s (%r); working without the cache for %.0f s",
-                        operation, error, RETRY_SECONDS)
+            log.warning(
+                "cache: Redis unreachable during %s (%r); working without the cache for %.0f s",
+                operation,
+                error,
+                RETRY_SECONDS,
+            )
 
     @classmethod
     def clear(cls) -> None:
@@ -101,12 +106,12 @@ class FallbackRedisCache(RedisCache):
         return value
 
     def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
-        return self._guarded("set_many", list(data),
-                             lambda: super(FallbackRedisCache, self).set_many(data, timeout, version))
+        return self._guarded(
+            "set_many", list(data), lambda: super(FallbackRedisCache, self).set_many(data, timeout, version)
+        )
 
     def delete_many(self, keys, version=None):
         return self._guarded("delete_many", None, lambda: super(FallbackRedisCache, self).delete_many(keys, version))
 
     def clear(self):
         return self._guarded("clear", False, lambda: super(FallbackRedisCache, self).clear())
-

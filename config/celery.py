@@ -1,4 +1,5 @@
 """Celery application. With no REDIS_URL the tasks run in-process (see settings)."""
+
 import os
 
 from celery import Celery

@@ -5,6 +5,7 @@ nginx), in which case the X-Real-IP header nginx sets from its own peer address 
 X-Forwarded-For is never read: a client can write anything there, and a lockout must not be
 escaped by sending a new value with each attempt.
 """
+
 from __future__ import annotations
 
 import ipaddress

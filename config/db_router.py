@@ -10,6 +10,7 @@ transaction is open on the primary (a transition: lock, check, save, ledger appe
 primary, so a service never decides on a replica's stale row. Without a replica every read is
 the primary's and these helpers do nothing.
 """
+
 from __future__ import annotations
 
 import functools

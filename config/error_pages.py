@@ -4,6 +4,7 @@ Django's stock handler shows ``str(exception)``, which for a mistyped address is
 and for ``get_object_or_404`` the English "No Case matches the given query." — neither is for a
 county office to read. The app's own ``Http404(_("…"))`` reasons (translated) are kept.
 """
+
 from django.shortcuts import render
 
 from .api_errors import not_found as api_not_found

@@ -4,6 +4,7 @@ Answers 503 when the database or a configured Redis is down, so a load balancer 
 process out. A stale sweep (older than three intervals) is reported as ``"stale": true`` with
 200: the web process is fine, the timers need attention — monitoring alerts on that field.
 """
+
 from __future__ import annotations
 
 from django.conf import settings
@@ -46,13 +47,20 @@ def _last_sweep(now, database_ok: bool) -> dict:
     if not database_ok:
         return {"finished_at": None, "age_seconds": None, "stale": True, "interval_seconds": interval}
     finished = (
-        SweepRun.objects.filter(finished_at__isnull=False).order_by("-finished_at").values_list("finished_at", flat=True).first()
+        SweepRun.objects.filter(finished_at__isnull=False)
+        .order_by("-finished_at")
+        .values_list("finished_at", flat=True)
+        .first()
     )
     if finished is None:
         return {"finished_at": None, "age_seconds": None, "stale": True, "interval_seconds": interval}
     age = max(0, int((now - finished).total_seconds()))
-    return {"finished_at": finished.isoformat(), "age_seconds": age, "stale": age > 3 * interval,
-            "interval_seconds": interval}
+    return {
+        "finished_at": finished.isoformat(),
+        "age_seconds": age,
+        "stale": age > 3 * interval,
+        "interval_seconds": interval,
+    }
 
 
 @never_cache
@@ -63,6 +71,11 @@ def healthz(request):
     redis_state = _redis()
     sweep = _last_sweep(now, database["ok"])
     healthy = database["ok"] and redis_state["ok"]
-    body = {"status": "ok" if healthy else "fail", "database": database, "redis": redis_state, "last_sweep": sweep,
-            "time": now.isoformat()}
+    body = {
+        "status": "ok" if healthy else "fail",
+        "database": database,
+        "redis": redis_state,
+        "last_sweep": sweep,
+        "time": now.isoformat(),
+    }
     return JsonResponse(body, status=200 if healthy else 503)

@@ -4,6 +4,7 @@ Many office PCs run a browser set to English; the product's users read Chinese, 
 ignore the browser's Accept-Language and follow only the language cookie the switcher sets.
 The API still honours Accept-Language for systems that ask for English messages.
 """
+
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -40,7 +41,9 @@ class RefuseControlCharactersMiddleware:
         # Surrounding whitespace is trimmed, as forms and serializers trim it; NUL never is.
         for key, values in request.GET.lists():
             if has_control_characters(key) or any(has_control_characters(value.strip()) for value in values):
-                return self._refuse(request, 400, _("The address contains a control character (such as NUL); correct it and try again."))
+                return self._refuse(
+                    request, 400, _("The address contains a control character (such as NUL); correct it and try again.")
+                )
         return self.get_response(request)
 
     @staticmethod

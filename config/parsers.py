@@ -7,6 +7,7 @@ makes ``json`` raise RecursionError — a 500. This one answers 400 with a Chine
 a body larger than DATA_UPLOAD_MAX_MEMORY_SIZE, nesting deeper than API_JSON_MAX_DEPTH, text
 that no database or file can hold (NUL, lone surrogates), and anything that is not JSON.
 """
+
 from __future__ import annotations
 
 import json

@@ -16,6 +16,7 @@ POSTPROCESSING_HOOKS):
 Every free string query parameter gets the pattern of ``cases.input_rules`` (no control
 characters), since the middleware refuses anything else.
 """
+
 from __future__ import annotations
 
 from cases.input_rules import ECMA_FILTER_DAY_PATTERN, ECMA_URL_PATTERN
@@ -60,12 +61,20 @@ def _document_query_strings(operation: dict) -> None:
                 schema.setdefault(key, value)
         if parameter.get("in") == "query" and schema.get("format") == "date" and not parameter.get("required"):
             # A filter's date may be left empty (no bound), as in the 台帐 page's filter form.
-            parameter["schema"] = {"type": "string", "pattern": ECMA_FILTER_DAY_PATTERN,
-                                   "anyOf": [{"format": "date"}, {"maxLength": 0}]}
+            parameter["schema"] = {
+                "type": "string",
+                "pattern": ECMA_FILTER_DAY_PATTERN,
+                "anyOf": [{"format": "date"}, {"maxLength": 0}],
+            }
             continue
         if parameter.get("in") not in ("query", "path") or schema.get("type") != "string":
             continue
-        if parameter.get("in") == "query" and "enum" in schema and not parameter.get("required") and "" not in schema["enum"]:
+        if (
+            parameter.get("in") == "query"
+            and "enum" in schema
+            and not parameter.get("required")
+            and "" not in schema["enum"]
+        ):
             # An empty choice means "any", as the 台帐 page's filter form sends it.
             schema["enum"] = [*schema["enum"], ""]
         if not ({"enum", "pattern", "format"} & set(schema)):

@@ -5,6 +5,7 @@ Settings call :func:`weak_secret_key_reason` and raise ImproperlyConfigured on a
 reason, instead of signing sessions and password-reset links with a key anyone can read in the
 repository or in ``deploy/env.example``.
 """
+
 from __future__ import annotations
 
 # The embedded default's key (bin/run, DEBUG on). Public: it is in the repository.
@@ -36,5 +37,5 @@ def refusal_message(reason: str) -> str:
     return (
         f"{reason}. With DEBUG off the app does not start on a missing, default or placeholder key. "
         "Set SECRET_KEY in the environment (deploy/.env or /etc/caseledger/env) to a random value, e.g. "
-        "the output of: python -c \"import secrets; print(secrets.token_urlsafe(64))\""
+        'the output of: python -c "import secrets; print(secrets.token_urlsafe(64))"'
     )

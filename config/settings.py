@@ -5,6 +5,7 @@ tasks run in-process, emails on the console; debug pages only with ``DEBUG=true`
 ``DATABASE_URL`` points at PostgreSQL in production and CI; ``REDIS_URL`` turns on the real
 Celery broker.
 """
+
 from pathlib import Path
 
 import environ
@@ -116,8 +117,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 DATABASE_REPLICA_ALIAS = None
 if env.str("DATABASE_REPLICA_URL", default=""):
     DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
-    DATABASES["replica"]["OPTIONS"] = {**DATABASES["default"].get("OPTIONS", {}),
-                                       **DATABASES["replica"].get("OPTIONS", {})}
+    DATABASES["replica"]["OPTIONS"] = {
+        **DATABASES["default"].get("OPTIONS", {}),
+        **DATABASES["replica"].get("OPTIONS", {}),
+    }
     DATABASE_REPLICA_ALIAS = "replica"
 DATABASE_ROUTERS = ["config.db_router.PrimaryReplicaRouter"]
 
@@ -167,8 +170,9 @@ IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=25 * 1024 * 1024)
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=200_000)
 IMPORT_MAX_UNPACKED_BYTES = env.int("IMPORT_MAX_UNPACKED_BYTES", default=512 * 1024 * 1024)
 # Seconds an import job may take to read and check the file (a 100,000-row file: ~25–40 s), and to
-# write it (in bulk, a few hundred to a few thousand rows/s; through the services ~20 rows/s); the synchronous API gets one budget for both
-# passes, within gunicorn's timeout (GUNICORN_TIMEOUT=60). The longest job is the sum of the first two.
+# write it (in bulk, a few hundred to a few thousand rows/s; through the services ~20 rows/s);
+# the synchronous API gets one budget for both passes, within gunicorn's timeout
+# (GUNICORN_TIMEOUT=60). The longest job is the sum of the first two.
 IMPORT_TIME_BUDGET = env.int("IMPORT_TIME_BUDGET", default=10 * 60)
 IMPORT_WRITE_TIME_BUDGET = env.int("IMPORT_WRITE_TIME_BUDGET", default=4 * 3600)
 IMPORT_API_TIME_BUDGET = env.int("IMPORT_API_TIME_BUDGET", default=45)
@@ -232,13 +236,26 @@ CELERY_BEAT_SCHEDULE: dict = {}
 from celery.schedules import crontab  # noqa: E402
 
 # -- ledger: re-hash every chain and checkpoint the ledger daily (roots emailed to the city office) --
-CELERY_BEAT_SCHEDULE["ledger-checkpoint"] = {"task": "notifications.ledger_checkpoint", "schedule": crontab(hour=1, minute=30)}
-CELERY_BEAT_SCHEDULE["scoring-judge-ledgers"] = {"task": "scoring.tasks.judge_ledgers", "schedule": crontab(hour=1, minute=10)}
+CELERY_BEAT_SCHEDULE["ledger-checkpoint"] = {
+    "task": "notifications.ledger_checkpoint",
+    "schedule": crontab(hour=1, minute=30),
+}
+CELERY_BEAT_SCHEDULE["scoring-judge-ledgers"] = {
+    "task": "scoring.tasks.judge_ledgers",
+    "schedule": crontab(hour=1, minute=10),
+}
 # -- notices: draft each schedule's notice after its period ends; record delivery retries ---------
-CELERY_BEAT_SCHEDULE["notices-draft-due"] = {"task": "notices.draft_due_notices", "schedule": crontab(hour=0, minute=40)}
-CELERY_BEAT_SCHEDULE["notices-sync-deliveries"] = {"task": "notices.sync_failed_deliveries", "schedule": crontab(minute="*/15")}
+CELERY_BEAT_SCHEDULE["notices-draft-due"] = {
+    "task": "notices.draft_due_notices",
+    "schedule": crontab(hour=0, minute=40),
+}
+CELERY_BEAT_SCHEDULE["notices-sync-deliveries"] = {
+    "task": "notices.sync_failed_deliveries",
+    "schedule": crontab(minute="*/15"),
+}
 CELERY_BEAT_SCHEDULE["scoring-freeze-after-cutoff"] = {
-    "task": "scoring.tasks.freeze_after_cutoff", "schedule": crontab(hour=0, minute=30),
+    "task": "scoring.tasks.freeze_after_cutoff",
+    "schedule": crontab(hour=0, minute=30),
 }
 
 # -- cases: daily housekeeping — expired idempotency keys, stored files no row names ----------------
@@ -256,7 +273,8 @@ CELERY_BEAT_SCHEDULE["sweep-deadlines"] = {
 }
 # Daily look; the city office hears once per ISO week while next year's holidays are not entered.
 CELERY_BEAT_SCHEDULE["calendar-awaited-reminder"] = {
-    "task": "notifications.remind_awaited_calendar", "schedule": crontab(hour=8, minute=5),
+    "task": "notifications.remind_awaited_calendar",
+    "schedule": crontab(hour=8, minute=5),
 }
 # Redis down must not hold up a request for long: a failed publish is logged and the next
 # sweep sends from the database outbox.
@@ -268,12 +286,19 @@ DELIVERY_STALE_SECONDS = env.int("DELIVERY_STALE_SECONDS", default=900)
 # A queued delivery whose task has not run after this long is sent by the sweep itself.
 DELIVERY_PENDING_GRACE_SECONDS = env.int("DELIVERY_PENDING_GRACE_SECONDS", default=120)
 # Working days for each reminder (see notifications/sweep.py); keys may be left out.
-DEADLINE_TIMERS = {"acknowledge_days": 1, "due_soon_days": 2, "overdue_days": 1, "escalate_days": 3, "supervise_days": 5}
+DEADLINE_TIMERS = {
+    "acknowledge_days": 1,
+    "due_soon_days": 2,
+    "overdue_days": 1,
+    "escalate_days": 3,
+    "supervise_days": 5,
+}
 EXTENSION_MAX_DAYS = env.int("EXTENSION_MAX_DAYS", default=10)
 
 EMAIL_BACKEND = env.str(
     "EMAIL_BACKEND",
-    default="django.core.mail.backends.console.EmailBackend" if DEBUG or EMBEDDED
+    default="django.core.mail.backends.console.EmailBackend"
+    if DEBUG or EMBEDDED
     else "django.core.mail.backends.smtp.EmailBackend",
 )
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")

@@ -36,8 +36,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/schema/swagger/", _api_docs_csp(SpectacularSwaggerSplitView.as_view(url_name="schema")),
-         name="swagger-ui"),
+    path(
+        "api/schema/swagger/", _api_docs_csp(SpectacularSwaggerSplitView.as_view(url_name="schema")), name="swagger-ui"
+    ),
     path("api/schema/redoc/", _api_docs_csp(SpectacularRedocView.as_view(url_name="schema")), name="redoc"),
     path("notices/", include("notices.urls")),
     path("scoring/", include("scoring.urls")),

@@ -1,4 +1,5 @@
 """gunicorn settings for Case Ledger (used by compose and the systemd unit)."""
+
 import multiprocessing
 import os
 

@@ -1,4 +1,5 @@
 """The record of changes to department users, read-only in the admin and scoped like the page."""
+
 from django.contrib import admin
 
 from cases.admin import NoWritesAdmin

@@ -9,6 +9,7 @@ Every section costs two queries (its count and its first rows); what a row needs
 (the return entry, the pending request, the due date if approved) is fetched for all the shown
 rows at once — never a query per row.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -61,8 +62,17 @@ def ledger_link(**query) -> str:
 
 
 def _section(key, title, queryset, *, link="", css="", kind="cases", note="", wide=False) -> Section:
-    return Section(key=key, title=title, count=queryset.count(), rows=list(queryset[:ROWS]), link=link, css=css,
-                   kind=kind, note=note, wide=wide)
+    return Section(
+        key=key,
+        title=title,
+        count=queryset.count(),
+        rows=list(queryset[:ROWS]),
+        link=link,
+        css=css,
+        kind=kind,
+        note=note,
+        wide=wide,
+    )
 
 
 def _scope(user):
@@ -71,28 +81,35 @@ def _scope(user):
 
 # -- rows that need more than the case ---------------------------------------------------------
 
+
 def attach_returns(cases: list[Case]) -> None:
     """Give each returned case its latest return entry (who, why, where to) and the department
     that suggestion names, if it names one: two queries for all of them."""
     if not cases:
         return
     latest: dict[int, dict] = {}
-    entries = (LedgerEntry.objects.filter(case_id__in=[c.pk for c in cases], action="return")
-               .order_by("case_id", "-seq").values_list("case_id", "payload"))
+    entries = (
+        LedgerEntry.objects.filter(case_id__in=[c.pk for c in cases], action="return")
+        .order_by("case_id", "-seq")
+        .values_list("case_id", "payload")
+    )
     for case_id, payload in entries:
         latest.setdefault(case_id, payload or {})
     region_ids = {c.region_id for c in cases}
-    departments = list(Department.objects.filter(active=True)
-                       .filter(Q(region_id__in=region_ids) | Q(region__level=Region.Level.CITY))
-                       .select_related("region"))
+    departments = list(
+        Department.objects.filter(active=True)
+        .filter(Q(region_id__in=region_ids) | Q(region__level=Region.Level.CITY))
+        .select_related("region")
+    )
     for case in cases:
         payload = latest.get(case.pk, {})
         case.returned_by = payload.get("department_name", "")
         case.return_reason = payload.get("reason", "")
         case.return_suggestion = payload.get("suggested_department", "")
         routable = [d for d in departments if d.region_id == case.region_id or d.region.is_city]
-        case.suggested = suggested_department(case.return_suggestion, routable, region=case.region,
-                                              exclude_id=payload.get("department"))
+        case.suggested = suggested_department(
+            case.return_suggestion, routable, region=case.region, exclude_id=payload.get("department")
+        )
 
 
 def attach_pending_requests(cases: list[Case]) -> None:
@@ -100,13 +117,18 @@ def attach_pending_requests(cases: list[Case]) -> None:
     for the calendar."""
     if not cases:
         return
-    requests = {r.case_id: r for r in ExtensionRequest.objects.filter(
-        case_id__in=[c.pk for c in cases], status=ExtensionRequest.Status.PENDING).select_related("requested_by")}
+    requests = {
+        r.case_id: r
+        for r in ExtensionRequest.objects.filter(
+            case_id__in=[c.pk for c in cases], status=ExtensionRequest.Status.PENDING
+        ).select_related("requested_by")
+    }
     calendar = workdays.current_calendar()
     for case in cases:
         case.pending_request = request = requests.get(case.pk)
-        case.due_if_approved = (calendar.add_working_days(case.due_date, request.days)
-                                if request and case.due_date else None)
+        case.due_if_approved = (
+            calendar.add_working_days(case.due_date, request.days) if request and case.due_date else None
+        )
 
 
 def attach_lateness(cases: list[Case], today: dt.date) -> None:
@@ -116,24 +138,63 @@ def attach_lateness(cases: list[Case], today: dt.date) -> None:
 
 # -- per role ------------------------------------------------------------------------------------
 
+
 def office_sections(user, today: dt.date, soon: dt.date) -> list[Section]:
     scope = _scope(user)
     sections = [
-        _section("to_route", _("To be routed"), in_queue(scope, Queue.TO_ROUTE, today),
-                 link=ledger_link(queue=Queue.TO_ROUTE)),
-        _section("returned", _("Returned by departments"), in_queue(scope, Queue.RETURNED, today),
-                 link=ledger_link(queue=Queue.RETURNED), css="warn", kind="returned", wide=True),
-        _section("extension", _("Extensions awaiting approval"), in_queue(scope, Queue.EXTENSION, today),
-                 link=ledger_link(queue=Queue.EXTENSION), css="warn", kind="extension", wide=True),
-        _section("overdue", _("Overdue / supervised"), in_queue(scope, Queue.OVERDUE, today),
-                 link=ledger_link(queue=Queue.OVERDUE), css="bad", kind="overdue"),
-        _section("due_soon", _("Due within 2 working days"),
-                 scope.filter(state__in=(State.RECEIVED, State.ASSIGNED), due_date__gte=today, due_date__lte=soon)
-                 .order_by("due_date", "id"), css="warn"),
-        _section("unacknowledged", _("Routed, not yet acknowledged"), in_queue(scope, Queue.TO_ACKNOWLEDGE, today),
-                 link=ledger_link(queue=Queue.TO_ACKNOWLEDGE)),
-        _section("follow_up", _("Closed, awaiting follow-up"), in_queue(scope, Queue.FOLLOW_UP, today),
-                 link=ledger_link(queue=Queue.FOLLOW_UP), kind="follow_up"),
+        _section(
+            "to_route",
+            _("To be routed"),
+            in_queue(scope, Queue.TO_ROUTE, today),
+            link=ledger_link(queue=Queue.TO_ROUTE),
+        ),
+        _section(
+            "returned",
+            _("Returned by departments"),
+            in_queue(scope, Queue.RETURNED, today),
+            link=ledger_link(queue=Queue.RETURNED),
+            css="warn",
+            kind="returned",
+            wide=True,
+        ),
+        _section(
+            "extension",
+            _("Extensions awaiting approval"),
+            in_queue(scope, Queue.EXTENSION, today),
+            link=ledger_link(queue=Queue.EXTENSION),
+            css="warn",
+            kind="extension",
+            wide=True,
+        ),
+        _section(
+            "overdue",
+            _("Overdue / supervised"),
+            in_queue(scope, Queue.OVERDUE, today),
+            link=ledger_link(queue=Queue.OVERDUE),
+            css="bad",
+            kind="overdue",
+        ),
+        _section(
+            "due_soon",
+            _("Due within 2 working days"),
+            scope.filter(state__in=(State.RECEIVED, State.ASSIGNED), due_date__gte=today, due_date__lte=soon).order_by(
+                "due_date", "id"
+            ),
+            css="warn",
+        ),
+        _section(
+            "unacknowledged",
+            _("Routed, not yet acknowledged"),
+            in_queue(scope, Queue.TO_ACKNOWLEDGE, today),
+            link=ledger_link(queue=Queue.TO_ACKNOWLEDGE),
+        ),
+        _section(
+            "follow_up",
+            _("Closed, awaiting follow-up"),
+            in_queue(scope, Queue.FOLLOW_UP, today),
+            link=ledger_link(queue=Queue.FOLLOW_UP),
+            kind="follow_up",
+        ),
     ]
     by_key = {s.key: s for s in sections}
     attach_returns(by_key["returned"].rows)
@@ -147,17 +208,42 @@ def department_sections(user, today: dt.date) -> list[Section]:
     mine = _scope(user).filter(department=department)
     since = local_midnight(today - dt.timedelta(days=EXTENSION_RESULT_DAYS))
     # The department's own requests, also on cases since routed elsewhere.
-    requests = (ExtensionRequest.objects.filter(requested_by__profile__department=department, requested_at__gte=since)
-                .select_related("case", "case__enterprise", "decided_by").order_by("-requested_at", "-id"))
+    requests = (
+        ExtensionRequest.objects.filter(requested_by__profile__department=department, requested_at__gte=since)
+        .select_related("case", "case__enterprise", "decided_by")
+        .order_by("-requested_at", "-id")
+    )
     sections = [
-        _section("to_acknowledge", _("Awaiting acknowledgement"), in_queue(mine, Queue.TO_ACKNOWLEDGE, today),
-                 link=ledger_link(queue=Queue.TO_ACKNOWLEDGE, department=department.pk), css="warn"),
-        _section("in_hand", _("Being handled, by due date"), in_queue(mine, Queue.IN_HAND, today),
-                 link=ledger_link(queue=Queue.IN_HAND, department=department.pk), kind="in_hand"),
-        _section("overdue", _("Overdue"), in_queue(mine, Queue.OVERDUE, today),
-                 link=ledger_link(queue=Queue.OVERDUE, department=department.pk), css="bad", kind="overdue"),
-        _section("extension_results", _("Extension requests"), requests, kind="extension_results", wide=True,
-                 note=_("Requested in the last %(days)d days.") % {"days": EXTENSION_RESULT_DAYS}),
+        _section(
+            "to_acknowledge",
+            _("Awaiting acknowledgement"),
+            in_queue(mine, Queue.TO_ACKNOWLEDGE, today),
+            link=ledger_link(queue=Queue.TO_ACKNOWLEDGE, department=department.pk),
+            css="warn",
+        ),
+        _section(
+            "in_hand",
+            _("Being handled, by due date"),
+            in_queue(mine, Queue.IN_HAND, today),
+            link=ledger_link(queue=Queue.IN_HAND, department=department.pk),
+            kind="in_hand",
+        ),
+        _section(
+            "overdue",
+            _("Overdue"),
+            in_queue(mine, Queue.OVERDUE, today),
+            link=ledger_link(queue=Queue.OVERDUE, department=department.pk),
+            css="bad",
+            kind="overdue",
+        ),
+        _section(
+            "extension_results",
+            _("Extension requests"),
+            requests,
+            kind="extension_results",
+            wide=True,
+            note=_("Requested in the last %(days)d days.") % {"days": EXTENSION_RESULT_DAYS},
+        ),
     ]
     for section in sections[:3]:
         attach_lateness(section.rows, today)
@@ -165,8 +251,14 @@ def department_sections(user, today: dt.date) -> list[Section]:
 
 
 def assessor_sections(user, today: dt.date) -> list[Section]:
-    overdue = _section("overdue", _("Overdue / supervised"), in_queue(_scope(user), Queue.OVERDUE, today),
-                       link=ledger_link(queue=Queue.OVERDUE), css="bad", kind="overdue")
+    overdue = _section(
+        "overdue",
+        _("Overdue / supervised"),
+        in_queue(_scope(user), Queue.OVERDUE, today),
+        link=ledger_link(queue=Queue.OVERDUE),
+        css="bad",
+        kind="overdue",
+    )
     attach_lateness(overdue.rows, today)
     return [overdue]
 
@@ -181,8 +273,9 @@ def county_table(user, today: dt.date) -> tuple[list[tuple[str, str]], list[Coun
     counted in one grouped query. Returns (columns, rows, totals)."""
     columns = [(queue.value, str(queue.label)) for queue in OFFICE_QUEUES]
     aggregates = {queue.value: Count("pk", filter=condition(queue, today)) for queue in OFFICE_QUEUES}
-    counted = {row["region"]: row for row in
-               Case.objects.for_user(user).order_by().values("region").annotate(**aggregates)}
+    counted = {
+        row["region"]: row for row in Case.objects.for_user(user).order_by().values("region").annotate(**aggregates)
+    }
     rows, totals = [], [0] * len(columns)
     for region in Region.objects.order_by("level", "code"):
         found = counted.get(region.pk, {})

@@ -7,6 +7,7 @@ returned by their department (one suggesting where they belong), one waiting to 
 and two with an extension request waiting for the office — and gives the department users names,
 so a first look at each role's desk is not empty.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,20 +21,32 @@ from cases import services
 from cases.models import Case, Category, Channel, Enterprise, Region
 from notices import demo as notices_demo
 
-RETURN_REASONS = ["该事项属于社保业务，不属本单位职责", "涉及用地审批，应由自然资源部门办理", "属于市场准入事项，请转交相关单位"]
-EXTENSION_REASONS = ["需协调市级部门联合办理，周期较长", "需组织现场核查，企业补充材料中", "涉及资金拨付流程，需财政审核"]
+RETURN_REASONS = [
+    "该事项属于社保业务，不属本单位职责",
+    "涉及用地审批，应由自然资源部门办理",
+    "属于市场准入事项，请转交相关单位",
+]
+EXTENSION_REASONS = [
+    "需协调市级部门联合办理，周期较长",
+    "需组织现场核查，企业补充材料中",
+    "涉及资金拨付流程，需财政审核",
+]
 
 
 @transaction.atomic
-def seed(*, count: int = 2000, year: int | None = None, seed_value: int = 2026,
-         now: dt.datetime | None = None, progress=None) -> cases_demo.Demo:
+def seed(
+    *, count: int = 2000, year: int | None = None, seed_value: int = 2026, now: dt.datetime | None = None, progress=None
+) -> cases_demo.Demo:
     """The demo year; ``progress(done, total)`` is called after each case (the command prints it)."""
     now = now or timezone.now()
     year = year or timezone.localtime(now).year
     demo = cases_demo.seed(count=count, year=year, seed_value=seed_value, now=now, progress=progress)
     rng = random.Random(seed_value + 1)
-    offices = {code: people["office"] for code, people in demo.people.items()
-               if isinstance(people, dict) and "office" in people}
+    offices = {
+        code: people["office"]
+        for code, people in demo.people.items()
+        if isinstance(people, dict) and "office" in people
+    }
     notices_demo.seed_notices(offices, year=year, rng=rng, now=now)
     name_department_users(demo.people, rng)
     if year == timezone.localtime(now).year:
@@ -42,7 +55,7 @@ def seed(*, count: int = 2000, year: int | None = None, seed_value: int = 2026,
 
 
 def _short_name(department_name: str, region: Region) -> str:
-    """"浉河区人社局" → "人社局": how a department usually names another."""
+    """ "浉河区人社局" → "人社局": how a department usually names another."""
     return department_name.removeprefix(region.name)
 
 
@@ -50,11 +63,18 @@ def _fresh_case(region: Region, office, rng: random.Random, now: dt.datetime, nu
     category = rng.choice(list(Category.objects.all()))
     problems = cases_demo.PROBLEMS.get(category.code, cases_demo.PROBLEMS["other"])
     return services.create_case(
-        by=office, region=region, enterprise_name=f"信阳{region.name}{rng.choice(cases_demo.TRADES)}有限公司{50 + number}号",
-        credit_code_value=cases_demo.credit_code_for(rng, region.code), enterprise_size=rng.choice(Enterprise.Size.values),
-        category=category, channel=rng.choice(list(Channel.objects.all())), description=rng.choice(problems),
-        contact_name=rng.choice(["张经理", "王主任", "李女士", "刘先生"]), contact_phone=f"13{rng.randint(100000000, 999999999)}",
-        received_at=now - dt.timedelta(hours=rng.randint(2, 20)), now=now - dt.timedelta(hours=1),
+        by=office,
+        region=region,
+        enterprise_name=f"信阳{region.name}{rng.choice(cases_demo.TRADES)}有限公司{50 + number}号",
+        credit_code_value=cases_demo.credit_code_for(rng, region.code),
+        enterprise_size=rng.choice(Enterprise.Size.values),
+        category=category,
+        channel=rng.choice(list(Channel.objects.all())),
+        description=rng.choice(problems),
+        contact_name=rng.choice(["张经理", "王主任", "李女士", "刘先生"]),
+        contact_phone=f"13{rng.randint(100000000, 999999999)}",
+        received_at=now - dt.timedelta(hours=rng.randint(2, 20)),
+        now=now - dt.timedelta(hours=1),
     )
 
 
@@ -92,10 +112,12 @@ def seed_open_work(people: dict, *, rng: random.Random, now: dt.datetime) -> int
             if number < 2:
                 others = [d for d in county["depts"] if d.pk != department.pk]
                 suggestion = _short_name(rng.choice(others).name, region) if number == 0 else "请转交相关职能部门"
-                services.return_case(case, by=handler, reason=rng.choice(RETURN_REASONS),
-                                     suggested_department=suggestion, now=now)
+                services.return_case(
+                    case, by=handler, reason=rng.choice(RETURN_REASONS), suggested_department=suggestion, now=now
+                )
             elif number < 4:
                 case = services.acknowledge(case, by=handler, now=now)
-                services.request_extension(case, by=handler, reason=rng.choice(EXTENSION_REASONS),
-                                           days=rng.randint(3, 10), now=now)
+                services.request_extension(
+                    case, by=handler, reason=rng.choice(EXTENSION_REASONS), days=rng.randint(3, 10), now=now
+                )
     return added

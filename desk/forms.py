@@ -11,25 +11,42 @@ class ExtensionDecisionForm(TextRulesForm, forms.Form):
     office saw, so a decision never lands on a newer request it did not read."""
 
     request = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
-    note = forms.CharField(label=_("Note"), required=False, max_length=2000,
-                           widget=forms.TextInput(attrs={"placeholder": _("Note (optional)")}))
+    note = forms.CharField(
+        label=_("Note"),
+        required=False,
+        max_length=2000,
+        widget=forms.TextInput(attrs={"placeholder": _("Note (optional)")}),
+    )
 
 
 class DepartmentChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj):
-        return obj.name if obj.name.startswith(obj.region.name) or obj.region.is_city else f"{obj.region.name} {obj.name}"
+        return (
+            obj.name if obj.name.startswith(obj.region.name) or obj.region.is_city else f"{obj.region.name} {obj.name}"
+        )
 
 
 class AddDepartmentUserForm(TextRulesForm, forms.Form):
     department = DepartmentChoiceField(label=_("Department"), queryset=None)
-    username = forms.CharField(label=_("Username"), max_length=150,
-                               help_text=_("Used to log in: letters, digits and @ . + - _, e.g. dept_411502_13."))
-    display_name = forms.CharField(label=_("Name"), max_length=150,
-                                   help_text=_("Shown to colleagues instead of the username, e.g. 张敏（工信局）."))
-    password = forms.CharField(label=_("Initial password"), widget=forms.PasswordInput(render_value=False),
-                               max_length=128, help_text=_("At least 8 characters; tell it to the user in person."))
-    password_again = forms.CharField(label=_("Initial password, again"), max_length=128,
-                                     widget=forms.PasswordInput(render_value=False))
+    username = forms.CharField(
+        label=_("Username"),
+        max_length=150,
+        help_text=_("Used to log in: letters, digits and @ . + - _, e.g. dept_411502_13."),
+    )
+    display_name = forms.CharField(
+        label=_("Name"),
+        max_length=150,
+        help_text=_("Shown to colleagues instead of the username, e.g. 张敏（工信局）."),
+    )
+    password = forms.CharField(
+        label=_("Initial password"),
+        widget=forms.PasswordInput(render_value=False),
+        max_length=128,
+        help_text=_("At least 8 characters; tell it to the user in person."),
+    )
+    password_again = forms.CharField(
+        label=_("Initial password, again"), max_length=128, widget=forms.PasswordInput(render_value=False)
+    )
 
     def __init__(self, *args, departments, **kwargs):
         super().__init__(*args, **kwargs)
@@ -43,11 +60,16 @@ class AddDepartmentUserForm(TextRulesForm, forms.Form):
 
 
 class ResetPasswordForm(TextRulesForm, forms.Form):
-    password = forms.CharField(label=_("New password"), required=False, max_length=128,
-                               widget=forms.PasswordInput(render_value=False),
-                               help_text=_("Leave empty to have one generated; it is shown once."))
-    password_again = forms.CharField(label=_("New password, again"), required=False, max_length=128,
-                                     widget=forms.PasswordInput(render_value=False))
+    password = forms.CharField(
+        label=_("New password"),
+        required=False,
+        max_length=128,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_("Leave empty to have one generated; it is shown once."),
+    )
+    password_again = forms.CharField(
+        label=_("New password, again"), required=False, max_length=128, widget=forms.PasswordInput(render_value=False)
+    )
 
     def clean(self):
         data = super().clean()

@@ -1,4 +1,5 @@
 """The record of what offices did to their department users (desk.staff)."""
+
 from __future__ import annotations
 
 from django.conf import settings
@@ -23,8 +24,7 @@ class StaffChange(models.Model):
     actor_name = models.CharField(_("done by (name)"), max_length=150)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name=_("user"))
     username = models.CharField(_("username"), max_length=150)
-    department = models.ForeignKey("cases.Department", models.PROTECT, related_name="+",
-                                   verbose_name=_("department"))
+    department = models.ForeignKey("cases.Department", models.PROTECT, related_name="+", verbose_name=_("department"))
     region = models.ForeignKey("cases.Region", models.PROTECT, related_name="+", verbose_name=_("region"))
     at = models.DateTimeField(_("time"), default=timezone.now)
     detail = models.CharField(_("detail"), max_length=200, blank=True)

@@ -6,6 +6,7 @@ found" (404), never "forbidden": existence is not revealed. Every change is writ
 ``StaffChange`` row in one transaction; a password is checked against the project's validators
 and never recorded.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -48,10 +49,11 @@ def manageable_departments(by):
 
 def department_users(by):
     """Department users in ``by``'s scope, with their department (one query for a list)."""
-    return (User.objects.filter(profile__role=Role.DEPARTMENT,
-                                profile__department__in=manageable_departments(by))
-            .select_related("profile__department__region").order_by("profile__department__region__code",
-                                                                    "profile__department__name", "username"))
+    return (
+        User.objects.filter(profile__role=Role.DEPARTMENT, profile__department__in=manageable_departments(by))
+        .select_related("profile__department__region")
+        .order_by("profile__department__region__code", "profile__department__name", "username")
+    )
 
 
 def get_department_user(by, pk) -> User:
@@ -97,42 +99,52 @@ def _check_username(username: str) -> str:
     except ValidationError:
         raise InvalidInput(_("A username is letters, digits and @ . + - _ only."), field="username") from None
     if User.objects.filter(username__iexact=username).exists():
-        raise InvalidInput(_("The username %(name)s is taken; choose another.") % {"name": username},
-                           field="username")
+        raise InvalidInput(_("The username %(name)s is taken; choose another.") % {"name": username}, field="username")
     return username
 
 
 def _record(by, user, department: Department, action: str, now: dt.datetime, detail: str = "") -> StaffChange:
     return StaffChange.objects.create(
-        action=action, actor=by, actor_name=by.get_full_name() or by.get_username(), user=user,
-        username=user.get_username(), department=department, region=department.region, at=now, detail=detail[:200],
+        action=action,
+        actor=by,
+        actor_name=by.get_full_name() or by.get_username(),
+        user=user,
+        username=user.get_username(),
+        department=department,
+        region=department.region,
+        at=now,
+        detail=detail[:200],
     )
 
 
-def add_department_user(*, by, department: Department, username: str, display_name: str, password: str,
-                        now: dt.datetime | None = None):
+def add_department_user(
+    *, by, department: Department, username: str, display_name: str, password: str, now: dt.datetime | None = None
+):
     """A new department user; refuses a taken username (any letter case) and a weak password."""
     now = now or timezone.now()
     require_manager(by)
     if not acts_for_region(by, department.region):
         raise NotFound(_("No such department."))
     if not department.active:
-        raise InvalidInput(_("This department is no longer active; users are added to active departments."),
-                           field="department")
+        raise InvalidInput(
+            _("This department is no longer active; users are added to active departments."), field="department"
+        )
     username = _check_username(username)
     display_name = _check_display_name(display_name)
     _check_password(password, User(username=username, first_name=display_name))
     try:
         with transaction.atomic():
-            user, _password = create_user(username, role=Role.DEPARTMENT, department=department, password=password,
-                                          create_only=True)
+            user, _password = create_user(
+                username, role=Role.DEPARTMENT, department=department, password=password, create_only=True
+            )
             user.first_name = display_name
             user.date_joined = now
             user.save(update_fields=["first_name", "date_joined"])
             _record(by, user, department, StaffChange.Action.CREATED, now, detail=department.name)
     except IntegrityError:  # the same username added at the same moment by another office
-        raise InvalidInput(_("The username %(name)s is taken; choose another.") % {"name": username},
-                           field="username") from None
+        raise InvalidInput(
+            _("The username %(name)s is taken; choose another.") % {"name": username}, field="username"
+        ) from None
     return user
 
 
@@ -152,8 +164,14 @@ def reset_password(*, by, user, password: str = "", now: dt.datetime | None = No
         user.set_password(password)  # a new password hash: every open session of the user ends
         user.save(update_fields=["password"])
         Token.objects.filter(user=user).delete()
-        _record(by, user, _department_of(user), StaffChange.Action.PASSWORD_RESET, now,
-                detail=_("generated") if generated else "")
+        _record(
+            by,
+            user,
+            _department_of(user),
+            StaffChange.Action.PASSWORD_RESET,
+            now,
+            detail=_("generated") if generated else "",
+        )
     reset_lockouts(username=user.get_username())
     return password
 

@@ -3,6 +3,7 @@
 Deciding an extension here calls the same service as the case page (``cases.services``); the
 view only checks that the request decided is the one the office saw.
 """
+
 from __future__ import annotations
 
 from django.contrib import messages
@@ -86,8 +87,13 @@ def decide_extension(request, pk: int, decision: str):
             if not ExtensionRequest.objects.filter(pk=seen, case=case, status=expected).exists():
                 raise _Stale
     except _Stale:
-        return _page(request, status=409, error=_("This extension request was decided by someone else meanwhile; "
-                                                  "the dashboard now shows what is waiting."))
+        return _page(
+            request,
+            status=409,
+            error=_(
+                "This extension request was decided by someone else meanwhile; the dashboard now shows what is waiting."
+            ),
+        )
     except InvalidInput as error:
         return _page(request, status=400, error=error.message)
     except NotAllowed as error:
@@ -95,12 +101,21 @@ def decide_extension(request, pk: int, decision: str):
     except NotFound as error:
         raise Http404(error.message) from None
     except WrongState as error:
-        return _page(request, status=409, error=_("%(reason)s The dashboard now shows what is waiting.")
-                     % {"reason": error.message})
+        return _page(
+            request,
+            status=409,
+            error=_("%(reason)s The dashboard now shows what is waiting.") % {"reason": error.message},
+        )
     if decision == "approve":
-        messages.success(request, _("Extension of case %(number)s approved; it is now due on %(due)s.")
-                         % {"number": case.number, "due": case.due_date.isoformat()})
+        messages.success(
+            request,
+            _("Extension of case %(number)s approved; it is now due on %(due)s.")
+            % {"number": case.number, "due": case.due_date.isoformat()},
+        )
     else:
-        messages.success(request, _("Extension of case %(number)s rejected; it stays due on %(due)s.")
-                         % {"number": case.number, "due": case.due_date.isoformat() if case.due_date else "—"})
+        messages.success(
+            request,
+            _("Extension of case %(number)s rejected; it stays due on %(due)s.")
+            % {"number": case.number, "due": case.due_date.isoformat() if case.due_date else "—"},
+        )
     return redirect(reverse("home") + "#queue-extension")

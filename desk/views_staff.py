@@ -3,6 +3,7 @@ the record of those changes. Rules and scope are in desk.staff; these views map 
 pages: not an office → 403, a user or department outside the office's scope → 404, bad input →
 the form again with 400.
 """
+
 from __future__ import annotations
 
 from django.contrib import messages
@@ -57,13 +58,18 @@ def user_list(request):
     page = Paginator(users, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "desk/users.html", {
-        "filters": filters,
-        "page": page,
-        "query": query.urlencode(),
-        "changes": staff.changes_for(request.user).select_related("department")[:10],
-        "is_city": role_of(request.user) == Role.CITY_OFFICE,
-    }, status=200 if filters.is_bound is False or filters.is_valid() else 400)
+    return render(
+        request,
+        "desk/users.html",
+        {
+            "filters": filters,
+            "page": page,
+            "query": query.urlencode(),
+            "changes": staff.changes_for(request.user).select_related("department")[:10],
+            "is_city": role_of(request.user) == Role.CITY_OFFICE,
+        },
+        status=200 if filters.is_bound is False or filters.is_valid() else 400,
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -71,18 +77,27 @@ def user_list(request):
 def user_add(request):
     departments = staff.manageable_departments(request.user)
     initial = {"department": request.GET.get("department")} if request.GET.get("department") else None
-    form = AddDepartmentUserForm(request.POST if request.method == "POST" else None, initial=initial,
-                                 departments=departments)
+    form = AddDepartmentUserForm(
+        request.POST if request.method == "POST" else None, initial=initial, departments=departments
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            user = staff.add_department_user(by=request.user, department=data["department"], username=data["username"],
-                                             display_name=data["display_name"], password=data["password"])
+            user = staff.add_department_user(
+                by=request.user,
+                department=data["department"],
+                username=data["username"],
+                display_name=data["display_name"],
+                password=data["password"],
+            )
         except InvalidInput as error:
             _form_error(form, error)
         else:
-            messages.success(request, _("%(name)s (%(username)s) can now log in for %(department)s.")
-                             % {"name": user.first_name, "username": user.username, "department": data["department"].name})
+            messages.success(
+                request,
+                _("%(name)s (%(username)s) can now log in for %(department)s.")
+                % {"name": user.first_name, "username": user.username, "department": data["department"].name},
+            )
             return redirect("desk:users")
     return render(request, "desk/user_add.html", {"form": form}, status=400 if form.is_bound else 200)
 
@@ -105,8 +120,9 @@ def user_password(request, pk: int):
             response = render(request, "desk/user_password_done.html", {"target": user, "password": password})
             response["Cache-Control"] = "no-store"
             return response
-    return render(request, "desk/user_password.html", {"target": user, "form": form},
-                  status=400 if form.is_bound else 200)
+    return render(
+        request, "desk/user_password.html", {"target": user, "form": form}, status=400 if form.is_bound else 200
+    )
 
 
 @require_POST
@@ -121,8 +137,9 @@ def user_active(request, pk: int):
     if user.is_active:
         messages.success(request, _("%(username)s is enabled and can log in again.") % {"username": user.username})
     else:
-        messages.success(request, _("%(username)s is disabled: no login, no API; the history stays.")
-                         % {"username": user.username})
+        messages.success(
+            request, _("%(username)s is disabled: no login, no API; the history stays.") % {"username": user.username}
+        )
     return redirect("desk:users")
 
 

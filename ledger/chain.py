@@ -1,4 +1,5 @@
 """A case's hash chain: checking it entry by entry, and reading chains case by case."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator

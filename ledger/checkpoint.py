@@ -12,6 +12,7 @@ raw, ~50 MB compressed — kept under ``MEDIA_ROOT/ledger_checkpoints/``, not in
 ``take`` reads what the database holds and reports the outcome; it does not send anything:
 it announces ``checkpoint_taken`` and the notifications app emails the city office.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -39,9 +40,11 @@ def chain_heads(case_queryset) -> Iterator[tuple[str, str, int, str, int, int]]:
     """(region code, number, last seq, last hash, year, serial) of every case, by region and number, read from
     the entries themselves at the head's seq (a case without entries: seq 0, hash "")."""
     last_hash = LedgerEntry.objects.filter(case_id=OuterRef("pk"), seq=OuterRef("ledger_head__seq")).values("hash")[:1]
-    rows = (case_queryset.order_by("region__code", "number")
-            .annotate(last_hash=Subquery(last_hash))
-            .values_list("region__code", "number", "ledger_head__seq", "last_hash", "year", "serial"))
+    rows = (
+        case_queryset.order_by("region__code", "number")
+        .annotate(last_hash=Subquery(last_hash))
+        .values_list("region__code", "number", "ledger_head__seq", "last_hash", "year", "serial")
+    )
     for code, number, seq, digest, year, serial in rows.iterator(chunk_size=CHUNK):
         yield code, number, seq or 0, digest or "", year, serial
 
@@ -97,8 +100,11 @@ def take(case_queryset, *, now: dt.datetime, store_file: bool = True) -> LedgerC
         regions, detail_sha256 = summarise(chain_heads(case_queryset)), ""
     with transaction.atomic():
         checkpoint = LedgerCheckpoint.objects.create(
-            created_at=now, root=overall_root(regions), regions=regions,
-            detail_file=str(path.relative_to(settings.MEDIA_ROOT)) if path else "", detail_sha256=detail_sha256,
+            created_at=now,
+            root=overall_root(regions),
+            regions=regions,
+            detail_file=str(path.relative_to(settings.MEDIA_ROOT)) if path else "",
+            detail_sha256=detail_sha256,
         )
         transaction.on_commit(lambda: checkpoint_taken.send(sender=LedgerCheckpoint, checkpoint=checkpoint))
     return checkpoint
@@ -122,9 +128,15 @@ def write_file(out, case_queryset, *, now: dt.datetime) -> dict[str, dict]:
 
 def as_document(checkpoint: LedgerCheckpoint) -> dict:
     """The checkpoint as the command prints it (the roots; the per-case list is in its file)."""
-    return {"format": FORMAT, "id": checkpoint.pk, "created_at": checkpoint.created_at.isoformat(),
-            "root": checkpoint.root, "regions": checkpoint.regions, "file": checkpoint.detail_file,
-            "file_sha256": checkpoint.detail_sha256}
+    return {
+        "format": FORMAT,
+        "id": checkpoint.pk,
+        "created_at": checkpoint.created_at.isoformat(),
+        "root": checkpoint.root,
+        "regions": checkpoint.regions,
+        "file": checkpoint.detail_file,
+        "file_sha256": checkpoint.detail_sha256,
+    }
 
 
 def latest_for_region(code: str) -> LedgerCheckpoint | None:
@@ -139,7 +151,11 @@ def read_file(path: Path) -> dict:
     if raw[:2] == b"\x1f\x8b":
         raw = gzip.decompress(raw)
     document = json.loads(raw.decode("utf-8"))
-    if not isinstance(document, dict) or document.get("format") != FORMAT or not isinstance(document.get("cases"), list):
+    if (
+        not isinstance(document, dict)
+        or document.get("format") != FORMAT
+        or not isinstance(document.get("cases"), list)
+    ):
         raise ValueError(f"not a {FORMAT} file")
     return document
 
@@ -175,7 +191,8 @@ def compare(document: dict, case_queryset) -> list[tuple[str, str]]:
         held = {
             (case_id, seq): digest
             for case_id, seq, digest in LedgerEntry.objects.filter(case_id__in=list(wanted)).values_list(
-                "case_id", "seq", "hash")
+                "case_id", "seq", "hash"
+            )
         }
         for number, seq, digest in chunk:
             if number not in present:
@@ -189,4 +206,3 @@ def compare(document: dict, case_queryset) -> list[tuple[str, str]]:
             elif now_held != digest:
                 found.append((number, f"entry #{seq} has changed since the checkpoint"))
     return found
-

@@ -3,6 +3,7 @@
 Judged from the ledger alone, optionally as it stood at a moment (the scoring cutoff): every stage
 the case reached must have its records, and its hash chain must verify with non-decreasing times.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -159,7 +160,9 @@ def chains(case_ids: list[int], *, as_of: dt.datetime | None = None) -> dict[int
     return found
 
 
-def missing_by_case(cases: Iterable, *, as_of: dt.datetime | None = None, chunk_size: int = 2000) -> dict[int, list[str]]:
+def missing_by_case(
+    cases: Iterable, *, as_of: dt.datetime | None = None, chunk_size: int = 2000
+) -> dict[int, list[str]]:
     """{case id: what it lacks} for every given case that is incomplete."""
     ids_numbers = [(c.pk, c.number) if hasattr(c, "pk") else c for c in cases]
     result: dict[int, list[str]] = {}

@@ -6,6 +6,7 @@ the bottom layer; intake (``cases.credit_code``) puts its messages and the form 
 18 characters from a 31-letter alphabet (digits and capitals without I, O, S, V, Z); the last one
 is a check character: weights 3**i mod 31 over the first 17, check = (31 - sum mod 31) mod 31.
 """
+
 from __future__ import annotations
 
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"

@@ -4,6 +4,7 @@ Used by migration 0002 and by the test helper that empties the table between tra
 TRUNCATE stays possible on PostgreSQL: it is the DBA's tool (and Django's test flush), not a
 path any application code takes.
 """
+
 TABLE = "ledger_ledgerentry"
 
 CREATE = {

@@ -7,6 +7,7 @@ the entries themselves in one SQL statement, for the migration that introduced h
 ``verify_ledger --rebuild-heads``. ``tests/ledger/test_one_replay.py`` holds ``rebuild``, the heads
 ``advance`` keeps, and scoring's item-15 SQL equal to ``replay`` on generated chains.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -80,8 +81,14 @@ def advance(case, entry: LedgerEntry, missing: list[str]) -> None:
     the head is verified through this entry)."""
     changes = facts_of(entry)
     chain_ok = "ledger_chain" not in missing
-    changes.update(complete=not missing, missing=missing, verified_seq=entry.seq, verified_hash=entry.hash,
-                   verified_at=entry.recorded_at, chain_ok=chain_ok)
+    changes.update(
+        complete=not missing,
+        missing=missing,
+        verified_seq=entry.seq,
+        verified_hash=entry.hash,
+        verified_at=entry.recorded_at,
+        chain_ok=chain_ok,
+    )
     if entry.seq == 1:
         LedgerHead.objects.create(case_id=case.pk, **changes)
         return
@@ -90,8 +97,13 @@ def advance(case, entry: LedgerEntry, missing: list[str]) -> None:
     if not LedgerHead.objects.filter(case_id=case.pk).update(**changes):
         rebuild(case_ids=[case.pk])  # a chain older than heads: recompute it from its entries
         LedgerHead.objects.filter(case_id=case.pk, seq=entry.seq).update(
-            complete=not missing, missing=missing, verified_seq=entry.seq, verified_hash=entry.hash,
-            verified_at=entry.recorded_at, chain_ok=chain_ok)
+            complete=not missing,
+            missing=missing,
+            verified_seq=entry.seq,
+            verified_hash=entry.hash,
+            verified_at=entry.recorded_at,
+            chain_ok=chain_ok,
+        )
 
 
 def record_verdicts(verdicts: list[tuple[int, int, list[str]]]) -> set[int]:
@@ -110,7 +122,8 @@ def record_verdicts(verdicts: list[tuple[int, int, list[str]]]) -> set[int]:
         for start in range(0, len(case_ids), 500):
             batch = case_ids[start : start + 500]
             LedgerHead.objects.filter(case_id__in=batch, complete__isnull=True).update(
-                complete=not missing, missing=list(missing))
+                complete=not missing, missing=list(missing)
+            )
             updated.update(batch)
     return updated
 

@@ -17,6 +17,7 @@ the triggers, rewrite an entry and put them back. What each check catches:
 A chain that fails is recorded ``chain_ok`` false with the verdict ``ledger_chain`` (item 13:
 incomplete) until an append or a pass finds it verifying again.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -43,7 +44,9 @@ def stale_case_ids(case_queryset) -> list[int]:
     """Ids of the cases (of ``case_queryset``) whose head has never been verified: rebuilt from the
     entries, or older than verification. Read through a partial index: nothing to read on a
     ledger that only ``append`` writes."""
-    return _in(case_queryset, list(LedgerHead.objects.filter(verified_seq__isnull=True).values_list("case_id", flat=True)))
+    return _in(
+        case_queryset, list(LedgerHead.objects.filter(verified_seq__isnull=True).values_list("case_id", flat=True))
+    )
 
 
 def broken_case_ids(case_queryset) -> set[int]:
@@ -65,8 +68,12 @@ class Recorder:
         self.broken: list[int] = []
 
     def load(self, case_ids: Iterable[int]) -> None:
-        self.heads.update((h.case_id, h) for h in LedgerHead.objects.filter(case_id__in=list(case_ids)).only(
-            "case_id", "seq", "complete", "missing", *UPDATE_FIELDS[:4]))
+        self.heads.update(
+            (h.case_id, h)
+            for h in LedgerHead.objects.filter(case_id__in=list(case_ids)).only(
+                "case_id", "seq", "complete", "missing", *UPDATE_FIELDS[:4]
+            )
+        )
 
     def record(self, case_id: int, number: str, entries: list[LedgerEntry], problems: list[str]) -> list[str]:
         """``problems``: ``check_chain``'s on ``entries``, the case's whole chain in order. Returns
@@ -80,8 +87,10 @@ class Recorder:
         if head.verified_seq:
             verified_entry = next((e for e in entries if e.seq == head.verified_seq), None)
             if verified_entry is None or verified_entry.hash != head.verified_hash:
-                extra.append(f"entry #{head.verified_seq} is no longer the entry verified on "
-                             f"{head.verified_at:%Y-%m-%d %H:%M} (rewritten or removed)")
+                extra.append(
+                    f"entry #{head.verified_seq} is no longer the entry verified on "
+                    f"{head.verified_at:%Y-%m-%d %H:%M} (rewritten or removed)"
+                )
         problems = problems + extra
         ok = not problems
         last = entries[-1] if entries else None
@@ -99,7 +108,10 @@ class Recorder:
             verdict = (not missing, missing)
         else:
             verdict = (head.complete, head.missing)
-        if (head.verified_seq, head.verified_hash, head.chain_ok) == verified and (head.complete, head.missing) == verdict:
+        if (head.verified_seq, head.verified_hash, head.chain_ok) == verified and (
+            head.complete,
+            head.missing,
+        ) == verdict:
             self.unchanged.append(case_id)
         else:
             head.verified_seq, head.verified_hash, head.chain_ok = verified
@@ -143,7 +155,9 @@ def verify_stale(case_queryset, *, now: dt.datetime) -> list[int]:
         return []
     numbers: dict[int, str] = {}
     for start in range(0, len(stale), BATCH):
-        numbers.update(case_queryset.model.objects.filter(pk__in=stale[start : start + BATCH]).values_list("pk", "number"))
+        numbers.update(
+            case_queryset.model.objects.filter(pk__in=stale[start : start + BATCH]).values_list("pk", "number")
+        )
     return verify_chains(sorted(numbers.items()), now=now)
 
 

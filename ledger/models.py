@@ -3,6 +3,7 @@
 Rows are written only by ``ledger.services.append`` inside the transaction of the change they
 record; the database refuses UPDATE and DELETE (triggers created in migration 0002).
 """
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,4 +1,5 @@
 """Appending to the ledger. Called inside the transaction of the change being recorded."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -35,9 +36,19 @@ def append(
         raise RuntimeError("ledger.append must run inside the transaction of the change it records")
     now = recorded_at or timezone.now()
     chain = list(LedgerEntry.objects.filter(case=case).order_by("seq"))
-    entry = next_entry(case, chain[-1] if chain else None, action=action, actor=actor, from_state=from_state,
-                       to_state=to_state, payload=payload, occurred_at=occurred_at or now, recorded_at=now,
-                       source=source, due_date=due_date)
+    entry = next_entry(
+        case,
+        chain[-1] if chain else None,
+        action=action,
+        actor=actor,
+        from_state=from_state,
+        to_state=to_state,
+        payload=payload,
+        occurred_at=occurred_at or now,
+        recorded_at=now,
+        source=source,
+        due_date=due_date,
+    )
     entry.save(force_insert=True)
     heads.advance(case, entry, lacks(case.number, [*chain, entry]))
     return entry
@@ -83,9 +94,16 @@ def new_head(case, chain: list[LedgerEntry]) -> LedgerHead:
     problems, replay = check_chain(case.number, chain)
     missing = lacks(case.number, chain, chain_problems=problems)
     last = chain[-1]
-    return LedgerHead(case=case, **{k: v for k, v in replay.head.items() if k != "case_id"},
-                      complete=not missing, missing=missing, verified_seq=last.seq, verified_hash=last.hash,
-                      verified_at=last.recorded_at, chain_ok=not problems)
+    return LedgerHead(
+        case=case,
+        **{k: v for k, v in replay.head.items() if k != "case_id"},
+        complete=not missing,
+        missing=missing,
+        verified_seq=last.seq,
+        verified_hash=last.hash,
+        verified_at=last.recorded_at,
+        chain_ok=not problems,
+    )
 
 
 def entries_for(case):

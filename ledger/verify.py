@@ -1,4 +1,5 @@
 """Recompute every chain and compare each case row with a replay of its ledger."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

@@ -4,6 +4,7 @@ The city office (and superusers) see all and manage the city's own and every cou
 office sees and manages only its region's; assessors read all; departments see none. Anything
 outside a user's scope is 404, never 403.
 """
+
 from __future__ import annotations
 
 from django.db.models import Q

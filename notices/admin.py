@@ -1,4 +1,5 @@
 """The notices in the admin, scoped like the pages; issued notices are read-only."""
+
 from __future__ import annotations
 
 from django.contrib import admin, messages
@@ -40,7 +41,8 @@ class NoticeScheduleAdmin(admin.ModelAdmin):
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "region":
             kwargs["queryset"] = Region.objects.filter(
-                pk__in=[r.pk for r in Region.objects.all() if can_manage(request.user, r)])
+                pk__in=[r.pk for r in Region.objects.all() if can_manage(request.user, r)]
+            )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
@@ -64,9 +66,13 @@ class NoticeScheduleAdmin(admin.ModelAdmin):
                     rows.append({"group": data["group"], "name": data.get("name", ""), "email": data.get("email", "")})
         try:
             services.save_schedule(
-                by=request.user, region=form.instance.region, frequency=form.instance.frequency,
-                start_date=form.instance.start_date, recipients=rows,
-                office_name=form.instance.office_name, number_prefix=form.instance.number_prefix,
+                by=request.user,
+                region=form.instance.region,
+                frequency=form.instance.frequency,
+                start_date=form.instance.start_date,
+                recipients=rows,
+                office_name=form.instance.office_name,
+                number_prefix=form.instance.number_prefix,
             )
         except CaseError as error:
             # The admin's view runs in one transaction: nothing of this save is kept.

@@ -3,6 +3,7 @@
 Writes go through ``notices.services``; their errors become 400/403/404/409 JSON through the
 project's exception handler.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -39,8 +40,17 @@ class ScheduleSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = NoticeSchedule
-        fields = ["id", "region", "region_name", "frequency", "start_date", "office_name", "number_prefix",
-                  "recipients", "updated_at"]
+        fields = [
+            "id",
+            "region",
+            "region_name",
+            "frequency",
+            "start_date",
+            "office_name",
+            "number_prefix",
+            "recipients",
+            "updated_at",
+        ]
 
 
 FIGURE_KEYS = ("received", "assigned", "resolved", "explained", "open", "on_time_rate", "overdue", "supervised")
@@ -56,9 +66,26 @@ class NoticeSerializer(serializers.ModelSerializer):
     class Meta:
         model = Notice
         fields = [
-            "id", "region", "region_name", "period", "status", "issued_on", "offline", "groups", "figures",
-            "departments", "changes", "title", "covering_text", "supersedes", "drafted_at", "document_url",
-            "document_number", "issuing_office", "issued_late", "pdf_url",
+            "id",
+            "region",
+            "region_name",
+            "period",
+            "status",
+            "issued_on",
+            "offline",
+            "groups",
+            "figures",
+            "departments",
+            "changes",
+            "title",
+            "covering_text",
+            "supersedes",
+            "drafted_at",
+            "document_url",
+            "document_number",
+            "issuing_office",
+            "issued_late",
+            "pdf_url",
         ]
 
     def get_figures(self, notice: Notice) -> dict:
@@ -119,8 +146,10 @@ class NoticeScheduleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
     pagination_class = None  # SPEC §8: a list, not a page
 
     def get_queryset(self):
-        queryset = NoticeSchedule.objects.for_user(self.request.user).select_related("region").prefetch_related(
-            Prefetch("recipients", queryset=Recipient.objects.order_by("group", "id"))
+        queryset = (
+            NoticeSchedule.objects.for_user(self.request.user)
+            .select_related("region")
+            .prefetch_related(Prefetch("recipients", queryset=Recipient.objects.order_by("group", "id")))
         )
         region = self.request.query_params.get("region")
         if region:
@@ -137,13 +166,18 @@ class NoticeScheduleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
         if not isinstance(recipients, list):
             raise InvalidInput(_("Give the recipients as a list of {group, name, email}."), field="recipients")
         schedule, created = services.save_schedule(
-            by=request.user, region=region, frequency=data.get("frequency") or "monthly",
-            start_date=_date(data.get("start_date"), "start_date"), recipients=recipients,
+            by=request.user,
+            region=region,
+            frequency=data.get("frequency") or "monthly",
+            start_date=_date(data.get("start_date"), "start_date"),
+            recipients=recipients,
             office_name=_text(data.get("office_name"), "office_name"),
             number_prefix=_text(data.get("number_prefix"), "number_prefix"),
         )
         schedule = self.get_queryset().get(pk=schedule.pk)
-        return Response(self.get_serializer(schedule).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        return Response(
+            self.get_serializer(schedule).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
 
 
 class NoticeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -153,8 +187,8 @@ class NoticeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     pagination_class = None  # SPEC §8: "list of notices", not a page
 
     def get_queryset(self):
-        queryset = Notice.objects.for_user(self.request.user).select_related("region").order_by(
-            "region__code", "period", "id"
+        queryset = (
+            Notice.objects.for_user(self.request.user).select_related("region").order_by("region__code", "period", "id")
         )
         params = self.request.query_params
         if self.action == "list":
@@ -191,8 +225,13 @@ class NoticeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             if issued_on is None:
                 raise InvalidInput(_("Give the issue date."), field="issued_on")
             notice = services.register_offline(
-                by=request.user, region=region, period=period, issued_on=issued_on, groups=groups,
-                document=request.FILES.get("document"), title=_text(data.get("title"), "title") or "",
+                by=request.user,
+                region=region,
+                period=period,
+                issued_on=issued_on,
+                groups=groups,
+                document=request.FILES.get("document"),
+                title=_text(data.get("title"), "title") or "",
             )
         else:
             notice = services.draft_notice(by=request.user, region=region, period=period)
@@ -202,7 +241,9 @@ class NoticeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         notice = self.get_object()
         data = _body(request)
         notice = services.update_draft(
-            by=request.user, notice=notice, title=_text(data.get("title"), "title"),
+            by=request.user,
+            notice=notice,
+            title=_text(data.get("title"), "title"),
             covering_text=_text(data.get("covering_text"), "covering_text"),
         )
         return Response(self.get_serializer(notice).data)
@@ -210,20 +251,21 @@ class NoticeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @extend_schema(
         request=IssueSerializer,
         description="Issue a draft: it gets its document number (文号) and goes to every recipient. "
-                    "A draft with an empty body answers 400 on `covering_text` unless "
-                    "`confirm_empty_body` is true.",
+        "A draft with an empty body answers 400 on `covering_text` unless "
+        "`confirm_empty_body` is true.",
     )
     @action(detail=True, methods=["post"])
     def issue(self, request, pk=None):
         data = request.data if isinstance(request.data, dict) else {}
-        notice = services.issue_notice(by=request.user, notice=self.get_object(),
-                                       confirm_empty_body=_truthy(data.get("confirm_empty_body", False)))
+        notice = services.issue_notice(
+            by=request.user, notice=self.get_object(), confirm_empty_body=_truthy(data.get("confirm_empty_body", False))
+        )
         return Response(self.get_serializer(notice).data)
 
     @extend_schema(
         responses={(200, "application/pdf"): OpenApiTypes.BINARY},
         description="The notice as a PDF laid out as an official document: red header with the issuing "
-                    "office, document number, title, addressees, body, tables, signature and date.",
+        "office, document number, title, addressees, body, tables, signature and date.",
     )
     @action(detail=True, methods=["get"])
     def pdf(self, request, pk=None):
@@ -236,4 +278,3 @@ class NoticeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     def correct(self, request, pk=None):
         draft = services.correct_notice(by=request.user, notice=self.get_object())
         return Response(self.get_serializer(draft).data, status=status.HTTP_201_CREATED)
-

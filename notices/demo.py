@@ -4,6 +4,7 @@ One county keeps no schedule, one is quarterly, one skipped two months; the othe
 month's notice three to nine days after it ends — so item 14 and the notices grid have something
 to tell apart.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -38,12 +39,26 @@ def seed_notices(offices: dict[str, object], *, year: int, rng: random.Random, n
             frequency = "quarterly" if index == 4 else "monthly"
             recipients = [
                 {"group": "city_office", "name": "信阳市企业服务办", "email": "city-office@example.invalid"},
-                {"group": "local_leader", "name": f"{region.name}分管副县长", "email": f"leader-{region.code}@example.invalid"},
-                {"group": "department_leader", "name": f"{region.name}各责任单位负责人", "email": f"depts-{region.code}@example.invalid"},
+                {
+                    "group": "local_leader",
+                    "name": f"{region.name}分管副县长",
+                    "email": f"leader-{region.code}@example.invalid",
+                },
+                {
+                    "group": "department_leader",
+                    "name": f"{region.name}各责任单位负责人",
+                    "email": f"depts-{region.code}@example.invalid",
+                },
             ]
             set_at = dt.datetime(year, 1, 5, 9, 0, tzinfo=LOCAL)
-            services.save_schedule(by=office, region=region, frequency=frequency, start_date=dt.date(year, 1, 1),
-                                   recipients=recipients, now=set_at)
+            services.save_schedule(
+                by=office,
+                region=region,
+                frequency=frequency,
+                start_date=dt.date(year, 1, 1),
+                recipients=recipients,
+                now=set_at,
+            )
             for period in periods.in_year(year, frequency):
                 issue_day = period.end + dt.timedelta(days=rng.randint(3, 9))
                 if issue_day >= today:

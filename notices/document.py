@@ -4,6 +4,7 @@ addressees (主送 / 抄送), the body drafted from the figures, and the date li
 The HTML print page and the PDF (``notices.pdf``) both read ``letterhead(notice)``, so the two
 never disagree on what the document says.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -79,17 +80,25 @@ def draft_body(region: Region, period: periods.Period, figures: dict) -> str:
     """A paragraph (and a request) in the office's words from the period's figures."""
     closed = figures.get("closed", (figures.get("resolved") or 0) + (figures.get("explained") or 0))
     counts = {
-        "period": period.label, "region": region.name, "received": figures.get("received") or 0,
-        "assigned": figures.get("assigned") or 0, "closed": closed or 0,
-        "resolved": figures.get("resolved") or 0, "explained": figures.get("explained") or 0,
-        "on_time": figures.get("on_time") or 0, "rate": _rate_text(figures.get("on_time_rate")),
+        "period": period.label,
+        "region": region.name,
+        "received": figures.get("received") or 0,
+        "assigned": figures.get("assigned") or 0,
+        "closed": closed or 0,
+        "resolved": figures.get("resolved") or 0,
+        "explained": figures.get("explained") or 0,
+        "on_time": figures.get("on_time") or 0,
+        "rate": _rate_text(figures.get("on_time_rate")),
         "open": figures.get("open") or 0,
     }
-    opening = _(
-        "In %(period)s, %(region)s received %(received)d enterprise problems and routed %(assigned)d to the "
-        "departments responsible; %(closed)d were closed (%(resolved)d resolved, %(explained)d answered "
-        "with an explanation)."
-    ) % counts
+    opening = (
+        _(
+            "In %(period)s, %(region)s received %(received)d enterprise problems and routed %(assigned)d to the "
+            "departments responsible; %(closed)d were closed (%(resolved)d resolved, %(explained)d answered "
+            "with an explanation)."
+        )
+        % counts
+    )
     if closed:
         opening += _(" %(on_time)d were closed on time, an on-time rate of %(rate)s.") % counts
     opening += _(" At the end of the period %(open)d cases were still being handled.") % counts
@@ -102,20 +111,29 @@ def draft_body(region: Region, period: periods.Period, figures: dict) -> str:
             for name, count in sorted(by_department.items(), key=lambda item: (-item[1], item[0]))
         )
         sentence = _("%(count)d cases were past their due date and not closed: %(listing)s.") % {
-            "count": len(overdue), "listing": listing,
+            "count": len(overdue),
+            "listing": listing,
         }
         supervised = [case for case in overdue if case.get("supervised")]
         if supervised:
             sentence += _(" %(count)d of them are under supervision (督办): %(numbers)s.") % {
-                "count": len(supervised), "numbers": pgettext("list separator", ", ").join(case["number"] for case in supervised),
+                "count": len(supervised),
+                "numbers": pgettext("list separator", ", ").join(case["number"] for case in supervised),
             }
-        paragraphs.append(sentence + _(
-            " The departments concerned are asked to close the overdue cases without delay and report "
-            "how they were handled within five working days of receiving this notice."
-        ))
+        paragraphs.append(
+            sentence
+            + _(
+                " The departments concerned are asked to close the overdue cases without delay and report "
+                "how they were handled within five working days of receiving this notice."
+            )
+        )
     else:
-        paragraphs.append(_("No case was past its due date at the end of the period. The departments are asked "
-                            "to keep handling every problem within its deadline."))
+        paragraphs.append(
+            _(
+                "No case was past its due date at the end of the period. The departments are asked "
+                "to keep handling every problem within its deadline."
+            )
+        )
     return "\n\n".join(paragraphs)
 
 

@@ -15,6 +15,7 @@ For a period [start, end] (Asia/Shanghai dates; compared as the half-open [start
 Counting happens in SQL with correlated subqueries over the (case, occurred_at) index; Python
 only walks the rows of cases closed in the period and the overdue ones, never every case's history.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -89,8 +90,12 @@ def compute(region: Region, period: Period) -> dict:
     received = received_qs.count()
 
     assigned = (
-        _entries(region).filter(action="assign").values("case_id")
-        .annotate(first=Min("occurred_at")).filter(first__gte=start, first__lt=end).count()
+        _entries(region)
+        .filter(action="assign")
+        .values("case_id")
+        .annotate(first=Min("occurred_at"))
+        .filter(first__gte=start, first__lt=end)
+        .count()
     )
 
     # Cases closed in the period, by their latest closing in it.
@@ -102,11 +107,13 @@ def compute(region: Region, period: Period) -> dict:
         .annotate(
             due_in_force=Subquery(
                 LedgerEntry.objects.filter(case=OuterRef("case_id"), seq__lte=OuterRef("seq"), due_date__isnull=False)
-                .order_by("-seq").values("due_date")[:1]
+                .order_by("-seq")
+                .values("due_date")[:1]
             ),
             department_then=Subquery(
                 CaseAssignment.objects.filter(case=OuterRef("case_id"), assigned_at__lte=OuterRef("occurred_at"))
-                .order_by("-assigned_at", "-id").values("department_id")[:1]
+                .order_by("-assigned_at", "-id")
+                .values("department_id")[:1]
             ),
         )
         # No ORDER BY: sorting here made PostgreSQL walk the whole ledger by case; sort the few rows below.
@@ -126,8 +133,9 @@ def compute(region: Region, period: Period) -> dict:
         .filter(state_at_end__in=OPEN_STATES)
     )
     open_rows = list(
-        as_of_end.order_by("due_at_end", "number")
-        .values_list("number", "enterprise__name", "state_at_end", "dept_at_end", "due_at_end", "supervised")
+        as_of_end.order_by("due_at_end", "number").values_list(
+            "number", "enterprise__name", "state_at_end", "dept_at_end", "due_at_end", "supervised"
+        )
     )
     open_count = len(open_rows)
     overdue_rows = [row for row in open_rows if row[4] is not None and row[4] < after_end]
@@ -157,17 +165,20 @@ def compute(region: Region, period: Period) -> dict:
     for number, enterprise, state, department, due, supervised in overdue_rows:
         department = department if state != "received" else None
         table[department]["overdue"] += 1
-        overdue_cases.append({
-            "number": number,
-            "enterprise": enterprise,
-            "department": names.get(department, _("Not yet routed")),
-            "due_date": due.isoformat(),
-            "days_overdue": (after_end - due).days,
-            "supervised": bool(supervised),
-        })
+        overdue_cases.append(
+            {
+                "number": number,
+                "enterprise": enterprise,
+                "department": names.get(department, _("Not yet routed")),
+                "due_date": due.isoformat(),
+                "days_overdue": (after_end - due).days,
+                "supervised": bool(supervised),
+            }
+        )
 
     departments = [
-        {"name": names[pk], **row} for pk, row in sorted(
+        {"name": names[pk], **row}
+        for pk, row in sorted(
             ((pk, row) for pk, row in table.items() if pk is not None), key=lambda item: names[item[0]]
         )
     ]
@@ -225,6 +236,3 @@ def previous_figures(region: Region, period: Period) -> tuple[dict | None, str |
     if chosen is None or not chosen.figures:
         return None, None
     return chosen.figures, before.key
-
-
-

@@ -6,6 +6,7 @@ issued — in the system or registered offline — to all three recipient groups
 last day of the following period and on or before the cutoff. A superseded notice still counts,
 on its own issue date. The scoring app turns this into points; this module only finds the facts.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -42,8 +43,9 @@ def _serves(notice: Notice, period: periods.Period, cutoff: dt.date) -> bool:
     return notice.issued_on <= deadline and notice.reached_all_groups
 
 
-def _evaluate(schedule: NoticeSchedule | None, notices: list[Notice], year: int, cutoff: dt.date,
-              as_of_today: bool = False) -> Item14Evidence:
+def _evaluate(
+    schedule: NoticeSchedule | None, notices: list[Notice], year: int, cutoff: dt.date, as_of_today: bool = False
+) -> Item14Evidence:
     schedule = _schedule_in_force(schedule, cutoff)
     if schedule is None:
         return Item14Evidence(schedule=None)
@@ -82,8 +84,9 @@ def item14_evidence(region, year: int, cutoff: dt.date, *, as_of_today: bool = F
     return item14_evidence_for_regions([region], year, cutoff, as_of_today=as_of_today)[getattr(region, "pk", region)]
 
 
-def item14_evidence_for_regions(regions: Iterable, year: int, cutoff: dt.date, *,
-                                as_of_today: bool = False) -> dict[int, Item14Evidence]:
+def item14_evidence_for_regions(
+    regions: Iterable, year: int, cutoff: dt.date, *, as_of_today: bool = False
+) -> dict[int, Item14Evidence]:
     """{region pk: evidence} for many regions in two queries (schedules, notices). ``as_of_today``:
     ``cutoff`` is today, before the assessment's cutoff (see ``_evaluate``)."""
     region_ids = [getattr(r, "pk", r) for r in regions]

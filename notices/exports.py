@@ -2,6 +2,7 @@
 
 Every row goes through ``cases.safe_sheets``: a department or enterprise named like a formula is
 written as text, and control characters typed into a name never break the file."""
+
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
@@ -23,8 +24,15 @@ def notice_xlsx(notice: Notice) -> bytes:
     append(ws, [notice.title])
     ws["A1"].font = Font(bold=True, size=14)
     append(ws, [_("Region"), notice.region.name, _("Period"), notice.period])
-    append(ws, [_("Status"), notice.get_status_display(), _("Issued on"),
-                notice.issued_on.isoformat() if notice.issued_on else ""])
+    append(
+        ws,
+        [
+            _("Status"),
+            notice.get_status_display(),
+            _("Issued on"),
+            notice.issued_on.isoformat() if notice.issued_on else "",
+        ],
+    )
     append(ws, [_("Recipient groups reached"), "、".join(notice.group_labels())])
     if notice.ledger_root:
         append(ws, [_("Ledger checksum of this period (本期台帐校验码)"), notice.ledger_root])
@@ -45,8 +53,17 @@ def notice_xlsx(notice: Notice) -> bytes:
     for cell in ws[ws.max_row]:
         cell.font = bold
     for case in view["overdue"]:
-        append(ws, [case["number"], case["enterprise"], case["department"], case["due_date"], case["days_overdue"],
-                _("Yes") if case["supervised"] else ""])
+        append(
+            ws,
+            [
+                case["number"],
+                case["enterprise"],
+                case["department"],
+                case["due_date"],
+                case["days_overdue"],
+                _("Yes") if case["supervised"] else "",
+            ],
+        )
 
     append(ws, [])
     append(ws, [_("By department")])

@@ -1,4 +1,5 @@
 """Forms of the notice pages. They only collect input; ``notices.services`` validates and writes."""
+
 from __future__ import annotations
 
 from django import forms
@@ -13,17 +14,22 @@ from .models import Frequency, RecipientGroup
 class ScheduleForm(forms.Form):
     frequency = forms.ChoiceField(label=_("Frequency"), choices=Frequency.choices, initial=Frequency.MONTHLY)
     start_date = forms.DateField(
-        label=_("Start date"), required=False,
+        label=_("Start date"),
+        required=False,
         # An <input type="date"> only takes ISO dates: render the value that way, whatever the locale.
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text=_("When the notice system took effect; leave blank if it is already in force."),
     )
     office_name = forms.CharField(
-        label=_("Issuing office"), max_length=100, required=False,
+        label=_("Issuing office"),
+        max_length=100,
+        required=False,
         help_text=_("As the red header of the notice names it; leave blank for the default."),
     )
     number_prefix = forms.CharField(
-        label=_("Document number abbreviation"), max_length=20, required=False,
+        label=_("Document number abbreviation"),
+        max_length=20,
+        required=False,
         help_text=_("The start of the document number, e.g. 罗服办 in 罗服办〔2026〕4号; leave blank for the default."),
     )
 
@@ -50,24 +56,36 @@ RecipientFormSet = forms.formset_factory(RecipientForm, extra=2, max_num=60)
 
 
 class DraftForm(TextRulesForm, forms.Form):
-    period = forms.CharField(label=_("Period"), max_length=7, help_text=_("A month as 2026-03 or a quarter as 2026-Q1."))
+    period = forms.CharField(
+        label=_("Period"), max_length=7, help_text=_("A month as 2026-03 or a quarter as 2026-Q1.")
+    )
 
 
 class CoveringTextForm(TextRulesForm, forms.Form):
     title = forms.CharField(label=_("Title"), max_length=200)
     covering_text = forms.CharField(
-        label=_("Body"), required=False, widget=forms.Textarea(attrs={"rows": 10}),
-        help_text=_("Drafted from the figures; edit it freely until the notice is issued. "
-                    "Separate paragraphs with an empty line."),
+        label=_("Body"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 10}),
+        help_text=_(
+            "Drafted from the figures; edit it freely until the notice is issued. "
+            "Separate paragraphs with an empty line."
+        ),
     )
 
 
 class OfflineForm(TextRulesForm, forms.Form):
     region = forms.ChoiceField(label=_("Region"))
-    period = forms.CharField(label=_("Period"), max_length=7, help_text=_("A month as 2026-03 or a quarter as 2026-Q1."))
-    issued_on = forms.DateField(label=_("Issue date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    period = forms.CharField(
+        label=_("Period"), max_length=7, help_text=_("A month as 2026-03 or a quarter as 2026-Q1.")
+    )
+    issued_on = forms.DateField(
+        label=_("Issue date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     groups = forms.MultipleChoiceField(
-        label=_("Recipient groups"), choices=RecipientGroup.choices, widget=forms.CheckboxSelectMultiple,
+        label=_("Recipient groups"),
+        choices=RecipientGroup.choices,
+        widget=forms.CheckboxSelectMultiple,
     )
     title = forms.CharField(label=_("Title"), max_length=200, required=False)
     document = forms.FileField(label=_("Scan (PDF or image)"))

@@ -4,6 +4,7 @@ A notice is drafted from the ledger, edited while a draft, then issued; from the
 immutable (``Notice.save`` refuses any change but being superseded by a correction). A notice
 issued outside the system is registered with its scan and marked offline.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -153,7 +154,11 @@ class Notice(models.Model):
     # The region's latest ledger checkpoint when the notice was issued: its root is printed on
     # the notice (本期台帐校验码), so a later ledger can be held against what leaders were sent.
     ledger_checkpoint = models.ForeignKey(
-        "ledger.LedgerCheckpoint", models.PROTECT, null=True, blank=True, related_name="+",
+        "ledger.LedgerCheckpoint",
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("ledger checkpoint"),
     )
 
@@ -195,7 +200,8 @@ class Notice(models.Model):
             ),
             # A document number is never given twice.
             models.UniqueConstraint(
-                fields=["region", "number_year", "number_serial"], condition=Q(number_serial__isnull=False),
+                fields=["region", "number_year", "number_serial"],
+                condition=Q(number_serial__isnull=False),
                 name="notice_document_number_unique",
             ),
         ]
@@ -299,9 +305,7 @@ class NoticeDelivery(models.Model):
     email = models.EmailField(_("email"))
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    delivery = models.ForeignKey(
-        "notifications.Delivery", models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    delivery = models.ForeignKey("notifications.Delivery", models.SET_NULL, null=True, blank=True, related_name="+")
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     error = models.TextField(_("error"), blank=True)
 

@@ -6,6 +6,7 @@ The Chinese text is set in reportlab's built-in ``STSong-Light`` CID font: the P
 font and the reader supplies it (every PDF reader carries the Adobe CJK fallbacks), so the
 server needs no font file installed — the intranet machines have none to spare.
 """
+
 from __future__ import annotations
 
 import io
@@ -43,12 +44,14 @@ LEADING = 24
 
 _header = ParagraphStyle("header", fontName=FONT, fontSize=30, leading=38, textColor=RED, alignment=TA_CENTER)
 _number = ParagraphStyle("number", fontName=FONT, fontSize=BODY_SIZE, leading=LEADING, alignment=TA_CENTER)
-_title = ParagraphStyle("title", fontName=FONT, fontSize=20, leading=30, alignment=TA_CENTER, spaceBefore=6 * mm,
-                        spaceAfter=5 * mm)
+_title = ParagraphStyle(
+    "title", fontName=FONT, fontSize=20, leading=30, alignment=TA_CENTER, spaceBefore=6 * mm, spaceAfter=5 * mm
+)
 _plain = ParagraphStyle("plain", fontName=FONT, fontSize=BODY_SIZE, leading=LEADING, alignment=TA_LEFT)
 _body = ParagraphStyle("body", parent=_plain, firstLineIndent=2 * BODY_SIZE, wordWrap="CJK")
-_heading = ParagraphStyle("heading", parent=_plain, fontSize=BODY_SIZE, spaceBefore=4 * mm, spaceAfter=2 * mm,
-                          keepWithNext=1)
+_heading = ParagraphStyle(
+    "heading", parent=_plain, fontSize=BODY_SIZE, spaceBefore=4 * mm, spaceAfter=2 * mm, keepWithNext=1
+)
 _right = ParagraphStyle("right", parent=_plain, alignment=TA_RIGHT, rightIndent=8 * mm)
 _cell = ParagraphStyle("cell", fontName=FONT, fontSize=10.5, leading=14, wordWrap="CJK")
 _foot = ParagraphStyle("foot", fontName=FONT, fontSize=12, leading=20, wordWrap="CJK")
@@ -66,13 +69,17 @@ def _p(text, style=_plain) -> Paragraph:
 def _table(header: list[str], rows: list[list], widths: list[float]) -> LongTable:
     data = [[_p(h, _cell) for h in header]] + [[_p(v, _cell) for v in row] for row in rows]
     table = LongTable(data, colWidths=[w * FRAME for w in widths], repeatRows=1)
-    table.setStyle(TableStyle([
-        ("GRID", (0, 0), (-1, -1), 0.6, colors.black),
-        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
-        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-        ("TOPPADDING", (0, 0), (-1, -1), 3),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
-    ]))
+    table.setStyle(
+        TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0.6, colors.black),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                ("TOPPADDING", (0, 0), (-1, -1), 3),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+            ]
+        )
+    )
     return table
 
 
@@ -93,26 +100,45 @@ def _tables(view: dict) -> list:
     story.append(_table([_("Item"), _("Figure")], [[label, value] for label, value in view["rows"]], [0.7, 0.3]))
     story.append(_p(_("2. Overdue cases"), _heading))
     if view["overdue"]:
-        story.append(_table(
-            [_("Number"), _("Enterprise"), _("Department"), _("Due date"), _("Days overdue"), _("Supervised")],
-            [[c["number"], c["enterprise"], c["department"], c["due_date"], c["days_overdue"],
-              _("Yes") if c["supervised"] else ""] for c in view["overdue"]],
-            [0.2, 0.25, 0.2, 0.14, 0.11, 0.1],
-        ))
+        story.append(
+            _table(
+                [_("Number"), _("Enterprise"), _("Department"), _("Due date"), _("Days overdue"), _("Supervised")],
+                [
+                    [
+                        c["number"],
+                        c["enterprise"],
+                        c["department"],
+                        c["due_date"],
+                        c["days_overdue"],
+                        _("Yes") if c["supervised"] else "",
+                    ]
+                    for c in view["overdue"]
+                ],
+                [0.2, 0.25, 0.2, 0.14, 0.11, 0.1],
+            )
+        )
     else:
         story.append(_p(_("No case was overdue at the end of the period."), _body))
     story.append(_p(_("3. By department"), _heading))
     if view["departments"]:
-        story.append(_table(
-            [_("Department"), _("Received"), _("Closed"), _("Closed on time"), _("Overdue")],
-            [[r["name"], r["received"], r["closed"], r["on_time"], r["overdue"]] for r in view["departments"]],
-            [0.4, 0.15, 0.15, 0.15, 0.15],
-        ))
+        story.append(
+            _table(
+                [_("Department"), _("Received"), _("Closed"), _("Closed on time"), _("Overdue")],
+                [[r["name"], r["received"], r["closed"], r["on_time"], r["overdue"]] for r in view["departments"]],
+                [0.4, 0.15, 0.15, 0.15, 0.15],
+            )
+        )
     else:
         story.append(_p(_("No department had cases in this period."), _body))
     if view["changes"]:
         story.append(_p(_("4. Changes since %(period)s") % {"period": view["previous_period"]}, _heading))
-        story.append(_table([_("Item"), pgettext("difference from the last period", "Change")], [[label, value] for label, value in view["changes"]], [0.7, 0.3]))
+        story.append(
+            _table(
+                [_("Item"), pgettext("difference from the last period", "Change")],
+                [[label, value] for label, value in view["changes"]],
+                [0.7, 0.3],
+            )
+        )
     return story
 
 
@@ -138,8 +164,15 @@ def notice_pdf(notice: Notice) -> bytes:
     view = presentation(notice)
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(
-        buffer, pagesize=A4, leftMargin=LEFT, rightMargin=RIGHT, topMargin=TOP, bottomMargin=BOTTOM,
-        title=head.title, author=head.office, subject=head.number or notice.period,
+        buffer,
+        pagesize=A4,
+        leftMargin=LEFT,
+        rightMargin=RIGHT,
+        topMargin=TOP,
+        bottomMargin=BOTTOM,
+        title=head.title,
+        author=head.office,
+        subject=head.number or notice.period,
         creator=_("Enterprise problem ledger"),
     )
     story = _masthead(head)

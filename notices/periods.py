@@ -3,6 +3,7 @@
 Periods are local (Asia/Shanghai) calendar spans; ``bounds`` gives the aware datetimes that
 ledger queries compare against, half-open so that nothing on the boundary is counted twice.
 """
+
 from __future__ import annotations
 
 import calendar
@@ -86,8 +87,7 @@ def parse(value) -> Period:
         period = Period(int(quarter[1]), int(quarter[2]), QUARTERLY)
     if period is None or not MIN_YEAR <= period.year <= MAX_YEAR:
         raise InvalidInput(
-            _("“%(value)s” is not a period: write a month as 2026-03 or a quarter as 2026-Q1.")
-            % {"value": text[:20]},
+            _("“%(value)s” is not a period: write a month as 2026-03 or a quarter as 2026-Q1.") % {"value": text[:20]},
             field="period",
         )
     return period

@@ -3,6 +3,7 @@
 They check the user's scope and the notice's state and write in one transaction; they raise
 ``cases.errors`` (InvalidInput 400, NotAllowed 403, NotFound 404, WrongState 409).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -86,7 +87,9 @@ def _clean_recipients(recipients: Iterable[dict]) -> list[dict]:
         try:
             validate_email(email)
         except ValidationError:
-            errors.append(_("Recipient %(n)d: “%(email)s” is not a valid email address.") % {"n": number, "email": email[:80]})
+            errors.append(
+                _("Recipient %(n)d: “%(email)s” is not a valid email address.") % {"n": number, "email": email[:80]}
+            )
             continue
         if (group, email) in seen:
             errors.append(_("Recipient %(n)d: this address is already listed in the group.") % {"n": number})
@@ -104,8 +107,14 @@ def _clean_recipients(recipients: Iterable[dict]) -> list[dict]:
 
 
 def save_schedule(
-    *, by, region: Region, frequency: str = Frequency.MONTHLY, start_date: dt.date | None = None,
-    recipients: Iterable[dict], now: dt.datetime | None = None, office_name: str | None = None,
+    *,
+    by,
+    region: Region,
+    frequency: str = Frequency.MONTHLY,
+    start_date: dt.date | None = None,
+    recipients: Iterable[dict],
+    now: dt.datetime | None = None,
+    office_name: str | None = None,
     number_prefix: str | None = None,
 ) -> tuple[NoticeSchedule, bool]:
     """Create or replace the region's schedule with its recipients. Returns (schedule, created).
@@ -132,8 +141,13 @@ def save_schedule(
         Region.objects.select_for_update().get(pk=region.pk)
         schedule, created = NoticeSchedule.objects.get_or_create(
             region=region,
-            defaults={"frequency": frequency, "start_date": start_date, "created_at": now, "updated_at": now,
-                      "updated_by": by},
+            defaults={
+                "frequency": frequency,
+                "start_date": start_date,
+                "created_at": now,
+                "updated_at": now,
+                "updated_by": by,
+            },
         )
         if not created:
             schedule.frequency, schedule.start_date = frequency, start_date
@@ -142,8 +156,9 @@ def save_schedule(
             schedule.office_name = office_name
         if number_prefix is not None:
             schedule.number_prefix = number_prefix
-        schedule.save(update_fields=["frequency", "start_date", "updated_at", "updated_by", "office_name",
-                                     "number_prefix"])
+        schedule.save(
+            update_fields=["frequency", "start_date", "updated_at", "updated_by", "office_name", "number_prefix"]
+        )
         if not created:
             schedule.recipients.all().delete()
         Recipient.objects.bulk_create(Recipient(schedule=schedule, **row) for row in cleaned)
@@ -203,7 +218,14 @@ def _in_force(region: Region, period: periods.Period):
 
 
 def register_offline(
-    *, by, region: Region, period, issued_on: dt.date, groups, document, title: str = "",
+    *,
+    by,
+    region: Region,
+    period,
+    issued_on: dt.date,
+    groups,
+    document,
+    title: str = "",
     now: dt.datetime | None = None,
 ) -> Notice:
     """Register a notice issued outside the system (paper, OA) with its scan, marked offline."""
@@ -218,12 +240,24 @@ def register_offline(
     if checked.content_type not in SCAN_KINDS:
         raise InvalidInput(_("The scan must be a PDF or an image."), field="document")
     notice = Notice(
-        region=region, period=period.key, frequency=period.frequency, period_start=period.start,
-        period_end=period.end, status=Status.OFFLINE, offline=True,
+        region=region,
+        period=period.key,
+        frequency=period.frequency,
+        period_start=period.start,
+        period_end=period.end,
+        status=Status.OFFLINE,
+        offline=True,
         title=(title or "").strip()[:200] or default_title(region, period),
-        issued_on=issued_on, issued_at=now, issued_by=by, groups=groups,
-        document_name=checked.name, document_type=checked.content_type,
-        document_sha256=checked.sha256, created_by=by, created_at=now, updated_at=now,
+        issued_on=issued_on,
+        issued_at=now,
+        issued_by=by,
+        groups=groups,
+        document_name=checked.name,
+        document_type=checked.content_type,
+        document_sha256=checked.sha256,
+        created_by=by,
+        created_at=now,
+        updated_at=now,
     )
     with files_removed_on_failure() as stored:
         # The scan is written before the region's lock is taken; removed again if anything fails.
@@ -241,14 +275,16 @@ def register_offline(
                     raise WrongState(message % {"period": period.key})
                 notice.save()
         except IntegrityError:
-            raise WrongState(_("A notice for %(period)s has already been registered for this region.")
-                             % {"period": period.key}) from None
+            raise WrongState(
+                _("A notice for %(period)s has already been registered for this region.") % {"period": period.key}
+            ) from None
     return notice
 
 
 def default_title(region: Region, period: periods.Period) -> str:
     return _("Notice on the handling of enterprise problems in %(region)s, %(period)s") % {
-        "region": region.name, "period": period.label,
+        "region": region.name,
+        "period": period.label,
     }
 
 
@@ -300,17 +336,24 @@ def draft_notice(*, by, region: Region, period, now: dt.datetime | None = None, 
                     % {"period": period.key}
                 )
             notice = Notice(
-                region=region, period=period.key, frequency=period.frequency, period_start=period.start,
-                period_end=period.end, status=Status.DRAFTED, title=default_title(region, period),
-                created_by=by, created_at=now,
+                region=region,
+                period=period.key,
+                frequency=period.frequency,
+                period_start=period.start,
+                period_end=period.end,
+                status=Status.DRAFTED,
+                title=default_title(region, period),
+                created_by=by,
+                created_at=now,
             )
         _fill(notice, region, period, now)
         notice.save()
     return notice
 
 
-def update_draft(*, by, notice: Notice, title: str | None = None, covering_text: str | None = None,
-                 now: dt.datetime | None = None) -> Notice:
+def update_draft(
+    *, by, notice: Notice, title: str | None = None, covering_text: str | None = None, now: dt.datetime | None = None
+) -> Notice:
     """The office edits the title and covering text of a draft; an issued notice refuses."""
     now = now or timezone.now()
     _require_manager(by, notice.region)
@@ -331,7 +374,9 @@ def update_draft(*, by, notice: Notice, title: str | None = None, covering_text:
             notice.title = title
         if covering_text is not None:
             if len(covering_text) > 20000:
-                raise InvalidInput(_("The covering text is too long (at most 20000 characters)."), field="covering_text")
+                raise InvalidInput(
+                    _("The covering text is too long (at most 20000 characters)."), field="covering_text"
+                )
             problem = text_problem(covering_text, multiline=True)
             if problem:
                 raise InvalidInput(problem, field="covering_text")
@@ -354,9 +399,16 @@ def correct_notice(*, by, notice: Notice, now: dt.datetime | None = None) -> Not
         draft = _draft_for(original.region, period).select_for_update().first()
         if draft is None:
             draft = Notice(
-                region=original.region, period=original.period, frequency=original.frequency,
-                period_start=original.period_start, period_end=original.period_end, status=Status.DRAFTED,
-                title=original.title, covering_text=original.covering_text, created_by=by, created_at=now,
+                region=original.region,
+                period=original.period,
+                frequency=original.frequency,
+                period_start=original.period_start,
+                period_end=original.period_end,
+                status=Status.DRAFTED,
+                title=original.title,
+                covering_text=original.covering_text,
+                created_by=by,
+                created_at=now,
             )
         draft.supersedes = original
         _fill(draft, original.region, period, now)
@@ -386,7 +438,9 @@ def issue_notice(*, by, notice: Notice, now: dt.datetime | None = None, confirm_
         Region.objects.select_for_update().get(pk=notice.region_id)
         notice = Notice.objects.select_for_update().select_related("region").get(pk=notice.pk)
         if notice.status in (Status.OFFLINE, Status.SUPERSEDED):
-            raise WrongState(_("This notice is %(status)s and cannot be issued.") % {"status": notice.get_status_display()})
+            raise WrongState(
+                _("This notice is %(status)s and cannot be issued.") % {"status": notice.get_status_display()}
+            )
         if notice.status == Status.DRAFTED:
             period = notice.period_obj
             if today < period.end:
@@ -402,8 +456,10 @@ def issue_notice(*, by, notice: Notice, now: dt.datetime | None = None, confirm_
                 )
             if not (notice.covering_text or "").strip() and not confirm_empty_body:
                 raise EmptyBody(
-                    _("The notice has no body text: the recipients would get the tables only. "
-                      "Write the body, or confirm that it goes out without one."),
+                    _(
+                        "The notice has no body text: the recipients would get the tables only. "
+                        "Write the body, or confirm that it goes out without one."
+                    ),
                     field="covering_text",
                 )
             in_force = _in_force(notice.region, period).select_for_update().first()
@@ -422,14 +478,17 @@ def issue_notice(*, by, notice: Notice, now: dt.datetime | None = None, confirm_
                 document.number_prefix(notice.region, schedule), notice.number_year, notice.number_serial
             )
             notice.issuing_office = document.office_name(notice.region, schedule)
-            notice.ledger_checkpoint = ledger_checkpoint.latest_for_region(notice.region.code) or ledger_checkpoint.take(
-                Case.objects.filter(region=notice.region), now=now)
+            notice.ledger_checkpoint = ledger_checkpoint.latest_for_region(
+                notice.region.code
+            ) or ledger_checkpoint.take(Case.objects.filter(region=notice.region), now=now)
             notice.groups = []
             notice.updated_at = now
             notice.save()
             NoticeDelivery.objects.bulk_create(
-                [NoticeDelivery(notice=notice, recipient=r, group=r.group, name=r.name, email=r.email)
-                 for r in schedule.recipients.all()],
+                [
+                    NoticeDelivery(notice=notice, recipient=r, group=r.group, name=r.name, email=r.email)
+                    for r in schedule.recipients.all()
+                ],
                 ignore_conflicts=True,
             )
             first_issue = True
@@ -444,7 +503,8 @@ def issue_notice(*, by, notice: Notice, now: dt.datetime | None = None, confirm_
 def _notify_office(notice: Notice) -> None:
     """The office the notice is about hears of it in its inbox (email after commit)."""
     message = _("The notice “%(title)s” for %(period)s has been issued.") % {
-        "title": notice.title, "period": notice.period,
+        "title": notice.title,
+        "period": notice.period,
     }
     notifications.notify_many(office_users(notice.region), kind="notice_issued", message=message)
 
@@ -466,12 +526,18 @@ def send_deliveries(notice: Notice) -> int:
         if claimed != 1:
             continue
         record = notifications.deliver(
-            "email", address=row.email, subject=subject, body=body, purpose=delivery_purpose(notice, row),
+            "email",
+            address=row.email,
+            subject=subject,
+            body=body,
+            purpose=delivery_purpose(notice, row),
         )
         ok = record.status == record.Status.SENT
         NoticeDelivery.objects.filter(pk=row.pk).update(
             state=NoticeDelivery.State.SENT if ok else NoticeDelivery.State.FAILED,
-            delivery=record, sent_at=record.attempted_at if ok else None, error=record.error,
+            delivery=record,
+            sent_at=record.attempted_at if ok else None,
+            error=record.error,
         )
         sent += ok
     sync_deliveries(notice)
@@ -484,18 +550,24 @@ def delivery_purpose(notice: Notice, row: NoticeDelivery) -> str:
 
 def sync_deliveries(notice: Notice) -> None:
     """Take over retries the notifications sweep has sent, then record the groups reached."""
-    failed = {delivery_purpose(notice, row): row
-              for row in NoticeDelivery.objects.filter(notice=notice, state=NoticeDelivery.State.FAILED)}
+    failed = {
+        delivery_purpose(notice, row): row
+        for row in NoticeDelivery.objects.filter(notice=notice, state=NoticeDelivery.State.FAILED)
+    }
     # One query for all of them: the latest sent delivery per purpose (and address).
     latest: dict[tuple[str, str], Delivery] = {}
-    for delivery in (Delivery.objects.filter(purpose__in=list(failed), status=Delivery.Status.SENT)
-                     .order_by("purpose", "-attempted_at")):
+    for delivery in Delivery.objects.filter(purpose__in=list(failed), status=Delivery.Status.SENT).order_by(
+        "purpose", "-attempted_at"
+    ):
         latest.setdefault((delivery.purpose, delivery.address), delivery)
     for purpose, row in failed.items():
         retried = latest.get((purpose, row.email))
         if retried is not None:
             NoticeDelivery.objects.filter(pk=row.pk, state=NoticeDelivery.State.FAILED).update(
-                state=NoticeDelivery.State.SENT, delivery=retried, sent_at=retried.attempted_at, error="",
+                state=NoticeDelivery.State.SENT,
+                delivery=retried,
+                sent_at=retried.attempted_at,
+                error="",
             )
     _record_groups_reached(notice)
 
@@ -546,9 +618,12 @@ def _change_rows(changes: dict | None) -> list[tuple[str, str]]:
     if not changes:
         return []
     labels = [
-        ("received", _("Cases received")), ("assigned", _("Cases routed to departments")),
-        ("resolved", _("Cases resolved")), ("explained", _("Cases answered with an explanation")),
-        ("open", _("Cases open at the end of the period")), ("overdue", _("Overdue cases")),
+        ("received", _("Cases received")),
+        ("assigned", _("Cases routed to departments")),
+        ("resolved", _("Cases resolved")),
+        ("explained", _("Cases answered with an explanation")),
+        ("open", _("Cases open at the end of the period")),
+        ("overdue", _("Overdue cases")),
         ("supervised", _("Supervised cases (督办)")),
     ]
     rows = []

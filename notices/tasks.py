@@ -1,5 +1,6 @@
 """Celery beat tasks of the notices: draft each schedule's notice once its period has ended, and
 record delivery retries. Both are safe to run twice (drafting is idempotent)."""
+
 from __future__ import annotations
 
 from celery import shared_task

@@ -1,5 +1,6 @@
 """Notice pages: the list per region and year, the notice, the schedule form, offline
 registration, and the downloads. Scoped like everything else: outside scope is 404."""
+
 from __future__ import annotations
 
 from django.contrib import messages
@@ -68,8 +69,15 @@ def _period_rows(region, year: int, notices: list[Notice], schedule: NoticeSched
         found = [n for n in notices if n.period == period.key]
         in_force = next((n for n in found if n.status in ISSUED_STATES), None)
         draft = next((n for n in found if n.status == Status.DRAFTED), None)
-        rows.append({"period": period, "notices": found, "badge": _badge(period, in_force, draft, today),
-                     "in_force": in_force, "draft": draft})
+        rows.append(
+            {
+                "period": period,
+                "notices": found,
+                "badge": _badge(period, in_force, draft, today),
+                "in_force": in_force,
+                "draft": draft,
+            }
+        )
     return rows
 
 
@@ -100,8 +108,9 @@ def _grid(regions: list[Region], year: int, today) -> list[dict]:
     notices: dict[int, list[Notice]] = {pk: [] for pk in ids}
     for notice in Notice.objects.filter(region_id__in=ids, period__startswith=f"{year}-").order_by("period", "id"):
         notices[notice.region_id].append(notice)
-    evidence = item14_evidence_for_regions(ids, year, _evidence_moment(year, today),
-                                           as_of_today=_as_of_today(year, today))
+    evidence = item14_evidence_for_regions(
+        ids, year, _evidence_moment(year, today), as_of_today=_as_of_today(year, today)
+    )
     rows = []
     for region in regions:
         schedule = schedules.get(region.pk)
@@ -124,10 +133,18 @@ def notice_overview(request):
     today = local_date(timezone.now())
     year = _year_from(request, today)
     city = next((r for r in visible_regions(request.user) if r.is_city), None)
-    return render(request, "notices/notice_overview.html", {
-        "year": year, "years": range(today.year - 3, today.year + 1), "rows": _grid(regions, year, today),
-        "months": range(1, 13), "city": city, "as_of": _evidence_moment(year, today),
-    })
+    return render(
+        request,
+        "notices/notice_overview.html",
+        {
+            "year": year,
+            "years": range(today.year - 3, today.year + 1),
+            "rows": _grid(regions, year, today),
+            "months": range(1, 13),
+            "city": city,
+            "as_of": _evidence_moment(year, today),
+        },
+    )
 
 
 @login_required
@@ -145,18 +162,26 @@ def notice_list(request):
     region = get_region_for_user(request.user, code)
     today = local_date(timezone.now())
     year = _year_from(request, today)
-    notices = list(
-        Notice.objects.filter(region=region, period__startswith=f"{year}-").order_by("period", "id")
-    )
+    notices = list(Notice.objects.filter(region=region, period__startswith=f"{year}-").order_by("period", "id"))
     schedule = NoticeSchedule.objects.filter(region=region).prefetch_related("recipients").first()
     as_of = _evidence_moment(year, today)
-    return render(request, "notices/notice_list.html", {
-        "region": region, "regions": regions, "year": year, "years": range(today.year - 3, today.year + 1),
-        "rows": _period_rows(region, year, notices, schedule, today), "schedule": schedule,
-        "manage": can_manage(request.user, region), "draft_form": DraftForm(),
-        "evidence": item14_evidence(region, year, as_of, as_of_today=_as_of_today(year, today)), "as_of": as_of,
-        "overview": len(counties) > 1,
-    })
+    return render(
+        request,
+        "notices/notice_list.html",
+        {
+            "region": region,
+            "regions": regions,
+            "year": year,
+            "years": range(today.year - 3, today.year + 1),
+            "rows": _period_rows(region, year, notices, schedule, today),
+            "schedule": schedule,
+            "manage": can_manage(request.user, region),
+            "draft_form": DraftForm(),
+            "evidence": item14_evidence(region, year, as_of, as_of_today=_as_of_today(year, today)),
+            "as_of": as_of,
+            "overview": len(counties) > 1,
+        },
+    )
 
 
 @login_required
@@ -170,7 +195,9 @@ def notice_draft(request, code):
         except CaseError as error:
             _error(request, error)
         else:
-            messages.success(request, _("The notice for %(period)s was drafted from the ledger.") % {"period": notice.period})
+            messages.success(
+                request, _("The notice for %(period)s was drafted from the ledger.") % {"period": notice.period}
+            )
             return redirect("notices:detail", notice.pk)
     else:
         messages.error(request, _("Give the period as 2026-03 or 2026-Q1."))
@@ -198,12 +225,20 @@ def notice_detail(request, pk):
             else:
                 messages.success(request, _("The draft was saved."))
                 return redirect("notices:detail", notice.pk)
-    return render(request, "notices/notice_detail.html", {
-        "notice": notice, "view": services.presentation(notice), "manage": manage, "form": form,
-        "head": document.letterhead(notice),
-        "deliveries": notice.deliveries.order_by("group", "id"),
-        "corrections": notice.corrections.order_by("id"), "all_groups": ALL_GROUPS,
-    })
+    return render(
+        request,
+        "notices/notice_detail.html",
+        {
+            "notice": notice,
+            "view": services.presentation(notice),
+            "manage": manage,
+            "form": form,
+            "head": document.letterhead(notice),
+            "deliveries": notice.deliveries.order_by("group", "id"),
+            "corrections": notice.corrections.order_by("id"),
+            "all_groups": ALL_GROUPS,
+        },
+    )
 
 
 @login_required
@@ -219,8 +254,10 @@ def notice_issue(request, pk):
     except CaseError as error:
         _error(request, error)
     else:
-        messages.success(request, _("The notice was issued as %(number)s and sent to its recipients.")
-                         % {"number": notice.document_number})
+        messages.success(
+            request,
+            _("The notice was issued as %(number)s and sent to its recipients.") % {"number": notice.document_number},
+        )
     return redirect("notices:detail", notice.pk)
 
 
@@ -254,9 +291,15 @@ def notice_correct(request, pk):
 @require_GET
 def notice_print(request, pk):
     notice = _notice_for(request.user, pk)
-    return render(request, "notices/notice_print.html", {
-        "notice": notice, "view": services.presentation(notice), "head": document.letterhead(notice),
-    })
+    return render(
+        request,
+        "notices/notice_print.html",
+        {
+            "notice": notice,
+            "view": services.presentation(notice),
+            "head": document.letterhead(notice),
+        },
+    )
 
 
 def pdf_response(notice: Notice) -> HttpResponse:
@@ -294,8 +337,12 @@ def notice_document(request, pk):
         handle = notice.document.open("rb")
     except FileNotFoundError:
         raise Http404(_("No such file.")) from None
-    return FileResponse(handle, as_attachment=True, filename=notice.document_name,
-                        content_type=notice.document_type or "application/octet-stream")
+    return FileResponse(
+        handle,
+        as_attachment=True,
+        filename=notice.document_name,
+        content_type=notice.document_type or "application/octet-stream",
+    )
 
 
 @login_required
@@ -316,24 +363,40 @@ def schedule_edit(request, code):
                 if error.field in form.fields:
                     form.add_error(error.field, error.message)
                 else:
-                    for message in (error.errors.get("recipients") or [error.message]):
+                    for message in error.errors.get("recipients") or [error.message]:
                         form.add_error(None, message)
             else:
                 messages.success(request, _("The notice schedule was saved."))
                 return redirect(f"{_list_url()}?region={region.code}")
     else:
-        initial = {
-            "frequency": schedule.frequency, "start_date": schedule.start_date, "office_name": schedule.office_name,
-            "number_prefix": schedule.number_prefix,
-        } if schedule else {}
+        initial = (
+            {
+                "frequency": schedule.frequency,
+                "start_date": schedule.start_date,
+                "office_name": schedule.office_name,
+                "number_prefix": schedule.number_prefix,
+            }
+            if schedule
+            else {}
+        )
         form = ScheduleForm(initial=initial, region=region)
-        rows = [{"group": r.group, "name": r.name, "email": r.email} for r in schedule.recipients.all()] if schedule else [
-            {"group": g} for g in ALL_GROUPS
-        ]
+        rows = (
+            [{"group": r.group, "name": r.name, "email": r.email} for r in schedule.recipients.all()]
+            if schedule
+            else [{"group": g} for g in ALL_GROUPS]
+        )
         formset = RecipientFormSet(initial=rows, prefix="r")
-    return render(request, "notices/schedule_form.html", {
-        "region": region, "schedule": schedule, "form": form, "formset": formset, "manage": manage,
-    })
+    return render(
+        request,
+        "notices/schedule_form.html",
+        {
+            "region": region,
+            "schedule": schedule,
+            "form": form,
+            "formset": formset,
+            "manage": manage,
+        },
+    )
 
 
 @login_required
@@ -341,15 +404,24 @@ def offline_register(request):
     regions = [r for r in visible_regions(request.user) if can_manage(request.user, r)]
     if not regions:  # only an office has a region it manages
         raise Http404(_("No such page."))
-    form = OfflineForm(request.POST or None, request.FILES or None, regions=regions,
-                       initial={"region": request.GET.get("region"), "period": request.GET.get("period")})
+    form = OfflineForm(
+        request.POST or None,
+        request.FILES or None,
+        regions=regions,
+        initial={"region": request.GET.get("region"), "period": request.GET.get("period")},
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             region = get_region_for_user(request.user, data["region"])
             notice = services.register_offline(
-                by=request.user, region=region, period=data["period"], issued_on=data["issued_on"],
-                groups=data["groups"], document=data["document"], title=data["title"],
+                by=request.user,
+                region=region,
+                period=data["period"],
+                issued_on=data["issued_on"],
+                groups=data["groups"],
+                document=data["document"],
+                title=data["title"],
             )
         except CaseError as error:
             form.add_error(error.field if error.field in form.fields else None, error.message)
@@ -357,5 +429,3 @@ def offline_register(request):
             messages.success(request, _("The offline notice was registered."))
             return redirect("notices:detail", notice.pk)
     return render(request, "notices/offline_form.html", {"form": form})
-
-

@@ -1,4 +1,5 @@
 """Admin for the outbox and delivery records (read-only, city office)."""
+
 from django.contrib import admin
 
 from cases.admin import NoWritesAdmin

@@ -1,4 +1,5 @@
 """The user's inbox over the API: GET /api/v1/notifications/?unread=true, POST …/{id}/read/."""
+
 from __future__ import annotations
 
 from django.http import Http404
@@ -63,8 +64,11 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             raise ValidationError({"unread": [_("Give true or false.")]})
         return inbox.order_by("-created_at", "-id")
 
-    @extend_schema(summary="Mark a message read", request=None,
-                   responses={200: NotificationSerializer, 401: OpenApiResponse(_Error), 404: OpenApiResponse(_Error)})
+    @extend_schema(
+        summary="Mark a message read",
+        request=None,
+        responses={200: NotificationSerializer, 401: OpenApiResponse(_Error), 404: OpenApiResponse(_Error)},
+    )
     @action(detail=True, methods=["post"])
     def read(self, request, pk=None):
         number = parse_id(pk)

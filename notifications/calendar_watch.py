@@ -7,6 +7,7 @@
   from 1 November until next year's schedule is entered, the city office gets one message a
   week (ISO week) saying how many open cases' due dates are provisional meanwhile.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -31,8 +32,10 @@ LISTED = 20  # cases named in one message; the rest are counted
 
 def recomputed_message(changes: list[RecomputedDue], *, year: int | None) -> str:
     if year is not None:
-        text = _("The official holiday schedule of %(year)d has been entered: the due dates of %(n)d of your "
-                 "open cases were counted again on it.") % {"year": year, "n": len(changes)}
+        text = _(
+            "The official holiday schedule of %(year)d has been entered: the due dates of %(n)d of your "
+            "open cases were counted again on it."
+        ) % {"year": year, "n": len(changes)}
     else:
         text = _("The provisional due dates of %(n)d of your open cases were counted again.") % {"n": len(changes)}
     moved = [c for c in changes if c.moved]
@@ -59,8 +62,11 @@ def tell_about_recomputed_due_dates(sender, *, changes: list[RecomputedDue], yea
     with translation.override(settings.LANGUAGE_CODE):  # stored messages read in the site's language
         for users, items in groups:
             services.notify_many(
-                users, kind=Kind.DUE_RECOMPUTED, message=recomputed_message(items, year=year),
-                case_id=items[0].case_id if len(items) == 1 else None, purpose="due-recomputed",
+                users,
+                kind=Kind.DUE_RECOMPUTED,
+                message=recomputed_message(items, year=year),
+                case_id=items[0].case_id if len(items) == 1 else None,
+                purpose="due-recomputed",
             )
 
 
@@ -91,7 +97,9 @@ def remind_awaited_calendar(now: dt.datetime | None = None) -> CalendarReminder 
                 "provisional."
             ) % {"year": awaited.year, "n": awaited.provisional_open}
         notes = services.notify_many(
-            city_office_users(), kind=Kind.CALENDAR_AWAITED, message=message,
+            city_office_users(),
+            kind=Kind.CALENDAR_AWAITED,
+            message=message,
             purpose=f"calendar-awaited:{awaited.year}:{reminder.week}",
         )
         reminder.recipients = len(notes)

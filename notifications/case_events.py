@@ -11,6 +11,7 @@ Who hears what:
 The message is written in the language active where the change was made, as before the change
 was announced by a signal (the listener runs in the same thread, right after the commit).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -27,20 +28,29 @@ from .models import Kind
 
 def _routed(case: Case, payload: dict) -> tuple:
     message = _("Case %(number)s (%(enterprise)s) has been routed to your department; due %(due)s.") % {
-        "number": case.number, "enterprise": case.enterprise.name, "due": case.due_date}
+        "number": case.number,
+        "enterprise": case.enterprise.name,
+        "due": case.due_date,
+    }
     return department_users(payload["department"]), Kind.ASSIGNED, message
 
 
 def _returned(case: Case, payload: dict) -> tuple:
     message = _("Case %(number)s was returned by %(department)s: %(reason)s") % {
-        "number": case.number, "department": payload["department_name"], "reason": payload["reason"]}
+        "number": case.number,
+        "department": payload["department_name"],
+        "reason": payload["reason"],
+    }
     return office_users(case.region), Kind.RETURNED, message
 
 
 def _extension_requested(case: Case, payload: dict) -> tuple:
     message = _("%(number)s: %(department)s asks for %(days)d more working days (due %(due)s). Reason: %(reason)s") % {
-        "number": case.number, "department": case.department.name, "days": payload["days"],
-        "due": payload["due_date"], "reason": payload["reason"],
+        "number": case.number,
+        "department": case.department.name,
+        "days": payload["days"],
+        "due": payload["due_date"],
+        "reason": payload["reason"],
     }
     return office_users(case.region), Kind.EXTENSION, message
 
@@ -48,10 +58,15 @@ def _extension_requested(case: Case, payload: dict) -> tuple:
 def _extension_decided(case: Case, payload: dict) -> tuple:
     if "due_date" in payload:  # approved: the new due date
         message = _("%(number)s: the extension of %(days)d working days is approved; the new due date is %(due)s.") % {
-            "number": case.number, "days": payload["days"], "due": payload["due_date"]}
+            "number": case.number,
+            "days": payload["days"],
+            "due": payload["due_date"],
+        }
     else:
         message = _("%(number)s: the extension request is rejected; the due date stays %(due)s.") % {
-            "number": case.number, "due": case.due_date.isoformat() if case.due_date else "—"}
+            "number": case.number,
+            "due": case.due_date.isoformat() if case.due_date else "—",
+        }
     if payload["note"]:
         message += " " + _("Note: %(note)s") % {"note": payload["note"]}
     return department_users(case.department_id), Kind.EXTENSION, message

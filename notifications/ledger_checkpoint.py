@@ -7,6 +7,7 @@ ledger announces each checkpoint once it commits; ``send_to_city_office`` (conne
 who has an address — a copy outside the database that a later ``verify_ledger --checkpoint``
 can be held against.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -48,11 +49,16 @@ def send_to_city_office(sender=None, *, checkpoint: LedgerCheckpoint, **kwargs) 
         return 0
     names = dict(Region.objects.filter(code__in=list(checkpoint.regions)).values_list("code", "name"))
     subject = _("Ledger checkpoint %(when)s: %(root)s") % {
-        "when": checkpoint.created_at.strftime("%Y-%m-%d %H:%M"), "root": checkpoint.root[:16]}
-    body = render_to_string("notifications/ledger_checkpoint_email.txt", {
-        "checkpoint": checkpoint,
-        "regions": [(code, names.get(code, code), checkpoint.regions[code]) for code in sorted(checkpoint.regions)],
-    })
+        "when": checkpoint.created_at.strftime("%Y-%m-%d %H:%M"),
+        "root": checkpoint.root[:16],
+    }
+    body = render_to_string(
+        "notifications/ledger_checkpoint_email.txt",
+        {
+            "checkpoint": checkpoint,
+            "regions": [(code, names.get(code, code), checkpoint.regions[code]) for code in sorted(checkpoint.regions)],
+        },
+    )
     with transaction.atomic():
         for address in addresses:
             queue("email", address=address, subject=subject, body=body, purpose=f"ledger_checkpoint:{checkpoint.pk}")

@@ -1,4 +1,5 @@
 """The in-app inbox and a record of every delivery attempt, whatever the transport."""
+
 from __future__ import annotations
 
 from django.conf import settings
@@ -81,7 +82,8 @@ class Delivery(models.Model):
         verbose_name_plural = _("deliveries")
         indexes = [
             models.Index(
-                fields=["attempted_at"], name="delivery_unfinished_idx",
+                fields=["attempted_at"],
+                name="delivery_unfinished_idx",
                 condition=models.Q(status__in=["pending", "sending"]) | models.Q(status="failed", retried_at=None),
             )
         ]
@@ -124,9 +126,7 @@ class Reminder(models.Model):
             models.UniqueConstraint(fields=["case", "kind", "due_date"], name="reminder_unique_case_kind_due")
         ]
         indexes = [
-            models.Index(
-                fields=["case", "id"], name="reminder_pending_idx", condition=models.Q(status="pending")
-            )
+            models.Index(fields=["case", "id"], name="reminder_pending_idx", condition=models.Q(status="pending"))
         ]
 
     def __str__(self) -> str:

@@ -10,6 +10,7 @@ Two ways out:
 
 A failed attempt is retried by the next sweep (``retry_failed``), as a new attempt row.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -37,8 +38,15 @@ def _sending_stale_after() -> dt.timedelta:
     return dt.timedelta(seconds=int(getattr(settings, "DELIVERY_STALE_SECONDS", 900)))
 
 
-def notify_many(users: Iterable, *, kind: str, message: str, case_id: int | None = None,
-                email_subject: str | None = None, purpose: str = "notification") -> list[Notification]:
+def notify_many(
+    users: Iterable,
+    *,
+    kind: str,
+    message: str,
+    case_id: int | None = None,
+    email_subject: str | None = None,
+    purpose: str = "notification",
+) -> list[Notification]:
     """Inbox messages for several users in one transaction; emails queued and sent after commit."""
     notes = []
     with transaction.atomic():
@@ -47,8 +55,12 @@ def notify_many(users: Iterable, *, kind: str, message: str, case_id: int | None
             notes.append(note)
             if user.email:
                 queue(
-                    "email", address=user.email, subject=email_subject or message[:80], body=message,
-                    purpose=f"{purpose}:{note.pk}", notification=note,
+                    "email",
+                    address=user.email,
+                    subject=email_subject or message[:80],
+                    body=message,
+                    purpose=f"{purpose}:{note.pk}",
+                    notification=note,
                 )
     return notes
 
@@ -56,8 +68,13 @@ def notify_many(users: Iterable, *, kind: str, message: str, case_id: int | None
 def queue(transport: str, *, address: str, subject: str, body: str, purpose: str, notification=None) -> Delivery:
     """Record a pending delivery now; it is sent once the surrounding transaction commits."""
     delivery = Delivery.objects.create(
-        transport=transport, address=address, subject=subject[:200], body=body, purpose=purpose[:100],
-        notification=notification, status=Delivery.Status.PENDING,
+        transport=transport,
+        address=address,
+        subject=subject[:200],
+        body=body,
+        purpose=purpose[:100],
+        notification=notification,
+        status=Delivery.Status.PENDING,
     )
     transaction.on_commit(lambda: enqueue_send(delivery.pk))
     return delivery
@@ -105,8 +122,15 @@ def deliver(transport: str, *, address: str, subject: str, body: str, purpose: s
         outcome = {"status": Delivery.Status.FAILED, "error": repr(error)[:2000]}
     else:
         outcome = {"status": Delivery.Status.SENT, "attempted_at": timezone.now()}
-    return Delivery.objects.create(transport=transport, address=address, subject=subject[:200], body=body,
-                                   purpose=purpose[:100], notification=notification, **outcome)
+    return Delivery.objects.create(
+        transport=transport,
+        address=address,
+        subject=subject[:200],
+        body=body,
+        purpose=purpose[:100],
+        notification=notification,
+        **outcome,
+    )
 
 
 def recover_and_send(*, now: dt.datetime | None = None, limit: int = 500) -> int:
@@ -120,9 +144,11 @@ def recover_and_send(*, now: dt.datetime | None = None, limit: int = 500) -> int
     for delivery_id in retry_failed(now=now, limit=limit):
         send_pending(delivery_id, now=now)
         attempts += 1
-    stale = Delivery.objects.filter(
-        status=Delivery.Status.PENDING, attempted_at__lt=now - _pending_grace()
-    ).order_by("id").values_list("pk", flat=True)[:limit]
+    stale = (
+        Delivery.objects.filter(status=Delivery.Status.PENDING, attempted_at__lt=now - _pending_grace())
+        .order_by("id")
+        .values_list("pk", flat=True)[:limit]
+    )
     for delivery_id in list(stale):
         send_pending(delivery_id, now=now)
         attempts += 1
@@ -147,9 +173,15 @@ def retry_failed(*, now: dt.datetime, limit: int = 500) -> list[int]:
             if not Delivery.objects.filter(pk=old.pk, retried_at=None).update(retried_at=now):
                 continue
             retry = Delivery.objects.create(
-                transport=old.transport, address=old.address, subject=old.subject, body=old.body,
-                purpose=old.purpose, notification_id=old.notification_id,
-                status=Delivery.Status.PENDING, attempt=old.attempt + 1, attempted_at=now,
+                transport=old.transport,
+                address=old.address,
+                subject=old.subject,
+                body=old.body,
+                purpose=old.purpose,
+                notification_id=old.notification_id,
+                status=Delivery.Status.PENDING,
+                attempt=old.attempt + 1,
+                attempted_at=now,
             )
         new_ids.append(retry.pk)
     return new_ids

@@ -25,6 +25,7 @@ escalated          3 working days after the due date                    the city
 supervised (督办)  5 working days after the due date: case is marked    department, county
 =================  ===================================================  ======================
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -110,20 +111,30 @@ def plan(now: dt.datetime, calendar, timers: Timers) -> int:
     today = local_date(now)
     planned = 0
     for kind, qs in due_querysets(today, calendar, timers).items():
-        rows = [Reminder(case_id=pk, kind=kind, due_date=due, created_at=now, not_before=now)
-                for pk, due in qs.values_list("pk", "due_date").iterator(chunk_size=2000)]
+        rows = [
+            Reminder(case_id=pk, kind=kind, due_date=due, created_at=now, not_before=now)
+            for pk, due in qs.values_list("pk", "due_date").iterator(chunk_size=2000)
+        ]
         Reminder.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
         planned += len(rows)
     # Acknowledgement: assigned before the start of the k-th working day back, still unsigned.
     bound = local_midnight(calendar.workday_back(today, timers.acknowledge_days))
-    reminded = Reminder.objects.filter(case=OuterRef("pk"), kind=Kind.ACKNOWLEDGE_DUE,
-                                       created_at__gte=OuterRef("assigned_at"))
-    unacknowledged = Case.objects.filter(
-        state=State.ASSIGNED, acknowledged_at__isnull=True, assigned_at__lt=bound
-    ).exclude(Exists(reminded)).order_by()
+    reminded = Reminder.objects.filter(
+        case=OuterRef("pk"), kind=Kind.ACKNOWLEDGE_DUE, created_at__gte=OuterRef("assigned_at")
+    )
+    unacknowledged = (
+        Case.objects.filter(state=State.ASSIGNED, acknowledged_at__isnull=True, assigned_at__lt=bound)
+        .exclude(Exists(reminded))
+        .order_by()
+    )
     rows = [
-        Reminder(case_id=pk, kind=Kind.ACKNOWLEDGE_DUE, created_at=now, not_before=now,
-                 due_date=calendar.add_working_days(local_date(assigned_at), timers.acknowledge_days).date)
+        Reminder(
+            case_id=pk,
+            kind=Kind.ACKNOWLEDGE_DUE,
+            created_at=now,
+            not_before=now,
+            due_date=calendar.add_working_days(local_date(assigned_at), timers.acknowledge_days).date,
+        )
         for pk, assigned_at in unacknowledged.values_list("pk", "assigned_at").iterator(chunk_size=2000)
     ]
     Reminder.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
@@ -148,8 +159,11 @@ def still_due(reminder: Reminder, case: Case, today: dt.date, calendar, timers: 
         return False
     if reminder.kind == Kind.DUE_SOON:
         return today <= case.due_date
-    days = {Kind.OVERDUE: timers.overdue_days, Kind.ESCALATED: timers.escalate_days,
-            Kind.SUPERVISED: timers.supervise_days}[reminder.kind]
+    days = {
+        Kind.OVERDUE: timers.overdue_days,
+        Kind.ESCALATED: timers.escalate_days,
+        Kind.SUPERVISED: timers.supervise_days,
+    }[reminder.kind]
     return case.due_date < calendar.workday_back(today, days)
 
 
@@ -163,8 +177,11 @@ def recipients(kind: str, case: Case, cache: dict | None = None) -> list:
             cache[key] = list(query())
         return cache[key]
 
-    department = cached(("department", case.department_id),
-                        lambda: case_services.department_users(case.department_id)) if case.department_id else []
+    department = (
+        cached(("department", case.department_id), lambda: case_services.department_users(case.department_id))
+        if case.department_id
+        else []
+    )
     county = cached(("office", case.region_id), lambda: case_services.office_users(case.region))
     if kind in (Kind.ACKNOWLEDGE_DUE, Kind.DUE_SOON):
         users = department or county
@@ -191,28 +208,47 @@ def message_for(kind: str, case: Case, today: dt.date) -> tuple[str, str]:
         "days": (today - case.due_date).days if case.due_date else 0,
     }
     if kind == Kind.ACKNOWLEDGE_DUE:
-        body = _("%(number)s (%(enterprise)s) was routed to %(department)s and has not been acknowledged yet. "
-                 "Please acknowledge it today.") % values
+        body = (
+            _(
+                "%(number)s (%(enterprise)s) was routed to %(department)s and has not been acknowledged yet. "
+                "Please acknowledge it today."
+            )
+            % values
+        )
     elif kind == Kind.DUE_SOON:
         body = _("%(number)s (%(enterprise)s) is due on %(due)s. Please finish it in time.") % values
     elif kind == Kind.OVERDUE:
-        body = _("%(number)s (%(enterprise)s) is overdue: it was due on %(due)s. Responsible department: "
-                 "%(department)s.") % values
+        body = (
+            _("%(number)s (%(enterprise)s) is overdue: it was due on %(due)s. Responsible department: %(department)s.")
+            % values
+        )
     elif kind == Kind.ESCALATED:
-        body = _("Escalation: %(number)s (%(enterprise)s, %(region)s) is still open %(days)d days after its due "
-                 "date %(due)s. Responsible department: %(department)s.") % values
+        body = (
+            _(
+                "Escalation: %(number)s (%(enterprise)s, %(region)s) is still open %(days)d days after its due "
+                "date %(due)s. Responsible department: %(department)s."
+            )
+            % values
+        )
     else:
-        body = _("Supervised (督办): %(number)s (%(enterprise)s, %(region)s) is still open well past its due date "
-                 "%(due)s and is now under supervision; it will be named in the next notice. Responsible "
-                 "department: %(department)s.") % values
+        body = (
+            _(
+                "Supervised (督办): %(number)s (%(enterprise)s, %(region)s) is still open well past its due date "
+                "%(due)s and is now under supervision; it will be named in the next notice. Responsible "
+                "department: %(department)s."
+            )
+            % values
+        )
     subject = _("[Enterprise problem ledger] %(kind)s: %(number)s") % {"kind": Kind(kind).label, "number": case.number}
     return subject, body
 
 
 def _handle(reminder: Reminder, now: dt.datetime, today: dt.date, calendar, timers: Timers, cache: dict) -> str:
     """Deliver one claimed reminder inside the batch transaction; returns its new status."""
-    case = Case.objects.select_for_update(of=("self",)).select_related("region", "enterprise", "department").get(
-        pk=reminder.case_id
+    case = (
+        Case.objects.select_for_update(of=("self",))
+        .select_related("region", "enterprise", "department")
+        .get(pk=reminder.case_id)
     )
     if not still_due(reminder, case, today, calendar, timers):
         reminder.status = Reminder.Status.CANCELLED
@@ -223,8 +259,14 @@ def _handle(reminder: Reminder, now: dt.datetime, today: dt.date, calendar, time
     subject, body = message_for(reminder.kind, case, today)
     users = recipients(reminder.kind, case, cache)
     if users:
-        services.notify_many(users, kind=reminder.kind, message=body, case_id=case.pk, email_subject=subject,
-                             purpose=f"reminder:{reminder.pk}")
+        services.notify_many(
+            users,
+            kind=reminder.kind,
+            message=body,
+            case_id=case.pk,
+            email_subject=subject,
+            purpose=f"reminder:{reminder.pk}",
+        )
     reminder.status, reminder.sent_at = Reminder.Status.SENT, now
     reminder.recipients = [u.pk for u in users]
     reminder.save(update_fields=["status", "sent_at", "recipients"])
@@ -255,8 +297,14 @@ def process(now: dt.datetime, calendar, timers: Timers, result: SweepResult) -> 
                     if reminder.attempts >= Reminder.MAX_ATTEMPTS:
                         reminder.status = Reminder.Status.FAILED
                     reminder.save(update_fields=["attempts", "last_error", "not_before", "status"])
-                    result.errors.append({"reminder": reminder.pk, "case": reminder.case_id, "kind": reminder.kind,
-                                          "error": repr(error)[:500]})
+                    result.errors.append(
+                        {
+                            "reminder": reminder.pk,
+                            "case": reminder.case_id,
+                            "kind": reminder.kind,
+                            "error": repr(error)[:500],
+                        }
+                    )
                     continue
                 if status == Reminder.Status.SENT:
                     result.sent += 1

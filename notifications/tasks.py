@@ -1,5 +1,6 @@
 """Celery tasks of the timers. They take ids (or nothing), run acks_late and are safe to run
 twice: the outbox rows, not the messages in Redis, decide what is sent."""
+
 from __future__ import annotations
 
 from celery import shared_task
@@ -22,7 +23,9 @@ def send_delivery(delivery_id: int) -> bool:
     return send_pending(delivery_id)
 
 
-@shared_task(name="notifications.remind_awaited_calendar", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+@shared_task(
+    name="notifications.remind_awaited_calendar", acks_late=True, reject_on_worker_lost=True, ignore_result=True
+)
 def remind_awaited_calendar() -> int | None:
     """The beat task: the city office's weekly message while next year's holidays are not entered."""
     from .calendar_watch import remind_awaited_calendar as remind

@@ -1,5 +1,6 @@
 """How a message leaves the system. Email through Django's backend today; an SMS or government
 messaging gateway is one more class with the same ``send`` and an entry in TRANSPORTS."""
+
 from __future__ import annotations
 
 from typing import Protocol

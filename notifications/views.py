@@ -1,4 +1,5 @@
 """The in-app inbox: list, mark read, mark all read. Each user sees only their own messages."""
+
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required

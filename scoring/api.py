@@ -4,6 +4,7 @@
 same bytes as ``manage.py score --format json``); ``PUT /api/v1/scores/{year}/{region}/items/{n}/``
 with ``{points, note}`` enters a manual item or overrides an automatic one (note = reason).
 """
+
 from __future__ import annotations
 
 from django.http import HttpResponse
@@ -64,10 +65,14 @@ class ScoresView(APIView):
 
 class ItemView(APIView):
     @extend_schema(
-        request=inline_serializer("ItemPoints", {
-            "points": serializers.CharField(), "note": serializers.CharField(required=False),
-            "inputs": serializers.DictField(required=False),
-        }),
+        request=inline_serializer(
+            "ItemPoints",
+            {
+                "points": serializers.CharField(),
+                "note": serializers.CharField(required=False),
+                "inputs": serializers.DictField(required=False),
+            },
+        ),
         responses={200: OpenApiTypes.OBJECT},
         summary="Enter a manual item's points, or override an automatic item (note = reason)",
     )
@@ -83,18 +88,32 @@ class ItemView(APIView):
         if not isinstance(data.get("note") or "", str):
             raise InvalidInput(_("This field must be text."), field="note")
         record = services.set_item_points(
-            year, region_obj, number, by=request.user, points=data.get("points"), note=data.get("note") or "",
+            year,
+            region_obj,
+            number,
+            by=request.user,
+            points=data.get("points"),
+            note=data.get("note") or "",
             inputs=inputs,
         )
         body = {
-            "year": year, "region": region_obj.code, "item": str(record.item_number),
-            "points": points_str(record.points), "by": record.entered_by.get_username(),
+            "year": year,
+            "region": region_obj.code,
+            "item": str(record.item_number),
+            "points": points_str(record.points),
+            "by": record.entered_by.get_username(),
             "at": record.entered_at.isoformat(),
         }
         if isinstance(record, Override):
             # "note" is what the client sent (SPEC §8); "reason" names it as the scores JSON's overrides do.
-            body.update({"auto": True, "computed": points_str(record.computed_points), "note": record.reason,
-                         "reason": record.reason})
+            body.update(
+                {
+                    "auto": True,
+                    "computed": points_str(record.computed_points),
+                    "note": record.reason,
+                    "reason": record.reason,
+                }
+            )
         else:
             body.update({"auto": False, "note": record.note, "inputs": record.inputs})
         return Response(body)
@@ -118,14 +137,20 @@ def _outlook_region(request):
 class OutlookView(APIView):
     @extend_schema(
         parameters=[
-            OpenApiParameter("region", OpenApiTypes.STR, description="GB/T 2260 code or name of one county "
-                             "(a county office may leave it out)"),
-            OpenApiParameter("cutoff", OpenApiTypes.DATE, description="YYYY-MM-DD within the year; default: the "
-                             "assessment's, else 12-20"),
+            OpenApiParameter(
+                "region",
+                OpenApiTypes.STR,
+                description="GB/T 2260 code or name of one county (a county office may leave it out)",
+            ),
+            OpenApiParameter(
+                "cutoff",
+                OpenApiTypes.DATE,
+                description="YYYY-MM-DD within the year; default: the assessment's, else 12-20",
+            ),
         ],
         responses={200: OpenApiTypes.OBJECT},
         summary="The outlook before the cutoff: item 15 as of today, the pending cases that decide it, best, "
-                "worst and the fewest on-time closings for each step; item 13's incomplete cases; item 14's periods",
+        "worst and the fewest on-time closings for each step; item 13's incomplete cases; item 14's periods",
     )
     def get(self, request, year):
         year = _year(year)

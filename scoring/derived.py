@@ -1,4 +1,5 @@
 """Items whose points follow from figures the assessors enter: 19 (reports) and 21 (survey)."""
+
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
@@ -46,14 +47,17 @@ def parse_rate(value) -> Fraction:
             rate = _bounded_fraction(text[:-1].strip()) / 100
         elif "/" in text:
             num, den = (part.strip() for part in text.split("/", 1))
-            if not (num.isascii() and den.isascii() and num.isdigit() and den.isdigit()
-                    and len(num) <= 9 and len(den) <= 9):
+            if not (
+                num.isascii() and den.isascii() and num.isdigit() and den.isdigit() and len(num) <= 9 and len(den) <= 9
+            ):
                 raise ValueError(text)
             rate = Fraction(int(num), int(den))
         else:
             rate = _bounded_fraction(text)
     except (InvalidOperation, ValueError, ZeroDivisionError, OverflowError):
-        raise InvalidInput(_("The satisfaction rate must be written like 0.935, 935/1000 or 93.5%."), field="rate") from None
+        raise InvalidInput(
+            _("The satisfaction rate must be written like 0.935, 935/1000 or 93.5%."), field="rate"
+        ) from None
     if rate < 0 or rate > 1:
         raise InvalidInput(_("The satisfaction rate must lie between 0 and 100%."), field="rate")
     return rate

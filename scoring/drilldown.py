@@ -5,6 +5,7 @@ days late, what is missing — every fact as the ledger stood at the end of the 
 A fixed number of queries whatever the number of rows: the cases (1), their ledger entries up to
 the cutoff (1 per chunk of ids), the departments (1), the calendar (1); item 14: its notices (1).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -96,7 +97,7 @@ def _facts_at_cutoff(case_ids: list[int], scope: Scope) -> dict[int, dict]:
     facts: dict[int, dict] = {}
     for start in range(0, len(case_ids), CHUNK):
         entries = (
-            LedgerEntry.objects.filter(case_id__in=case_ids[start:start + CHUNK], occurred_at__lt=scope.end)
+            LedgerEntry.objects.filter(case_id__in=case_ids[start : start + CHUNK], occurred_at__lt=scope.end)
             .order_by("case_id", "seq")
             .only("case_id", "seq", "action", "to_state", "occurred_at", "due_date", "payload")
         )
@@ -104,14 +105,16 @@ def _facts_at_cutoff(case_ids: list[int], scope: Scope) -> dict[int, dict]:
     return facts
 
 
-def case_rows(klasses: dict[str, str], scope: Scope, *, as_of: dt.date, missing: dict[str, list[str]] | None = None) -> list[CaseRow]:
+def case_rows(
+    klasses: dict[str, str], scope: Scope, *, as_of: dt.date, missing: dict[str, list[str]] | None = None
+) -> list[CaseRow]:
     """Rows for the cases numbered in ``klasses`` ({number: class}), facts as of the cutoff;
     working days late counted to the closing day, or to ``as_of`` for a case still open."""
     missing = missing or {}
     numbers = list(klasses)
     cases: dict[str, tuple] = {}
     for start in range(0, len(numbers), CHUNK):
-        for row in Case.objects.filter(number__in=numbers[start:start + CHUNK]).values_list(
+        for row in Case.objects.filter(number__in=numbers[start : start + CHUNK]).values_list(
             "number", "pk", "enterprise__name", "received_at"
         ):
             cases[row[0]] = row
@@ -179,12 +182,15 @@ def period_rows(detail: NoticeService, cutoff: dt.date) -> list[PeriodRow]:
     rows = []
     for key in sorted([*detail.periods_due, *detail.periods_pending]):
         period = periods.parse(key)
-        rows.append(PeriodRow(
-            period=key, end=period.end,
-            deadline=period.next().end if key in pending else min(period.next().end, cutoff),
-            served=None if key in pending else key in served,
-            notices=[notices[pk] for pk in detail.notices.get(key, []) if pk in notices],
-        ))
+        rows.append(
+            PeriodRow(
+                period=key,
+                end=period.end,
+                deadline=period.next().end if key in pending else min(period.next().end, cutoff),
+                served=None if key in pending else key in served,
+                notices=[notices[pk] for pk in detail.notices.get(key, []) if pk in notices],
+            )
+        )
     return rows
 
 

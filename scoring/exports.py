@@ -5,6 +5,7 @@ so exporting a scoreboard with long drill-down lists stays in bounded memory. Ev
 through ``cases.safe_sheets`` (names typed by people: control characters removed, formula-like
 text written as text).
 """
+
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
@@ -56,12 +57,28 @@ def scoresheet_xlsx(board: Scoreboard, region_score: RegionScore) -> bytes:
 
     title = _("%(year)d Xinyang enterprise service assessment form (county/district)") % {"year": board.year}
     put(1, 1, title, bold=True, center=True)
-    put(2, 1, _("Assessed county/district: %(name)s    Total: %(total)s    Rank: %(rank)s    Cutoff: %(cutoff)s") % {
-        "name": region_score.region.name, "total": points_str(region_score.total), "rank": region_score.rank,
-        "cutoff": board.cutoff.isoformat()})
+    put(
+        2,
+        1,
+        _("Assessed county/district: %(name)s    Total: %(total)s    Rank: %(rank)s    Cutoff: %(cutoff)s")
+        % {
+            "name": region_score.region.name,
+            "total": points_str(region_score.total),
+            "rank": region_score.rank,
+            "cutoff": board.cutoff.isoformat(),
+        },
+    )
     ws.merge_cells("A1:G1")
     ws.merge_cells("A2:G2")
-    heads = [_("Category"), _("Item and points"), _("Content"), _("Points"), _("Scoring standard"), _("Score"), _("Subtotal")]
+    heads = [
+        _("Category"),
+        _("Item and points"),
+        _("Content"),
+        _("Points"),
+        _("Scoring standard"),
+        _("Score"),
+        _("Subtotal"),
+    ]
     for column, head in enumerate(heads, start=1):
         put(3, column, head, bold=True, center=True)
     row = 4
@@ -101,8 +118,13 @@ def scoreboard_xlsx(board: Scoreboard, region_codes: list[str] | None = None) ->
     ws = wb.create_sheet(title=str(board.year))
     regions = [r for r in board.regions if region_codes is None or r.region.code in region_codes]
     sections = regions[0].sections if regions else []
-    safe_sheets.append(ws, [_("%(year)d assessment results (cutoff %(cutoff)s, rule set %(rule_set)s)") % {
-        "year": board.year, "cutoff": board.cutoff.isoformat(), "rule_set": board.rule_set.code}])
+    safe_sheets.append(
+        ws,
+        [
+            _("%(year)d assessment results (cutoff %(cutoff)s, rule set %(rule_set)s)")
+            % {"year": board.year, "cutoff": board.cutoff.isoformat(), "rule_set": board.rule_set.code}
+        ],
+    )
     head = [_("Rank"), _("Code"), _("County/district")]
     head += [f"{s.section.title}({points_str(s.section.max_points)})" for s in sections]
     head += [str(n) for n in range(1, 22)] + [_("Item 15 rate"), _("Total")]
@@ -143,9 +165,13 @@ def item_cases_xlsx(board: Scoreboard, region, score, rows, columns) -> bytes:
     widths = (20, 30, 22, 12, 12, 12, 14, 40)
     for index, width in enumerate(widths[: len(columns)]):
         ws.column_dimensions[chr(ord("A") + index)].width = width
-    moment = (_("as of today, %(day)s (provisional; cutoff %(cutoff)s)") if board.as_of_today
-              else _("as of the cutoff, %(day)s")) % {
-        "day": board.cutoff.isoformat(), "cutoff": (board.planned_cutoff or board.cutoff).isoformat(),
+    moment = (
+        _("as of today, %(day)s (provisional; cutoff %(cutoff)s)")
+        if board.as_of_today
+        else _("as of the cutoff, %(day)s")
+    ) % {
+        "day": board.cutoff.isoformat(),
+        "cutoff": (board.planned_cutoff or board.cutoff).isoformat(),
     }
     safe_sheets.append(ws, [f"{region.name} · {score.item.number}、{score.item.title}"])
     safe_sheets.append(ws, [f"{board.year} · {moment}"])

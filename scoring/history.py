@@ -4,6 +4,7 @@
 note, the figures of items 19 and 21, an attachment's name, size and hash); the page shows what
 an assessor reads, not the stored JSON.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -43,7 +44,11 @@ def _points(snapshot: dict | None) -> str:
 
 def _inputs(snapshot: dict | None) -> str:
     inputs = (snapshot or {}).get("inputs") or {}
-    parts = [f"{INPUT_LABELS[key]()} {value}" for key, value in inputs.items() if key in INPUT_LABELS and value not in (None, "")]
+    parts = [
+        f"{INPUT_LABELS[key]()} {value}"
+        for key, value in inputs.items()
+        if key in INPUT_LABELS and value not in (None, "")
+    ]
     return "；".join(parts)
 
 
@@ -51,8 +56,14 @@ def history_rows(events) -> list[HistoryRow]:
     rows = []
     for event in events:
         after = event.after or {}
-        row = HistoryRow(occurred_at=event.occurred_at, who=display_name(event.actor, fallback=event.actor_name), what=event.get_action_display(),
-                         before=_points(event.before), after=_points(event.after), reason="")
+        row = HistoryRow(
+            occurred_at=event.occurred_at,
+            who=display_name(event.actor, fallback=event.actor_name),
+            what=event.get_action_display(),
+            before=_points(event.before),
+            after=_points(event.after),
+            reason="",
+        )
         if event.action == AuditEvent.Action.OVERRIDE:
             row.reason = after.get("reason", "")
             if after.get("computed") not in (None, ""):

@@ -18,6 +18,7 @@ last entry (``ledger.integrity.verify_stale``: one index probe per head), and a 
 — there, or by the full pass of ``verify_ledger`` and the daily checkpoint, which re-hash every
 entry — counts as incomplete, lacking ``ledger_chain``, whatever its earlier verdicts said.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -105,8 +106,15 @@ def judge(records: list[LedgerRecord], scope: Scope, broken: AbstractSet[int] = 
             missing = _with_chain(lacks(record.number, chain), record.case_id, broken)
             results[record.case_id] = missing
             if record.n == record.top and len(chain) == record.n:
-                verdicts.append(LedgerVerdict(case_id=record.case_id, through_seq=record.top,
-                                              last_hash=chain[-1].hash, missing=missing, complete=not missing))
+                verdicts.append(
+                    LedgerVerdict(
+                        case_id=record.case_id,
+                        through_seq=record.top,
+                        last_hash=chain[-1].hash,
+                        missing=missing,
+                        complete=not missing,
+                    )
+                )
         # A whole chain's verdict goes onto its head; a prefix's (the chain goes on past the
         # cutoff) into LedgerVerdict.
         on_heads = heads.record_verdicts([(v.case_id, v.through_seq, v.missing) for v in verdicts])
@@ -114,8 +122,9 @@ def judge(records: list[LedgerRecord], scope: Scope, broken: AbstractSet[int] = 
     return results
 
 
-def completeness_from_scan(timeliness: dict[int, Timeliness], scope: Scope,
-                           broken: AbstractSet[int] = frozenset()) -> dict[int, LedgerCompleteness]:
+def completeness_from_scan(
+    timeliness: dict[int, Timeliness], scope: Scope, broken: AbstractSet[int] = frozenset()
+) -> dict[int, LedgerCompleteness]:
     """{region id: LedgerCompleteness} from item 15's scan (same scope, after ``reverify`` found
     the ``broken`` chains), judging what is new."""
     result = {pk: LedgerCompleteness(total=t.in_scope) for pk, t in timeliness.items()}

@@ -1,4 +1,5 @@
 """Item 14 — periodic notices (问题处理公开通报), SPEC §6, from the notices app's evidence."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -9,6 +9,7 @@ from its ``LedgerHead`` (one row per case, the same facts an aggregate over its 
 ``tests/scoring/test_item15.py`` checks it case for case), a chain that goes on past it from its
 entries before then.
 """
+
 from __future__ import annotations
 
 import json
@@ -106,8 +107,7 @@ class Timeliness:
 
 def _in_scope(region_count: int) -> str:
     """Parameters: region ids…, scope start, scope end (received in the year up to the cutoff)."""
-    return (f"c.region_id IN ({', '.join(['%s'] * region_count)}) "
-            "AND c.received_at >= %s AND c.received_at < %s")
+    return f"c.region_id IN ({', '.join(['%s'] * region_count)}) AND c.received_at >= %s AND c.received_at < %s"
 
 
 def from_heads_sql(d: Dialect, region_count: int) -> str:
@@ -145,9 +145,13 @@ def from_entries_sql(d: Dialect, region_count: int) -> str:
                 MAX(CASE WHEN {closing} THEN e.seq END) AS close_seq,
                 MAX(CASE WHEN e.action = 'reopen' THEN e.seq END) AS reopen_seq,
                 MAX(CASE WHEN {closing} THEN e.occurred_at END) AS closed_at,
-                {d.latest_date_key('e.seq', 'e.due_date')} AS due_key,
-                {d.text_max(f"CASE WHEN e.action IN {sql_in(ROUTING_ACTIONS)} THEN {d.seq_key()} || {department} "
-                            f"WHEN e.action IN {sql_in(UNROUTING_ACTIONS)} THEN {d.seq_key()} END")} AS dept_key
+                {d.latest_date_key("e.seq", "e.due_date")} AS due_key,
+                {
+        d.text_max(
+            f"CASE WHEN e.action IN {sql_in(ROUTING_ACTIONS)} THEN {d.seq_key()} || {department} "
+            f"WHEN e.action IN {sql_in(UNROUTING_ACTIONS)} THEN {d.seq_key()} END"
+        )
+    } AS dept_key
             FROM {heads} h {d.join_in_order} {cases} c ON c.id = h.case_id JOIN {entries} e ON e.case_id = c.id
             WHERE {_in_scope(region_count)} AND h.last_at >= %s AND e.occurred_at < %s
             GROUP BY c.id, c.region_id, c.number
@@ -162,8 +166,15 @@ def classified_sql(d: Dialect, rows: str) -> str:
     the cutoff, or yesterday when scoring as of today), then those of ``rows``."""
     closed_on = d.local_date("p.closed_at", settings.TIME_ZONE)
     as_text = (lambda column: f"{column}::text") if d.postgres else (lambda column: column)
-    record = " || '|' || ".join([as_text("p.id"), as_text("p.n"), as_text("p.top"), "p.number",
-                                 f"(CASE WHEN p.complete IS NULL THEN '' ELSE {as_text('p.missing')} END)"])
+    record = " || '|' || ".join(
+        [
+            as_text("p.id"),
+            as_text("p.n"),
+            as_text("p.top"),
+            "p.number",
+            f"(CASE WHEN p.complete IS NULL THEN '' ELSE {as_text('p.missing')} END)",
+        ]
+    )
     return f"""
         SELECT p.region_id AS region_id, p.department AS department,
             CASE
@@ -186,6 +197,7 @@ def grouped_sql(d: Dialect, region_count: int) -> str:
     ledger verdict, and the others for item 13 to judge. Each half is grouped on its own, so the
     large one streams from its join; grouping by plain columns lets the planner see how few
     groups there are."""
+
     def numbers(klass: str) -> str:
         return d.joined(f"CASE WHEN klass = '{klass}' THEN number END")
 
@@ -197,6 +209,7 @@ def grouped_sql(d: Dialect, region_count: int) -> str:
             FROM ({classified_sql(d, rows)}{d.evaluate_once}) classified
             GROUP BY region_id, department
         """
+
     return f"{grouped(from_heads_sql(d, region_count))} UNION ALL {grouped(from_entries_sql(d, region_count))}"
 
 
@@ -206,7 +219,9 @@ def params_for(scope: Scope, region_ids: list[int]) -> list:
     return [late_through, *region_ids, start, end, end, late_through, *region_ids, start, end, end, end]
 
 
-def timeliness_for_regions(region_ids: list[int], scope: Scope) -> tuple[dict[int, Timeliness], dict[int, dict[int | None, Timeliness]]]:
+def timeliness_for_regions(
+    region_ids: list[int], scope: Scope
+) -> tuple[dict[int, Timeliness], dict[int, dict[int | None, Timeliness]]]:
     """({region id: Timeliness}, {region id: {department id or None: Timeliness}}) in one query.
 
     A region and department may come in two rows (one from each half): they are merged."""
@@ -220,8 +235,12 @@ def timeliness_for_regions(region_ids: list[int], scope: Scope) -> tuple[dict[in
         rows = cursor.fetchall()
     for region_id, department, on_time, closed_late, open_late, pending, judged_complete, records in rows:
         department_id = int(department) if department not in (None, "") else None
-        part = Timeliness(on_time=int(on_time or 0), closed_late=_numbers(closed_late), open_late=_numbers(open_late),
-                          pending=_numbers(pending))
+        part = Timeliness(
+            on_time=int(on_time or 0),
+            closed_late=_numbers(closed_late),
+            open_late=_numbers(open_late),
+            pending=_numbers(pending),
+        )
         departments[region_id][department_id].merge(part)
         part.judged_complete, part.ledger_records = int(judged_complete or 0), _records(records)
         regions[region_id].merge(part)

@@ -3,6 +3,7 @@
 Rates are never rounded before a ladder is applied: 0.8499… is not 85%. Strings are produced
 only for display and the JSON, rounded half-up to 4 places.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ def points_str(value: Decimal) -> str: ...
 @overload
 def points_str(value: Decimal | None) -> str | None: ...
 def points_str(value: Decimal | None) -> str | None:
-    """"4", "5.5", "88.5": no trailing zeros, never an exponent."""
+    """ "4", "5.5", "88.5": no trailing zeros, never an exponent."""
     if value is None:
         return None
     text = format(value.normalize(), "f")

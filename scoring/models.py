@@ -5,6 +5,7 @@ Xinyang county/district 考核表): its sections, its 21 items with the seed's r
 scoring standard, and the parameters of the automatic rules. A new year's method is a new rule
 set row, never a code change.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -21,7 +22,9 @@ class RuleSet(models.Model):
     code = models.SlugField(_("code"), max_length=40, unique=True)
     name = models.CharField(_("name"), max_length=200)
     version = models.PositiveIntegerField(_("version"), default=1)
-    based_on = models.ForeignKey("self", models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("based on"))
+    based_on = models.ForeignKey(
+        "self", models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("based on")
+    )
     description = models.TextField(_("description"), blank=True)
     # Parameters of the automatic and derived rules (ladders, thresholds, the 80–85 gap value).
     params = models.JSONField(_("parameters"), default=dict)

@@ -12,6 +12,7 @@ worked out with fractions, ``None`` when even ``k = n`` does not.
 Pending cases due after the cutoff are left out, as item 15 leaves them out (the contract's
 ``best`` is every listed case closing on time).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -101,15 +102,23 @@ class Outlook:
                 "points": points_str(self.now.points),
                 "rate": self.now.rate_text,
                 "rule_gap": self.now.rule_gap,
-                "pending": [{"number": p.number, "due_date": p.due_date.isoformat(), "department": p.department,
-                             "state": p.state} for p in self.pending],
+                "pending": [
+                    {
+                        "number": p.number,
+                        "due_date": p.due_date.isoformat(),
+                        "department": p.department,
+                        "state": p.state,
+                    }
+                    for p in self.pending
+                ],
                 "pending_after_cutoff": self.pending_after_cutoff,
                 "best": self.best.as_json(),
                 "worst": self.worst.as_json(),
                 "steps": dict(self.steps),
             },
-            "item13": {"incomplete": [{"number": number, "missing": list(missing)}
-                                      for number, missing in self.incomplete]},
+            "item13": {
+                "incomplete": [{"number": number, "missing": list(missing)} for number, missing in self.incomplete]
+            },
             "item14": {
                 "schedule": self.item14.schedule,
                 "periods_due_by_cutoff": list(self.item14.periods_due_by_cutoff),
@@ -174,15 +183,19 @@ def planned_cutoff(year: int, cutoff: dt.date | None) -> tuple[dt.date, Assessme
     return make_scope(year, cutoff).cutoff, assessment
 
 
-def _pending_cases(region: Region, numbers: list[str], *, start: dt.datetime, today: dt.date,
-                   cutoff: dt.date) -> tuple[list[PendingCase], int]:
+def _pending_cases(
+    region: Region, numbers: list[str], *, start: dt.datetime, today: dt.date, cutoff: dt.date
+) -> tuple[list[PendingCase], int]:
     """The pending cases due from today to the cutoff, by due date; and how many are due later.
 
     One query: the region's open cases of the year due today or later (the case row holds the
     ledger's present due date and department); only those item 15's scan found pending are kept."""
     wanted = set(numbers)
-    rows = (Case.objects.filter(region=region, state__in=OPEN_STATES, received_at__gte=start, due_date__gte=today)
-            .select_related("department", "enterprise").order_by("due_date", "number"))
+    rows = (
+        Case.objects.filter(region=region, state__in=OPEN_STATES, received_at__gte=start, due_date__gte=today)
+        .select_related("department", "enterprise")
+        .order_by("due_date", "number")
+    )
     listed, later = [], 0
     for case in rows:
         if case.number not in wanted:
@@ -190,9 +203,17 @@ def _pending_cases(region: Region, numbers: list[str], *, start: dt.datetime, to
         if case.due_date > cutoff:
             later += 1
             continue
-        listed.append(PendingCase(case.pk, case.number, case.due_date, case.department_id,
-                                  case.department.name if case.department_id else "", case.state,
-                                  case.enterprise.name))
+        listed.append(
+            PendingCase(
+                case.pk,
+                case.number,
+                case.due_date,
+                case.department_id,
+                case.department.name if case.department_id else "",
+                case.state,
+                case.enterprise.name,
+            )
+        )
     return listed, later
 
 
@@ -201,8 +222,11 @@ def _item14(region: Region, year: int, cutoff: dt.date, today: dt.date) -> Item1
     first still-servable one must go out (its notice counts until the next period ends, and never
     after the cutoff)."""
     evidence = item14_evidence(region, year, cutoff)
-    result = Item14Outlook(schedule=evidence.schedule, periods_due_by_cutoff=list(evidence.periods_due),
-                           missing=list(evidence.missing_periods))
+    result = Item14Outlook(
+        schedule=evidence.schedule,
+        periods_due_by_cutoff=list(evidence.periods_due),
+        missing=list(evidence.missing_periods),
+    )
     for key in evidence.missing_periods:
         period = parse_period(key)
         last_day = min(period.next().end, cutoff)
@@ -213,8 +237,9 @@ def _item14(region: Region, year: int, cutoff: dt.date, today: dt.date) -> Item1
     return result
 
 
-def outlook_for(region: Region, year: int, *, today: dt.date, cutoff: dt.date | None = None,
-                rule_set: str | None = None) -> Outlook:
+def outlook_for(
+    region: Region, year: int, *, today: dt.date, cutoff: dt.date | None = None, rule_set: str | None = None
+) -> Outlook:
     """The region's outlook for ``year`` seen on ``today`` (to the assessment's cutoff, or ``cutoff``)."""
     if today < dt.date(year, 1, 1):
         raise InvalidInput(_("The year %(year)d has not begun yet.") % {"year": year}, field="year")
@@ -231,7 +256,11 @@ def outlook_for(region: Region, year: int, *, today: dt.date, cutoff: dt.date | 
         pending, later = [], len(timeliness.pending)
     counted, on_time, n = timeliness.counted, timeliness.on_time, len(pending)
     return Outlook(
-        year=year, region=region, as_of=day, cutoff=planned, final=not as_of_today,
+        year=year,
+        region=region,
+        as_of=day,
+        cutoff=planned,
+        final=not as_of_today,
         now=value_at(on_time, counted, params),
         best=value_at(on_time + n, counted + n, params),
         worst=value_at(on_time, counted + n, params),
@@ -253,14 +282,20 @@ def sentence(outlook: Outlook) -> str:
     if outlook.final:
         return _("The cutoff has passed: item 15 stands at %(points)s points.") % {"points": now}
     if n == 0:
-        return _("No open case falls due before the cutoff: item 15 stays at %(points)s points unless a closing "
-                 "changes.") % {"points": now}
+        return _(
+            "No open case falls due before the cutoff: item 15 stays at %(points)s points unless a closing changes."
+        ) % {"points": now}
     keep = outlook.keep_points
     if keep is None:
-        return _("%(n)d cases still open fall due by the cutoff; even if all close on time item 15 reaches at most "
-                 "%(best)s points (now %(points)s).") % {"n": n, "best": points_str(outlook.best.points), "points": now}
+        return _(
+            "%(n)d cases still open fall due by the cutoff; even if all close on time item 15 reaches at most "
+            "%(best)s points (now %(points)s)."
+        ) % {"n": n, "best": points_str(outlook.best.points), "points": now}
     text = _("%(n)d cases still open fall due by the cutoff; at least %(k)d closed on time keep %(points)s points.") % {
-        "n": n, "k": keep, "points": now}
+        "n": n,
+        "k": keep,
+        "points": now,
+    }
     higher = [(Decimal(p), k) for p, k in outlook.steps.items() if k is not None and Decimal(p) > outlook.now.points]
     if higher:
         points, k = max(higher)

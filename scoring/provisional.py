@@ -3,6 +3,7 @@
 Scoring a whole year reads every case's ledger, so the dashboard keeps the result for a few
 minutes (the cache) instead of scoring on every page view; the scoreboard itself is always live.
 """
+
 from __future__ import annotations
 
 import datetime as dt

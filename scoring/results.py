@@ -6,6 +6,7 @@ number of cases: the rule set (2), regions (1), the assessment and its entries/o
 one scan of the ledger for items 15 and 13 (1, plus judging chains
 never judged before), item 14 (2), departments (1).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -158,8 +159,9 @@ def find_rule_set(code: str | None, assessment: Assessment | None = None) -> Rul
     return rule_set
 
 
-def score_year(year: int, *, cutoff: dt.date | None = None, rule_set: str | None = None,
-               today: dt.date | None = None) -> Scoreboard:
+def score_year(
+    year: int, *, cutoff: dt.date | None = None, rule_set: str | None = None, today: dt.date | None = None
+) -> Scoreboard:
     """Score every county for the year, as the ledger stood at the end of the cutoff day.
 
     With ``today`` (the pages and the dashboard), a cutoff still ahead is scored as of today
@@ -201,8 +203,14 @@ def score_year(year: int, *, cutoff: dt.date | None = None, rule_set: str | None
         scored: dict[int, ItemScore] = {}
         for item in items:
             key = (region.pk, item.number)
-            score = _score_item(item, params, timeliness.get(region.pk), completeness.get(region.pk),
-                                notices.get(region.pk), entries.get(key))
+            score = _score_item(
+                item,
+                params,
+                timeliness.get(region.pk),
+                completeness.get(region.pk),
+                notices.get(region.pk),
+                entries.get(key),
+            )
             overridden = overrides.get(key)
             if overridden is not None and item.is_automatic:
                 score.override = overridden
@@ -210,13 +218,15 @@ def score_year(year: int, *, cutoff: dt.date | None = None, rule_set: str | None
                 score.note = overridden.reason
             scored[item.number] = score
         section_scores = [
-            SectionScore(section, [scored[i.number] for i in items if i.section_id == section.pk]) for section in sections
+            SectionScore(section, [scored[i.number] for i in items if i.section_id == section.pk])
+            for section in sections
         ]
         total = sum((s.subtotal for s in section_scores), Decimal(0))
         result.append(RegionScore(region=region, sections=section_scores, items=scored, total=total))
     _rank(result)
-    board = Scoreboard(year=year, scope=scope, rule_set=rules, assessment=assessment, regions=result,
-                       planned_cutoff=planned)
+    board = Scoreboard(
+        year=year, scope=scope, rule_set=rules, assessment=assessment, regions=result, planned_cutoff=planned
+    )
     _rank_departments(board, by_department, params.get("item15", {}))
     return board
 
@@ -284,29 +294,35 @@ def _item_json(score: ItemScore) -> dict:
     data: dict = {"points": points_str(score.points), "max": points_str(score.item.max_points), "auto": score.auto}
     detail = score.detail
     if isinstance(detail, LedgerCompleteness):
-        data.update({
-            "complete": detail.complete,
-            "total": detail.total,
-            "rate": detail.rate_text,
-            "incomplete": [{"number": number, "missing": list(missing)} for number, missing in detail.incomplete],
-        })
+        data.update(
+            {
+                "complete": detail.complete,
+                "total": detail.total,
+                "rate": detail.rate_text,
+                "incomplete": [{"number": number, "missing": list(missing)} for number, missing in detail.incomplete],
+            }
+        )
     elif isinstance(detail, NoticeService):
-        data.update({
-            "schedule": detail.schedule,
-            "periods_due": len(detail.periods_due),
-            "periods_served": len(detail.periods_served),
-            "missing_periods": list(detail.missing_periods),
-        })
+        data.update(
+            {
+                "schedule": detail.schedule,
+                "periods_due": len(detail.periods_due),
+                "periods_served": len(detail.periods_served),
+                "missing_periods": list(detail.missing_periods),
+            }
+        )
     elif isinstance(detail, Timeliness):
-        data.update({
-            "counted": detail.counted,
-            "on_time": detail.on_time,
-            "rate": detail.rate_text,
-            "rule_gap": score.rule_gap,
-            "not_assessable": detail.not_assessable,
-            "late": detail.late,
-            "pending": list(detail.pending),
-        })
+        data.update(
+            {
+                "counted": detail.counted,
+                "on_time": detail.on_time,
+                "rate": detail.rate_text,
+                "rule_gap": score.rule_gap,
+                "not_assessable": detail.not_assessable,
+                "late": detail.late,
+                "pending": list(detail.pending),
+            }
+        )
     else:
         data["note"] = score.note
     return data

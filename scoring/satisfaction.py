@@ -3,11 +3,12 @@ scores and offered as item 21's figure.
 
 The rate is (满意 + 基本满意) / all, over the follow-ups recorded in the year — every answer the
 enterprises gave, so a case answered 不满意, reopened and answered 满意 after its second closing
-counts both (the same follow-ups the satisfaction-by-month chart shows). The rule set's item-21 ladder gives the points it
-would earn, with the 80–85% range the 2012 text leaves unscored flagged as for item 15. The
+counts both (the same follow-ups the satisfaction-by-month chart shows). The rule set's item-21
+ladder gives the points it would earn, with the 80–85% range the 2012 text leaves unscored flagged as for item 15. The
 participation rule (participating enterprises at least the county's 规模以上 enterprises) is for
 the assessors to enter: the survey's figures come from them, not from the ledger.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -48,7 +49,7 @@ class FollowUpRate:
 
     @property
     def fraction_text(self) -> str:
-        """"186/200": what the item-21 form takes as the rate."""
+        """ "186/200": what the item-21 form takes as the rate."""
         return f"{self.content}/{self.total}" if self.total else ""
 
     def points(self, params: dict) -> tuple[Decimal | None, bool]:
@@ -66,26 +67,39 @@ def satisfaction_for_regions(regions: Iterable[Region], year: int) -> dict[int, 
     ids = [r.pk for r in regions]
     start, end = dt.datetime(year, 1, 1, tzinfo=local_zone()), dt.datetime(year + 1, 1, 1, tzinfo=local_zone())
     counts: dict[int, dict[str, int]] = {pk: {} for pk in ids}
-    rows = (FollowUp.objects.filter(case__region_id__in=ids, recorded_at__gte=start, recorded_at__lt=end)
-            .values("case__region_id", "satisfaction").annotate(n=Count("id"))
-            .values_list("case__region_id", "satisfaction", "n").order_by())
+    rows = (
+        FollowUp.objects.filter(case__region_id__in=ids, recorded_at__gte=start, recorded_at__lt=end)
+        .values("case__region_id", "satisfaction")
+        .annotate(n=Count("id"))
+        .values_list("case__region_id", "satisfaction", "n")
+        .order_by()
+    )
     for region_id, answer, n in rows:
         counts[region_id][answer] = n
-    return {pk: FollowUpRate(c.get("satisfied", 0), c.get("basically_satisfied", 0), c.get("dissatisfied", 0))
-            for pk, c in counts.items()}
+    return {
+        pk: FollowUpRate(c.get("satisfied", 0), c.get("basically_satisfied", 0), c.get("dissatisfied", 0))
+        for pk, c in counts.items()
+    }
 
 
 def total_of(rates: Iterable[FollowUpRate]) -> FollowUpRate:
     rates = list(rates)
-    return FollowUpRate(sum(r.satisfied for r in rates), sum(r.basically_satisfied for r in rates),
-                        sum(r.dissatisfied for r in rates))
+    return FollowUpRate(
+        sum(r.satisfied for r in rates), sum(r.basically_satisfied for r in rates), sum(r.dissatisfied for r in rates)
+    )
 
 
 def for_display(rate: FollowUpRate, params: dict) -> dict:
     """What the scoring pages show beside the scores (item 21's ladder from the rule set)."""
     points, gap = rate.points(params)
-    return {"rate": rate.rate_text, "content": rate.content, "total": rate.total, "fraction": rate.fraction_text,
-            "points": points, "rule_gap": gap}
+    return {
+        "rate": rate.rate_text,
+        "content": rate.content,
+        "total": rate.total,
+        "fraction": rate.fraction_text,
+        "points": points,
+        "rule_gap": gap,
+    }
 
 
 def board_follow_ups(board) -> dict[int, dict]:

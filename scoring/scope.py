@@ -1,4 +1,5 @@
 """What an assessment looks at: a year's cases by local receipt date, the ledger as of the cutoff."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -74,9 +75,9 @@ def parse_cutoff(value: str | None, year: int) -> dt.date | None:
 def utc_offset_hours(scope: Scope) -> int | None:
     """The local zone's whole-hour UTC offset if it is the same all year (Asia/Shanghai: +8 since 1992)."""
     zone = local_zone()
-    offsets = {
-        dt.datetime(scope.year, month, 1, 12, tzinfo=zone).utcoffset() for month in range(1, 13)
-    } | {dt.datetime(scope.year + 1, 1, 1, 12, tzinfo=zone).utcoffset()}
+    offsets = {dt.datetime(scope.year, month, 1, 12, tzinfo=zone).utcoffset() for month in range(1, 13)} | {
+        dt.datetime(scope.year + 1, 1, 1, 12, tzinfo=zone).utcoffset()
+    }
     if len(offsets) != 1:
         return None
     (offset,) = offsets

@@ -3,6 +3,7 @@
 Each function checks who may do it, validates everything before writing anything, and records an
 audit event in the same transaction.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -63,8 +64,9 @@ def _require_assessor(by, region: Region) -> None:
 # -- the assessment ----------------------------------------------------------------------------
 
 
-def get_or_create_assessment(year: int, *, by=None, rule_set: str | None = None, cutoff: dt.date | None = None,
-                             now: dt.datetime | None = None) -> Assessment:
+def get_or_create_assessment(
+    year: int, *, by=None, rule_set: str | None = None, cutoff: dt.date | None = None, now: dt.datetime | None = None
+) -> Assessment:
     now = now or timezone.now()
     existing = Assessment.objects.select_related("rule_set").filter(year=year).first()
     if existing is not None:
@@ -76,15 +78,29 @@ def get_or_create_assessment(year: int, *, by=None, rule_set: str | None = None,
             year=year, defaults={"rule_set": rules, "cutoff": scope.cutoff, "created_at": now}
         )
         if created:
-            _audit(assessment, None, None, AuditEvent.Action.CREATED, None,
-                   {"rule_set": rules.code, "cutoff": scope.cutoff.isoformat()}, by, now)
+            _audit(
+                assessment,
+                None,
+                None,
+                AuditEvent.Action.CREATED,
+                None,
+                {"rule_set": rules.code, "cutoff": scope.cutoff.isoformat()},
+                by,
+                now,
+            )
     return assessment
 
 
 def _audit(assessment, region, item_number, action, before, after, by, now) -> AuditEvent:
     return AuditEvent.objects.create(
-        assessment=assessment, region=region, item_number=item_number, action=action, before=before, after=after,
-        actor=by if by is not None and by.pk else None, actor_name=by.get_username() if by is not None else "system",
+        assessment=assessment,
+        region=region,
+        item_number=item_number,
+        action=action,
+        before=before,
+        after=after,
+        actor=by if by is not None and by.pk else None,
+        actor_name=by.get_username() if by is not None else "system",
         occurred_at=now,
     )
 
@@ -128,8 +144,17 @@ def _entry_snapshot(entry: ItemEntry | Override | None) -> dict | None:
     return data
 
 
-def set_item_points(year: int, region: Region, number, *, by, points=None, note: str = "", inputs: dict | None = None,
-                    now: dt.datetime | None = None):
+def set_item_points(
+    year: int,
+    region: Region,
+    number,
+    *,
+    by,
+    points=None,
+    note: str = "",
+    inputs: dict | None = None,
+    now: dt.datetime | None = None,
+):
     """Enter a manual item's points (or, for an automatic item, override it: ``note`` is the reason).
 
     Items 19 and 21 may be given ``inputs`` instead (report count; survey rate and enterprise
@@ -154,7 +179,8 @@ def set_item_points(year: int, region: Region, number, *, by, points=None, note:
         if points not in (None, "") and _check_points(points, item) != derived_points:
             raise InvalidInput(
                 _("The points (%(given)s) do not follow from the figures entered (%(derived)s).")
-                % {"given": points, "derived": points_str(derived_points)}, field="points",
+                % {"given": points, "derived": points_str(derived_points)},
+                field="points",
             )
         points = derived_points
     elif inputs:
@@ -167,16 +193,27 @@ def set_item_points(year: int, region: Region, number, *, by, points=None, note:
         raise InvalidInput(_("Give the reason for overriding an automatic item."), field="note")
     # Score the year before taking the assessment's lock: it reads the ledger as of the cutoff,
     # which no entry or override changes, and it is the slow part.
-    computed = score_year(year, today=local_date(timezone.now())).region(region.code).items[item.number].computed if item.is_automatic else None
+    computed = (
+        score_year(year, today=local_date(timezone.now())).region(region.code).items[item.number].computed
+        if item.is_automatic
+        else None
+    )
     with transaction.atomic():
         locked = Assessment.objects.select_for_update().get(pk=assessment.pk)
         if computed is not None:  # an automatic item: the rules always give it a value
             before = Override.objects.filter(assessment=locked, region=region, item_number=item.number).first()
             snapshot = _entry_snapshot(before)
             record, _created = Override.objects.update_or_create(
-                assessment=locked, region=region, item_number=item.number,
-                defaults={"computed_points": computed, "points": points, "reason": note, "entered_by": by,
-                          "entered_at": now},
+                assessment=locked,
+                region=region,
+                item_number=item.number,
+                defaults={
+                    "computed_points": computed,
+                    "points": points,
+                    "reason": note,
+                    "entered_by": by,
+                    "entered_at": now,
+                },
             )
             _audit(locked, region, item.number, AuditEvent.Action.OVERRIDE, snapshot, _entry_snapshot(record), by, now)
             _refreeze(locked, by=by, now=now)
@@ -184,7 +221,9 @@ def set_item_points(year: int, region: Region, number, *, by, points=None, note:
         previous = ItemEntry.objects.filter(assessment=locked, region=region, item_number=item.number).first()
         snapshot = _entry_snapshot(previous)
         entry, _created = ItemEntry.objects.update_or_create(
-            assessment=locked, region=region, item_number=item.number,
+            assessment=locked,
+            region=region,
+            item_number=item.number,
             defaults={"points": points, "note": note, "inputs": clean_inputs, "entered_by": by, "entered_at": now},
         )
         _audit(locked, region, item.number, AuditEvent.Action.ENTRY, snapshot, _entry_snapshot(entry), by, now)
@@ -229,8 +268,15 @@ def add_attachments(year: int, region: Region, number, *, by, files, now=None) -
         attachments = []
         for one in checked:
             attachment = Attachment(
-                assessment=assessment, region=region, item_number=item.number, original_name=one.name,
-                content_type=one.content_type, size=one.size, sha256=one.sha256, uploaded_by=by, uploaded_at=now,
+                assessment=assessment,
+                region=region,
+                item_number=item.number,
+                original_name=one.name,
+                content_type=one.content_type,
+                size=one.size,
+                sha256=one.sha256,
+                uploaded_by=by,
+                uploaded_at=now,
             )
             attachment.file.save(one.name, one.upload, save=False)
             stored.append(attachment.file.name)
@@ -239,8 +285,16 @@ def add_attachments(year: int, region: Region, number, *, by, files, now=None) -
             locked = Assessment.objects.select_for_update().get(pk=assessment.pk)
             for attachment, one in zip(attachments, checked, strict=True):
                 attachment.save()
-                _audit(locked, region, item.number, AuditEvent.Action.ATTACHMENT, None,
-                       {"name": one.name, "sha256": one.sha256, "size": one.size}, by, now)
+                _audit(
+                    locked,
+                    region,
+                    item.number,
+                    AuditEvent.Action.ATTACHMENT,
+                    None,
+                    {"name": one.name, "sha256": one.sha256, "size": one.size},
+                    by,
+                    now,
+                )
         return attachments
 
 
@@ -267,15 +321,23 @@ def inputs_hash(year: int, *, cutoff: dt.date | None = None, board=None) -> str:
     digest = hashlib.sha256()
     rules = board.rule_set
     head = {
-        "year": year, "cutoff": scope.cutoff.isoformat(), "rule_set": rules.code, "params": rules.params,
+        "year": year,
+        "cutoff": scope.cutoff.isoformat(),
+        "rule_set": rules.code,
+        "params": rules.params,
         "items": [[i.item.number, points_str(i.item.max_points), i.item.kind] for i in board.regions[0].items.values()]
-        if board.regions else [],
+        if board.regions
+        else [],
     }
     digest.update(json.dumps(head, sort_keys=True, ensure_ascii=False).encode())
     for region_score in board.regions:
         for number, score in sorted(region_score.items.items()):
-            record = {"region": region_score.region.code, "item": number, "points": points_str(score.points),
-                      "note": score.note}
+            record = {
+                "region": region_score.region.code,
+                "item": number,
+                "points": points_str(score.points),
+                "note": score.note,
+            }
             detail = score.detail
             if detail is not None and hasattr(detail, "periods_due"):
                 record["notices"] = [detail.schedule, detail.periods_due, detail.periods_served, detail.notices]
@@ -334,7 +396,16 @@ def _refreeze(locked: Assessment, *, by, now: dt.datetime) -> None:
     locked.result_json = board.to_bytes().decode("utf-8")
     locked.inputs_hash = inputs_hash(locked.year, board=board)
     locked.save(update_fields=["result_json", "inputs_hash"])
-    _audit(locked, None, None, AuditEvent.Action.FREEZE, None, {"inputs_hash": locked.inputs_hash, "renewed": True}, by, now)
+    _audit(
+        locked,
+        None,
+        None,
+        AuditEvent.Action.FREEZE,
+        None,
+        {"inputs_hash": locked.inputs_hash, "renewed": True},
+        by,
+        now,
+    )
 
 
 def verify_frozen(year: int) -> tuple[bool, bool]:
@@ -347,12 +418,17 @@ def verify_frozen(year: int) -> tuple[bool, bool]:
     return same_bytes, inputs_hash(year, board=board) == assessment.inputs_hash
 
 
-def frozen_or_live_bytes(year: int, *, cutoff: dt.date | None, region_codes: list[str] | None,
-                         rule_set: str | None = None) -> bytes:
+def frozen_or_live_bytes(
+    year: int, *, cutoff: dt.date | None, region_codes: list[str] | None, rule_set: str | None = None
+) -> bytes:
     """The JSON of the API and the command: the frozen bytes when they answer the question asked."""
     assessment = Assessment.objects.select_related("rule_set").filter(year=year).first()
-    if (assessment is not None and assessment.is_frozen and cutoff in (None, assessment.cutoff)
-            and rule_set in (None, assessment.rule_set.code)):
+    if (
+        assessment is not None
+        and assessment.is_frozen
+        and cutoff in (None, assessment.cutoff)
+        and rule_set in (None, assessment.rule_set.code)
+    ):
         data = json.loads(assessment.result_json)
         if region_codes is not None:
             data["regions"] = [r for r in data["regions"] if r["code"] in region_codes]

@@ -4,6 +4,7 @@ Scoring reads the ledger "as it stood at the end of the cutoff day" with aggrega
 ledger entries of the cases in scope; the value of a field at the latest entry is taken with the
 max of a key ``zero-padded seq || value`` so one pass over the entries is enough.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -47,9 +48,13 @@ class Dialect:
         bigint) and only the per-case maximum is turned into the text key: building and comparing
         a text key for each of millions of entries costs more than the rest of the aggregate."""
         if self.postgres:
-            packed = f"MAX(CASE WHEN {date} IS NOT NULL THEN {seq}::bigint * 1000000 + ({date} - DATE '1970-01-01') END)"
-            return (f"(lpad(({packed} / 1000000)::text, 10, '0') || "
-                    f"(DATE '1970-01-01' + ({packed} %% 1000000)::integer)::text)")
+            packed = (
+                f"MAX(CASE WHEN {date} IS NOT NULL THEN {seq}::bigint * 1000000 + ({date} - DATE '1970-01-01') END)"
+            )
+            return (
+                f"(lpad(({packed} / 1000000)::text, 10, '0') || "
+                f"(DATE '1970-01-01' + ({packed} %% 1000000)::integer)::text)"
+            )
         return f"MAX(CASE WHEN {date} IS NOT NULL THEN {self.seq_key(seq)} || {self.date_text(date)} END)"
 
     def date_text(self, column: str) -> str:

@@ -1,4 +1,5 @@
 """Beat tasks: keep item 13's verdicts warm, and freeze a year's result once its cutoff has passed."""
+
 from __future__ import annotations
 
 from celery import shared_task

@@ -15,6 +15,7 @@ What each chart counts:
   returns (退单) it made and extension requests (申请延期) on the cases it has, from the ledger;
 * satisfaction by month — follow-ups (回访) recorded in the month, by the enterprise's answer.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -36,8 +37,11 @@ from .models import Assessment
 from .scope import local_zone, make_scope, moment
 
 MONTHS = range(1, 13)
-SATISFACTION = [("satisfied", _("Satisfied")), ("basically_satisfied", _("Basically satisfied")),
-                ("dissatisfied", _("Dissatisfied"))]
+SATISFACTION = [
+    ("satisfied", _("Satisfied")),
+    ("basically_satisfied", _("Basically satisfied")),
+    ("dissatisfied", _("Dissatisfied")),
+]
 
 
 @dataclass
@@ -75,12 +79,24 @@ def _month_of(value) -> int:
 def received_and_closed(where: Where) -> dict[str, list[int]]:
     """{"received": [12 counts], "closed": [12 counts]} — one query (two aggregates, UNION ALL)."""
     zone = local_zone()
-    received = (where.cases().filter(received_at__gte=where.start, received_at__lt=where.end)
-                .annotate(month=TruncMonth("received_at", tzinfo=zone), series=Value(0, IntegerField()))
-                .values("month", "series").annotate(n=Count("id")).values_list("series", "month", "n").order_by())
-    closed = (where.cases().filter(state__in=CLOSED_STATES, closed_at__gte=where.start, closed_at__lt=where.end)
-              .annotate(month=TruncMonth("closed_at", tzinfo=zone), series=Value(1, IntegerField()))
-              .values("month", "series").annotate(n=Count("id")).values_list("series", "month", "n").order_by())
+    received = (
+        where.cases()
+        .filter(received_at__gte=where.start, received_at__lt=where.end)
+        .annotate(month=TruncMonth("received_at", tzinfo=zone), series=Value(0, IntegerField()))
+        .values("month", "series")
+        .annotate(n=Count("id"))
+        .values_list("series", "month", "n")
+        .order_by()
+    )
+    closed = (
+        where.cases()
+        .filter(state__in=CLOSED_STATES, closed_at__gte=where.start, closed_at__lt=where.end)
+        .annotate(month=TruncMonth("closed_at", tzinfo=zone), series=Value(1, IntegerField()))
+        .values("month", "series")
+        .annotate(n=Count("id"))
+        .values_list("series", "month", "n")
+        .order_by()
+    )
     result = {"received": [0] * 12, "closed": [0] * 12}
     for series, month, n in received.union(closed, all=True):
         result["received" if series == 0 else "closed"][_month_of(month) - 1] += n
@@ -90,12 +106,17 @@ def received_and_closed(where: Where) -> dict[str, list[int]]:
 def on_time_by_month(where: Where) -> list[tuple[int, int]]:
     """[(on time, closed)] for each month — one query."""
     zone = local_zone()
-    rows = (where.cases().filter(state__in=CLOSED_STATES, closed_at__gte=where.start, closed_at__lt=where.end)
-            .annotate(month=TruncMonth("closed_at", tzinfo=zone), closed_on=TruncDate("closed_at", tzinfo=zone))
-            .values("month")
-            .annotate(closed=Count("id"),
-                      on_time=Count("id", filter=Q(due_date__isnull=True) | Q(closed_on__lte=F("due_date"))))
-            .values_list("month", "on_time", "closed").order_by())
+    rows = (
+        where.cases()
+        .filter(state__in=CLOSED_STATES, closed_at__gte=where.start, closed_at__lt=where.end)
+        .annotate(month=TruncMonth("closed_at", tzinfo=zone), closed_on=TruncDate("closed_at", tzinfo=zone))
+        .values("month")
+        .annotate(
+            closed=Count("id"), on_time=Count("id", filter=Q(due_date__isnull=True) | Q(closed_on__lte=F("due_date")))
+        )
+        .values_list("month", "on_time", "closed")
+        .order_by()
+    )
     result = [(0, 0)] * 12
     for month, on_time, closed in rows:
         result[_month_of(month) - 1] = (on_time, closed)
@@ -104,11 +125,16 @@ def on_time_by_month(where: Where) -> list[tuple[int, int]]:
 
 def satisfaction_by_month(where: Where) -> dict[str, list[int]]:
     """{answer: [12 counts]} of the follow-ups recorded in each month — one query."""
-    rows = (FollowUp.objects.filter(case__region_id__in=where.region_ids, recorded_at__gte=where.start,
-                                    recorded_at__lt=where.end)
-            .annotate(month=TruncMonth("recorded_at", tzinfo=local_zone()))
-            .values("month", "satisfaction").annotate(n=Count("id")).values_list("month", "satisfaction", "n")
-            .order_by())
+    rows = (
+        FollowUp.objects.filter(
+            case__region_id__in=where.region_ids, recorded_at__gte=where.start, recorded_at__lt=where.end
+        )
+        .annotate(month=TruncMonth("recorded_at", tzinfo=local_zone()))
+        .values("month", "satisfaction")
+        .annotate(n=Count("id"))
+        .values_list("month", "satisfaction", "n")
+        .order_by()
+    )
     result = {key: [0] * 12 for key, _label in SATISFACTION}
     for month, answer, n in rows:
         if answer in result:
@@ -121,17 +147,35 @@ def satisfaction_by_month(where: Where) -> dict[str, list[int]]:
 
 def by_category(where: Where) -> list[tuple[str, int]]:
     """[(category name, cases received)] in the categories' order, every category listed — one query."""
-    counts = dict(Category.objects.annotate(n=Count("case", filter=Q(
-        case__region_id__in=where.region_ids, case__received_at__gte=where.start, case__received_at__lt=where.end)))
-        .values_list("name", "n"))
+    counts = dict(
+        Category.objects.annotate(
+            n=Count(
+                "case",
+                filter=Q(
+                    case__region_id__in=where.region_ids,
+                    case__received_at__gte=where.start,
+                    case__received_at__lt=where.end,
+                ),
+            )
+        ).values_list("name", "n")
+    )
     return list(counts.items())
 
 
 def by_channel(where: Where) -> list[tuple[str, int]]:
     """[(channel name, cases received)] — one query."""
-    counts = dict(Channel.objects.annotate(n=Count("case", filter=Q(
-        case__region_id__in=where.region_ids, case__received_at__gte=where.start, case__received_at__lt=where.end)))
-        .values_list("name", "n"))
+    counts = dict(
+        Channel.objects.annotate(
+            n=Count(
+                "case",
+                filter=Q(
+                    case__region_id__in=where.region_ids,
+                    case__received_at__gte=where.start,
+                    case__received_at__lt=where.end,
+                ),
+            )
+        ).values_list("name", "n")
+    )
     return list(counts.items())
 
 
@@ -195,25 +239,41 @@ def league(region: Region, year: int, *, today: dt.date, params: dict) -> League
         row.counted, row.on_time, row.pending = t.counted, t.on_time, len(t.pending)
     took = ExpressionWrapper(F("closed_at") - F("received_at"), output_field=DurationField())
     for department_id, closed, average in (
-            where.cases().filter(state__in=CLOSED_STATES, closed_at__gte=where.start, closed_at__lt=where.end,
-                                 department__isnull=False)
-            .values("department").annotate(closed=Count("id"), average=Avg(took))
-            .values_list("department", "closed", "average").order_by()):
+        where.cases()
+        .filter(state__in=CLOSED_STATES, closed_at__gte=where.start, closed_at__lt=where.end, department__isnull=False)
+        .values("department")
+        .annotate(closed=Count("id"), average=Avg(took))
+        .values_list("department", "closed", "average")
+        .order_by()
+    ):
         rows[department_id].closed, rows[department_id].average_days = closed, _days(average)
     for department_id, n in (
-            LedgerEntry.objects.filter(action="return", case__region=region, occurred_at__gte=where.start,
-                                       occurred_at__lt=where.end)
-            .values("payload__department").annotate(n=Count("id")).values_list("payload__department", "n")
-            .order_by()):
+        LedgerEntry.objects.filter(
+            action="return", case__region=region, occurred_at__gte=where.start, occurred_at__lt=where.end
+        )
+        .values("payload__department")
+        .annotate(n=Count("id"))
+        .values_list("payload__department", "n")
+        .order_by()
+    ):
         if department_id not in (None, ""):
             rows[int(department_id)].returns += n
     # Extension requests from the ledger (imports and generated years have no request rows), put to
     # the department the case is with — the one that asked, as a case is extended only while it
     # is with a department.
     for department_id, n in (
-            LedgerEntry.objects.filter(action="request_extension", case__region=region, occurred_at__gte=where.start,
-                                       occurred_at__lt=where.end, case__department__isnull=False)
-            .values("case__department").annotate(n=Count("id")).values_list("case__department", "n").order_by()):
+        LedgerEntry.objects.filter(
+            action="request_extension",
+            case__region=region,
+            occurred_at__gte=where.start,
+            occurred_at__lt=where.end,
+            case__department__isnull=False,
+        )
+        .values("case__department")
+        .annotate(n=Count("id"))
+        .values_list("case__department", "n")
+        .order_by()
+    ):
         rows[department_id].extensions += n
     names = dict(Department.objects.filter(pk__in=list(rows)).values_list("pk", "name")) if rows else {}
     result = []
@@ -226,6 +286,8 @@ def league(region: Region, year: int, *, today: dt.date, params: dict) -> League
         result.append(row)
     for row in result:
         rate = row.rate
-        row.rank = None if rate is None else 1 + sum(1 for other in result if other.rate is not None and other.rate > rate)
+        row.rank = (
+            None if rate is None else 1 + sum(1 for other in result if other.rate is not None and other.rate > rate)
+        )
     result.sort(key=lambda r: (r.rank is None, r.rank or 0, r.department))
     return League(result, day)

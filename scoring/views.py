@@ -1,4 +1,5 @@
 """Scoring pages: the scoreboard, a region's scoresheet (考核表), item drill-down and entry, exports."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -88,12 +89,30 @@ def _chart(regions, width=960, bar_height=34, gap=12, label_width=130, top=28):
     for i, r in enumerate(regions):
         y = top + i * (bar_height + gap)
         length = float(r.total) * scale
-        bars.append({"y": y, "text_y": f"{y + bar_height * 0.68:.1f}", "width": f"{length:.1f}", "label": r.region.name,
-                     "value": points_str(r.total), "value_x": f"{label_width + length + 8:.1f}", "rank": r.rank})
+        bars.append(
+            {
+                "y": y,
+                "text_y": f"{y + bar_height * 0.68:.1f}",
+                "width": f"{length:.1f}",
+                "label": r.region.name,
+                "value": points_str(r.total),
+                "value_x": f"{label_width + length + 8:.1f}",
+                "rank": r.rank,
+            }
+        )
     height = top + max(1, len(bars)) * (bar_height + gap)
     grid = [{"x": f"{label_width + tick * scale:.1f}", "label": tick} for tick in (0, 20, 40, 60, 80, 100)]
-    return {"bars": bars, "width": width, "height": height, "bar_height": bar_height, "label_width": label_width,
-            "grid": grid, "grid_bottom": height - gap, "grid_top": top - 6, "label_y": top - 10}
+    return {
+        "bars": bars,
+        "width": width,
+        "height": height,
+        "bar_height": bar_height,
+        "label_width": label_width,
+        "grid": grid,
+        "grid_bottom": height - gap,
+        "grid_top": top - 6,
+        "label_y": top - 10,
+    }
 
 
 @login_required
@@ -104,14 +123,20 @@ def scoreboard(request, year):
     if codes is not None and len(codes) == 1:
         return redirect("scoring:scoresheet", year=year, code=codes[0])
     board = _board(request, year)
-    return render(request, "scoring/scoreboard.html", {
-        "board": board, "regions": board.ranked, "chart": _chart(board.ranked),
-        "sections": board.regions[0].sections if board.regions else [],
-        "provisional": board.assessment is None or not board.assessment.is_frozen,
-        "can_enter": services.can_enter(request.user),
-        "today": timezone.localtime().date(),
-        "follow_ups": board_follow_ups(board),
-    })
+    return render(
+        request,
+        "scoring/scoreboard.html",
+        {
+            "board": board,
+            "regions": board.ranked,
+            "chart": _chart(board.ranked),
+            "sections": board.regions[0].sections if board.regions else [],
+            "provisional": board.assessment is None or not board.assessment.is_frozen,
+            "can_enter": services.can_enter(request.user),
+            "today": timezone.localtime().date(),
+            "follow_ups": board_follow_ups(board),
+        },
+    )
 
 
 @login_required
@@ -121,11 +146,17 @@ def scoresheet(request, year, code):
     region = _region_for(request, code)
     board = _board(request, year)
     region_score = board.region(region.code)
-    return render(request, "scoring/scoresheet.html", {
-        "board": board, "r": region_score, "can_enter": services.can_enter(request.user),
-        "provisional": board.assessment is None or not board.assessment.is_frozen,
-        "follow_up": board_follow_ups(board)[region.pk],
-    })
+    return render(
+        request,
+        "scoring/scoresheet.html",
+        {
+            "board": board,
+            "r": region_score,
+            "can_enter": services.can_enter(request.user),
+            "provisional": board.assessment is None or not board.assessment.is_frozen,
+            "follow_up": board_follow_ups(board)[region.pk],
+        },
+    )
 
 
 @login_required
@@ -157,29 +188,50 @@ def item_detail(request, year, code, number):
         raise Http404 from None
     follow_up = board_follow_ups(board)[region.pk] if score.item.kind == Item.Kind.SURVEY else None
     if request.method == "GET" and score.entry is not None:
-        form = EntryForm(initial={"points": points_str(score.entry.points), "note": score.entry.note, **score.entry.inputs})
+        form = EntryForm(
+            initial={"points": points_str(score.entry.points), "note": score.entry.note, **score.entry.inputs}
+        )
     elif request.method == "GET" and follow_up and follow_up["total"]:
         form = EntryForm(initial={"rate": follow_up["fraction"]})  # item 21 from the follow-ups, to confirm
     assessment = board.assessment
     audit: list[HistoryRow] = []
     attachments: Iterable[Attachment] = []
     if assessment is not None:
-        audit = history_rows(AuditEvent.objects.filter(
-            assessment=assessment, region=region, item_number=score.number).order_by("-occurred_at", "-id")
-            .select_related("actor__profile__region", "actor__profile__department"))
+        audit = history_rows(
+            AuditEvent.objects.filter(assessment=assessment, region=region, item_number=score.number)
+            .order_by("-occurred_at", "-id")
+            .select_related("actor__profile__region", "actor__profile__department")
+        )
         attachments = Attachment.objects.filter(
-            assessment=assessment, region=region, item_number=score.number).select_related("uploaded_by")
+            assessment=assessment, region=region, item_number=score.number
+        ).select_related("uploaded_by")
     rows, sort = _case_rows(board, score, request.GET.get("sort"), request.GET.get("show"))
     page = Paginator(rows, ROWS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "scoring/item.html", {
-        "board": board, "r": region_score, "score": score, "form": form, "audit": audit, "attachments": attachments,
-        "can_enter": services.can_enter(request.user) and not (assessment and assessment.is_frozen),
-        "Kind": Item.Kind, "rows": page, "sort": sort, "show": request.GET.get("show") or "",
-        "columns": _columns(score), "missing_header": drilldown.missing_header(),
-        "periods": drilldown.period_rows(score.detail, board.cutoff) if score.item.kind == Item.Kind.NOTICES else [],
-        "frequency": drilldown.frequency_label(getattr(score.detail, "schedule", None)),
-        "follow_up": follow_up,
-    }, status=status)
+    return render(
+        request,
+        "scoring/item.html",
+        {
+            "board": board,
+            "r": region_score,
+            "score": score,
+            "form": form,
+            "audit": audit,
+            "attachments": attachments,
+            "can_enter": services.can_enter(request.user) and not (assessment and assessment.is_frozen),
+            "Kind": Item.Kind,
+            "rows": page,
+            "sort": sort,
+            "show": request.GET.get("show") or "",
+            "columns": _columns(score),
+            "missing_header": drilldown.missing_header(),
+            "periods": drilldown.period_rows(score.detail, board.cutoff)
+            if score.item.kind == Item.Kind.NOTICES
+            else [],
+            "frequency": drilldown.frequency_label(getattr(score.detail, "schedule", None)),
+            "follow_up": follow_up,
+        },
+        status=status,
+    )
 
 
 def _case_rows(board, score, sort: str | None, show: str | None) -> tuple[list, str]:
@@ -197,8 +249,14 @@ def _case_rows(board, score, sort: str | None, show: str | None) -> tuple[list, 
 
 def _columns(score) -> list[tuple[str, str]]:
     """(sort key, header) of the drill-down table."""
-    columns = [("number", _("Case number")), ("enterprise", _("Enterprise")), ("department", _("Department")),
-               ("received", _("Received")), ("due", _("Due date")), ("closed", _("Closed"))]
+    columns = [
+        ("number", _("Case number")),
+        ("enterprise", _("Enterprise")),
+        ("department", _("Department")),
+        ("received", _("Received")),
+        ("due", _("Due date")),
+        ("closed", _("Closed")),
+    ]
     if score.item.kind == Item.Kind.TIMELINESS:
         return [*columns, ("late", _("Working days late")), ("class", _("Counted as"))]
     return [*columns, ("missing", drilldown.missing_header())]
@@ -227,11 +285,16 @@ def _save_entry(request, year, region, number, data):
     if data.get("reports"):
         inputs = {"reports": data["reports"]}
     elif data.get("rate") or data.get("participating") or data.get("above_scale"):
-        inputs = {"rate": data.get("rate"), "participating": data.get("participating"), "above_scale": data.get("above_scale")}
+        inputs = {
+            "rate": data.get("rate"),
+            "participating": data.get("participating"),
+            "above_scale": data.get("above_scale"),
+        }
     files = data.get("files") or []
     if data.get("points") or inputs:
-        services.set_item_points(year, region, number, by=request.user, points=data.get("points"),
-                                 note=data.get("note") or "", inputs=inputs)
+        services.set_item_points(
+            year, region, number, by=request.user, points=data.get("points"), note=data.get("note") or "", inputs=inputs
+        )
     elif not files:
         raise CaseError(_("Enter the points."), field="points")
     if files:
@@ -244,8 +307,12 @@ def attachment_download(request, pk):
         attachment = services.get_attachment_for_user(request.user, pk)
     except NotFound:
         raise Http404 from None
-    return FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.original_name,
-                        content_type=attachment.content_type)
+    return FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.original_name,
+        content_type=attachment.content_type,
+    )
 
 
 @login_required

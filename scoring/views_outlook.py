@@ -1,4 +1,5 @@
 """The outlook page (SPEC §6): item 15's pending cases before the cutoff, and reminding departments."""
+
 from __future__ import annotations
 
 from django.contrib import messages
@@ -27,14 +28,22 @@ def outlook_page(request, year, code):
         result = outlook.outlook_for(region, year, today=local_date(timezone.now()), cutoff=_cutoff(request, year))
     except InvalidInput:
         raise Http404 from None
-    return render(request, "scoring/outlook.html", {
-        "o": result, "sentence": outlook.sentence(result), "year": year, "region": region,
-        "can_remind": acts_for_region(request.user, region) and not result.final,
-        "steps": [(points, need) for points, need in result.steps.items()],
-        "now_text": outlook.fraction_text(result.now), "best_text": outlook.fraction_text(result.best),
-        "worst_text": outlook.fraction_text(result.worst),
-        "incomplete": [(number, [lack_label(code) for code in missing]) for number, missing in result.incomplete],
-    })
+    return render(
+        request,
+        "scoring/outlook.html",
+        {
+            "o": result,
+            "sentence": outlook.sentence(result),
+            "year": year,
+            "region": region,
+            "can_remind": acts_for_region(request.user, region) and not result.final,
+            "steps": [(points, need) for points, need in result.steps.items()],
+            "now_text": outlook.fraction_text(result.now),
+            "best_text": outlook.fraction_text(result.best),
+            "worst_text": outlook.fraction_text(result.worst),
+            "incomplete": [(number, [lack_label(code) for code in missing]) for number, missing in result.incomplete],
+        },
+    )
 
 
 @require_POST
@@ -51,8 +60,14 @@ def remind(request, year, code):
     except CaseError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, _("Reminded %(department)s of case %(number)s: %(users)d inbox messages, "
-                                    "%(emails)d emails.") % {"department": done.department.name,
-                                                             "number": done.case.number, "users": done.users,
-                                                             "emails": done.emails})
+        messages.success(
+            request,
+            _("Reminded %(department)s of case %(number)s: %(users)d inbox messages, %(emails)d emails.")
+            % {
+                "department": done.department.name,
+                "number": done.case.number,
+                "users": done.users,
+                "emails": done.emails,
+            },
+        )
     return redirect("scoring:outlook", year=year, code=region.code)

@@ -1,5 +1,6 @@
 """Trends in pictures (issue 13): server-side SVG charts of a county or the city for a year, each
 with its figures as a table and as XLSX (scoring/trends.py, scoring/svg.py)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -72,10 +73,16 @@ def figure(key: str, where: trends.Where, region: Region | None) -> Figure | Non
     months = _months()
     if key == "received":
         counts = trends.received_and_closed(where)
-        return Figure(key, _("Cases received and closed by month"), svg.grouped_bars(months, [
-            ("chart-bar", _("Received"), counts["received"]), ("chart-bar-2", _("Closed"), counts["closed"])]),
+        return Figure(
+            key,
+            _("Cases received and closed by month"),
+            svg.grouped_bars(
+                months,
+                [("chart-bar", _("Received"), counts["received"]), ("chart-bar-2", _("Closed"), counts["closed"])],
+            ),
             [_("Month"), _("Received"), _("Closed")],
-            [[m, r, c] for m, r, c in zip(months, counts["received"], counts["closed"], strict=True)])
+            [[m, r, c] for m, r, c in zip(months, counts["received"], counts["closed"], strict=True)],
+        )
     if key == "on_time":
         closings = trends.on_time_by_month(where)
         params = _item15_params(where.year)
@@ -83,35 +90,77 @@ def figure(key: str, where: trends.Where, region: Region | None) -> Figure | Non
         if params.get("gap_from"):
             lines.append((float(params["gap_from"]), f"{float(params['gap_from']) * 100:g}%"))
         rates = [on_time / closed if closed else None for on_time, closed in closings]
-        return Figure(key, _("On-time rate of the cases closed each month"), svg.rate_line(months, rates, lines),
-                      [_("Month"), _("Closed"), _("On time"), _("Rate")],
-                      [[m, closed, on_time, trends.rate_str(on_time, closed) or ""]
-                       for m, (on_time, closed) in zip(months, closings, strict=True)])
+        return Figure(
+            key,
+            _("On-time rate of the cases closed each month"),
+            svg.rate_line(months, rates, lines),
+            [_("Month"), _("Closed"), _("On time"), _("Rate")],
+            [
+                [m, closed, on_time, trends.rate_str(on_time, closed) or ""]
+                for m, (on_time, closed) in zip(months, closings, strict=True)
+            ],
+        )
     if key in ("category", "channel"):
         received = trends.by_category(where) if key == "category" else trends.by_channel(where)
         title = _("Cases received by category") if key == "category" else _("Cases received by channel")
-        return Figure(key, title, svg.horizontal_bars(received, css="chart-bar" if key == "category" else "chart-bar-2"),
-                      [_("Category") if key == "category" else _("Channel"), _("Received")],
-                      [[name, n] for name, n in received])
+        return Figure(
+            key,
+            title,
+            svg.horizontal_bars(received, css="chart-bar" if key == "category" else "chart-bar-2"),
+            [_("Category") if key == "category" else _("Channel"), _("Received")],
+            [[name, n] for name, n in received],
+        )
     if key == "league":
         if region is None:
             return None
         table = trends.league(region, where.year, today=where.today, params=_item15_params(where.year))
-        return Figure(key, _("Department league (item 15 as of %(day)s)") % {"day": table.moment.isoformat()},
-                      svg.horizontal_bars([(row.department, round(float(row.rate or 0) * 100)) for row in table.rows
-                                           if row.counted]),
-                      [_("Rank"), _("Department"), _("Counted"), _("On time"), _("Rate"), _("Points"), _("Pending"),
-                       _("Closed in the year"), _("Average days to close"), _("Returns"), _("Extension requests")],
-                      [[row.rank or "", row.department, row.counted, row.on_time, row.rate_text or "",
-                        str(row.points) if row.points is not None else "", row.pending, row.closed,
-                        str(row.average_days) if row.average_days is not None else "", row.returns, row.extensions]
-                       for row in table.rows], text_columns=(1,))
+        return Figure(
+            key,
+            _("Department league (item 15 as of %(day)s)") % {"day": table.moment.isoformat()},
+            svg.horizontal_bars(
+                [(row.department, round(float(row.rate or 0) * 100)) for row in table.rows if row.counted]
+            ),
+            [
+                _("Rank"),
+                _("Department"),
+                _("Counted"),
+                _("On time"),
+                _("Rate"),
+                _("Points"),
+                _("Pending"),
+                _("Closed in the year"),
+                _("Average days to close"),
+                _("Returns"),
+                _("Extension requests"),
+            ],
+            [
+                [
+                    row.rank or "",
+                    row.department,
+                    row.counted,
+                    row.on_time,
+                    row.rate_text or "",
+                    str(row.points) if row.points is not None else "",
+                    row.pending,
+                    row.closed,
+                    str(row.average_days) if row.average_days is not None else "",
+                    row.returns,
+                    row.extensions,
+                ]
+                for row in table.rows
+            ],
+            text_columns=(1,),
+        )
     if key == "satisfaction":
         data = trends.satisfaction_by_month(where)
         series = [(f"chart-sat-{answer}", str(label), data[answer]) for answer, label in trends.SATISFACTION]
-        return Figure(key, _("Satisfaction at follow-up by month"), svg.stacked_bars(months, series),
-                      [_("Month"), *[str(label) for _a, label in trends.SATISFACTION]],
-                      [[m, *[data[a][i] for a, _l in trends.SATISFACTION]] for i, m in enumerate(months)])
+        return Figure(
+            key,
+            _("Satisfaction at follow-up by month"),
+            svg.stacked_bars(months, series),
+            [_("Month"), *[str(label) for _a, label in trends.SATISFACTION]],
+            [[m, *[data[a][i] for a, _l in trends.SATISFACTION]] for i, m in enumerate(months)],
+        )
     raise Http404
 
 
@@ -125,11 +174,19 @@ def trends_page(request, year):
     choices = Region.objects.filter(level=Region.Level.COUNTY).order_by("code")
     if readable is not None:
         choices = choices.filter(code__in=readable)
-    return render(request, "scoring/trends.html", {
-        "year": year, "region": region, "figures": figures, "choices": choices, "city_view": readable is None,
-        "satisfaction": satisfaction_total(where.regions, year),
-        "years": range(year - 2, local_date(timezone.now()).year + 1),
-    })
+    return render(
+        request,
+        "scoring/trends.html",
+        {
+            "year": year,
+            "region": region,
+            "figures": figures,
+            "choices": choices,
+            "city_view": readable is None,
+            "satisfaction": satisfaction_total(where.regions, year),
+            "years": range(year - 2, local_date(timezone.now()).year + 1),
+        },
+    )
 
 
 @require_GET

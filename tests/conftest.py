@@ -3,6 +3,7 @@
 County A (浉河区) has departments X and Y; county B (平桥区) has department Z. Every view test can
 pair an insider with an outsider from these.
 """
+
 from __future__ import annotations
 
 import io

@@ -4,6 +4,7 @@ Tests run with DEBUG off whenever DATABASE_URL is set (CI), and production setti
 start without a real key (config/secret_key.py). The key is put in the environment before the
 settings are read, so the worker, beat and manage.py subprocesses that tests start inherit it.
 """
+
 import os
 import secrets
 

@@ -5,6 +5,7 @@ Every import counts, at module level or inside a function — an import placed i
 dodge a cycle is still a dependency. Templates count too: an app's templates may include,
 extend or reverse only its own app's and lower apps' templates and URLs.
 """
+
 from __future__ import annotations
 
 import ast
@@ -87,12 +88,15 @@ def test_no_template_reaches_an_app_above_its_own():
     assert upward_template_references() == []
 
 
-@pytest.mark.parametrize("source, expected", [
-    ("from scoring.provisional import x\n", [(1, "scoring")]),
-    ("def f():\n    from notices import periods\n", [(2, "notices")]),
-    ("import notifications.models\n", [(1, "notifications")]),
-    ("from .models import Case\nfrom django.db import models\n", []),
-])
+@pytest.mark.parametrize(
+    "source, expected",
+    [
+        ("from scoring.provisional import x\n", [(1, "scoring")]),
+        ("def f():\n    from notices import periods\n", [(2, "notices")]),
+        ("import notifications.models\n", [(1, "notifications")]),
+        ("from .models import Case\nfrom django.db import models\n", []),
+    ],
+)
 def test_the_import_finder_sees_function_level_and_dotted_imports(tmp_path, source, expected):
     path = tmp_path / "module.py"
     path.write_text(source, encoding="utf-8")

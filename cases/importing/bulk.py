@@ -16,6 +16,7 @@ and compares), with one difference on purpose: no inbox message per historical c
 Cases written here do not pass through ``Model.save``, so no ``post_save`` fires; after commit
 ``cases.signals.after_bulk_import`` announces the new cases' ids (a search index listens there).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -121,8 +122,10 @@ class BulkWriter:
             by_region.setdefault(parsed.region.pk, []).append(parsed.ref)
         found = set()
         for region_id, refs in by_region.items():
-            found |= {(region_id, ref) for ref in
-                      Case.objects.filter(region_id=region_id, ref__in=refs).values_list("ref", flat=True)}
+            found |= {
+                (region_id, ref)
+                for ref in Case.objects.filter(region_id=region_id, ref__in=refs).values_list("ref", flat=True)
+            }
         return found
 
     def _lock_regions(self, region_ids: set[int]) -> None:
@@ -142,8 +145,9 @@ class BulkWriter:
         for parsed in rows:
             enterprise = known.get(parsed.credit_code)
             if enterprise is None:
-                enterprise = Enterprise(name=parsed.enterprise, credit_code=parsed.credit_code,
-                                        size=parsed.size or Enterprise.Size.OTHER)
+                enterprise = Enterprise(
+                    name=parsed.enterprise, credit_code=parsed.credit_code, size=parsed.size or Enterprise.Size.OTHER
+                )
                 known[parsed.credit_code] = enterprise
                 new.append(enterprise)
                 continue
@@ -183,28 +187,51 @@ class BulkWriter:
             year = timezone.localtime(parsed.received_at).year
             serial = self._next_serial(region, year)
             given = parsed.due_date
-            due = workdays.Due(given, False, "given") if given else self._due(
-                parsed.received_at, parsed.category.deadline_for(complex=False))
+            due = (
+                workdays.Due(given, False, "given")
+                if given
+                else self._due(parsed.received_at, parsed.category.deadline_for(complex=False))
+            )
             closed = parsed.state in (State.RESOLVED, State.EXPLAINED)
             routed = parsed.state != State.RECEIVED
             explained = parsed.state == State.EXPLAINED
             department = self.find_department(region, parsed.department) if routed else None
-            cases.append(Case(
-                pk=pk, region_id=region.pk, year=year, serial=serial, number=f"{region.code}-{year}-{serial:05d}",
-                ref=parsed.ref, enterprise_id=enterprises[parsed.credit_code].pk,
-                contact_name=parsed.contact_name.strip()[:50], contact_phone=parsed.contact_phone.strip()[:30],
-                category_id=parsed.category.pk, channel_id=parsed.channel.pk, description=parsed.description.strip(),
-                received_at=parsed.received_at, state=parsed.state, complex=False,
-                department_id=department.pk if department is not None else None,
-                assigned_at=parsed.assigned_at if routed else None, acknowledged_at=None,
-                due_date=due.date, due_date_provisional=due.provisional, calendar_version=due.calendar_version,
-                extension_days=0, supervised=False,
-                result=parsed.result.strip() if closed else "",
-                policy_basis=parsed.policy_basis.strip() if explained else "",
-                redirect_to=parsed.redirect_to.strip() if explained else "",
-                closed_at=parsed.closed_at if closed else None, reopen_count=0, satisfaction="",
-                created_by_id=self.by.pk, created_at=parsed.received_at, updated_at=self.now,
-            ))
+            cases.append(
+                Case(
+                    pk=pk,
+                    region_id=region.pk,
+                    year=year,
+                    serial=serial,
+                    number=f"{region.code}-{year}-{serial:05d}",
+                    ref=parsed.ref,
+                    enterprise_id=enterprises[parsed.credit_code].pk,
+                    contact_name=parsed.contact_name.strip()[:50],
+                    contact_phone=parsed.contact_phone.strip()[:30],
+                    category_id=parsed.category.pk,
+                    channel_id=parsed.channel.pk,
+                    description=parsed.description.strip(),
+                    received_at=parsed.received_at,
+                    state=parsed.state,
+                    complex=False,
+                    department_id=department.pk if department is not None else None,
+                    assigned_at=parsed.assigned_at if routed else None,
+                    acknowledged_at=None,
+                    due_date=due.date,
+                    due_date_provisional=due.provisional,
+                    calendar_version=due.calendar_version,
+                    extension_days=0,
+                    supervised=False,
+                    result=parsed.result.strip() if closed else "",
+                    policy_basis=parsed.policy_basis.strip() if explained else "",
+                    redirect_to=parsed.redirect_to.strip() if explained else "",
+                    closed_at=parsed.closed_at if closed else None,
+                    reopen_count=0,
+                    satisfaction="",
+                    created_by_id=self.by.pk,
+                    created_at=parsed.received_at,
+                    updated_at=self.now,
+                )
+            )
             departments.append(department)
         return cases, departments
 
@@ -217,8 +244,15 @@ class BulkWriter:
                 for ref in parsed.evidence:
                     if ref.strip():
                         ref = ref.strip()[:200]
-                        items.append(Evidence(case_id=case.pk, original_name=ref, reference=ref, uploaded_by_id=self.by.pk,
-                                              uploaded_at=parsed.closed_at))
+                        items.append(
+                            Evidence(
+                                case_id=case.pk,
+                                original_name=ref,
+                                reference=ref,
+                                uploaded_by_id=self.by.pk,
+                                uploaded_at=parsed.closed_at,
+                            )
+                        )
             per_case.append(items)
         ids = iter(self.tables.allocate_ids(Evidence, sum(len(items) for items in per_case)))
         for items in per_case:
@@ -226,18 +260,37 @@ class BulkWriter:
                 item.pk = next(ids)
         return per_case
 
-    def _chain(self, parsed: ParsedRow, case: Case, department: Department | None, evidence: list[Evidence],
-               assignments: list[CaseAssignment]) -> list[LedgerEntry]:
+    def _chain(
+        self,
+        parsed: ParsedRow,
+        case: Case,
+        department: Department | None,
+        evidence: list[Evidence],
+        assignments: list[CaseAssignment],
+    ) -> list[LedgerEntry]:
         """The case's entries as ``create_case``, ``assign`` and ``import_closing`` append them."""
         by, now = self.by, self.now
         create = next_entry(
-            case, None, action="create", actor=by, to_state=State.RECEIVED, occurred_at=parsed.received_at,
-            recorded_at=now, source=Source.IMPORT, due_date=case.due_date,
+            case,
+            None,
+            action="create",
+            actor=by,
+            to_state=State.RECEIVED,
+            occurred_at=parsed.received_at,
+            recorded_at=now,
+            source=Source.IMPORT,
+            due_date=case.due_date,
             payload={
-                "enterprise": parsed.enterprise, "credit_code": parsed.credit_code, "size": parsed.size or None,
-                "category": parsed.category.code, "channel": parsed.channel.code, "description": case.description,
-                "contact_name": case.contact_name, "contact_phone": case.contact_phone,
-                "received_at": parsed.received_at.isoformat(), "deadline_days": parsed.category.deadline_for(complex=False),
+                "enterprise": parsed.enterprise,
+                "credit_code": parsed.credit_code,
+                "size": parsed.size or None,
+                "category": parsed.category.code,
+                "channel": parsed.channel.code,
+                "description": case.description,
+                "contact_name": case.contact_name,
+                "contact_phone": case.contact_phone,
+                "received_at": parsed.received_at.isoformat(),
+                "deadline_days": parsed.category.deadline_for(complex=False),
                 "ref": parsed.ref,
             },
         )
@@ -247,11 +300,21 @@ class BulkWriter:
         assignments.append(CaseAssignment(case_id=case.pk, department_id=department.pk, assigned_at=parsed.assigned_at))
         # Routing counts the due date again (from the given date, or the category's days): the
         # same date as at creation, so the routing entry does not carry one.
-        chain.append(next_entry(
-            case, create, action="assign", actor=by, from_state=State.RECEIVED, to_state=State.ASSIGNED,
-            occurred_at=parsed.assigned_at, recorded_at=now, source=Source.IMPORT, due_date=None,
-            payload={"department": department.pk, "department_name": department.name, "complex": False},
-        ))
+        chain.append(
+            next_entry(
+                case,
+                create,
+                action="assign",
+                actor=by,
+                from_state=State.RECEIVED,
+                to_state=State.ASSIGNED,
+                occurred_at=parsed.assigned_at,
+                recorded_at=now,
+                source=Source.IMPORT,
+                due_date=None,
+                payload={"department": department.pk, "department_name": department.name, "complex": False},
+            )
+        )
         if parsed.state not in (State.RESOLVED, State.EXPLAINED):
             return chain
         if parsed.state == State.RESOLVED:
@@ -259,11 +322,20 @@ class BulkWriter:
         else:
             payload = {"result": case.result, "policy_basis": case.policy_basis, "redirect_to": case.redirect_to}
         payload["evidence"] = [{"id": item.pk, "reference": item.reference} for item in evidence]
-        chain.append(next_entry(
-            case, chain[-1], action="resolve" if parsed.state == State.RESOLVED else "explain", actor=by,
-            from_state=State.ASSIGNED, to_state=parsed.state, occurred_at=parsed.closed_at, recorded_at=now,
-            source=Source.IMPORT, payload=payload,
-        ))
+        chain.append(
+            next_entry(
+                case,
+                chain[-1],
+                action="resolve" if parsed.state == State.RESOLVED else "explain",
+                actor=by,
+                from_state=State.ASSIGNED,
+                to_state=parsed.state,
+                occurred_at=parsed.closed_at,
+                recorded_at=now,
+                source=Source.IMPORT,
+                payload=payload,
+            )
+        )
         return chain
 
 

@@ -1,4 +1,5 @@
 """The columns of an imported ledger (SPEC §7): Chinese header, English alias, and when required."""
+
 from __future__ import annotations
 
 import re
@@ -38,8 +39,11 @@ COLUMNS = [
     Column("size", "企业规模", False),
 ]
 BY_KEY = {column.key: column for column in COLUMNS}
-SPEC_COLUMNS = [column for column in COLUMNS if column.key not in
-                {"policy_basis", "redirect_to", "contact_name", "contact_phone", "size"}]
+SPEC_COLUMNS = [
+    column
+    for column in COLUMNS
+    if column.key not in {"policy_basis", "redirect_to", "contact_name", "contact_phone", "size"}
+]
 
 
 def _normalise(text: str) -> str:

@@ -12,6 +12,7 @@ Real county workbooks carry more than the table: a title above the header, a 序
 closing 合计 or 备注 row (skipped and listed, not an error: ``rows.note_text``) and one sheet per
 year or per county (every sheet with a header is imported, its rows reported with its name).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -43,9 +44,18 @@ MAX_LISTED_SKIPPED = 1_000
 WRITE_PATHS = ("bulk", "services")
 PROGRESS_EVERY = 200
 # Service field names → the column a user sees in the file.
-SERVICE_FIELDS = {"enterprise_name": "enterprise", "credit_code": "credit_code", "received_at": "received_at",
-                  "department": "department", "result": "result", "ref": "ref", "description": "description",
-                  "policy_basis": "policy_basis", "redirect_to": "redirect_to", "evidence": "evidence"}
+SERVICE_FIELDS = {
+    "enterprise_name": "enterprise",
+    "credit_code": "credit_code",
+    "received_at": "received_at",
+    "department": "department",
+    "result": "result",
+    "ref": "ref",
+    "description": "description",
+    "policy_basis": "policy_basis",
+    "redirect_to": "redirect_to",
+    "evidence": "evidence",
+}
 
 Progress = Callable[[str, int, float | None], None]
 
@@ -103,8 +113,15 @@ def check_importer(user) -> None:
         raise NotAllowed(_("Only a county office or the city office may import a ledger."))
 
 
-def run_import(path: str | Path, *, by, dry_run: bool, progress: Progress | None = None,
-               time_budget: float | None = None, write_path: str | None = None) -> dict:
+def run_import(
+    path: str | Path,
+    *,
+    by,
+    dry_run: bool,
+    progress: Progress | None = None,
+    time_budget: float | None = None,
+    write_path: str | None = None,
+) -> dict:
     """Import the ledger file at ``path`` as user ``by``; return the summary as a dict.
 
     ``write_path``: "bulk" (batches) or "services" (row by row through ``cases.services``);
@@ -135,8 +152,17 @@ def run_import(path: str | Path, *, by, dry_run: bool, progress: Progress | None
     if time_budget is None:
         deadline = time.monotonic() + settings.IMPORT_WRITE_TIME_BUDGET
     try:
-        _write(Path(path), by=by, refs=refs, now=now, summary=summary, plan=plan, progress=progress, deadline=deadline,
-               bulk=write_path == "bulk")
+        _write(
+            Path(path),
+            by=by,
+            refs=refs,
+            now=now,
+            summary=summary,
+            plan=plan,
+            progress=progress,
+            deadline=deadline,
+            bulk=write_path == "bulk",
+        )
     except FileProblem as problem:
         summary.add_error(problem.row, problem.column, problem.message, sheet=problem.sheet)
     if summary.error_count:
@@ -184,15 +210,22 @@ def _ledger_sheets(path: Path, summary: Summary, deadline: float) -> Iterator[Sh
             summary.sheets.append(name)
         if isinstance(sheet, NoHeader):
             no_header = no_header or sheet
-            summary.add_skipped(None, sheet.sheet or "", _("This sheet has no header row naming the ledger's "
-                                                             "columns; it was not read."), sheet=sheet.sheet)
+            summary.add_skipped(
+                None,
+                sheet.sheet or "",
+                _("This sheet has no header row naming the ledger's columns; it was not read."),
+                sheet=sheet.sheet,
+            )
             continue
         found = True
         if sheet.missing:
             for key in sheet.missing:
-                summary.add_error(sheet.header_row, describe(key),
-                                  _("The required column “%(column)s” is missing from the header row.") % {"column": describe(key)},
-                                  sheet=sheet.name)
+                summary.add_error(
+                    sheet.header_row,
+                    describe(key),
+                    _("The required column “%(column)s” is missing from the header row.") % {"column": describe(key)},
+                    sheet=sheet.name,
+                )
             continue
         yield sheet
     if not found and no_header is not None:
@@ -222,16 +255,23 @@ class _Pass:
         self.departments = _Departments()
 
     def parse(self, number: int, cells: list, sheet: Sheet) -> ParsedRow:
-        return parse_row(number, cells, sheet, self.refs, now=self.now,
-                         region_allowed=lambda region: acts_for_region(self.by, region))
+        return parse_row(
+            number,
+            cells,
+            sheet,
+            self.refs,
+            now=self.now,
+            region_allowed=lambda region: acts_for_region(self.by, region),
+        )
 
     def report(self, parsed: ParsedRow, sheet: Sheet) -> None:
         for problem in parsed.errors:
             self.summary.add_error(problem.row, problem.column, problem.message, sheet=sheet.name)
 
 
-def _validate(path: Path, *, by, refs: References, now: dt.datetime, summary: Summary, progress: Progress,
-              deadline: float) -> _Plan | None:
+def _validate(
+    path: Path, *, by, refs: References, now: dt.datetime, summary: Summary, progress: Progress, deadline: float
+) -> _Plan | None:
     checking = _Validation(by=by, refs=refs, now=now, summary=summary)
     for sheet in _ledger_sheets(path, summary, deadline):
         try:
@@ -244,8 +284,9 @@ def _validate(path: Path, *, by, refs: References, now: dt.datetime, summary: Su
             sheet.close()
     if summary.rows == 0 and not summary.error_count:
         summary.add_error(None, None, _("The file has a header but no rows to import."))
-    summary.departments_created = [{"region": region.code, "name": name}
-                                   for (_region_id, name), region in checking.plan.departments.items()]
+    summary.departments_created = [
+        {"region": region.code, "name": name} for (_region_id, name), region in checking.plan.departments.items()
+    ]
     progress("validating", summary.rows, 1.0)
     return checking.plan
 
@@ -288,9 +329,12 @@ class _Validation(_Pass):
         if department is None:
             self.plan.departments.setdefault((parsed.region.pk, parsed.department), parsed.region)
         elif not department.active:
-            self.summary.add_error(parsed.row, sheet.header_of("department"),
-                                   _("The department “%(name)s” is no longer active.") % {"name": parsed.department},
-                                   sheet=sheet.name)
+            self.summary.add_error(
+                parsed.row,
+                sheet.header_of("department"),
+                _("The department “%(name)s” is no longer active.") % {"name": parsed.department},
+                sheet=sheet.name,
+            )
             return False
         return True
 
@@ -302,8 +346,10 @@ def _existing_refs(rows: Iterable[ParsedRow]) -> set[tuple[int, str]]:
         by_region.setdefault(parsed.region.pk, set()).add(parsed.ref)
     existing: set[tuple[int, str]] = set()
     for region_id, refs_in_region in by_region.items():
-        existing |= {(region_id, ref) for ref in Case.objects.filter(region_id=region_id, ref__in=refs_in_region)
-                     .values_list("ref", flat=True)}
+        existing |= {
+            (region_id, ref)
+            for ref in Case.objects.filter(region_id=region_id, ref__in=refs_in_region).values_list("ref", flat=True)
+        }
     return existing
 
 
@@ -316,18 +362,33 @@ def _check_repeated(parsed: ParsedRow, sheet: Sheet, seen: dict[tuple[int, str],
     other_sheet, other_row = seen[key]
     if other_sheet == sheet.name:
         message = _("The number %(ref)s appears twice in the file (also in row %(row)d).") % {
-            "ref": parsed.ref, "row": other_row}
+            "ref": parsed.ref,
+            "row": other_row,
+        }
     else:
         message = _("The number %(ref)s appears twice in the file (also in row %(row)d of sheet “%(sheet)s”).") % {
-            "ref": parsed.ref, "row": other_row, "sheet": other_sheet}
+            "ref": parsed.ref,
+            "row": other_row,
+            "sheet": other_sheet,
+        }
     parsed.errors.append(RowError(parsed.row, sheet.header_of("ref"), message))
 
 
 # -- pass two: write -------------------------------------------------------------------------
 
 
-def _write(path: Path, *, by, refs: References, now: dt.datetime, summary: Summary, plan: _Plan, progress: Progress,
-           deadline: float, bulk: bool) -> None:
+def _write(
+    path: Path,
+    *,
+    by,
+    refs: References,
+    now: dt.datetime,
+    summary: Summary,
+    plan: _Plan,
+    progress: Progress,
+    deadline: float,
+    bulk: bool,
+) -> None:
     total = summary.rows
     summary.created = summary.unchanged = 0
     summary.departments_created = []
@@ -353,8 +414,9 @@ def _write(path: Path, *, by, refs: References, now: dt.datetime, summary: Summa
     except _Abort:
         return
     except IntegrityError:
-        summary.add_error(None, None, _("The import conflicts with a change made at the same time; nothing was "
-                                        "imported. Try again."))
+        summary.add_error(
+            None, None, _("The import conflicts with a change made at the same time; nothing was imported. Try again.")
+        )
         return
     progress("writing", total, 1.0)
 
@@ -399,19 +461,43 @@ class _Writing(_Pass):
 def _write_row(parsed: ParsedRow, *, by, departments: _Departments, sheet: Sheet, summary: Summary) -> None:
     try:
         case = services.create_case(
-            by=by, region=parsed.region, enterprise_name=parsed.enterprise, credit_code_value=parsed.credit_code,
-            enterprise_size=parsed.size or None, category=parsed.category, channel=parsed.channel, description=parsed.description,
-            contact_name=parsed.contact_name, contact_phone=parsed.contact_phone, received_at=parsed.received_at,
-            ref=parsed.ref, due_date=parsed.due_date, source=Source.IMPORT, now=parsed.received_at,
+            by=by,
+            region=parsed.region,
+            enterprise_name=parsed.enterprise,
+            credit_code_value=parsed.credit_code,
+            enterprise_size=parsed.size or None,
+            category=parsed.category,
+            channel=parsed.channel,
+            description=parsed.description,
+            contact_name=parsed.contact_name,
+            contact_phone=parsed.contact_phone,
+            received_at=parsed.received_at,
+            ref=parsed.ref,
+            due_date=parsed.due_date,
+            source=Source.IMPORT,
+            now=parsed.received_at,
         )
         if parsed.state == State.RECEIVED:
             return
-        case = services.assign(case, by=by, department=departments.find(parsed.region, parsed.department),
-                               due_date=parsed.due_date, source=Source.IMPORT, now=parsed.assigned_at)
+        case = services.assign(
+            case,
+            by=by,
+            department=departments.find(parsed.region, parsed.department),
+            due_date=parsed.due_date,
+            source=Source.IMPORT,
+            now=parsed.assigned_at,
+        )
         if parsed.state in (State.RESOLVED, State.EXPLAINED):
-            services.import_closing(case, by=by, state=parsed.state, result=parsed.result,
-                                    evidence_refs=parsed.evidence, policy_basis=parsed.policy_basis,
-                                    redirect_to=parsed.redirect_to, now=parsed.closed_at)
+            services.import_closing(
+                case,
+                by=by,
+                state=parsed.state,
+                result=parsed.result,
+                evidence_refs=parsed.evidence,
+                policy_basis=parsed.policy_basis,
+                redirect_to=parsed.redirect_to,
+                now=parsed.closed_at,
+            )
     except CaseError as error:
         key = SERVICE_FIELDS.get(error.field or "")
         column = sheet.header_of(key) if key in BY_KEY else None

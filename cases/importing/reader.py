@@ -19,6 +19,7 @@ same limits and the import's time budget (``deadline``, set by the engine). The 
 this one reader, so they see the same rows and the same problems (a NUL byte anywhere in a CSV is
 one, not only in its first block).
 """
+
 from __future__ import annotations
 
 import codecs
@@ -56,8 +57,7 @@ SCAN_CHUNK = 1024 * 1024
 class FileProblem(Exception):
     """The file as a whole cannot be read: not a spreadsheet, empty, no header…"""
 
-    def __init__(self, message: str, *, row: int | None = None, column: str | None = None,
-                 sheet: str | None = None):
+    def __init__(self, message: str, *, row: int | None = None, column: str | None = None, sheet: str | None = None):
         super().__init__(message)
         self.message = str(message)
         self.row = row
@@ -103,7 +103,8 @@ def upload_size_problem(size: int | None) -> str | None:
     limit = settings.IMPORT_MAX_BYTES
     if size is not None and size > limit:
         return _("The file is too large to import (at most %(limit)s). Split it into smaller files.") % {
-            "limit": filesizeformat(limit)}
+            "limit": filesizeformat(limit)
+        }
     return None
 
 
@@ -114,22 +115,38 @@ def _time_check(deadline: float | None) -> Callable[[], None]:
 
     def check() -> None:
         if time.monotonic() > deadline:
-            raise FileProblem(_("Reading the file took longer than allowed; nothing was imported. "
-                                "Split the file into smaller ones and import them one by one."))
+            raise FileProblem(
+                _(
+                    "Reading the file took longer than allowed; nothing was imported. "
+                    "Split the file into smaller ones and import them one by one."
+                )
+            )
 
     return check
 
 
 def _too_many_rows(rows: int) -> FileProblem:
-    return FileProblem(_("The sheet reaches row %(rows)s; at most %(limit)s rows (the header included) can be "
-                         "imported at once. Split it into smaller files.") % {"rows": f"{rows:,}", "limit": f"{max_rows():,}"})
+    return FileProblem(
+        _(
+            "The sheet reaches row %(rows)s; at most %(limit)s rows (the header included) can be "
+            "imported at once. Split it into smaller files."
+        )
+        % {"rows": f"{rows:,}", "limit": f"{max_rows():,}"}
+    )
 
 
 def _too_many_columns(columns: int) -> FileProblem:
-    return FileProblem(_("The sheet reaches column %(column)s; at most %(limit)d columns (up to %(last)s) can be "
-                         "imported. Delete the columns to the right of the ledger and upload it again.")
-                       % {"column": get_column_letter(min(columns, 16384)), "limit": MAX_COLUMNS,
-                          "last": get_column_letter(MAX_COLUMNS)})
+    return FileProblem(
+        _(
+            "The sheet reaches column %(column)s; at most %(limit)d columns (up to %(last)s) can be "
+            "imported. Delete the columns to the right of the ledger and upload it again."
+        )
+        % {
+            "column": get_column_letter(min(columns, 16384)),
+            "limit": MAX_COLUMNS,
+            "last": get_column_letter(MAX_COLUMNS),
+        }
+    )
 
 
 def open_sheets(path: str | Path, *, deadline: float | None = None) -> Iterator[Sheet | NoHeader]:
@@ -151,7 +168,9 @@ def open_sheets(path: str | Path, *, deadline: float | None = None) -> Iterator[
         yield from _open_xlsx(path, _time_check(deadline))
         return
     if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
-        raise FileProblem(_("Old Excel 97-2003 (.xls) files cannot be read. Save the file as .xlsx or CSV and upload it again."))
+        raise FileProblem(
+            _("Old Excel 97-2003 (.xls) files cannot be read. Save the file as .xlsx or CSV and upload it again.")
+        )
     encoding = detect_encoding(head, complete=size <= SNIFF_BYTES)
     sheet = _open_csv(path, encoding, size, _time_check(deadline))
     try:
@@ -223,9 +242,7 @@ def _find_header(rows: Iterator[tuple[int, list]]) -> tuple[int, dict[str, int],
             break
     if seen == 0:
         raise FileProblem(_("The file is empty."))
-    raise NoHeader(
-        _("No header row found: the first row must name the columns (编号, 县区代码, 企业名称, …)."), row=1
-    )
+    raise NoHeader(_("No header row found: the first row must name the columns (编号, 县区代码, 企业名称, …)."), row=1)
 
 
 def _sheet(rows: Iterator[tuple[int, list]], **extra) -> Sheet:
@@ -242,7 +259,9 @@ def _bounded_lines(text: io.TextIOBase) -> Iterator[str]:
         try:
             line = text.readline(MAX_LINE_CHARS)
         except UnicodeDecodeError:
-            raise FileProblem(_("The file contains bytes that are not valid text in its encoding; save it again as UTF-8 CSV.")) from None
+            raise FileProblem(
+                _("The file contains bytes that are not valid text in its encoding; save it again as UTF-8 CSV.")
+            ) from None
         if not line:
             return
         if len(line) >= MAX_LINE_CHARS and not line.endswith(("\n", "\r")):
@@ -280,9 +299,14 @@ def _open_csv(path: Path, encoding: str, size: int, time_check: Callable[[], Non
                     raise _too_many_rows(number)
                 if any("\x00" in value for value in record):
                     # Excel never writes one; PostgreSQL cannot store one. Refused in every pass alike.
-                    raise FileProblem(_("Row %(row)d contains a NUL byte: the file is damaged or not a CSV text file. "
-                                        "Open it in Excel, save it again as CSV and upload it again.") % {"row": number},
-                                      row=number)
+                    raise FileProblem(
+                        _(
+                            "Row %(row)d contains a NUL byte: the file is damaged or not a CSV text file. "
+                            "Open it in Excel, save it again as CSV and upload it again."
+                        )
+                        % {"row": number},
+                        row=number,
+                    )
                 if len(record) > MAX_COLUMNS:
                     filled = [index for index, value in enumerate(record) if value.strip()]
                     if filled and filled[-1] >= MAX_COLUMNS:
@@ -290,8 +314,10 @@ def _open_csv(path: Path, encoding: str, size: int, time_check: Callable[[], Non
                     del record[MAX_COLUMNS:]  # empty cells Excel writes for a formatted area
                 yield number, record
         except csv.Error as error:
-            raise FileProblem(_("Row %(row)d cannot be read as CSV (%(error)s).") % {"row": number + 1, "error": error},
-                              row=number + 1) from None
+            raise FileProblem(
+                _("Row %(row)d cannot be read as CSV (%(error)s).") % {"row": number + 1, "error": error},
+                row=number + 1,
+            ) from None
 
     def progress() -> float | None:
         try:
@@ -317,12 +343,18 @@ def _check_package(archive: zipfile.ZipFile) -> None:
         raise FileProblem(_("The workbook has too many parts to be a ledger; it cannot be imported."))
     limit = settings.IMPORT_MAX_UNPACKED_BYTES
     if sum(info.file_size for info in infos) > limit:
-        raise FileProblem(_("The workbook unpacks to more than %(limit)s; it cannot be imported. Split it into smaller files.")
-                          % {"limit": filesizeformat(limit)})
+        raise FileProblem(
+            _("The workbook unpacks to more than %(limit)s; it cannot be imported. Split it into smaller files.")
+            % {"limit": filesizeformat(limit)}
+        )
     for info in infos:
         if info.file_size > SUSPICIOUS_RATIO_FLOOR and info.file_size > SUSPICIOUS_RATIO * max(info.compress_size, 1):
-            raise FileProblem(_("The workbook unpacks to a size out of all proportion to the file (a “zip bomb”); "
-                                "it cannot be imported."))
+            raise FileProblem(
+                _(
+                    "The workbook unpacks to a size out of all proportion to the file (a “zip bomb”); "
+                    "it cannot be imported."
+                )
+            )
 
 
 def _read_small_part(archive: zipfile.ZipFile, name: str) -> ElementTree.Element:
@@ -342,7 +374,9 @@ def _worksheets(archive: zipfile.ZipFile) -> list[tuple[str, str]]:
     for relation in _read_small_part(archive, "xl/_rels/workbook.xml.rels"):
         if relation.get("Type", "").endswith("/worksheet") and relation.get("Target"):
             target = relation.get("Target")
-            relations[relation.get("Id")] = target.lstrip("/") if target.startswith("/") else posixpath.normpath(f"xl/{target}")
+            relations[relation.get("Id")] = (
+                target.lstrip("/") if target.startswith("/") else posixpath.normpath(f"xl/{target}")
+            )
     found = []
     for element in workbook.iter():
         if _local(element.tag) == "sheet":
@@ -447,8 +481,9 @@ def _open_xlsx(path: Path, time_check: Callable[[], None]) -> Iterator[Sheet | N
         workbook.close()
 
 
-def _xlsx_sheet(worksheet, name: str, total: int, time_check: Callable[[], None], *,
-                place: tuple[int, int]) -> Sheet | NoHeader:
+def _xlsx_sheet(
+    worksheet, name: str, total: int, time_check: Callable[[], None], *, place: tuple[int, int]
+) -> Sheet | NoHeader:
     state = {"row": 0}
 
     def rows() -> Iterator[tuple[int, list]]:
@@ -465,8 +500,12 @@ def _xlsx_sheet(worksheet, name: str, total: int, time_check: Callable[[], None]
             problem.sheet = name
             raise
         except Exception:  # noqa: BLE001
-            raise FileProblem(_("The workbook cannot be read past row %(row)d; open it in Excel and save it again.")
-                              % {"row": state["row"]}, row=state["row"] + 1, sheet=name) from None
+            raise FileProblem(
+                _("The workbook cannot be read past row %(row)d; open it in Excel and save it again.")
+                % {"row": state["row"]},
+                row=state["row"] + 1,
+                sheet=name,
+            ) from None
 
     def progress() -> float | None:
         return min(state["row"] / total, 1.0) if total else None

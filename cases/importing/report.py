@@ -1,4 +1,5 @@
 """The error report of an import as an XLSX workbook, for the office to correct its file by."""
+
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
@@ -21,11 +22,16 @@ def error_report_bytes(summary: dict, *, file_name: str) -> bytes:
         cell.font = Font(bold=True)
     errors = summary.get("errors") or []
     for error in errors:
-        append(sheet, [error.get("sheet") or "", error.get("row"), error.get("column") or "", error.get("message") or ""])
+        append(
+            sheet, [error.get("sheet") or "", error.get("row"), error.get("column") or "", error.get("message") or ""]
+        )
     total = summary.get("error_count") or len(errors)
     if total > len(errors):
         append(sheet, [])
-        append(sheet, [_("%(total)d errors in all; the first %(listed)d are listed.") % {"total": total, "listed": len(errors)}])
+        append(
+            sheet,
+            [_("%(total)d errors in all; the first %(listed)d are listed.") % {"total": total, "listed": len(errors)}],
+        )
     for letter, width in zip("ABCD", (14, 8, 18, 90), strict=True):
         sheet.column_dimensions[letter].width = width
     sheet.freeze_panes = "A3"

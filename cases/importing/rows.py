@@ -2,6 +2,7 @@
 
 Every problem of a row is collected (not just the first) so a dry run can list them all.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,16 +21,28 @@ from cases.models import Category, Channel, Enterprise, Region, State
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 STATES = {
-    "received": State.RECEIVED, "已受理": State.RECEIVED, "受理": State.RECEIVED,
-    "assigned": State.ASSIGNED, "已交办": State.ASSIGNED, "交办": State.ASSIGNED, "办理中": State.ASSIGNED,
-    "resolved": State.RESOLVED, "已解决": State.RESOLVED, "解决": State.RESOLVED,
-    "explained": State.EXPLAINED, "已解释答复": State.EXPLAINED, "解释答复": State.EXPLAINED,
+    "received": State.RECEIVED,
+    "已受理": State.RECEIVED,
+    "受理": State.RECEIVED,
+    "assigned": State.ASSIGNED,
+    "已交办": State.ASSIGNED,
+    "交办": State.ASSIGNED,
+    "办理中": State.ASSIGNED,
+    "resolved": State.RESOLVED,
+    "已解决": State.RESOLVED,
+    "解决": State.RESOLVED,
+    "explained": State.EXPLAINED,
+    "已解释答复": State.EXPLAINED,
+    "解释答复": State.EXPLAINED,
     "已解释": State.EXPLAINED,
 }
 SIZES = {
-    "规模以上": Enterprise.Size.ABOVE_SCALE, "双百": Enterprise.Size.DOUBLE_HUNDRED,
-    "双30": Enterprise.Size.DOUBLE_THIRTY, "双三十": Enterprise.Size.DOUBLE_THIRTY,
-    "小微": Enterprise.Size.SMALL_MICRO, "其他": Enterprise.Size.OTHER,
+    "规模以上": Enterprise.Size.ABOVE_SCALE,
+    "双百": Enterprise.Size.DOUBLE_HUNDRED,
+    "双30": Enterprise.Size.DOUBLE_THIRTY,
+    "双三十": Enterprise.Size.DOUBLE_THIRTY,
+    "小微": Enterprise.Size.SMALL_MICRO,
+    "其他": Enterprise.Size.OTHER,
     **{value: value for value in Enterprise.Size.values},
 }
 EVIDENCE_SEPARATORS = re.compile(r"[;；、,，\n|]+")
@@ -39,14 +52,44 @@ DATE_TIME = re.compile(
 )
 # Free-text columns may hold line breaks (cases.input_rules); every other column is one line.
 LONG_TEXT = frozenset({"description", "result", "policy_basis", "redirect_to", "evidence"})
-LIMITS = {"ref": 64, "enterprise": 200, "description": 5000, "result": 5000, "department": 100,
-          "policy_basis": 5000, "redirect_to": 5000, "contact_name": 50, "contact_phone": 30}
+LIMITS = {
+    "ref": 64,
+    "enterprise": 200,
+    "description": 5000,
+    "result": 5000,
+    "department": 100,
+    "policy_basis": 5000,
+    "redirect_to": 5000,
+    "contact_name": 50,
+    "contact_phone": 30,
+}
 
 
 # What the first filled cell of a closing row of a real county ledger says: a total (合计：2件), a
 # note (备注、说明、注：…) or a signature line (填报人、审核人、制表…). Such a row is not a case.
-NOTE_WORDS = ("合计", "总计", "小计", "共计", "累计", "备注", "说明", "注：", "注:", "填报人", "填表人",
-              "填报单位", "填报日期", "填表日期", "审核人", "审核", "制表", "负责人", "分管领导", "统计人", "经办人")
+NOTE_WORDS = (
+    "合计",
+    "总计",
+    "小计",
+    "共计",
+    "累计",
+    "备注",
+    "说明",
+    "注：",
+    "注:",
+    "填报人",
+    "填表人",
+    "填报单位",
+    "填报日期",
+    "填表日期",
+    "审核人",
+    "审核",
+    "制表",
+    "负责人",
+    "分管领导",
+    "统计人",
+    "经办人",
+)
 NOTE_MAX_FILLED_REQUIRED = 2  # a case row fills all nine required columns; a note row two at most
 
 
@@ -57,7 +100,9 @@ class References:
         self.regions = self._index(Region.objects.all())
         self.categories = self._index(Category.objects.all())
         self.channels = self._index(Channel.objects.all())
-        self.default_channel = Channel.objects.filter(Q(code="other") | Q(name="其他")).first() or Channel.objects.first()
+        self.default_channel = (
+            Channel.objects.filter(Q(code="other") | Q(name="其他")).first() or Channel.objects.first()
+        )
 
     @staticmethod
     def _index(queryset) -> dict:
@@ -205,8 +250,11 @@ class _RowReader:
         try:
             return parse_moment(self.raw(key))
         except (ValueError, TypeError, OverflowError):
-            self.error(key, _("“%(value)s” is not a date or time (write it like 2024-03-13 09:30).")
-                       % {"value": self.text(key)[:40]})
+            self.error(
+                key,
+                _("“%(value)s” is not a date or time (write it like 2024-03-13 09:30).")
+                % {"value": self.text(key)[:40]},
+            )
             return None
 
     def day(self, key: str) -> dt.date | None:
@@ -252,11 +300,15 @@ def _region(row: _RowReader, refs: References, region_allowed) -> Region | None:
         return None
     region = refs.find(refs.regions, value)
     if region is None:
-        row.error("region", _("Unknown region “%(value)s”: give its GB/T 2260 code, e.g. 411502.") % {"value": value[:40]})
+        row.error(
+            "region", _("Unknown region “%(value)s”: give its GB/T 2260 code, e.g. 411502.") % {"value": value[:40]}
+        )
         return None
     if not region_allowed(region):
-        row.error("region", _("You may import only your own region's cases (this row is for %(region)s).")
-                  % {"region": region.name})
+        row.error(
+            "region",
+            _("You may import only your own region's cases (this row is for %(region)s).") % {"region": region.name},
+        )
         return None
     return region
 
@@ -280,7 +332,9 @@ def _size(row: _RowReader) -> str | None:
         return None
     size = SIZES.get(value) or SIZES.get(value.lower())
     if size is None:
-        row.error("size", _("Unknown size class “%(value)s”: use 规模以上, 双百, 双30, 小微 or 其他.") % {"value": value[:40]})
+        row.error(
+            "size", _("Unknown size class “%(value)s”: use 规模以上, 双百, 双30, 小微 or 其他.") % {"value": value[:40]}
+        )
     return size
 
 
@@ -326,7 +380,9 @@ def _state(row: _RowReader) -> str:
         return ""
     state = STATES.get(value) or STATES.get(value.lower()) or ""
     if not state:
-        row.error("state", _("Unknown state “%(value)s”: use 已受理, 已交办, 已解决 or 已解释答复.") % {"value": value[:40]})
+        row.error(
+            "state", _("Unknown state “%(value)s”: use 已受理, 已交办, 已解决 or 已解释答复.") % {"value": value[:40]}
+        )
     return state
 
 
@@ -375,9 +431,15 @@ def _check_routing(parsed: ParsedRow, error: ErrorSink, now: dt.datetime) -> Non
     still received; routed after receipt and not in the future."""
     if parsed.state == State.RECEIVED:
         if parsed.department:
-            error("department", _("A case still “received” has not been routed: leave the department empty or correct the state."))
+            error(
+                "department",
+                _("A case still “received” has not been routed: leave the department empty or correct the state."),
+            )
         if parsed.assigned_at:
-            error("assigned_at", _("A case still “received” has not been routed: leave the assignment time empty or correct the state."))
+            error(
+                "assigned_at",
+                _("A case still “received” has not been routed: leave the assignment time empty or correct the state."),
+            )
     if parsed.state in (State.ASSIGNED, State.RESOLVED, State.EXPLAINED):
         if not parsed.department:
             error("department", _("The department is required for a case that was routed."))
@@ -399,7 +461,13 @@ def _check_closing(parsed: ParsedRow, error: ErrorSink, now: dt.datetime) -> Non
         if not parsed.result:
             error("result", _("The result is required for a resolved or explained case."))
     elif parsed.closed_at is not None and parsed.state:
-        error("closed_at", _("The case is not closed in this row, so it cannot have a closing time; correct the state or remove the time."))
+        error(
+            "closed_at",
+            _(
+                "The case is not closed in this row, so it cannot have a closing time; "
+                "correct the state or remove the time."
+            ),
+        )
     if parsed.closed_at is None:
         return
     if parsed.received_at is not None and parsed.closed_at < parsed.received_at:

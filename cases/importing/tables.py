@@ -5,6 +5,7 @@ SQLite, whose import transaction holds the database's write lock, after the high
 AUTOINCREMENT counter), so a batch knows its cases' and evidence's ids before it hashes the
 ledger entries that name them — the same ids, in the same order, the services would have taken.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -59,8 +60,9 @@ class TableWriter:
         table = model._meta.db_table
         with connection.cursor() as cursor:
             if self.postgres:
-                cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-                               [table, count])
+                cursor.execute(
+                    "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, count]
+                )
                 return sorted(row[0] for row in cursor.fetchall())
             if table not in self._next_id:
                 cursor.execute(f"SELECT MAX(id) FROM {connection.ops.quote_name(table)}")  # noqa: S608 - a model's table
@@ -83,8 +85,10 @@ class TableWriter:
         names = ", ".join(quote(field.column) for field in fields)
 
         def values(obj) -> list:
-            return [getattr(obj, attname) if convert is None else convert(getattr(obj, attname))
-                    for attname, convert in converters]
+            return [
+                getattr(obj, attname) if convert is None else convert(getattr(obj, attname))
+                for attname, convert in converters
+            ]
 
         with connection.cursor() as cursor:
             if self.postgres:
@@ -93,8 +97,10 @@ class TableWriter:
                         copy.write_row(values(obj))
             else:
                 marks = ", ".join(["%s"] * len(fields))
-                cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})",  # noqa: S608
-                                   [values(obj) for obj in objects])
+                cursor.executemany(
+                    f"INSERT INTO {table} ({names}) VALUES ({marks})",  # noqa: S608
+                    [values(obj) for obj in objects],
+                )
 
     def update(self, model: type[models.Model], objects: list[models.Model], field_names: list[str]) -> None:
         if not objects:
@@ -105,6 +111,8 @@ class TableWriter:
         with connection.cursor() as cursor:
             cursor.executemany(
                 f"UPDATE {quote(model._meta.db_table)} SET {sets} WHERE id = %s",  # noqa: S608
-                [[field.get_db_prep_save(getattr(obj, field.attname), connection) for field in fields] + [obj.pk]
-                 for obj in objects],
+                [
+                    [field.get_db_prep_save(getattr(obj, field.attname), connection) for field in fields] + [obj.pk]
+                    for obj in objects
+                ],
             )

@@ -1,4 +1,5 @@
 """The downloadable XLSX template: the SPEC §7 headers, one example row, and a sheet explaining them."""
+
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
@@ -77,8 +78,15 @@ def template_bytes() -> bytes:
     for cell in guide[1]:
         cell.font = bold
     for column in SPEC_COLUMNS:
-        append(guide, [column.header, column.key, _("yes") if column.required else _("when applicable"),
-                      explained.get(column.key, "")])
+        append(
+            guide,
+            [
+                column.header,
+                column.key,
+                _("yes") if column.required else _("when applicable"),
+                explained.get(column.key, ""),
+            ],
+        )
     for letter, width in zip("ABCD", (18, 16, 12, 70), strict=True):
         guide.column_dimensions[letter].width = width
     return workbook_bytes(workbook)

@@ -1,5 +1,6 @@
 """Matched words marked in a text, safely: every piece of the user's text is escaped, and only the
 ``<mark>`` tags we add are markup — a description holding ``<script>`` shows as text."""
+
 from __future__ import annotations
 
 import re
@@ -36,7 +37,7 @@ def highlight(text: str, words, *, width: int | None = None) -> SafeString:
     for match in matches:
         if match.start() < cursor or match.end() > end:
             continue
-        pieces.append(escape(text[cursor:match.start()]))
+        pieces.append(escape(text[cursor : match.start()]))
         pieces.append(f"<mark>{escape(match.group())}</mark>")
         cursor = match.end()
     pieces.append(escape(text[cursor:end]))

@@ -8,6 +8,7 @@ leaves both as they were). Both databases then update their own text index in th
 Writers that bypass ``save()`` — ``generate_load``, a bulk import — call ``index_cases`` with the
 ids they wrote, in their own transaction. ``manage.py reindex_search`` rebuilds every row.
 """
+
 from __future__ import annotations
 
 import re
@@ -64,10 +65,18 @@ def index_case(case: Case) -> None:
         return
     enterprise = case.enterprise
     SearchDocument.objects.bulk_create(
-        [SearchDocument(case_id=case.pk, region_id=case.region_id,
-                        ident=ident_text(case.number, enterprise.credit_code),
-                        enterprise=enterprise_text(enterprise.name), body=body)],
-        update_conflicts=True, unique_fields=["case"], update_fields=["ident", "enterprise", "body"],
+        [
+            SearchDocument(
+                case_id=case.pk,
+                region_id=case.region_id,
+                ident=ident_text(case.number, enterprise.credit_code),
+                enterprise=enterprise_text(enterprise.name),
+                body=body,
+            )
+        ],
+        update_conflicts=True,
+        unique_fields=["case"],
+        update_fields=["ident", "enterprise", "body"],
     )
 
 
@@ -81,8 +90,9 @@ def case_saved(sender, instance: Case, created: bool, raw: bool = False, update_
 
 
 @receiver(post_save, sender=Enterprise, dispatch_uid="case_search_enterprise_renamed")
-def enterprise_saved(sender, instance: Enterprise, created: bool, raw: bool = False, update_fields=None,
-                     **kwargs) -> None:
+def enterprise_saved(
+    sender, instance: Enterprise, created: bool, raw: bool = False, update_fields=None, **kwargs
+) -> None:
     """An enterprise renamed at a later intake: its earlier cases are found by the new name."""
     if raw or created or (update_fields is not None and "name" not in update_fields):
         return
@@ -93,19 +103,24 @@ def document_row(case: dict, enterprise: tuple[str, str]) -> tuple[int, int, str
     """(case_id, region_id, ident, enterprise, body) of a case written in bulk (``generate_load``):
     a case's field values by attname, and its enterprise's (name, credit code)."""
     name, code = enterprise
-    return (case["id"], case["region_id"], ident_text(case["number"], code), enterprise_text(name),
-            body_text(*(case.get(field, "") for field in BODY_FIELDS)))
+    return (
+        case["id"],
+        case["region_id"],
+        ident_text(case["number"], code),
+        enterprise_text(name),
+        body_text(*(case.get(field, "") for field in BODY_FIELDS)),
+    )
 
 
-def index_cases(ids: Iterable[int] | None = None, *, case_model=Case, document_model=SearchDocument,
-                batch: int = BATCH) -> int:
+def index_cases(
+    ids: Iterable[int] | None = None, *, case_model=Case, document_model=SearchDocument, batch: int = BATCH
+) -> int:
     """Write the rows of these cases (all cases when ``ids`` is None) in batches; returns how many.
 
     Runs in the caller's transaction. ``case_model``/``document_model`` let a migration pass its
     historical models."""
     names: dict[int, str] = {}  # enterprise id → its words: one enterprise has many cases
-    fields = ("pk", "region_id", "number", "enterprise_id", "enterprise__name", "enterprise__credit_code",
-              *BODY_FIELDS)
+    fields = ("pk", "region_id", "number", "enterprise_id", "enterprise__name", "enterprise__credit_code", *BODY_FIELDS)
     written = 0
 
     def flush(rows) -> int:
@@ -113,10 +128,18 @@ def index_cases(ids: Iterable[int] | None = None, *, case_model=Case, document_m
         for pk, region_id, number, enterprise_id, name, code, *body in rows:
             if enterprise_id not in names:
                 names[enterprise_id] = enterprise_text(name)
-            documents.append(document_model(case_id=pk, region_id=region_id, ident=ident_text(number, code),
-                                            enterprise=names[enterprise_id], body=body_text(*body)))
-        document_model.objects.bulk_create(documents, update_conflicts=True, unique_fields=["case"],
-                                           update_fields=["ident", "enterprise", "body"])
+            documents.append(
+                document_model(
+                    case_id=pk,
+                    region_id=region_id,
+                    ident=ident_text(number, code),
+                    enterprise=names[enterprise_id],
+                    body=body_text(*body),
+                )
+            )
+        document_model.objects.bulk_create(
+            documents, update_conflicts=True, unique_fields=["case"], update_fields=["ident", "enterprise", "body"]
+        )
         return len(documents)
 
     if ids is None:
@@ -129,7 +152,7 @@ def index_cases(ids: Iterable[int] | None = None, *, case_model=Case, document_m
             last = rows[-1][0]
     wanted = list(ids)
     for start in range(0, len(wanted), batch):
-        chunk = wanted[start:start + batch]
+        chunk = wanted[start : start + batch]
         written += flush(list(case_model.objects.filter(pk__in=chunk).order_by("pk").values_list(*fields)))
     return written
 

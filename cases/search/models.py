@@ -1,4 +1,5 @@
 """The search index: one row per case, its words (segmented by jieba) in three weighted parts."""
+
 from __future__ import annotations
 
 from django.db import models

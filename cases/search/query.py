@@ -10,6 +10,7 @@ both find the same cases for the same words (tests/search/test_postgres_parity.p
 The index tables are joined through ``QuerySet.extra``: they are vendor-specific FROM items
 (an FTS5 virtual table; a tsvector column the model does not carry) that the ORM cannot name.
 """
+
 from __future__ import annotations
 
 import re
@@ -92,11 +93,17 @@ def matching(queryset: QuerySet, words, *, any_word: bool = False, region_id: in
         if region_id is not None:
             where.append("case_search_document.region_id = %s")
             params.append(region_id)
-        return queryset.extra(tables=["case_search_document"], where=where, params=params,
-                              select={RANK: _PG_RANK}, select_params=[expression])
+        return queryset.extra(
+            tables=["case_search_document"],
+            where=where,
+            params=params,
+            select={RANK: _PG_RANK},
+            select_params=[expression],
+        )
     return queryset.extra(
         tables=["case_search_fts"],
-        where=[f"case_search_fts.rowid = {table}.id", _SQLITE_WHERE], params=[expression],
+        where=[f"case_search_fts.rowid = {table}.id", _SQLITE_WHERE],
+        params=[expression],
         select={RANK: _SQLITE_RANK},
     )
 

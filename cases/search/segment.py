@@ -9,6 +9,7 @@ from its cache file), so one tokenizer is made lazily per process and shared. It
 to the system's temporary directory (``JIEBA_CACHE_DIR`` overrides it), never next to the package:
 a read-only deployment still starts, it only rebuilds the dictionary in memory.
 """
+
 from __future__ import annotations
 
 import logging
@@ -67,8 +68,12 @@ def _with_inner_words(words, dictionary) -> list[str]:
     for word in words:
         size = len(word)
         if size > 2:
-            out += [word[i:j] for i in range(size - 1) for j in range(i + 2, min(size, i + 9) + 1)
-                    if (j - i) < size and dictionary.get(word[i:j])]
+            out += [
+                word[i:j]
+                for i in range(size - 1)
+                for j in range(i + 2, min(size, i + 9) + 1)
+                if (j - i) < size and dictionary.get(word[i:j])
+            ]
         out.append(word)
     return out
 

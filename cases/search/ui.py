@@ -1,5 +1,6 @@
 """The 台帐 page's search: straight to a case typed by its full number, the enterprise's cases for a
 full credit code, otherwise the ledger ranked by relevance with the matched words marked."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

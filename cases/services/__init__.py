@@ -9,6 +9,7 @@ By topic: ``intake`` (受理), ``routing`` (交办, 改派), ``handling`` (签�
 imported closings), ``follow_up`` (重办, 回访), ``extensions`` (延期), ``deadlines`` (recounts,
 督办), ``offers`` (what a user may do now, and why not), ``people`` (who works a case).
 """
+
 from ..notes import add_note
 from .checks import moved_on, refuse_integrity, require_actor, was_routed_to, wrong_state
 from .deadlines import (

@@ -8,6 +8,7 @@ ledger entry under the action's name. ``record`` also announces the change
 (``cases.signals.case_changed``) once the transaction commits. No service writes these steps by
 hand.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -61,13 +62,34 @@ def run(case: Case, method: Callable, **kwargs) -> None:
         raise moved_on() from None
 
 
-def append(case: Case, action: Action, *, by: User | None, from_state: str, now: dt.datetime, source: str,
-           payload: dict, due_date: dt.date | None = None) -> LedgerEntry:
+def append(
+    case: Case,
+    action: Action,
+    *,
+    by: User | None,
+    from_state: str,
+    now: dt.datetime,
+    source: str,
+    payload: dict,
+    due_date: dt.date | None = None,
+) -> LedgerEntry:
     """Append the action's ledger entry and announce the change once it commits."""
-    entry = ledger.append(case, action=action.name, actor=by, from_state=from_state, to_state=case.state,
-                          occurred_at=now, source=source, due_date=due_date, payload=payload)
-    transaction.on_commit(lambda: signals.case_changed.send(
-        sender=Case, action=action.name, case=case, actor=by, payload=payload, occurred_at=now))
+    entry = ledger.append(
+        case,
+        action=action.name,
+        actor=by,
+        from_state=from_state,
+        to_state=case.state,
+        occurred_at=now,
+        source=source,
+        due_date=due_date,
+        payload=payload,
+    )
+    transaction.on_commit(
+        lambda: signals.case_changed.send(
+            sender=Case, action=action.name, case=case, actor=by, payload=payload, occurred_at=now
+        )
+    )
     return entry
 
 
@@ -111,20 +133,38 @@ class Act:
         run(self.case, getattr(self.case, self.action.transition), **kwargs)
         if self.case.department_id != department_before or self.case.state in CLOSED_STATES:
             ExtensionRequest.objects.filter(case=self.case, status=ExtensionRequest.Status.PENDING).update(
-                status=ExtensionRequest.Status.REJECTED, decided_at=self.now,
-                decision_note=_("Lapsed: the case left the department that asked."))
+                status=ExtensionRequest.Status.REJECTED,
+                decided_at=self.now,
+                decision_note=_("Lapsed: the case left the department that asked."),
+            )
 
     def save(self, *fields: str) -> None:
         self.case.save(update_fields=[*fields, "updated_at"])
 
     def record(self, payload: dict, *, due_date: dt.date | None = None) -> LedgerEntry:
-        return append(self.case, self.action, by=self.by, from_state=self.before, now=self.now,
-                      source=self.source, payload=payload, due_date=due_date)
+        return append(
+            self.case,
+            self.action,
+            by=self.by,
+            from_state=self.before,
+            now=self.now,
+            source=self.source,
+            payload=payload,
+            due_date=due_date,
+        )
 
 
 @contextmanager
-def acting(name: str, case: Case | int, *, by: User | None, now: dt.datetime, source: str | None,
-           actor: Actor | None = None, check_state: bool = True) -> Iterator[Act]:
+def acting(
+    name: str,
+    case: Case | int,
+    *,
+    by: User | None,
+    now: dt.datetime,
+    source: str | None,
+    actor: Actor | None = None,
+    check_state: bool = True,
+) -> Iterator[Act]:
     """Lock the case and check the action on it; the body transitions, saves and records."""
     action = ACTIONS[name]
     system = Actor.SYSTEM in action.actors and (by is None or action.actors == (Actor.SYSTEM,))

@@ -1,5 +1,6 @@
 """The checks every service makes: input text, the actor's role, and how a refusal is worded
 (a wrong state, or a case that moved on since the actor loaded it)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -13,8 +14,7 @@ from ..models import Case, CaseAssignment, Department, Region, state_label
 from ..roles import acts_for_region, department_of
 
 
-def require_text(value: str | None, field: str, label: str, *, max_length: int = 5000,
-                 multiline: bool = True) -> str:
+def require_text(value: str | None, field: str, label: str, *, max_length: int = 5000, multiline: bool = True) -> str:
     value = (value or "").strip()
     if not value:
         raise InvalidInput(_("%(label)s is required.") % {"label": label}, field=field)
@@ -22,8 +22,9 @@ def require_text(value: str | None, field: str, label: str, *, max_length: int =
     if problem:
         raise InvalidInput(problem, field=field)
     if len(value) > max_length:
-        raise InvalidInput(_("%(label)s is too long (at most %(n)d characters).") % {"label": label, "n": max_length},
-                           field=field)
+        raise InvalidInput(
+            _("%(label)s is too long (at most %(n)d characters).") % {"label": label, "n": max_length}, field=field
+        )
     return value
 
 
@@ -51,8 +52,10 @@ def refuse_integrity(error: IntegrityError) -> WrongState:
 def was_routed_to(case: Case, department: Department) -> bool:
     """Whether the case is or ever was with this department (its routing history, the same rule
     that lets a department still see it)."""
-    return department.pk == case.department_id or CaseAssignment.objects.filter(
-        case_id=case.pk, department_id=department.pk).exists()
+    return (
+        department.pk == case.department_id
+        or CaseAssignment.objects.filter(case_id=case.pk, department_id=department.pk).exists()
+    )
 
 
 def require_actor(by, case: Case, *, office: bool) -> None:

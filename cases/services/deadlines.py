@@ -1,5 +1,6 @@
 """Due dates after the case is routed: recounts on a changed working-day calendar, and the
 supervision (督办) of cases still overdue well past their due date."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -29,8 +30,9 @@ def merged_versions(*labels: str) -> str:
     return "+".join(per_year[y] for y in sorted(per_year))[:64] or (labels[-1] if labels else "")
 
 
-def set_recomputed_due_date(case_id: int, *, working_days: int, calendar, by: User | None = None, reason: str,
-                            now: dt.datetime | None = None) -> Case:
+def set_recomputed_due_date(
+    case_id: int, *, working_days: int, calendar, by: User | None = None, reason: str, now: dt.datetime | None = None
+) -> Case:
     """Recount a case's due date on a changed calendar, with a ledger entry (system action).
 
     ``working_days`` is the case's whole allowance (policy plus approved extensions) counted
@@ -42,14 +44,20 @@ def set_recomputed_due_date(case_id: int, *, working_days: int, calendar, by: Us
         due = calendar.add_working_days(case.received_on, working_days)
         before = (case.due_date, case.due_date_provisional, case.calendar_version)
         case.due_date, case.due_date_provisional, case.calendar_version = (
-            due.date, due.provisional, due.calendar_version)
+            due.date,
+            due.provisional,
+            due.calendar_version,
+        )
         act.save("due_date", "due_date_provisional", "calendar_version")
         act.record(
             {
-                "reason": reason, "working_days": working_days,
+                "reason": reason,
+                "working_days": working_days,
                 "due_date_before": before[0].isoformat() if before[0] else None,
-                "provisional_before": before[1], "calendar_version_before": before[2],
-                "due_date": due.date.isoformat(), "provisional": due.provisional,
+                "provisional_before": before[1],
+                "calendar_version_before": before[2],
+                "due_date": due.date.isoformat(),
+                "provisional": due.provisional,
                 "calendar_version": due.calendar_version,
             },
             due_date=due.date,
@@ -57,8 +65,9 @@ def set_recomputed_due_date(case_id: int, *, working_days: int, calendar, by: Us
     return case
 
 
-def recompute_provisional_due_dates(*, year: int | None = None, by: User | None = None,
-                                    now: dt.datetime | None = None) -> int:
+def recompute_provisional_due_dates(
+    *, year: int | None = None, by: User | None = None, now: dt.datetime | None = None
+) -> int:
     """Recompute the open cases' provisional due dates that are out of date; returns how many.
 
     Out of date: a year the date was counted on provisionally has been entered since, or the
@@ -83,7 +92,11 @@ def recompute_provisional_due_dates(*, year: int | None = None, by: User | None 
             continue
         before = case.due_date
         case = set_recomputed_due_date(
-            case.pk, working_days=allowance, calendar=calendar, by=by, now=now,
+            case.pk,
+            working_days=allowance,
+            calendar=calendar,
+            by=by,
+            now=now,
             reason=_("Provisional due date recounted for %(years)s (calendar entered or holiday rule changed).")
             % {"years": ", ".join(map(str, stale))},
         )
@@ -111,8 +124,16 @@ class RecomputedDue:
         after = case.due_date
         if after is None:
             raise ValueError(f"case {case.pk} has no due date after its recount")
-        return cls(case.pk, case.number, case.region_id, case.department_id, working_days, before,
-                   after, case.due_date_provisional)
+        return cls(
+            case.pk,
+            case.number,
+            case.region_id,
+            case.department_id,
+            working_days,
+            before,
+            after,
+            case.due_date_provisional,
+        )
 
     @property
     def moved(self) -> bool:
@@ -126,8 +147,9 @@ def announce_recomputed(changes: Sequence[RecomputedDue], *, year: int | None) -
         transaction.on_commit(lambda: signals.due_dates_recomputed.send(sender=Case, changes=changes, year=year))
 
 
-def mark_supervised(case: Case | int, *, by: User | None = None, source: str | None = None,
-                    now: dt.datetime | None = None) -> Case:
+def mark_supervised(
+    case: Case | int, *, by: User | None = None, source: str | None = None, now: dt.datetime | None = None
+) -> Case:
     """Mark a case 督办 (supervised): still overdue well past its due date.
 
     With ``by=None`` it is the deadline sweep acting; an office user may also mark a case of
@@ -143,6 +165,10 @@ def mark_supervised(case: Case | int, *, by: User | None = None, source: str | N
         act.require_state()
         case.supervised = True
         act.save("supervised")
-        act.record({"due_date": case.due_date.isoformat() if case.due_date else None,
-                    "days_overdue": case.days_overdue(local_date(now))})
+        act.record(
+            {
+                "due_date": case.due_date.isoformat() if case.due_date else None,
+                "days_overdue": case.days_overdue(local_date(now)),
+            }
+        )
     return case

@@ -1,5 +1,6 @@
 """Deadline extensions (延期): the assigned department asks for more working days on or before
 the due date; the county or city office approves (the due date moves) or rejects."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -35,8 +36,9 @@ def pending_extension(case: Case, *, lock: bool = False):
     return qs.first()
 
 
-def request_extension(case: Case | int, *, by: User, reason: str, days: int, source: str | None = None,
-                      now: dt.datetime | None = None) -> Case:
+def request_extension(
+    case: Case | int, *, by: User, reason: str, days: int, source: str | None = None, now: dt.datetime | None = None
+) -> Case:
     """The assigned department asks for more working days (申请延期), before the due date."""
     now = now or timezone.now()
     reason = require_text(reason, "reason", _("Reason"))
@@ -46,16 +48,18 @@ def request_extension(case: Case | int, *, by: User, reason: str, days: int, sou
     except (TypeError, ValueError):
         raise InvalidInput(_("Give the number of working days as a whole number."), field="days") from None
     if days < 1 or days > limit:
-        raise InvalidInput(
-            _("An extension is between 1 and %(n)d working days.") % {"n": limit}, field="days"
-        )
+        raise InvalidInput(_("An extension is between 1 and %(n)d working days.") % {"n": limit}, field="days")
     with acting("request_extension", case, by=by, now=now, source=source) as act:
         case = act.case
         due = due_date_of(case)
         try:
             with transaction.atomic():
                 request = ExtensionRequest.objects.create(
-                    case=case, days=days, reason=reason, requested_by=by, requested_at=now,
+                    case=case,
+                    days=days,
+                    reason=reason,
+                    requested_by=by,
+                    requested_at=now,
                     due_date_before=due,
                 )
         except IntegrityError as error:
@@ -64,19 +68,25 @@ def request_extension(case: Case | int, *, by: User, reason: str, days: int, sou
     return case
 
 
-def _decide_extension(case: Case | int, *, by: User, approve: bool, note: str, source: str | None,
-                      now: dt.datetime | None) -> Case:
+def _decide_extension(
+    case: Case | int, *, by: User, approve: bool, note: str, source: str | None, now: dt.datetime | None
+) -> Case:
     now = now or timezone.now()
     note = clean_text(note, "note")
     if len(note) > 2000:
-        raise InvalidInput(_("%(label)s is too long (at most %(n)d characters).") % {"label": _("Note"), "n": 2000},
-                           field="note")
-    with acting("approve_extension" if approve else "reject_extension", case, by=by, now=now,
-                source=source) as act:
+        raise InvalidInput(
+            _("%(label)s is too long (at most %(n)d characters).") % {"label": _("Note"), "n": 2000}, field="note"
+        )
+    with acting("approve_extension" if approve else "reject_extension", case, by=by, now=now, source=source) as act:
         case, request = act.case, act.facts.pending_request
         before = case.due_date
-        payload = {"request": request.pk, "days": request.days, "reason": request.reason, "note": note,
-                   "due_date_before": before.isoformat() if before else None}
+        payload = {
+            "request": request.pk,
+            "days": request.days,
+            "reason": request.reason,
+            "note": note,
+            "due_date_before": before.isoformat() if before else None,
+        }
         if approve:
             # The extension counts from the current due date, on the calendar as it is now.
             extended = workdays.add_working_days(due_date_of(case), request.days)
@@ -95,13 +105,15 @@ def _decide_extension(case: Case | int, *, by: User, approve: bool, note: str, s
     return case
 
 
-def approve_extension(case: Case | int, *, by: User, note: str = "", source: str | None = None,
-                      now: dt.datetime | None = None) -> Case:
+def approve_extension(
+    case: Case | int, *, by: User, note: str = "", source: str | None = None, now: dt.datetime | None = None
+) -> Case:
     """The county or city office grants the pending extension: the due date moves."""
     return _decide_extension(case, by=by, approve=True, note=note, source=source, now=now)
 
 
-def reject_extension(case: Case | int, *, by: User, note: str = "", source: str | None = None,
-                     now: dt.datetime | None = None) -> Case:
+def reject_extension(
+    case: Case | int, *, by: User, note: str = "", source: str | None = None, now: dt.datetime | None = None
+) -> Case:
     """The county or city office refuses the pending extension: the due date stays."""
     return _decide_extension(case, by=by, approve=False, note=note, source=source, now=now)

@@ -1,4 +1,5 @@
 """The office's actions after closing: reopening (重办) and the enterprise's response (回访)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -13,8 +14,9 @@ from ._steps import acting
 from .checks import assigned_department_id, clean_text, require_text
 
 
-def reopen(case: Case | int, *, by: User, reason: str, source: str | None = None,
-           now: dt.datetime | None = None) -> Case:
+def reopen(
+    case: Case | int, *, by: User, reason: str, source: str | None = None, now: dt.datetime | None = None
+) -> Case:
     """Send a closed case back to its department (重办), e.g. the enterprise is not satisfied."""
     now = now or timezone.now()
     reason = require_text(reason, "reason", _("Reason"))
@@ -26,8 +28,15 @@ def reopen(case: Case | int, *, by: User, reason: str, source: str | None = None
     return act.case
 
 
-def record_follow_up(case: Case | int, *, by: User, satisfaction: str, note: str = "", source: str | None = None,
-                     now: dt.datetime | None = None) -> Case:
+def record_follow_up(
+    case: Case | int,
+    *,
+    by: User,
+    satisfaction: str,
+    note: str = "",
+    source: str | None = None,
+    now: dt.datetime | None = None,
+) -> Case:
     """Record the enterprise's response after closing (回访)."""
     now = now or timezone.now()
     if satisfaction not in Case.Satisfaction.values:

@@ -1,6 +1,7 @@
 """Handling by the assigned department: signing for the case (签收), sending it back (退单),
 closing it as resolved (解决) or with an explanation (解释答复), adding evidence; and the closing
 of a case loaded from an office's old ledger."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,8 +21,9 @@ from ._steps import acting
 from .checks import assigned_department, clean_text, require_text
 
 
-def _write_evidence(files: Sequence[CheckedFile | EvidenceReference], by, now: dt.datetime,
-                    stored: list[str]) -> list[Evidence]:
+def _write_evidence(
+    files: Sequence[CheckedFile | EvidenceReference], by, now: dt.datetime, stored: list[str]
+) -> list[Evidence]:
     """Evidence rows not saved yet, their files already written to storage: before the case is
     locked, so no file is written while the transaction holds the row."""
     items = []
@@ -30,8 +32,14 @@ def _write_evidence(files: Sequence[CheckedFile | EvidenceReference], by, now: d
             ref = checked.reference.strip()[:200]
             items.append(Evidence(original_name=ref, reference=ref, uploaded_by=by, uploaded_at=now))
             continue
-        item = Evidence(original_name=checked.name, content_type=checked.content_type, size=checked.size,
-                        sha256=checked.sha256, uploaded_by=by, uploaded_at=now)
+        item = Evidence(
+            original_name=checked.name,
+            content_type=checked.content_type,
+            size=checked.size,
+            sha256=checked.sha256,
+            uploaded_by=by,
+            uploaded_at=now,
+        )
         item.file.save(checked.name, checked.upload, save=False)
         if item.file.name:  # the name storage chose, set by save()
             stored.append(item.file.name)
@@ -61,8 +69,15 @@ def acknowledge(case: Case | int, *, by: User, source: str | None = None, now: d
     return act.case
 
 
-def return_case(case: Case | int, *, by: User, reason: str, suggested_department: str = "", source: str | None = None,
-                now: dt.datetime | None = None) -> Case:
+def return_case(
+    case: Case | int,
+    *,
+    by: User,
+    reason: str,
+    suggested_department: str = "",
+    source: str | None = None,
+    now: dt.datetime | None = None,
+) -> Case:
     """The department sends a mis-routed case back to the office (退单)."""
     now = now or timezone.now()
     reason = require_text(reason, "reason", _("Reason"))
@@ -70,13 +85,20 @@ def return_case(case: Case | int, *, by: User, reason: str, suggested_department
     with acting("return", case, by=by, now=now, source=source) as act:
         department = assigned_department(act.case)
         act.transition()
-        act.record({"reason": reason, "department": department.pk, "department_name": department.name,
-                    "suggested_department": suggested_department})
+        act.record(
+            {
+                "reason": reason,
+                "department": department.pk,
+                "department_name": department.name,
+                "suggested_department": suggested_department,
+            }
+        )
     return act.case
 
 
-def resolve(case: Case | int, *, by: User, result: str, evidence, source: str | None = None,
-            now: dt.datetime | None = None) -> Case:
+def resolve(
+    case: Case | int, *, by: User, result: str, evidence, source: str | None = None, now: dt.datetime | None = None
+) -> Case:
     """The department reports the problem solved (解决), with its evidence."""
     now = now or timezone.now()
     result = require_text(result, "result", _("Result"))
@@ -89,9 +111,17 @@ def resolve(case: Case | int, *, by: User, result: str, evidence, source: str | 
     return act.case
 
 
-def explain(case: Case | int, *, by: User, result: str, policy_basis: str, redirect_to: str, evidence,
-            source: str | None = None,
-            now: dt.datetime | None = None) -> Case:
+def explain(
+    case: Case | int,
+    *,
+    by: User,
+    result: str,
+    policy_basis: str,
+    redirect_to: str,
+    evidence,
+    source: str | None = None,
+    now: dt.datetime | None = None,
+) -> Case:
     """The department answers with an explanation (解释答复): not its remit or not within policy."""
     now = now or timezone.now()
     result = require_text(result, "result", _("Explanation"))
@@ -102,13 +132,20 @@ def explain(case: Case | int, *, by: User, result: str, policy_basis: str, redir
         items = _write_evidence(files, by, now, stored)
         with acting("explain", case, by=by, now=now, source=source) as act:
             act.transition(result=result, policy_basis=policy_basis, redirect_to=redirect_to, at=now)
-            act.record({"result": result, "policy_basis": policy_basis, "redirect_to": redirect_to,
-                        "evidence": _store_evidence(act.case, items)})
+            act.record(
+                {
+                    "result": result,
+                    "policy_basis": policy_basis,
+                    "redirect_to": redirect_to,
+                    "evidence": _store_evidence(act.case, items),
+                }
+            )
     return act.case
 
 
-def add_evidence(case: Case | int, *, by: User, evidence, note: str = "", source: str | None = None,
-                 now: dt.datetime | None = None) -> Case:
+def add_evidence(
+    case: Case | int, *, by: User, evidence, note: str = "", source: str | None = None, now: dt.datetime | None = None
+) -> Case:
     """The assigned department adds handling material to an open case (while it has the case)."""
     now = now or timezone.now()
     note = clean_text(note, "note")[:2000]

@@ -1,4 +1,5 @@
 """Logging a new enterprise problem (受理): its number, its enterprise, its first ledger entry."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -28,7 +29,6 @@ def next_serial(region: Region, year: int) -> int:
     counter.last_serial = max(counter.last_serial, highest) + 1
     counter.save(update_fields=["last_serial"])
     return counter.last_serial
-
 
 
 def create_case(
@@ -173,8 +173,9 @@ def _require_storable(**fields: str | None) -> None:
 def _require_new_ref(region: Region, ref: str | None) -> None:
     """An external reference names one case of its region (the import's idempotency key)."""
     if ref and Case.objects.filter(region=region, ref=ref).exists():
-        raise InvalidInput(_("A case with reference %(ref)s already exists in this region.") % {"ref": ref},
-                           field="ref")
+        raise InvalidInput(
+            _("A case with reference %(ref)s already exists in this region.") % {"ref": ref}, field="ref"
+        )
 
 
 def _enterprise_on_record(code: str, name: str, size: str | None) -> Enterprise:

@@ -1,5 +1,6 @@
 """What a user may do with a case now (the page's buttons, the API's ``available_actions``), and
 why not (the answer a page gives before it calls a service). Both read ``cases.actions``."""
+
 from __future__ import annotations
 
 from django.db.models import Max
@@ -34,8 +35,9 @@ def parse_version(value) -> int | None:
     return int(text)
 
 
-def refusal_for(case: Case, user, action: str, *, office: bool | None = None,
-                seen: int | None = None) -> CaseError | None:
+def refusal_for(
+    case: Case, user, action: str, *, office: bool | None = None, seen: int | None = None
+) -> CaseError | None:
     """Why this user may not take this action on the case now, as a page should answer it; None
     when the action is open to them. ``office``: whose action it is (default: as the registry
     declares it).

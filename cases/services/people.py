@@ -1,5 +1,6 @@
 """Who works a case: the active staff of an office or a department (the listeners of
 ``cases.signals`` address their messages with these)."""
+
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model

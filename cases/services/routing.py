@@ -1,5 +1,6 @@
 """Routing (交办): the office sends a received case to the responsible department, or an
 assigned one to another department (改派)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -26,8 +27,15 @@ def _check_department(case: Case, department: Department | None) -> Department:
 
 
 def _route(
-    case: Case | int, *, by: User, department: Department, complex: bool | None, action: str, source: str | None,
-    now: dt.datetime | None, due_date: dt.date | None = None,
+    case: Case | int,
+    *,
+    by: User,
+    department: Department,
+    complex: bool | None,
+    action: str,
+    source: str | None,
+    now: dt.datetime | None,
+    due_date: dt.date | None = None,
 ) -> Case:
     now = now or timezone.now()
     with acting(action, case, by=by, now=now, source=source) as act:
@@ -61,19 +69,39 @@ def _route(
 
 
 def assign(
-    case, *, by: User, department: Department, complex: bool | None = False, due_date: dt.date | None = None,
-    source: str | None = None, now: dt.datetime | None = None,
+    case,
+    *,
+    by: User,
+    department: Department,
+    complex: bool | None = False,
+    due_date: dt.date | None = None,
+    source: str | None = None,
+    now: dt.datetime | None = None,
 ) -> Case:
     """Route a received case to the responsible department (交办); ``complex`` None or False: the
     ordinary deadline.
 
     ``due_date`` is only for imported history that carries its own 办理时限."""
-    return _route(case, by=by, department=department, complex=bool(complex), action="assign", source=source,
-                  now=now, due_date=due_date)
+    return _route(
+        case,
+        by=by,
+        department=department,
+        complex=bool(complex),
+        action="assign",
+        source=source,
+        now=now,
+        due_date=due_date,
+    )
 
 
-def reassign(case: Case | int, *, by: User, department: Department, complex: bool | None = None,
-             source: str | None = None,
-             now: dt.datetime | None = None) -> Case:
+def reassign(
+    case: Case | int,
+    *,
+    by: User,
+    department: Department,
+    complex: bool | None = None,
+    source: str | None = None,
+    now: dt.datetime | None = None,
+) -> Case:
     """Route an assigned case to another department; ``complex`` None keeps the case's flag."""
     return _route(case, by=by, department=department, complex=complex, action="reassign", source=source, now=now)

@@ -1,4 +1,5 @@
 """``{{ user|display_name }}``: the name a page shows for a user (cases.display_names)."""
+
 from django import template
 
 from cases import display_names

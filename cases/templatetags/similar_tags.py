@@ -1,5 +1,6 @@
 """``{% similar_cases case as found %}``: the case's similar cases as the page's user sees them
 (cases/similar.py), so the case page shows them without its view having to know."""
+
 from __future__ import annotations
 
 from django import template

@@ -4,6 +4,7 @@
 ``manage.py load_rule_set`` for a new year's method). A file is never edited once installed: a new
 method is a new file with a new code.
 """
+
 from __future__ import annotations
 
 import json
@@ -65,13 +66,19 @@ def install(data: dict, *, RuleSet, Section, Item, Criterion, based_on=None):
     )
     for section_data in data["sections"]:
         section = Section.objects.create(
-            rule_set=rule_set, number=section_data["number"], title=section_data["title"],
+            rule_set=rule_set,
+            number=section_data["number"],
+            title=section_data["title"],
             max_points=Decimal(section_data["max"]),
         )
         for item_data in section_data["items"]:
             item = Item.objects.create(
-                rule_set=rule_set, section=section, number=item_data["number"], title=item_data["title"],
-                max_points=Decimal(item_data["max"]), kind=item_data.get("kind", "manual"),
+                rule_set=rule_set,
+                section=section,
+                number=item_data["number"],
+                title=item_data["title"],
+                max_points=Decimal(item_data["max"]),
+                kind=item_data.get("kind", "manual"),
             )
             Criterion.objects.bulk_create(
                 Criterion(item=item, position=n, content=content, max_points=Decimal(points), standard=standard)

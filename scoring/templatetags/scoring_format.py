@@ -1,4 +1,5 @@
 """How the scoring pages write figures: rates as percentages, points without trailing zeros."""
+
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation

@@ -1,4 +1,5 @@
 """Case list, detail, creation and ledger over the API: scoping, filters, pagination, errors."""
+
 import datetime as dt
 
 import pytest
@@ -26,7 +27,11 @@ def test_county_office_creates_a_case_with_codes_or_chinese_names(api, county_a)
     body = response.json()
     assert body["number"].startswith("411502-") and body["state"] == "received"
     assert body["region"] == "411502" and body["category"] == "labour" and body["channel"] == "hotline"
-    assert body["enterprise"] == {"name": "信阳毛尖茶业有限公司", "credit_code": "914115683BJ1XG612H", "size": "above_scale"}
+    assert body["enterprise"] == {
+        "name": "信阳毛尖茶业有限公司",
+        "credit_code": "914115683BJ1XG612H",
+        "size": "above_scale",
+    }
     assert body["department"] is None and body["due_date"] and body["due_date_provisional"] is False
     assert body["closed_at"] is None and body["on_time"] is None and body["available_actions"] == ["assign"]
     assert Case.objects.get(pk=body["id"]).ledger_entries.get().source == "api"
@@ -81,13 +86,16 @@ def test_duplicate_ref_in_a_region_is_400(api, county_a):
     assert response.status_code == 400 and "ref" in response.json()
 
 
-def test_list_is_scoped_per_role(api, make_case, county_a, county_b, city_user, assessor, dept_x_user, dept_y_user,
-                                 dept_x, region_b):
+def test_list_is_scoped_per_role(
+    api, make_case, county_a, county_b, city_user, assessor, dept_x_user, dept_y_user, dept_x, region_b
+):
     mine = services.assign(make_case(), by=county_a, department=dept_x)
     make_case()
     make_case(by=county_b, region=region_b)
-    counts = {user.username: api(user).get("/api/v1/cases/").json()["count"]
-              for user in (county_a, county_b, city_user, assessor, dept_x_user, dept_y_user)}
+    counts = {
+        user.username: api(user).get("/api/v1/cases/").json()["count"]
+        for user in (county_a, county_b, city_user, assessor, dept_x_user, dept_y_user)
+    }
     assert counts == {"county_a": 2, "county_b": 1, "city": 3, "assessor": 3, "dept_x": 1, "dept_y": 0}
     assert api(dept_x_user).get("/api/v1/cases/").json()["results"][0]["id"] == mine.pk
 
@@ -120,7 +128,10 @@ def test_list_filters(api, make_case, county_a, county_b, city_user, dept_x, reg
     assert ids("overdue=true") == {old.pk}
     assert ids("received_from=2025-02-01&received_to=2025-03-01") == {old.pk}
     assert ids("received_to=2025-02-28") == set()
-    assert ids(f"received_from=2000-01-01&received_to={dt.date.today().year + 1}-12-31&region=411502") == {old.pk, recent.pk}
+    assert ids(f"received_from=2000-01-01&received_to={dt.date.today().year + 1}-12-31&region=411502") == {
+        old.pk,
+        recent.pk,
+    }
     # Days outside 2000 … next year are refused (cases.input_rules), not read as "no bound".
     assert client.get("/api/v1/cases/?received_from=0001-01-01").status_code == 400
     assert client.get("/api/v1/cases/?received_to=9999-12-31").status_code == 400
@@ -141,8 +152,9 @@ def test_list_is_paginated(api, make_case, county_a, django_assert_max_num_queri
 
 
 @pytest.mark.parametrize("user_fixture", ["county_a", "dept_x_user"])
-def test_list_of_assigned_cases_does_not_query_per_case(api, make_case, county_a, dept_x, request, user_fixture,
-                                                        django_assert_max_num_queries):
+def test_list_of_assigned_cases_does_not_query_per_case(
+    api, make_case, county_a, dept_x, request, user_fixture, django_assert_max_num_queries
+):
     from cases import services
 
     client = api(request.getfixturevalue(user_fixture))
@@ -162,8 +174,18 @@ def test_ledger_lists_the_hash_chain(api, assigned_case, county_a, county_b):
     assert response.status_code == 200
     entries = response.json()
     assert [e["action"] for e in entries] == ["create", "assign"]
-    assert set(entries[0]) >= {"seq", "action", "from_state", "to_state", "actor", "occurred_at", "source", "payload",
-                               "prev_hash", "hash"}
+    assert set(entries[0]) >= {
+        "seq",
+        "action",
+        "from_state",
+        "to_state",
+        "actor",
+        "occurred_at",
+        "source",
+        "payload",
+        "prev_hash",
+        "hash",
+    }
     assert entries[1]["prev_hash"] == entries[0]["hash"] and entries[0]["actor"] == "county_a"
     assert api(county_b).get(f"/api/v1/cases/{assigned_case.pk}/ledger/").status_code == 404
 

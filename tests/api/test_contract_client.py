@@ -4,6 +4,7 @@ It imports ledgers (Chinese and English headers, GB18030), routes and moves case
 registers notices, reads the inbox and the scores, and checks section three of the scoresheet on a
 small year whose points are known by construction.
 """
+
 from __future__ import annotations
 
 import csv
@@ -22,14 +23,65 @@ from tests.conftest import PDF_BYTES
 
 pytestmark = pytest.mark.django_db
 
-ZH_HEADER = ["编号", "县区代码", "企业名称", "统一社会信用代码", "问题类别", "反映渠道", "问题内容", "受理时间",
-             "责任单位", "交办时间", "办理时限", "办理状态", "办结时间", "办理结果", "佐证材料"]
-EN_HEADER = ["ref", "region", "enterprise", "credit_code", "category", "channel", "description", "received_at",
-             "department", "assigned_at", "due_date", "state", "closed_at", "result", "evidence"]
-CASE_FIELDS = {"id", "number", "region", "state", "category", "department", "received_at", "due_date",
-               "due_date_provisional", "closed_at", "on_time"}
-LEDGER_FIELDS = {"seq", "action", "from_state", "to_state", "actor", "occurred_at", "source", "payload",
-                 "prev_hash", "hash"}
+ZH_HEADER = [
+    "编号",
+    "县区代码",
+    "企业名称",
+    "统一社会信用代码",
+    "问题类别",
+    "反映渠道",
+    "问题内容",
+    "受理时间",
+    "责任单位",
+    "交办时间",
+    "办理时限",
+    "办理状态",
+    "办结时间",
+    "办理结果",
+    "佐证材料",
+]
+EN_HEADER = [
+    "ref",
+    "region",
+    "enterprise",
+    "credit_code",
+    "category",
+    "channel",
+    "description",
+    "received_at",
+    "department",
+    "assigned_at",
+    "due_date",
+    "state",
+    "closed_at",
+    "result",
+    "evidence",
+]
+CASE_FIELDS = {
+    "id",
+    "number",
+    "region",
+    "state",
+    "category",
+    "department",
+    "received_at",
+    "due_date",
+    "due_date_provisional",
+    "closed_at",
+    "on_time",
+}
+LEDGER_FIELDS = {
+    "seq",
+    "action",
+    "from_state",
+    "to_state",
+    "actor",
+    "occurred_at",
+    "source",
+    "payload",
+    "prev_hash",
+    "hash",
+}
 NOTICE_FIELDS = {"id", "region", "period", "status", "issued_on", "offline", "groups", "figures", "departments"}
 FIGURE_FIELDS = {"received", "assigned", "resolved", "explained", "open", "on_time_rate", "overdue", "supervised"}
 NOTIFICATION_FIELDS = {"id", "kind", "case", "case_number", "message", "created_at", "read_at"}
@@ -63,8 +115,11 @@ def csv_upload(header, rows, *, encoding="utf-8", name="ledger.csv"):
 
 
 def post_import(client, header, rows, *, dry_run, encoding="utf-8"):
-    return client.post("/api/v1/imports/", {"file": csv_upload(header, rows, encoding=encoding),
-                                            "dry_run": "true" if dry_run else "false"}, format="multipart")
+    return client.post(
+        "/api/v1/imports/",
+        {"file": csv_upload(header, rows, encoding=encoding), "dry_run": "true" if dry_run else "false"},
+        format="multipart",
+    )
 
 
 @pytest.fixture
@@ -88,26 +143,113 @@ def _media_in_tmp(settings, tmp_path):
 
 def zh_rows():
     return [
-        ["CT-001", "411502", "信阳契约测试纺织有限公司", credit_code(1), "用工对接", "热线电话", "季节性用工缺口约80人",
-         "2025-03-13 09:36", "浉河区契约测试局", "2025-03-13 14:00", "", "已解决", "2025-03-15 15:30", "已协调解决",
-         "办理情况说明1.pdf；会议纪要2.pdf"],
-        ["CT-002", "411502", "信阳契约测试茶业有限公司", credit_code(2), "银企对接", "网络平台", "流动资金贷款续贷审批周期过长",
-         "2025-04-01", "浉河区契约测试局", "2025-04-01 10:00", "", "已交办", "", "", ""],
-        ["CT-003", "411502", "信阳契约测试机械有限公司", credit_code(3), "行政审批", "走访", "厂房扩建规划许可办理缓慢",
-         "2025-05-06 09:00", "", "", "", "已受理", "", "", ""],
-        ["CT-004", "411502", "信阳契约测试建材有限公司", credit_code(4), "政策落实", "来信来函", "技改补贴未兑现",
-         "2025-06-02 09:00", "浉河区契约测试局", "2025-06-02 11:00", "2025-06-09", "已解释答复", "2025-06-05 16:00",
-         "经核查不属本单位职责，已书面答复", "答复函.pdf"],
+        [
+            "CT-001",
+            "411502",
+            "信阳契约测试纺织有限公司",
+            credit_code(1),
+            "用工对接",
+            "热线电话",
+            "季节性用工缺口约80人",
+            "2025-03-13 09:36",
+            "浉河区契约测试局",
+            "2025-03-13 14:00",
+            "",
+            "已解决",
+            "2025-03-15 15:30",
+            "已协调解决",
+            "办理情况说明1.pdf；会议纪要2.pdf",
+        ],
+        [
+            "CT-002",
+            "411502",
+            "信阳契约测试茶业有限公司",
+            credit_code(2),
+            "银企对接",
+            "网络平台",
+            "流动资金贷款续贷审批周期过长",
+            "2025-04-01",
+            "浉河区契约测试局",
+            "2025-04-01 10:00",
+            "",
+            "已交办",
+            "",
+            "",
+            "",
+        ],
+        [
+            "CT-003",
+            "411502",
+            "信阳契约测试机械有限公司",
+            credit_code(3),
+            "行政审批",
+            "走访",
+            "厂房扩建规划许可办理缓慢",
+            "2025-05-06 09:00",
+            "",
+            "",
+            "",
+            "已受理",
+            "",
+            "",
+            "",
+        ],
+        [
+            "CT-004",
+            "411502",
+            "信阳契约测试建材有限公司",
+            credit_code(4),
+            "政策落实",
+            "来信来函",
+            "技改补贴未兑现",
+            "2025-06-02 09:00",
+            "浉河区契约测试局",
+            "2025-06-02 11:00",
+            "2025-06-09",
+            "已解释答复",
+            "2025-06-05 16:00",
+            "经核查不属本单位职责，已书面答复",
+            "答复函.pdf",
+        ],
     ]
 
 
 def en_rows():
     return [
-        ["CT-101", "411502", "Xinyang Contract Foods Co.", credit_code(101), "market", "online", "market access",
-         "2025-07-01 09:00", "浉河区契约测试局", "2025-07-01 15:00", "", "resolved", "2025-07-03 10:00", "done",
-         "doc-101.pdf"],
-        ["CT-102", "411502", "Xinyang Contract Steel Co.", credit_code(102), "finance", "hotline", "loan",
-         "2025-07-02", "", "", "", "received", "", "", ""],
+        [
+            "CT-101",
+            "411502",
+            "Xinyang Contract Foods Co.",
+            credit_code(101),
+            "market",
+            "online",
+            "market access",
+            "2025-07-01 09:00",
+            "浉河区契约测试局",
+            "2025-07-01 15:00",
+            "",
+            "resolved",
+            "2025-07-03 10:00",
+            "done",
+            "doc-101.pdf",
+        ],
+        [
+            "CT-102",
+            "411502",
+            "Xinyang Contract Steel Co.",
+            credit_code(102),
+            "finance",
+            "hotline",
+            "loan",
+            "2025-07-02",
+            "",
+            "",
+            "",
+            "received",
+            "",
+            "",
+            "",
+        ],
     ]
 
 
@@ -141,7 +283,9 @@ def test_import_dry_run_then_real_then_again_changes_nothing(users):
     assert by_state == ["assigned", "explained", "received", "received", "resolved", "resolved"]
 
     # The imported history is in the ledger, marked source=import, at the file's times.
-    resolved = next(c for c in listed["results"] if c.get("ref") == "CT-001" or c["received_at"].startswith("2025-03-13"))
+    resolved = next(
+        c for c in listed["results"] if c.get("ref") == "CT-001" or c["received_at"].startswith("2025-03-13")
+    )
     ledger = county.get(f"/api/v1/cases/{resolved['id']}/ledger/")
     assert ledger.status_code == 200
     entries = ledger.json()
@@ -150,9 +294,14 @@ def test_import_dry_run_then_real_then_again_changes_nothing(users):
         assert LEDGER_FIELDS <= set(entry)
         assert entry["source"] == "import"
     assert [e["seq"] for e in entries] == list(range(1, len(entries) + 1)) or [e["seq"] for e in entries] == list(
-        range(len(entries)))
-    assert dt.datetime.fromisoformat(entries[0]["occurred_at"]) == dt.datetime.fromisoformat("2025-03-13T09:36:00+08:00")
-    assert dt.datetime.fromisoformat(entries[-1]["occurred_at"]) == dt.datetime.fromisoformat("2025-03-15T15:30:00+08:00")
+        range(len(entries))
+    )
+    assert dt.datetime.fromisoformat(entries[0]["occurred_at"]) == dt.datetime.fromisoformat(
+        "2025-03-13T09:36:00+08:00"
+    )
+    assert dt.datetime.fromisoformat(entries[-1]["occurred_at"]) == dt.datetime.fromisoformat(
+        "2025-03-15T15:30:00+08:00"
+    )
     assert entries[-1]["to_state"] == "resolved"
     assert entries[1]["prev_hash"] == entries[0]["hash"]
 
@@ -174,8 +323,9 @@ def test_import_errors_are_listed_by_row_and_column_and_nothing_is_written(users
     dry = post_import(county, ZH_HEADER, rows, dry_run=True)
     assert dry.status_code == 200 and len(dry.json()["errors"]) == len(errors)
 
-    department = client_for(create_user("c_dept0", role="department",
-                                        department=_department("411502", "浉河区某局"))[0])
+    department = client_for(
+        create_user("c_dept0", role="department", department=_department("411502", "浉河区某局"))[0]
+    )
     assert post_import(department, ZH_HEADER, zh_rows(), dry_run=True).status_code == 403
 
 
@@ -192,8 +342,11 @@ def new_case_body(region="411502", n=7, **changes):
     body = {
         "region": region,
         "enterprise": {"name": f"信阳契约企业{n}有限公司", "credit_code": credit_code(n), "size": "规模以上"},
-        "category": "labour", "channel": "hotline", "description": "季节性用工缺口约80人",
-        "contact_name": "张三", "contact_phone": "13800000000",
+        "category": "labour",
+        "channel": "hotline",
+        "description": "季节性用工缺口约80人",
+        "contact_name": "张三",
+        "contact_phone": "13800000000",
     }
     body.update(changes)
     return body
@@ -228,12 +381,20 @@ def test_departments_cases_and_every_transition_by_the_right_and_wrong_roles(use
     assert CASE_FIELDS <= set(case)
     assert case["state"] == "received" and case["region"] == "411502" and case["department"] is None
     assert re.fullmatch(r"411502-\d{4}-\d{5}", case["number"])
-    by_name = county.post("/api/v1/cases/", new_case_body(region="浉河区", n=8, category="用工对接", channel="热线电话",
-                                                          received_at="2026-01-05T09:00:00+08:00"), format="json")
+    by_name = county.post(
+        "/api/v1/cases/",
+        new_case_body(
+            region="浉河区", n=8, category="用工对接", channel="热线电话", received_at="2026-01-05T09:00:00+08:00"
+        ),
+        format="json",
+    )
     assert by_name.status_code == 201, by_name.content
     assert by_name.json()["region"] == "411502" and by_name.json()["received_at"].startswith("2026-01-05T09:00")
-    bad = county.post("/api/v1/cases/", new_case_body(enterprise={"name": "x", "credit_code": "914115000000000011",
-                                                                  "size": "其他"}), format="json")
+    bad = county.post(
+        "/api/v1/cases/",
+        new_case_body(enterprise={"name": "x", "credit_code": "914115000000000011", "size": "其他"}),
+        format="json",
+    )
     assert bad.status_code == 400 and list(bad.json()) == ["enterprise"]
     assert all(isinstance(message, str) for message in bad.json()["enterprise"])  # {"field": ["…"]}
     not_an_object = county.post("/api/v1/cases/", [new_case_body()], format="json")
@@ -263,14 +424,18 @@ def test_departments_cases_and_every_transition_by_the_right_and_wrong_roles(use
     # acknowledge, return, reassign
     assert d1.post(url + "acknowledge/").status_code == 200
     assert d1.post(url + "return/", {}, format="json").json().keys() == {"reason"}
-    returned = d1.post(url + "return/", {"reason": "不属本单位职责", "suggested_department": "浉河区契约人社局"}, format="json")
+    returned = d1.post(
+        url + "return/", {"reason": "不属本单位职责", "suggested_department": "浉河区契约人社局"}, format="json"
+    )
     assert returned.status_code == 200 and returned.json()["state"] == "received"
     # The department that held the case moments ago lost it to the return: a race answer (409), not 403.
     late = d1.post(url + "resolve/", {"result": "x", "evidence": pdf()}, format="multipart")
     assert late.status_code == 409 and late.json() == {"detail": "该问题已被他人处理，请刷新。"}
     assert county.post(url + "reassign/", {"department": dept_id}, format="json").status_code == 409
-    assert county.post(url + "assign/", {"department": second.json()["id"], "complex": True},
-                       format="json").status_code == 200
+    assert (
+        county.post(url + "assign/", {"department": second.json()["id"], "complex": True}, format="json").status_code
+        == 200
+    )
     again = county.post(url + "reassign/", {"department": dept_id}, format="json")
     assert again.status_code == 200 and again.json()["department"] == dept_id
 
@@ -292,15 +457,17 @@ def test_departments_cases_and_every_transition_by_the_right_and_wrong_roles(use
     assert county.post(url + "follow-up/", {"satisfaction": "satisfied", "note": ""}, format="json").status_code == 409
     missing = d1.post(url + "resolve/", {"result": "已协调解决"}, format="multipart")
     assert missing.status_code == 400 and missing.json().keys() == {"evidence"}
-    resolved = d1.post(url + "resolve/", {"result": "已协调解决", "evidence": [pdf(), pdf("会议纪要.pdf")]},
-                       format="multipart")
+    resolved = d1.post(
+        url + "resolve/", {"result": "已协调解决", "evidence": [pdf(), pdf("会议纪要.pdf")]}, format="multipart"
+    )
     assert resolved.status_code == 200, resolved.content
     assert resolved.json()["state"] == "resolved" and resolved.json()["closed_at"]
     assert resolved.json()["on_time"] is True
     assert d1.post(url + "resolve/", {"result": "再次", "evidence": pdf()}, format="multipart").status_code == 409
     assert d1.post(url + "follow-up/", {"satisfaction": "dissatisfied", "note": "x"}, format="json").status_code == 403
-    assert county.post(url + "follow-up/", {"satisfaction": "bogus", "note": ""},
-                       format="json").json().keys() == {"satisfaction"}
+    assert county.post(url + "follow-up/", {"satisfaction": "bogus", "note": ""}, format="json").json().keys() == {
+        "satisfaction"
+    }
     followed = county.post(url + "follow-up/", {"satisfaction": "dissatisfied", "note": "企业不满意"}, format="json")
     assert followed.status_code == 200, followed.content
     assert county.post(url + "reopen/", {}, format="json").json().keys() == {"reason"}
@@ -308,9 +475,15 @@ def test_departments_cases_and_every_transition_by_the_right_and_wrong_roles(use
     assert reopened.status_code == 200 and reopened.json()["state"] == "assigned"
     no_basis = d1.post(url + "explain/", {"result": "已书面答复", "evidence": pdf("答复函.pdf")}, format="multipart")
     assert no_basis.status_code == 400 and no_basis.json().keys() == {"policy_basis"}
-    explained = d1.post(url + "explain/", {"result": "已书面答复并告知向市场监管局反映",
-                                           "policy_basis": "《优化营商环境条例》第十条",
-                                           "evidence": pdf("答复函.pdf")}, format="multipart")
+    explained = d1.post(
+        url + "explain/",
+        {
+            "result": "已书面答复并告知向市场监管局反映",
+            "policy_basis": "《优化营商环境条例》第十条",
+            "evidence": pdf("答复函.pdf"),
+        },
+        format="multipart",
+    )
     assert explained.status_code == 200, explained.content
     assert explained.json()["state"] == "explained"
 
@@ -321,8 +494,16 @@ def test_departments_cases_and_every_transition_by_the_right_and_wrong_roles(use
         assert later["prev_hash"] == earlier["hash"]
 
     # the list and its filters
-    page = county.get("/api/v1/cases/", {"region": "411502", "state": "explained", "department": dept_id,
-                                         "received_from": "2026-01-01", "received_to": "2026-12-31"})
+    page = county.get(
+        "/api/v1/cases/",
+        {
+            "region": "411502",
+            "state": "explained",
+            "department": dept_id,
+            "received_from": "2026-01-01",
+            "received_to": "2026-12-31",
+        },
+    )
     assert page.status_code == 200
     assert set(page.json()) == {"count", "next", "previous", "results"}
     assert [c["id"] for c in page.json()["results"]] == [case["id"]]
@@ -347,13 +528,25 @@ def test_departments_cases_and_every_transition_by_the_right_and_wrong_roles(use
 
 def test_unauthenticated_and_bad_tokens_are_refused():
     client = APIClient()
-    for path in ("/api/v1/cases/", "/api/v1/departments/", "/api/v1/notices/", "/api/v1/notice-schedules/",
-                 "/api/v1/notifications/", "/api/v1/scores/2025/"):
+    for path in (
+        "/api/v1/cases/",
+        "/api/v1/departments/",
+        "/api/v1/notices/",
+        "/api/v1/notice-schedules/",
+        "/api/v1/notifications/",
+        "/api/v1/scores/2025/",
+    ):
         response = client.get(path)
         assert response.status_code == 401 and list(response.json()) == ["detail"], path
     client.credentials(HTTP_AUTHORIZATION="Token nope")
-    for path in ("/api/v1/cases/", "/api/v1/departments/", "/api/v1/notices/", "/api/v1/notice-schedules/",
-                 "/api/v1/notifications/", "/api/v1/scores/2025/"):
+    for path in (
+        "/api/v1/cases/",
+        "/api/v1/departments/",
+        "/api/v1/notices/",
+        "/api/v1/notice-schedules/",
+        "/api/v1/notifications/",
+        "/api/v1/scores/2025/",
+    ):
         response = client.get(path)
         assert response.status_code == 401 and list(response.json()) == ["detail"], path
 
@@ -363,19 +556,33 @@ def test_unauthenticated_and_bad_tokens_are_refused():
 
 def test_notice_schedules_drafts_issue_and_offline_registration(users, mailoutbox, django_capture_on_commit_callbacks):
     county, other = client_for(users["county"]), client_for(users["other_county"])
-    recipients = [{"group": "city_office", "name": "市服务办", "email": "city@example.cn"},
-                  {"group": "local_leader", "name": "王副区长", "email": "leader@example.cn"},
-                  {"group": "department_leader", "name": "各局领导", "email": "depts@example.cn"}]
-    saved = county.post("/api/v1/notice-schedules/", {"region": "411502", "frequency": "monthly",
-                                                      "recipients": recipients}, format="json")
+    recipients = [
+        {"group": "city_office", "name": "市服务办", "email": "city@example.cn"},
+        {"group": "local_leader", "name": "王副区长", "email": "leader@example.cn"},
+        {"group": "department_leader", "name": "各局领导", "email": "depts@example.cn"},
+    ]
+    saved = county.post(
+        "/api/v1/notice-schedules/",
+        {"region": "411502", "frequency": "monthly", "recipients": recipients},
+        format="json",
+    )
     assert saved.status_code in (200, 201), saved.content
     assert saved.json()["region"] == "411502" and saved.json()["frequency"] == "monthly"
     assert len(saved.json()["recipients"]) == 3
     assert all(set(r) == {"group", "name", "email"} for r in saved.json()["recipients"])
-    assert other.post("/api/v1/notice-schedules/", {"region": "411502", "frequency": "monthly",
-                                                    "recipients": recipients}, format="json").status_code == 404
-    bad = county.post("/api/v1/notice-schedules/", {"region": "411502", "frequency": "weekly",
-                                                    "recipients": recipients}, format="json")
+    assert (
+        other.post(
+            "/api/v1/notice-schedules/",
+            {"region": "411502", "frequency": "monthly", "recipients": recipients},
+            format="json",
+        ).status_code
+        == 404
+    )
+    bad = county.post(
+        "/api/v1/notice-schedules/",
+        {"region": "411502", "frequency": "weekly", "recipients": recipients},
+        format="json",
+    )
     assert bad.status_code == 400 and "frequency" in bad.json()
     schedules = county.get("/api/v1/notice-schedules/", {"region": "411502"}).json()
     schedules = schedules["results"] if isinstance(schedules, dict) else schedules
@@ -396,7 +603,8 @@ def test_notice_schedules_drafts_issue_and_offline_registration(users, mailoutbo
     assert isinstance(figures["supervised"], list)
     assert all(set(d) >= {"name", "received", "closed", "on_time", "overdue"} for d in notice["departments"])
     assert county.post("/api/v1/notices/", {"region": "411502", "period": "2025-13"}, format="json").json().keys() == {
-        "period"}
+        "period"
+    }
 
     with django_capture_on_commit_callbacks(execute=True):
         issued = county.post(f"/api/v1/notices/{notice['id']}/issue/")
@@ -409,14 +617,26 @@ def test_notice_schedules_drafts_issue_and_offline_registration(users, mailoutbo
     assert county.post(f"/api/v1/notices/{notice['id']}/issue/").json()["status"] == "issued"
     assert len(mailoutbox) == sent
 
-    offline = county.post("/api/v1/notices/", {"offline": "true", "region": "411502", "period": "2025-07",
-                                               "issued_on": "2025-08-05", "groups": ALL_GROUPS,
-                                               "document": pdf("通报扫描件.pdf")}, format="multipart")
+    offline = county.post(
+        "/api/v1/notices/",
+        {
+            "offline": "true",
+            "region": "411502",
+            "period": "2025-07",
+            "issued_on": "2025-08-05",
+            "groups": ALL_GROUPS,
+            "document": pdf("通报扫描件.pdf"),
+        },
+        format="multipart",
+    )
     assert offline.status_code == 201, offline.content
     assert offline.json()["status"] == "offline" and offline.json()["offline"] is True
     assert offline.json()["issued_on"] == "2025-08-05"
-    no_scan = county.post("/api/v1/notices/", {"offline": "true", "region": "411502", "period": "2025-08",
-                                               "issued_on": "2025-09-05", "groups": ALL_GROUPS}, format="multipart")
+    no_scan = county.post(
+        "/api/v1/notices/",
+        {"offline": "true", "region": "411502", "period": "2025-08", "issued_on": "2025-09-05", "groups": ALL_GROUPS},
+        format="multipart",
+    )
     assert no_scan.status_code == 400 and no_scan.json().keys() == {"document"}
 
     listed = county.get("/api/v1/notices/", {"region": "411502", "year": "2025"})
@@ -445,46 +665,137 @@ def timeliness_rows(region: str, counted: int, on_time: int, *, start: int, lack
         due = day + dt.timedelta(days=7)
         closed = day + dt.timedelta(days=2) if i < on_time else due + dt.timedelta(days=3)
         evidence = "" if i < lacking_evidence else f"说明{i}.pdf"
-        rows.append([f"SC-{region}-{i:03d}", region, f"信阳计分企业{start + i}有限公司", credit_code(start + i), "market",
-                     "online", "产品销路", f"{day} 09:00", "计分测试局", f"{day} 11:00", str(due), "resolved",
-                     f"{closed} 16:00", "已解决", evidence])
+        rows.append(
+            [
+                f"SC-{region}-{i:03d}",
+                region,
+                f"信阳计分企业{start + i}有限公司",
+                credit_code(start + i),
+                "market",
+                "online",
+                "产品销路",
+                f"{day} 09:00",
+                "计分测试局",
+                f"{day} 11:00",
+                str(due),
+                "resolved",
+                f"{closed} 16:00",
+                "已解决",
+                evidence,
+            ]
+        )
     return rows
 
 
 def test_section_three_points_for_a_constructed_year(users):
     city, assessor = client_for(users["city"]), client_for(users["assessor"])
-    rows = (timeliness_rows("411521", 20, 19, start=1000)
-            + timeliness_rows("411522", 20, 17, start=2000, lacking_evidence=1)
-            + timeliness_rows("411523", 50, 41, start=3000))
+    rows = (
+        timeliness_rows("411521", 20, 19, start=1000)
+        + timeliness_rows("411522", 20, 17, start=2000, lacking_evidence=1)
+        + timeliness_rows("411523", 50, 41, start=3000)
+    )
     # 411524: the ledger as it stood at the end of the cutoff day (12-20) counts, not later closings.
     late_rows = [
-        ["CUT-1", "411524", "信阳截止企业1有限公司", credit_code(4001), "market", "online", "销路", "2025-11-03 09:00",
-         "计分测试局", "2025-11-03 10:00", "2025-11-10", "resolved", "2025-11-07 10:00", "已解决", "说明.pdf"],
-        ["CUT-2", "411524", "信阳截止企业2有限公司", credit_code(4002), "market", "online", "销路", "2025-12-10 09:00",
-         "计分测试局", "2025-12-10 10:00", "2025-12-19", "resolved", "2025-12-22 10:00", "已解决", "说明.pdf"],
-        ["CUT-3", "411524", "信阳截止企业3有限公司", credit_code(4003), "market", "online", "销路", "2025-12-18 09:00",
-         "计分测试局", "2025-12-18 10:00", "2025-12-30", "resolved", "2025-12-22 10:00", "已解决", "说明.pdf"],
-        ["CUT-4", "411524", "信阳截止企业4有限公司", credit_code(4004), "market", "online", "销路", "2025-12-22 09:00",
-         "计分测试局", "2025-12-22 10:00", "2025-12-29", "resolved", "2025-12-23 10:00", "已解决", "说明.pdf"],
+        [
+            "CUT-1",
+            "411524",
+            "信阳截止企业1有限公司",
+            credit_code(4001),
+            "market",
+            "online",
+            "销路",
+            "2025-11-03 09:00",
+            "计分测试局",
+            "2025-11-03 10:00",
+            "2025-11-10",
+            "resolved",
+            "2025-11-07 10:00",
+            "已解决",
+            "说明.pdf",
+        ],
+        [
+            "CUT-2",
+            "411524",
+            "信阳截止企业2有限公司",
+            credit_code(4002),
+            "market",
+            "online",
+            "销路",
+            "2025-12-10 09:00",
+            "计分测试局",
+            "2025-12-10 10:00",
+            "2025-12-19",
+            "resolved",
+            "2025-12-22 10:00",
+            "已解决",
+            "说明.pdf",
+        ],
+        [
+            "CUT-3",
+            "411524",
+            "信阳截止企业3有限公司",
+            credit_code(4003),
+            "market",
+            "online",
+            "销路",
+            "2025-12-18 09:00",
+            "计分测试局",
+            "2025-12-18 10:00",
+            "2025-12-30",
+            "resolved",
+            "2025-12-22 10:00",
+            "已解决",
+            "说明.pdf",
+        ],
+        [
+            "CUT-4",
+            "411524",
+            "信阳截止企业4有限公司",
+            credit_code(4004),
+            "market",
+            "online",
+            "销路",
+            "2025-12-22 09:00",
+            "计分测试局",
+            "2025-12-22 10:00",
+            "2025-12-29",
+            "resolved",
+            "2025-12-23 10:00",
+            "已解决",
+            "说明.pdf",
+        ],
     ]
     imported = post_import(city, EN_HEADER, rows + late_rows, dry_run=False)
     assert imported.status_code == 200, imported.content
     assert imported.json()["created"] == 94
-    numbers = {ref: city.get("/api/v1/cases/", {"ref": ref}).json()["results"][0]["number"]
-              for ref in ("CUT-2", "CUT-3")}
+    numbers = {
+        ref: city.get("/api/v1/cases/", {"ref": ref}).json()["results"][0]["number"] for ref in ("CUT-2", "CUT-3")
+    }
 
     recipients = [{"group": g, "name": g, "email": f"{g}@example.cn"} for g in ALL_GROUPS]
     for region in ("411521", "411522"):
-        assert city.post("/api/v1/notice-schedules/", {"region": region, "frequency": "monthly",
-                                                       "recipients": recipients}, format="json").status_code in (200, 201)
+        assert city.post(
+            "/api/v1/notice-schedules/",
+            {"region": region, "frequency": "monthly", "recipients": recipients},
+            format="json",
+        ).status_code in (200, 201)
     for month in range(1, 12):  # periods ending on or before 12-20: 2025-01 … 2025-11
         issued_on = (dt.date(YEAR, month, 1) + dt.timedelta(days=40)).replace(day=5)
         for region in ("411521", "411522"):
             if region == "411522" and month == 4:
                 continue
-            answer = city.post("/api/v1/notices/", {"offline": "true", "region": region, "period": f"{YEAR}-{month:02d}",
-                                                    "issued_on": str(issued_on), "groups": ALL_GROUPS,
-                                                    "document": pdf("scan.pdf")}, format="multipart")
+            answer = city.post(
+                "/api/v1/notices/",
+                {
+                    "offline": "true",
+                    "region": region,
+                    "period": f"{YEAR}-{month:02d}",
+                    "issued_on": str(issued_on),
+                    "groups": ALL_GROUPS,
+                    "document": pdf("scan.pdf"),
+                },
+                format="multipart",
+            )
             assert answer.status_code == 201, answer.content
 
     response = assessor.get(f"/api/v1/scores/{YEAR}/")
@@ -511,14 +822,28 @@ def test_section_three_points_for_a_constructed_year(users):
 
     i15 = {code: regions[code]["items"]["15"] for code in ("411521", "411522", "411523", "411502")}
     assert (i15["411521"]["points"], i15["411521"]["counted"], i15["411521"]["on_time"], i15["411521"]["rate"]) == (
-        "4", 20, 19, "0.9500")
+        "4",
+        20,
+        19,
+        "0.9500",
+    )
     assert (i15["411522"]["points"], i15["411522"]["rate"], i15["411522"]["rule_gap"]) == ("2", "0.8500", False)
     assert (i15["411523"]["points"], i15["411523"]["rate"], i15["411523"]["rule_gap"]) == ("1", "0.8200", True)
     assert len(i15["411523"]["late"]) == 9 and i15["411523"]["pending"] == []
     assert i15["411502"]["points"] == "0" and i15["411502"]["not_assessable"] is True
     for item in i15.values():
-        assert set(item) >= {"points", "max", "auto", "counted", "on_time", "rate", "rule_gap", "not_assessable",
-                             "late", "pending"}
+        assert set(item) >= {
+            "points",
+            "max",
+            "auto",
+            "counted",
+            "on_time",
+            "rate",
+            "rule_gap",
+            "not_assessable",
+            "late",
+            "pending",
+        }
 
     cut = regions["411524"]["items"]["15"]
     assert (cut["counted"], cut["on_time"], cut["rate"], cut["points"]) == (2, 1, "0.5000", "0")
@@ -526,16 +851,30 @@ def test_section_three_points_for_a_constructed_year(users):
 
     i13 = {code: regions[code]["items"]["13"] for code in ("411521", "411522", "411502")}
     assert (i13["411521"]["points"], i13["411521"]["complete"], i13["411521"]["total"], i13["411521"]["rate"]) == (
-        "4", 20, 20, "1.0000")
+        "4",
+        20,
+        20,
+        "1.0000",
+    )
     assert (i13["411522"]["points"], i13["411522"]["complete"], i13["411522"]["rate"]) == ("2", 19, "0.9500")
-    assert i13["411522"]["incomplete"] == [{"number": i13["411522"]["incomplete"][0]["number"], "missing": ["evidence"]}]
+    assert i13["411522"]["incomplete"] == [
+        {"number": i13["411522"]["incomplete"][0]["number"], "missing": ["evidence"]}
+    ]
     assert i13["411502"]["points"] == "0" and i13["411502"]["total"] == 0
 
     i14 = {code: regions[code]["items"]["14"] for code in ("411521", "411522", "411523")}
-    assert (i14["411521"]["points"], i14["411521"]["schedule"], i14["411521"]["periods_due"],
-            i14["411521"]["periods_served"], i14["411521"]["missing_periods"]) == ("4", "monthly", 11, 11, [])
+    assert (
+        i14["411521"]["points"],
+        i14["411521"]["schedule"],
+        i14["411521"]["periods_due"],
+        i14["411521"]["periods_served"],
+        i14["411521"]["missing_periods"],
+    ) == ("4", "monthly", 11, 11, [])
     assert (i14["411522"]["points"], i14["411522"]["periods_served"], i14["411522"]["missing_periods"]) == (
-        "2", 10, ["2025-04"])
+        "2",
+        10,
+        ["2025-04"],
+    )
     assert i14["411523"]["points"] == "0" and i14["411523"]["schedule"] is None
 
     one = assessor.get(f"/api/v1/scores/{YEAR}/", {"cutoff": f"{YEAR}-12-20", "region": "411521"}).json()
@@ -550,8 +889,10 @@ def test_section_three_points_for_a_constructed_year(users):
     assert assessor.put(item_url + "1/", {"points": "99", "note": ""}, format="json").json().keys() == {"points"}
     assert assessor.put(item_url + "15/", {"points": "3"}, format="json").json().keys() == {"note"}
     assert assessor.put(item_url + "2/", {"points": "3", "note": 5}, format="json").json().keys() == {"note"}
-    assert client_for(users["county"]).put(item_url + "1/", {"points": "6", "note": ""},
-                                           format="json").status_code in (403, 404)
+    assert client_for(users["county"]).put(item_url + "1/", {"points": "6", "note": ""}, format="json").status_code in (
+        403,
+        404,
+    )
     override = assessor.put(item_url + "15/", {"points": "3", "note": "抽查发现一件办结质量不高"}, format="json")
     assert override.status_code == 200, override.content
     assert (override.json()["points"], override.json()["note"]) == ("3", "抽查发现一件办结质量不高")

@@ -1,4 +1,5 @@
 """Departments, the notifications inbox, and token authentication."""
+
 import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient

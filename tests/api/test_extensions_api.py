@@ -1,4 +1,5 @@
 """request-extension / approve-extension / reject-extension over the API."""
+
 import datetime as dt
 
 import pytest
@@ -16,8 +17,9 @@ def url(case, action):
 
 def test_department_asks_and_office_approves_moving_the_due_date(api, assigned_case, dept_x_user, county_a):
     before = Case.objects.get(pk=assigned_case.pk).due_date
-    response = api(dept_x_user).post(url(assigned_case, "request-extension"), {"reason": "需协调省级部门", "days": 3},
-                                     format="json")
+    response = api(dept_x_user).post(
+        url(assigned_case, "request-extension"), {"reason": "需协调省级部门", "days": 3}, format="json"
+    )
     assert response.status_code == 200, response.content
     assert "approve_extension" in api(county_a).get(f"/api/v1/cases/{assigned_case.pk}/").json()["available_actions"]
     response = api(county_a).post(url(assigned_case, "approve-extension"), {"note": "同意"}, format="json")
@@ -43,11 +45,27 @@ def test_extension_request_paths(api, assigned_case, dept_x_user, dept_y_user, c
     assert response.status_code == 400 and "days" in response.json()
     response = client.post(url(assigned_case, "request-extension"), {"reason": "x", "days": 99}, format="json")
     assert response.status_code == 400 and "days" in response.json()
-    assert api(county_a).post(url(assigned_case, "request-extension"), {"reason": "x", "days": 2}, format="json").status_code == 403
-    assert api(dept_y_user).post(url(assigned_case, "request-extension"), {"reason": "x", "days": 2}, format="json").status_code == 404
-    assert client.post(url(assigned_case, "request-extension"), {"reason": "x", "days": 2}, format="json").status_code == 200
+    assert (
+        api(county_a)
+        .post(url(assigned_case, "request-extension"), {"reason": "x", "days": 2}, format="json")
+        .status_code
+        == 403
+    )
+    assert (
+        api(dept_y_user)
+        .post(url(assigned_case, "request-extension"), {"reason": "x", "days": 2}, format="json")
+        .status_code
+        == 404
+    )
+    assert (
+        client.post(url(assigned_case, "request-extension"), {"reason": "x", "days": 2}, format="json").status_code
+        == 200
+    )
     # A second request while one is pending is refused as a wrong state.
-    assert client.post(url(assigned_case, "request-extension"), {"reason": "x", "days": 2}, format="json").status_code == 409
+    assert (
+        client.post(url(assigned_case, "request-extension"), {"reason": "x", "days": 2}, format="json").status_code
+        == 409
+    )
 
 
 def test_extension_decision_paths(api, assigned_case, dept_x_user, county_a, county_b):

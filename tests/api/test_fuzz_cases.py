@@ -1,5 +1,6 @@
 """Issue 10: hypothesis over the API's case create and transitions — whatever a client sends, the
 answer is a 2xx or a 4xx, never a 5xx, and every ledger chain still verifies afterwards."""
+
 from __future__ import annotations
 
 import io
@@ -20,25 +21,44 @@ pytestmark = pytest.mark.django_db
 # Text as hostile as it gets: control characters, surrogate escapes, huge and empty strings.
 nasty_text = st.one_of(
     st.text(max_size=30),
-    st.sampled_from(["", "\x00", "\x1b[2J", "\ud800", "=HYPERLINK(\"x\")", "a" * 6000, " ", "\u3000", "411502"]),
+    st.sampled_from(["", "\x00", "\x1b[2J", "\ud800", '=HYPERLINK("x")', "a" * 6000, " ", "\u3000", "411502"]),
 )
-scalars = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
-                    st.floats(allow_nan=False), nasty_text)
-json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(nasty_text, inner, max_size=3),
-                           max_leaves=8)
-dates = st.one_of(nasty_text, st.sampled_from([
-    "0001-01-01T00:00:00+08:00", "1899-12-31T00:00:00+08:00", "1999-12-31T23:59:59+08:00",
-    "2000-01-01T00:00:00+08:00", "2025-03-01T09:00:00+08:00", "9999-12-31T23:59:59Z", "2025-02-30T00:00:00",
-]))
+scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70), st.floats(allow_nan=False), nasty_text
+)
+json_values = st.recursive(
+    scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(nasty_text, inner, max_size=3), max_leaves=8
+)
+dates = st.one_of(
+    nasty_text,
+    st.sampled_from(
+        [
+            "0001-01-01T00:00:00+08:00",
+            "1899-12-31T00:00:00+08:00",
+            "1999-12-31T23:59:59+08:00",
+            "2000-01-01T00:00:00+08:00",
+            "2025-03-01T09:00:00+08:00",
+            "9999-12-31T23:59:59Z",
+            "2025-02-30T00:00:00",
+        ]
+    ),
+)
 
 create_bodies = st.fixed_dictionaries(
     {},
     optional={
         "region": st.one_of(st.sampled_from(["411502", "浉河区", "411500", "999999"]), scalars),
         "enterprise": st.one_of(
-            st.fixed_dictionaries({}, optional={"name": nasty_text, "credit_code": st.one_of(
-                st.just("914115683BJ1XG612H"), nasty_text), "size": st.one_of(st.just("双百"), nasty_text)}),
-            json_values),
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "name": nasty_text,
+                    "credit_code": st.one_of(st.just("914115683BJ1XG612H"), nasty_text),
+                    "size": st.one_of(st.just("双百"), nasty_text),
+                },
+            ),
+            json_values,
+        ),
         "category": st.one_of(st.sampled_from(["labour", "用工对接"]), scalars),
         "channel": st.one_of(st.sampled_from(["hotline", "走访"]), scalars),
         "description": st.one_of(st.just("用工短缺"), scalars),
@@ -48,24 +68,53 @@ create_bodies = st.fixed_dictionaries(
         "ref": st.one_of(st.none(), nasty_text),
     },
 )
-ACTIONS = ["assign", "reassign", "acknowledge", "return", "reopen", "request-extension", "approve-extension",
-           "reject-extension", "follow-up", "resolve", "explain"]
-action_bodies = st.fixed_dictionaries({}, optional={
-    "department": st.one_of(st.integers(min_value=1, max_value=4), st.integers(min_value=-5, max_value=2**64), scalars),
-    "complex": scalars, "reason": nasty_text, "suggested_department": nasty_text, "days": scalars,
-    "note": nasty_text, "satisfaction": st.one_of(st.sampled_from(["satisfied", "不满意"]), scalars),
-    "result": nasty_text, "policy_basis": nasty_text,
-})
-steps = st.lists(st.tuples(st.sampled_from(["office", "department"]), st.sampled_from(ACTIONS),
-                           st.one_of(action_bodies, json_values), st.sampled_from(["json", "form"])),
-                 min_size=1, max_size=6)
+ACTIONS = [
+    "assign",
+    "reassign",
+    "acknowledge",
+    "return",
+    "reopen",
+    "request-extension",
+    "approve-extension",
+    "reject-extension",
+    "follow-up",
+    "resolve",
+    "explain",
+]
+action_bodies = st.fixed_dictionaries(
+    {},
+    optional={
+        "department": st.one_of(
+            st.integers(min_value=1, max_value=4), st.integers(min_value=-5, max_value=2**64), scalars
+        ),
+        "complex": scalars,
+        "reason": nasty_text,
+        "suggested_department": nasty_text,
+        "days": scalars,
+        "note": nasty_text,
+        "satisfaction": st.one_of(st.sampled_from(["satisfied", "不满意"]), scalars),
+        "result": nasty_text,
+        "policy_basis": nasty_text,
+    },
+)
+steps = st.lists(
+    st.tuples(
+        st.sampled_from(["office", "department"]),
+        st.sampled_from(ACTIONS),
+        st.one_of(action_bodies, json_values),
+        st.sampled_from(["json", "form"]),
+    ),
+    min_size=1,
+    max_size=6,
+)
 
 
 @pytest.fixture
 def clients(city_user, county_a, dept_x_user, dept_x):
     def client_for(user):
-        return Client(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}",
-                      raise_request_exception=False)
+        return Client(
+            HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}", raise_request_exception=False
+        )
 
     return {"office": client_for(county_a), "department": client_for(dept_x_user), "dept_x": dept_x}
 

@@ -3,6 +3,7 @@
 Run on SQLite here and on PostgreSQL in CI (NUL is harmless to SQLite but makes PostgreSQL refuse
 the query, which is where the 500s came from).
 """
+
 import datetime as dt
 import json
 
@@ -52,8 +53,7 @@ NOT_ASCII_IDS = [
 
 @pytest.fixture
 def token_client(city_user):
-    return Client(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=city_user).key}",
-                  raise_request_exception=False)
+    return Client(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=city_user).key}", raise_request_exception=False)
 
 
 @pytest.fixture
@@ -95,25 +95,45 @@ def test_ids_are_ascii_digits_only(url, token_client, make_case):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("field, value", [
-    ("region", "\x00"), ("category", "\x00"), ("channel", "a\x00b"), ("region", "41\x1b1502"),
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("region", "\x00"),
+        ("category", "\x00"),
+        ("channel", "a\x00b"),
+        ("region", "41\x1b1502"),
+    ],
+)
 def test_nul_in_a_code_field_is_a_400(field, value, token_client):
-    body = {"region": "411502", "enterprise": {"name": "信阳某公司", "credit_code": "914115683BJ1XG612H"},
-            "category": "labour", "channel": "hotline", "description": "用工"}
+    body = {
+        "region": "411502",
+        "enterprise": {"name": "信阳某公司", "credit_code": "914115683BJ1XG612H"},
+        "category": "labour",
+        "channel": "hotline",
+        "description": "用工",
+    }
     response = token_client.post("/api/v1/cases/", {**body, field: value}, content_type="application/json")
     assert response.status_code == 400
     assert not Case.objects.exists()
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("url, body", [
-    ("/api/v1/departments/", {"region": "\x00", "name": "工信局"}),
-    ("/api/v1/departments/", {"region": "411502", "name": "工信\x1b局"}),
-    ("/api/v1/notices/", {"region": "\x00", "period": "2025-01"}),
-    ("/api/v1/notice-schedules/", {"region": "411502", "frequency": "monthly",
-                                   "recipients": [{"group": "city_office", "name": "\x00", "email": "a@b.cn"}]}),
-])
+@pytest.mark.parametrize(
+    "url, body",
+    [
+        ("/api/v1/departments/", {"region": "\x00", "name": "工信局"}),
+        ("/api/v1/departments/", {"region": "411502", "name": "工信\x1b局"}),
+        ("/api/v1/notices/", {"region": "\x00", "period": "2025-01"}),
+        (
+            "/api/v1/notice-schedules/",
+            {
+                "region": "411502",
+                "frequency": "monthly",
+                "recipients": [{"group": "city_office", "name": "\x00", "email": "a@b.cn"}],
+            },
+        ),
+    ],
+)
 def test_nul_in_other_bodies_is_a_400(url, body, token_client):
     response = token_client.post(url, json.dumps(body), content_type="application/json")
     assert response.status_code in (400, 404)
@@ -171,8 +191,9 @@ def test_too_many_form_fields_is_a_json_400(token_client, settings):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("body", ['{"region": "\\u0000"}', '{"\\u0000": 1}', '{"description": "\\ud800"}',
-                                  "[NaN]", "{", '"\\ud83d"'])
+@pytest.mark.parametrize(
+    "body", ['{"region": "\\u0000"}', '{"\\u0000": 1}', '{"description": "\\ud800"}', "[NaN]", "{", '"\\ud83d"']
+)
 def test_unstorable_or_invalid_json_is_a_400(body, token_client):
     response = token_client.post("/api/v1/cases/", body, content_type="application/json")
     assert response.status_code == 400
@@ -180,18 +201,31 @@ def test_unstorable_or_invalid_json_is_a_400(body, token_client):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("url", [
-    "/api/v1/scores/1999/", "/api/v1/scores/2200/", "/scoring/1999/", "/scoring/2200/",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/scores/1999/",
+        "/api/v1/scores/2200/",
+        "/scoring/1999/",
+        "/scoring/2200/",
+    ],
+)
 def test_years_outside_2000_to_next_year_are_not_found(url, browser):
     assert browser.get(url).status_code == 404
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("url", ["/api/v1/notices/?year=1999", "/api/v1/notices/?year=2999",
-                                 "/api/v1/cases/?received_from=0001-01-01", "/api/v1/cases/?received_to=9999-12-31",
-                                 "/api/v1/cases/?received_from=1999-12-31",
-                                 "/api/v1/scores/2026/?cutoff=0001-01-01"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/notices/?year=1999",
+        "/api/v1/notices/?year=2999",
+        "/api/v1/cases/?received_from=0001-01-01",
+        "/api/v1/cases/?received_to=9999-12-31",
+        "/api/v1/cases/?received_from=1999-12-31",
+        "/api/v1/scores/2026/?cutoff=0001-01-01",
+    ],
+)
 def test_dates_and_years_outside_the_sane_range_are_a_400(url, browser):
     response = browser.get(url)
     assert response.status_code == 400
@@ -217,8 +251,9 @@ def test_notice_pages_refuse_bad_years_and_periods(url, browser):
 @pytest.mark.django_db
 @pytest.mark.parametrize("period", ["0001-01", "1999-12", "2025-Q9", "2025-13", "9999-01", "2025-\x00"])
 def test_api_notice_periods_outside_the_range_are_a_400(period, token_client):
-    response = token_client.post("/api/v1/notices/", json.dumps({"region": "411502", "period": period}),
-                                 content_type="application/json")
+    response = token_client.post(
+        "/api/v1/notices/", json.dumps({"region": "411502", "period": period}), content_type="application/json"
+    )
     assert response.status_code == 400
 
 
@@ -232,8 +267,17 @@ def test_a_receipt_before_year_one_already_stored_does_not_break_any_page(make_c
         cursor.execute("UPDATE cases_case SET received_at = '0001-01-01 00:00:00+08' WHERE id = %s", [broken.pk])
     client = Client(raise_request_exception=False)
     client.force_login(city_user)
-    for url in ["/", "/ledger/", "/ledger/?sort=received_at", "/ledger/?sort=-received_at", f"/cases/{broken.pk}/",
-                "/api/v1/cases/", f"/api/v1/cases/{broken.pk}/", "/ledger/export.xlsx", "/ledger/export.csv"]:
+    for url in [
+        "/",
+        "/ledger/",
+        "/ledger/?sort=received_at",
+        "/ledger/?sort=-received_at",
+        f"/cases/{broken.pk}/",
+        "/api/v1/cases/",
+        f"/api/v1/cases/{broken.pk}/",
+        "/ledger/export.xlsx",
+        "/ledger/export.csv",
+    ]:
         assert client.get(url).status_code == 200, url
     assert Case.objects.get(pk=broken.pk).received_at.year == 1
 
@@ -243,10 +287,18 @@ def test_receipts_far_in_the_past_stored_earlier_still_show(make_case, county_a,
     """Year-1 and 1899 receipts already in the database (SQLite and PostgreSQL both hold them)."""
     old = make_case()
     routed = services.assign(make_case(), by=county_a, department=dept_x)
-    Case.objects.filter(pk=old.pk).update(received_at=dt.datetime(1, 1, 1, 16, tzinfo=dt.UTC), due_date=dt.date(1, 1, 3))
+    Case.objects.filter(pk=old.pk).update(
+        received_at=dt.datetime(1, 1, 1, 16, tzinfo=dt.UTC), due_date=dt.date(1, 1, 3)
+    )
     Case.objects.filter(pk=routed.pk).update(received_at=dt.datetime(1899, 1, 1, tzinfo=dt.UTC))
     client = Client(raise_request_exception=False)
     client.force_login(city_user)
-    for url in ["/", "/ledger/?sort=received_at", f"/cases/{old.pk}/", f"/cases/{routed.pk}/", "/api/v1/cases/",
-                "/ledger/export.xlsx"]:
+    for url in [
+        "/",
+        "/ledger/?sort=received_at",
+        f"/cases/{old.pk}/",
+        f"/cases/{routed.pk}/",
+        "/api/v1/cases/",
+        "/ledger/export.xlsx",
+    ]:
         assert client.get(url).status_code == 200, url

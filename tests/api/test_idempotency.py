@@ -2,6 +2,7 @@
 
 Same key and body → the same case (201, then 200); same key, other body → 409; the key is written
 in the case's own transaction; two requests with one key at once create one case (PostgreSQL)."""
+
 import datetime as dt
 import threading
 import uuid

@@ -1,5 +1,6 @@
 """Four departments' clerks resolve one case through the API at the same moment: one 200, three 409,
 one ledger entry. Needs PostgreSQL (row locks across connections)."""
+
 import threading
 
 import pytest
@@ -27,8 +28,11 @@ def test_four_concurrent_resolves_one_wins(assigned_case, dept_x_user):
     def resolve(client):
         try:
             barrier.wait(timeout=10)
-            response = client.post(f"/api/v1/cases/{assigned_case.pk}/resolve/",
-                                   {"result": "已协调解决", "evidence": [pdf_file()]}, format="multipart")
+            response = client.post(
+                f"/api/v1/cases/{assigned_case.pk}/resolve/",
+                {"result": "已协调解决", "evidence": [pdf_file()]},
+                format="multipart",
+            )
             with lock:
                 statuses.append(response.status_code)
         finally:
@@ -70,7 +74,8 @@ def _race_posts(calls):
 
 
 def test_resolve_racing_a_reroute_or_a_return_loses_with_409_never_403(
-        make_case, county_a, dept_x, dept_y, dept_x_user):
+    make_case, county_a, dept_x, dept_y, dept_x_user
+):
     """The probe: a department resolving a case returned (or rerouted) a moment earlier."""
     office, clerk, colleague = APIClient(), APIClient(), APIClient()
     office.force_login(county_a)
@@ -78,7 +83,12 @@ def test_resolve_racing_a_reroute_or_a_return_loses_with_409_never_403(
     colleague.force_login(dept_x_user)
     for round_ in range(6):
         case = services.assign(make_case(), by=county_a, department=dept_x)
-        resolve = (clerk, f"/api/v1/cases/{case.pk}/resolve/", {"result": "已解决", "evidence": [pdf_file()]}, "multipart")
+        resolve = (
+            clerk,
+            f"/api/v1/cases/{case.pk}/resolve/",
+            {"result": "已解决", "evidence": [pdf_file()]},
+            "multipart",
+        )
         if round_ % 2:
             other = (office, f"/api/v1/cases/{case.pk}/reassign/", {"department": dept_y.pk}, "json")
         else:
@@ -89,6 +99,7 @@ def test_resolve_racing_a_reroute_or_a_return_loses_with_409_never_403(
         assert refused == {"detail": "该问题已被他人处理，请刷新。"}
         assert LedgerEntry.objects.filter(case=case).count() == 3
         # Whoever lost, a later try by the department is still told the case moved on.
-        late = clerk.post(f"/api/v1/cases/{case.pk}/resolve/", {"result": "x", "evidence": [pdf_file()]},
-                          format="multipart")
+        late = clerk.post(
+            f"/api/v1/cases/{case.pk}/resolve/", {"result": "x", "evidence": [pdf_file()]}, format="multipart"
+        )
         assert late.status_code == 409

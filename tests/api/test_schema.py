@@ -1,6 +1,7 @@
 """schemathesis against /api/schema/ on a seeded database, authenticated with a token, with
 ``--checks all`` (issue 10, probe 12): no 500s, every status documented, every response on its
 schema, valid requests accepted, invalid ones refused. A check left out is named below with why."""
+
 import datetime as dt
 
 import pytest
@@ -48,9 +49,14 @@ def seeded(db, make_case, county_a, dept_x, dept_x_user, city_user, settings, tm
     settings.MEDIA_ROOT = tmp_path / "media"
     received = make_case()
     assigned = services.assign(make_case(), by=county_a, department=dept_x)
-    closed = services.resolve(services.assign(make_case(received_at=dt.datetime(2025, 3, 3, 1, tzinfo=dt.UTC)),
-                                              by=county_a, department=dept_x),
-                              by=dept_x_user, result="已协调解决", evidence=[pdf_file()])
+    closed = services.resolve(
+        services.assign(
+            make_case(received_at=dt.datetime(2025, 3, 3, 1, tzinfo=dt.UTC)), by=county_a, department=dept_x
+        ),
+        by=dept_x_user,
+        result="已协调解决",
+        evidence=[pdf_file()],
+    )
     Notification.objects.create(user=city_user, kind="overdue", message="已超期", case=assigned)
     # A drafted notice (its "supersedes" is null) so the notice operations answer with a body.
     draft_notice(by=city_user, region=assigned.region, period=periods.parse("2025-03"))
@@ -59,8 +65,13 @@ def seeded(db, make_case, county_a, dept_x, dept_x_user, city_user, settings, tm
 
 # Loaded from the running application's /api/schema/ (no database needed to describe the API).
 schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
-BOUNDED = settings(max_examples=8, deadline=None, derandomize=True, phases=[Phase.explicit, Phase.generate],
-                   suppress_health_check=list(HealthCheck))
+BOUNDED = settings(
+    max_examples=8,
+    deadline=None,
+    derandomize=True,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=list(HealthCheck),
+)
 
 
 READS = r"^GET$"

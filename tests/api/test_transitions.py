@@ -1,5 +1,6 @@
 """Every transition endpoint: in scope it works; wrong role 403; outside scope 404; bad input 400;
 wrong state 409 — and a refused call changes nothing."""
+
 import pytest
 
 from cases import services
@@ -38,7 +39,9 @@ def test_county_office_assigns_a_received_case_to_its_department(api, make_case,
 
 
 def test_city_office_may_assign_a_county_case(api, make_case, city_user, dept_x):
-    response = api(city_user).post(url(make_case(), "assign"), {"department": dept_x.pk, "complex": True}, format="json")
+    response = api(city_user).post(
+        url(make_case(), "assign"), {"department": dept_x.pk, "complex": True}, format="json"
+    )
     assert response.status_code == 200
     assert response.json()["complex"] is True
 
@@ -85,7 +88,9 @@ def test_reassign_moves_the_case_and_the_new_department_sees_it(api, assigned_ca
 
 def test_reassign_a_received_case_is_409_and_to_same_department_400(api, make_case, assigned_case, county_a, dept_x):
     assert api(county_a).post(url(make_case(), "reassign"), {"department": dept_x.pk}, format="json").status_code == 409
-    assert api(county_a).post(url(assigned_case, "reassign"), {"department": dept_x.pk}, format="json").status_code == 400
+    assert (
+        api(county_a).post(url(assigned_case, "reassign"), {"department": dept_x.pk}, format="json").status_code == 400
+    )
 
 
 # -- acknowledge -----------------------------------------------------------------------------
@@ -109,8 +114,9 @@ def test_acknowledge_by_office_is_403_by_other_department_404(api, assigned_case
 
 
 def test_department_returns_a_misrouted_case(api, assigned_case, dept_x_user):
-    response = api(dept_x_user).post(url(assigned_case, "return"),
-                                     {"reason": "不属于本单位职责", "suggested_department": "县人社局"}, format="json")
+    response = api(dept_x_user).post(
+        url(assigned_case, "return"), {"reason": "不属于本单位职责", "suggested_department": "县人社局"}, format="json"
+    )
     assert response.status_code == 200, response.content
     assert response.json()["state"] == "received" and response.json()["department"] is None
     entry = LedgerEntry.objects.filter(case=assigned_case).order_by("-seq").first()
@@ -156,7 +162,9 @@ def test_resolve_with_a_disallowed_file_type_is_400(api, assigned_case, dept_x_u
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     bad = SimpleUploadedFile("说明.pdf", b"MZ\x90\x00 not a pdf at all", content_type="application/pdf")
-    response = api(dept_x_user).post(url(assigned_case, "resolve"), {"result": "x", "evidence": [bad]}, format="multipart")
+    response = api(dept_x_user).post(
+        url(assigned_case, "resolve"), {"result": "x", "evidence": [bad]}, format="multipart"
+    )
     assert response.status_code == 400 and "evidence" in response.json()
     assert Case.objects.get(pk=assigned_case.pk).state == State.ASSIGNED
 
@@ -173,7 +181,11 @@ def test_resolve_twice_is_409_by_office_403_outside_404(api, resolved_case, dept
 def test_department_explains_with_policy_basis(api, assigned_case, dept_x_user):
     response = api(dept_x_user).post(
         url(assigned_case, "explain"),
-        {"result": "不属本单位职责，已书面答复", "policy_basis": "《优化营商环境条例》第十条", "evidence": [pdf_file()]},
+        {
+            "result": "不属本单位职责，已书面答复",
+            "policy_basis": "《优化营商环境条例》第十条",
+            "evidence": [pdf_file()],
+        },
         format="multipart",
     )
     assert response.status_code == 200, response.content
@@ -183,8 +195,9 @@ def test_department_explains_with_policy_basis(api, assigned_case, dept_x_user):
 
 
 def test_explain_without_policy_basis_is_400(api, assigned_case, dept_x_user):
-    response = api(dept_x_user).post(url(assigned_case, "explain"), {"result": "x", "evidence": [pdf_file()]},
-                                     format="multipart")
+    response = api(dept_x_user).post(
+        url(assigned_case, "explain"), {"result": "x", "evidence": [pdf_file()]}, format="multipart"
+    )
     assert response.status_code == 400 and "policy_basis" in response.json()
 
 
@@ -206,17 +219,27 @@ def test_reopen_paths(api, resolved_case, make_case, county_a, county_b, dept_x_
 
 
 def test_follow_up_records_satisfaction_by_code_or_chinese(api, resolved_case, county_a):
-    response = api(county_a).post(url(resolved_case, "follow-up"), {"satisfaction": "基本满意", "note": "电话回访"},
-                                  format="json")
+    response = api(county_a).post(
+        url(resolved_case, "follow-up"), {"satisfaction": "基本满意", "note": "电话回访"}, format="json"
+    )
     assert response.status_code == 200 and response.json()["satisfaction"] == "basically_satisfied"
 
 
 def test_follow_up_paths(api, resolved_case, make_case, county_a, county_b, dept_x_user):
     response = api(county_a).post(url(resolved_case, "follow-up"), {"satisfaction": "happy"}, format="json")
     assert response.status_code == 400 and "satisfaction" in response.json()
-    assert api(dept_x_user).post(url(resolved_case, "follow-up"), {"satisfaction": "satisfied"}, format="json").status_code == 403
-    assert api(county_b).post(url(resolved_case, "follow-up"), {"satisfaction": "satisfied"}, format="json").status_code == 404
-    assert api(county_a).post(url(make_case(), "follow-up"), {"satisfaction": "satisfied"}, format="json").status_code == 409
+    assert (
+        api(dept_x_user).post(url(resolved_case, "follow-up"), {"satisfaction": "satisfied"}, format="json").status_code
+        == 403
+    )
+    assert (
+        api(county_b).post(url(resolved_case, "follow-up"), {"satisfaction": "satisfied"}, format="json").status_code
+        == 404
+    )
+    assert (
+        api(county_a).post(url(make_case(), "follow-up"), {"satisfaction": "satisfied"}, format="json").status_code
+        == 409
+    )
 
 
 def test_another_countys_department_answers_like_no_department_at_all(api, county_a, make_case, dept_z):

@@ -14,6 +14,7 @@ PostgreSQL (a database of its own, dropped afterwards):
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/scale_bench .venv/bin/python tests/benchmarks/bench_import.py --rows 100000
     dropdb -h 127.0.0.1 -U postgres scale_bench
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,12 +33,42 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
 
-HEADER = ["序号", "编号", "县区代码", "企业名称", "统一社会信用代码", "问题类别", "反映渠道", "问题内容", "受理时间",
-          "责任单位", "交办时间", "办理时限", "办理状态", "办结时间", "办理结果", "佐证材料", "政策依据", "告知去向",
-          "联系人", "联系电话", "企业规模"]
+HEADER = [
+    "序号",
+    "编号",
+    "县区代码",
+    "企业名称",
+    "统一社会信用代码",
+    "问题类别",
+    "反映渠道",
+    "问题内容",
+    "受理时间",
+    "责任单位",
+    "交办时间",
+    "办理时限",
+    "办理状态",
+    "办结时间",
+    "办理结果",
+    "佐证材料",
+    "政策依据",
+    "告知去向",
+    "联系人",
+    "联系电话",
+    "企业规模",
+]
 COUNTIES = ["411502", "411503", "411521", "411522", "411523", "411524", "411525", "411526", "411527", "411528"]
-DEPARTMENTS = ["发展和改革委员会", "工业和信息化局", "人力资源和社会保障局", "自然资源局", "市场监督管理局",
-               "税务局", "住房和城乡建设局", "生态环境局", "商务局", "金融工作局"]
+DEPARTMENTS = [
+    "发展和改革委员会",
+    "工业和信息化局",
+    "人力资源和社会保障局",
+    "自然资源局",
+    "市场监督管理局",
+    "税务局",
+    "住房和城乡建设局",
+    "生态环境局",
+    "商务局",
+    "金融工作局",
+]
 CATEGORIES = ["产销对接", "银企对接", "用工对接", "企业减负", "行政审批", "要素保障", "政策落实", "其他"]
 CHANNELS = ["网络平台", "热线电话", "走访", "省企业服务网", "来信来函", ""]
 STATES = [("已受理", 10), ("已交办", 20), ("已解决", 50), ("已解释答复", 20)]
@@ -82,15 +113,31 @@ def write_file(path: Path, rows: int, *, seed: int, prefix: str) -> None:
             closed = assigned + dt.timedelta(minutes=rng.randrange(60, 60 * 24 * 20))
             routed, done = state != "已受理", state in ("已解决", "已解释答复")
             due = (received.date() + dt.timedelta(days=rng.randrange(5, 30))).isoformat() if rng.random() < 0.3 else ""
-            out.writerow([
-                n, f"{prefix}{county}-{n:07d}", county, f"信阳合成企业{e:06d}有限公司", credit_code(e + 1, county),
-                rng.choice(CATEGORIES), rng.choice(CHANNELS), f"企业反映问题{n}：用工、融资与审批事项，需协调解决。",
-                f"{received:%Y-%m-%d %H:%M}", rng.choice(DEPARTMENTS) if routed else "",
-                f"{assigned:%Y-%m-%d %H:%M}" if routed else "", due, state,
-                f"{closed:%Y-%m-%d %H:%M}" if done else "", "已协调解决并回访企业" if done else "",
-                "；".join(f"材料{k}.pdf" for k in range(rng.randrange(0, 3))) if done else "",
-                "相关政策文件" if state == "已解释答复" else "", "" , "联系人", "13800000000", rng.choice(SIZES),
-            ])
+            out.writerow(
+                [
+                    n,
+                    f"{prefix}{county}-{n:07d}",
+                    county,
+                    f"信阳合成企业{e:06d}有限公司",
+                    credit_code(e + 1, county),
+                    rng.choice(CATEGORIES),
+                    rng.choice(CHANNELS),
+                    f"企业反映问题{n}：用工、融资与审批事项，需协调解决。",
+                    f"{received:%Y-%m-%d %H:%M}",
+                    rng.choice(DEPARTMENTS) if routed else "",
+                    f"{assigned:%Y-%m-%d %H:%M}" if routed else "",
+                    due,
+                    state,
+                    f"{closed:%Y-%m-%d %H:%M}" if done else "",
+                    "已协调解决并回访企业" if done else "",
+                    "；".join(f"材料{k}.pdf" for k in range(rng.randrange(0, 3))) if done else "",
+                    "相关政策文件" if state == "已解释答复" else "",
+                    "",
+                    "联系人",
+                    "13800000000",
+                    rng.choice(SIZES),
+                ]
+            )
         out.writerow(["合计", f"{rows}件"])
         out.writerow(["填报人：张三", "", "审核人：李四"])
 
@@ -120,26 +167,45 @@ def run(path: str, write_path: str) -> None:
     started = time.perf_counter()
     summary = run_import(path, by=user, dry_run=False, progress=progress, write_path=write_path)
     finished = time.perf_counter()
-    print(json.dumps({
-        "check_s": marks.get("validated", finished) - started, "write_s": finished - marks.get("validated", started),
-        "total_s": finished - started, "rss_mb": peak_rss_mb(), "created": summary["created"],
-        "unchanged": summary["unchanged"], "errors": summary["errors"][:3], "skipped": summary["skipped_count"],
-    }))
+    print(
+        json.dumps(
+            {
+                "check_s": marks.get("validated", finished) - started,
+                "write_s": finished - marks.get("validated", started),
+                "total_s": finished - started,
+                "rss_mb": peak_rss_mb(),
+                "created": summary["created"],
+                "unchanged": summary["unchanged"],
+                "errors": summary["errors"][:3],
+                "skipped": summary["skipped_count"],
+            }
+        )
+    )
 
 
 def child(path: Path, write_path: str) -> dict:
-    done = subprocess.run([sys.executable, __file__, "--run", str(path), "--write-path", write_path], cwd=ROOT,
-                          check=True, capture_output=True, text=True, env={**os.environ, "DEBUG": "false"})
+    done = subprocess.run(
+        [sys.executable, __file__, "--run", str(path), "--write-path", write_path],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DEBUG": "false"},
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def report(label: str, rows: int, result: dict) -> None:
-    print(f"{label}: created {result['created']}, unchanged {result['unchanged']}, skipped {result['skipped']}, "
-          f"errors {result['errors'] or 0}")
-    print(f"  check {result['check_s']:.1f} s ({rows / result['check_s']:,.0f} rows/s), "
-          f"write {result['write_s']:.1f} s ({rows / result['write_s']:,.0f} rows/s), "
-          f"whole import {result['total_s']:.1f} s ({rows / result['total_s']:,.0f} rows/s); "
-          f"peak RSS {result['rss_mb']:.0f} MB")
+    print(
+        f"{label}: created {result['created']}, unchanged {result['unchanged']}, skipped {result['skipped']}, "
+        f"errors {result['errors'] or 0}"
+    )
+    print(
+        f"  check {result['check_s']:.1f} s ({rows / result['check_s']:,.0f} rows/s), "
+        f"write {result['write_s']:.1f} s ({rows / result['write_s']:,.0f} rows/s), "
+        f"whole import {result['total_s']:.1f} s ({rows / result['total_s']:,.0f} rows/s); "
+        f"peak RSS {result['rss_mb']:.0f} MB"
+    )
 
 
 def main():
@@ -168,14 +234,18 @@ def main():
         path = Path(folder) / "ledger.csv"
         started = time.perf_counter()
         write_file(path, args.rows, seed=args.seed, prefix="B")
-        print(f"file: {args.rows:,} rows, {path.stat().st_size / 1e6:.1f} MB CSV, generated in "
-              f"{time.perf_counter() - started:.1f} s")
+        print(
+            f"file: {args.rows:,} rows, {path.stat().st_size / 1e6:.1f} MB CSV, generated in "
+            f"{time.perf_counter() - started:.1f} s"
+        )
         report("bulk import", args.rows, child(path, "bulk"))
         report("same file again (idempotent by 编号)", args.rows, child(path, "bulk"))
         started = time.perf_counter()
         problems = sum(1 for _ in verify_cases(Case.objects.all()))
-        print(f"verify_ledger over {Case.objects.count():,} cases: {problems} problems, "
-              f"{time.perf_counter() - started:.1f} s")
+        print(
+            f"verify_ledger over {Case.objects.count():,} cases: {problems} problems, "
+            f"{time.perf_counter() - started:.1f} s"
+        )
         if args.services_rows:
             floor = Path(folder) / "floor.csv"
             write_file(floor, args.services_rows, seed=args.seed + 1, prefix="S")

@@ -12,6 +12,7 @@ returned later does not count either). A test case's right answer is the departm
 it (routed first time or after a 退单). Printed: top-1 and top-3 accuracy, the same for the
 baseline "the category's most frequent department in the county", and suggestion p50/p95.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -62,16 +63,24 @@ def evaluate(sample: int, year: int | None) -> None:
         first_test_month = (local_date(last).replace(day=1) - dt.timedelta(days=1)).replace(day=1)
         end = last + dt.timedelta(seconds=1)
     cutoff = local_midnight(first_test_month)
-    tests = list(Case.objects.filter(received_at__gte=cutoff, received_at__lt=end, state__in=CLOSED_STATES,
-                                     department__isnull=False)
-                 .select_related("region", "category", "department").order_by("pk"))
+    tests = list(
+        Case.objects.filter(
+            received_at__gte=cutoff, received_at__lt=end, state__in=CLOSED_STATES, department__isnull=False
+        )
+        .select_related("region", "category", "department")
+        .order_by("pk")
+    )
     random.Random(5).shuffle(tests)
     tests = tests[:sample]
     training = Case.objects.filter(received_at__lt=cutoff).count()
     # Baseline: the category's most frequent closing department in the county before the cutoff.
     usual: dict[tuple[int, int], list[int]] = {}
-    rows = (Case.objects.filter(received_at__lt=cutoff, state__in=CLOSED_STATES, department__isnull=False)
-            .values_list("region_id", "category_id", "department_id").annotate(n=Count("id")).order_by("-n"))
+    rows = (
+        Case.objects.filter(received_at__lt=cutoff, state__in=CLOSED_STATES, department__isnull=False)
+        .values_list("region_id", "category_id", "department_id")
+        .annotate(n=Count("id"))
+        .order_by("-n")
+    )
     for region_id, category_id, department_id, _n in rows:
         usual.setdefault((region_id, category_id), []).append(department_id)
 
@@ -92,12 +101,16 @@ def evaluate(sample: int, year: int | None) -> None:
         if suggestions:
             reasons[suggestions[0].reason.split(" ")[0]] += 1
     n = len(tests) or 1
-    print(f"trained on {training} cases received before {first_test_month}; tested on {len(tests)} closed cases "
-          f"received from then on")
+    print(
+        f"trained on {training} cases received before {first_test_month}; tested on {len(tests)} closed cases "
+        f"received from then on"
+    )
     print(f"suggestions: top-1 {top1 / n:.1%}, top-3 {top3 / n:.1%} (none offered: {empty})")
     print(f"baseline (the category's usual department): top-1 {base1 / n:.1%}, top-3 {base3 / n:.1%}")
-    print(f"a suggestion: p50 {percentile(timings, 0.5):.1f} ms, p95 {percentile(timings, 0.95):.1f} ms, "
-          f"max {max(timings):.1f} ms")
+    print(
+        f"a suggestion: p50 {percentile(timings, 0.5):.1f} ms, p95 {percentile(timings, 0.95):.1f} ms, "
+        f"max {max(timings):.1f} ms"
+    )
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ items, items 13/14/15 from the ledger) with item 13's verdicts cold and warm; th
 the same item-15 counts; and the peak RSS of a process that scores, and of one that scores and
 writes both XLSX exports.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -83,12 +84,21 @@ def _fragments() -> dict:
 
     if connection.vendor == "postgresql":
         key = "lpad(e.seq::text, 10, '0') || e.due_date::text"
-        return {"key": key, "closed_on": "CAST(closed_at AT TIME ZONE 'Asia/Shanghai' AS date)", "cross": "JOIN",
-                "key_date": "CAST(substr(due_key, 11) AS date)",
-                "due": f"CAST(substr(MAX(CASE WHEN e.due_date IS NOT NULL THEN {key} END), 11) AS date)"}
+        return {
+            "key": key,
+            "closed_on": "CAST(closed_at AT TIME ZONE 'Asia/Shanghai' AS date)",
+            "cross": "JOIN",
+            "key_date": "CAST(substr(due_key, 11) AS date)",
+            "due": f"CAST(substr(MAX(CASE WHEN e.due_date IS NOT NULL THEN {key} END), 11) AS date)",
+        }
     key = "printf('%%010d', e.seq) || e.due_date"
-    return {"key": key, "closed_on": "date(closed_at, '+8 hours')", "cross": "CROSS JOIN", "key_date": "substr(due_key, 11)",
-            "due": f"substr(MAX(CASE WHEN e.due_date IS NOT NULL THEN {key} END), 11)"}
+    return {
+        "key": key,
+        "closed_on": "date(closed_at, '+8 hours')",
+        "cross": "CROSS JOIN",
+        "key_date": "substr(due_key, 11)",
+        "due": f"substr(MAX(CASE WHEN e.due_date IS NOT NULL THEN {key} END), 11)",
+    }
 
 
 def _counts(template: str, scope, region_ids, halves: int) -> dict[int, tuple[int, int]]:
@@ -145,8 +155,13 @@ def peak_rss_kb() -> int:
 
 
 def child_peak_rss(step: str, year: int) -> float:
-    done = subprocess.run([sys.executable, __file__, "--measure", step, "--year", str(year)], check=True, cwd=ROOT,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, __file__, "--measure", step, "--year", str(year)],
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     return int(done.stdout.split()[-1]) / 1024  # kB → MB
 
 
@@ -157,8 +172,11 @@ def main():
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--measure", choices=["score", "xlsx"])
-    parser.add_argument("--keep-verdicts", action="store_true",
-                        help="skip the cold run: keep item 13's verdicts (generate_load and ledger appends fill them)")
+    parser.add_argument(
+        "--keep-verdicts",
+        action="store_true",
+        help="skip the cold run: keep item 13's verdicts (generate_load and ledger appends fill them)",
+    )
     args = parser.parse_args()
     if args.measure:
         measure(args.measure, args.year)
@@ -176,8 +194,11 @@ def main():
     call_command("migrate", verbosity=0)
     have = Case.objects.filter(year=args.year).count()
     if have < args.cases:
-        seconds, _ = timed(lambda: call_command("generate_load", cases=args.cases - have, year=args.year, seed=args.seed,
-                                                stdout=open(os.devnull, "w")))
+        seconds, _ = timed(
+            lambda: call_command(
+                "generate_load", cases=args.cases - have, year=args.year, seed=args.seed, stdout=open(os.devnull, "w")
+            )
+        )
         print(f"generate_load {args.cases - have} cases: {seconds:.1f} s")
     total = Case.objects.filter(year=args.year).count()
     from ledger.models import LedgerEntry
@@ -205,8 +226,10 @@ def main():
     base, heads, score = min(base_times), min(heads_times), min(score_times)
     print(f"hand-written SQL over the ledger entries, item 15 counts only: {base:.2f} s (best of {args.repeat})")
     print(f"hand-written SQL over the ledger heads,   item 15 counts only: {heads:.2f} s (best of {args.repeat})")
-    print(f"score_year, all 21 items, warm: {score:.2f} s (best of {args.repeat}) = {score / base:.2f}x the entries SQL, "
-          f"{score / heads:.2f}x the heads SQL")
+    print(
+        f"score_year, all 21 items, warm: {score:.2f} s (best of {args.repeat}) = {score / base:.2f}x the entries SQL, "
+        f"{score / heads:.2f}x the heads SQL"
+    )
     mine = {r.region.pk: (r.items[15].detail.counted, r.items[15].detail.on_time) for r in board.regions}
     same = all(mine[pk] == counts.get(pk, (0, 0)) == head_counts.get(pk, (0, 0)) for pk in region_ids)
     print(f"item 15 counts identical in all three: {same}")

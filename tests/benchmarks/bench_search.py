@@ -14,6 +14,7 @@ vocabulary, as the city office (every county) and as one county office, and prin
 Last, what indexing adds to a case write: creating, routing and resolving cases through the
 services with the index receiver connected and disconnected.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,9 +28,30 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
 
-WORDS = ["增容", "变压器", "停电", "用地", "稳岗补贴", "招工", "留抵退税", "加计扣除", "续贷", "银企对接", "担保",
-         "营业执照", "施工许可", "消防验收", "环评", "排污许可", "产销对接", "专精特新", "技改资金", "企业减负",
-         "取水许可", "合成企业000123"]
+WORDS = [
+    "增容",
+    "变压器",
+    "停电",
+    "用地",
+    "稳岗补贴",
+    "招工",
+    "留抵退税",
+    "加计扣除",
+    "续贷",
+    "银企对接",
+    "担保",
+    "营业执照",
+    "施工许可",
+    "消防验收",
+    "环评",
+    "排污许可",
+    "产销对接",
+    "专精特新",
+    "技改资金",
+    "企业减负",
+    "取水许可",
+    "合成企业000123",
+]
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -71,8 +93,10 @@ def time_searches(user, label: str, rounds: int) -> None:
             page = list(found.select_related("region", "enterprise", "category", "channel", "department")[:50])
             timings.append((time.perf_counter() - started) * 1000)
             hits[word] = (count, page[0].number if page else "—")
-    print(f"{label}: {len(timings)} searches, p50 {percentile(timings, 0.5):.1f} ms, "
-          f"p95 {percentile(timings, 0.95):.1f} ms, max {max(timings):.1f} ms")
+    print(
+        f"{label}: {len(timings)} searches, p50 {percentile(timings, 0.5):.1f} ms, "
+        f"p95 {percentile(timings, 0.95):.1f} ms, max {max(timings):.1f} ms"
+    )
     print("   matches: " + ", ".join(f"{w} {c}" for w, (c, _n) in hits.items()))
 
 
@@ -99,12 +123,22 @@ def time_writes(n: int) -> None:
 
     def one() -> float:
         started = time.perf_counter()
-        case = services.create_case(by=office, region=region, enterprise_name="息县测试纺织有限公司",
-                                    credit_code_value="91411528MA46H6U16J", category=category, channel=channel,
-                                    description=describe(rng.choice(TOPICS), rng))
+        case = services.create_case(
+            by=office,
+            region=region,
+            enterprise_name="息县测试纺织有限公司",
+            credit_code_value="91411528MA46H6U16J",
+            category=category,
+            channel=channel,
+            description=describe(rng.choice(TOPICS), rng),
+        )
         case = services.assign(case, by=office, department=department)
-        services.resolve(case, by=handler, result="已协调供电公司完成增容改造，企业已恢复生产",
-                         evidence=[SimpleUploadedFile("说明.pdf", pdf, content_type="application/pdf")])
+        services.resolve(
+            case,
+            by=handler,
+            result="已协调供电公司完成增容改造，企业已恢复生产",
+            evidence=[SimpleUploadedFile("说明.pdf", pdf, content_type="application/pdf")],
+        )
         return (time.perf_counter() - started) * 1000
 
     results = {}
@@ -118,8 +152,10 @@ def time_writes(n: int) -> None:
                 if not connected:
                     post_save.connect(index.case_saved, sender=Case, dispatch_uid="case_search_index_case")
     with_index, without = statistics.median(results["with index"]), statistics.median(results["without index"])
-    print(f"a case written (create + assign + resolve, 3 transactions), median of {2 * n}: "
-          f"{with_index:.1f} ms with the index, {without:.1f} ms without: +{(with_index / without - 1) * 100:.1f} %")
+    print(
+        f"a case written (create + assign + resolve, 3 transactions), median of {2 * n}: "
+        f"{with_index:.1f} ms with the index, {without:.1f} ms without: +{(with_index / without - 1) * 100:.1f} %"
+    )
 
 
 def main() -> None:
@@ -140,8 +176,9 @@ def main() -> None:
     from cases.users import create_user
 
     city = create_user("bench_search_city", role="city_office", password="x-bench-1")[0]
-    county = create_user("bench_search_county", role="county_office", region=Region.objects.get(code="411502"),
-                         password="x-bench-1")[0]
+    county = create_user(
+        "bench_search_county", role="county_office", region=Region.objects.get(code="411502"), password="x-bench-1"
+    )[0]
     from django.db import connection
 
     print(f"{connection.vendor}, {Case.objects.count()} cases")

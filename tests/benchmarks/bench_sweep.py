@@ -12,6 +12,7 @@ the query plan of the sweep's "overdue" query: an Index Scan on the partial inde
 ``case_open_due_idx``, so the sweep's cost follows the due rows, not the table.
 This is not a test; pytest does not collect it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -67,11 +68,21 @@ def fill(total: int, due_share: float, today: dt.date) -> int:
     for n in range(1, total + 1):
         is_due = n % due_every == 0
         due += is_due
-        batch.append(Case(
-            region=region, year=2026, serial=n, number=f"411502-2026-{n:07d}", enterprise=enterprise,
-            category=category, channel=channel, description="基准测试", received_at=received,
-            due_date=past_due if is_due else later, calendar_version="bench",
-        ))
+        batch.append(
+            Case(
+                region=region,
+                year=2026,
+                serial=n,
+                number=f"411502-2026-{n:07d}",
+                enterprise=enterprise,
+                category=category,
+                channel=channel,
+                description="基准测试",
+                received_at=received,
+                due_date=past_due if is_due else later,
+                calendar_version="bench",
+            )
+        )
         if len(batch) == 10000:
             Case.objects.bulk_create(batch)
             batch = []
@@ -121,7 +132,10 @@ def main() -> None:
         due = fill(args.cases, args.due_share, today)
         filled = time.perf_counter()
         print(f"database: {urlparse(url).path.lstrip('/')} on {urlparse(url).hostname}")
-        print(f"migrate: {migrated - started:.1f} s; fill {args.cases:,} open cases ({due:,} due): {filled - migrated:.1f} s")
+        print(
+            f"migrate: {migrated - started:.1f} s; "
+            f"fill {args.cases:,} open cases ({due:,} due): {filled - migrated:.1f} s"
+        )
 
         calendar = workdays.current_calendar()
         overdue = sweep.due_querysets(today, calendar, sweep.Timers.from_settings())["overdue"]
@@ -136,8 +150,10 @@ def main() -> None:
             t0 = time.perf_counter()
             run = sweep.run_sweep(now=now)
             t1 = time.perf_counter()
-        print(f"\nsweep 1: {t1 - t0:.2f} s — planned {run.planned:,}, sent {run.sent:,}, "
-              f"errors {len(run.errors)}, {len(queries):,} queries")
+        print(
+            f"\nsweep 1: {t1 - t0:.2f} s — planned {run.planned:,}, sent {run.sent:,}, "
+            f"errors {len(run.errors)}, {len(queries):,} queries"
+        )
         t2 = time.perf_counter()
         idle = sweep.run_sweep(now=now)
         t3 = time.perf_counter()

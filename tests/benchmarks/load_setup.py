@@ -8,6 +8,7 @@ token) to ``--out`` for the locust process, which does not load Django itself.
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/scale_load \\
         .venv/bin/python tests/benchmarks/load_setup.py --cases 10000 --out /tmp/caseledger_load_users.json
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,9 +50,16 @@ def main():
     def add(username, role, region=None, department=None):
         user, _created = create_user(username, role=role, region=region, department=department, password=args.password)
         token, _created = Token.objects.get_or_create(user=user)
-        users.append({"username": username, "role": role, "region": region.code if region else None,
-                      "region_id": region.pk if region else None,
-                      "department_id": department.pk if department else None, "token": token.key})
+        users.append(
+            {
+                "username": username,
+                "role": role,
+                "region": region.code if region else None,
+                "region_id": region.pk if region else None,
+                "department_id": department.pk if department else None,
+                "token": token.key,
+            }
+        )
 
     for region in Region.objects.filter(level="county").order_by("code"):
         add(f"load_office_{region.code}", "county_office", region=region)

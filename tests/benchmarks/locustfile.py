@@ -13,6 +13,7 @@ offices (5) list, open, route (交办), export and draft notices; departments (4
 for (签收) and export; assessors (1) read scoreboards, scoresheets and item 15, and export; one
 probe user per ten reads ``/healthz``, the floor. Any status but the expected is a failure.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -27,7 +28,9 @@ from locust import HttpUser, between, task
 
 LOAD = json.loads(Path(os.environ.get("LOAD_USERS", "/tmp/caseledger_load_users.json")).read_text())
 YEAR = LOAD["year"]
-BY_ROLE = {role: [u for u in LOAD["users"] if u["role"] == role] for role in ("county_office", "department", "assessor")}
+BY_ROLE = {
+    role: [u for u in LOAD["users"] if u["role"] == role] for role in ("county_office", "department", "assessor")
+}
 NEXT = {role: itertools.cycle(accounts) for role, accounts in BY_ROLE.items() if accounts}
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
@@ -42,8 +45,12 @@ class Member(HttpUser):
         self.api = {"Authorization": f"Token {self.account['token']}"}
         page = self.client.get("/login/", name="login page")
         token = CSRF.search(page.text).group(1)
-        response = self.client.post("/login/", {"username": self.account["username"], "password": LOAD["password"],
-                                                "csrfmiddlewaretoken": token}, name="login", allow_redirects=False)
+        response = self.client.post(
+            "/login/",
+            {"username": self.account["username"], "password": LOAD["password"], "csrfmiddlewaretoken": token},
+            name="login",
+            allow_redirects=False,
+        )
         if response.status_code != 302:
             raise RuntimeError(f"login of {self.account['username']} failed: {response.status_code}")
         self.case_ids = self._case_ids()
@@ -64,8 +71,9 @@ class Member(HttpUser):
         self.client.get("/ledger/", name="台帐 first page")
 
     def ledger_filtered(self):
-        self.client.get("/ledger/", params={"state": random.choice(["received", "assigned", "resolved"])},
-                        name="台帐 filtered")
+        self.client.get(
+            "/ledger/", params={"state": random.choice(["received", "assigned", "resolved"])}, name="台帐 filtered"
+        )
 
     def api_list(self):
         self.client.get("/api/v1/cases/", params={"page": random.randint(1, 3)}, headers=self.api, name="API case list")
@@ -73,8 +81,9 @@ class Member(HttpUser):
     def export(self):
         start = dt.date(YEAR, random.randint(1, 10), 1)
         params = {"received_from": start.isoformat(), "received_to": (start + dt.timedelta(days=13)).isoformat()}
-        with self.client.get("/ledger/export.csv", params=params, name="export CSV (two weeks)",
-                             stream=True, catch_response=True) as response:
+        with self.client.get(
+            "/ledger/export.csv", params=params, name="export CSV (two weeks)", stream=True, catch_response=True
+        ) as response:
             size = sum(len(chunk) for chunk in response.iter_content(65536))
             if response.status_code != 200 or size == 0:
                 response.failure(f"export: {response.status_code}, {size} bytes")
@@ -110,8 +119,13 @@ class CountyOffice(Member):
         if not received or not own:
             return
         case = random.choice(received)
-        with self.client.post(f"/api/v1/cases/{case['id']}/assign/", json={"department": random.choice(own)},
-                              headers=self.api, name="route (交办)", catch_response=True) as response:
+        with self.client.post(
+            f"/api/v1/cases/{case['id']}/assign/",
+            json={"department": random.choice(own)},
+            headers=self.api,
+            name="route (交办)",
+            catch_response=True,
+        ) as response:
             if response.status_code == 409:  # another office user routed it a moment earlier: the app's answer
                 response.success()
 
@@ -122,8 +136,12 @@ class CountyOffice(Member):
     @task(1)
     def draft_notice(self):
         month = random.randint(1, 10)
-        self.client.post(f"/notices/regions/{self.account['region']}/draft/", {"period": f"{YEAR}-{month:02d}"},
-                         headers=self._csrf(), name="draft notice (one county-month)")
+        self.client.post(
+            f"/notices/regions/{self.account['region']}/draft/",
+            {"period": f"{YEAR}-{month:02d}"},
+            headers=self._csrf(),
+            name="draft notice (one county-month)",
+        )
 
 
 class Department(Member):
@@ -145,12 +163,19 @@ class Department(Member):
     @task(1)
     def sign_for(self):
         """签收: an assigned case of the department not signed for yet."""
-        waiting = [c for c in self._case_ids(state="assigned", department=self.account["department_id"])
-                   if not c.get("acknowledged_at")]
+        waiting = [
+            c
+            for c in self._case_ids(state="assigned", department=self.account["department_id"])
+            if not c.get("acknowledged_at")
+        ]
         if not waiting:
             return
-        with self.client.post(f"/api/v1/cases/{random.choice(waiting)['id']}/acknowledge/", headers=self.api,
-                              name="sign for (签收)", catch_response=True) as response:
+        with self.client.post(
+            f"/api/v1/cases/{random.choice(waiting)['id']}/acknowledge/",
+            headers=self.api,
+            name="sign for (签收)",
+            catch_response=True,
+        ) as response:
             if response.status_code == 409:  # signed for by a colleague a moment ago
                 response.success()
 

@@ -1,5 +1,6 @@
 """One real browser through the whole path: a county office logs a case and routes it, the
 department acknowledges and resolves it with an evidence PDF, and the 台帐 shows it 已解决."""
+
 from __future__ import annotations
 
 import os
@@ -16,15 +17,25 @@ from tests.conftest import IN_CI, PDF_BYTES
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SCREENSHOTS = Path(os.environ.get("SCREENSHOT_DIR", "/tmp"))
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not Path(CHROMIUM).exists() and not IN_CI,
-                       reason="needs Debian chromium at /usr/bin/chromium (apt-get install chromium)"),
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists() and not IN_CI,
+        reason="needs Debian chromium at /usr/bin/chromium (apt-get install chromium)",
+    ),
 ]
 
 
@@ -48,8 +59,12 @@ def log_in(page, base, username, password):
     page.wait_for_url(f"{base}/")
 
 
-def test_county_logs_and_routes_department_resolves_ledger_shows_resolved(live_server, browser, tmp_path, dept_x, category, channel, region_a):
-    county, county_password = create_user("county_e2e", role="county_office", region=region_a, password="county-pass-e2e")
+def test_county_logs_and_routes_department_resolves_ledger_shows_resolved(
+    live_server, browser, tmp_path, dept_x, category, channel, region_a
+):
+    county, county_password = create_user(
+        "county_e2e", role="county_office", region=region_a, password="county-pass-e2e"
+    )
     dept, dept_password = create_user("dept_e2e", role="department", department=dept_x, password="dept-pass-e2e")
     base = live_server.url
     evidence = tmp_path / "办理情况说明.pdf"

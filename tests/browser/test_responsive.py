@@ -1,6 +1,7 @@
 """Every main page, for every role, on a phone (390 px) and on a desk (1366 px), in a real browser:
 no page-wide horizontal scroll, each menu entry on one line (the phone menu opened first), no
 untranslated English in what the page shows, no console errors, names instead of logins."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,8 +20,15 @@ from tests.conftest import IN_CI, pdf_file
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 WIDTHS = (390, 1366)
 # Latin words a Chinese page may show: file formats, the API, the language switcher's "English".
 ALLOWED_WORDS = {"PDF", "XLSX", "CSV", "Excel", "API", "SHA", "Token", "English"}
@@ -29,8 +37,10 @@ SCREENSHOTS = os.environ.get("SCREENSHOT_DIR")
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not Path(CHROMIUM).exists() and not IN_CI,
-                       reason="needs Debian chromium at /usr/bin/chromium (apt-get install chromium)"),
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists() and not IN_CI,
+        reason="needs Debian chromium at /usr/bin/chromium (apt-get install chromium)",
+    ),
 ]
 
 
@@ -60,11 +70,16 @@ def office_year(region_a, dept_x, dept_y, county_a, make_case, settings, tmp_pat
     resolved = services.assign(make_case(enterprise_name="信阳浉河区茶业有限公司"), by=county_a, department=dept_x)
     services.resolve(resolved, by=dept_user, result="经协调，问题已解决，企业已确认。", evidence=[pdf_file()])
     today = timezone.localdate()
-    notices.save_schedule(by=county_a, region=region_a, start_date=dt.date(today.year, 1, 1), recipients=[
-        {"group": "city_office", "name": "市服务办", "email": "city@example.cn"},
-        {"group": "local_leader", "name": "王副区长", "email": "leader@example.cn"},
-        {"group": "department_leader", "name": "工信局李局长", "email": "it@example.cn"},
-    ])
+    notices.save_schedule(
+        by=county_a,
+        region=region_a,
+        start_date=dt.date(today.year, 1, 1),
+        recipients=[
+            {"group": "city_office", "name": "市服务办", "email": "city@example.cn"},
+            {"group": "local_leader", "name": "王副区长", "email": "leader@example.cn"},
+            {"group": "department_leader", "name": "工信局李局长", "email": "it@example.cn"},
+        ],
+    )
     if today.month > 1:
         period = f"{today.year}-{today.month - 1:02d}"
         notices.issue_notice(by=county_a, notice=notices.draft_notice(by=county_a, region=region_a, period=period))
@@ -87,9 +102,11 @@ MEASURE = """() => {
   return {
     scrollWidth: document.documentElement.scrollWidth,
     innerWidth: window.innerWidth,
-    menu: Array.from(document.querySelectorAll('.mainnav a')).map(a => [a.textContent.trim(), lines(a), a.getBoundingClientRect().height]),
+    menu: Array.from(document.querySelectorAll('.mainnav a')).map(
+      a => [a.textContent.trim(), lines(a), a.getBoundingClientRect().height]),
     logout: (() => { const b = document.querySelector('.userbox button'); if (!b) return null;
-      const r = b.getBoundingClientRect(); return {visible: r.width > 0 && r.height > 0, height: r.height, right: r.right}; })(),
+      const r = b.getBoundingClientRect();
+      return {visible: r.width > 0 && r.height > 0, height: r.height, right: r.right}; })(),
     language: (() => { const s = document.querySelector('#language-select'); const r = s.getBoundingClientRect();
       return {visible: r.width > 0 && r.height > 0, right: r.right}; })(),
     text: (document.querySelector('header').innerText + '\\n' + (main ? main.innerText : '')),
@@ -138,7 +155,9 @@ def _walk(browser, live_server, username: str, password: str, paths: list[str]) 
         context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": 900})
         page = context.new_page()
         errors: list[str] = []
-        page.on("console", lambda message, errors=errors: errors.append(message.text) if message.type == "error" else None)
+        page.on(
+            "console", lambda message, errors=errors: errors.append(message.text) if message.type == "error" else None
+        )
         page.on("pageerror", lambda error, errors=errors: errors.append(str(error)))
         _log_in(page, live_server.url, username, password)
         for path in paths:
@@ -152,8 +171,17 @@ def _walk(browser, live_server, username: str, password: str, paths: list[str]) 
 
 def test_county_office_pages_fit_a_phone_and_a_desk(browser, live_server, office_year, county_a, region_a):
     year, case = office_year["year"], office_year["routed"]
-    paths = ["/", "/ledger/", f"/cases/{case.pk}/", "/cases/new/", "/notices/", f"/scoring/{year}/",
-             f"/scoring/{year}/{region_a.code}/", "/notifications/", f"/notices/regions/{region_a.code}/schedule/"]
+    paths = [
+        "/",
+        "/ledger/",
+        f"/cases/{case.pk}/",
+        "/cases/new/",
+        "/notices/",
+        f"/scoring/{year}/",
+        f"/scoring/{year}/{region_a.code}/",
+        "/notifications/",
+        f"/notices/regions/{region_a.code}/schedule/",
+    ]
 
     problems, header = _walk(browser, live_server, "county_a", "pass-county_a", paths)
 
@@ -164,8 +192,9 @@ def test_county_office_pages_fit_a_phone_and_a_desk(browser, live_server, office
 def test_department_pages_fit_a_phone_and_a_desk(browser, live_server, office_year):
     case = office_year["resolved"]
 
-    problems, header = _walk(browser, live_server, "dept_x", "pass-dept_x",
-                             ["/", "/ledger/", f"/cases/{case.pk}/", "/notifications/"])
+    problems, header = _walk(
+        browser, live_server, "dept_x", "pass-dept_x", ["/", "/ledger/", f"/cases/{case.pk}/", "/notifications/"]
+    )
 
     assert problems == []
     assert "浉河区工信局" in header and "dept_x" not in header
@@ -173,8 +202,15 @@ def test_department_pages_fit_a_phone_and_a_desk(browser, live_server, office_ye
 
 def test_city_office_pages_fit_a_phone_and_a_desk(browser, live_server, office_year, city_user, region_a):
     year, case = office_year["year"], office_year["resolved"]
-    paths = ["/", "/ledger/", f"/cases/{case.pk}/", "/cases/new/", f"/notices/?region={region_a.code}",
-             f"/scoring/{year}/", "/notifications/"]
+    paths = [
+        "/",
+        "/ledger/",
+        f"/cases/{case.pk}/",
+        "/cases/new/",
+        f"/notices/?region={region_a.code}",
+        f"/scoring/{year}/",
+        "/notifications/",
+    ]
 
     problems, header = _walk(browser, live_server, "city", "pass-city", paths)
 
@@ -184,9 +220,16 @@ def test_city_office_pages_fit_a_phone_and_a_desk(browser, live_server, office_y
 
 def test_assessor_pages_fit_a_phone_and_a_desk(browser, live_server, office_year, assessor, region_a):
     year, case = office_year["year"], office_year["resolved"]
-    paths = ["/", "/ledger/", f"/cases/{case.pk}/", f"/notices/?region={region_a.code}", f"/scoring/{year}/",
-             f"/scoring/{year}/{region_a.code}/", f"/scoring/{year}/{region_a.code}/items/15/",
-             f"/scoring/{year}/{region_a.code}/items/1/"]
+    paths = [
+        "/",
+        "/ledger/",
+        f"/cases/{case.pk}/",
+        f"/notices/?region={region_a.code}",
+        f"/scoring/{year}/",
+        f"/scoring/{year}/{region_a.code}/",
+        f"/scoring/{year}/{region_a.code}/items/15/",
+        f"/scoring/{year}/{region_a.code}/items/1/",
+    ]
 
     problems, header = _walk(browser, live_server, "assessor", "pass-assessor", paths)
 

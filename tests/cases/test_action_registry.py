@@ -1,5 +1,6 @@
 """The action registry (cases.actions) is the one declaration the FSM, the services, the case
 page, the API and the timeline read: adding an action is one entry plus its service."""
+
 from __future__ import annotations
 
 import ast
@@ -102,7 +103,8 @@ def test_fsm_permission_is_the_registrys_who_may(assigned_case, county_a, county
 
 @pytest.mark.django_db
 def test_every_ledger_entry_records_what_its_action_declares(
-        make_case, county_a, city_user, dept_x, dept_y, dept_x_user, dept_y_user, django_capture_on_commit_callbacks):
+    make_case, county_a, city_user, dept_x, dept_y, dept_x_user, dept_y_user, django_capture_on_commit_callbacks
+):
     case = make_case()
     with django_capture_on_commit_callbacks(execute=True):
         services.assign(case, by=county_a, department=dept_x)
@@ -118,13 +120,20 @@ def test_every_ledger_entry_records_what_its_action_declares(
         services.mark_supervised(case, by=county_a)
         services.resolve(case, by=dept_x_user, result="已解决", evidence=[pdf_file()])
         services.reopen(case, by=county_a, reason="企业不满意")
-        services.explain(case, by=dept_x_user, result="政策外", policy_basis="某文件", redirect_to="市局",
-                         evidence=[pdf_file()])
+        services.explain(
+            case, by=dept_x_user, result="政策外", policy_basis="某文件", redirect_to="市局", evidence=[pdf_file()]
+        )
         services.record_follow_up(case, by=county_a, satisfaction="satisfied")
-        services.add_note(case, by=county_a, note="请抓紧回访", purpose="reminder", details={
-            "department_name": dept_x.name, "due_date": "2026-01-05", "recipients": [dept_x_user.username]})
-        services.set_recomputed_due_date(case.pk, working_days=5, calendar=workdays.current_calendar(),
-                                         reason="日历变更")
+        services.add_note(
+            case,
+            by=county_a,
+            note="请抓紧回访",
+            purpose="reminder",
+            details={"department_name": dept_x.name, "due_date": "2026-01-05", "recipients": [dept_x_user.username]},
+        )
+        services.set_recomputed_due_date(
+            case.pk, working_days=5, calendar=workdays.current_calendar(), reason="日历变更"
+        )
     written = LedgerEntry.objects.filter(case_id=case.pk).order_by("seq")
     seen = set()
     for entry in written:

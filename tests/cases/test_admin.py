@@ -1,4 +1,5 @@
 """The admin is scoped like the UI; cases and ledger entries are read-only there."""
+
 from __future__ import annotations
 
 import pytest
@@ -17,8 +18,12 @@ def two_counties(make_case, county_a, county_b, region_b, dept_x, dept_x_user):
     mine = services.assign(make_case(enterprise_name="浉河企业"), by=county_a, department=dept_x)
     services.resolve(mine, by=dept_x_user, result="已解决", evidence=[pdf_file()])
     code = "91411503MA4000001"
-    theirs = make_case(by=county_b, region=region_b, enterprise_name="平桥企业",
-                       credit_code_value=code + credit_code.check_character(code))
+    theirs = make_case(
+        by=county_b,
+        region=region_b,
+        enterprise_name="平桥企业",
+        credit_code_value=code + credit_code.check_character(code),
+    )
     return mine, theirs
 
 
@@ -77,7 +82,13 @@ def test_ledger_entries_cannot_be_added_changed_or_deleted_even_by_a_superuser(c
 def test_reference_data_is_edited_by_the_city_office_only(client, city_user, county_a):
     category = Category.objects.get(code="labour")
     url = reverse("admin:cases_category_change", args=[category.pk])
-    data = {"code": "labour", "name": "用工对接", "deadline_days": 7, "complex_deadline_days": 15, "position": category.position}
+    data = {
+        "code": "labour",
+        "name": "用工对接",
+        "deadline_days": 7,
+        "complex_deadline_days": 15,
+        "position": category.position,
+    }
     client.force_login(county_a)
     assert client.get(url).status_code == 200  # may look
     assert client.post(url, data).status_code == 403

@@ -1,4 +1,5 @@
 """Case numbers are never reused: a per-region, per-year counter hands them out."""
+
 import importlib
 import threading
 
@@ -55,8 +56,9 @@ def test_migration_backfills_counters_from_existing_cases(make_case, region_a):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_intakes_after_a_deletion_take_distinct_new_numbers(make_case, county_a, region_a, category,
-                                                                      channel):
+def test_concurrent_intakes_after_a_deletion_take_distinct_new_numbers(
+    make_case, county_a, region_a, category, channel
+):
     make_case()
     newest = make_case()
     _delete_behind_the_triggers(newest)
@@ -66,9 +68,15 @@ def test_concurrent_intakes_after_a_deletion_take_distinct_new_numbers(make_case
     def create():
         try:
             barrier.wait(timeout=10)
-            services.create_case(by=county_a, region=region_a, enterprise_name="并发企业",
-                                 credit_code_value="914115683BJ1XG612H", category=category, channel=channel,
-                                 description="并发受理")
+            services.create_case(
+                by=county_a,
+                region=region_a,
+                enterprise_name="并发企业",
+                credit_code_value="914115683BJ1XG612H",
+                category=category,
+                channel=channel,
+                description="并发受理",
+            )
         except Exception as error:  # noqa: BLE001 - reported below
             errors.append(error)
         finally:

@@ -1,5 +1,6 @@
 """The everyday chrome: Chinese error pages, the favicon, DEBUG off unless asked, the admin in
 Chinese with the city's title, holiday names in Chinese, the demo's progress and login list."""
+
 from __future__ import annotations
 
 import io
@@ -99,11 +100,14 @@ def test_every_page_links_the_favicon_and_the_old_address_redirects(client):
 def test_debug_is_off_unless_asked_for_even_on_the_embedded_default():
     env = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
     env["DJANGO_SETTINGS_MODULE"] = "config.settings"
-    code = "import django; django.setup(); from django.conf import settings; print(settings.DEBUG, settings.EMAIL_BACKEND)"
+    code = (
+        "import django; django.setup(); from django.conf import settings; print(settings.DEBUG, settings.EMAIL_BACKEND)"
+    )
 
     off = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
-    on = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**env, "DEBUG": "true"},
-                        capture_output=True, text=True, timeout=60)
+    on = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env={**env, "DEBUG": "true"}, capture_output=True, text=True, timeout=60
+    )
 
     assert off.stdout.split() == ["False", "django.core.mail.backends.console.EmailBackend"], off.stderr
     assert on.stdout.split()[0] == "True"
@@ -114,8 +118,13 @@ def test_bin_run_takes_a_port_as_argument_or_from_the_environment(args, port):
     script = (ROOT / "bin" / "run").read_text()
     head = script.split('source "$(dirname "$0")/_venv"', 1)[0]
 
-    result = subprocess.run(["bash", "-c", head + 'echo "$PORT"', "run", *args], env={**os.environ, "PORT": "8124"},
-                            capture_output=True, text=True, timeout=10)
+    result = subprocess.run(
+        ["bash", "-c", head + 'echo "$PORT"', "run", *args],
+        env={**os.environ, "PORT": "8124"},
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
 
     assert result.stdout.strip() == port
     assert 'runserver "127.0.0.1:$PORT"' in script

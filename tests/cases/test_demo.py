@@ -1,4 +1,5 @@
 """The demo year is made through the services, so its ledgers verify and every state appears."""
+
 import datetime as dt
 
 from django.core.management import call_command

@@ -1,5 +1,6 @@
 """People and offices are shown by name, never by login: one rule (cases.display_names) for the
 header, the ledger timeline, 印发人 and the scoring history. The API keeps the login it hashed."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,5 +1,6 @@
 """An enterprise's history (SPEC §8): its problems across years, only the cases the user may see,
 404 when none; repeated problems marked; linked from every case page."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,14 +20,20 @@ SH = ZoneInfo("Asia/Shanghai")
 @pytest.fixture
 def shared(make_case, county_a, county_b, region_b, dept_x, dept_x_user):
     """One enterprise with cases in two counties and two years."""
-    old = make_case(description="用地指标不足", received_at=dt.datetime(2025, 5, 6, 10, tzinfo=SH),
-                    now=dt.datetime(2025, 5, 6, 10, tzinfo=SH))
+    old = make_case(
+        description="用地指标不足",
+        received_at=dt.datetime(2025, 5, 6, 10, tzinfo=SH),
+        now=dt.datetime(2025, 5, 6, 10, tzinfo=SH),
+    )
     old = services.assign(old, by=county_a, department=dept_x, now=dt.datetime(2025, 5, 6, 11, tzinfo=SH))
-    old = services.resolve(old, by=dept_x_user, result="已协调", evidence=[pdf_file()],
-                           now=dt.datetime(2025, 5, 8, 11, tzinfo=SH))
-    old = services.record_follow_up(old, by=county_a, satisfaction="dissatisfied", note="未解决",
-                                    now=dt.datetime(2025, 5, 9, 11, tzinfo=SH))
+    old = services.resolve(
+        old, by=dept_x_user, result="已协调", evidence=[pdf_file()], now=dt.datetime(2025, 5, 8, 11, tzinfo=SH)
+    )
+    old = services.record_follow_up(
+        old, by=county_a, satisfaction="dissatisfied", note="未解决", now=dt.datetime(2025, 5, 9, 11, tzinfo=SH)
+    )
     old = services.reopen(old, by=county_a, reason="企业不满意", now=dt.datetime(2025, 5, 9, 12, tzinfo=SH))
+
     def on(day):
         moment = dt.datetime(2026, 3, day, 10, tzinfo=SH)
         return {"received_at": moment, "now": moment}
@@ -45,7 +52,9 @@ def test_a_county_sees_only_its_own_cases_of_a_shared_enterprise(client, county_
     assert {c["region"] for c in data["cases"]} == {"411502"}
     assert data["counts"] == {"total": 3, "open": 3, "reopened": 1, "dissatisfied": 1, "repeated": 1}
     first = next(c for c in data["cases"] if c["number"] == shared["old"].number)
-    assert first["state"] == "assigned" and first["category"] == "labour" and first["received_at"].startswith("2025-05-06")
+    assert (
+        first["state"] == "assigned" and first["category"] == "labour" and first["received_at"].startswith("2025-05-06")
+    )
     assert first["closed_at"] is None  # reopened: closed no more
     again = next(c for c in data["cases"] if c["number"] == shared["again"].number)
     assert again["repeat_of"] == [shared["old"].number]

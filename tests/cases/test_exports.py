@@ -1,5 +1,6 @@
 """CSV and XLSX exports of the 台帐: streamed, scoped, filtered, Excel-friendly, and a query count
 that does not grow with the number of rows."""
+
 from __future__ import annotations
 
 import csv
@@ -19,8 +20,20 @@ from tests.conftest import pdf_file
 pytestmark = pytest.mark.django_db
 
 TZ = dt.timezone(dt.timedelta(hours=8))
-HEADERS = ["序号", "编号", "企业名称", "问题类别", "问题内容", "受理时间", "责任单位", "办理时限", "办理状态",
-           "办结时间", "办理结果", "是否按期"]
+HEADERS = [
+    "序号",
+    "编号",
+    "企业名称",
+    "问题类别",
+    "问题内容",
+    "受理时间",
+    "责任单位",
+    "办理时限",
+    "办理状态",
+    "办结时间",
+    "办理结果",
+    "是否按期",
+]
 
 # Queries of an export, whatever the number of rows:
 #   1 session, 2 user, 3 profile (role), 4 the chosen category (the filter form validates it),
@@ -43,13 +56,18 @@ def read_xlsx(response) -> list[tuple]:
 @pytest.fixture
 def many(region_a, category, channel, dept_x, dept_y, county_a):
     def make(n):
-        return bulk_cases(n, region=region_a, category=category, channel=channel, departments=[dept_x, dept_y], by=county_a)
+        return bulk_cases(
+            n, region=region_a, category=category, channel=channel, departments=[dept_x, dept_y], by=county_a
+        )
+
     return make
 
 
 @pytest.mark.parametrize("n", [100, 2000])
 @pytest.mark.parametrize("kind", ["csv", "xlsx"])
-def test_export_query_count_does_not_grow_with_rows(client, county_a, many, category, django_assert_max_num_queries, n, kind):
+def test_export_query_count_does_not_grow_with_rows(
+    client, county_a, many, category, django_assert_max_num_queries, n, kind
+):
     many(n)
     client.force_login(county_a)
     with django_assert_max_num_queries(EXPORT_QUERIES):
@@ -61,8 +79,11 @@ def test_export_query_count_does_not_grow_with_rows(client, county_a, many, cate
 
 def test_csv_export_has_the_twelve_columns_and_a_dated_file_name(client, county_a, make_case, dept_x, dept_x_user):
     with time_machine.travel(dt.datetime(2025, 3, 3, 9, 0, tzinfo=TZ), tick=False):
-        case = services.assign(make_case(enterprise_name="信阳毛尖茶业有限公司", description="=HYPERLINK(\"x\")"),
-                               by=county_a, department=dept_x)
+        case = services.assign(
+            make_case(enterprise_name="信阳毛尖茶业有限公司", description='=HYPERLINK("x")'),
+            by=county_a,
+            department=dept_x,
+        )
         services.resolve(case, by=dept_x_user, result="已协调解决", evidence=[pdf_file()])
     with time_machine.travel(dt.datetime(2025, 3, 20, 9, 0, tzinfo=TZ), tick=False):
         client.force_login(county_a)
@@ -73,7 +94,7 @@ def test_csv_export_has_the_twelve_columns_and_a_dated_file_name(client, county_
     header, row = read_csv(response)
     assert header == HEADERS
     assert row[:4] == ["1", case.number, "信阳毛尖茶业有限公司", "用工对接"]
-    assert row[4] == "'=HYPERLINK(\"x\")"  # never a live formula in Excel
+    assert row[4] == '\'=HYPERLINK("x")'  # never a live formula in Excel
     assert row[5] == "2025-03-03 09:00" and row[6] == dept_x.name and row[7] == "2025-03-10"
     assert row[8] == "已解决" and row[9] == "2025-03-03 09:00" and row[10] == "已协调解决" and row[11] == "是"
 

@@ -1,5 +1,6 @@
 """Issue 10, deliverable 1: one input boundary (cases.input_rules) for forms, the API, the
 services and import rows — the same receipt range and the same text rule on every path."""
+
 from __future__ import annotations
 
 import csv
@@ -63,14 +64,17 @@ def test_anything_else_is_not_an_id(text):
     assert input_rules.parse_id(text) is None
 
 
-@pytest.mark.parametrize("received, ok", [
-    (dt.datetime(1999, 12, 31, 23, 59, tzinfo=BEIJING), False),
-    (dt.datetime(2000, 1, 1, 0, 0, tzinfo=BEIJING), True),
-    (dt.datetime(1, 1, 1, 0, 0, tzinfo=dt.UTC), False),
-    (dt.datetime(1899, 6, 1, tzinfo=BEIJING), False),
-    (NOW, True),
-    (NOW + dt.timedelta(minutes=1), False),
-])
+@pytest.mark.parametrize(
+    "received, ok",
+    [
+        (dt.datetime(1999, 12, 31, 23, 59, tzinfo=BEIJING), False),
+        (dt.datetime(2000, 1, 1, 0, 0, tzinfo=BEIJING), True),
+        (dt.datetime(1, 1, 1, 0, 0, tzinfo=dt.UTC), False),
+        (dt.datetime(1899, 6, 1, tzinfo=BEIJING), False),
+        (NOW, True),
+        (NOW + dt.timedelta(minutes=1), False),
+    ],
+)
 def test_a_receipt_lies_between_2000_and_now(received, ok):
     assert (input_rules.receipt_problem(received, now=NOW) is None) is ok
 
@@ -116,10 +120,18 @@ def test_transition_texts_refuse_control_characters(assigned_case, dept_x_user):
 
 @pytest.fixture
 def intake_data(category, channel, region_a):
-    return {"region": region_a.pk, "enterprise_name": "信阳市羚锐制药股份有限公司", "credit_code": VALID_CODE,
-            "enterprise_size": "above_scale", "contact_name": "李经理", "contact_phone": "0376-6200000",
-            "category": category.pk, "channel": channel.pk, "description": "用工短缺。\n请求协调。",
-            "received_at": "2025-09-30T09:15"}
+    return {
+        "region": region_a.pk,
+        "enterprise_name": "信阳市羚锐制药股份有限公司",
+        "credit_code": VALID_CODE,
+        "enterprise_size": "above_scale",
+        "contact_name": "李经理",
+        "contact_phone": "0376-6200000",
+        "category": category.pk,
+        "channel": channel.pk,
+        "description": "用工短缺。\n请求协调。",
+        "received_at": "2025-09-30T09:15",
+    }
 
 
 @time_machine.travel(NOW, tick=False)
@@ -133,8 +145,9 @@ def test_intake_form_refuses_a_receipt_before_2000(client, county_a, intake_data
 
 
 @time_machine.travel(NOW, tick=False)
-@pytest.mark.parametrize("field, value", [("enterprise_name", "信阳\x01公司"), ("description", "用工\x00短缺"),
-                                          ("contact_name", "李\t经理")])
+@pytest.mark.parametrize(
+    "field, value", [("enterprise_name", "信阳\x01公司"), ("description", "用工\x00短缺"), ("contact_name", "李\t经理")]
+)
 def test_intake_form_refuses_control_characters(client, county_a, intake_data, field, value):
     client.force_login(county_a)
     response = client.post(reverse("cases:intake"), {**intake_data, field: value})
@@ -165,14 +178,26 @@ def api_client(client, city_user):
 
 
 def _create(api_client, **changes):
-    body = {"region": "411502", "enterprise": {"name": "信阳某公司", "credit_code": VALID_CODE},
-            "category": "labour", "channel": "hotline", "description": "用工短缺"}
+    body = {
+        "region": "411502",
+        "enterprise": {"name": "信阳某公司", "credit_code": VALID_CODE},
+        "category": "labour",
+        "channel": "hotline",
+        "description": "用工短缺",
+    }
     body.update(changes)
     return api_client.post("/api/v1/cases/", json.dumps(body), content_type="application/json")
 
 
-@pytest.mark.parametrize("received_at", ["0001-01-01T00:00:00+08:00", "1899-01-01T00:00:00+08:00",
-                                         "1999-12-31T23:59:59+08:00", "2999-01-01T00:00:00+08:00"])
+@pytest.mark.parametrize(
+    "received_at",
+    [
+        "0001-01-01T00:00:00+08:00",
+        "1899-01-01T00:00:00+08:00",
+        "1999-12-31T23:59:59+08:00",
+        "2999-01-01T00:00:00+08:00",
+    ],
+)
 def test_api_refuses_a_receipt_outside_2000_to_now(api_client, received_at):
     response = _create(api_client, received_at=received_at)
     assert response.status_code == 400
@@ -184,12 +209,15 @@ def test_api_accepts_the_first_day_of_2000(api_client):
     assert _create(api_client, received_at="2000-01-01T00:00:00+08:00").status_code == 201
 
 
-@pytest.mark.parametrize("changes, field", [
-    ({"enterprise": {"name": "\x01\x1b", "credit_code": VALID_CODE}}, "enterprise"),
-    ({"description": "用工\x07短缺"}, "description"),
-    ({"contact_name": "李\n经理"}, "contact_name"),
-    ({"ref": "A\x1fB"}, "ref"),
-])
+@pytest.mark.parametrize(
+    "changes, field",
+    [
+        ({"enterprise": {"name": "\x01\x1b", "credit_code": VALID_CODE}}, "enterprise"),
+        ({"description": "用工\x07短缺"}, "description"),
+        ({"contact_name": "李\n经理"}, "contact_name"),
+        ({"ref": "A\x1fB"}, "ref"),
+    ],
+)
 def test_api_refuses_control_characters_with_a_field_error(api_client, changes, field):
     response = _create(api_client, **changes)
     assert response.status_code == 400
@@ -206,8 +234,9 @@ def test_api_keeps_line_breaks_in_a_description(api_client):
 
 def test_api_transition_text_refuses_control_characters(api_client, assigned_case, dept_x_user, client):
     client.defaults["HTTP_AUTHORIZATION"] = f"Token {Token.objects.create(user=dept_x_user).key}"
-    response = client.post(f"/api/v1/cases/{assigned_case.pk}/return/", {"reason": "退回\x00"},
-                           content_type="application/json")
+    response = client.post(
+        f"/api/v1/cases/{assigned_case.pk}/return/", {"reason": "退回\x00"}, content_type="application/json"
+    )
     assert response.status_code == 400
     response = client.post(f"/api/v1/cases/{assigned_case.pk}/return/", {"reason": "退回\x02"})  # a form body
     assert response.status_code == 400 and "reason" in response.json()
@@ -235,8 +264,10 @@ def write_csv(tmp_path):
     return write
 
 
-@pytest.mark.parametrize("column, value", [("企业名称", "信阳\x01公司"), ("问题内容", "用工\x1b[0m"),
-                                           ("编号", "A\tB"), ("责任单位", "人社\x08局")])
+@pytest.mark.parametrize(
+    "column, value",
+    [("企业名称", "信阳\x01公司"), ("问题内容", "用工\x1b[0m"), ("编号", "A\tB"), ("责任单位", "人社\x08局")],
+)
 def test_import_rows_refuse_control_characters_like_the_api(write_csv, county_a, column, value):
     found, summary = _import(write_csv, county_a, [row(**{column: value})])
     assert (2, column) in found, summary
@@ -252,7 +283,10 @@ def test_import_rows_keep_line_breaks_in_long_text(write_csv, county_a):
 
 @pytest.mark.parametrize("received", ["1899-03-13 09:36", "0001-01-01", "1999-12-31 23:59"])
 def test_import_rows_refuse_a_receipt_before_2000(write_csv, county_a, received):
-    found, summary = _import(write_csv, county_a, [row(受理时间=received, 交办时间="", 责任单位="", 办理状态="已受理",
-                                                       办结时间="", 办理结果="")])
+    found, summary = _import(
+        write_csv,
+        county_a,
+        [row(受理时间=received, 交办时间="", 责任单位="", 办理状态="已受理", 办结时间="", 办理结果="")],
+    )
     assert (2, "受理时间") in found, summary
     assert any("2000-01-01" in e["message"] for e in summary["errors"])

@@ -1,4 +1,5 @@
 """A tired clerk double-clicks 登记: the intake form carries a one-time token, so one case is logged."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,4 +1,5 @@
 """Stored files no row names are removed after a grace period; a file a row names never is."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -50,9 +51,14 @@ def named_files(media, assigned_case, dept_x_user, assessor, region_a, city_user
 
     services.resolve(assigned_case, by=dept_x_user, result="已解决", evidence=[pdf_file(), pdf_file("第二份.pdf")])
     attachments = add_attachments(2025, region_a, 1, by=assessor, files=[pdf_file("检查资料.pdf")])
-    notice = register_offline(by=city_user, region=region_a, period="2025-08", issued_on=dt.date(2025, 9, 5),
-                              groups=["city_office", "local_leader", "department_leader"],
-                              document=pdf_file("通报扫描件.pdf"))
+    notice = register_offline(
+        by=city_user,
+        region=region_a,
+        period="2025-08",
+        issued_on=dt.date(2025, 9, 5),
+        groups=["city_office", "local_leader", "department_leader"],
+        document=pdf_file("通报扫描件.pdf"),
+    )
     names = [e.file.name for e in Evidence.objects.all()] + [a.file.name for a in attachments] + [notice.document.name]
     assert len(names) == 4 and {n.split("/")[0] for n in names} == {"evidence", "scoring", "notices"}
     for name in names:
@@ -150,8 +156,9 @@ def orphan_size() -> int:
 @pytest.fixture
 def api_case_key(county_a, make_case):
     case = make_case()
-    return IdempotencyKey.objects.create(user=county_a, key="k", request_hash="0" * 64, case=case,
-                                         created_at=timezone.now())
+    return IdempotencyKey.objects.create(
+        user=county_a, key="k", request_hash="0" * 64, case=case, created_at=timezone.now()
+    )
 
 
 def test_beat_runs_housekeeping_daily(settings):

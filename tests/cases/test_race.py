@@ -1,4 +1,5 @@
 """Two (or more) people acting on one case at once: exactly one wins; the rest are told it changed."""
+
 import threading
 
 import pytest
@@ -58,18 +59,27 @@ def test_concurrent_resolves_leave_one_winner_and_one_entry_each_round(make_case
 def test_resolve_racing_return_has_one_winner(make_case, county_a, dept_x, dept_x_user):
     for _ in range(5):
         case = services.assign(make_case(), by=county_a, department=dept_x)
-        outcomes = _race([
-            lambda case=case: services.resolve(case, by=dept_x_user, result="已解决", evidence=[pdf_file()]),
-            lambda case=case: services.return_case(case, by=dept_x_user, reason="不属本单位职责"),
-        ])
+        outcomes = _race(
+            [
+                lambda case=case: services.resolve(case, by=dept_x_user, result="已解决", evidence=[pdf_file()]),
+                lambda case=case: services.return_case(case, by=dept_x_user, reason="不属本单位职责"),
+            ]
+        )
         assert sorted(outcomes) == ["refused", "won"], outcomes
         assert LedgerEntry.objects.filter(case=case).count() == 3
 
 
 def test_concurrent_intake_gives_distinct_numbers(county_a, region_a, category, channel):
     def create():
-        services.create_case(by=county_a, region=region_a, enterprise_name="并发企业", credit_code_value="914115683BJ1XG612H",
-                             category=category, channel=channel, description="并发受理")
+        services.create_case(
+            by=county_a,
+            region=region_a,
+            enterprise_name="并发企业",
+            credit_code_value="914115683BJ1XG612H",
+            category=category,
+            channel=channel,
+            description="并发受理",
+        )
 
     outcomes = _race([create] * 6)
     assert outcomes == ["won"] * 6

@@ -1,6 +1,7 @@
 """Race answers (SPEC §2, §8): an action refused because the case moved on since the actor loaded
 it — its state or department changed — is 409 "该问题已被他人处理，请刷新" on the page, in the
 services and in the API; 403 stays for a user who never was the right actor."""
+
 from __future__ import annotations
 
 import pytest
@@ -57,7 +58,8 @@ def test_resolving_a_case_returned_a_moment_earlier_is_moved_on(assigned_case, d
 
 
 def test_a_department_the_case_was_rerouted_from_hears_moved_on_not_forbidden(
-        assigned_case, county_a, dept_y, dept_x_user):
+    assigned_case, county_a, dept_y, dept_x_user
+):
     services.reassign(assigned_case, by=county_a, department=dept_y)
     case = reload(assigned_case)  # loaded after the reroute: only the routing history tells
     for act in (
@@ -96,10 +98,18 @@ def test_a_user_who_never_was_the_right_actor_is_still_forbidden(assigned_case, 
     with pytest.raises(NotAllowed):  # a department taking an office action
         services.require_actor(dept_x_user, assigned_case, office=True)
     case = services.assign(
-        services.create_case(by=county_a, region=assigned_case.region, enterprise_name="另一企业",
-                             credit_code_value="914115683BJ1XG612H", category=assigned_case.category,
-                             channel=assigned_case.channel, description="另一个问题"),
-        by=county_a, department=assigned_case.department)
+        services.create_case(
+            by=county_a,
+            region=assigned_case.region,
+            enterprise_name="另一企业",
+            credit_code_value="914115683BJ1XG612H",
+            category=assigned_case.category,
+            channel=assigned_case.channel,
+            description="另一个问题",
+        ),
+        by=county_a,
+        department=assigned_case.department,
+    )
     services.return_case(case, by=dept_x_user, reason="x")
     with pytest.raises(NotAllowed):  # the office on a department's action, the case with nobody
         services.require_actor(county_a, reload(case), office=False)
@@ -119,8 +129,20 @@ def test_refusal_for_tells_the_three_answers_apart(make_case, county_a, city_use
     assert isinstance(services.refusal_for(case, assessor, "assign", office=True, seen=seen), NotAllowed)
 
 
-@pytest.mark.parametrize("value, parsed", [("3", 3), (" 12 ", 12), ("", None), (None, None), ("-1", None),
-                                           ("1.5", None), ("³", None), ("１２", None), ("9" * 10, None)])
+@pytest.mark.parametrize(
+    "value, parsed",
+    [
+        ("3", 3),
+        (" 12 ", 12),
+        ("", None),
+        (None, None),
+        ("-1", None),
+        ("1.5", None),
+        ("³", None),
+        ("１２", None),
+        ("9" * 10, None),
+    ],
+)
 def test_a_sent_version_parses_as_ascii_digits_only(value, parsed):
     assert services.parse_version(value) == parsed
 
@@ -135,7 +157,8 @@ def test_case_page_forms_carry_the_version_they_show(client, assigned_case, dept
 
 
 def test_page_resolving_a_case_returned_a_moment_earlier_answers_409_with_a_clear_message(
-        client, assigned_case, dept_x_user, settings):
+    client, assigned_case, dept_x_user, settings
+):
     services.return_case(assigned_case, by=dept_x_user, reason="不属本单位职责")
     client.force_login(dept_x_user)
     response = post(client, "resolve", assigned_case, {"result": "已解决", "evidence": [pdf_file()]}, seen=2)
@@ -148,7 +171,8 @@ def test_page_resolving_a_case_returned_a_moment_earlier_answers_409_with_a_clea
 
 
 def test_page_of_an_office_routed_by_someone_else_meanwhile_says_moved_on(
-        client, make_case, county_a, city_user, dept_x, dept_y):
+    client, make_case, county_a, city_user, dept_x, dept_y
+):
     case = make_case()
     services.assign(case, by=city_user, department=dept_y)
     client.force_login(county_a)
@@ -166,22 +190,28 @@ def test_page_stale_version_does_not_turn_a_wrong_role_into_409(client, assigned
     assert response.status_code == 403 and "只有" in response.content.decode()
 
 
-def test_page_extension_request_after_the_case_was_rerouted_is_409(client, assigned_case, county_a, dept_y, dept_x_user):
+def test_page_extension_request_after_the_case_was_rerouted_is_409(
+    client, assigned_case, county_a, dept_y, dept_x_user
+):
     services.reassign(assigned_case, by=county_a, department=dept_y)
     client.force_login(dept_x_user)
-    response = client.post(reverse("cases:request_extension", args=[assigned_case.pk]),
-                           {"request_extension-days": "2", "request_extension-reason": "需协调", "seen": "2"})
+    response = client.post(
+        reverse("cases:request_extension", args=[assigned_case.pk]),
+        {"request_extension-days": "2", "request_extension-reason": "需协调", "seen": "2"},
+    )
     assert response.status_code == 409 and MOVED_ON in response.content.decode()
     assert entries(assigned_case) == ["create", "assign", "reassign"]
 
 
 def test_page_extension_decision_on_a_request_already_decided_is_409(
-        client, assigned_case, county_a, city_user, dept_x_user):
+    client, assigned_case, county_a, city_user, dept_x_user
+):
     services.request_extension(assigned_case, by=dept_x_user, reason="需协调", days=2)
     seen = services.ledger_version(assigned_case)
     services.reject_extension(assigned_case, by=city_user, note="不予延期")
     client.force_login(county_a)
-    response = client.post(reverse("cases:approve_extension", args=[assigned_case.pk]),
-                           {"approve_extension-note": "", "seen": str(seen)})
+    response = client.post(
+        reverse("cases:approve_extension", args=[assigned_case.pk]), {"approve_extension-note": "", "seen": str(seen)}
+    )
     assert response.status_code == 409 and MOVED_ON in response.content.decode()
     assert entries(assigned_case)[-1] == "reject_extension"

@@ -1,5 +1,6 @@
 """One scope rule (cases.scope.scope_of) feeds the cases, the region and department lists, the
 notices and the scores; one find_region names a region everywhere."""
+
 from __future__ import annotations
 
 import pytest
@@ -32,8 +33,8 @@ def test_an_inactive_user_sees_nothing(county_a, assigned_case):
 
 
 def test_cases_regions_notices_and_scores_read_the_same_scope(
-        county_a, county_b, city_user, assessor, dept_x_user, dept_y_user, dept_y, region_a, region_b, city,
-        assigned_case):
+    county_a, county_b, city_user, assessor, dept_x_user, dept_y_user, dept_y, region_a, region_b, city, assigned_case
+):
     every = set(Region.objects.values_list("code", flat=True))
     assert set(visible_regions(city_user).values_list("code", flat=True)) == every
     assert readable_region_codes(assessor) is None

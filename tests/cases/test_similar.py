@@ -1,5 +1,6 @@
 """Similar cases at intake (重复件): the same enterprise's cases of the last 365 days whose wording
 is close — flagged in the case JSON, in the intake page's preview, and on the case page."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -51,23 +52,36 @@ def test_a_repeated_complaint_is_flagged_when_it_is_logged_through_the_api(clien
     first = make_case(description="流动资金贷款续贷审批周期过长")
     make_case(description="技术工人招聘困难")  # same enterprise, far text
     client.force_login(county_a)
-    response = client.post("/api/v1/cases/", {
-        "region": "411502", "enterprise": {"name": "信阳测试企业有限公司", "credit_code": CODE},
-        "category": "finance", "channel": "hotline", "description": "续贷审批周期太长，流动资金紧张",
-    }, content_type="application/json")
+    response = client.post(
+        "/api/v1/cases/",
+        {
+            "region": "411502",
+            "enterprise": {"name": "信阳测试企业有限公司", "credit_code": CODE},
+            "category": "finance",
+            "channel": "hotline",
+            "description": "续贷审批周期太长，流动资金紧张",
+        },
+        content_type="application/json",
+    )
     assert response.status_code == 201
     similar = response.json()["similar"]
     assert [s["number"] for s in similar] == [first.number]
     assert similar[0]["state"] == "received" and similar[0]["received_at"].startswith(
-        first.received_at.astimezone(dt.timezone(dt.timedelta(hours=8))).date().isoformat())
+        first.received_at.astimezone(dt.timezone(dt.timedelta(hours=8))).date().isoformat()
+    )
     # The earlier case itself lists nothing: similar cases are the ones before it.
     assert client.get(f"/api/v1/cases/{first.pk}/").json()["similar"] == []
 
 
 def test_another_enterprise_or_a_case_older_than_a_year_is_not_similar(make_case, county_a):
     now = dt.datetime(2026, 6, 1, 10, tzinfo=dt.UTC)
-    make_case(description="流动资金贷款续贷审批周期过长", credit_code_value=OTHER_CODE,
-              enterprise_name="另一家企业有限公司", received_at=now - dt.timedelta(days=3), now=now)
+    make_case(
+        description="流动资金贷款续贷审批周期过长",
+        credit_code_value=OTHER_CODE,
+        enterprise_name="另一家企业有限公司",
+        received_at=now - dt.timedelta(days=3),
+        now=now,
+    )
     make_case(description="流动资金贷款续贷审批周期过长", received_at=now - dt.timedelta(days=366), now=now)
     recent = make_case(description="流动资金贷款续贷审批周期过长", received_at=now - dt.timedelta(days=364), now=now)
     found = similar_to_text(county_a, credit_code=CODE, description="流动资金贷款续贷审批周期太长", now=now)
@@ -77,8 +91,9 @@ def test_another_enterprise_or_a_case_older_than_a_year_is_not_similar(make_case
 def test_a_county_is_never_told_of_another_countys_case(make_case, county_a, county_b, region_b, city_user):
     theirs = make_case(by=county_b, region=region_b, description="流动资金贷款续贷审批周期过长")
     assert similar_to_text(county_a, credit_code=CODE, description="流动资金贷款续贷审批周期过长") == []
-    assert [s.number for s in similar_to_text(city_user, credit_code=CODE, description="流动资金贷款续贷审批周期过长")] == [
-        theirs.number]
+    assert [
+        s.number for s in similar_to_text(city_user, credit_code=CODE, description="流动资金贷款续贷审批周期过长")
+    ] == [theirs.number]
 
 
 def test_the_intake_preview_endpoint(client, county_a, make_case):
@@ -91,8 +106,7 @@ def test_the_intake_preview_endpoint(client, county_a, make_case):
     assert none.json()["similar"] == []
     typing = client.get("/api/v1/similar-cases/", {"credit_code": "9141156", "description": "季节性用工缺口"})
     assert typing.status_code == 200 and typing.json()["similar"] == [] and typing.json()["credit_code_problem"]
-    assert client.get("/api/v1/similar-cases/", {"credit_code": CODE}).json() == {
-        "description": ["问题内容为必填项。"]}
+    assert client.get("/api/v1/similar-cases/", {"credit_code": CODE}).json() == {"description": ["问题内容为必填项。"]}
     assert client.get("/api/v1/similar-cases/", {"credit_code": CODE, "description": "x" * 5001}).status_code == 400
     client.logout()
     assert client.get("/api/v1/similar-cases/", {"credit_code": CODE, "description": "x"}).status_code == 401
@@ -115,8 +129,9 @@ def test_the_case_page_shows_the_similar_cases_and_links_the_enterprise(client, 
     assert f"/enterprises/{CODE}/" in page
 
 
-def test_the_case_list_finds_similar_cases_in_one_query_for_the_page(client, county_a, make_case,
-                                                                   django_assert_max_num_queries):
+def test_the_case_list_finds_similar_cases_in_one_query_for_the_page(
+    client, county_a, make_case, django_assert_max_num_queries
+):
     for n in range(6):
         make_case(description=f"流动资金贷款续贷审批周期过长（第{n}次）")
     client.force_login(county_a)
@@ -141,6 +156,7 @@ def test_a_transition_answer_carries_similar_too(client, county_a, make_case, de
     with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5), tick=False):
         second = make_case(description="天然气供应不稳定，影响生产")
     client.force_login(county_a)
-    answer = client.post(f"/api/v1/cases/{second.pk}/assign/", {"department": dept_x.pk},
-                         content_type="application/json")
+    answer = client.post(
+        f"/api/v1/cases/{second.pk}/assign/", {"department": dept_x.pk}, content_type="application/json"
+    )
     assert answer.status_code == 200 and [s["number"] for s in answer.json()["similar"]] == [first.number]

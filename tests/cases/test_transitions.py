@@ -1,4 +1,5 @@
 """Every transition × every role: who may, who may not, and the ledger entry each writes."""
+
 import pytest
 
 from cases import services
@@ -37,8 +38,14 @@ def _attempt(action, case, user, dept_x, dept_y):
     if action == "resolve":
         return services.resolve(case, by=user, result="已协调解决", evidence=[pdf_file()])
     if action == "explain":
-        return services.explain(case, by=user, result="不属政策范围", policy_basis="豫政办〔2012〕148号",
-                                redirect_to="县市场监管局", evidence=[pdf_file()])
+        return services.explain(
+            case,
+            by=user,
+            result="不属政策范围",
+            policy_basis="豫政办〔2012〕148号",
+            redirect_to="县市场监管局",
+            evidence=[pdf_file()],
+        )
     if action == "reopen":
         return services.reopen(case, by=user, reason="企业不满意")
     if action == "follow_up":
@@ -49,22 +56,63 @@ def _attempt(action, case, user, dept_x, dept_y):
 # (action, starting case fixture, allowed roles, roles that cannot even see the case → 404,
 #  resulting state, ledger action)
 MATRIX = [
-    ("assign", "received", {"county_a", "city_user"}, {"county_b", "dept_x_user", "dept_y_user", "dept_z_user"},
-     State.ASSIGNED, "assign"),
-    ("reassign", "assigned_case", {"county_a", "city_user"}, {"county_b", "dept_y_user", "dept_z_user"},
-     State.ASSIGNED, "reassign"),
-    ("acknowledge", "assigned_case", {"dept_x_user"}, {"county_b", "dept_y_user", "dept_z_user"},
-     State.ASSIGNED, "acknowledge"),
-    ("return", "assigned_case", {"dept_x_user"}, {"county_b", "dept_y_user", "dept_z_user"},
-     State.RECEIVED, "return"),
-    ("resolve", "assigned_case", {"dept_x_user"}, {"county_b", "dept_y_user", "dept_z_user"},
-     State.RESOLVED, "resolve"),
-    ("explain", "assigned_case", {"dept_x_user"}, {"county_b", "dept_y_user", "dept_z_user"},
-     State.EXPLAINED, "explain"),
-    ("reopen", "closed", {"county_a", "city_user"}, {"county_b", "dept_y_user", "dept_z_user"},
-     State.ASSIGNED, "reopen"),
-    ("follow_up", "closed", {"county_a", "city_user"}, {"county_b", "dept_y_user", "dept_z_user"},
-     State.RESOLVED, "follow_up"),
+    (
+        "assign",
+        "received",
+        {"county_a", "city_user"},
+        {"county_b", "dept_x_user", "dept_y_user", "dept_z_user"},
+        State.ASSIGNED,
+        "assign",
+    ),
+    (
+        "reassign",
+        "assigned_case",
+        {"county_a", "city_user"},
+        {"county_b", "dept_y_user", "dept_z_user"},
+        State.ASSIGNED,
+        "reassign",
+    ),
+    (
+        "acknowledge",
+        "assigned_case",
+        {"dept_x_user"},
+        {"county_b", "dept_y_user", "dept_z_user"},
+        State.ASSIGNED,
+        "acknowledge",
+    ),
+    ("return", "assigned_case", {"dept_x_user"}, {"county_b", "dept_y_user", "dept_z_user"}, State.RECEIVED, "return"),
+    (
+        "resolve",
+        "assigned_case",
+        {"dept_x_user"},
+        {"county_b", "dept_y_user", "dept_z_user"},
+        State.RESOLVED,
+        "resolve",
+    ),
+    (
+        "explain",
+        "assigned_case",
+        {"dept_x_user"},
+        {"county_b", "dept_y_user", "dept_z_user"},
+        State.EXPLAINED,
+        "explain",
+    ),
+    (
+        "reopen",
+        "closed",
+        {"county_a", "city_user"},
+        {"county_b", "dept_y_user", "dept_z_user"},
+        State.ASSIGNED,
+        "reopen",
+    ),
+    (
+        "follow_up",
+        "closed",
+        {"county_a", "city_user"},
+        {"county_b", "dept_y_user", "dept_z_user"},
+        State.RESOLVED,
+        "follow_up",
+    ),
 ]
 
 
@@ -106,7 +154,9 @@ WRONG_STATE = [
 
 
 @pytest.mark.parametrize("action, start, role", WRONG_STATE)
-def test_transition_from_the_wrong_state_is_refused_and_changes_nothing(request, users, dept_x, dept_y, action, start, role):
+def test_transition_from_the_wrong_state_is_refused_and_changes_nothing(
+    request, users, dept_x, dept_y, action, start, role
+):
     case = request.getfixturevalue(start)
     entries = LedgerEntry.objects.filter(case=case).count()
     state = Case.objects.get(pk=case.pk).state
@@ -169,7 +219,9 @@ def test_city_department_takes_any_countys_case(received, county_a, city_dept):
     assert case.department == city_dept
 
 
-def test_reopened_case_returns_to_its_department_and_keeps_the_first_closing_in_the_ledger(closed, county_a, dept_x_user):
+def test_reopened_case_returns_to_its_department_and_keeps_the_first_closing_in_the_ledger(
+    closed, county_a, dept_x_user
+):
     case = services.reopen(closed, by=county_a, reason="企业不满意")
     assert case.state == State.ASSIGNED and case.closed_at is None and case.reopen_count == 1
     case = services.resolve(case, by=dept_x_user, result="再次协调，已解决", evidence=[pdf_file()])
@@ -231,8 +283,12 @@ def test_bad_uploads_are_refused_and_nothing_is_written(assigned_case, dept_x_us
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     with pytest.raises(InvalidInput) as info:
-        services.resolve(assigned_case, by=dept_x_user, result="已解决",
-                         evidence=[SimpleUploadedFile(name, content, content_type="application/pdf")])
+        services.resolve(
+            assigned_case,
+            by=dept_x_user,
+            result="已解决",
+            evidence=[SimpleUploadedFile(name, content, content_type="application/pdf")],
+        )
     assert info.value.field == "evidence"
     assert Case.objects.get(pk=assigned_case.pk).state == State.ASSIGNED
     assert LedgerEntry.objects.filter(case=assigned_case).count() == 2
@@ -276,8 +332,9 @@ def test_path_in_an_uploaded_name_never_reaches_the_disk(assigned_case, dept_x_u
     assert not (tmp_path / "etc").exists()
 
 
-def test_routing_and_returning_put_a_message_in_the_right_inboxes(make_case, county_a, dept_x, dept_x_user,
-                                                                   django_capture_on_commit_callbacks):
+def test_routing_and_returning_put_a_message_in_the_right_inboxes(
+    make_case, county_a, dept_x, dept_x_user, django_capture_on_commit_callbacks
+):
     from notifications.models import Notification
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -300,8 +357,16 @@ def test_closings_with_evidence_commit_their_ledger_entry_in_the_same_transactio
     resolved = services.resolve(resolved, by=dept_x_user, result="已解决", evidence=[pdf_file()])
     explained = services.assign(make_case(), by=county_a, department=dept_x)
     services.add_evidence(explained, by=dept_x_user, evidence=[pdf_file("补充.pdf")])
-    explained = services.explain(explained, by=dept_x_user, result="不属于政策范围", policy_basis="相关文件",
-                                 redirect_to="市场监督管理局", evidence=[pdf_file()])
-    actions = [list(LedgerEntry.objects.filter(case=c).order_by("seq").values_list("action", flat=True))
-               for c in (resolved, explained)]
+    explained = services.explain(
+        explained,
+        by=dept_x_user,
+        result="不属于政策范围",
+        policy_basis="相关文件",
+        redirect_to="市场监督管理局",
+        evidence=[pdf_file()],
+    )
+    actions = [
+        list(LedgerEntry.objects.filter(case=c).order_by("seq").values_list("action", flat=True))
+        for c in (resolved, explained)
+    ]
     assert actions == [["create", "assign", "resolve"], ["create", "assign", "evidence", "explain"]]

@@ -1,5 +1,6 @@
 """Each action form of the case page: allowed for the right role, refused with a message otherwise,
 and bad input or a wrong state changes nothing (no ledger entry, no file)."""
+
 from __future__ import annotations
 
 import pytest
@@ -29,6 +30,7 @@ def reload(case) -> Case:
 
 # -- the happy path, one role at a time ------------------------------------------------------
 
+
 def test_county_office_routes_a_case_to_a_department(client, make_case, county_a, dept_x):
     case = make_case()
     client.force_login(county_a)
@@ -44,10 +46,15 @@ def test_county_office_routes_a_case_to_a_department(client, make_case, county_a
 def test_department_acknowledges_resolves_with_several_files(client, assigned_case, dept_x_user):
     client.force_login(dept_x_user)
     assert post(client, "acknowledge", assigned_case).status_code == 302
-    response = post(client, "resolve", assigned_case, {
-        "result": "已协调人社部门举办专场招聘会",
-        "evidence": [pdf_file("招聘会通知.pdf"), pdf_file("签到表.pdf")],
-    })
+    response = post(
+        client,
+        "resolve",
+        assigned_case,
+        {
+            "result": "已协调人社部门举办专场招聘会",
+            "evidence": [pdf_file("招聘会通知.pdf"), pdf_file("签到表.pdf")],
+        },
+    )
     assert response.status_code == 302
     case = reload(assigned_case)
     assert case.state == State.RESOLVED
@@ -57,12 +64,17 @@ def test_department_acknowledges_resolves_with_several_files(client, assigned_ca
 
 def test_department_answers_with_an_explanation(client, assigned_case, dept_x_user):
     client.force_login(dept_x_user)
-    response = post(client, "explain", assigned_case, {
-        "result": "该事项不属于本部门职权范围",
-        "policy_basis": "《信阳市企业服务办法》第十条",
-        "redirect_to": "市场监管局窗口",
-        "evidence": [pdf_file("答复函.pdf")],
-    })
+    response = post(
+        client,
+        "explain",
+        assigned_case,
+        {
+            "result": "该事项不属于本部门职权范围",
+            "policy_basis": "《信阳市企业服务办法》第十条",
+            "redirect_to": "市场监管局窗口",
+            "evidence": [pdf_file("答复函.pdf")],
+        },
+    )
     assert response.status_code == 302
     case = reload(assigned_case)
     assert case.state == State.EXPLAINED and case.policy_basis.startswith("《信阳市")
@@ -96,7 +108,10 @@ def test_office_reopens_and_records_follow_up(client, assigned_case, county_a, d
     services.resolve(assigned_case, by=dept_x_user, result="已解决", evidence=[pdf_file()])
     client.force_login(county_a)
     assert reverse("cases:follow_up", args=[assigned_case.pk]) == f"/cases/{assigned_case.pk}/follow-up/"
-    assert post(client, "follow_up", assigned_case, {"satisfaction": "dissatisfied", "note": "企业不满意"}).status_code == 302
+    assert (
+        post(client, "follow_up", assigned_case, {"satisfaction": "dissatisfied", "note": "企业不满意"}).status_code
+        == 302
+    )
     assert reload(assigned_case).satisfaction == "dissatisfied"
     assert post(client, "reopen", assigned_case, {"reason": "企业对结果不满意"}).status_code == 302
     case = reload(assigned_case)
@@ -117,6 +132,7 @@ def test_reassign_offers_only_routable_departments(client, assigned_case, county
 
 # -- only the actions this user may take are offered ------------------------------------------
 
+
 def test_page_shows_only_the_actions_of_this_user(client, assigned_case, county_a, dept_x_user, assessor):
     url = reverse("cases:detail", args=[assigned_case.pk])
     client.force_login(dept_x_user)
@@ -133,11 +149,15 @@ def test_page_shows_only_the_actions_of_this_user(client, assigned_case, county_
 
 # -- wrong role: 403 with a message; wrong state: 409; nothing changes -----------------------
 
-@pytest.mark.parametrize("name,data", [
-    ("assign", {"department": "DEPT"}),
-    ("reopen", {"reason": "不满意"}),
-    ("follow_up", {"satisfaction": "satisfied"}),
-])
+
+@pytest.mark.parametrize(
+    "name,data",
+    [
+        ("assign", {"department": "DEPT"}),
+        ("reopen", {"reason": "不满意"}),
+        ("follow_up", {"satisfaction": "satisfied"}),
+    ],
+)
 def test_department_may_not_take_office_actions(client, make_case, dept_x, dept_x_user, county_a, name, data):
     case = services.assign(make_case(), by=county_a, department=dept_x)
     data = {key: (dept_x.pk if value == "DEPT" else value) for key, value in data.items()}
@@ -203,6 +223,7 @@ def test_get_on_an_action_url_is_not_allowed(client, assigned_case, dept_x_user)
 
 # -- bad uploads: a Chinese message, no ledger entry, no stored file --------------------------
 
+
 def _no_change(case):
     assert reload(case).state == State.ASSIGNED
     assert entries(case) == ["create", "assign"]
@@ -247,7 +268,9 @@ def test_hidden_or_path_like_file_name_is_refused(client, assigned_case, dept_x_
 
 def test_directories_in_an_uploaded_name_never_reach_storage(client, assigned_case, dept_x_user):
     client.force_login(dept_x_user)
-    response = post(client, "resolve", assigned_case, {"result": "已解决", "evidence": [pdf_file("../../etc/说明.pdf")]})
+    response = post(
+        client, "resolve", assigned_case, {"result": "已解决", "evidence": [pdf_file("../../etc/说明.pdf")]}
+    )
     # Django's upload parser keeps only the last path component; the stored name is generated.
     assert response.status_code == 302
     item = Evidence.objects.get(case=assigned_case)

@@ -1,6 +1,7 @@
 """The evidence download, and what the case page shows of a case's ledger.
 
 The dashboard's queues are tested in tests/desk/test_dashboard.py."""
+
 from __future__ import annotations
 
 import pytest
@@ -15,6 +16,7 @@ pytestmark = pytest.mark.django_db
 
 
 # -- evidence download ------------------------------------------------------------------------
+
 
 @pytest.fixture
 def evidence(assigned_case, dept_x_user):
@@ -56,7 +58,7 @@ def test_detail_shows_completeness_and_timeline_in_chinese(client, county_a, evi
     client.force_login(county_a)
     body = client.get(reverse("cases:detail", args=[evidence.case_id])).content.decode()
     assert "台帐完整" in body and "按期办结" in body
-    timeline = body[body.index('id="timeline"'):]
+    timeline = body[body.index('id="timeline"') :]
     for label in ("受理", "交办", "办结", "已交办 → 已解决", "网页", "办理情况说明.pdf"):
         assert label in timeline, label
     assert evidence.case.ledger_entries.last().hash[:12] in timeline
@@ -69,10 +71,16 @@ def test_detail_lists_what_an_incomplete_ledger_lacks(client, county_a, assigned
     from ledger import services as ledger
 
     with transaction.atomic():
-        ledger.append(assigned_case, action="resolve", from_state="assigned", to_state="resolved",
-                      source="import", payload={"result": "", "evidence": []})
+        ledger.append(
+            assigned_case,
+            action="resolve",
+            from_state="assigned",
+            to_state="resolved",
+            source="import",
+            payload={"result": "", "evidence": []},
+        )
     client.force_login(county_a)
     body = client.get(reverse("cases:detail", args=[assigned_case.pk])).content.decode()
-    completeness = body[body.index('id="completeness"'):]
+    completeness = body[body.index('id="completeness"') :]
     assert "台帐不完整" in completeness
     assert "办理结果" in completeness and "佐证材料（至少一项）" in completeness

@@ -1,4 +1,5 @@
 """The intake form (受理登记): field errors in Chinese, nothing written on bad input."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -68,16 +69,19 @@ def test_city_office_chooses_the_region(client, city_user, form_data, region_b):
     assert Case.objects.get().number.startswith("411503-2025-")
 
 
-@pytest.mark.parametrize("field,value,message", [
-    ("credit_code", "914115683BJ1XG6120", "校验位不正确"),
-    ("credit_code", "91411568", "18"),
-    ("credit_code", "", "必填"),
-    ("enterprise_name", "", "必填"),
-    ("description", "   ", "必填"),
-    ("category", "", "必填"),
-    ("received_at", "2025-09-30T11:00", "不能晚于当前时间"),
-    ("received_at", "昨天", "输入一个有效的日期"),
-])
+@pytest.mark.parametrize(
+    "field,value,message",
+    [
+        ("credit_code", "914115683BJ1XG6120", "校验位不正确"),
+        ("credit_code", "91411568", "18"),
+        ("credit_code", "", "必填"),
+        ("enterprise_name", "", "必填"),
+        ("description", "   ", "必填"),
+        ("category", "", "必填"),
+        ("received_at", "2025-09-30T11:00", "不能晚于当前时间"),
+        ("received_at", "昨天", "输入一个有效的日期"),
+    ],
+)
 @time_machine.travel(NOW, tick=False)
 def test_bad_input_shows_a_chinese_field_error_and_writes_nothing(client, county_a, form_data, field, value, message):
     client.force_login(county_a)

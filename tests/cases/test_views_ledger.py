@@ -1,5 +1,6 @@
 """The 台帐 list: columns, filters, sorting, pagination, and a query count that does not grow
 with the number of cases (the same bound at 100 and at 2,000)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -41,35 +42,64 @@ def bulk_cases(n: int, *, region, category, channel, departments, by, start=dt.d
     """n cases of one region in a mix of states, each with its hashed creation entry —
     written in bulk (the services take ~10 ms a case; this takes a fraction of a second)."""
     enterprise = Enterprise.objects.get_or_create(
-        credit_code="914115683BJ1XG612H", defaults={"name": "信阳批量测试企业有限公司"})[0]
+        credit_code="914115683BJ1XG612H", defaults={"name": "信阳批量测试企业有限公司"}
+    )[0]
     states = [State.RECEIVED, State.ASSIGNED, State.RESOLVED, State.EXPLAINED]
-    first = (Case.objects.filter(region=region, year=start.year).order_by("-serial").values_list("serial", flat=True).first() or 0) + 1
+    first = (
+        Case.objects.filter(region=region, year=start.year).order_by("-serial").values_list("serial", flat=True).first()
+        or 0
+    ) + 1
     cases = []
     for i in range(n):
         serial = first + i
         received_at = start + dt.timedelta(hours=i)
         state = states[i % 4]
         routed = state != State.RECEIVED
-        cases.append(Case(
-            region=region, year=start.year, serial=serial, number=f"{region.code}-{start.year}-{serial:05d}",
-            enterprise=enterprise, category=category, channel=channel,
-            description=f"第{i}号问题：企业反映用工、融资等困难", received_at=received_at,
-            state=state, department=departments[(i // 4) % len(departments)] if routed else None,
-            assigned_at=received_at + dt.timedelta(hours=1) if routed else None,
-            due_date=(received_at + dt.timedelta(days=7)).date(),
-            closed_at=received_at + dt.timedelta(days=3 + i % 8) if state in (State.RESOLVED, State.EXPLAINED) else None,
-            result="已协调解决" if state in (State.RESOLVED, State.EXPLAINED) else "",
-            created_by=by, created_at=received_at,
-        ))
+        cases.append(
+            Case(
+                region=region,
+                year=start.year,
+                serial=serial,
+                number=f"{region.code}-{start.year}-{serial:05d}",
+                enterprise=enterprise,
+                category=category,
+                channel=channel,
+                description=f"第{i}号问题：企业反映用工、融资等困难",
+                received_at=received_at,
+                state=state,
+                department=departments[(i // 4) % len(departments)] if routed else None,
+                assigned_at=received_at + dt.timedelta(hours=1) if routed else None,
+                due_date=(received_at + dt.timedelta(days=7)).date(),
+                closed_at=received_at + dt.timedelta(days=3 + i % 8)
+                if state in (State.RESOLVED, State.EXPLAINED)
+                else None,
+                result="已协调解决" if state in (State.RESOLVED, State.EXPLAINED) else "",
+                created_by=by,
+                created_at=received_at,
+            )
+        )
     cases = Case.objects.bulk_create(cases, batch_size=500)
     entries = []
     for case in cases:
         entry = LedgerEntry(
-            case=case, seq=1, action="create", to_state=State.RECEIVED, actor=by, actor_name=by.get_username(),
-            occurred_at=case.received_at, recorded_at=case.received_at, source="import", due_date=case.due_date,
-            payload={"enterprise": enterprise.name, "credit_code": enterprise.credit_code,
-                     "category": category.code, "channel": channel.code, "description": case.description,
-                     "received_at": case.received_at.isoformat()},
+            case=case,
+            seq=1,
+            action="create",
+            to_state=State.RECEIVED,
+            actor=by,
+            actor_name=by.get_username(),
+            occurred_at=case.received_at,
+            recorded_at=case.received_at,
+            source="import",
+            due_date=case.due_date,
+            payload={
+                "enterprise": enterprise.name,
+                "credit_code": enterprise.credit_code,
+                "category": category.code,
+                "channel": channel.code,
+                "description": case.description,
+                "received_at": case.received_at.isoformat(),
+            },
             prev_hash=GENESIS_HASH,
         )
         entry.hash = entry.expected_hash(case.number)
@@ -85,7 +115,10 @@ def bulk_cases(n: int, *, region, category, channel, departments, by, start=dt.d
 @pytest.fixture
 def many(region_a, category, channel, dept_x, dept_y, county_a):
     def make(n):
-        return bulk_cases(n, region=region_a, category=category, channel=channel, departments=[dept_x, dept_y], by=county_a)
+        return bulk_cases(
+            n, region=region_a, category=category, channel=channel, departments=[dept_x, dept_y], by=county_a
+        )
+
     return make
 
 
@@ -108,8 +141,20 @@ def test_list_page_query_count_does_not_grow_with_cases(
 def test_list_shows_the_twelve_columns_in_chinese(client, county_a):
     client.force_login(county_a)
     body = compact(client.get(reverse("cases:ledger")).content.decode())
-    for header in ("序号", "编号", "企业名称", "问题类别", "问题内容", "受理时间", "责任单位", "办理时限",
-                   "办理状态", "办结时间", "办理结果", "是否按期"):
+    for header in (
+        "序号",
+        "编号",
+        "企业名称",
+        "问题类别",
+        "问题内容",
+        "受理时间",
+        "责任单位",
+        "办理时限",
+        "办理状态",
+        "办结时间",
+        "办理结果",
+        "是否按期",
+    ):
         assert f">{header}<" in body, header
 
 
@@ -120,12 +165,21 @@ def test_on_time_column_and_overdue_filter(client, make_case, county_a, dept_x, 
         overdue = services.assign(make_case(enterprise_name="逾期企业"), by=county_a, department=dept_x)
     with time_machine.travel(dt.datetime(2025, 3, 3, 9, 0, tzinfo=TZ) + dt.timedelta(days=10), tick=False):
         pending = make_case(enterprise_name="未到期企业")
-        late = services.resolve(services.assign(make_case(received_at=timezone.now() - dt.timedelta(days=12),
-                                                          enterprise_name="迟办企业"), by=county_a, department=dept_x),
-                                by=dept_x_user, result="已解决", evidence=[pdf_file()])
+        late = services.resolve(
+            services.assign(
+                make_case(received_at=timezone.now() - dt.timedelta(days=12), enterprise_name="迟办企业"),
+                by=county_a,
+                department=dept_x,
+            ),
+            by=dept_x_user,
+            result="已解决",
+            evidence=[pdf_file()],
+        )
         client.force_login(county_a)
         body = compact(client.get(reverse("cases:ledger")).content.decode())
-        rows = {case.number: body[body.index(case.number):].split("</tr>")[0] for case in (on_time, overdue, late, pending)}
+        rows = {
+            case.number: body[body.index(case.number) :].split("</tr>")[0] for case in (on_time, overdue, late, pending)
+        }
         assert ">是<" in rows[on_time.number] and "已解决" in rows[on_time.number]
         assert ">逾期<" in rows[overdue.number]
         assert ">否<" in rows[late.number]

@@ -1,4 +1,5 @@
 """Outside one's scope, every case URL answers 404 — never 403 — and lists and exports leave it out."""
+
 from __future__ import annotations
 
 import io

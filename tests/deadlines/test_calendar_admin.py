@@ -1,4 +1,5 @@
 """Entering a later year's calendar in the admin."""
+
 import datetime as dt
 
 import pytest
@@ -19,8 +20,9 @@ def form(**fields):
 @pytest.mark.django_db
 def test_city_office_enters_2027_in_the_admin(client, city_user):
     client.force_login(city_user)
-    response = client.post(reverse(ADD), form(
-        holidays="2027-01-01 元旦\n2027-10-01..2027-10-07 国庆节", makeup_days="2027-09-26"))
+    response = client.post(
+        reverse(ADD), form(holidays="2027-01-01 元旦\n2027-10-01..2027-10-07 国庆节", makeup_days="2027-09-26")
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     year = CalendarYear.objects.get(year=2027)
     assert year.version == 1 and year.entered_by == city_user

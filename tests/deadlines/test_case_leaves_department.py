@@ -1,6 +1,7 @@
 """What a department asked for goes with it: a case that is returned, rerouted or closed leaves
 no pending extension request behind, and rerouting an extended case keeps the calendar labels
 its due date was counted on (found by review)."""
+
 import datetime as dt
 from zoneinfo import ZoneInfo
 
@@ -15,7 +16,8 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def test_a_returned_case_leaves_no_pending_request_for_the_next_department(
-        county_a, assigned_case, dept_x_user, dept_y, dept_y_user):
+    county_a, assigned_case, dept_x_user, dept_y, dept_y_user
+):
     services.request_extension(assigned_case, by=dept_x_user, reason="需要协调", days=3)
     services.return_case(assigned_case, by=dept_x_user, reason="不归我管")
     case = services.assign(assigned_case, by=county_a, department=dept_y)

@@ -1,5 +1,6 @@
 """The deadline calculator: GET /api/v1/calendar/due-date/?received=YYYY-MM-DD&days=N (SPEC §8), across
 the 2026–2027 New Year and the 2027 Spring Festival, before and after 2027 is entered."""
+
 import datetime as dt
 import zoneinfo
 
@@ -14,8 +15,10 @@ URL = "/api/v1/calendar/due-date/"
 NOW = dt.datetime(2026, 11, 20, 10, tzinfo=zoneinfo.ZoneInfo("Asia/Shanghai"))
 # A plausible 2027 notice: New Year's Day Friday to Sunday; Spring Festival 5–13 February with
 # the Sunday before and the Saturday after worked.
-NOTICE_2027 = ("2027-01-01..2027-01-03 元旦\n2027-02-05..2027-02-13 春节\n2027-04-03..2027-04-05 清明节\n"
-               "2027-05-01..2027-05-05 劳动节\n2027-06-09 端午节\n2027-09-15..2027-09-17 中秋节\n2027-10-01..2027-10-07 国庆节")
+NOTICE_2027 = (
+    "2027-01-01..2027-01-03 元旦\n2027-02-05..2027-02-13 春节\n2027-04-03..2027-04-05 清明节\n"
+    "2027-05-01..2027-05-05 劳动节\n2027-06-09 端午节\n2027-09-15..2027-09-17 中秋节\n2027-10-01..2027-10-07 国庆节"
+)
 MAKEUP_2027 = "2027-01-31\n2027-02-20\n2027-04-25\n2027-09-19\n2027-10-09"
 
 
@@ -65,7 +68,10 @@ def test_calculator_before_and_after_2027_is_entered(api, received, days, before
 @pytest.mark.django_db
 def test_calculator_on_a_known_year_matches_the_spec_example(api):
     assert ask(api, "2025-09-30", 5).json() == {
-        "due_date": "2025-10-14", "provisional": False, "calendar_version": "2025.1"}
+        "due_date": "2025-10-14",
+        "provisional": False,
+        "calendar_version": "2025.1",
+    }
 
 
 @pytest.mark.django_db

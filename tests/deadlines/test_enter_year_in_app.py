@@ -1,6 +1,7 @@
 """The city office enters next year's notice in the app: the difference from the provisional
 calendar is shown first; saving recomputes the open cases' due dates with ledger entries and tells
 each affected department. ``enter_calendar_year`` does the same from the command line."""
+
 import datetime as dt
 import zoneinfo
 
@@ -18,7 +19,9 @@ BEIJING = zoneinfo.ZoneInfo("Asia/Shanghai")
 D = dt.date
 HOLIDAYS = "2027-01-01..2027-01-03 元旦\n2027-02-05..2027-02-13 春节\n2027-10-01..2027-10-07 国庆节"
 MAKEUP = "2027-01-31\n2027-02-20"
-FULL_NOTICE = HOLIDAYS + "\n2027-04-03..2027-04-05 清明节\n2027-05-01..2027-05-05 劳动节\n2027-06-09 端午节\n2027-09-15 中秋节"
+FULL_NOTICE = (
+    HOLIDAYS + "\n2027-04-03..2027-04-05 清明节\n2027-05-01..2027-05-05 劳动节\n2027-06-09 端午节\n2027-09-15 中秋节"
+)
 
 
 def at(*args):
@@ -33,8 +36,7 @@ def spring_cases(make_case, county_a, dept_x, dept_z, county_b, region_b):
         new_year = services.assign(make_case(received_at=at(2026, 12, 28, 9)), by=county_a, department=dept_x)
         # Complex (15 working days) from 28 Dec: provisionally 19 Jan; the make-up Sunday 31 Jan is
         # after it, so it stays.
-        long = services.assign(make_case(received_at=at(2026, 12, 28, 9)), by=county_a, department=dept_x,
-                               complex=True)
+        long = services.assign(make_case(received_at=at(2026, 12, 28, 9)), by=county_a, department=dept_x, complex=True)
         # County B's case, unassigned: its county office hears about it.
         unassigned = make_case(received_at=at(2026, 12, 28, 10), by=county_b, region=region_b)
         closed = services.assign(make_case(received_at=at(2026, 12, 28, 9)), by=county_a, department=dept_x)
@@ -46,8 +48,9 @@ def spring_cases(make_case, county_a, dept_x, dept_z, county_b, region_b):
 def spring_festival_case(make_case, county_a, dept_z, county_b, region_b):
     """Received Wed 3 Feb 2027 by county B, routed to department Z: provisionally 12 Feb, after the notice 18 Feb."""
     with time_machine.travel(at(2027, 2, 3, 16), tick=False):
-        return services.assign(make_case(received_at=at(2027, 2, 3, 9), by=county_b, region=region_b),
-                               by=county_b, department=dept_z)
+        return services.assign(
+            make_case(received_at=at(2027, 2, 3, 9), by=county_b, region=region_b), by=county_b, department=dept_z
+        )
 
 
 def form(**fields):
@@ -77,7 +80,14 @@ def test_preview_shows_the_difference_from_the_provisional_calendar_and_writes_n
 
 @pytest.mark.django_db
 def test_saving_recomputes_open_cases_with_ledger_entries_and_tells_each_department(
-    client, city_user, spring_cases, spring_festival_case, dept_x_user, dept_z_user, county_b, county_a,
+    client,
+    city_user,
+    spring_cases,
+    spring_festival_case,
+    dept_x_user,
+    dept_z_user,
+    county_b,
+    county_a,
     django_capture_on_commit_callbacks,
 ):
     url = reverse("cases:calendar_enter", args=[2027])
@@ -89,7 +99,12 @@ def test_saving_recomputes_open_cases_with_ledger_entries_and_tells_each_departm
             saved = client.post(url, form(confirm="1", fingerprint=fingerprint))
     assert saved.status_code == 302 and saved.url == reverse("cases:calendar")
     year = CalendarYear.objects.get(year=2027)
-    assert (year.version, year.source, year.reference, year.entered_by) == (1, "app", "国办发明电〔2026〕12号", city_user)
+    assert (year.version, year.source, year.reference, year.entered_by) == (
+        1,
+        "app",
+        "国办发明电〔2026〕12号",
+        city_user,
+    )
 
     moved = Case.objects.get(pk=spring_festival_case.pk)
     assert (moved.due_date, moved.due_date_provisional, moved.calendar_version) == (D(2027, 2, 18), False, "2027.1")
@@ -98,7 +113,11 @@ def test_saving_recomputes_open_cases_with_ledger_entries_and_tells_each_departm
     assert (entry.payload["due_date_before"], entry.payload["due_date"]) == ("2027-02-12", "2027-02-18")
 
     stayed = Case.objects.get(pk=spring_cases["new_year"].pk)
-    assert (stayed.due_date, stayed.due_date_provisional, stayed.calendar_version) == (D(2027, 1, 5), False, "2026.1+2027.1")
+    assert (stayed.due_date, stayed.due_date_provisional, stayed.calendar_version) == (
+        D(2027, 1, 5),
+        False,
+        "2026.1+2027.1",
+    )
     assert LedgerEntry.objects.filter(case=stayed, action="recompute_due").count() == 1
     # Closed cases keep the date they were closed against.
     closed = Case.objects.get(pk=spring_cases["closed"].pk)
@@ -151,8 +170,10 @@ def test_bad_dates_are_a_form_error_and_nothing_is_saved(client, city_user, fiel
 def test_a_statutory_day_made_a_working_day_is_flagged_in_the_preview(client, city_user):
     with time_machine.travel(at(2026, 11, 20, 9), tick=False):
         client.force_login(city_user)
-        page = client.post(reverse("cases:calendar_enter", args=[2027]),
-                           form(preview="1", holidays=FULL_NOTICE.replace("2027-02-05..", "2027-02-06..")))
+        page = client.post(
+            reverse("cases:calendar_enter", args=[2027]),
+            form(preview="1", holidays=FULL_NOTICE.replace("2027-02-05..", "2027-02-06..")),
+        )
     assert page.status_code == 200
     assert [row["date"] for row in page.context["day_changes"] if row["statutory_now_workday"]] == [D(2027, 2, 5)]
     assert "contradicts-law" in page.content.decode()
@@ -197,7 +218,9 @@ def test_calendar_page_lists_the_years_with_the_provisional_rule(client, city_us
     with time_machine.travel(at(2026, 11, 20, 9), tick=False):
         client.force_login(city_user)
         html = client.get(reverse("cases:calendar")).content.decode()
-        assert "statutory-2025" in html and "2027-02-05" in html and reverse("cases:calendar_enter", args=[2027]) in html
+        assert (
+            "statutory-2025" in html and "2027-02-05" in html and reverse("cases:calendar_enter", args=[2027]) in html
+        )
         client.force_login(dept_x_user)
         html = client.get(reverse("cases:calendar")).content.decode()
         assert "2027-02-05" in html and reverse("cases:calendar_enter", args=[2027]) not in html
@@ -208,8 +231,9 @@ def test_calendar_page_lists_the_years_with_the_provisional_rule(client, city_us
 
 @pytest.mark.django_db
 def test_command_dry_run_shows_the_difference_and_writes_nothing(spring_festival_case, capsys):
-    call_command("enter_calendar_year", "2027", "--holidays", *HOLIDAYS.splitlines(), "--makeup", *MAKEUP.split(),
-                 "--dry-run")
+    call_command(
+        "enter_calendar_year", "2027", "--holidays", *HOLIDAYS.splitlines(), "--makeup", *MAKEUP.split(), "--dry-run"
+    )
     out = capsys.readouterr().out
     assert "days differ from the provisional calendar (statutory-2025)" in out
     assert "2027-02-09" in out and f"{spring_festival_case.number}: 2027-02-12 -> 2027-02-18" in out
@@ -222,8 +246,16 @@ def test_command_enters_the_year_recomputes_and_tells_the_department(
     spring_festival_case, dept_z_user, capsys, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        call_command("enter_calendar_year", "2027", "--holidays", *HOLIDAYS.splitlines(), "--makeup",
-                     *MAKEUP.split(), "--reference", "国办发明电〔2026〕12号")
+        call_command(
+            "enter_calendar_year",
+            "2027",
+            "--holidays",
+            *HOLIDAYS.splitlines(),
+            "--makeup",
+            *MAKEUP.split(),
+            "--reference",
+            "国办发明电〔2026〕12号",
+        )
     assert "calendar 2027 version 1: 1 due dates recomputed" in capsys.readouterr().out
     spring_festival_case.refresh_from_db()
     assert (spring_festival_case.due_date, spring_festival_case.due_date_provisional) == (D(2027, 2, 18), False)

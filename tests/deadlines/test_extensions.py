@@ -1,4 +1,5 @@
 """Extensions (延期): asked by the assigned department, decided by the office, in the ledger."""
+
 import datetime as dt
 import zoneinfo
 
@@ -191,8 +192,11 @@ def test_available_actions_read_an_annotation_without_a_query(
     with time_machine.travel(local(2025, 10, 9, 9), tick=False):
         services.request_extension(september_case, by=dept_x_user, reason="需协调", days=2)
         pending = ExtensionRequest.objects.filter(case=OuterRef("pk"), status="pending")
-        case = Case.objects.annotate(has_pending_extension=Exists(pending)).select_related("region").get(
-            pk=september_case.pk)
+        case = (
+            Case.objects.annotate(has_pending_extension=Exists(pending))
+            .select_related("region")
+            .get(pk=september_case.pk)
+        )
         county_a.profile  # noqa: B018 - load the role before counting
         with django_assert_num_queries(0):
             assert "approve_extension" in services.available_actions(case, county_a)

@@ -1,5 +1,6 @@
 """The provisional calendar of a year nobody has entered: weekends and the statutory holidays the
 law fixes in advance (cases/statutory.py), versioned by the law in force."""
+
 import datetime as dt
 
 import chinese_calendar
@@ -32,9 +33,17 @@ def test_a_rule_applied_outside_its_years_is_caught_by_the_official_schedules():
     assert worked("statutory-2025", 2018) == [D(2018, 5, 2)]  # 劳动节 was one day
 
 
-@pytest.mark.parametrize(("year", "label"), [(2007, "statutory-2000"), (2013, "statutory-2008"),
-                                             (2024, "statutory-2014"), (2025, "statutory-2025"),
-                                             (2027, "statutory-2025"), (2099, "statutory-2025")])
+@pytest.mark.parametrize(
+    ("year", "label"),
+    [
+        (2007, "statutory-2000"),
+        (2013, "statutory-2008"),
+        (2024, "statutory-2014"),
+        (2025, "statutory-2025"),
+        (2027, "statutory-2025"),
+        (2099, "statutory-2025"),
+    ],
+)
 def test_the_rule_in_force_is_the_latest_that_took_effect(year, label):
     assert statutory.rule_for(year).label == label
     assert statutory.rule_for(1999) is None
@@ -50,12 +59,18 @@ def test_statutory_days_of_2025_and_2026_are_official_holidays():
 def test_statutory_days_of_2027():
     assert sorted(statutory.holidays(2027)) == [
         D(2027, 1, 1),
-        D(2027, 2, 5), D(2027, 2, 6), D(2027, 2, 7), D(2027, 2, 8),  # 除夕 and 正月初一–初三
+        D(2027, 2, 5),
+        D(2027, 2, 6),
+        D(2027, 2, 7),
+        D(2027, 2, 8),  # 除夕 and 正月初一–初三
         D(2027, 4, 5),  # 清明
-        D(2027, 5, 1), D(2027, 5, 2),
+        D(2027, 5, 1),
+        D(2027, 5, 2),
         D(2027, 6, 9),  # 端午
         D(2027, 9, 15),  # 中秋
-        D(2027, 10, 1), D(2027, 10, 2), D(2027, 10, 3),
+        D(2027, 10, 1),
+        D(2027, 10, 2),
+        D(2027, 10, 3),
     ]
 
 
@@ -101,8 +116,7 @@ def test_provisional_due_date_never_lands_on_a_weekend_or_statutory_day(provisio
     days = [start + dt.timedelta(days=i) for i in range(1, (due.date - start).days + 1)]
     assert sum(reference_is_workday(d) for d in days) == n
     assert due.provisional is True
-    assert due.calendar_version == "+".join(
-        f"{y}.provisional-statutory-2025" for y in sorted({d.year for d in days}))
+    assert due.calendar_version == "+".join(f"{y}.provisional-statutory-2025" for y in sorted({d.year for d in days}))
 
 
 @pytest.mark.django_db
@@ -124,8 +138,15 @@ def test_the_2027_spring_festival_is_skipped_before_2027_is_entered():
 def amend_the_law_from_2027(monkeypatch) -> statutory.StatutoryRule:
     """A hypothetical amendment taking effect in 2027: 元旦 four days (1–4 January)."""
     rule = statutory.StatutoryRule(
-        "statutory-2027", 2027, "test", spring_festival=(-1, 0, 1, 2), labour_days=2, qingming=True,
-        dragon_boat=True, mid_autumn=True, new_year_days=4,
+        "statutory-2027",
+        2027,
+        "test",
+        spring_festival=(-1, 0, 1, 2),
+        labour_days=2,
+        qingming=True,
+        dragon_boat=True,
+        mid_autumn=True,
+        new_year_days=4,
     )
     monkeypatch.setattr(statutory, "RULES", (*statutory.RULES, rule))
     monkeypatch.setitem(statutory._BY_LABEL, rule.label, rule)
@@ -141,8 +162,9 @@ def test_a_new_rule_entry_governs_its_years_and_the_catch_up_recounts_open_cases
     from ledger.models import LedgerEntry
 
     with time_machine.travel(dt.datetime(2026, 12, 31, 9, tzinfo=dt.UTC), tick=False):
-        case = services.assign(make_case(received_at=dt.datetime(2026, 12, 31, 1, tzinfo=dt.UTC)),
-                               by=county_a, department=dept_x)
+        case = services.assign(
+            make_case(received_at=dt.datetime(2026, 12, 31, 1, tzinfo=dt.UTC)), by=county_a, department=dept_x
+        )
     # Under the 2025 law: 4–8 January.
     assert (case.due_date, case.calendar_version) == (D(2027, 1, 8), "2027.provisional-statutory-2025")
 
@@ -152,7 +174,10 @@ def test_a_new_rule_entry_governs_its_years_and_the_catch_up_recounts_open_cases
     assert services.recompute_provisional_due_dates() == 1
     case.refresh_from_db()
     assert (case.due_date, case.calendar_version, case.due_date_provisional) == (
-        D(2027, 1, 11), "2027.provisional-statutory-2027", True)
+        D(2027, 1, 11),
+        "2027.provisional-statutory-2027",
+        True,
+    )
     entry = LedgerEntry.objects.filter(case=case, action="recompute_due").get()
     assert entry.payload["due_date_before"] == "2027-01-08"
     assert services.recompute_provisional_due_dates() == 0

@@ -1,4 +1,5 @@
 """Working-day arithmetic on the calendar in the database (SPEC §4)."""
+
 import datetime as dt
 import zoneinfo
 
@@ -169,8 +170,10 @@ def test_recompute_command_catches_up_provisional_dates(make_case, county_a):
     # The year arrives some other way (rows loaded directly), then the catch-up runs.
     year = CalendarYear.objects.create(year=2027, version=1, source="test")
     CalendarDay.objects.bulk_create(
-        [CalendarDay(date=r.date, calendar=year, is_workday=r.is_workday, kind=r.kind, name=r.name)
-         for r in schedule_2027().rows()]
+        [
+            CalendarDay(date=r.date, calendar=year, is_workday=r.is_workday, kind=r.kind, name=r.name)
+            for r in schedule_2027().rows()
+        ]
     )
     assert services.recompute_provisional_due_dates() == 1
     case.refresh_from_db()
@@ -191,9 +194,7 @@ def test_entered_year_moves_a_provisional_date_past_a_new_holiday():
     # the notice gives 9–11 February off as well.
     assert year_before.date == dt.date(2027, 2, 9) and year_before.provisional
     workcalendar.enter_year(schedule_2027(), source="admin")
-    assert workdays.add_working_days(dt.date(2027, 2, 8), 1) == workdays.Due(
-        dt.date(2027, 2, 12), False, "2027.1"
-    )
+    assert workdays.add_working_days(dt.date(2027, 2, 8), 1) == workdays.Due(dt.date(2027, 2, 12), False, "2027.1")
     # A make-up Saturday counts.
     assert workdays.add_working_days(dt.date(2027, 2, 12), 1).date == dt.date(2027, 2, 13)
 

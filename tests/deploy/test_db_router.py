@@ -4,6 +4,7 @@ The ``replica`` alias is a second connection to the same test database (``TEST: 
 "default"}``, tests/settings.py), so what each connection ran is counted separately while both
 see the same committed rows.
 """
+
 import pytest
 from django.db import connections, transaction
 from django.test.utils import CaptureQueriesContext
@@ -23,9 +24,15 @@ def replica(settings):
 
 @pytest.fixture
 def a_case(county_a, region_a):
-    return services.create_case(by=county_a, region=region_a, enterprise_name="路由测试企业",
-                                credit_code_value="914115683BJ1XG612H", category=Category.objects.get(code="labour"),
-                                channel=Channel.objects.get(code="hotline"), description="需要协调用工")
+    return services.create_case(
+        by=county_a,
+        region=region_a,
+        enterprise_name="路由测试企业",
+        credit_code_value="914115683BJ1XG612H",
+        category=Category.objects.get(code="labour"),
+        channel=Channel.objects.get(code="hotline"),
+        description="需要协调用工",
+    )
 
 
 def queries_on(alias):

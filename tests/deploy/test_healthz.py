@@ -1,4 +1,5 @@
 """/healthz reports the database, Redis and the age of the last sweep."""
+
 import datetime as dt
 
 import pytest

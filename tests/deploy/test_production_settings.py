@@ -1,4 +1,5 @@
 """Production hardening: check --deploy, secure cookies, CSP, login throttling, compose file."""
+
 import os
 import secrets
 import subprocess
@@ -16,16 +17,18 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def production_env(**extra):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL"))}
-    env.update({
-        "DEBUG": "false",
-        "SECRET_KEY": secrets.token_urlsafe(64),
-        "ALLOWED_HOSTS": "caseledger.example.gov.cn",
-        "CSRF_TRUSTED_ORIGINS": "https://caseledger.example.gov.cn",
-        "HTTPS": "true",
-        "DATABASE_URL": "postgres://caseledger:secret@127.0.0.1:5432/caseledger",
-        "REDIS_URL": "redis://127.0.0.1:6379/0",
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-    })
+    env.update(
+        {
+            "DEBUG": "false",
+            "SECRET_KEY": secrets.token_urlsafe(64),
+            "ALLOWED_HOSTS": "caseledger.example.gov.cn",
+            "CSRF_TRUSTED_ORIGINS": "https://caseledger.example.gov.cn",
+            "HTTPS": "true",
+            "DATABASE_URL": "postgres://caseledger:secret@127.0.0.1:5432/caseledger",
+            "REDIS_URL": "redis://127.0.0.1:6379/0",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+        }
+    )
     env.update(extra)
     return env
 
@@ -33,13 +36,18 @@ def production_env(**extra):
 def test_production_settings_pass_check_deploy():
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=production_env(), capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=production_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
 
 # -- no default secrets: with DEBUG off a missing, default or placeholder key stops every process --
+
 
 def env_example_secret_key() -> str:
     for line in (ROOT / "deploy" / "env.example").read_text().splitlines():
@@ -48,10 +56,19 @@ def env_example_secret_key() -> str:
     raise AssertionError("deploy/env.example has no SECRET_KEY line")
 
 
-@pytest.mark.parametrize("key", [
-    "", DEVELOPMENT_SECRET_KEY, "env.example", "short", "django-insecure-" + "x7Kq2" * 10,
-    "ChangeMe" + secrets.token_urlsafe(64), secrets.token_urlsafe(64) + "-placeholder", "ab" * 40,
-])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "",
+        DEVELOPMENT_SECRET_KEY,
+        "env.example",
+        "short",
+        "django-insecure-" + "x7Kq2" * 10,
+        "ChangeMe" + secrets.token_urlsafe(64),
+        secrets.token_urlsafe(64) + "-placeholder",
+        "ab" * 40,
+    ],
+)
 def test_weak_secret_keys_are_named_with_a_reason(key):
     key = env_example_secret_key() if key == "env.example" else key
     assert weak_secret_key_reason(key)
@@ -70,11 +87,18 @@ def _without_key(**extra):
 
 @pytest.mark.parametrize("key", [None, DEVELOPMENT_SECRET_KEY, "env.example", "short"])
 def test_check_deploy_refuses_a_missing_default_or_placeholder_key(key):
-    env = _without_key() if key is None else production_env(
-        SECRET_KEY=env_example_secret_key() if key == "env.example" else key)
+    env = (
+        _without_key()
+        if key is None
+        else production_env(SECRET_KEY=env_example_secret_key() if key == "env.example" else key)
+    )
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode != 0
     assert "ImproperlyConfigured: SECRET_KEY" in result.stderr
@@ -84,13 +108,21 @@ def test_check_deploy_refuses_a_missing_default_or_placeholder_key(key):
 def test_gunicorn_and_celery_refuse_to_start_without_a_key():
     gunicorn = subprocess.run(
         [sys.executable, "-m", "gunicorn", "--check-config", "config.wsgi:application"],
-        cwd=ROOT, env=_without_key(), capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=_without_key(),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert gunicorn.returncode != 0
     assert "SECRET_KEY is not set" in gunicorn.stdout + gunicorn.stderr
     celery = subprocess.run(
         [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "-Q", "timers"],
-        cwd=ROOT, env=_without_key(SECRET_KEY=env_example_secret_key()), capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=_without_key(SECRET_KEY=env_example_secret_key()),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert celery.returncode != 0
     assert "SECRET_KEY looks like a placeholder" in celery.stdout + celery.stderr
@@ -101,10 +133,17 @@ def _settings_in_a_subprocess(**extra):
     env.pop("SECRET_KEY", None)
     env.pop("DEBUG", None)
     return subprocess.run(
-        [sys.executable, "-c", "import django; from django.conf import settings; django.setup(); "
-         "print(settings.DEBUG, settings.SECRET_KEY)"],
-        cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "config.settings", **extra},
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-c",
+            "import django; from django.conf import settings; django.setup(); "
+            "print(settings.DEBUG, settings.SECRET_KEY)",
+        ],
+        cwd=ROOT,
+        env={**env, "DJANGO_SETTINGS_MODULE": "config.settings", **extra},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -151,6 +190,7 @@ def test_my_pages_have_no_inline_script_or_style(client, county_a):
 
 # -- login throttling ---------------------------------------------------------------------------
 
+
 def _login(client, username, password, **headers):
     return client.post(reverse("login"), {"username": username, "password": password}, **headers)
 
@@ -168,8 +208,9 @@ def test_login_locks_out_after_repeated_failures_even_with_the_right_password(cl
 def test_spoofed_forwarded_for_does_not_reset_the_lockout(client, county_a, settings):
     for n in range(settings.AXES_FAILURE_LIMIT):
         _login(client, "county_a", "wrong", HTTP_X_FORWARDED_FOR=f"10.0.0.{n}")
-    again = _login(client, "county_a", "pass-county_a", HTTP_X_FORWARDED_FOR="203.0.113.77",
-                   HTTP_X_REAL_IP="203.0.113.78")
+    again = _login(
+        client, "county_a", "pass-county_a", HTTP_X_FORWARDED_FOR="203.0.113.77", HTTP_X_REAL_IP="203.0.113.78"
+    )
     assert again.status_code == 429
 
 
@@ -194,6 +235,7 @@ def test_real_ip_is_believed_only_from_a_trusted_proxy(rf, settings):
 
 
 # -- deploy/ files ----------------------------------------------------------------------------
+
 
 def queues_of(command) -> set[str]:
     """The queues a `celery worker` command line consumes (--queues X,Y / --queues=X,Y / -Q X,Y)."""
@@ -241,9 +283,19 @@ def test_nginx_serves_attachments_internally_and_limits_uploads():
 
 def test_env_example_covers_what_settings_read():
     example = (ROOT / "deploy" / "env.example").read_text()
-    for key in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS", "HTTPS", "TRUSTED_PROXIES",
-                "EMAIL_HOST", "EVIDENCE_X_ACCEL_PREFIX", "SWEEP_INTERVAL_SECONDS", "IMPORT_TIME_LIMIT_SECONDS",
-                "IMPORT_JOB_DEAD_AFTER_SECONDS"):
+    for key in (
+        "SECRET_KEY",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "ALLOWED_HOSTS",
+        "HTTPS",
+        "TRUSTED_PROXIES",
+        "EMAIL_HOST",
+        "EVIDENCE_X_ACCEL_PREFIX",
+        "SWEEP_INTERVAL_SECONDS",
+        "IMPORT_TIME_LIMIT_SECONDS",
+        "IMPORT_JOB_DEAD_AFTER_SECONDS",
+    ):
         assert f"\n{key}=" in example
 
 
@@ -266,10 +318,12 @@ def test_systemd_units_parse_and_run_exactly_one_beat():
 
 def test_bin_run_starts_a_timers_worker_and_a_jobs_worker_with_redis():
     script = (ROOT / "bin" / "run").read_text()
-    with_redis = script[script.index('if [ -n "${REDIS_URL:-}" ]'):script.index("else")]
+    with_redis = script[script.index('if [ -n "${REDIS_URL:-}" ]') : script.index("else")]
     workers = [line for line in with_redis.splitlines() if "celery -A config worker" in line]
-    assert sorted(map(frozenset, map(queues_of, workers))) == sorted([frozenset({"timers"}), frozenset({"imports", "default"})])
-    assert "manage.py run_timers" in script[script.index("else"):]
+    assert sorted(map(frozenset, map(queues_of, workers))) == sorted(
+        [frozenset({"timers"}), frozenset({"imports", "default"})]
+    )
+    assert "manage.py run_timers" in script[script.index("else") :]
 
 
 @pytest.mark.django_db

@@ -5,6 +5,7 @@ nothing listens. Every role walks its pages and the usual writes; the only 5xx i
 intentional 503 of an import (which needs the broker), whose upload must not stay behind.
 /healthz says 503.
 """
+
 import time
 
 import kombu.pools
@@ -72,7 +73,15 @@ def test_the_cache_acts_as_an_empty_one_and_leaves_redis_alone_for_a_while(dead_
 
 
 def test_every_page_works_with_redis_down(
-    client, dead_redis, make_case, county_a, city_user, assessor, dept_x, dept_x_user, region_a,
+    client,
+    dead_redis,
+    make_case,
+    county_a,
+    city_user,
+    assessor,
+    dept_x,
+    dept_x_user,
+    region_a,
     django_capture_on_commit_callbacks,
 ):
     for user in (county_a, dept_x_user):
@@ -80,14 +89,29 @@ def test_every_page_works_with_redis_down(
         user.save()
     case = services.assign(make_case(), by=county_a, department=dept_x)
     year = timezone.localdate().year
-    county_pages = ["/", "/ledger/", "/ledger/?sort=received_at", f"/cases/{case.pk}/", "/cases/new/",
-                    "/ledger/export.csv", "/notices/", "/scoring/", f"/scoring/{year}/",
-                    f"/scoring/{year}/{region_a.code}/", "/notifications/", "/import/", "/api/v1/cases/"]
+    county_pages = [
+        "/",
+        "/ledger/",
+        "/ledger/?sort=received_at",
+        f"/cases/{case.pk}/",
+        "/cases/new/",
+        "/ledger/export.csv",
+        "/notices/",
+        "/scoring/",
+        f"/scoring/{year}/",
+        f"/scoring/{year}/{region_a.code}/",
+        "/notifications/",
+        "/import/",
+        "/api/v1/cases/",
+    ]
     walk(client, county_a, county_pages)
     assert _Outage.active(), "the dashboard should have tried the cache and found Redis down"
     walk(client, dept_x_user, ["/", f"/cases/{case.pk}/", "/notifications/", "/api/v1/cases/"])
-    walk(client, city_user, ["/", "/ledger/", f"/cases/{case.pk}/", "/notices/", "/scoring/", f"/scoring/{year}/",
-                             "/import/"])
+    walk(
+        client,
+        city_user,
+        ["/", "/ledger/", f"/cases/{case.pk}/", "/notices/", "/scoring/", f"/scoring/{year}/", "/import/"],
+    )
     walk(client, assessor, ["/", "/scoring/", f"/scoring/{year}/"])
 
     # Writes that do not need the broker still work: a transition, its emails left in the outbox.
@@ -100,8 +124,9 @@ def test_every_page_works_with_redis_down(
     # the outbox for the first sweep after Redis returns.
     started = time.monotonic()
     with django_capture_on_commit_callbacks(execute=True):
-        requested = client.post(f"/cases/{case.pk}/request-extension/",
-                                {"request_extension-days": 2, "request_extension-reason": "需协调"})
+        requested = client.post(
+            f"/cases/{case.pk}/request-extension/", {"request_extension-days": 2, "request_extension-reason": "需协调"}
+        )
     assert requested.status_code == 302 and time.monotonic() - started < 15
     assert Delivery.objects.filter(status="pending", address=county_a.email).exists()
 
@@ -121,8 +146,7 @@ def test_an_import_is_refused_with_503_and_its_upload_removed(client, dead_redis
     job = ImportJob.objects.get()
     assert job.status == "failed" and not job.interrupted  # on record, nothing to retry
 
-    json_answer = client.post("/import/", {"file": SimpleUploadedFile("b.csv", b"x\n")},
-                              HTTP_ACCEPT="application/json")
+    json_answer = client.post("/import/", {"file": SimpleUploadedFile("b.csv", b"x\n")}, HTTP_ACCEPT="application/json")
     assert json_answer.status_code == 503
     assert json_answer.json() == {"detail": "后台任务服务暂不可用，请稍后再试。"}
     assert list(imports.iterdir()) == []
@@ -132,8 +156,10 @@ def test_an_import_is_refused_with_503_and_its_upload_removed(client, dead_redis
 def test_a_confirmed_dry_run_refused_by_the_broker_keeps_its_file_for_later(client, dead_redis, city_user, examples):
     client.force_login(city_user)
     app.conf.task_always_eager = True  # the dry run ran while Redis was up
-    checked = client.post("/import/", {"file": SimpleUploadedFile("台帐.csv", (examples / "ledger-example.csv").read_bytes()),
-                                       "dry_run": "on"})
+    checked = client.post(
+        "/import/",
+        {"file": SimpleUploadedFile("台帐.csv", (examples / "ledger-example.csv").read_bytes()), "dry_run": "on"},
+    )
     app.conf.task_always_eager = False  # and Redis went down before the confirmation
     job_url = checked["Location"]
     refused = client.post(job_url + "confirm/")

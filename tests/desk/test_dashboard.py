@@ -1,6 +1,7 @@
 """The dashboard's work queues per role (desk): what each queue holds, the 退单 reason and the
 suggested department preselected on the case page, extensions decided inline, the city's county
 table, "view all" in the 台帐, and a query count that does not grow with the rows."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,7 +23,7 @@ TZ = dt.timezone(dt.timedelta(hours=8))
 
 def section(body: str, key: str) -> str:
     start = body.index(f'id="queue-{key}"')
-    return body[start:body.index("</section>", start)]
+    return body[start : body.index("</section>", start)]
 
 
 def dashboard(client, user) -> str:
@@ -67,14 +68,16 @@ def test_each_queue_shows_its_count(client, make_case, county_a, dept_x, dept_x_
 
 # -- 退单: reason, suggestion, preselected on the case page ------------------------------------------
 
-def test_returned_case_shows_reason_and_the_suggested_department(client, make_case, county_a, dept_x, dept_y,
-                                                                  dept_x_user):
+
+def test_returned_case_shows_reason_and_the_suggested_department(
+    client, make_case, county_a, dept_x, dept_y, dept_x_user
+):
     case = services.assign(make_case(), by=county_a, department=dept_x)
     services.return_case(case, by=dept_x_user, reason="属于社保业务，不属本局职责", suggested_department="人社局")
     row = section(dashboard(client, county_a), "returned")
     assert "属于社保业务，不属本局职责" in row and dept_x.name in row
     assert f"<strong>{dept_y.name}</strong>" in row  # "人社局" names 浉河区人社局
-    link = f'{reverse("cases:detail", args=[case.pk])}?department={dept_y.pk}#action-assign'
+    link = f"{reverse('cases:detail', args=[case.pk])}?department={dept_y.pk}#action-assign"
     assert link in row
 
 
@@ -83,17 +86,16 @@ def test_a_vague_suggestion_preselects_nothing(client, make_case, county_a, dept
     services.return_case(case, by=dept_x_user, reason="错派", suggested_department="请转交相关职能部门")
     row = section(dashboard(client, county_a), "returned")
     assert "请转交相关职能部门" in row and "?department=" not in row
-    assert f'{reverse("cases:detail", args=[case.pk])}#action-assign' in row
+    assert f"{reverse('cases:detail', args=[case.pk])}#action-assign" in row
 
 
-def test_case_page_preselects_the_department_from_the_query(client, make_case, county_a, dept_x, dept_y,
-                                                             dept_x_user):
+def test_case_page_preselects_the_department_from_the_query(client, make_case, county_a, dept_x, dept_y, dept_x_user):
     case = services.assign(make_case(), by=county_a, department=dept_x)
     services.return_case(case, by=dept_x_user, reason="错派", suggested_department="人社局")
     client.force_login(county_a)
     page = client.get(reverse("cases:detail", args=[case.pk]), {"department": dept_y.pk}).content.decode()
-    form = page[page.index('id="action-assign"'):]
-    form = form[:form.index("</details>")]
+    form = page[page.index('id="action-assign"') :]
+    form = form[: form.index("</details>")]
     assert form.startswith('id="action-assign" open')
     assert f'<option value="{dept_y.pk}" selected>' in form
 
@@ -110,6 +112,7 @@ def test_case_page_ignores_a_department_it_cannot_route_to(client, make_case, co
 
 
 # -- 延期待审批: decided inline ------------------------------------------------------------------------
+
 
 @pytest.fixture
 def extension(make_case, county_a, dept_x, dept_x_user):
@@ -135,8 +138,11 @@ def test_approve_from_the_dashboard_moves_the_due_date(client, county_a, extensi
     case, request = extension
     client.force_login(county_a)
     with time_machine.travel(dt.datetime(2025, 3, 4, 9, 0, tzinfo=TZ), tick=False):
-        response = client.post(reverse("desk:decide_extension", args=[case.pk, "approve"]),
-                               {"request": request.pk, "note": "同意"}, follow=True)
+        response = client.post(
+            reverse("desk:decide_extension", args=[case.pk, "approve"]),
+            {"request": request.pk, "note": "同意"},
+            follow=True,
+        )
     assert response.redirect_chain[-1][0] == reverse("home") + "#queue-extension"
     case.refresh_from_db()
     request.refresh_from_db()
@@ -199,11 +205,15 @@ def test_only_the_office_of_the_region_decides(client, county_b, dept_x_user, ex
     assert client.post(url, {"request": request.pk}).status_code == 403
     assert client.get(url).status_code == 405
     client.force_login(case.created_by)
-    assert client.post(reverse("desk:decide_extension", args=[case.pk, "maybe"]), {"request": request.pk}).status_code == 404
+    assert (
+        client.post(reverse("desk:decide_extension", args=[case.pk, "maybe"]), {"request": request.pk}).status_code
+        == 404
+    )
     assert ExtensionRequest.objects.get(case=case).status == "pending"
 
 
 # -- the department's desk ---------------------------------------------------------------------------
+
 
 def test_department_queues(client, make_case, county_a, dept_x, dept_y, dept_x_user):
     with time_machine.travel(dt.datetime(2025, 3, 3, 9, 0, tzinfo=TZ), tick=False):
@@ -235,23 +245,25 @@ def test_department_sees_a_rejected_extension(client, county_a, dept_x_user, ext
 
 # -- the city's table ----------------------------------------------------------------------------------
 
-def test_city_sees_the_counties_side_by_side(client, make_case, county_a, county_b, region_b, city_user, dept_x,
-                                             dept_x_user):
+
+def test_city_sees_the_counties_side_by_side(
+    client, make_case, county_a, county_b, region_b, city_user, dept_x, dept_x_user
+):
     make_case()
     make_case()
     services.return_case(services.assign(make_case(), by=county_a, department=dept_x), by=dept_x_user, reason="错派")
     make_case(by=county_b, region=region_b)
     body = dashboard(client, city_user)
-    table = body[body.index('id="county-queues"'):]
-    table = table[:table.index("</section>")]
-    row_a = table[table.index('id="county-411502"'):].split("</tr>")[0]
-    row_b = table[table.index('id="county-411503"'):].split("</tr>")[0]
+    table = body[body.index('id="county-queues"') :]
+    table = table[: table.index("</section>")]
+    row_a = table[table.index('id="county-411502"') :].split("</tr>")[0]
+    row_b = table[table.index('id="county-411503"') :].split("</tr>")[0]
     assert "浉河区" in row_a and "平桥区" in row_b
     ledger = reverse("cases:ledger")
     assert f'<a href="{ledger}?queue=to_route&amp;region={county_a.profile.region_id}">2</a>' in row_a
     assert f'<a href="{ledger}?queue=returned&amp;region={county_a.profile.region_id}">1</a>' in row_a
     assert f'<a href="{ledger}?queue=to_route&amp;region={region_b.pk}">1</a>' in row_b
-    assert table.count("<tr id=\"county-") == 10  # the ten counties, even those with nothing waiting
+    assert table.count('<tr id="county-') == 10  # the ten counties, even those with nothing waiting
     assert "<strong>3</strong>" in table  # to be routed, all counties together
 
 
@@ -267,6 +279,7 @@ def test_assessor_dashboard_links_to_the_ledger(client, make_case, assessor):
 
 # -- "view all": the 台帐's queue filter ------------------------------------------------------------
 
+
 def test_view_all_opens_the_ledger_with_the_queue(client, make_case, county_a, dept_x, dept_x_user):
     closed = []
     for _ in range(10):
@@ -275,7 +288,7 @@ def test_view_all_opens_the_ledger_with_the_queue(client, make_case, county_a, d
     services.record_follow_up(closed[0], by=county_a, satisfaction="satisfied")
     queue = section(dashboard(client, county_a), "follow_up")
     assert '<span class="count">9</span>' in queue
-    link = f'{reverse("cases:ledger")}?queue=follow_up'
+    link = f"{reverse('cases:ledger')}?queue=follow_up"
     assert f'href="{link}" class="view-all"' in queue
     listed = client.get(link).content.decode()
     assert sum(case.number in listed for case in closed[1:]) == 9 and closed[0].number not in listed
@@ -296,12 +309,17 @@ def test_an_unknown_queue_is_a_form_error_not_a_crash(client, county_a, make_cas
 
 # -- bounded queries -----------------------------------------------------------------------------------
 
+
 def _fill(make_case, county_a, dept_x, dept_x_user, n):
     """n cases in every office queue."""
     for _ in range(n):
         make_case()
-        services.return_case(services.assign(make_case(), by=county_a, department=dept_x), by=dept_x_user,
-                             reason="错派", suggested_department="工信局")
+        services.return_case(
+            services.assign(make_case(), by=county_a, department=dept_x),
+            by=dept_x_user,
+            reason="错派",
+            suggested_department="工信局",
+        )
         case = services.assign(make_case(), by=county_a, department=dept_x)
         services.acknowledge(case, by=dept_x_user)
         services.request_extension(case, by=dept_x_user, reason="协调", days=2)
@@ -327,8 +345,9 @@ BUDGETS = {"county_a": 28, "city_user": 31, "dept_x_user": 17}
 
 
 @pytest.mark.parametrize("who", list(BUDGETS))
-def test_dashboard_queries_do_not_grow_with_the_rows(request, client, make_case, county_a, dept_x, dept_x_user,
-                                                     django_assert_max_num_queries, settings, who):
+def test_dashboard_queries_do_not_grow_with_the_rows(
+    request, client, make_case, county_a, dept_x, dept_x_user, django_assert_max_num_queries, settings, who
+):
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": who}}
     user = request.getfixturevalue(who)
     _fill(make_case, county_a, dept_x, dept_x_user, 1)
@@ -343,25 +362,34 @@ def test_queue_conditions_agree_with_the_section_counts(client, make_case, count
     body = dashboard(client, county_a)
     today = dt.date.today()
     scope = Case.objects.for_user(county_a)
-    for queue, key in [(Queue.TO_ROUTE, "to_route"), (Queue.RETURNED, "returned"), (Queue.EXTENSION, "extension"),
-                       (Queue.FOLLOW_UP, "follow_up"), (Queue.TO_ACKNOWLEDGE, "unacknowledged")]:
+    for queue, key in [
+        (Queue.TO_ROUTE, "to_route"),
+        (Queue.RETURNED, "returned"),
+        (Queue.EXTENSION, "extension"),
+        (Queue.FOLLOW_UP, "follow_up"),
+        (Queue.TO_ACKNOWLEDGE, "unacknowledged"),
+    ]:
         assert f'<span class="count">{in_queue(scope, queue, today).count()}</span>' in section(body, key)
     assert in_queue(scope, Queue.RETURNED, today).count() == 2
 
 
 # -- which department a suggestion names -------------------------------------------------------------
 
-@pytest.mark.parametrize("text, expected", [
-    ("浉河区人社局", "浉河区人社局"),  # exact
-    ("人社局", "浉河区人社局"),  # the county's name left out
-    (" 人社局。", "浉河区人社局"),  # spaces and punctuation do not count
-    ("发展改革委", "浉河区发展改革委"),  # a county's and the city's: the county's own
-    ("市发展改革委", "市发展改革委"),  # the city's, named as such
-    ("局", None),  # too short to name anything
-    ("请转交相关职能部门", None),
-    ("", None),
-    ("浉河区工信局", None),  # the returning department itself is never suggested back
-])
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("浉河区人社局", "浉河区人社局"),  # exact
+        ("人社局", "浉河区人社局"),  # the county's name left out
+        (" 人社局。", "浉河区人社局"),  # spaces and punctuation do not count
+        ("发展改革委", "浉河区发展改革委"),  # a county's and the city's: the county's own
+        ("市发展改革委", "市发展改革委"),  # the city's, named as such
+        ("局", None),  # too short to name anything
+        ("请转交相关职能部门", None),
+        ("", None),
+        ("浉河区工信局", None),  # the returning department itself is never suggested back
+    ],
+)
 def test_suggestion_names_a_department_only_when_unambiguous(region_a, city, text, expected):
     from cases.models import Department
     from cases.queues import suggested_department
@@ -370,6 +398,7 @@ def test_suggestion_names_a_department_only_when_unambiguous(region_a, city, tex
         Department.objects.create(region=region_a, name=name)
     Department.objects.create(region=city, name="市发展改革委")
     returning = Department.objects.get(name="浉河区工信局")
-    found = suggested_department(text, Department.objects.serving(region_a.pk).select_related("region"),
-                                 region=region_a, exclude_id=returning.pk)
+    found = suggested_department(
+        text, Department.objects.serving(region_a.pk).select_related("region"), region=region_a, exclude_id=returning.pk
+    )
     assert (found.name if found else None) == expected

@@ -1,5 +1,6 @@
 """The demo year as seed_demo loads it: cases (cases.demo), notices (notices.demo) and the day's
 open work, so every office queue has something to show."""
+
 import datetime as dt
 
 import pytest
@@ -36,8 +37,12 @@ def test_demo_leaves_returned_cases_and_pending_extensions_for_the_queues(seeded
         payload = case.ledger_entries.filter(action="return").last().payload
         assert payload["reason"] and payload["suggested_department"]
         departments = Department.objects.serving(case.region_id)
-        named += suggested_department(payload["suggested_department"], departments, region=case.region,
-                                      exclude_id=payload["department"]) is not None
+        named += (
+            suggested_department(
+                payload["suggested_department"], departments, region=case.region, exclude_id=payload["department"]
+            )
+            is not None
+        )
     assert named >= 10  # one a county names a department the dashboard can preselect
     assert ExtensionRequest.objects.filter(status="pending").count() >= 20
     assert set(Case.objects.values_list("state", flat=True)) >= {State.RECEIVED, State.ASSIGNED, State.RESOLVED}

@@ -1,5 +1,6 @@
 """An office manages its departments' users in the app: add, reset a password, disable and
 enable — scoped (a county only its own departments, 404 otherwise), audited, never a 500."""
+
 from __future__ import annotations
 
 import pytest
@@ -17,13 +18,19 @@ User = get_user_model()
 
 
 def add(client, department, **overrides):
-    data = {"department": department.pk, "username": "dept_new", "display_name": "张敏",
-            "password": "Xinyang-2026!", "password_again": "Xinyang-2026!"}
+    data = {
+        "department": department.pk,
+        "username": "dept_new",
+        "display_name": "张敏",
+        "password": "Xinyang-2026!",
+        "password_again": "Xinyang-2026!",
+    }
     data.update(overrides)
     return client.post(reverse("desk:user_add"), data)
 
 
 # -- adding ---------------------------------------------------------------------------------------------
+
 
 def test_county_office_adds_a_department_user_who_can_log_in(client, county_a, dept_x):
     client.force_login(county_a)
@@ -35,7 +42,12 @@ def test_county_office_adds_a_department_user_who_can_log_in(client, county_a, d
     assert Profile.objects.get(user=user).role == "department"
     change = StaffChange.objects.get()
     assert (change.action, change.actor, change.user, change.department, change.region) == (
-        "created", county_a, user, dept_x, dept_x.region)
+        "created",
+        county_a,
+        user,
+        dept_x,
+        dept_x.region,
+    )
     assert "Xinyang" not in change.detail  # a password is never recorded
     assert client_login("dept_new", "Xinyang-2026!")
 
@@ -56,14 +68,17 @@ def test_city_office_adds_users_for_any_region(client, city_user, dept_z, city_d
     assert set(StaffChange.objects.values_list("region__code", flat=True)) == {"411503", "411500"}
 
 
-@pytest.mark.parametrize("field, value, message", [
-    ("username", "", "必填"),
-    ("username", "有 空格", "只能"),
-    ("display_name", "", "必填"),
-    ("display_name", "张\x00敏", "控制字符"),
-    ("password", "short", "两次"),  # and with both the same, too short:
-    ("password_again", "Another-2026!", "两次"),
-])
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("username", "", "必填"),
+        ("username", "有 空格", "只能"),
+        ("display_name", "", "必填"),
+        ("display_name", "张\x00敏", "控制字符"),
+        ("password", "short", "两次"),  # and with both the same, too short:
+        ("password_again", "Another-2026!", "两次"),
+    ],
+)
 def test_bad_input_is_a_form_error(client, county_a, dept_x, field, value, message):
     client.force_login(county_a)
     response = add(client, dept_x, **{field: value})
@@ -91,21 +106,30 @@ def test_an_inactive_department_takes_no_new_users(county_a, dept_x):
     dept_x.active = False
     dept_x.save()
     with pytest.raises(InvalidInput):
-        staff.add_department_user(by=county_a, department=dept_x, username="u1", display_name="李", password="Xinyang-2026!")
+        staff.add_department_user(
+            by=county_a, department=dept_x, username="u1", display_name="李", password="Xinyang-2026!"
+        )
 
 
 def test_a_county_office_cannot_add_to_another_county(county_a, dept_z):
     with pytest.raises(NotFound):
-        staff.add_department_user(by=county_a, department=dept_z, username="u1", display_name="李", password="Xinyang-2026!")
+        staff.add_department_user(
+            by=county_a, department=dept_z, username="u1", display_name="李", password="Xinyang-2026!"
+        )
 
 
 # -- who may --------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("who", ["dept_x_user", "assessor"])
 def test_only_offices_manage_users(request, client, who, dept_x_user):
     client.force_login(request.getfixturevalue(who))
-    for url in (reverse("desk:users"), reverse("desk:user_add"), reverse("desk:user_changes"),
-                reverse("desk:user_password", args=[dept_x_user.pk])):
+    for url in (
+        reverse("desk:users"),
+        reverse("desk:user_add"),
+        reverse("desk:user_changes"),
+        reverse("desk:user_password", args=[dept_x_user.pk]),
+    ):
         assert client.get(url).status_code == 403
     assert client.post(reverse("desk:user_active", args=[dept_x_user.pk]), {"active": "0"}).status_code == 403
     with pytest.raises(NotAllowed):
@@ -130,25 +154,28 @@ def test_another_countys_user_is_not_found(client, county_b, dept_x_user, county
 
 # -- the list ---------------------------------------------------------------------------------------------
 
-def test_list_shows_the_countys_department_users_by_department(client, county_a, dept_x_user, dept_y_user,
-                                                               dept_z_user, django_assert_max_num_queries):
+
+def test_list_shows_the_countys_department_users_by_department(
+    client, county_a, dept_x_user, dept_y_user, dept_z_user, django_assert_max_num_queries
+):
     client.force_login(county_a)
     client.get(reverse("desk:users"))
     # session, user, profile, unread count; departments for the filter; count, page; recent changes.
     with django_assert_max_num_queries(10):
         page = client.get(reverse("desk:users")).content.decode()
-    table = page[page.index('id="users"'):]
+    table = page[page.index('id="users"') :]
     assert "dept_x" in table and "dept_y" in table and "dept_z" not in table
     filtered = client.get(reverse("desk:users"), {"department": dept_x_user.profile.department_id}).content.decode()
-    table = filtered[filtered.index('id="users"'):]
+    table = filtered[filtered.index('id="users"') :]
     assert "dept_x" in table and "dept_y" not in table
 
 
 def test_list_queries_do_not_grow_with_the_users(client, county_a, dept_x, django_assert_max_num_queries):
     client.force_login(county_a)
     for n in range(30):
-        staff.add_department_user(by=county_a, department=dept_x, username=f"u{n}", display_name=f"用户{n}",
-                                  password="Xinyang-2026!")
+        staff.add_department_user(
+            by=county_a, department=dept_x, username=f"u{n}", display_name=f"用户{n}", password="Xinyang-2026!"
+        )
     with django_assert_max_num_queries(10):
         page = client.get(reverse("desk:users")).content.decode()
     assert "用户29" in page and "u29" in page
@@ -162,12 +189,15 @@ def test_a_department_filter_outside_scope_is_a_form_error(client, county_a, dep
 
 # -- resetting a password -------------------------------------------------------------------------------
 
+
 def test_reset_with_a_chosen_password(client, county_a, dept_x_user):
     Token.objects.create(user=dept_x_user)
     other = client_class_login(dept_x_user)
     client.force_login(county_a)
-    response = client.post(reverse("desk:user_password", args=[dept_x_user.pk]),
-                           {"password": "Brand-new-2026", "password_again": "Brand-new-2026"})
+    response = client.post(
+        reverse("desk:user_password", args=[dept_x_user.pk]),
+        {"password": "Brand-new-2026", "password_again": "Brand-new-2026"},
+    )
     assert response.status_code == 302
     dept_x_user.refresh_from_db()
     assert dept_x_user.check_password("Brand-new-2026")
@@ -210,13 +240,22 @@ def test_reset_refuses_a_weak_or_mismatched_password(client, county_a, dept_x_us
 def test_reset_lifts_a_login_lockout(client, county_a, dept_x_user, settings):
     from axes.models import AccessAttempt
 
-    AccessAttempt.objects.create(username="dept_x", ip_address="10.0.0.1", user_agent="", get_data="", post_data="",
-                                 http_accept="", path_info="/login/", failures_since_start=9)
+    AccessAttempt.objects.create(
+        username="dept_x",
+        ip_address="10.0.0.1",
+        user_agent="",
+        get_data="",
+        post_data="",
+        http_accept="",
+        path_info="/login/",
+        failures_since_start=9,
+    )
     staff.reset_password(by=county_a, user=dept_x_user, password="Brand-new-2026")
     assert not AccessAttempt.objects.filter(username="dept_x").exists()
 
 
 # -- disabling and enabling -----------------------------------------------------------------------------
+
 
 def test_disable_then_enable(client, county_a, dept_x_user):
     Token.objects.create(user=dept_x_user)
@@ -261,6 +300,7 @@ def test_disable_needs_post(client, county_a, dept_x_user):
 
 
 # -- the record -----------------------------------------------------------------------------------------
+
 
 def test_each_office_reads_only_its_regions_record(client, county_a, county_b, city_user, dept_x_user, dept_z_user):
     staff.set_active(by=county_a, user=dept_x_user, active=False)

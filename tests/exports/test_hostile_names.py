@@ -7,6 +7,7 @@ import template and the import error report — is downloaded with such names in
 shows, opened with openpyxl / csv, and checked cell by cell: no formula, no control character,
 and the hostile text still there, shown as typed.
 """
+
 from __future__ import annotations
 
 import csv
@@ -63,12 +64,16 @@ def hostile_world(make_case, county_a, dept_x, dept_x_user, region_a, category):
     cases = []
     for index, _name in enumerate(NASTY):
         first17 = f"91411500MA{index:07d}"  # one enterprise per name
-        case = make_case(received_at=at("2026-03-02", 9), now=at("2026-03-02", 9),
-                         credit_code_value=first17 + check_character(first17))
+        case = make_case(
+            received_at=at("2026-03-02", 9),
+            now=at("2026-03-02", 9),
+            credit_code_value=first17 + check_character(first17),
+        )
         case = case_services.assign(case, by=county_a, department=dept_x, now=at("2026-03-02", 11))
         if index % 2:
-            case = case_services.resolve(case, by=dept_x_user, result="已解决", evidence=[pdf_file()],
-                                         now=at("2026-03-05", 15))
+            case = case_services.resolve(
+                case, by=dept_x_user, result="已解决", evidence=[pdf_file()], now=at("2026-03-05", 15)
+            )
         cases.append(case)
     for case, name in zip(cases, NASTY, strict=True):
         Enterprise.objects.filter(pk=case.enterprise_id).update(name=name)
@@ -109,14 +114,17 @@ def assert_safe_csv(raw: bytes, *, expect: tuple[str, ...] = ()) -> list[str]:
     return fields
 
 
-def test_ledger_csv_and_xlsx_write_hostile_names_as_text(client, county_a, hostile_world,
-                                                         django_assert_max_num_queries):
+def test_ledger_csv_and_xlsx_write_hostile_names_as_text(
+    client, county_a, hostile_world, django_assert_max_num_queries
+):
     client.force_login(county_a)
     with django_assert_max_num_queries(EXPORT_QUERIES):
         response = client.get("/ledger/export.csv")
         raw = b"".join(response.streaming_content)
     assert response.status_code == 200
-    assert_safe_csv(raw, expect=("'" + LINK, "'+1", "'-2", "'@SUM(A1)", "'\t制表符开头", "'\r回车开头", "控制字符有限公司"))
+    assert_safe_csv(
+        raw, expect=("'" + LINK, "'+1", "'-2", "'@SUM(A1)", "'\t制表符开头", "'\r回车开头", "控制字符有限公司")
+    )
 
     with django_assert_max_num_queries(EXPORT_QUERIES):
         response = client.get("/ledger/export.xlsx")
@@ -126,8 +134,7 @@ def test_ledger_csv_and_xlsx_write_hostile_names_as_text(client, county_a, hosti
     assert {"+1", "-2", "@SUM(A1)", "\t制表符开头", LINK} <= set(values)
 
 
-def test_notice_xlsx_writes_hostile_department_and_enterprise_names_as_text(client, county_a, region_a,
-                                                                             hostile_world):
+def test_notice_xlsx_writes_hostile_department_and_enterprise_names_as_text(client, county_a, region_a, hostile_world):
     notice = notice_services.draft_notice(by=county_a, region=region_a, period="2026-03", now=at("2026-04-01"))
     assert notice.figures["overdue_cases"]  # the overdue list (enterprise, department) is in the file
     Notice.objects.filter(pk=notice.pk).update(title="=1+1\x01通报", covering_text="-2 \x1b正文\n第二段")
@@ -169,16 +176,25 @@ def test_import_template_and_error_report_write_hostile_text_as_text(client, cou
     assert not any(ILLEGAL_CHARACTERS_RE.search(value) for value in values)
 
     # Messages and columns that themselves start like formulas, straight into the report.
-    report = error_report_bytes({"errors": [{"row": 2, "column": "\x01" + LINK, "message": "-2 \x1b" + LINK},
-                                            {"row": None, "column": None, "message": "@SUM(A1)"}],
-                                 "error_count": 3}, file_name="+1\x01.xlsx")
+    report = error_report_bytes(
+        {
+            "errors": [
+                {"row": 2, "column": "\x01" + LINK, "message": "-2 \x1b" + LINK},
+                {"row": None, "column": None, "message": "@SUM(A1)"},
+            ],
+            "error_count": 3,
+        },
+        file_name="+1\x01.xlsx",
+    )
     values = assert_safe_workbook(report, expect=(LINK, "-2 " + LINK, "@SUM(A1)"))
 
 
 def test_error_report_of_a_job_without_errors_is_404(client, city_user):
     client.force_login(city_user)
     path = EXAMPLES / "ledger-example.csv"
-    job_url = client.post("/import/", {"file": SimpleUploadedFile(path.name, path.read_bytes()), "dry_run": "on"})["Location"]
+    job_url = client.post("/import/", {"file": SimpleUploadedFile(path.name, path.read_bytes()), "dry_run": "on"})[
+        "Location"
+    ]
     assert client.get(job_url).status_code == 200
     assert client.get(job_url + "errors.xlsx").status_code == 404
 

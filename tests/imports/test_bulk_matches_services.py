@@ -6,6 +6,7 @@ each inside a transaction rolled back afterwards (and the id sequences put back 
 one frozen moment. Every case, ledger entry (payload, times, hashes), head, enterprise,
 department, evidence item, routing record, number counter and the summary must be equal.
 """
+
 from __future__ import annotations
 
 import csv
@@ -56,35 +57,53 @@ STATES = {"received": "已受理", "assigned": "已交办", "resolved": "已解�
 @st.composite
 def ledger_rows(draw):
     count = draw(st.integers(1, 9))
-    refs = draw(st.lists(st.sampled_from([f"R-{n}" for n in range(1, 15)] + ["EXIST-1"]),
-                         min_size=count, max_size=count, unique=True))
+    refs = draw(
+        st.lists(
+            st.sampled_from([f"R-{n}" for n in range(1, 15)] + ["EXIST-1"]), min_size=count, max_size=count, unique=True
+        )
+    )
     rows = []
     for ref in refs:
         region = draw(st.sampled_from(["411502", "411503"]))
         state = draw(st.sampled_from(list(STATES)))
         received = dt.datetime(2025, 1, 1, 8, tzinfo=SHANGHAI) + dt.timedelta(
-            days=draw(st.integers(0, 360)), hours=draw(st.integers(0, 10)), minutes=draw(st.integers(0, 59)))
+            days=draw(st.integers(0, 360)), hours=draw(st.integers(0, 10)), minutes=draw(st.integers(0, 59))
+        )
         assigned = received + dt.timedelta(hours=draw(st.integers(0, 30)))
         closed = assigned + dt.timedelta(hours=draw(st.integers(1, 200)))
         routed, done = state != "received", state in ("resolved", "explained")
-        department = draw(st.sampled_from(["浉河区工信局", "新设的局", "市发改委"] if region == "411502"
-                                          else ["平桥区工信局", "新设的局", "市发改委"]))
+        department = draw(
+            st.sampled_from(
+                ["浉河区工信局", "新设的局", "市发改委"]
+                if region == "411502"
+                else ["平桥区工信局", "新设的局", "市发改委"]
+            )
+        )
         due = draw(st.one_of(st.none(), st.integers(0, 40)))
         evidence = draw(st.lists(st.sampled_from(["说明.pdf", "纪要.docx", "照片1.jpg"]), max_size=3, unique=True))
-        rows.append({
-            "编号": ref, "县区代码": region, "企业名称": draw(st.sampled_from(NAMES)),
-            "统一社会信用代码": draw(st.sampled_from(CODES)), "问题类别": draw(st.sampled_from(["用工对接", "银企对接", "approval"])),
-            "反映渠道": draw(st.sampled_from(["", "热线电话"])), "问题内容": draw(st.sampled_from(["缺工", "贷款难 \n续贷"])),
-            "受理时间": f"{received:%Y-%m-%d %H:%M}", "责任单位": department if routed else "",
-            "交办时间": f"{assigned:%Y-%m-%d %H:%M}" if routed else "",
-            "办理时限": (received.date() + dt.timedelta(days=due)).isoformat() if due is not None else "",
-            "办理状态": STATES[state], "办结时间": f"{closed:%Y-%m-%d %H:%M}" if done else "",
-            "办理结果": draw(st.sampled_from(["已协调解决", " 已答复 "])) if done else "",
-            "佐证材料": "；".join(evidence) if done else "",
-            "政策依据": draw(st.sampled_from(["", "某某政策"])) if state == "explained" else "",
-            "告知去向": draw(st.sampled_from(["", "市场监管局"])) if state == "explained" else "",
-            "联系人": draw(st.sampled_from(["", "张三"])), "企业规模": draw(st.sampled_from(["", "小微", "规模以上"])),
-        })
+        rows.append(
+            {
+                "编号": ref,
+                "县区代码": region,
+                "企业名称": draw(st.sampled_from(NAMES)),
+                "统一社会信用代码": draw(st.sampled_from(CODES)),
+                "问题类别": draw(st.sampled_from(["用工对接", "银企对接", "approval"])),
+                "反映渠道": draw(st.sampled_from(["", "热线电话"])),
+                "问题内容": draw(st.sampled_from(["缺工", "贷款难 \n续贷"])),
+                "受理时间": f"{received:%Y-%m-%d %H:%M}",
+                "责任单位": department if routed else "",
+                "交办时间": f"{assigned:%Y-%m-%d %H:%M}" if routed else "",
+                "办理时限": (received.date() + dt.timedelta(days=due)).isoformat() if due is not None else "",
+                "办理状态": STATES[state],
+                "办结时间": f"{closed:%Y-%m-%d %H:%M}" if done else "",
+                "办理结果": draw(st.sampled_from(["已协调解决", " 已答复 "])) if done else "",
+                "佐证材料": "；".join(evidence) if done else "",
+                "政策依据": draw(st.sampled_from(["", "某某政策"])) if state == "explained" else "",
+                "告知去向": draw(st.sampled_from(["", "市场监管局"])) if state == "explained" else "",
+                "联系人": draw(st.sampled_from(["", "张三"])),
+                "企业规模": draw(st.sampled_from(["", "小微", "规模以上"])),
+            }
+        )
     return rows, draw(st.booleans())
 
 
@@ -129,9 +148,12 @@ def _snapshot() -> dict:
         "heads": {numbers[h.case_id]: _fields(h, skip=("case_id",)) for h in LedgerHead.objects.all()},
         "enterprises": {e.credit_code: (e.pk, e.name, e.size) for e in Enterprise.objects.all()},
         "departments": sorted(Department.objects.values_list("pk", "region_id", "name", "active")),
-        "evidence": sorted((numbers[e.case_id], *_fields(e, skip=("case_id",)).values()) for e in Evidence.objects.all()),
-        "assignments": sorted((numbers[a.case_id], a.department_id, a.assigned_at)
-                              for a in CaseAssignment.objects.all()),
+        "evidence": sorted(
+            (numbers[e.case_id], *_fields(e, skip=("case_id",)).values()) for e in Evidence.objects.all()
+        ),
+        "assignments": sorted(
+            (numbers[a.case_id], a.department_id, a.assigned_at) for a in CaseAssignment.objects.all()
+        ),
         "counters": sorted(CaseNumberCounter.objects.values_list("region_id", "year", "last_serial")),
         "verify": [r.problems for r in verify_cases(Case.objects.all())],
     }
@@ -175,15 +197,24 @@ def starting_state(city_user, county_a, region_a, region_b, dept_x, dept_z, city
     name, and a case already imported with the number EXIST-1."""
     Enterprise.objects.create(credit_code=CODES[0], name="旧名称企业", size=Enterprise.Size.DOUBLE_THIRTY)
     with time_machine.travel(NOW - dt.timedelta(days=30), tick=False):
-        services.create_case(by=county_a, region=region_a, enterprise_name="旧名称企业", credit_code_value=CODES[0],
-                             category=Category.objects.get(name="用工对接"), channel=Channel.objects.get(code="hotline"),
-                             description="早已导入", ref="EXIST-1", source=Source.IMPORT,
-                             received_at=dt.datetime(2025, 6, 1, 9, tzinfo=SHANGHAI))
+        services.create_case(
+            by=county_a,
+            region=region_a,
+            enterprise_name="旧名称企业",
+            credit_code_value=CODES[0],
+            category=Category.objects.get(name="用工对接"),
+            channel=Channel.objects.get(code="hotline"),
+            description="早已导入",
+            ref="EXIST-1",
+            source=Source.IMPORT,
+            received_at=dt.datetime(2025, 6, 1, 9, tzinfo=SHANGHAI),
+        )
     return city_user
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                 HealthCheck.too_slow])
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(generated=ledger_rows())
 def test_bulk_import_writes_what_the_services_write(starting_state, tmp_path, generated):
     rows, as_workbook = generated

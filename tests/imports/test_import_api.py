@@ -1,4 +1,5 @@
 """POST /api/v1/imports/: the same summary as the command; 400 when a real run has errors."""
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
@@ -40,7 +41,12 @@ def test_errors_are_400_on_a_real_run_and_200_on_a_dry_run(write_csv, county_a):
     client = client_for(county_a)
     response = client.post("/api/v1/imports/", {"file": upload(path)}, format="multipart")
     assert response.status_code == 400
-    assert response.json()["errors"][0] == {"sheet": None, "row": 2, "column": "统一社会信用代码", "message": response.json()["errors"][0]["message"]}
+    assert response.json()["errors"][0] == {
+        "sheet": None,
+        "row": 2,
+        "column": "统一社会信用代码",
+        "message": response.json()["errors"][0]["message"],
+    }
     response = client.post("/api/v1/imports/", {"file": upload(path), "dry_run": "true"}, format="multipart")
     assert response.status_code == 200 and len(response.json()["errors"]) == 1
     assert Case.objects.count() == 0

@@ -1,4 +1,5 @@
 """Each bad input of issue 6 is a clear row-level (or file-level) error, and nothing is written."""
+
 import os
 import time
 import tracemalloc
@@ -31,8 +32,17 @@ def errors_of(path, user, *, dry_run=False):
         ({"办结时间": ""}, "办结时间"),
         ({"办理结果": ""}, "办理结果"),
         ({"办结时间": "2025-03-12 10:00"}, "办结时间"),
-        ({"受理时间": "2999-01-01 09:00", "交办时间": "", "责任单位": "", "办理状态": "已受理", "办结时间": "",
-          "办理结果": ""}, "受理时间"),
+        (
+            {
+                "受理时间": "2999-01-01 09:00",
+                "交办时间": "",
+                "责任单位": "",
+                "办理状态": "已受理",
+                "办结时间": "",
+                "办理结果": "",
+            },
+            "受理时间",
+        ),
         ({"受理时间": "去年三月"}, "受理时间"),
         ({"责任单位": ""}, "责任单位"),
         ({"企业名称": ""}, "企业名称"),
@@ -46,7 +56,9 @@ def test_row_error_names_row_and_column(write_csv, county_a, changes, column):
 
 
 def test_dry_run_lists_every_error_of_every_row(write_csv, county_a):
-    path = write_csv([row(编号="A", 统一社会信用代码="914115683BJ1XG612A", 问题类别="天气"), row(编号="B", 县区代码="x")])
+    path = write_csv(
+        [row(编号="A", 统一社会信用代码="914115683BJ1XG612A", 问题类别="天气"), row(编号="B", 县区代码="x")]
+    )
     found, summary = errors_of(path, county_a, dry_run=True)
     assert found == [(2, "统一社会信用代码"), (2, "问题类别"), (3, "县区代码")]
     assert summary["error_count"] == 3

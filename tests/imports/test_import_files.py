@@ -1,4 +1,5 @@
 """Importing whole files: the example ledgers, encodings, XLSX, idempotence, all-or-nothing."""
+
 import json
 
 import pytest
@@ -44,8 +45,12 @@ def test_example_xlsx_imports_the_same_and_reimport_changes_nothing(examples, ci
     counts = (Case.objects.count(), LedgerEntry.objects.count(), Department.objects.count(), Evidence.objects.count())
     again = run_import(examples / "ledger-example.csv", by=city_user, dry_run=False)
     assert again == {**again, "created": 0, "unchanged": 30, "departments_created": [], "errors": []}
-    assert (Case.objects.count(), LedgerEntry.objects.count(), Department.objects.count(),
-            Evidence.objects.count()) == counts
+    assert (
+        Case.objects.count(),
+        LedgerEntry.objects.count(),
+        Department.objects.count(),
+        Evidence.objects.count(),
+    ) == counts
 
 
 def test_dry_run_reports_what_would_be_created_and_writes_nothing(examples, city_user):
@@ -67,10 +72,37 @@ def test_gb18030_and_bom_csv_are_read(write_csv, county_a):
 
 
 def test_english_headers_and_english_states_and_codes(write_csv, county_a):
-    english = ["ref", "region", "enterprise", "credit_code", "category", "channel", "description", "received_at",
-               "department", "assigned_at", "due_date", "state", "closed_at", "result", "evidence"]
-    path = write_csv([row(问题类别="labour", 反映渠道="hotline", 办理状态="assigned", 办结时间="", 办理结果="",
-                          佐证材料="", 办理时限="2025-03-31")], header=english)
+    english = [
+        "ref",
+        "region",
+        "enterprise",
+        "credit_code",
+        "category",
+        "channel",
+        "description",
+        "received_at",
+        "department",
+        "assigned_at",
+        "due_date",
+        "state",
+        "closed_at",
+        "result",
+        "evidence",
+    ]
+    path = write_csv(
+        [
+            row(
+                问题类别="labour",
+                反映渠道="hotline",
+                办理状态="assigned",
+                办结时间="",
+                办理结果="",
+                佐证材料="",
+                办理时限="2025-03-31",
+            )
+        ],
+        header=english,
+    )
     summary = run_import(path, by=county_a, dry_run=False)
     assert summary["errors"] == [], summary
     case = Case.objects.get()
@@ -94,7 +126,8 @@ def test_all_or_nothing_one_bad_row_writes_nothing(write_csv, county_a):
     path = write_csv([row(编号=f"R-{n}") for n in range(5)] + [row(编号="R-bad", 问题类别="不存在的类别")])
     summary = run_import(path, by=county_a, dry_run=False)
     assert summary["created"] == 0 and summary["errors"] == [
-        {"sheet": None, "row": 7, "column": "问题类别", "message": summary["errors"][0]["message"]}]
+        {"sheet": None, "row": 7, "column": "问题类别", "message": summary["errors"][0]["message"]}
+    ]
     assert Case.objects.count() == 0 and Department.objects.count() == 0 and LedgerEntry.objects.count() == 0
 
 

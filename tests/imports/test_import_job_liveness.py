@@ -1,5 +1,6 @@
 """Import jobs that cannot starve the timers and cannot die silently: their own queue, a time
 limit, a heartbeat, "interrupted" within two minutes of the last one, and a retry on the same file."""
+
 import datetime as dt
 import threading
 import time
@@ -37,8 +38,14 @@ def crashed_job(user, examples, *, silent_for: int, **fields) -> ImportJob:
     """A job a worker took and stopped beating for ``silent_for`` seconds (killed mid-import)."""
     now = timezone.now()
     beat = now - dt.timedelta(seconds=silent_for)
-    values = {"status": "running", "phase": "writing", "percent": 38, "processed": 12,
-              "started_at": beat - dt.timedelta(seconds=30), "heartbeat_at": beat}
+    values = {
+        "status": "running",
+        "phase": "writing",
+        "percent": 38,
+        "processed": 12,
+        "started_at": beat - dt.timedelta(seconds=30),
+        "heartbeat_at": beat,
+    }
     return stored_job(user, examples, **{**values, **fields})
 
 
@@ -90,7 +97,12 @@ def test_a_job_with_a_fresh_heartbeat_is_still_shown_running(client, county_a, e
     html = client.get(f"/import/{job.pk}/").content.decode()
     assert 'id="import-progress"' in html and "后台任务已中断" not in html and "/retry/" not in html
     assert client.get(f"/import/{job.pk}/status/").json() == {
-        "status": "running", "phase": "writing", "processed": 12, "percent": 38, "error": "", "can_retry": False,
+        "status": "running",
+        "phase": "writing",
+        "processed": 12,
+        "percent": 38,
+        "error": "",
+        "can_retry": False,
     }
 
 
@@ -246,7 +258,10 @@ def test_the_sweep_and_notice_jobs_go_to_the_timers_queue_and_imports_elsewhere(
     assert queue_of("notifications.ledger_checkpoint") == "default"
     # Every other beat entry of the timers reaches the timers' worker; nothing long is routed there.
     for entry in settings.CELERY_BEAT_SCHEDULE.values():
-        if entry["task"].startswith(("notifications.", "notices.")) and entry["task"] != "notifications.ledger_checkpoint":
+        if (
+            entry["task"].startswith(("notifications.", "notices."))
+            and entry["task"] != "notifications.ledger_checkpoint"
+        ):
             assert queue_of(entry["task"]) == "timers"
     long_jobs = [name for name in app.tasks if name.startswith(("cases.", "scoring.", "ledger."))]
     assert long_jobs and all(queue_of(name) != "timers" for name in long_jobs)

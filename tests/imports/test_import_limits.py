@@ -5,6 +5,7 @@ The files are built here: a small workbook written by openpyxl whose sheet XML i
 (a ``<dimension>`` claiming all of Excel's 1,048,576 × 16,384 cells, a cell at XFD1048576, rows
 past the limit, a zip bomb), and CSVs with a NUL byte past the first 64 KB.
 """
+
 from __future__ import annotations
 
 import csv
@@ -60,7 +61,9 @@ def api(user):
 
 def post_import(client, name: str, content: bytes, *, dry_run: bool):
     upload = SimpleUploadedFile(name, content)
-    return client.post("/api/v1/imports/", {"file": upload, "dry_run": "true" if dry_run else "false"}, format="multipart")
+    return client.post(
+        "/api/v1/imports/", {"file": upload, "dry_run": "true" if dry_run else "false"}, format="multipart"
+    )
 
 
 def messages(body: dict) -> str:
@@ -82,7 +85,10 @@ def test_a_workbook_declaring_the_whole_grid_is_refused_within_seconds_by_the_ap
         assert elapsed < 5, elapsed  # it used to hold a web thread for ten minutes
         body = response.json()
         assert body["created"] == 0 and body["error_count"] == 1
-        assert messages(body) == "表格用到了第 1,048,576 行；一次最多导入 200,000 行（含表头）。请拆分成较小的文件后分批导入。"
+        assert (
+            messages(body)
+            == "表格用到了第 1,048,576 行；一次最多导入 200,000 行（含表头）。请拆分成较小的文件后分批导入。"
+        )
     assert Case.objects.count() == 0
 
 
@@ -110,8 +116,11 @@ def test_a_lying_dimension_does_not_hide_a_far_cell(county_a):
 
 
 def test_a_cell_far_to_the_right_is_refused_naming_the_column(county_a):
-    content = patched_xlsx([HEADER, row()], dimension="A1:O2",
-                           extra_rows='<row r="3"><c r="AZ3" t="inlineStr"><is><t>备注</t></is></c></row>')
+    content = patched_xlsx(
+        [HEADER, row()],
+        dimension="A1:O2",
+        extra_rows='<row r="3"><c r="AZ3" t="inlineStr"><is><t>备注</t></is></c></row>',
+    )
     body = post_import(api(county_a), "wide.xlsx", content, dry_run=True).json()
     assert body["error_count"] == 1
     assert "AZ" in messages(body) and "AN" in messages(body)  # column 52; the 40th is AN

@@ -1,4 +1,5 @@
 """The upload page: dry run, confirm, progress status, template download, and who may use it."""
+
 import io
 
 import pytest

@@ -6,6 +6,7 @@ Run with: DATABASE_URL=postgres://postgres@127.0.0.1:5432/<db> REDIS_URL=redis:/
           .venv/bin/python -m pytest tests/imports/test_import_worker_crash.py
 (The test starts its own redis-server on a free port, as tests/notifications/test_celery_integration.py does.)
 """
+
 import signal
 import time
 
@@ -58,9 +59,23 @@ def workers(broker, tmp_path, settings):
 
 def import_worker(workers, name, media):
     return workers._start(
-        ["worker", "--pool", "solo", "--queues", "imports", "--loglevel", "INFO", "--hostname", f"{name}@%h",
-         "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        name, MEDIA_ROOT=str(media), IMPORT_JOB_HEARTBEAT_SECONDS=str(HEARTBEAT),
+        [
+            "worker",
+            "--pool",
+            "solo",
+            "--queues",
+            "imports",
+            "--loglevel",
+            "INFO",
+            "--hostname",
+            f"{name}@%h",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        name,
+        MEDIA_ROOT=str(media),
+        IMPORT_JOB_HEARTBEAT_SECONDS=str(HEARTBEAT),
         IMPORT_JOB_DEAD_AFTER_SECONDS=str(DEAD_AFTER),
     )
 

@@ -1,4 +1,5 @@
 """The database itself refuses to change or remove a ledger row, on SQLite and on PostgreSQL."""
+
 import os
 import sqlite3
 import subprocess
@@ -47,7 +48,9 @@ def test_orm_update_and_delete_are_refused_too(assigned_case):
 def test_postgresql_trigger_is_installed(assigned_case):
     assert connection.vendor == "postgresql"
     with connection.cursor() as cursor:
-        cursor.execute("SELECT tgname FROM pg_trigger WHERE tgrelid = 'ledger_ledgerentry'::regclass AND NOT tgisinternal")
+        cursor.execute(
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'ledger_ledgerentry'::regclass AND NOT tgisinternal"
+        )
         assert [row[0] for row in cursor.fetchall()] == ["ledger_entry_append_only"]
     with pytest.raises(DatabaseError, match="append-only"):
         _raw("UPDATE ledger_ledgerentry SET hash = %s", ["0" * 64])

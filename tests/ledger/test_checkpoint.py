@@ -1,4 +1,5 @@
 """Checkpoints: a dated commitment to every chain; a later ledger is held against it."""
+
 import gzip
 import json
 
@@ -53,8 +54,9 @@ def test_checkpoint_prints_stores_and_files_roots_per_region(make_case, tmp_path
     assert json.loads(gzip.decompress((tmp_path / "media" / stored.detail_file).read_bytes())) == document
 
 
-def test_an_honest_ledger_that_grew_matches_an_older_checkpoint(assigned_case, make_case, dept_x_user, tmp_path,
-                                                                capsys):
+def test_an_honest_ledger_that_grew_matches_an_older_checkpoint(
+    assigned_case, make_case, dept_x_user, tmp_path, capsys
+):
     from cases import services
 
     path, _ = _take(tmp_path, capsys)
@@ -86,8 +88,10 @@ def test_rewritten_chain_is_named_even_with_its_hashes_recomputed(assigned_case,
     last = LedgerEntry.objects.filter(case=assigned_case).order_by("-seq").first()
     last.payload = {**last.payload, "department_name": "伪造单位"}
     forged = compute_hash(last.prev_hash, last.hashed_fields(assigned_case.number))
-    _behind_the_triggers("UPDATE ledger_ledgerentry SET payload = %s, hash = %s WHERE id = %s",
-                         [json.dumps(last.payload, ensure_ascii=False), forged, last.pk])
+    _behind_the_triggers(
+        "UPDATE ledger_ledgerentry SET payload = %s, hash = %s WHERE id = %s",
+        [json.dumps(last.payload, ensure_ascii=False), forged, last.pk],
+    )
     code, out = _verify(path, capsys)
     assert code == 1
     assert f"CHANGED SINCE CHECKPOINT {assigned_case.number}: entry #{last.seq} has changed since the checkpoint" in out
@@ -114,8 +118,9 @@ def test_an_unreadable_checkpoint_file_is_a_clear_error(tmp_path):
         call_command("verify_ledger", checkpoint=str(bad))
 
 
-def test_checkpoint_is_emailed_to_the_city_office_after_commit(make_case, city_user, tmp_path, capsys,
-                                                               django_capture_on_commit_callbacks):
+def test_checkpoint_is_emailed_to_the_city_office_after_commit(
+    make_case, city_user, tmp_path, capsys, django_capture_on_commit_callbacks
+):
     city_user.email = "city@example.gov.cn"
     city_user.save()
     make_case()

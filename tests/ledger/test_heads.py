@@ -1,5 +1,6 @@
 """Each case's ledger head follows its chain entry by entry, equals a rebuild from the entries,
 and verify_ledger reports (and --rebuild-heads repairs) a head that does not."""
+
 import pytest
 from django.core.management import call_command
 
@@ -46,8 +47,14 @@ def test_head_follows_every_kind_of_entry(make_case, county_a, dept_x, dept_y, d
         lambda c: services.resolve(c, by=dept_y_user, result="已解决", evidence=[pdf_file()]),
         lambda c: services.reopen(c, by=county_a, reason="企业不满意"),
         lambda c: services.reassign(c, by=county_a, department=dept_x),
-        lambda c: services.explain(c, by=dept_x_user, result="不属于政策范围", policy_basis="相关文件",
-                                   redirect_to="市场监督管理局", evidence=[pdf_file()]),
+        lambda c: services.explain(
+            c,
+            by=dept_x_user,
+            result="不属于政策范围",
+            policy_basis="相关文件",
+            redirect_to="市场监督管理局",
+            evidence=[pdf_file()],
+        ),
     ]
     for step in steps:
         case = step(case)
@@ -64,7 +71,9 @@ def test_head_follows_every_kind_of_entry(make_case, county_a, dept_x, dept_y, d
 
 def test_rebuild_gives_the_heads_append_kept(make_case, county_a, dept_x, dept_x_user):
     cases = [services.assign(make_case(), by=county_a, department=dept_x) for _ in range(3)]
-    services.resolve(services.acknowledge(cases[0], by=dept_x_user), by=dept_x_user, result="已解决", evidence=[pdf_file()])
+    services.resolve(
+        services.acknowledge(cases[0], by=dept_x_user), by=dept_x_user, result="已解决", evidence=[pdf_file()]
+    )
     services.return_case(cases[1], by=dept_x_user, reason="不属于本单位职责")
     kept = {h["case_id"]: h for h in LedgerHead.objects.values(*HEAD_FIELDS)}
     LedgerHead.objects.all().delete()
@@ -105,8 +114,14 @@ def test_a_head_carries_what_its_ledger_lacks(make_case, county_a, dept_x, dept_
 
     case = services.assign(make_case(), by=county_a, department=dept_x)
     with transaction.atomic():  # a closing without evidence, as old imported ledgers have
-        ledger.append(case, action="resolve", from_state="assigned", to_state="resolved",
-                      source="import", payload={"result": "已解决", "evidence": []})
+        ledger.append(
+            case,
+            action="resolve",
+            from_state="assigned",
+            to_state="resolved",
+            source="import",
+            payload={"result": "已解决", "evidence": []},
+        )
     assert LedgerHead.objects.values_list("complete", "missing").get(case_id=case.pk) == (False, ["evidence"])
 
 

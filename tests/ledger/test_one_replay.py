@@ -8,6 +8,7 @@ case's states allow, departments given as ids, id strings, empty or absent, due 
 entry, and times that repeat and straddle the end of the cutoff day. On SQLite; on PostgreSQL
 (its own SQL dialect) when DATABASE_URL is set, where the ``postgres`` test below must run.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -36,13 +37,29 @@ END = SCOPE.end
 # What each state allows next (as the services do), and where each action leaves the case.
 NEXT = {
     "received": ["assign", "supervise", "recompute_due"],
-    "assigned": ["acknowledge", "reassign", "return", "request_extension", "approve_extension",
-                 "reject_extension", "evidence", "resolve", "explain", "supervise", "recompute_due"],
+    "assigned": [
+        "acknowledge",
+        "reassign",
+        "return",
+        "request_extension",
+        "approve_extension",
+        "reject_extension",
+        "evidence",
+        "resolve",
+        "explain",
+        "supervise",
+        "recompute_due",
+    ],
     "resolved": ["reopen", "follow_up", "evidence"],
     "explained": ["reopen", "follow_up"],
 }
-LEAVES_IN = {"assign": "assigned", "return": "received", "resolve": "resolved", "explain": "explained",
-             "reopen": "assigned"}
+LEAVES_IN = {
+    "assign": "assigned",
+    "return": "received",
+    "resolve": "resolved",
+    "explain": "explained",
+    "reopen": "assigned",
+}
 NAMING_A_DEPARTMENT = ("assign", "reassign", "return", "reopen")
 
 departments = st.one_of(st.integers(1, 10**6), st.integers(1, 999).map(str), st.just(""), st.none())
@@ -58,12 +75,14 @@ received_times = st.one_of(
 def later(draw, at: dt.datetime) -> dt.datetime:
     """The next entry's time: the same moment, a little or a few days later, or at the end of the
     cutoff day (give or take a microsecond) when that is not earlier."""
-    return draw(st.one_of(
-        st.just(at),
-        st.integers(1, 10**6).map(lambda us: at + dt.timedelta(microseconds=us)),
-        st.integers(1, 5 * 86400).map(lambda s: at + dt.timedelta(seconds=s)),
-        around_the_end.map(lambda moment: max(at, moment)),
-    ))
+    return draw(
+        st.one_of(
+            st.just(at),
+            st.integers(1, 10**6).map(lambda us: at + dt.timedelta(microseconds=us)),
+            st.integers(1, 5 * 86400).map(lambda s: at + dt.timedelta(seconds=s)),
+            around_the_end.map(lambda moment: max(at, moment)),
+        )
+    )
 
 
 @st.composite
@@ -80,8 +99,16 @@ def chains(draw) -> tuple[dt.datetime, list[dict]]:
         if action in ("resolve", "explain"):
             payload.update(result="已办结", evidence=[{"reference": "办结材料.pdf"}] * draw(st.integers(0, 1)))
         to_state = LEAVES_IN.get(action, state)
-        steps.append(dict(action=action, from_state=state, to_state=to_state, occurred_at=at, payload=payload,
-                          due_date=draw(due_dates)))
+        steps.append(
+            dict(
+                action=action,
+                from_state=state,
+                to_state=to_state,
+                occurred_at=at,
+                payload=payload,
+                due_date=draw(due_dates),
+            )
+        )
         state = to_state
     return received, steps
 
@@ -110,17 +137,24 @@ def _item15_rows(region_id: int) -> dict[int, dict]:
     start, end = dt_param(SCOPE.start), dt_param(SCOPE.end)
     found: dict[int, dict] = {}
     with connection.cursor() as cursor:
-        for half, sql, params in (("heads", from_heads_sql(d, 1), [region_id, start, end, end]),
-                                  ("entries", from_entries_sql(d, 1), [region_id, start, end, end, end])):
+        for half, sql, params in (
+            ("heads", from_heads_sql(d, 1), [region_id, start, end, end]),
+            ("entries", from_entries_sql(d, 1), [region_id, start, end, end, end]),
+        ):
             cursor.execute(sql, params)
             names = [column[0] for column in cursor.description]
             for values in cursor.fetchall():
                 row = dict(zip(names, values, strict=True))
                 assert row["id"] not in found, f"case {row['number']} in both halves"
                 found[row["id"]] = {
-                    "half": half, "n": int(row["n"]), "top": int(row["top"]), "close_seq": row["close_seq"],
-                    "reopen_seq": row["reopen_seq"], "closed_at": _utc(row["closed_at"]),
-                    "due_date": _date(row["due_date"]), "department": _department(row["department"]),
+                    "half": half,
+                    "n": int(row["n"]),
+                    "top": int(row["top"]),
+                    "close_seq": row["close_seq"],
+                    "reopen_seq": row["reopen_seq"],
+                    "closed_at": _utc(row["closed_at"]),
+                    "due_date": _date(row["due_date"]),
+                    "department": _department(row["department"]),
                 }
     return found
 
@@ -130,9 +164,13 @@ def _as_of_cutoff(chain: list[LedgerEntry]) -> dict:
     prefix = [e for e in chain if e.occurred_at < END]
     facts = heads.replay(prefix).head
     return {
-        "half": "heads" if len(prefix) == len(chain) else "entries", "n": len(prefix), "top": prefix[-1].seq,
-        "close_seq": facts.get("close_seq"), "reopen_seq": facts.get("reopen_seq"),
-        "closed_at": _utc(facts.get("closed_at")), "due_date": facts.get("due_date"),
+        "half": "heads" if len(prefix) == len(chain) else "entries",
+        "n": len(prefix),
+        "top": prefix[-1].seq,
+        "close_seq": facts.get("close_seq"),
+        "reopen_seq": facts.get("reopen_seq"),
+        "closed_at": _utc(facts.get("closed_at")),
+        "due_date": facts.get("due_date"),
         "department": facts.get("department_id"),
     }
 
@@ -151,8 +189,10 @@ def _check_every_reader_equals_the_replay(make_case, county_a, corpus) -> None:
                 ledger.append(case, source="system", **step)
             chains_by_case[case.pk] = list(LedgerEntry.objects.filter(case=case).order_by("seq"))
             received_by_case[case.pk] = (case.region_id, case.received_at, case.number)
-        replayed = {pk: {"case_id": pk, **{name: None for name in HEAD_FIELDS[1:]}, **heads.replay(chain).head}
-                    for pk, chain in chains_by_case.items()}
+        replayed = {
+            pk: {"case_id": pk, **{name: None for name in HEAD_FIELDS[1:]}, **heads.replay(chain).head}
+            for pk, chain in chains_by_case.items()
+        }
 
         # The heads append kept, entry by entry, with the completeness verdict on the whole chain.
         assert _stored_heads(list(replayed)) == replayed
@@ -167,15 +207,18 @@ def _check_every_reader_equals_the_replay(make_case, county_a, corpus) -> None:
         # Item 15's SQL, case by case, for the cases received in the year up to the cutoff.
         region_ids = {region_id for region_id, _received, _number in received_by_case.values()}
         assert len(region_ids) == 1
-        expected = {pk: _as_of_cutoff(chain) for pk, chain in chains_by_case.items()
-                    if received_by_case[pk][1] < END}
+        expected = {pk: _as_of_cutoff(chain) for pk, chain in chains_by_case.items() if received_by_case[pk][1] < END}
         assert _item15_rows(region_ids.pop()) == expected
         transaction.set_rollback(True)
 
 
 corpora = st.lists(chains(), min_size=1, max_size=4)
-PROPERTY = settings(max_examples=50, deadline=None, derandomize=True,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+PROPERTY = settings(
+    max_examples=50,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 @PROPERTY
@@ -197,12 +240,35 @@ def test_a_chain_that_crosses_the_cutoff_is_read_from_its_entries_as_of_then(mak
     """One hand-made corpus, so the property above is seen to cover both halves and a reopening."""
     before = dt.datetime(2025, 6, 30, 9, tzinfo=BEIJING)
     corpus = [
-        (before, [dict(action="assign", from_state="received", to_state="assigned", occurred_at=before,
-                       payload={"department": dept_x.pk}, due_date=dt.date(2025, 7, 10)),
-                  dict(action="resolve", from_state="assigned", to_state="resolved", occurred_at=END - dt.timedelta(hours=1),
-                       payload={"result": "已解决", "evidence": [{"reference": "a.pdf"}]}, due_date=None),
-                  dict(action="reopen", from_state="resolved", to_state="assigned", occurred_at=END,
-                       payload={"department": dept_x.pk}, due_date=None)]),
+        (
+            before,
+            [
+                dict(
+                    action="assign",
+                    from_state="received",
+                    to_state="assigned",
+                    occurred_at=before,
+                    payload={"department": dept_x.pk},
+                    due_date=dt.date(2025, 7, 10),
+                ),
+                dict(
+                    action="resolve",
+                    from_state="assigned",
+                    to_state="resolved",
+                    occurred_at=END - dt.timedelta(hours=1),
+                    payload={"result": "已解决", "evidence": [{"reference": "a.pdf"}]},
+                    due_date=None,
+                ),
+                dict(
+                    action="reopen",
+                    from_state="resolved",
+                    to_state="assigned",
+                    occurred_at=END,
+                    payload={"department": dept_x.pk},
+                    due_date=None,
+                ),
+            ],
+        ),
         (before, []),
     ]
     _check_every_reader_equals_the_replay(make_case, county_a, corpus)
@@ -215,5 +281,10 @@ def test_a_chain_that_crosses_the_cutoff_is_read_from_its_entries_as_of_then(mak
         rows = _item15_rows(first.region_id)
         assert sorted(r["half"] for r in rows.values()) == ["entries", "heads"]
         crossing = rows[first.pk]
-        assert (crossing["n"], crossing["close_seq"], crossing["reopen_seq"], crossing["department"]) == (3, 3, None, dept_x.pk)
+        assert (crossing["n"], crossing["close_seq"], crossing["reopen_seq"], crossing["department"]) == (
+            3,
+            3,
+            None,
+            dept_x.pk,
+        )
         transaction.set_rollback(True)

@@ -1,4 +1,5 @@
 """An email backend that always fails, to exercise delivery failure records."""
+
 from django.core.mail.backends.base import BaseEmailBackend
 
 

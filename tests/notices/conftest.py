@@ -1,5 +1,6 @@
 """Fixtures for the notices tests: scans kept out of the project's media folder, schedules, and
 a helper that registers notices at a given moment."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -37,7 +38,10 @@ RECIPIENTS = [
 def schedule_for(city_user):
     def make(region, frequency="monthly", start_date=None, recipients=None):
         schedule, _created = services.save_schedule(
-            by=city_user, region=region, frequency=frequency, start_date=start_date,
+            by=city_user,
+            region=region,
+            frequency=frequency,
+            start_date=start_date,
             recipients=recipients or RECIPIENTS,
         )
         return schedule
@@ -52,8 +56,13 @@ def register(city_user):
     def make(region, period, issued_on, groups=ALL_GROUPS, by=None):
         issued_on = dt.date.fromisoformat(issued_on) if isinstance(issued_on, str) else issued_on
         return services.register_offline(
-            by=by or city_user, region=region, period=period, issued_on=issued_on, groups=list(groups),
-            document=pdf_file("通报扫描件.pdf"), now=at(issued_on, 17),
+            by=by or city_user,
+            region=region,
+            period=period,
+            issued_on=issued_on,
+            groups=list(groups),
+            document=pdf_file("通报扫描件.pdf"),
+            now=at(issued_on, 17),
         )
 
     return make

@@ -1,4 +1,5 @@
 """The notices REST endpoints of SPEC §8: each row, its answers, and scoping."""
+
 from __future__ import annotations
 
 import pytest
@@ -63,8 +64,16 @@ def test_draft_list_detail_and_issue(client, county_a, region_a, schedule_for):
     assert drafted.status_code == 201, drafted.json()
     body = drafted.json()
     assert body["status"] == "drafted" and body["period"] == "2026-03" and body["offline"] is False
-    assert set(body["figures"]) >= {"received", "assigned", "resolved", "explained", "open", "on_time_rate",
-                                    "overdue", "supervised"}
+    assert set(body["figures"]) >= {
+        "received",
+        "assigned",
+        "resolved",
+        "explained",
+        "open",
+        "on_time_rate",
+        "overdue",
+        "supervised",
+    }
     assert isinstance(body["departments"], list)
 
     again = api.post("/api/v1/notices/", {"region": "411502", "period": "2026-03"}, content_type="application/json")
@@ -101,8 +110,14 @@ def test_draft_with_a_period_that_does_not_exist_is_400(client, county_a, period
 
 def test_offline_registration_with_a_scan(client, county_a, region_a):
     api = _client(client, county_a)
-    data = {"region": "411502", "period": "2026-02", "offline": "true", "issued_on": "2026-03-05",
-            "groups": ["city_office", "local_leader", "department_leader"], "document": pdf_file("二月通报.pdf")}
+    data = {
+        "region": "411502",
+        "period": "2026-02",
+        "offline": "true",
+        "issued_on": "2026-03-05",
+        "groups": ["city_office", "local_leader", "department_leader"],
+        "document": pdf_file("二月通报.pdf"),
+    }
 
     created = api.post("/api/v1/notices/", data)
     duplicate = api.post("/api/v1/notices/", {**data, "document": pdf_file("二月通报.pdf")})
@@ -117,20 +132,29 @@ def test_offline_registration_with_a_scan(client, county_a, region_a):
     assert Notice.objects.filter(region=region_a, offline=True).count() == 1
 
 
-@pytest.mark.parametrize("issued_on, field", [("2026-05-01", "issued_on"), ("2026-02-10", "issued_on"),
-                                              ("05/03/2026", "issued_on")])
+@pytest.mark.parametrize(
+    "issued_on, field", [("2026-05-01", "issued_on"), ("2026-02-10", "issued_on"), ("05/03/2026", "issued_on")]
+)
 def test_offline_registration_with_a_bad_date_is_400(client, county_a, issued_on, field):
-    response = _client(client, county_a).post("/api/v1/notices/", {
-        "region": "411502", "period": "2026-02", "offline": "true", "issued_on": issued_on,
-        "groups": ["city_office"], "document": pdf_file(),
-    })
+    response = _client(client, county_a).post(
+        "/api/v1/notices/",
+        {
+            "region": "411502",
+            "period": "2026-02",
+            "offline": "true",
+            "issued_on": issued_on,
+            "groups": ["city_office"],
+            "document": pdf_file(),
+        },
+    )
     assert response.status_code == 400
     assert field in response.json()
     assert not Notice.objects.exists()
 
 
-def test_outside_scope_is_404_and_departments_see_nothing(client, county_a, county_b, dept_x_user, assessor,
-                                                          city_user, region_b, schedule_for):
+def test_outside_scope_is_404_and_departments_see_nothing(
+    client, county_a, county_b, dept_x_user, assessor, city_user, region_b, schedule_for
+):
     schedule_for(region_b)
     notice = services.draft_notice(by=county_b, region=region_b, period="2026-03", now=at("2026-04-01"))
 
@@ -139,8 +163,12 @@ def test_outside_scope_is_404_and_departments_see_nothing(client, county_a, coun
     assert api.post(f"/api/v1/notices/{notice.pk}/issue/").status_code == 404
     assert api.get("/api/v1/notices/").json() == []
     assert api.get("/api/v1/notice-schedules/").json() == []
-    assert api.post("/api/v1/notices/", {"region": "411503", "period": "2026-03"},
-                    content_type="application/json").status_code == 404
+    assert (
+        api.post(
+            "/api/v1/notices/", {"region": "411503", "period": "2026-03"}, content_type="application/json"
+        ).status_code
+        == 404
+    )
 
     api = _client(client, dept_x_user)
     assert api.get(f"/api/v1/notices/{notice.pk}/").status_code == 404
@@ -166,9 +194,14 @@ def test_city_manages_its_own_notice(client, city_user, city, schedule_for):
     assert api.post(f"/api/v1/notices/{response.json()['id']}/issue/").json()["status"] == "issued"
 
 
-@pytest.mark.parametrize("body", [[1, 2], {"region": "411502", "period": "2026-02", "offline": True,
-                                           "issued_on": "2026-03-02", "groups": 5},
-                                  {"region": ["411502"], "period": {"x": 1}}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        [1, 2],
+        {"region": "411502", "period": "2026-02", "offline": True, "issued_on": "2026-03-02", "groups": 5},
+        {"region": ["411502"], "period": {"x": 1}},
+    ],
+)
 def test_malformed_bodies_are_400_or_404_never_500(client, county_a, body):
     response = _client(client, county_a).post("/api/v1/notices/", body, content_type="application/json")
     assert response.status_code in (400, 404)
@@ -176,9 +209,11 @@ def test_malformed_bodies_are_400_or_404_never_500(client, county_a, body):
 
 def test_patch_with_non_text_is_400(client, county_a, region_a):
     notice = services.draft_notice(by=county_a, region=region_a, period="2026-03")
-    response = _client(client, county_a).patch(f"/api/v1/notices/{notice.pk}/", {"covering_text": 5},
-                                                content_type="application/json")
+    response = _client(client, county_a).patch(
+        f"/api/v1/notices/{notice.pk}/", {"covering_text": 5}, content_type="application/json"
+    )
     assert response.status_code == 400
-    ok = _client(client, county_a).patch(f"/api/v1/notices/{notice.pk}/", {"covering_text": "三月份通报"},
-                                          content_type="application/json")
+    ok = _client(client, county_a).patch(
+        f"/api/v1/notices/{notice.pk}/", {"covering_text": "三月份通报"}, content_type="application/json"
+    )
     assert ok.status_code == 200 and ok.json()["covering_text"] == "三月份通报"

@@ -1,4 +1,5 @@
 """Drafted figures (SPEC §5) equal counts recomputed independently from the ledger."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,7 +21,9 @@ MARCH = periods.parse("2026-03")
 
 
 @pytest.fixture
-def seeded_march(make_case, county_a, county_b, region_b, dept_x, dept_y, dept_z, dept_x_user, dept_y_user, dept_z_user):
+def seeded_march(
+    make_case, county_a, county_b, region_b, dept_x, dept_y, dept_z, dept_x_user, dept_y_user, dept_z_user
+):
     """A county's February–April, placed in time through the services' ``now=``."""
 
     def new(received: str, **kw):
@@ -28,8 +31,12 @@ def seeded_march(make_case, county_a, county_b, region_b, dept_x, dept_y, dept_z
         return make_case(received_at=moment, now=moment, **kw)
 
     def assign(case, when, dept=dept_x):
-        return cases.assign(case, by=county_a if case.region_id == county_a.profile.region_id else county_b,
-                            department=dept, now=at(when, 11))
+        return cases.assign(
+            case,
+            by=county_a if case.region_id == county_a.profile.region_id else county_b,
+            department=dept,
+            now=at(when, 11),
+        )
 
     def resolve(case, when, user=dept_x_user, hour=15):
         return cases.resolve(case, by=user, result="已协调解决", evidence=[pdf_file()], now=at(when, hour))
@@ -42,8 +49,13 @@ def seeded_march(make_case, county_a, county_b, region_b, dept_x, dept_y, dept_z
     # Explained in March, after its due date.
     c = assign(new("2026-03-03"), "2026-03-03", dept_y)
     made["explained_late"] = cases.explain(
-        c, by=dept_y_user, result="不属于本部门职责", policy_basis="《信阳市企业服务办法》第五条",
-        redirect_to="市场监管局", evidence=[pdf_file()], now=at("2026-03-25", 10),
+        c,
+        by=dept_y_user,
+        result="不属于本部门职责",
+        policy_basis="《信阳市企业服务办法》第五条",
+        redirect_to="市场监管局",
+        evidence=[pdf_file()],
+        now=at("2026-03-25", 10),
     )
     # Never routed: open and overdue at the end of March, with no department.
     made["unrouted"] = new("2026-03-10")
@@ -61,11 +73,13 @@ def seeded_march(make_case, county_a, county_b, region_b, dept_x, dept_y, dept_z
     # Closed at 23:30 on the last day of March (local time) and 00:10 on April 1.
     made["closed_last_minute"] = resolve(assign(new("2026-03-26"), "2026-03-26"), "2026-03-31", hour=23)
     c = assign(new("2026-03-27"), "2026-03-27")
-    made["closed_in_april"] = cases.resolve(c, by=dept_x_user, result="已解决", evidence=[pdf_file()],
-                                            now=at("2026-04-01", 0).replace(minute=10))
+    made["closed_in_april"] = cases.resolve(
+        c, by=dept_x_user, result="已解决", evidence=[pdf_file()], now=at("2026-04-01", 0).replace(minute=10)
+    )
     # Another county's case: outside county A's notice, inside the city's.
-    made["other_county"] = cases.assign(new("2026-03-04", by=county_b, region=region_b), by=county_b,
-                                        department=dept_z, now=at("2026-03-04", 11))
+    made["other_county"] = cases.assign(
+        new("2026-03-04", by=county_b, region=region_b), by=county_b, department=dept_z, now=at("2026-03-04", 11)
+    )
     Case.objects.filter(pk=made["old_overdue"].pk).update(supervised=True)
     return made
 
@@ -94,8 +108,17 @@ def recompute(case_ids, period: periods.Period) -> dict:
     entries = defaultdict(list)
     for e in LedgerEntry.objects.filter(case_id__in=case_ids).order_by("case_id", "occurred_at", "seq"):
         entries[e.case_id].append(e)
-    result = {"received": 0, "assigned": 0, "resolved": 0, "explained": 0, "open": 0, "on_time": 0, "closed": 0,
-              "overdue": set(), "supervised": set()}
+    result = {
+        "received": 0,
+        "assigned": 0,
+        "resolved": 0,
+        "explained": 0,
+        "open": 0,
+        "on_time": 0,
+        "closed": 0,
+        "overdue": set(),
+        "supervised": set(),
+    }
     for case in Case.objects.filter(pk__in=case_ids):
         chain = entries[case.pk]
         if start <= local_date(case.received_at) <= end:

@@ -1,4 +1,5 @@
 """Issuing: immutable afterwards, delivered once per recipient, corrections supersede."""
+
 from __future__ import annotations
 
 import pytest
@@ -138,8 +139,11 @@ def test_schedule_without_all_three_groups_is_refused(region_a, county_a):
 
 def test_schedule_with_a_bad_email_is_refused(region_a, county_a):
     with pytest.raises(InvalidInput):
-        services.save_schedule(by=county_a, region=region_a,
-                               recipients=[*RECIPIENTS, {"group": "city_office", "name": "x", "email": "not-an-email"}])
+        services.save_schedule(
+            by=county_a,
+            region=region_a,
+            recipients=[*RECIPIENTS, {"group": "city_office", "name": "x", "email": "not-an-email"}],
+        )
 
 
 def test_offline_registration_refusals_change_nothing(region_a, county_a, register):
@@ -149,8 +153,15 @@ def test_offline_registration_refusals_change_nothing(region_a, county_a, regist
     with pytest.raises(WrongState):
         register(region_a, "2026-01", "2026-02-03", by=county_a)
     with pytest.raises(InvalidInput):  # in the future
-        services.register_offline(by=county_a, region=region_a, period="2026-02", issued_on=at("2026-03-05").date(),
-                                  groups=list(ALL_GROUPS), document=pdf_file(), now=at("2026-03-04"))
+        services.register_offline(
+            by=county_a,
+            region=region_a,
+            period="2026-02",
+            issued_on=at("2026-03-05").date(),
+            groups=list(ALL_GROUPS),
+            document=pdf_file(),
+            now=at("2026-03-04"),
+        )
     with pytest.raises(InvalidInput):  # before the period ended
         register(region_a, "2026-02", "2026-02-20", by=county_a)
     with pytest.raises(InvalidInput):  # unknown group
@@ -158,12 +169,23 @@ def test_offline_registration_refusals_change_nothing(region_a, county_a, regist
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     with pytest.raises(InvalidInput):  # not a scan
-        services.register_offline(by=county_a, region=region_a, period="2026-02", issued_on=at("2026-03-02").date(),
-                                  groups=list(ALL_GROUPS), now=at("2026-03-03"),
-                                  document=SimpleUploadedFile("通报.pdf", b"just text", content_type="application/pdf"))
+        services.register_offline(
+            by=county_a,
+            region=region_a,
+            period="2026-02",
+            issued_on=at("2026-03-02").date(),
+            groups=list(ALL_GROUPS),
+            now=at("2026-03-03"),
+            document=SimpleUploadedFile("通报.pdf", b"just text", content_type="application/pdf"),
+        )
     image = services.register_offline(
-        by=county_a, region=region_a, period="2026-02", issued_on=at("2026-03-02").date(), groups=list(ALL_GROUPS),
-        now=at("2026-03-03"), document=SimpleUploadedFile("scan.png", PNG_BYTES, content_type="image/png"),
+        by=county_a,
+        region=region_a,
+        period="2026-02",
+        issued_on=at("2026-03-02").date(),
+        groups=list(ALL_GROUPS),
+        now=at("2026-03-03"),
+        document=SimpleUploadedFile("scan.png", PNG_BYTES, content_type="image/png"),
     )
     assert image.offline and image.status == Status.OFFLINE
     assert Notice.objects.filter(region=region_a).count() == 2

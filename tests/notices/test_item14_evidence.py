@@ -1,4 +1,5 @@
 """Item 14's evidence (SPEC §6): periods due, served and missing for a region, year and cutoff."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -26,7 +27,10 @@ def test_every_period_served_gives_no_missing_period(region_a, schedule_for, reg
     evidence = item14_evidence(region_a, 2025, CUTOFF)
 
     assert evidence == Item14Evidence(
-        schedule="monthly", periods_due=MONTHS_DUE, periods_served=MONTHS_DUE, missing_periods=[],
+        schedule="monthly",
+        periods_due=MONTHS_DUE,
+        periods_served=MONTHS_DUE,
+        missing_periods=[],
         notices={key: [ids[key]] for key in MONTHS_DUE},
     )
 

@@ -1,4 +1,5 @@
 """Every issued notice prints its region's latest ledger checkpoint root (本期台帐校验码)."""
+
 import io
 
 import pytest

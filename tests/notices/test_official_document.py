@@ -1,5 +1,6 @@
 """The notice as an official document: 文号 per office and year, the drafted body, the confirm
 step before an empty body goes out, the 逾期印发 mark, the print page and the PDF."""
+
 from __future__ import annotations
 
 import io
@@ -64,9 +65,12 @@ def test_a_correction_gets_a_new_number_and_the_old_one_is_never_reused(schedule
 def test_an_office_sets_its_own_name_and_abbreviation(region_a, county_a, schedule_for):
     schedule = schedule_for(region_a)
     services.save_schedule(
-        by=county_a, region=region_a, frequency=schedule.frequency, recipients=[
-            {"group": r.group, "name": r.name, "email": r.email} for r in schedule.recipients.all()
-        ], office_name="浉河区企业服务活动办公室", number_prefix="浉企服",
+        by=county_a,
+        region=region_a,
+        frequency=schedule.frequency,
+        recipients=[{"group": r.group, "name": r.name, "email": r.email} for r in schedule.recipients.all()],
+        office_name="浉河区企业服务活动办公室",
+        number_prefix="浉企服",
     )
     notice = _issue(region_a, "2026-03", "2026-04-02", county_a)
 
@@ -162,8 +166,9 @@ def test_the_api_refuses_an_empty_body_unless_confirmed(client, schedules, regio
 
     with time_machine.travel(at("2026-04-02"), tick=False):
         refused = client.post(f"/api/v1/notices/{draft.pk}/issue/", {}, content_type="application/json")
-        issued = client.post(f"/api/v1/notices/{draft.pk}/issue/", {"confirm_empty_body": True},
-                             content_type="application/json")
+        issued = client.post(
+            f"/api/v1/notices/{draft.pk}/issue/", {"confirm_empty_body": True}, content_type="application/json"
+        )
     assert refused.status_code == 400 and "covering_text" in refused.json()
     assert issued.status_code == 200
     assert issued.json()["document_number"] == "浉服办〔2026〕1号"

@@ -1,4 +1,5 @@
 """The city's grid of the counties' notices (county × period), and the schedule form round trip."""
+
 from __future__ import annotations
 
 import re
@@ -90,8 +91,16 @@ def test_the_schedule_form_round_trip_keeps_every_field(client, county_a, region
     # The date input gets an ISO value it can show (not 2026/01/01, which it would drop).
     assert 'name="start_date" value="2026-01-01"' in form_page
 
-    fields = dict(re.findall(r'<input type="(?:text|date|email|hidden|number)" name="([^"]+)" value="([^"]*)"', form_page))
-    fields.update(dict(re.findall(r'<input type="(?:text|date|email|hidden|number)" name="([^"]+)"[^>]*? value="([^"]*)"', form_page)))
+    fields = dict(
+        re.findall(r'<input type="(?:text|date|email|hidden|number)" name="([^"]+)" value="([^"]*)"', form_page)
+    )
+    fields.update(
+        dict(
+            re.findall(
+                r'<input type="(?:text|date|email|hidden|number)" name="([^"]+)"[^>]*? value="([^"]*)"', form_page
+            )
+        )
+    )
     for name, value in re.findall(r'<select name="([^"]+)"[^>]*>.*?<option value="([^"]*)" selected', form_page, re.S):
         fields[name] = value
     fields.pop("csrfmiddlewaretoken", None)

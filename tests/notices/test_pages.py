@@ -1,4 +1,5 @@
 """The notice pages and downloads: what each role sees, and 404 outside scope."""
+
 from __future__ import annotations
 
 import io
@@ -108,8 +109,13 @@ def test_offline_form_registers_and_refuses_a_duplicate(client, county_a, region
     from tests.conftest import pdf_file
 
     client.force_login(county_a)
-    form = {"region": "411502", "period": "2026-02", "issued_on": "2026-03-03", "title": "",
-            "groups": ["city_office", "local_leader", "department_leader"]}
+    form = {
+        "region": "411502",
+        "period": "2026-02",
+        "issued_on": "2026-03-03",
+        "title": "",
+        "groups": ["city_office", "local_leader", "department_leader"],
+    }
 
     first = client.post("/notices/offline/", {**form, "document": pdf_file()})
     second = client.post("/notices/offline/", {**form, "document": pdf_file()})

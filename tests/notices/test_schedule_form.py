@@ -3,6 +3,7 @@
 It once rendered the start date as ``2026/01/01`` (the first of Django's Chinese input formats),
 which an ``<input type="date">`` shows as empty: saving untouched set the start date to NULL.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -79,8 +80,11 @@ def _untouched_post(client, url):
 
 def _snapshot(region):
     schedule = NoticeSchedule.objects.get(region=region)
-    return (schedule.frequency, schedule.start_date,
-            sorted((r.group, r.name, r.email) for r in schedule.recipients.all()))
+    return (
+        schedule.frequency,
+        schedule.start_date,
+        sorted((r.group, r.name, r.email) for r in schedule.recipients.all()),
+    )
 
 
 @pytest.mark.parametrize("frequency", ["monthly", "quarterly"])

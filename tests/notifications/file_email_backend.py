@@ -2,6 +2,7 @@
 test can count what a worker subprocess sent. With $TEST_EMAIL_DELAY it first writes a
 "sending-…" marker and sleeps, which gives the test a moment to kill the worker mid-send
 (before the message is out, as when an SMTP connection is cut)."""
+
 import json
 import os
 import time

@@ -1,5 +1,6 @@
 """Nobody forgets next year's holiday schedule: from 1 November until it is entered, the city
 office's dashboard shows a banner and its inbox gets one message a week."""
+
 import datetime as dt
 import zoneinfo
 
@@ -34,8 +35,9 @@ def provisional_cases(make_case, county_a, dept_x):
     """Two open cases whose due dates reach into 2027 (one a complex case, 15 working days from
     14 December), and a closed one that no longer counts."""
     with time_machine.travel(at(2026, 12, 14, 16), tick=False):
-        complex_case = services.assign(make_case(received_at=at(2026, 12, 14, 9)), by=county_a, department=dept_x,
-                                       complex=True)
+        complex_case = services.assign(
+            make_case(received_at=at(2026, 12, 14, 9)), by=county_a, department=dept_x, complex=True
+        )
     with time_machine.travel(at(2026, 12, 28, 16), tick=False):
         late = make_case(received_at=at(2026, 12, 28, 9))
         closed = services.assign(make_case(received_at=at(2026, 12, 28, 9)), by=county_a, department=dept_x)

@@ -7,6 +7,7 @@ Each test starts its OWN redis-server on a free port (so stopping it never distu
 else), and worker/beat subprocesses pointed at the test database. Emails go to files
 (tests/notifications/file_email_backend.py) so the test can count what the worker sent.
 """
+
 import datetime as dt
 import json
 import os
@@ -47,12 +48,34 @@ class Redis:
 
     def start(self):
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes",
-             "--dir", str(self.folder), "--maxmemory-policy", "noeviction"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--dir",
+                str(self.folder),
+                "--maxmemory-policy",
+                "noeviction",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
-        _wait(lambda: subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True,
-                                     text=True).stdout.strip() == "PONG", 10, "redis did not start")
+        _wait(
+            lambda: (
+                subprocess.run(
+                    ["redis-cli", "-p", str(self.port), "ping"], capture_output=True, text=True
+                ).stdout.strip()
+                == "PONG"
+            ),
+            10,
+            "redis did not start",
+        )
 
     def stop(self):
         if self.process and self.process.poll() is None:
@@ -76,36 +99,60 @@ class Celery:
         self.redis, self.email_dir, self.tmp, self.processes = redis, email_dir, tmp, []
         db = connection.settings_dict
         password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-        self.database_url = f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        self.database_url = (
+            f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        )
 
     def env(self, **extra):
         env = {k: v for k, v in os.environ.items() if k not in ("CI",)}
-        env.update({
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DATABASE_URL": self.database_url,
-            "REDIS_URL": self.redis.url,
-            "EMAIL_BACKEND": "tests.notifications.file_email_backend.EmailBackend",
-            "TEST_EMAIL_DIR": str(self.email_dir),
-            "SWEEP_INTERVAL_SECONDS": "2",
-            "DELIVERY_STALE_SECONDS": "3",
-            "DELIVERY_PENDING_GRACE_SECONDS": "1",
-            "PYTHONPATH": str(ROOT),
-        })
+        env.update(
+            {
+                "DJANGO_SETTINGS_MODULE": "config.settings",
+                "DATABASE_URL": self.database_url,
+                "REDIS_URL": self.redis.url,
+                "EMAIL_BACKEND": "tests.notifications.file_email_backend.EmailBackend",
+                "TEST_EMAIL_DIR": str(self.email_dir),
+                "SWEEP_INTERVAL_SECONDS": "2",
+                "DELIVERY_STALE_SECONDS": "3",
+                "DELIVERY_PENDING_GRACE_SECONDS": "1",
+                "PYTHONPATH": str(ROOT),
+            }
+        )
         env.update(extra)
         return env
 
     def _start(self, args, name, **extra):
         log = open(self.tmp / f"{name}.log", "ab")
-        process = subprocess.Popen([sys.executable, "-m", "celery", "-A", "config", *args], cwd=ROOT,
-                                   env=self.env(**extra), stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", *args],
+            cwd=ROOT,
+            env=self.env(**extra),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         self.processes.append(process)
         return process
 
     def worker(self, name="worker", **extra):
         # The timers' worker of deploy/: the sweep and its deliveries must reach it by their routes.
-        return self._start(["worker", "--pool", "solo", "--queues", "timers", "--loglevel", "INFO",
-                            "--hostname", f"{name}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-                           name, **extra)
+        return self._start(
+            [
+                "worker",
+                "--pool",
+                "solo",
+                "--queues",
+                "timers",
+                "--loglevel",
+                "INFO",
+                "--hostname",
+                f"{name}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            name,
+            **extra,
+        )
 
     def beat(self):
         return self._start(["beat", "--loglevel", "INFO", "--schedule", str(self.tmp / "beat-schedule")], "beat")
@@ -172,9 +219,7 @@ def test_beat_triggered_sweep_delivers_every_reminder_once(make_case, county_a, 
         raise
 
 
-def test_worker_killed_mid_send_and_restarted_loses_nothing_and_doubles_nothing(
-    make_case, county_a, city_user, celery
-):
+def test_worker_killed_mid_send_and_restarted_loses_nothing_and_doubles_nothing(make_case, county_a, city_user, celery):
     overdue_cases(make_case, county_a, city_user)
     first = celery.worker(name="slow", TEST_EMAIL_DELAY="2")
     celery.beat()

@@ -1,5 +1,6 @@
 """Several sweeps at once on PostgreSQL: the outbox's unique key and SKIP LOCKED claims mean
 every reminder is written and sent exactly once."""
+
 import datetime as dt
 import threading
 import zoneinfo
@@ -22,8 +23,9 @@ def test_three_concurrent_sweeps_over_200_due_cases_send_exactly_200_reminders(m
     # Received (not routed) on 2025-09-30, due 2025-10-14: on 2025-10-15 only "overdue" is due,
     # and it goes to the county office alone — one reminder, one message, one email per case.
     for _ in range(CASES):
-        make_case(received_at=dt.datetime(2025, 9, 30, 10, tzinfo=SHANGHAI),
-                  now=dt.datetime(2025, 9, 30, 11, tzinfo=SHANGHAI))
+        make_case(
+            received_at=dt.datetime(2025, 9, 30, 10, tzinfo=SHANGHAI), now=dt.datetime(2025, 9, 30, 11, tzinfo=SHANGHAI)
+        )
     now = dt.datetime(2025, 10, 15, 9, tzinfo=SHANGHAI)
     barrier = threading.Barrier(3)
     runs, errors = [], []

@@ -1,4 +1,5 @@
 """The in-app inbox: list, unread count in the header, mark read; each user sees only theirs."""
+
 import pytest
 from django.urls import reverse
 
@@ -7,8 +8,10 @@ from notifications.models import Notification
 
 @pytest.fixture
 def notes(county_a, county_b, assigned_case):
-    mine = [Notification.objects.create(user=county_a, kind="overdue", case=assigned_case, message=f"逾期 {n}")
-            for n in range(3)]
+    mine = [
+        Notification.objects.create(user=county_a, kind="overdue", case=assigned_case, message=f"逾期 {n}")
+        for n in range(3)
+    ]
     other = Notification.objects.create(user=county_b, kind="overdue", message="别人的消息")
     return mine, other
 

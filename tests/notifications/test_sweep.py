@@ -9,6 +9,7 @@ are holidays, Saturday 11 October is a make-up working day):
   escalated        Fri 10-17  (3 working days after the due date)
   supervised       Tue 10-21  (5 working days after: 15, 16, 17, 20, 21)
 """
+
 import datetime as dt
 import zoneinfo
 
@@ -29,8 +30,12 @@ def local(*args):
 
 @pytest.fixture
 def people(county_a, dept_x_user, city_user, county_b):
-    for user, address in ((county_a, "county@a.example"), (dept_x_user, "dept@x.example"),
-                          (city_user, "city@example"), (county_b, "county@b.example")):
+    for user, address in (
+        (county_a, "county@a.example"),
+        (dept_x_user, "dept@x.example"),
+        (city_user, "city@example"),
+        (county_b, "county@b.example"),
+    ):
         user.email = address
         user.save()
     return {"county": county_a, "dept": dept_x_user, "city": city_user, "other_county": county_b}
@@ -47,6 +52,7 @@ def run_on(django_capture_on_commit_callbacks):
         with time_machine.travel(local(*moment), tick=False):
             with django_capture_on_commit_callbacks(execute=True):
                 return sweep.run_sweep()
+
     return run
 
 
@@ -75,8 +81,10 @@ def test_each_reminder_fires_on_its_working_day(routed, run_on, kind, day_before
 @pytest.mark.django_db
 def test_recipients_per_kind(routed, run_on, people):
     run_on(2025, 10, 21, 9)  # everything due at once (a sweep catching up)
+
     def users(kind):
         return set(Notification.objects.filter(case=routed, kind=kind).values_list("user__username", flat=True))
+
     assert users("acknowledge_due") == {"dept_x"}
     assert users("overdue") == {"dept_x", "county_a"}
     assert users("escalated") == {"city"}
@@ -175,8 +183,10 @@ def test_failed_email_is_recorded_and_retried_by_the_next_sweep(routed, run_on, 
 @pytest.mark.django_db
 def test_one_failing_case_does_not_stop_the_sweep(make_case, county_a, dept_x, people, run_on, monkeypatch):
     with time_machine.travel(local(2025, 9, 30, 15), tick=False):
-        cases = [services.assign(make_case(received_at=local(2025, 9, 30, 10)), by=county_a, department=dept_x)
-                 for _ in range(3)]
+        cases = [
+            services.assign(make_case(received_at=local(2025, 9, 30, 10)), by=county_a, department=dept_x)
+            for _ in range(3)
+        ]
     broken = cases[1].number
     original = sweep.message_for
 

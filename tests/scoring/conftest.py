@@ -1,4 +1,5 @@
 """Helpers for scoring tests: cases built through cases.services at historical times."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -21,8 +22,19 @@ def at(year, month, day, hour=10, minute=0):
 def history(make_case, county_a, dept_x, dept_x_user):
     """Build a case's life at given local moments: received → assigned → closed (→ reopened …)."""
 
-    def build(received, *, assigned=None, closed=None, how="resolve", reopened=None, reclosed=None,
-              by=None, department=None, department_user=None, region=None):
+    def build(
+        received,
+        *,
+        assigned=None,
+        closed=None,
+        how="resolve",
+        reopened=None,
+        reclosed=None,
+        by=None,
+        department=None,
+        department_user=None,
+        region=None,
+    ):
         by = by or county_a
         department = department or dept_x
         department_user = department_user or dept_x_user
@@ -35,8 +47,15 @@ def history(make_case, county_a, dept_x, dept_x_user):
             if close_at is None:
                 break
             if how == "explain":
-                case = services.explain(case, by=department_user, result="不属于职责范围", policy_basis="相关政策",
-                                        redirect_to="市场监管局", evidence=[pdf_file()], now=close_at)
+                case = services.explain(
+                    case,
+                    by=department_user,
+                    result="不属于职责范围",
+                    policy_basis="相关政策",
+                    redirect_to="市场监管局",
+                    evidence=[pdf_file()],
+                    now=close_at,
+                )
             else:
                 case = services.resolve(case, by=department_user, result="已解决", evidence=[pdf_file()], now=close_at)
             if reopen_at is None:

@@ -1,4 +1,5 @@
 """The scores endpoints: SPEC §6 JSON, entering points, who may see and do what."""
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,15 @@ def test_scores_json_has_the_spec_shape(client, assessor, history, region_a):
     assert list(first["items"]) == [str(n) for n in range(1, 22)]
     assert first["items"]["1"] == {"points": None, "max": "6", "auto": False, "note": ""}
     assert first["items"]["15"]["on_time"] == 1 and first["items"]["15"]["points"] == "4"
-    assert first["items"]["13"] == {"points": "4", "max": "4", "auto": True, "complete": 1, "total": 1,
-                                     "rate": "1.0000", "incomplete": []}
+    assert first["items"]["13"] == {
+        "points": "4",
+        "max": "4",
+        "auto": True,
+        "complete": 1,
+        "total": 1,
+        "rate": "1.0000",
+        "incomplete": [],
+    }
     assert first["total"] == "8"
     assert case.number not in response.content.decode()
 
@@ -60,8 +68,9 @@ def test_assessor_enters_and_overrides(client, assessor, region_a):
     assert response.json()["points"] == "5.5"
     response = client.put("/api/v1/scores/2025/411502/items/15/", {"points": "3"}, content_type="application/json")
     assert response.status_code == 400 and "note" in response.json()
-    response = client.put("/api/v1/scores/2025/411502/items/15/", {"points": "3", "note": "抽查企业核实"},
-                          content_type="application/json")
+    response = client.put(
+        "/api/v1/scores/2025/411502/items/15/", {"points": "3", "note": "抽查企业核实"}, content_type="application/json"
+    )
     assert response.status_code == 200 and response.json()["computed"] == "0"
     data = client.get("/api/v1/scores/2025/?region=411502").json()["regions"][0]
     assert data["items"]["1"] == {"points": "5.5", "max": "6", "auto": False, "note": "方案齐全"}
@@ -79,8 +88,9 @@ def test_assessor_enters_and_overrides(client, assessor, region_a):
 )
 def test_bad_points_are_refused_and_nothing_is_written(client, assessor, region_a, points, message_field):
     client.force_login(assessor)
-    response = client.put("/api/v1/scores/2025/411502/items/1/", {"points": points, "note": "x"},
-                          content_type="application/json")
+    response = client.put(
+        "/api/v1/scores/2025/411502/items/1/", {"points": points, "note": "x"}, content_type="application/json"
+    )
     assert response.status_code == 400
     assert message_field in response.json()
     assert not ItemEntry.objects.exists() and not AuditEvent.objects.filter(action="entry").exists()
@@ -115,11 +125,22 @@ def test_derived_items_19_and_21(client, assessor, region_a):
     r = client.put("/api/v1/scores/2025/411502/items/21/", {"inputs": survey}, content_type="application/json")
     assert r.json()["points"] == "8"
     survey = {"rate": "82%", "participating": 120, "above_scale": 100}
-    assert client.put("/api/v1/scores/2025/411502/items/21/", {"inputs": survey},
-                      content_type="application/json").json()["points"] == "4"
+    assert (
+        client.put("/api/v1/scores/2025/411502/items/21/", {"inputs": survey}, content_type="application/json").json()[
+            "points"
+        ]
+        == "4"
+    )
     survey = {"rate": "99%", "participating": 99, "above_scale": 100}
-    assert client.put("/api/v1/scores/2025/411502/items/21/", {"inputs": survey},
-                      content_type="application/json").json()["points"] == "0"
-    r = client.put("/api/v1/scores/2025/411502/items/21/", {"inputs": {"rate": "1.2", "participating": 1, "above_scale": 0}},
-                   content_type="application/json")
+    assert (
+        client.put("/api/v1/scores/2025/411502/items/21/", {"inputs": survey}, content_type="application/json").json()[
+            "points"
+        ]
+        == "0"
+    )
+    r = client.put(
+        "/api/v1/scores/2025/411502/items/21/",
+        {"inputs": {"rate": "1.2", "participating": 1, "above_scale": 0}},
+        content_type="application/json",
+    )
     assert r.status_code == 400

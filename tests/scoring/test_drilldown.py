@@ -1,6 +1,7 @@
 """Scoring pages an assessor can defend a point with: rank order, percentages, the method's
 name, the item 13/14/15 drill-down tables (sortable, exportable, bounded queries), and a
 readable history."""
+
 from __future__ import annotations
 
 import io
@@ -79,8 +80,10 @@ def test_item15_table_gives_each_case_its_facts(client, assessor, year_2025, dep
     assert "超期未办结" in still_open and "2025-06-09" in still_open
     # counted to the cutoff, 2025-12-20
     assert re.search(r'<td class="num">(\d+)</td>', still_open).group(1) == str(
-        timeliness_rows(score_year(2025).region("411502").items[15].detail, score_year(2025).scope,
-                        as_of=score_year(2025).cutoff)[1].days_late)
+        timeliness_rows(
+            score_year(2025).region("411502").items[15].detail, score_year(2025).scope, as_of=score_year(2025).cutoff
+        )[1].days_late
+    )
     assert "未到期（不计入）" in rows[year_2025["pending"].number]
     assert year_2025["on_time"].number not in rows  # on time: nothing to defend
 
@@ -93,7 +96,10 @@ def test_item15_table_sorts_on_the_server(client, assessor, year_2025):
     assert numbers == [year_2025["open_late"].number, year_2025["closed_late"].number, year_2025["pending"].number]
     by_due = client.get("/scoring/2025/411502/items/15/?sort=due").content.decode()
     assert [re.search(r">(411502-2025-\d+)<", row).group(1) for row in _rows(by_due)] == [
-        year_2025["closed_late"].number, year_2025["open_late"].number, year_2025["pending"].number]
+        year_2025["closed_late"].number,
+        year_2025["open_late"].number,
+        year_2025["pending"].number,
+    ]
     only_pending = client.get("/scoring/2025/411502/items/15/?show=pending").content.decode()
     assert len(_rows(only_pending)) == 1
     assert client.get("/scoring/2025/411502/items/15/?sort=nonsense").status_code == 200
@@ -116,7 +122,10 @@ def test_item15_exports_its_table_to_xlsx(client, assessor, year_2025):
     values = [[c.value for c in row] for row in sheet.iter_rows()]
     assert values[2][:3] == ["编号", "企业名称", "责任单位"] or values[2][0] == "编号"
     assert [row[0] for row in values[3:]] == [
-        year_2025["open_late"].number, year_2025["closed_late"].number, year_2025["pending"].number]
+        year_2025["open_late"].number,
+        year_2025["closed_late"].number,
+        year_2025["pending"].number,
+    ]
     closed_late = values[4]
     assert closed_late[6] == 8 and closed_late[7] == "逾期办结"
     assert "截至考核截止日2025-12-20" in values[1][0]
@@ -135,8 +144,8 @@ def test_item15_page_takes_a_bounded_number_of_queries(client, assessor, history
     client.get("/scoring/2025/411502/items/15/")  # judges every chain once (item 13's verdicts)
     # 21 with 24 late cases, the same with 2: session and user; scoring (assessment, rule set,
     # sections, items and their criteria, regions, the ledger scan, item 14's schedules and
-    # notices, departments, the two broken-chain checks); the drill-down (cases, their entries up to the cutoff, departments,
-    # the calendar) — never one per case
+    # notices, departments, the two broken-chain checks); the drill-down (cases, their entries up
+    # to the cutoff, departments, the calendar) — never one per case
     with django_assert_max_num_queries(21):
         assert client.get("/scoring/2025/411502/items/15/").status_code == 200
     with django_assert_max_num_queries(21):
@@ -160,11 +169,16 @@ def test_item13_lists_what_each_case_lacks_under_missing(client, assessor, histo
 def test_item14_shows_the_schedule_in_words_and_each_period(client, assessor, region_a, county_a):
     from notices import services as notices
 
-    notices.save_schedule(by=county_a, region=region_a, frequency="monthly", recipients=[
-        {"group": "city_office", "name": "市服务办", "email": "c@example.cn"},
-        {"group": "local_leader", "name": "王副区长", "email": "l@example.cn"},
-        {"group": "department_leader", "name": "各局负责人", "email": "d@example.cn"},
-    ])
+    notices.save_schedule(
+        by=county_a,
+        region=region_a,
+        frequency="monthly",
+        recipients=[
+            {"group": "city_office", "name": "市服务办", "email": "c@example.cn"},
+            {"group": "local_leader", "name": "王副区长", "email": "l@example.cn"},
+            {"group": "department_leader", "name": "各局负责人", "email": "d@example.cn"},
+        ],
+    )
     client.force_login(assessor)
     body = client.get("/scoring/2025/411502/items/14/").content.decode()
     assert "通报制度: 按月" in body and ">monthly<" not in body
@@ -173,8 +187,9 @@ def test_item14_shows_the_schedule_in_words_and_each_period(client, assessor, re
 
 
 def test_the_history_reads_who_when_from_to_and_why(client, assessor, year_2025):
-    services.set_item_points(2025, year_2025["on_time"].region, 15, by=assessor, points="3",
-                             note="抽查发现两件未按期办结的问题已补正")
+    services.set_item_points(
+        2025, year_2025["on_time"].region, 15, by=assessor, points="3", note="抽查发现两件未按期办结的问题已补正"
+    )
     services.set_item_points(2025, year_2025["on_time"].region, 15, by=assessor, points="2", note="复核后调整")
     client.force_login(assessor)
     body = client.get("/scoring/2025/411502/items/15/").content.decode()

@@ -1,4 +1,5 @@
 """generate_load writes a valid synthetic year: chains verify, every state appears, scoring runs."""
+
 from __future__ import annotations
 
 import io
@@ -23,8 +24,17 @@ def test_generated_year_verifies_and_scores(region_a):
     states = set(Case.objects.values_list("state", flat=True))
     assert states == {"received", "assigned", "resolved", "explained"}
     actions = set(LedgerEntry.objects.values_list("action", flat=True))
-    assert {"create", "assign", "return", "acknowledge", "resolve", "explain", "reopen",
-            "request_extension", "approve_extension"} <= actions
+    assert {
+        "create",
+        "assign",
+        "return",
+        "acknowledge",
+        "resolve",
+        "explain",
+        "reopen",
+        "request_extension",
+        "approve_extension",
+    } <= actions
     verify = io.StringIO()
     call_command("verify_ledger", stdout=verify, stderr=verify)  # exits 1 (SystemExit) when broken
     assert "ledgers verify" in verify.getvalue()

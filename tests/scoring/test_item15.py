@@ -1,4 +1,5 @@
 """Item 15 (办理时效及质量): counted, on time, pending, the ladder on exact fractions."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -123,8 +124,9 @@ def test_ledger_after_the_cutoff_does_not_count(history, region_a):
     reopened_later = history(at(2025, 12, 1), closed=at(2025, 12, 3), reopened=at(2025, 12, 22))
     # Overdue at the cutoff, closed after it: late.
     closed_later = history(at(2025, 12, 1), assigned=at(2025, 12, 1, 11))
-    services.resolve(closed_later, by=closed_later.department and _dept_user(), result="ok",
-                     evidence=[_pdf()], now=at(2025, 12, 23))
+    services.resolve(
+        closed_later, by=closed_later.department and _dept_user(), result="ok", evidence=[_pdf()], now=at(2025, 12, 23)
+    )
     t = _item15(region_a)
     assert t.on_time == 1
     assert t.open_late == [closed_later.number]
@@ -179,8 +181,16 @@ def test_region_without_cases_is_not_assessable(db, region_b):
     board = score_year(2025)
     item = board.as_json(["411503"])["regions"][0]["items"]["15"]
     assert item == {
-        "points": "0", "max": "4", "auto": True, "counted": 0, "on_time": 0, "rate": None,
-        "rule_gap": False, "not_assessable": True, "late": [], "pending": [],
+        "points": "0",
+        "max": "4",
+        "auto": True,
+        "counted": 0,
+        "on_time": 0,
+        "rate": None,
+        "rule_gap": False,
+        "not_assessable": True,
+        "late": [],
+        "pending": [],
     }
 
 
@@ -191,7 +201,13 @@ def test_points_from_a_known_ledger(history, region_a):
     for _ in range(3):
         history(at(2025, 3, 3), closed=at(2025, 3, 20))
     item = score_year(2025).as_json(["411502"])["regions"][0]["items"]["15"]
-    assert (item["points"], item["counted"], item["on_time"], item["rate"], item["rule_gap"]) == ("2", 20, 17, "0.8500", False)
+    assert (item["points"], item["counted"], item["on_time"], item["rate"], item["rule_gap"]) == (
+        "2",
+        20,
+        17,
+        "0.8500",
+        False,
+    )
 
 
 def _normalised(result, scope):
@@ -200,12 +216,16 @@ def _normalised(result, scope):
     from scoring.item13 import completeness_from_scan
 
     regions, departments = result
+
     def flat(t):
         return (t.on_time, t.closed_late, t.open_late, t.pending)
+
     item13 = {pk: (c.total, c.incomplete) for pk, c in completeness_from_scan(regions, scope).items()}
-    return ({pk: flat(t) for pk, t in regions.items()},
-            {pk: {dept: flat(t) for dept, t in by_dept.items()} for pk, by_dept in departments.items()},
-            item13)
+    return (
+        {pk: flat(t) for pk, t in regions.items()},
+        {pk: {dept: flat(t) for dept, t in by_dept.items()} for pk, by_dept in departments.items()},
+        item13,
+    )
 
 
 @pytest.mark.parametrize("cutoff", [dt.date(2025, 12, 20), dt.date(2025, 6, 30)])

@@ -1,6 +1,7 @@
 """One story for provisional scores: before the cutoff every page scores as of today (open cases
 not yet due are pending, never late) and says so; from the cutoff on, as of the cutoff. The
 dashboard, scoreboard, scoresheet and item pages agree, and item 14 agrees with the notices page."""
+
 from __future__ import annotations
 
 import re
@@ -27,7 +28,10 @@ def november(history):
         "on_time": history(at(2025, 11, 3), closed=at(2025, 11, 4)),
     }
     assert [cases[k].due_date.isoformat() for k in ("overdue", "due_today", "due_later")] == [
-        "2025-11-03", "2025-11-12", "2025-11-17"]
+        "2025-11-03",
+        "2025-11-12",
+        "2025-11-17",
+    ]
     return cases
 
 
@@ -59,8 +63,10 @@ def test_every_page_says_which_moment_and_they_agree(client, assessor, november)
     for page in (board, sheet, item):
         assert "暂算得分，截至今日（2025-11-12）" in page
     # item 15 lists the open case due later as pending, not as 超期未办结
-    rows = {re.search(r">(411502-2025-\d+)<", row).group(1): row
-            for row in item.split('<table class="scores drill">')[1].split("</table>")[0].split("<tr>")[2:]}
+    rows = {
+        re.search(r">(411502-2025-\d+)<", row).group(1): row
+        for row in item.split('<table class="scores drill">')[1].split("</table>")[0].split("<tr>")[2:]
+    }
     assert "未到期（不计入）" in rows[november["due_later"].number]
     assert "未到期（不计入）" in rows[november["due_today"].number]
     assert "超期未办结" in rows[november["overdue"].number]
@@ -112,6 +118,7 @@ def test_the_api_and_the_command_score_as_of_today_before_the_cutoff_like_the_pa
     with time_machine.travel(at(2025, 11, 12, 15), tick=False):
         body = client.get("/api/v1/scores/2025/?region=411502", HTTP_AUTHORIZATION=f"Token {token.key}").json()
         from io import StringIO
+
         out = StringIO()
         call_command("score", "--year", "2025", "--region", "411502", "--format", "json", stdout=out)
     item15 = body["regions"][0]["items"]["15"]

@@ -1,6 +1,7 @@
 """The outlook (SPEC §6, §8): item 15 as of today, the pending cases that decide it, best and worst
 at the cutoff, and the fewest on-time closings for each step — on years built case by case, read
 through the API; the arithmetic against a brute force over every k; reminding a department."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,8 +23,12 @@ from .conftest import at
 
 pytestmark = pytest.mark.django_db
 
-ITEM15 = {"ladder": [["0.95", "4"], ["0.90", "3"], ["0.85", "2"]], "gap_from": "0.80", "gap_points": "1",
-          "below_points": "0"}
+ITEM15 = {
+    "ladder": [["0.95", "4"], ["0.90", "3"], ["0.85", "2"]],
+    "gap_from": "0.80",
+    "gap_points": "1",
+    "below_points": "0",
+}
 TODAY = at(2025, 11, 20, 15)  # a Thursday; the cutoff is 2025-12-20
 
 
@@ -146,23 +151,42 @@ def test_item13_and_item14_parts(client, county_a, history):
     incomplete = history(at(2025, 3, 3), assigned=at(2025, 3, 3, 11))
     # A closing recorded without evidence (as old imported ledgers have) makes the ledger incomplete.
     with transaction.atomic():
-        ledger.append(incomplete, action="resolve", from_state="assigned", to_state="resolved",
-                      occurred_at=at(2025, 3, 5), recorded_at=at(2025, 3, 5), source="import",
-                      payload={"result": "已解决", "evidence": []})
+        ledger.append(
+            incomplete,
+            action="resolve",
+            from_state="assigned",
+            to_state="resolved",
+            occurred_at=at(2025, 3, 5),
+            recorded_at=at(2025, 3, 5),
+            source="import",
+            payload={"result": "已解决", "evidence": []},
+        )
     Case.objects.filter(pk=incomplete.pk).update(state="resolved", closed_at=at(2025, 3, 5))
     data = _outlook(client, county_a)
     assert data["item13"]["incomplete"] == [{"number": incomplete.number, "missing": ["evidence"]}]
-    assert data["item14"] == {"schedule": None, "periods_due_by_cutoff": [], "missing": [], "lost": [],
-                              "next_due": None}
+    assert data["item14"] == {
+        "schedule": None,
+        "periods_due_by_cutoff": [],
+        "missing": [],
+        "lost": [],
+        "next_due": None,
+    }
 
 
 def test_item14_lists_the_periods_due_by_the_cutoff_and_the_next_deadline(client, county_a, region_a):
     from notices import services as notices
 
-    notices.save_schedule(by=county_a, region=region_a, frequency="monthly", start_date=dt.date(2025, 1, 1),
-                          recipients=[{"group": g, "name": g, "email": f"{g}@example.invalid"}
-                                      for g in ("city_office", "local_leader", "department_leader")],
-                          now=at(2025, 1, 2))
+    notices.save_schedule(
+        by=county_a,
+        region=region_a,
+        frequency="monthly",
+        start_date=dt.date(2025, 1, 1),
+        recipients=[
+            {"group": g, "name": g, "email": f"{g}@example.invalid"}
+            for g in ("city_office", "local_leader", "department_leader")
+        ],
+        now=at(2025, 1, 2),
+    )
     item14 = _outlook(client, county_a)["item14"]
     assert item14["periods_due_by_cutoff"] == [f"2025-{m:02d}" for m in range(1, 12)]
     assert item14["missing"] == item14["periods_due_by_cutoff"]
@@ -181,7 +205,9 @@ def test_a_county_reads_only_its_own_outlook(client, county_a, county_b, city_us
         missing = client.get("/api/v1/scores/2025/outlook/")
         assert missing.status_code == 400 and "region" in missing.json()
         assert client.get("/api/v1/scores/2025/outlook/", {"region": "999999"}).status_code == 404
-        assert client.get("/api/v1/scores/2025/outlook/", {"region": "411502", "cutoff": "2024-12-20"}).status_code == 400
+        assert (
+            client.get("/api/v1/scores/2025/outlook/", {"region": "411502", "cutoff": "2024-12-20"}).status_code == 400
+        )
 
 
 @settings(max_examples=300, deadline=None)
@@ -192,8 +218,11 @@ def test_steps_are_the_least_k_a_brute_force_finds(on_time, late, pending):
     steps = fewest_on_time(on_time, counted, pending, params)
     total = counted + pending
     for points, need in steps.items():
-        reaching = [k for k in range(pending + 1)
-                    if total and ladder(Fraction(on_time + k, total), params).points >= Decimal(points)]
+        reaching = [
+            k
+            for k in range(pending + 1)
+            if total and ladder(Fraction(on_time + k, total), params).points >= Decimal(points)
+        ]
         if not total:
             reaching = [0] if Decimal(points) <= Decimal(params["below_points"]) else []
         assert need == (min(reaching) if reaching else None)

@@ -1,4 +1,5 @@
 """Scoring pages and exports: who sees what, drill-down, forms, XLSX, query budget."""
+
 from __future__ import annotations
 
 import io
@@ -56,8 +57,9 @@ def test_item15_drill_down_lists_the_cases(client, assessor, history, region_a):
 
 def test_manual_entry_and_attachment_through_the_form(client, assessor, region_a):
     client.force_login(assessor)
-    response = client.post("/scoring/2025/411502/items/2/", {"points": "7.5", "note": "机构文件齐全",
-                                                            "files": [pdf_file("机构文件.pdf")]})
+    response = client.post(
+        "/scoring/2025/411502/items/2/", {"points": "7.5", "note": "机构文件齐全", "files": [pdf_file("机构文件.pdf")]}
+    )
     assert response.status_code == 302
     entry = ItemEntry.objects.get()
     assert (entry.points, entry.item_number) == (7.5, 2)
@@ -102,8 +104,9 @@ def test_xlsx_exports(client, assessor, history, region_a):
 
 
 @pytest.mark.parametrize("cases", [2, 12])
-def test_scoreboard_queries_do_not_grow_with_cases(client, assessor, history, region_a, cases,
-                                                   django_assert_max_num_queries):
+def test_scoreboard_queries_do_not_grow_with_cases(
+    client, assessor, history, region_a, cases, django_assert_max_num_queries
+):
     for i in range(cases):
         history(at(2025, 3, 3), closed=at(2025, 3, 4 + i % 10))
     client.force_login(assessor)

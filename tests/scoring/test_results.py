@@ -1,4 +1,5 @@
 """Items 13 and 14, ranking, departments, determinism, freezing."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -48,12 +49,27 @@ def test_item13_points_and_list(history, region_a):
     board = score_year(2025)
     assert board.as_json(["411502"])["regions"][0]["items"]["13"]["points"] == "4"
     assert board.as_json(["411503"])["regions"][0]["items"]["13"] == {
-        "points": "0", "max": "4", "auto": True, "complete": 0, "total": 0, "rate": None, "incomplete": []}
+        "points": "0",
+        "max": "4",
+        "auto": True,
+        "complete": 0,
+        "total": 0,
+        "rate": None,
+        "incomplete": [],
+    }
     # A closing recorded without evidence (as old imported ledgers have) makes the ledger incomplete.
     case = history(at(2025, 3, 3), assigned=at(2025, 3, 3, 11))
     with transaction.atomic():
-        ledger.append(case, action="resolve", from_state="assigned", to_state="resolved", occurred_at=at(2025, 3, 5),
-                      recorded_at=at(2025, 3, 5), source="import", payload={"result": "已解决", "evidence": []})
+        ledger.append(
+            case,
+            action="resolve",
+            from_state="assigned",
+            to_state="resolved",
+            occurred_at=at(2025, 3, 5),
+            recorded_at=at(2025, 3, 5),
+            source="import",
+            payload={"result": "已解决", "evidence": []},
+        )
     Case.objects.filter(pk=case.pk).update(state="resolved", closed_at=at(2025, 3, 5))
     item = score_year(2025).as_json(["411502"])["regions"][0]["items"]["13"]
     assert item["points"] == "2" and item["complete"] == 1 and item["total"] == 2 and item["rate"] == "0.5000"
@@ -63,9 +79,16 @@ def test_item13_points_and_list(history, region_a):
 def _notice(region, month, groups=ALL_GROUPS, issued_on=None):
     start = dt.date(2025, month, 1)
     end = dt.date(2025 + (month == 12), month % 12 + 1, 1) - dt.timedelta(days=1)
-    return Notice.objects.create(region=region, period=f"2025-{month:02d}", frequency=Frequency.MONTHLY,
-                                 period_start=start, period_end=end, status=Status.ISSUED,
-                                 issued_on=issued_on or end + dt.timedelta(days=5), groups=list(groups))
+    return Notice.objects.create(
+        region=region,
+        period=f"2025-{month:02d}",
+        frequency=Frequency.MONTHLY,
+        period_start=start,
+        period_end=end,
+        status=Status.ISSUED,
+        issued_on=issued_on or end + dt.timedelta(days=5),
+        groups=list(groups),
+    )
 
 
 def test_item14_from_the_notices(region_a, region_b):
@@ -73,8 +96,15 @@ def test_item14_from_the_notices(region_a, region_b):
     for month in range(1, 12):
         _notice(region_a, month)
     item = score_year(2025).as_json(["411502"])["regions"][0]["items"]["14"]
-    assert item == {"points": "4", "max": "4", "auto": True, "schedule": "monthly", "periods_due": 11,
-                    "periods_served": 11, "missing_periods": []}
+    assert item == {
+        "points": "4",
+        "max": "4",
+        "auto": True,
+        "schedule": "monthly",
+        "periods_due": 11,
+        "periods_served": 11,
+        "missing_periods": [],
+    }
     NoticeSchedule.objects.create(region=region_b, frequency=Frequency.MONTHLY)
     for month in range(1, 12):
         if month != 4:
@@ -91,7 +121,9 @@ def test_departments_ranked_by_item15(history, region_a, dept_y, dept_y_user):
     history(at(2025, 3, 3), closed=at(2025, 3, 4), department=dept_y, department_user=dept_y_user)
     departments = score_year(2025).region("411502").departments
     assert [(d.name, d.rank, d.timeliness.rate_text, d.points) for d in departments] == [
-        ("浉河区人社局", 1, "1.0000", Decimal("4")), ("浉河区工信局", 2, "0.5000", Decimal("0"))]
+        ("浉河区人社局", 1, "1.0000", Decimal("4")),
+        ("浉河区工信局", 2, "0.5000", Decimal("0")),
+    ]
 
 
 def test_same_ledger_same_bytes_in_command_and_api(client, assessor, history, region_a):
@@ -137,7 +169,9 @@ def test_manual_entries_after_the_freeze_renew_the_frozen_result(assessor, histo
     history(at(2025, 3, 3), closed=at(2025, 3, 4))
     first = services.freeze(2025, by=assessor, now=at(2025, 12, 21, 0, 30))
     frozen_bytes, frozen_hash = first.result_json, first.inputs_hash
-    services.set_item_points(2025, region_a, 1, by=assessor, points="5.5", note="以政府名义发文", now=at(2025, 12, 26, 9))
+    services.set_item_points(
+        2025, region_a, 1, by=assessor, points="5.5", note="以政府名义发文", now=at(2025, 12, 26, 9)
+    )
     renewed = Assessment.objects.get(year=2025)
     assert renewed.result_json != frozen_bytes and renewed.inputs_hash != frozen_hash
     assert '"points":"5.5"' in renewed.result_json.replace(" ", "")

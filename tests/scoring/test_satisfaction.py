@@ -1,5 +1,6 @@
 """Item 21 from the follow-ups (SPEC §4a): the satisfaction rate per region beside the scores, and
 usable as item 21's figure through the rule set's ladder (the 80–85 gap flagged)."""
+
 from __future__ import annotations
 
 import pytest
@@ -55,13 +56,17 @@ def test_shown_beside_the_scores_and_offered_to_the_assessor(client, assessor, f
     item = client.get("/scoring/2025/411502/items/21/")
     assert item.context["form"].initial["rate"] == "5/6"
     # The assessor confirms it with the participation figures: the item's points follow the ladder.
-    saved = client.put("/api/v1/scores/2025/411502/items/21/",
-                       {"inputs": {"rate": "5/6", "participating": "30", "above_scale": "25"}},
-                       content_type="application/json")
+    saved = client.put(
+        "/api/v1/scores/2025/411502/items/21/",
+        {"inputs": {"rate": "5/6", "participating": "30", "above_scale": "25"}},
+        content_type="application/json",
+    )
     assert saved.status_code == 200 and saved.json()["points"] == "4"  # the gap value
-    saved = client.put("/api/v1/scores/2025/411502/items/21/",
-                       {"inputs": {"rate": "5/6", "participating": "20", "above_scale": "25"}},
-                       content_type="application/json")
+    saved = client.put(
+        "/api/v1/scores/2025/411502/items/21/",
+        {"inputs": {"rate": "5/6", "participating": "20", "above_scale": "25"}},
+        content_type="application/json",
+    )
     assert saved.json()["points"] == "0"  # too few enterprises took part
 
 

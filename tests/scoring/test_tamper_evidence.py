@@ -1,5 +1,6 @@
 """A chain rewritten behind the triggers' back reaches the score: item 13 counts it incomplete
 (``ledger_chain``), the scoresheet and item 13's page say so."""
+
 import json
 
 import pytest
@@ -31,8 +32,9 @@ def _forge_payload(case, seq=1):
     """Rewrite one entry's content, leaving its stored hash as it was."""
     entry = LedgerEntry.objects.get(case=case, seq=seq)
     forged = {**entry.payload, "enterprise": "伪造企业"}
-    _behind_the_triggers("UPDATE ledger_ledgerentry SET payload = %s WHERE id = %s",
-                         [json.dumps(forged, ensure_ascii=False), entry.pk])
+    _behind_the_triggers(
+        "UPDATE ledger_ledgerentry SET payload = %s WHERE id = %s", [json.dumps(forged, ensure_ascii=False), entry.pk]
+    )
 
 
 def _item13(region_code="411502"):
@@ -68,8 +70,10 @@ def test_a_rewrite_with_recomputed_hashes_is_found_by_the_full_pass(history, cap
     last = LedgerEntry.objects.filter(case=tampered).order_by("-seq").first()
     last.payload = {**last.payload, "result": "伪造的办理结果"}
     forged_hash = compute_hash(last.prev_hash, last.hashed_fields(tampered.number))
-    _behind_the_triggers("UPDATE ledger_ledgerentry SET payload = %s, hash = %s WHERE id = %s",
-                         [json.dumps(last.payload, ensure_ascii=False), forged_hash, last.pk])
+    _behind_the_triggers(
+        "UPDATE ledger_ledgerentry SET payload = %s, hash = %s WHERE id = %s",
+        [json.dumps(last.payload, ensure_ascii=False), forged_hash, last.pk],
+    )
     with pytest.raises(SystemExit):
         call_command("verify_ledger")
     assert f"BROKEN {tampered.number}: entry #{last.seq} is no longer the entry verified" in capsys.readouterr().out

@@ -1,5 +1,6 @@
 """Trends in pictures: every chart's figures against a plain Python count over a generated year,
 one aggregate query per chart whatever the number of cases, the XLSX and the page's scoping."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -47,12 +48,17 @@ def year_with_follow_ups(county_a, region_a):
     for case in Case.objects.filter(state__in=CLOSED_STATES).select_related("region").order_by("pk")[:80]:
         office = office_of.get(case.region_id)
         if office is None:
-            office = create_user(f"office_{case.region.code}", role="county_office", region=case.region,
-                                 password="x")[0]
+            office = create_user(f"office_{case.region.code}", role="county_office", region=case.region, password="x")[
+                0
+            ]
             office_of[case.region_id] = office
-        services.record_follow_up(case, by=office, satisfaction=rng.choice(["satisfied", "basically_satisfied",
-                                                                           "dissatisfied"]),
-                                  note="电话回访", now=case.closed_at + dt.timedelta(days=rng.randint(1, 20)))
+        services.record_follow_up(
+            case,
+            by=office,
+            satisfaction=rng.choice(["satisfied", "basically_satisfied", "dissatisfied"]),
+            note="电话回访",
+            now=case.closed_at + dt.timedelta(days=rng.randint(1, 20)),
+        )
     return Region.objects.get(code="411502")
 
 
@@ -87,14 +93,18 @@ def test_month_by_month_figures_equal_a_plain_count(year_with_follow_ups, scope)
     assert trends.on_time_by_month(where) == [(on_time[m], closed[m]) for m in range(1, 13)]
     assert any(o < c for o, c in trends.on_time_by_month(where))  # some closings are late
 
-    categories = Counter(c.category.name for c in Case.objects.filter(pk__in=[c.pk for c in cases])
-                         .select_related("category"))
-    assert dict(trends.by_category(where)) == {name: categories[name] for name in
-                                               Category.objects.values_list("name", flat=True)}
-    channels = Counter(c.channel.name for c in Case.objects.filter(pk__in=[c.pk for c in cases])
-                       .select_related("channel"))
-    assert dict(trends.by_channel(where)) == {name: channels[name] for name in
-                                              Channel.objects.values_list("name", flat=True)}
+    categories = Counter(
+        c.category.name for c in Case.objects.filter(pk__in=[c.pk for c in cases]).select_related("category")
+    )
+    assert dict(trends.by_category(where)) == {
+        name: categories[name] for name in Category.objects.values_list("name", flat=True)
+    }
+    channels = Counter(
+        c.channel.name for c in Case.objects.filter(pk__in=[c.pk for c in cases]).select_related("channel")
+    )
+    assert dict(trends.by_channel(where)) == {
+        name: channels[name] for name in Channel.objects.values_list("name", flat=True)
+    }
 
 
 def test_satisfaction_by_month_counts_every_follow_up(year_with_follow_ups):
@@ -112,19 +122,30 @@ def test_the_department_league_matches_the_scores_and_the_ledger(year_with_follo
     region = year_with_follow_ups
     table = trends.league(region, YEAR, today=dt.date(YEAR + 1, 1, 5), params=PARAMS)
     scored = {d.name: d for d in score_year(YEAR).region(region.code).departments}
-    assert {row.department for row in table.rows if row.counted} == {n for n, d in scored.items() if d.timeliness.counted}
+    assert {row.department for row in table.rows if row.counted} == {
+        n for n, d in scored.items() if d.timeliness.counted
+    }
     for row in table.rows:
         if row.department in scored:
             t = scored[row.department].timeliness
             assert (row.counted, row.on_time, row.rank) == (t.counted, t.on_time, scored[row.department].rank)
-    returns = Counter(e.payload["department_name"] for e in LedgerEntry.objects.filter(action="return", case__region=region))
+    returns = Counter(
+        e.payload["department_name"] for e in LedgerEntry.objects.filter(action="return", case__region=region)
+    )
     assert {row.department: row.returns for row in table.rows if row.returns} == dict(returns)
-    extensions = Counter(e.case.department.name for e in LedgerEntry.objects.filter(
-        action="request_extension", case__region=region).select_related("case__department"))
+    extensions = Counter(
+        e.case.department.name
+        for e in LedgerEntry.objects.filter(action="request_extension", case__region=region).select_related(
+            "case__department"
+        )
+    )
     assert {row.department: row.extensions for row in table.rows if row.extensions} == dict(extensions)
     # The league counts the closings of the year (a case received in December may close in January).
-    closed = [c for c in Case.objects.filter(region=region, state__in=CLOSED_STATES).select_related("department")
-              if _local(c.closed_at).year == YEAR]
+    closed = [
+        c
+        for c in Case.objects.filter(region=region, state__in=CLOSED_STATES).select_related("department")
+        if _local(c.closed_at).year == YEAR
+    ]
     for row in table.rows:
         mine = [c for c in closed if c.department.name == row.department]
         assert row.closed == len(mine)

@@ -1,4 +1,5 @@
 """Cases a bulk import writes (no post_save) are found by search, from the import's own transaction."""
+
 from pathlib import Path
 
 import pytest

@@ -1,4 +1,5 @@
 """Routing suggestions learned from a county's own history (three departments, three topics)."""
+
 from __future__ import annotations
 
 import time
@@ -33,7 +34,8 @@ def test_each_new_text_goes_to_the_department_that_closed_its_kind(topic, county
 
 
 def test_a_return_teaches_that_the_department_was_wrong_for_that_text(
-        county_history, topic_departments, make_case, county_a, region_a):
+    county_history, topic_departments, make_case, county_a, region_a
+):
     text = "厂区用电增容申请，变压器报装"
     assert names(suggest(region=region_a, description=text, now=timezone.now()))[0] == "浉河区供电公司"
     power = topic_departments["power"]
@@ -58,8 +60,9 @@ def test_another_countys_history_is_not_learned_nor_shown(county_history, region
     assert elsewhere.pk  # a department of its own, never suggested from county A's cases
 
 
-def test_the_citys_departments_step_in_where_the_county_has_none(make_case, county_a, region_a, city_dept,
-                                                                 topic_departments):
+def test_the_citys_departments_step_in_where_the_county_has_none(
+    make_case, county_a, region_a, city_dept, topic_departments
+):
     # No county department ever handled these: the city's department did.
     Department.objects.filter(region=region_a).update(active=False)
     handler = dept_user_for(city_dept)
@@ -71,10 +74,10 @@ def test_the_citys_departments_step_in_where_the_county_has_none(make_case, coun
     assert names(suggest(region=region_a, description=NEW_TEXTS["power"], now=timezone.now())) == [city_dept.name]
 
 
-def test_the_categorys_usual_department_is_the_fallback_for_a_text_nothing_resembles(
-        county_history, region_a):
-    suggestions = suggest(region=region_a, description="夜间噪声扰民", now=timezone.now(),
-                          category=Category.objects.get(code="finance"))
+def test_the_categorys_usual_department_is_the_fallback_for_a_text_nothing_resembles(county_history, region_a):
+    suggestions = suggest(
+        region=region_a, description="夜间噪声扰民", now=timezone.now(), category=Category.objects.get(code="finance")
+    )
     assert names(suggestions) == ["浉河区金融工作局"]
     assert suggestions[0].reason == "“银企对接”类问题通常由浉河区金融工作局办理"
     assert suggestions[0].similar == []
@@ -86,6 +89,7 @@ def test_history_after_the_moment_asked_about_is_not_used(county_history, region
 
 
 # -- the API ----------------------------------------------------------------------------------------
+
 
 def test_the_api_answers_up_to_three_departments_best_first(client, county_history, county_a, topic_departments):
     client.force_login(county_a)
@@ -100,12 +104,15 @@ def test_the_api_answers_up_to_three_departments_best_first(client, county_histo
     assert by_name.json() == body
 
 
-@pytest.mark.parametrize("params, field", [
-    ({"description": "用电增容"}, "region"),
-    ({"region": "411502"}, "description"),
-    ({"region": "411502", "description": "  "}, "description"),
-    ({"region": "411502", "description": "增" * 5001}, "description"),
-])
+@pytest.mark.parametrize(
+    "params, field",
+    [
+        ({"description": "用电增容"}, "region"),
+        ({"region": "411502"}, "description"),
+        ({"region": "411502", "description": "  "}, "description"),
+        ({"region": "411502", "description": "增" * 5001}, "description"),
+    ],
+)
 def test_bad_input_is_a_400_naming_the_field(client, county_a, params, field):
     client.force_login(county_a)
     response = client.get(URL, params)
@@ -140,8 +147,10 @@ def test_a_suggestion_takes_under_50_ms(county_history, region_a):
 
 # -- the pages --------------------------------------------------------------------------------------
 
-def test_the_assign_form_preselects_the_first_suggestion_and_says_why(client, county_history, county_a,
-                                                                      make_case, topic_departments):
+
+def test_the_assign_form_preselects_the_first_suggestion_and_says_why(
+    client, county_history, county_a, make_case, topic_departments
+):
     case = make_case(description=NEW_TEXTS["finance"])
     form = AssignForm(case=case)
     assert form.fields["department"].initial == topic_departments["finance"].pk
@@ -153,7 +162,8 @@ def test_the_assign_form_preselects_the_first_suggestion_and_says_why(client, co
 
 
 def test_a_returned_case_is_not_suggested_back_to_the_department_that_returned_it(
-        county_history, county_a, make_case, topic_departments):
+    county_history, county_a, make_case, topic_departments
+):
     finance = topic_departments["finance"]
     case = services.assign(make_case(description=NEW_TEXTS["finance"]), by=county_a, department=finance)
     services.return_case(case, by=dept_user_for(finance), reason="应由人行负责")
@@ -165,11 +175,19 @@ def test_the_intake_page_logs_and_routes_in_one_step(client, county_a, dept_x, c
     client.force_login(county_a)
     page = client.get(reverse("cases:intake")).content.decode()
     assert 'data-url="/api/v1/routing-suggestions/"' in page and 'id="id_department"' in page
-    response = client.post(reverse("cases:intake"), {
-        "enterprise_name": "信阳纺织有限公司", "credit_code": "91411502MA46H6U16W", "enterprise_size": "other",
-        "category": category.pk, "channel": channel.pk, "description": "季节性用工缺口约80人",
-        "received_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"), "department": dept_x.pk,
-    })
+    response = client.post(
+        reverse("cases:intake"),
+        {
+            "enterprise_name": "信阳纺织有限公司",
+            "credit_code": "91411502MA46H6U16W",
+            "enterprise_size": "other",
+            "category": category.pk,
+            "channel": channel.pk,
+            "description": "季节性用工缺口约80人",
+            "received_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+            "department": dept_x.pk,
+        },
+    )
     assert response.status_code == 302
     from cases.models import Case
 
@@ -177,14 +195,24 @@ def test_the_intake_page_logs_and_routes_in_one_step(client, county_a, dept_x, c
     assert case.state == "assigned" and case.department == dept_x
 
 
-def test_an_intake_routed_to_a_department_it_may_not_take_logs_nothing(client, city_user, region_a, dept_z,
-                                                                       category, channel):
+def test_an_intake_routed_to_a_department_it_may_not_take_logs_nothing(
+    client, city_user, region_a, dept_z, category, channel
+):
     client.force_login(city_user)
-    response = client.post(reverse("cases:intake"), {
-        "region": region_a.pk, "enterprise_name": "信阳纺织有限公司", "credit_code": "91411502MA46H6U16W",
-        "enterprise_size": "other", "category": category.pk, "channel": channel.pk, "description": "用工缺口",
-        "received_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"), "department": dept_z.pk,
-    })
+    response = client.post(
+        reverse("cases:intake"),
+        {
+            "region": region_a.pk,
+            "enterprise_name": "信阳纺织有限公司",
+            "credit_code": "91411502MA46H6U16W",
+            "enterprise_size": "other",
+            "category": category.pk,
+            "channel": channel.pk,
+            "description": "用工缺口",
+            "received_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+            "department": dept_z.pk,
+        },
+    )
     assert response.status_code == 400
     from cases.models import Case
 

@@ -1,4 +1,5 @@
 """Full-text search of cases: words, ranking, scope, filters, the index kept on write, the page."""
+
 from __future__ import annotations
 
 import pytest
@@ -27,6 +28,7 @@ def found(user, text) -> list[str]:
 
 # -- words and ranking ---------------------------------------------------------------------------
 
+
 def test_a_word_inside_a_term_finds_the_case_and_an_unrelated_case_is_left_out(make_case, county_a):
     power = make_case(description=POWER)
     make_case(description="稳岗补贴申领材料被退回")
@@ -42,15 +44,18 @@ def test_every_word_of_the_query_must_occur(make_case, county_a):
 
 
 def test_more_occurrences_in_a_shorter_text_rank_first(make_case, county_a):
-    once = make_case(description="企业新建厂房、购置设备、招聘工人、办理环评、申请贷款，另有用电增容事项，情况复杂需多部门协调")
+    once = make_case(
+        description="企业新建厂房、购置设备、招聘工人、办理环评、申请贷款，另有用电增容事项，情况复杂需多部门协调"
+    )
     twice = make_case(description="用电增容申请未批复，增容容量不足")
     assert found(county_a, "增容") == [twice.number, once.number]
 
 
 def test_the_enterprise_name_weighs_more_than_the_text(make_case, county_a):
     in_text = make_case(description="我们是一家纺织配套企业，反映园区道路问题")
-    in_name = make_case(enterprise_name="信阳纺织有限公司", credit_code_value="91411502MA46H6U16W",
-                        description="园区道路未贯通影响运输")
+    in_name = make_case(
+        enterprise_name="信阳纺织有限公司", credit_code_value="91411502MA46H6U16W", description="园区道路未贯通影响运输"
+    )
     assert found(county_a, "纺织") == [in_name.number, in_text.number]
 
 
@@ -59,8 +64,14 @@ def test_results_and_explanations_are_searchable_once_written(assigned_case, dep
     services.resolve(assigned_case, by=dept_x_user, result="已协调供电公司更换变压器", evidence=[pdf_file()])
     assert found(county_a, "变压器") == [assigned_case.number]
     other = services.assign(make_case(), by=county_a, department=assigned_case.department)
-    services.explain(other, by=dept_x_user, result="不属于补贴范围", policy_basis="豫政〔2024〕12号文件",
-                     redirect_to="市场监督管理局", evidence=[pdf_file()])
+    services.explain(
+        other,
+        by=dept_x_user,
+        result="不属于补贴范围",
+        policy_basis="豫政〔2024〕12号文件",
+        redirect_to="市场监督管理局",
+        evidence=[pdf_file()],
+    )
     assert found(county_a, "市场监督管理局") == [other.number]
     assert found(county_a, "豫政") == [other.number]
 
@@ -93,6 +104,7 @@ def test_reindex_search_rebuilds_every_row(make_case, county_a, capsys):
 
 # -- exact identifiers ---------------------------------------------------------------------------
 
+
 def test_a_full_case_number_or_credit_code_selects_exactly(make_case, county_a):
     first = make_case(credit_code_value="91411502MA46H6U16W", enterprise_name="信阳纺织有限公司")
     second = make_case()
@@ -104,6 +116,7 @@ def test_a_full_case_number_or_credit_code_selects_exactly(make_case, county_a):
 
 
 # -- scope -----------------------------------------------------------------------------------------
+
 
 def test_another_countys_cases_never_match(make_case, county_a, county_b, region_b):
     mine = make_case(description=POWER)
@@ -120,6 +133,7 @@ def test_a_department_finds_only_cases_routed_to_it(make_case, county_a, dept_x,
 
 
 # -- the 台帐 page -------------------------------------------------------------------------------
+
 
 def test_the_ledger_search_combines_with_its_filters_and_marks_the_words(client, make_case, county_a, dept_x):
     routed = services.assign(make_case(description=POWER), by=county_a, department=dept_x)
@@ -148,13 +162,16 @@ def test_highlighting_escapes_every_piece_and_marks_only_the_words():
 
     text = '<script>alert("增容")</script>用电增容'
     assert str(highlight(text, ["增容", "用电增容"])) == (
-        '&lt;script&gt;alert(&quot;<mark>增容</mark>&quot;)&lt;/script&gt;<mark>用电增容</mark>')
+        "&lt;script&gt;alert(&quot;<mark>增容</mark>&quot;)&lt;/script&gt;<mark>用电增容</mark>"
+    )
     assert str(highlight("甲" * 50 + "增容" + "乙" * 50, ["增容"], width=20)) == (
-        "…" + "甲" * 6 + "<mark>增容</mark>" + "乙" * 12 + "…")
+        "…" + "甲" * 6 + "<mark>增容</mark>" + "乙" * 12 + "…"
+    )
 
 
 def test_a_full_case_number_goes_straight_to_the_case_but_not_across_counties(
-        client, make_case, county_a, county_b, region_b):
+    client, make_case, county_a, county_b, region_b
+):
     mine = make_case()
     theirs = make_case(by=county_b, region=region_b)
     client.force_login(county_a)
@@ -173,8 +190,7 @@ def test_a_full_credit_code_lists_the_enterprises_cases(client, make_case, count
     assert "信阳纺织有限公司（91411502MA46H6U16W）" in page
 
 
-def test_the_search_page_reads_a_bounded_number_of_queries(client, make_case, county_a,
-                                                           django_assert_max_num_queries):
+def test_the_search_page_reads_a_bounded_number_of_queries(client, make_case, county_a, django_assert_max_num_queries):
     for index in range(30):
         make_case(description=f"第{index}号车间用电增容")
     client.force_login(county_a)
@@ -193,11 +209,10 @@ def test_the_header_search_box_is_on_every_page(client, county_a):
 
 # -- the API ---------------------------------------------------------------------------------------
 
-def test_the_api_searches_best_first_with_the_other_filters(client, make_case, county_a, county_b, region_b,
-                                                            dept_x):
+
+def test_the_api_searches_best_first_with_the_other_filters(client, make_case, county_a, county_b, region_b, dept_x):
     once = make_case(description="企业新建厂房、购置设备、招聘工人、办理环评、申请贷款，另有用电增容事项需协调")
-    twice = services.assign(make_case(description="用电增容申请未批复，增容容量不足"), by=county_a,
-                            department=dept_x)
+    twice = services.assign(make_case(description="用电增容申请未批复，增容容量不足"), by=county_a, department=dept_x)
     make_case(by=county_b, region=region_b, description=POWER)
     client.force_login(county_a)
     body = client.get("/api/v1/cases/", {"q": "增容"}).json()
@@ -259,7 +274,11 @@ def test_the_labelled_queries_find_exactly_their_cases(make_case, county_a):
     made = {}
     for index, (key, (enterprise, category, text)) in enumerate(LABELLED_CASES.items()):
         first17 = "91411502MA46H6U1" + ALPHABET[index]
-        made[key] = make_case(enterprise_name=enterprise, credit_code_value=first17 + check_character(first17),
-                              category=Category.objects.get(code=category), description=text).number
+        made[key] = make_case(
+            enterprise_name=enterprise,
+            credit_code_value=first17 + check_character(first17),
+            category=Category.objects.get(code=category),
+            description=text,
+        ).number
     for query, expected in LABELLED_QUERIES.items():
         assert set(found(county_a, query)) == {made[key] for key in expected}, query

@@ -1,13 +1,26 @@
 """Segmentation: the shipped enterprise-service terms stay whole, and the words inside them are
 indexed too, so a search for either finds the text."""
+
 from __future__ import annotations
 
 import pytest
 
 from cases.search import segment
 
-SHIPPED_TERMS = ["用电增容", "留抵退税", "稳岗补贴", "银企对接", "产销对接", "用工对接", "企业减负", "专精特新",
-                 "无还本续贷", "排污许可", "施工许可", "政府采购目录"]
+SHIPPED_TERMS = [
+    "用电增容",
+    "留抵退税",
+    "稳岗补贴",
+    "银企对接",
+    "产销对接",
+    "用工对接",
+    "企业减负",
+    "专精特新",
+    "无还本续贷",
+    "排污许可",
+    "施工许可",
+    "政府采购目录",
+]
 
 
 def _dictionary_terms() -> list[str]:
@@ -45,7 +58,14 @@ def test_query_words_drop_stopwords_unless_nothing_else_is_left():
 
 def test_words_are_letter_and_digit_runs_in_lower_case_as_both_databases_index_them():
     assert segment.document_words("编号411502-2026-00017，ABC公司<script>") == [
-        "编号", "411502", "2026", "00017", "abc", "公司", "script"]
+        "编号",
+        "411502",
+        "2026",
+        "00017",
+        "abc",
+        "公司",
+        "script",
+    ]
 
 
 def test_the_tokenizer_is_built_once_per_process_with_its_cache_in_the_temporary_directory(tmp_path, monkeypatch):

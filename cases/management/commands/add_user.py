@@ -18,8 +18,12 @@ class Command(BaseCommand):
     def handle(self, *args, **o):
         try:
             user, password = create_user(
-                o["username"], role=o["role"], region=o["region"], department=o["department"],
-                password=o["password"], email=o["email"],
+                o["username"],
+                role=o["role"],
+                region=o["region"],
+                department=o["department"],
+                password=o["password"],
+                email=o["email"],
             )
         except UserSetupError as error:
             raise CommandError(str(error)) from None

@@ -1,4 +1,5 @@
 """manage.py create_api_token USERNAME [--reset]: print the user's API token (Authorization: Token …)."""
+
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from rest_framework.authtoken.models import Token

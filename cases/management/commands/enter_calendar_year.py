@@ -11,6 +11,7 @@ from the calendar as it stands (the provisional one, or the stored version) and 
 whose due dates move; then stores the year, recomputes those due dates (a ledger entry each) and
 tells each affected department in its inbox.
 """
+
 from django.core.management.base import BaseCommand, CommandError
 
 from cases import services, workcalendar
@@ -30,8 +31,19 @@ class Command(BaseCommand):
         parser.add_argument("--recompute", action="store_true", help="only recompute provisional due dates")
         parser.add_argument("--dry-run", action="store_true", help="show the difference; write nothing")
 
-    def handle(self, *args, year=None, holidays=(), makeup=(), reference="", from_package=False, revise=False,
-               recompute=False, dry_run=False, **options):
+    def handle(
+        self,
+        *args,
+        year=None,
+        holidays=(),
+        makeup=(),
+        reference="",
+        from_package=False,
+        revise=False,
+        recompute=False,
+        dry_run=False,
+        **options,
+    ):
         if recompute:
             self.stdout.write(f"{services.recompute_provisional_due_dates()} due dates recomputed")
             return
@@ -41,8 +53,10 @@ class Command(BaseCommand):
             if from_package:
                 schedule, source = workcalendar.from_chinesecalendar(year), workcalendar.chinesecalendar_source()
             else:
-                schedule, source = workcalendar.schedule_from_text(
-                    year, "\n".join(holidays), "\n".join(makeup)), "command"
+                schedule, source = (
+                    workcalendar.schedule_from_text(year, "\n".join(holidays), "\n".join(makeup)),
+                    "command",
+                )
             plan = workcalendar.plan_year(schedule)
             self.show(plan)
             if dry_run:
@@ -54,17 +68,26 @@ class Command(BaseCommand):
         self.stdout.write(f"calendar {calendar.year} version {calendar.version}: {changed} due dates recomputed")
 
     def show(self, plan: workcalendar.YearPlan) -> None:
-        against = (f"stored version {plan.existing.version}" if plan.existing is not None
-                   else f"provisional calendar ({plan.provisional_rule.label if plan.provisional_rule else 'weekends only'})")
+        against = (
+            f"stored version {plan.existing.version}"
+            if plan.existing is not None
+            else f"provisional calendar ({plan.provisional_rule.label if plan.provisional_rule else 'weekends only'})"
+        )
         self.stdout.write(f"{plan.schedule.year}: {len(plan.day_changes)} days differ from the {against}")
         for change in plan.day_changes:
             was = "working day" if change.was_workday else f"day off ({change.was_kind} {change.was_name})".rstrip()
-            now = f"working day ({change.row.kind})" if change.row.is_workday else f"day off ({change.row.kind} {change.row.name})".rstrip()
+            now = (
+                f"working day ({change.row.kind})"
+                if change.row.is_workday
+                else f"day off ({change.row.kind} {change.row.name})".rstrip()
+            )
             self.stdout.write(f"  {change.date.isoformat()} {change.date:%a}: {was} -> {now}")
         for change in plan.day_changes:
             if change.statutory_now_workday:
-                self.stderr.write(f"warning: {change.date.isoformat()} is a statutory holiday ({change.was_name}) "
-                                  "but the schedule makes it a working day")
+                self.stderr.write(
+                    f"warning: {change.date.isoformat()} is a statutory holiday ({change.was_name}) "
+                    "but the schedule makes it a working day"
+                )
         self.stdout.write(f"{len(plan.due_changes)} open cases recomputed, {len(plan.moved)} due dates move")
         for change in plan.moved:
             self.stdout.write(f"  {change.number}: {change.before.isoformat()} -> {change.after.isoformat()}")

@@ -3,6 +3,7 @@
 Prints the same summary as the upload page and POST /api/v1/imports/ (JSON); exit status 1 when
 the file has errors (and then nothing was written).
 """
+
 import json
 import sys
 
@@ -20,9 +21,10 @@ class Command(BaseCommand):
         parser.add_argument("file")
         parser.add_argument("--dry-run", action="store_true", help="check the file and report; write nothing")
         parser.add_argument(
-            "--user", default=None,
+            "--user",
+            default=None,
             help="the importing user (a county office imports its own region; the city office any). "
-                 "Default: the first active superuser.",
+            "Default: the first active superuser.",
         )
 
     def handle(self, *args, file, dry_run, user, **options):

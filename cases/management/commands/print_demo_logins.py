@@ -39,15 +39,19 @@ class Command(BaseCommand):
                 continue
             entry = by_region.setdefault(region.pk, {"region": region, "offices": [], "departments": []})
             entry["offices" if profile.role == Role.COUNTY_OFFICE else "departments"].append(profile)
-        for entry in sorted(by_region.values(), key=lambda e: (e["region"].level != Region.Level.CITY, e["region"].code)):
+        for entry in sorted(
+            by_region.values(), key=lambda e: (e["region"].level != Region.Level.CITY, e["region"].code)
+        ):
             region = entry["region"]
             offices = " ".join(p.user.username for p in entry["offices"])
             self.stdout.write(f"{region.name} ({region.code})" + (f"  office: {offices}" if offices else ""))
             cells = [f"{p.user.username} {self._short(p.department.name, region.name)}" for p in entry["departments"]]
             for start in range(0, len(cells), PER_LINE):
-                self.stdout.write("    " + "   ".join(_pad(cell, 30) for cell in cells[start:start + PER_LINE]).rstrip())
+                self.stdout.write(
+                    "    " + "   ".join(_pad(cell, 30) for cell in cells[start : start + PER_LINE]).rstrip()
+                )
 
     @staticmethod
     def _short(name: str, region_name: str) -> str:
         """A county department without the county's name in front (罗山县人社局 → 人社局)."""
-        return name[len(region_name):] if name.startswith(region_name) and len(name) > len(region_name) else name
+        return name[len(region_name) :] if name.startswith(region_name) and len(name) > len(region_name) else name

@@ -11,17 +11,25 @@ from ledger.verify import verify_cases
 
 
 class Command(BaseCommand):
-    help = ("Recompute every case's hash chain, replay it against the case row and its ledger head (recording "
-            "each chain's outcome on its head, so item 13 counts a broken chain incomplete), list numbering gaps "
-            "(numbers handed out that no case carries), and optionally check the ledger against a checkpoint file.")
+    help = (
+        "Recompute every case's hash chain, replay it against the case row and its ledger head (recording "
+        "each chain's outcome on its head, so item 13 counts a broken chain incomplete), list numbering gaps "
+        "(numbers handed out that no case carries), and optionally check the ledger against a checkpoint file."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--region", help="only this region code")
-        parser.add_argument("--rebuild-heads", action="store_true",
-                            help="first recompute the cases' ledger heads (derived data) from their entries")
-        parser.add_argument("--checkpoint", metavar="FILE",
-                            help="a checkpoint file (checkpoint_ledger): name every case it holds that the ledger "
-                                 "no longer has, or has changed")
+        parser.add_argument(
+            "--rebuild-heads",
+            action="store_true",
+            help="first recompute the cases' ledger heads (derived data) from their entries",
+        )
+        parser.add_argument(
+            "--checkpoint",
+            metavar="FILE",
+            help="a checkpoint file (checkpoint_ledger): name every case it holds that the ledger "
+            "no longer has, or has changed",
+        )
 
     def handle(self, *args, **options):
         cases = Case.objects.all()
@@ -49,9 +57,13 @@ class Command(BaseCommand):
         changed = self._against_checkpoint(document, cases, options["region"]) if document is not None else 0
         total = cases.count()
         if broken or gaps or changed:
-            self.stdout.write(self.style.ERROR(
-                f"{broken} of {total} cases broken; {sum(map(len, gaps.values()))} numbers missing"
-                + (f"; {changed} cases differ from the checkpoint" if document is not None else "") + "."))
+            self.stdout.write(
+                self.style.ERROR(
+                    f"{broken} of {total} cases broken; {sum(map(len, gaps.values()))} numbers missing"
+                    + (f"; {changed} cases differ from the checkpoint" if document is not None else "")
+                    + "."
+                )
+            )
             sys.exit(1)
         against = f" and match the checkpoint of {document['created_at']}" if document is not None else ""
         self.stdout.write(self.style.SUCCESS(f"All {total} ledgers verify{against}."))

@@ -33,9 +33,11 @@ class Command(BaseCommand):
         self.stdout.write(f"Loading the demo year: {total} cases through the services…")
         self.stdout.flush()
         result = demo.seed(count=total, year=options["year"], seed_value=options["seed"], progress=progress)
-        self.stdout.write(self.style.SUCCESS(
-            f"Demo data: {result.cases} cases through the services in {time.monotonic() - started:.0f} s."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo data: {result.cases} cases through the services in {time.monotonic() - started:.0f} s."
+            )
+        )
         try:
             call_command("sweep_deadlines", stdout=self.stdout)
         except Exception as error:  # noqa: BLE001 - the demo works without the first sweep

@@ -2,6 +2,7 @@
 
 Without arguments it does what the beat task does: for every schedule, the period that ended last.
 """
+
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError

@@ -12,10 +12,12 @@ from notifications.ledger_checkpoint import take_daily
 
 
 class Command(BaseCommand):
-    help = ("Re-hash every chain (recording the outcome on the ledger heads), then store and print a checkpoint: "
-            "per region the number of cases, the last case number and a root hash over every chain's head. "
-            "The per-case list goes to the checkpoint file (MEDIA_ROOT/ledger_checkpoints/) that "
-            "verify_ledger --checkpoint checks a ledger against; the city office receives the roots by email.")
+    help = (
+        "Re-hash every chain (recording the outcome on the ledger heads), then store and print a checkpoint: "
+        "per region the number of cases, the last case number and a root hash over every chain's head. "
+        "The per-case list goes to the checkpoint file (MEDIA_ROOT/ledger_checkpoints/) that "
+        "verify_ledger --checkpoint checks a ledger against; the city office receives the roots by email."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--output", help="also copy the checkpoint file here (gzip'd if the name ends in .gz)")

@@ -7,6 +7,7 @@ and the cases app's daily housekeeping (expired idempotency keys, orphan files) 
 beat and a worker do this job instead). Several copies may run at once without harm — the outbox
 decides — but one is enough.
 """
+
 import signal
 import threading
 import time
@@ -24,7 +25,9 @@ HOUSEKEEPING_EVERY_SECONDS = 24 * 3600
 
 
 class Command(BaseCommand):
-    help = "Run the deadline sweep every SWEEP_INTERVAL_SECONDS and housekeeping daily until stopped (embedded default)."
+    help = (
+        "Run the deadline sweep every SWEEP_INTERVAL_SECONDS and housekeeping daily until stopped (embedded default)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--interval", type=int, default=None, help="seconds between sweeps")

@@ -12,6 +12,7 @@ through ``cases.services``: it writes in bulk (COPY on PostgreSQL, batched INSER
 a million cases load in minutes. Run it on an empty or benchmark database, with nobody else
 writing cases meanwhile (it numbers cases after each region's highest serial).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -84,8 +85,9 @@ class Writer:
                         copy.write_row([self._adapt(v) for v in row])
             else:
                 marks = ", ".join(["%s"] * len(columns))
-                cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})",
-                                   [[self._adapt(v) for v in row] for row in rows])
+                cursor.executemany(
+                    f"INSERT INTO {table} ({names}) VALUES ({marks})", [[self._adapt(v) for v in row] for row in rows]
+                )
 
 
 def make_credit_code(index: int, area: str) -> str:
@@ -131,9 +133,13 @@ class Command(BaseCommand):
         last_day = min(dt.date(year, 12, 31), timezone.localtime(self.now).date())
         if last_day < dt.date(year, 1, 1):
             raise CommandError("the year lies in the future")
-        self.days = [dt.date(year, 1, 1) + dt.timedelta(days=i) for i in range((last_day - dt.date(year, 1, 1)).days + 1)]
+        self.days = [
+            dt.date(year, 1, 1) + dt.timedelta(days=i) for i in range((last_day - dt.date(year, 1, 1)).days + 1)
+        ]
         enterprises = self._enterprises(regions, max(50, cases // 4))
-        serials = {r.pk: (Case.objects.filter(region=r, year=year).aggregate(m=Max("serial"))["m"] or 0) for r in regions}
+        serials = {
+            r.pk: (Case.objects.filter(region=r, year=year).aggregate(m=Max("serial"))["m"] or 0) for r in regions
+        }
         next_id = (Case.objects.aggregate(m=Max("id"))["m"] or 0) + 1
         weights = [self.rng.uniform(0.5, 1.5) for _ in regions]
         written = entries_written = 0
@@ -154,13 +160,19 @@ class Command(BaseCommand):
                     verdict_rows += verdict
                 self._write_cases(case_rows)
                 # The search index, as the case saves of the services keep it (cases.search).
-                self.writer.write(SearchDocument._meta.db_table, ["case_id", "region_id", "ident", "enterprise", "body"],
-                                  [document_row(c, self.enterprise_of[c["enterprise_id"]]) for c in case_rows])
+                self.writer.write(
+                    SearchDocument._meta.db_table,
+                    ["case_id", "region_id", "ident", "enterprise", "body"],
+                    [document_row(c, self.enterprise_of[c["enterprise_id"]]) for c in case_rows],
+                )
                 self.writer.write(LedgerEntry._meta.db_table, ENTRY_COLUMNS, entry_rows)
-                self.writer.write(CaseAssignment._meta.db_table, ["case_id", "department_id", "assigned_at"], assignment_rows)
+                self.writer.write(
+                    CaseAssignment._meta.db_table, ["case_id", "department_id", "assigned_at"], assignment_rows
+                )
                 self.writer.write(LedgerVerdict._meta.db_table, VERDICT_COLUMNS, verdict_rows)
-                self.writer.write(LedgerHead._meta.db_table, [*HEAD_FIELDS, "complete", "missing", *VERIFIED_FIELDS],
-                                  head_rows)
+                self.writer.write(
+                    LedgerHead._meta.db_table, [*HEAD_FIELDS, "complete", "missing", *VERIFIED_FIELDS], head_rows
+                )
             written += size
             entries_written += len(entry_rows)
             self.stdout.write(f"{written} cases, {entries_written} ledger entries, {time.monotonic() - started:.1f} s")
@@ -172,16 +184,21 @@ class Command(BaseCommand):
                 counter.save(update_fields=["last_serial"])
         if self.writer.postgres:
             with connection.cursor() as cursor:
-                cursor.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), (SELECT MAX(id) FROM cases_case))",
-                               [Case._meta.db_table])
+                cursor.execute(
+                    "SELECT setval(pg_get_serial_sequence(%s, 'id'), (SELECT MAX(id) FROM cases_case))",
+                    [Case._meta.db_table],
+                )
                 cursor.execute(f"ANALYZE {Case._meta.db_table}")
                 cursor.execute(f"ANALYZE {LedgerEntry._meta.db_table}")
                 cursor.execute(f"ANALYZE {LedgerVerdict._meta.db_table}")
                 cursor.execute(f"ANALYZE {LedgerHead._meta.db_table}")
         notices = self._notices(regions, year, last_day)
-        self.stdout.write(self.style.SUCCESS(
-            f"done: {written} cases, {entries_written} ledger entries, {notices} notices in {time.monotonic() - started:.1f} s"
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"done: {written} cases, {entries_written} ledger entries, {notices} notices "
+                f"in {time.monotonic() - started:.1f} s"
+            )
+        )
 
     # -- reference -----------------------------------------------------------------------------
 
@@ -203,14 +220,21 @@ class Command(BaseCommand):
         for i in range(count):
             region = regions[i % len(regions)]
             code = make_credit_code(i + 1, region.code)
-            pool.append(Enterprise(name=f"{region.name}合成企业{i + 1:06d}有限公司", credit_code=code,
-                                   size=self.rng.choice(sizes)))
+            pool.append(
+                Enterprise(
+                    name=f"{region.name}合成企业{i + 1:06d}有限公司", credit_code=code, size=self.rng.choice(sizes)
+                )
+            )
         for start in range(0, len(pool), 5000):
             Enterprise.objects.bulk_create(pool[start : start + 5000], ignore_conflicts=True)
         ids = []
         codes = [e.credit_code for e in pool]
         for start in range(0, len(codes), 5000):
-            ids += list(Enterprise.objects.filter(credit_code__in=codes[start : start + 5000]).values_list("id", "name", "credit_code", "size"))
+            ids += list(
+                Enterprise.objects.filter(credit_code__in=codes[start : start + 5000]).values_list(
+                    "id", "name", "credit_code", "size"
+                )
+            )
         self.enterprise_of = {pk: (name, code) for pk, name, code, _size in ids}
         return ids
 
@@ -218,8 +242,9 @@ class Command(BaseCommand):
 
     def _moment(self, day: dt.date, hour_from=8, hour_to=18) -> dt.datetime:
         seconds = self.rng.randrange(hour_from * 3600, hour_to * 3600)
-        return dt.datetime.combine(day, dt.time(), tzinfo=self.zone) + dt.timedelta(seconds=seconds,
-                                                                                     microseconds=self.rng.randrange(1_000_000))
+        return dt.datetime.combine(day, dt.time(), tzinfo=self.zone) + dt.timedelta(
+            seconds=seconds, microseconds=self.rng.randrange(1_000_000)
+        )
 
     def _later(self, moment: dt.datetime, hours_min: float, hours_max: float) -> dt.datetime:
         return moment + dt.timedelta(seconds=int(self.rng.uniform(hours_min, hours_max) * 3600))
@@ -236,13 +261,32 @@ class Command(BaseCommand):
         if received > self.now:  # today's cases are received before now, never in the future
             received = self.now - dt.timedelta(seconds=rng.randrange(60, 8 * 3600))
         is_complex = rng.random() < 0.1
-        due = self.calendar.add_working_days(received.astimezone(self.zone).date(), category.deadline_for(complex=is_complex))
+        due = self.calendar.add_working_days(
+            received.astimezone(self.zone).date(), category.deadline_for(complex=is_complex)
+        )
         description = describe(topic, rng, enterprise_name)
-        events: list[Event] = [("create", "", "received", received, due.date, {
-            "enterprise": enterprise_name, "credit_code": code, "size": size, "category": category.code,
-            "channel": channel.code, "description": description, "contact_name": "联系人", "contact_phone": "13800000000",
-            "received_at": received.isoformat(), "deadline_days": category.deadline_for(complex=False), "ref": None,
-        })]
+        events: list[Event] = [
+            (
+                "create",
+                "",
+                "received",
+                received,
+                due.date,
+                {
+                    "enterprise": enterprise_name,
+                    "credit_code": code,
+                    "size": size,
+                    "category": category.code,
+                    "channel": channel.code,
+                    "description": description,
+                    "contact_name": "联系人",
+                    "contact_phone": "13800000000",
+                    "received_at": received.isoformat(),
+                    "deadline_days": category.deadline_for(complex=False),
+                    "ref": None,
+                },
+            )
+        ]
         # Routed to the topic's department, or now and then to another one, which mostly returns it.
         right = self.department_named.get(f"{region.name}{topic.department}") or rng.choice(self.departments[region.pk])
         misrouted = rng.random() < 0.08
@@ -252,13 +296,33 @@ class Command(BaseCommand):
         at = received
         if roll >= 0.03:
             at = self._later(received, 0.5, 20)
-            events.append(("assign", "received", "assigned", at, due.date if is_complex else None,
-                           {"department": department.pk, "department_name": department.name, "complex": is_complex}))
+            events.append(
+                (
+                    "assign",
+                    "received",
+                    "assigned",
+                    at,
+                    due.date if is_complex else None,
+                    {"department": department.pk, "department_name": department.name, "complex": is_complex},
+                )
+            )
             if returned:  # returned as mis-routed, and left with the office
                 at = self._later(at, 1, 30)
-                events.append(("return", "assigned", "received", at, None, {
-                    "reason": "不属于本单位职责", "department": department.pk, "department_name": department.name,
-                    "suggested_department": ""}))
+                events.append(
+                    (
+                        "return",
+                        "assigned",
+                        "received",
+                        at,
+                        None,
+                        {
+                            "reason": "不属于本单位职责",
+                            "department": department.pk,
+                            "department_name": department.name,
+                            "suggested_department": "",
+                        },
+                    )
+                )
             else:
                 if rng.random() < 0.9:
                     at = self._later(at, 0.5, 8)
@@ -268,13 +332,40 @@ class Command(BaseCommand):
                     days = rng.randint(3, 10)
                     ask = max(at, dt.datetime.combine(due_date, dt.time(9), tzinfo=self.zone) - dt.timedelta(days=1))
                     ask = self._later(ask, 0, 2)
-                    events.append(("request_extension", "assigned", "assigned", ask, None,
-                                   {"request": None, "reason": "需协调上级部门", "days": days, "due_date": due_date.isoformat()}))
+                    events.append(
+                        (
+                            "request_extension",
+                            "assigned",
+                            "assigned",
+                            ask,
+                            None,
+                            {
+                                "request": None,
+                                "reason": "需协调上级部门",
+                                "days": days,
+                                "due_date": due_date.isoformat(),
+                            },
+                        )
+                    )
                     new_due = self.calendar.add_working_days(due_date, days).date
                     at = self._later(ask, 1, 20)
-                    events.append(("approve_extension", "assigned", "assigned", at, new_due, {
-                        "request": None, "days": days, "reason": "需协调上级部门", "note": "",
-                        "due_date_before": due_date.isoformat(), "due_date": new_due.isoformat()}))
+                    events.append(
+                        (
+                            "approve_extension",
+                            "assigned",
+                            "assigned",
+                            at,
+                            new_due,
+                            {
+                                "request": None,
+                                "days": days,
+                                "reason": "需协调上级部门",
+                                "note": "",
+                                "due_date_before": due_date.isoformat(),
+                                "due_date": new_due.isoformat(),
+                            },
+                        )
+                    )
                     due_date = new_due
                 for round_ in range(2):
                     outcome = rng.random()
@@ -288,31 +379,96 @@ class Command(BaseCommand):
                     explained = rng.random() < 0.13
                     evidence = [] if rng.random() < 0.02 else [{"reference": f"办结材料-{number}-{round_ + 1}.pdf"}]
                     if explained:
-                        events.append(("explain", "assigned", "explained", close, None, {
-                            "result": "经核实不属于政策支持范围，已向企业解释答复", "policy_basis": "相关政策文件",
-                            "redirect_to": "市场监督管理局", "evidence": evidence}))
+                        events.append(
+                            (
+                                "explain",
+                                "assigned",
+                                "explained",
+                                close,
+                                None,
+                                {
+                                    "result": "经核实不属于政策支持范围，已向企业解释答复",
+                                    "policy_basis": "相关政策文件",
+                                    "redirect_to": "市场监督管理局",
+                                    "evidence": evidence,
+                                },
+                            )
+                        )
                     else:
-                        events.append(("resolve", "assigned", "resolved", close, None,
-                                       {"result": "问题已协调解决", "evidence": evidence}))
+                        events.append(
+                            (
+                                "resolve",
+                                "assigned",
+                                "resolved",
+                                close,
+                                None,
+                                {"result": "问题已协调解决", "evidence": evidence},
+                            )
+                        )
                     at = close
                     if round_ == 1 or rng.random() >= 0.04:
                         break
                     at = self._later(at, 24, 120)  # the enterprise is not satisfied: reopened
-                    events.append(("reopen", events[-1][2], "assigned", at, None,
-                                   {"reason": "企业不满意", "department": department.pk}))
+                    events.append(
+                        (
+                            "reopen",
+                            events[-1][2],
+                            "assigned",
+                            at,
+                            None,
+                            {"reason": "企业不满意", "department": department.pk},
+                        )
+                    )
         events = [e for e in events if e[3] <= self.now]
-        return self._rows(pk, region, year, serial, number, enterprise_id, category, channel, description,
-                          received, is_complex, due, events)
+        return self._rows(
+            pk,
+            region,
+            year,
+            serial,
+            number,
+            enterprise_id,
+            category,
+            channel,
+            description,
+            received,
+            is_complex,
+            due,
+            events,
+        )
 
-    def _rows(self, pk, region, year, serial, number, enterprise_id, category, channel, description, received,
-              is_complex, due, events):
+    def _rows(
+        self,
+        pk,
+        region,
+        year,
+        serial,
+        number,
+        enterprise_id,
+        category,
+        channel,
+        description,
+        received,
+        is_complex,
+        due,
+        events,
+    ):
         """The case row, its chain (linked and hashed by the ledger), the ledger's replay of it, and
         the routing history. The row's state, department and due date are the replay's; the rest
         of the row (times of routing, acknowledging and closing, counters, result) is the case's own."""
         chain: list[LedgerEntry] = []
         for action, from_state, to_state, at, entry_due, payload in events:
-            entry = LedgerEntry(case_id=pk, action=action, from_state=from_state, to_state=to_state, actor_name=ACTOR,
-                                occurred_at=at, recorded_at=at, source=Source.SYSTEM, due_date=entry_due, payload=payload)
+            entry = LedgerEntry(
+                case_id=pk,
+                action=action,
+                from_state=from_state,
+                to_state=to_state,
+                actor_name=ACTOR,
+                occurred_at=at,
+                recorded_at=at,
+                source=Source.SYSTEM,
+                due_date=entry_due,
+                payload=payload,
+            )
             chain.append(link(number, entry, chain[-1] if chain else None))
         facts = replay(chain)
         assignments = []
@@ -336,14 +492,37 @@ class Command(BaseCommand):
                 closed_at, reopen_count, acknowledged_at = None, reopen_count + 1, None
                 assignments.append((pk, payload["department"], at))
         case = {
-            "id": pk, "region_id": region.pk, "year": year, "serial": serial, "number": number, "ref": None,
-            "enterprise_id": enterprise_id, "contact_name": "联系人", "contact_phone": "13800000000",
-            "category_id": category.pk, "channel_id": channel.pk, "description": description, "received_at": received,
-            "state": facts.state, "department_id": facts.department, "complex": is_complex, "assigned_at": assigned_at,
-            "acknowledged_at": acknowledged_at, "due_date": facts.head["due_date"], "due_date_provisional": due.provisional,
-            "calendar_version": due.calendar_version, "extension_days": extension_days, "supervised": False,
-            "result": result, "policy_basis": policy_basis, "redirect_to": redirect_to, "closed_at": closed_at,
-            "reopen_count": reopen_count, "satisfaction": "", "created_by_id": None, "created_at": received,
+            "id": pk,
+            "region_id": region.pk,
+            "year": year,
+            "serial": serial,
+            "number": number,
+            "ref": None,
+            "enterprise_id": enterprise_id,
+            "contact_name": "联系人",
+            "contact_phone": "13800000000",
+            "category_id": category.pk,
+            "channel_id": channel.pk,
+            "description": description,
+            "received_at": received,
+            "state": facts.state,
+            "department_id": facts.department,
+            "complex": is_complex,
+            "assigned_at": assigned_at,
+            "acknowledged_at": acknowledged_at,
+            "due_date": facts.head["due_date"],
+            "due_date_provisional": due.provisional,
+            "calendar_version": due.calendar_version,
+            "extension_days": extension_days,
+            "supervised": False,
+            "result": result,
+            "policy_basis": policy_basis,
+            "redirect_to": redirect_to,
+            "closed_at": closed_at,
+            "reopen_count": reopen_count,
+            "satisfaction": "",
+            "created_by_id": None,
+            "created_at": received,
             "updated_at": events[-1][3],
         }
         return case, chain, facts, assignments
@@ -352,13 +531,21 @@ class Command(BaseCommand):
         """The case's ledger head, the ledger's replay of its entries (``facts``) as
         ``ledger.services.append`` keeps it (with the ledger's own ``lacks`` verdict on the whole
         chain), and — for a chain that goes on past the default (or the assessment's) cutoff —
-        item 13's verdict on the chain as of the cutoff, as ``scoring.item13.judge`` would store it. A benchmark then scores with verdicts
-        as ledger appends and the ``judge_ledgers`` task leave them in production."""
+        item 13's verdict on the chain as of the cutoff, as ``scoring.item13.judge`` would store it.
+        A benchmark then scores with verdicts as ledger appends and the ``judge_ledgers`` task
+        leave them in production."""
         head = {"case_id": case["id"], **facts.head}
         problems = check_chain(case["number"], chain)[0]
         missing = lacks(case["number"], chain, chain_problems=problems)
-        head_row = (*(head.get(name) for name in HEAD_FIELDS), not missing, missing,
-                    chain[-1].seq, chain[-1].hash, chain[-1].recorded_at, not problems)
+        head_row = (
+            *(head.get(name) for name in HEAD_FIELDS),
+            not missing,
+            missing,
+            chain[-1].seq,
+            chain[-1].hash,
+            chain[-1].recorded_at,
+            not problems,
+        )
         prefix = [e for e in chain if e.occurred_at < self.scope_end]
         if case["received_at"] >= self.scope_end or not prefix or len(prefix) == len(chain):
             return head_row, []
@@ -377,30 +564,57 @@ class Command(BaseCommand):
     def _notices(self, regions, year, last_day) -> int:
         created = 0
         for region in regions:
-            schedule, made = NoticeSchedule.objects.get_or_create(region=region, defaults={"frequency": Frequency.MONTHLY})
+            schedule, made = NoticeSchedule.objects.get_or_create(
+                region=region, defaults={"frequency": Frequency.MONTHLY}
+            )
             if made:
-                Recipient.objects.bulk_create(Recipient(schedule=schedule, group=g, name=f"{region.name}{g}") for g in ALL_GROUPS)
+                Recipient.objects.bulk_create(
+                    Recipient(schedule=schedule, group=g, name=f"{region.name}{g}") for g in ALL_GROUPS
+                )
             notices = []
             for month in range(1, 13):
                 start = dt.date(year, month, 1)
-                end = (dt.date(year + (month == 12), month % 12 + 1, 1) - dt.timedelta(days=1))
+                end = dt.date(year + (month == 12), month % 12 + 1, 1) - dt.timedelta(days=1)
                 issue_on = end + dt.timedelta(days=self.rng.randint(1, 12))
                 if issue_on > last_day or self.rng.random() < 0.08:
                     continue
                 if Notice.objects.filter(region=region, period=f"{year}-{month:02d}").exists():
                     continue
-                notices.append(Notice(
-                    region=region, period=f"{year}-{month:02d}", frequency=Frequency.MONTHLY, period_start=start,
-                    period_end=end, status=Status.ISSUED, title=f"{region.name}{year}年{month}月企业问题办理情况通报",
-                    issued_on=issue_on, issued_at=dt.datetime.combine(issue_on, dt.time(10), tzinfo=self.zone),
-                    groups=list(ALL_GROUPS), drafted_at=dt.datetime.combine(issue_on, dt.time(9), tzinfo=self.zone),
-                ))
+                notices.append(
+                    Notice(
+                        region=region,
+                        period=f"{year}-{month:02d}",
+                        frequency=Frequency.MONTHLY,
+                        period_start=start,
+                        period_end=end,
+                        status=Status.ISSUED,
+                        title=f"{region.name}{year}年{month}月企业问题办理情况通报",
+                        issued_on=issue_on,
+                        issued_at=dt.datetime.combine(issue_on, dt.time(10), tzinfo=self.zone),
+                        groups=list(ALL_GROUPS),
+                        drafted_at=dt.datetime.combine(issue_on, dt.time(9), tzinfo=self.zone),
+                    )
+                )
             Notice.objects.bulk_create(notices)
             created += len(notices)
         return created
 
 
-ENTRY_COLUMNS = ["case_id", "seq", "action", "from_state", "to_state", "actor_id", "actor_name", "occurred_at",
-                 "recorded_at", "source", "due_date", "payload", "prev_hash", "hash"]
+ENTRY_COLUMNS = [
+    "case_id",
+    "seq",
+    "action",
+    "from_state",
+    "to_state",
+    "actor_id",
+    "actor_name",
+    "occurred_at",
+    "recorded_at",
+    "source",
+    "due_date",
+    "payload",
+    "prev_hash",
+    "hash",
+]
 ENTRY_FIELDS = ["case_id", *ENTRY_COLUMNS[1:]]
 VERDICT_COLUMNS = ["case_id", "through_seq", "last_hash", "missing", "complete"]

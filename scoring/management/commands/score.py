@@ -4,6 +4,7 @@
 the default is a readable table. ``--freeze`` freezes a year whose cutoff has passed and
 ``--verify-frozen`` re-scores a frozen year and compares bytes and the inputs hash.
 """
+
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
@@ -24,7 +25,9 @@ class Command(BaseCommand):
         parser.add_argument("--year", type=int, required=True)
         parser.add_argument("--cutoff", help="YYYY-MM-DD within the year (default: the assessment's, else 12-20)")
         parser.add_argument("--region", help="GB/T 2260 code or name of one county")
-        parser.add_argument("--rule-set", dest="rule_set", help="rule set code (default: the assessment's, else xinyang-2012)")
+        parser.add_argument(
+            "--rule-set", dest="rule_set", help="rule set code (default: the assessment's, else xinyang-2012)"
+        )
         parser.add_argument("--format", choices=["json", "table"], default="table")
         parser.add_argument("--freeze", action="store_true", help="freeze the year's result (after its cutoff)")
         parser.add_argument("--verify-frozen", action="store_true", help="re-score a frozen year and compare")
@@ -47,7 +50,9 @@ class Command(BaseCommand):
             cutoff = parse_cutoff(options["cutoff"], year)
             codes = [find_county(options["region"]).code] if options["region"] else None
             if options["format"] == "json":
-                data = services.frozen_or_live_bytes(year, cutoff=cutoff, region_codes=codes, rule_set=options["rule_set"])
+                data = services.frozen_or_live_bytes(
+                    year, cutoff=cutoff, region_codes=codes, rule_set=options["rule_set"]
+                )
                 self.stdout.write(data.decode("utf-8"))
                 return
             board = score_year(year, cutoff=cutoff, rule_set=options["rule_set"], today=local_date(timezone.now()))
@@ -62,8 +67,11 @@ class Command(BaseCommand):
             heads = [s.section.title.split("、", 1)[0] for s in board.regions[0].sections]
         else:
             heads = []
-        out.write(f"{'rank':>4}  {'code':6}  {'name':6}  " + "  ".join(f"{h:>5}" for h in heads)
-                  + f"  {'13':>3} {'14':>3} {'15':>3}  {'15 rate':>7}  {'total':>6}")
+        out.write(
+            f"{'rank':>4}  {'code':6}  {'name':6}  "
+            + "  ".join(f"{h:>5}" for h in heads)
+            + f"  {'13':>3} {'14':>3} {'15':>3}  {'15 rate':>7}  {'total':>6}"
+        )
         for r in board.regions:
             if codes is not None and r.region.code not in codes:
                 continue
@@ -72,4 +80,7 @@ class Command(BaseCommand):
             rate = t.detail.rate_text if t is not None and t.detail is not None else None
             auto = " ".join(f"{points_str(r.items[n].points) if n in r.items else '-':>3}" for n in (13, 14, 15))
             name = r.region.name + "　" * max(0, 4 - len(r.region.name))
-            out.write(f"{r.rank:>4}  {r.region.code:6}  {name}  {subtotals}  {auto}  {rate or '—':>7}  {points_str(r.total):>6}")
+            out.write(
+                f"{r.rank:>4}  {r.region.code:6}  {name}  {subtotals}  {auto}  "
+                f"{rate or '—':>7}  {points_str(r.total):>6}"
+            )

@@ -1,5 +1,6 @@
 """``manage.py reindex_search``: rebuild every case's search row (after a bulk load that wrote
 cases without ``index_cases``, a change of the user dictionary, or a restore)."""
+
 from __future__ import annotations
 
 import time
@@ -23,5 +24,4 @@ class Command(BaseCommand):
         if connection.vendor == "sqlite":
             with connection.cursor() as cursor:  # merge FTS5's segments after a bulk write
                 cursor.execute("INSERT INTO case_search_fts(case_search_fts) VALUES ('optimize')")
-        self.stdout.write(self.style.SUCCESS(
-            f"indexed {written} cases in {time.monotonic() - started:.1f} s"))
+        self.stdout.write(self.style.SUCCESS(f"indexed {written} cases in {time.monotonic() - started:.1f} s"))
