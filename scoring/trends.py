@@ -145,38 +145,23 @@ def satisfaction_by_month(where: Where) -> dict[str, list[int]]:
 # -- the year by kind --------------------------------------------------------------------------
 
 
+def _received_by(model, where: Where) -> list[tuple[str, int]]:
+    """[(name, cases received)] for every row of ``model`` (a category or a channel), in its order,
+    those with no case listed too — one query."""
+    received = Q(
+        case__region_id__in=where.region_ids, case__received_at__gte=where.start, case__received_at__lt=where.end
+    )
+    return list(dict(model.objects.annotate(n=Count("case", filter=received)).values_list("name", "n")).items())
+
+
 def by_category(where: Where) -> list[tuple[str, int]]:
     """[(category name, cases received)] in the categories' order, every category listed — one query."""
-    counts = dict(
-        Category.objects.annotate(
-            n=Count(
-                "case",
-                filter=Q(
-                    case__region_id__in=where.region_ids,
-                    case__received_at__gte=where.start,
-                    case__received_at__lt=where.end,
-                ),
-            )
-        ).values_list("name", "n")
-    )
-    return list(counts.items())
+    return _received_by(Category, where)
 
 
 def by_channel(where: Where) -> list[tuple[str, int]]:
     """[(channel name, cases received)] — one query."""
-    counts = dict(
-        Channel.objects.annotate(
-            n=Count(
-                "case",
-                filter=Q(
-                    case__region_id__in=where.region_ids,
-                    case__received_at__gte=where.start,
-                    case__received_at__lt=where.end,
-                ),
-            )
-        ).values_list("name", "n")
-    )
-    return list(counts.items())
+    return _received_by(Channel, where)
 
 
 # -- the department league ---------------------------------------------------------------------
