@@ -57,7 +57,7 @@ def workers(broker, tmp_path, settings):
     runner.stop_all()
 
 
-def import_worker(workers, name, media):
+def import_worker(workers, name, media, **env):
     return workers._start(
         [
             "worker",
@@ -77,6 +77,7 @@ def import_worker(workers, name, media):
         MEDIA_ROOT=str(media),
         IMPORT_JOB_HEARTBEAT_SECONDS=str(HEARTBEAT),
         IMPORT_JOB_DEAD_AFTER_SECONDS=str(DEAD_AFTER),
+        **env,
     )
 
 
@@ -97,7 +98,9 @@ def test_a_worker_killed_mid_import_shows_the_job_interrupted_and_the_retry_impo
     job = ImportJob.objects.get()
     assert job.status == "queued"
     try:
-        first = import_worker(workers, "doomed", media)
+        # The doomed worker writes row by row through the services (~20 rows/s), so it is still
+        # writing when it is killed; the bulk path would finish 400 rows before the first poll.
+        first = import_worker(workers, "doomed", media, IMPORT_WRITE_PATH="services")
 
         def writing():
             job.refresh_from_db()
