@@ -27,6 +27,10 @@ EMBEDDED = not env.str("DATABASE_URL", default="")
 # answers with the app's own Chinese 404, never Django's technical page, on a laptop too.
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY and EMBEDDED and (BASE_DIR / ".secret_key").is_file():
+    # The embedded default's own random key, made once by bin/run (never committed), so the
+    # README's manage.py commands run beside it without exporting anything.
+    SECRET_KEY = (BASE_DIR / ".secret_key").read_text(encoding="utf-8").strip()
 if not DEBUG and weak_secret_key_reason(SECRET_KEY):
     # Production never runs on a key from the repository or deploy/env.example (config/secret_key.py).
     raise ImproperlyConfigured(refusal_message(weak_secret_key_reason(SECRET_KEY)))

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import secrets
 import subprocess
 import sys
 import time
@@ -28,6 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# With DEBUG off the settings refuse a missing key; a benchmark signs nothing that outlives it.
+os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(64))
 
 BASELINE = """
 WITH per_case AS (

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import secrets
 import sys
 import time
 from pathlib import Path
@@ -108,6 +109,8 @@ def main() -> None:
     url = prepare_database(url)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    # With DEBUG off the settings refuse a missing key; a benchmark signs nothing that outlives it.
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(64))
     os.environ.pop("REDIS_URL", None)  # tasks in-process: the sweep itself is measured
 
     import django

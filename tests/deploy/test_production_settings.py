@@ -154,8 +154,8 @@ def test_debug_on_runs_on_the_development_key_without_configuration():
 
 
 def test_debug_is_off_unless_asked_for_so_no_key_means_no_start():
-    # bin/run makes a random key once (.secret_key) for this reason.
-    result = _settings_in_a_subprocess()
+    # A deployment (a DATABASE_URL): bin/run's own .secret_key, kept for the embedded default, never counts.
+    result = _settings_in_a_subprocess(DATABASE_URL="postgres://nobody@127.0.0.1:1/none")
     assert result.returncode != 0
     assert "SECRET_KEY is not set" in result.stderr
 
