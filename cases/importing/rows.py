@@ -288,8 +288,30 @@ def parse_row(number: int, cells: list, sheet, refs: References, *, now: dt.date
     _read_handling(row)
     parsed.evidence = _evidence(row)
 
+    _same_day_dates_follow(parsed)
     _check_history(parsed, row.error, now)
     return parsed
+
+
+def _same_day_dates_follow(parsed: ParsedRow) -> None:
+    """Ledgers often give 交办时间 or 办结时间 as a date only: read as midnight, a case routed or
+    closed the same day it was received at 09:30 would seem routed before receipt. A date-only
+    moment (local midnight) on the day of the event before it is taken as that event's time, so
+    the row is accepted and the ledger's times still never go backwards."""
+    before = parsed.received_at
+    for name in ("assigned_at", "closed_at"):
+        moment = getattr(parsed, name)
+        if moment is None:
+            continue
+        local = moment.astimezone(SHANGHAI)
+        if (
+            before is not None
+            and local.time() == dt.time(0)
+            and local.date() == before.astimezone(SHANGHAI).date()
+            and moment < before
+        ):
+            setattr(parsed, name, before)
+        before = getattr(parsed, name)
 
 
 def _region(row: _RowReader, refs: References, region_allowed) -> Region | None:
