@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, fields
 
 from django.utils.translation import gettext_lazy
 
@@ -52,96 +52,144 @@ def lacks(number: str, entries: list[LedgerEntry], *, chain_problems: list[str] 
     Each lack is listed once, in the order the chain shows it: the chain and the receipt first,
     then a lapse at the entry where it happened, then what the case's current stage still lacks."""
     problems = chain_problems if chain_problems is not None else check_chain(number, entries)[0]
-    stages = _Stages.read(entries, problems)
-    found = sorted((lack for check in STAGES.values() for lack in check(stages)), key=lambda lack: lack[0])
-    return list(dict.fromkeys(key for _, key in found))
+    return _Stages.read(entries).lacks(problems)
+
+
+def stages_of(entries: Iterable[LedgerEntry]) -> dict:
+    """What ``lacks`` needs of these entries besides the hashes, as the head stores it
+    (``LedgerHead.stages``): the fold of ``step`` over them."""
+    return _Stages.read(entries).dump()
+
+
+def lacks_after(stages: dict | None, entry: LedgerEntry, *, chain_problems: list[str]) -> tuple[list[str], dict] | None:
+    """``lacks`` of a chain whose entries before ``entry`` folded to ``stages`` (``stages_of``, the
+    head's) and whose hashes and times through ``entry`` gave ``chain_problems``, with the stages
+    through ``entry`` for the head; without reading the chain. None when ``stages`` is not a
+    state this version folds (none stored, or an older fold's): then read the chain."""
+    folded = _Stages.load(stages)
+    if folded is None:
+        return None
+    folded.step(entry)
+    return folded.lacks(chain_problems), folded.dump()
 
 
 # Where a lack shows in the chain: before its first entry, at an entry's index, or at its end.
 BEFORE, END = -1, float("inf")
 Lack = tuple[float, str]
 
+# The version of ``_Stages``' fold the heads store: a change to ``step`` or to the fields bumps it,
+# and a head that stores another version is judged from its chain once (``lacks_after`` None).
+FOLD_VERSION = 1
+
 
 @dataclass
 class _Stages:
-    """One walk over a chain: the records of each stage it reached."""
+    """The records of each stage a chain reached: a fold over its entries, ``step`` by ``step``.
 
-    problems: list[str]  # what check_chain found
-    state: str = ""  # where the chain leads
-    create: LedgerEntry | None = None  # the record of receipt
+    The one definition of what completeness reads of a chain: ``lacks`` folds a whole chain, and
+    ``ledger.services.append`` steps the fold its case's head stores (``dump``/``load``) by the one
+    entry it appends. It keeps only what the verdict needs: the index of the first lapse of each
+    kind, since a lack is listed once, at its first place in the chain."""
+
+    seen: int = 0  # entries folded in: the next entry's index in the chain
+    state: str = ""  # where the chain leads: its last entry's to_state
+    create: list[str] | None = None  # what the (first) record of receipt lacks; None: no such record
     routed: bool = False  # ever assigned (or reopened)
-    routings: list[tuple[int, LedgerEntry]] = field(default_factory=list)  # (index, assign/reassign)
-    closing: LedgerEntry | None = None  # the latest closing since the last routing or reopening
+    unrouted_at: int | None = None  # index of the first assign/reassign naming no department
+    closing: bool | None = None  # the latest closing since the last routing or reopening: states a result?
     evidence: int = 0  # evidence items since the last routing or reopening
-    approvals: list[tuple[int, str]] = field(default_factory=list)  # (index, the reason it approved)
+    reason: bool = False  # the latest extension request gave a reason
+    unreasoned_at: int | None = None  # index of the first extension approved without a reason
 
     @classmethod
-    def read(cls, entries: list[LedgerEntry], problems: list[str]) -> _Stages:
-        stages = cls(problems, state=entries[-1].to_state if entries else "")
-        stages.create = next((e for e in entries if e.action == "create"), None)
-        pending_reason = ""
-        for at, entry in enumerate(entries):
-            if entry.action in (*ROUTING_ACTIONS, "reopen"):
-                # A new round of handling: its result and evidence start afresh.
-                stages.routed, stages.closing, stages.evidence = True, None, 0
-                if entry.action != "reopen":
-                    stages.routings.append((at, entry))
-            elif entry.action == "request_extension":
-                pending_reason = (entry.payload.get("reason") or "").strip()
-            elif entry.action == "approve_extension":
-                stages.approvals.append((at, pending_reason))
-            if entry.action in CLOSING_ACTIONS:
-                stages.closing = entry
-            if entry.action in (*CLOSING_ACTIONS, "evidence"):
-                stages.evidence += len(entry.payload.get("evidence") or [])
+    def read(cls, entries: Iterable[LedgerEntry]) -> _Stages:
+        stages = cls()
+        for entry in entries:
+            stages.step(entry)
         return stages
 
+    def step(self, entry: LedgerEntry) -> None:
+        """Fold in the chain's next entry."""
+        at, payload = self.seen, entry.payload
+        self.seen += 1
+        self.state = entry.to_state
+        if entry.action == "create" and self.create is None:
+            self.create = [name for key, name in CREATE_FIELDS.items() if not _valid(key, payload.get(key))]
+        if entry.action in (*ROUTING_ACTIONS, "reopen"):
+            # A new round of handling: its result and evidence start afresh.
+            self.routed, self.closing, self.evidence = True, None, 0
+            if entry.action != "reopen" and not payload.get("department") and self.unrouted_at is None:
+                self.unrouted_at = at
+        elif entry.action == "request_extension":
+            self.reason = bool((payload.get("reason") or "").strip())
+        elif entry.action == "approve_extension" and not self.reason and self.unreasoned_at is None:
+            self.unreasoned_at = at
+        if entry.action in CLOSING_ACTIONS:
+            self.closing = bool((payload.get("result") or "").strip())
+        if entry.action in (*CLOSING_ACTIONS, "evidence"):
+            self.evidence += len(payload.get("evidence") or [])
 
-def _verifies(stages: _Stages) -> Iterator[Lack]:
+    def lacks(self, problems: list[str]) -> list[str]:
+        """What a chain with these stages lacks, ``problems`` being ``check_chain``'s on it."""
+        found = sorted((lack for check in STAGES.values() for lack in check(self, problems)), key=lambda lack: lack[0])
+        return list(dict.fromkeys(key for _, key in found))
+
+    def dump(self) -> dict:
+        return {"v": FOLD_VERSION, **asdict(self)}
+
+    @classmethod
+    def load(cls, data: dict | None) -> _Stages | None:
+        if not isinstance(data, dict) or data.get("v") != FOLD_VERSION:
+            return None
+        values = {k: v for k, v in data.items() if k != "v"}
+        return cls(**values) if set(values) == {f.name for f in fields(cls)} else None
+
+
+def _valid(key: str, value) -> bool:
+    return bool(value) and not (key == "credit_code" and not credit_code.is_valid(value))
+
+
+def _verifies(stages: _Stages, problems: list[str]) -> Iterator[Lack]:
     """The hash chain verifies, with non-decreasing times (``check_chain``)."""
-    if stages.problems:
+    if problems:
         yield BEFORE, "ledger_chain"
 
 
-def _received(stages: _Stages) -> Iterator[Lack]:
+def _received(stages: _Stages, problems: list[str]) -> Iterator[Lack]:
     """Received: enterprise name, a valid credit code, category, channel, description, received_at."""
     if stages.create is None:
         yield BEFORE, "creation_record"
         return
-    for key, name in CREATE_FIELDS.items():
-        value = stages.create.payload.get(key)
-        if not value or (key == "credit_code" and not credit_code.is_valid(value)):
-            yield BEFORE, name
+    for name in stages.create:
+        yield BEFORE, name
 
 
-def _assigned(stages: _Stages) -> Iterator[Lack]:
+def _assigned(stages: _Stages, problems: list[str]) -> Iterator[Lack]:
     """Assigned: the responsible department (the time is the entry's own)."""
-    for at, routing in stages.routings:
-        if not routing.payload.get("department"):
-            yield at, "department"
+    if stages.unrouted_at is not None:
+        yield stages.unrouted_at, "department"
     if stages.state in ("assigned", "resolved", "explained") and not stages.routed:
         yield END, "department"
 
 
-def _closed(stages: _Stages) -> Iterator[Lack]:
+def _closed(stages: _Stages, problems: list[str]) -> Iterator[Lack]:
     """Resolved / explained: the result text and at least one evidence item."""
     if stages.closing is None or stages.state not in ("resolved", "explained"):
         return
-    if not (stages.closing.payload.get("result") or "").strip():
+    if not stages.closing:
         yield END, "result"
     if stages.evidence < 1:
         yield END, "evidence"
 
 
-def _extended(stages: _Stages) -> Iterator[Lack]:
+def _extended(stages: _Stages, problems: list[str]) -> Iterator[Lack]:
     """An approved extension: its reason."""
-    for at, reason in stages.approvals:
-        if not reason:
-            yield at, "extension_reason"
+    if stages.unreasoned_at is not None:
+        yield stages.unreasoned_at, "extension_reason"
 
 
 # SPEC §3: a case's ledger is complete when every stage it reached has its records.
-STAGES: dict[str, Callable[[_Stages], Iterator[Lack]]] = {
+STAGES: dict[str, Callable[[_Stages, list[str]], Iterator[Lack]]] = {
     "hash chain": _verifies,
     "received": _received,
     "assigned": _assigned,

@@ -75,20 +75,22 @@ def _department(payload) -> int | None:
         return None
 
 
-def advance(case, entry: LedgerEntry, missing: list[str]) -> None:
+def advance(case, entry: LedgerEntry, missing: list[str], *, stages: dict | None = None) -> None:
     """Move the case's head onto ``entry``, its chain's last (the caller holds the case row lock),
-    with ``missing``: what the whole chain lacks (``completeness.lacks``, which re-hashes it, so
-    the head is verified through this entry)."""
+    with ``missing``: what the whole chain lacks (``completeness.lacks``, or ``lacks_after`` from
+    the head's ``stages``), verified through this entry unless ``missing`` says the chain does not
+    verify; ``stages``: the fold of the chain's stages through ``entry`` (``completeness.stages_of``)."""
     changes = facts_of(entry)
-    chain_ok = "ledger_chain" not in missing
-    changes.update(
+    verdict = dict(
         complete=not missing,
         missing=missing,
         verified_seq=entry.seq,
         verified_hash=entry.hash,
         verified_at=entry.recorded_at,
-        chain_ok=chain_ok,
+        chain_ok="ledger_chain" not in missing,
+        stages=stages,
     )
+    changes.update(verdict)
     if entry.seq == 1:
         LedgerHead.objects.create(case_id=case.pk, **changes)
         return
@@ -96,14 +98,7 @@ def advance(case, entry: LedgerEntry, missing: list[str]) -> None:
     changes["last_at"] = Greatest(F("last_at"), entry.occurred_at)
     if not LedgerHead.objects.filter(case_id=case.pk).update(**changes):
         rebuild(case_ids=[case.pk])  # a chain older than heads: recompute it from its entries
-        LedgerHead.objects.filter(case_id=case.pk, seq=entry.seq).update(
-            complete=not missing,
-            missing=missing,
-            verified_seq=entry.seq,
-            verified_hash=entry.hash,
-            verified_at=entry.recorded_at,
-            chain_ok=chain_ok,
-        )
+        LedgerHead.objects.filter(case_id=case.pk, seq=entry.seq).update(**verdict)
 
 
 def record_verdicts(verdicts: list[tuple[int, int, list[str]]]) -> set[int]:

@@ -3,8 +3,14 @@
 The database refuses UPDATE and DELETE on ledger entries, but someone with DDL rights can drop
 the triggers, rewrite an entry and put them back. What each check catches:
 
-* ``ledger.services.append`` re-hashes the whole chain on every entry and records on the head
-  the entry it verified through (``verified_seq``, ``verified_hash``) and ``chain_ok``.
+* ``ledger.services.append`` reads the head and the chain's last entry only (O(1)): it checks that
+  this entry is still the one the head was verified through (same hash) and that its hash matches
+  its content, links the new entry to it, and records on the head the entry it verified through
+  (``verified_seq``, ``verified_hash``) and ``chain_ok``. A head that cannot vouch for its chain
+  (no fold of its stages, ``chain_ok`` not true) makes ``append`` re-hash the whole chain once.
+  So the last entry removed or rewritten, or any entry rewritten with hashes recomputed to the
+  end, is found by the next append; an earlier entry rewritten or removed while the last one
+  stands, only by a full pass.
 * Before scoring, ``verify_stale`` re-hashes the chains whose heads were never verified (rebuilt
   from the entries, or older than verification), found through a partial index: on a ledger only
   ``append`` writes there are none, and scoring stays as fast as before.

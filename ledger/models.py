@@ -112,14 +112,21 @@ class LedgerHead(models.Model):
     complete = models.BooleanField(_("complete"), null=True)
     missing = models.JSONField(_("what the ledger lacks"), default=list)
     # The last verification of the chain's hashes (``ledger.integrity``): through which entry, that
-    # entry's hash, when, and whether the chain verified. ``append`` re-hashes the chain and sets
-    # them; a rewrite behind the triggers' back is found by the next full pass (daily, and every
-    # ``verify_ledger``), which records ``chain_ok`` false and the ``ledger_chain`` verdict here.
+    # entry's hash, when, and whether the chain verified. ``append`` sets them: it checks that the
+    # chain's last entry is still the one verified here (re-hashing the whole chain only when the
+    # head cannot vouch for it, ``ledger.services``); a rewrite of an earlier entry behind the
+    # triggers' back is found by the next full pass (daily, and every ``verify_ledger``), which
+    # records ``chain_ok`` false and the ``ledger_chain`` verdict here.
     verified_seq = models.PositiveIntegerField(_("verified through"), null=True)
     # A database default too: ``heads.rebuild`` inserts heads in SQL, unverified.
     verified_hash = models.CharField(_("hash verified"), max_length=64, blank=True, default="", db_default="")
     verified_at = models.DateTimeField(_("verified at"), null=True)
     chain_ok = models.BooleanField(_("chain verifies"), null=True)
+    # What ``completeness.lacks`` needs of the chain through ``seq`` besides its hashes: the fold
+    # of its stages (``completeness.stages_of``), which ``append`` steps by the entry it appends
+    # instead of reading the chain. Null when not folded yet (heads rebuilt from the entries, or
+    # older than the fold): the chain's next ``append`` reads the chain once and stores it.
+    stages = models.JSONField(_("completeness state"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("ledger head")

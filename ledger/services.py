@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from . import heads
 from .chain import check_chain, link
-from .completeness import lacks
+from .completeness import lacks, lacks_after, stages_of
 from .models import LedgerEntry, LedgerHead, Source
 
 
@@ -26,19 +26,29 @@ def append(
     source: str = Source.WEB,
     due_date: dt.date | None = None,
 ) -> LedgerEntry:
-    """Append one entry to the case's chain.
+    """Append one entry to the case's chain, and move the case's head onto it with the chain's
+    completeness verdict (``completeness.lacks``, scoresheet item 13).
 
-    The caller holds the case row lock (``select_for_update``), so reading the last entry and
-    inserting the next one cannot interleave with another writer; the unique (case, seq)
+    The caller holds the case row lock (``select_for_update``), so reading the head and the last
+    entry and inserting the next one cannot interleave with another writer; the unique (case, seq)
     constraint is the backstop.
+
+    O(1) in the chain's length: four statements (read the head, read the chain's last entry, insert,
+    update the head), whatever the chain's length. The head carries what the verdict and the next
+    link need: the last entry's seq and hash (``verified_seq``/``verified_hash``, the chain verified
+    through it) and the fold of the chain's stages (``stages``, ``completeness.stages_of``), which
+    is stepped by the new entry. What this cheap path checks of the stored chain, and what it
+    leaves to the full pass (``verify_ledger``, daily), is in ``_tail_problem`` and ARCHITECTURE.md.
+
+    The whole chain is read and re-hashed instead (once; the head then carries the fold) when the
+    head cannot vouch for it: no head yet, a head without the fold (rebuilt from the entries by
+    ``heads.rebuild``, judged by scoring, or older than the fold), a chain found broken
+    (``chain_ok`` not true), or a last entry that fails the tail check.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("ledger.append must run inside the transaction of the change it records")
     now = recorded_at or timezone.now()
-    chain = list(LedgerEntry.objects.filter(case=case).order_by("seq"))
-    entry = next_entry(
-        case,
-        chain[-1] if chain else None,
+    fields = dict(
         action=action,
         actor=actor,
         from_state=from_state,
@@ -49,8 +59,61 @@ def append(
         source=source,
         due_date=due_date,
     )
+    head = LedgerHead.objects.filter(case_id=case.pk).first()
+    if head is not None and _vouches(head):
+        # one row by the unique (case, seq) index
+        previous = next(iter(LedgerEntry.objects.filter(case_id=case.pk, seq=head.seq).order_by()[:1]), None)
+        tail_problem = _tail_problem(case.number, head, previous)
+        if previous is not None and tail_problem is None:
+            entry = next_entry(case, previous, **fields)
+            problems = [] if entry.occurred_at >= previous.occurred_at else [_late(entry)]
+            judged = lacks_after(head.stages, entry, chain_problems=problems)
+            if judged is not None:
+                entry.save(force_insert=True)
+                heads.advance(case, entry, judged[0], stages=judged[1])
+                return entry
+        return _append_reading_the_chain(case, fields, extra_problems=[tail_problem] if tail_problem else [])
+    return _append_reading_the_chain(case, fields)
+
+
+def _vouches(head: LedgerHead) -> bool:
+    """Whether the head alone can judge the chain's next entry: it carries the fold of the chain's
+    stages, and the chain verified through its last entry when the head was last moved."""
+    return head.stages is not None and head.chain_ok is True and head.verified_seq == head.seq
+
+
+def _tail_problem(number: str, head: LedgerHead, previous: LedgerEntry | None) -> str | None:
+    """The O(1) tamper check on append: the chain's last entry (``previous``, read by its unique
+    (case, seq)) is still the entry the head was verified through — present, with the hash the head
+    remembers — and its hash still matches its content. What it catches: the last entry removed,
+    rewritten (hash kept or recomputed), or rewritten anywhere with hashes recomputed to the end of
+    the chain (the last hash changes). What waits for the full pass (``verify_ledger``, daily): an
+    earlier entry rewritten or removed while the last one stands (its own hash or its successor's
+    prev_hash no longer matches, which only re-hashing the chain shows)."""
+    if previous is None:
+        return f"entry #{head.seq}, the chain's last when its head was verified, is gone"
+    if previous.hash != head.verified_hash:
+        return f"entry #{previous.seq} is no longer the entry verified on {head.verified_at:%Y-%m-%d %H:%M}"
+    if previous.expected_hash(number) != previous.hash:
+        return f"entry #{previous.seq} ({previous.action}): hash does not match its content"
+    return None
+
+
+def _late(entry: LedgerEntry) -> str:
+    # check_chain's words for the same problem
+    return f"entry #{entry.seq} ({entry.action}): occurred before the entry preceding it"
+
+
+def _append_reading_the_chain(case, fields: dict, *, extra_problems: list[str] | None = None) -> LedgerEntry:
+    """``append`` by the whole chain: linked after its stored last entry, re-hashed and judged in
+    full (``check_chain``, ``lacks``; ``extra_problems``: what the tail check found besides), and
+    the head given the fold of the chain's stages, so that its next append is O(1)."""
+    chain = list(LedgerEntry.objects.filter(case=case).order_by("seq"))
+    entry = next_entry(case, chain[-1] if chain else None, **fields)
     entry.save(force_insert=True)
-    heads.advance(case, entry, lacks(case.number, [*chain, entry]))
+    chain.append(entry)
+    problems = check_chain(case.number, chain)[0] + (extra_problems or [])
+    heads.advance(case, entry, lacks(case.number, chain, chain_problems=problems), stages=stages_of(chain))
     return entry
 
 
@@ -90,7 +153,8 @@ def next_entry(
 
 def new_head(case, chain: list[LedgerEntry]) -> LedgerHead:
     """The head ``append`` leaves after writing ``chain`` entry by entry onto a new case (not
-    saved): the chain's replayed facts, the completeness verdict, verified through its last entry."""
+    saved): the chain's replayed facts, the completeness verdict and the fold of the chain's stages
+    (so that the case's next ``append`` reads the head, not the chain), verified through its last entry."""
     problems, replay = check_chain(case.number, chain)
     missing = lacks(case.number, chain, chain_problems=problems)
     last = chain[-1]
@@ -103,6 +167,7 @@ def new_head(case, chain: list[LedgerEntry]) -> LedgerHead:
         verified_hash=last.hash,
         verified_at=last.recorded_at,
         chain_ok=not problems,
+        stages=stages_of(chain),
     )
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from .chain import check_chain, grouped_by_case
-from .completeness import lacks
+from .completeness import lacks, stages_of
 from .models import LedgerEntry, LedgerHead
 
 
@@ -32,7 +32,7 @@ def verify_cases(case_queryset, *, chunk_size: int = 2000, recorder=None) -> Ite
         }
         heads = {
             h["case_id"]: h
-            for h in LedgerHead.objects.filter(case_id__in=chunk).values(*HEAD_FIELDS, "complete", "missing")
+            for h in LedgerHead.objects.filter(case_id__in=chunk).values(*HEAD_FIELDS, "complete", "missing", "stages")
         }
         seen = set()
         entries = LedgerEntry.objects.filter(case_id__in=chunk).order_by("case_id", "seq").iterator(chunk_size=5000)
@@ -78,4 +78,7 @@ def head_problems(head: dict | None, replayed: dict, number: str, chain: list[Le
         missing = lacks(number, chain, chain_problems=[])
         if (head["complete"], head["missing"]) != (not missing, missing):
             problems.append(f"ledger head says the ledger lacks {head['missing']!r} but it lacks {missing!r}")
+    if head.get("stages") is not None and head["stages"] != stages_of(chain):
+        # append judges the next entry from these: a head that disagrees would judge it wrong
+        problems.append("ledger head's completeness state (stages) is not its chain's")
     return problems

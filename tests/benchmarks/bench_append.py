@@ -40,7 +40,9 @@ def new_case(serial: int):
     from cases.users import create_user
 
     region = Region.objects.get(code="411502")
-    user, _created = create_user("bench_append", password=secrets.token_urlsafe(16), role="county_office", region=region)
+    user, _created = create_user(
+        "bench_append", password=secrets.token_urlsafe(16), role="county_office", region=region
+    )
     return services.create_case(
         by=user,
         region=region,

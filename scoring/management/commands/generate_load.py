@@ -41,7 +41,7 @@ from cases.models import (
 from cases.search.index import document_row
 from cases.search.models import SearchDocument
 from ledger.chain import check_chain, link
-from ledger.completeness import lacks
+from ledger.completeness import lacks, stages_of
 from ledger.heads import Replay, replay
 from ledger.models import LedgerEntry, LedgerHead, Source
 from ledger.verify import HEAD_FIELDS, VERIFIED_FIELDS
@@ -171,7 +171,9 @@ class Command(BaseCommand):
                 )
                 self.writer.write(LedgerVerdict._meta.db_table, VERDICT_COLUMNS, verdict_rows)
                 self.writer.write(
-                    LedgerHead._meta.db_table, [*HEAD_FIELDS, "complete", "missing", *VERIFIED_FIELDS], head_rows
+                    LedgerHead._meta.db_table,
+                    [*HEAD_FIELDS, "complete", "missing", *VERIFIED_FIELDS, "stages"],
+                    head_rows,
                 )
             written += size
             entries_written += len(entry_rows)
@@ -545,6 +547,7 @@ class Command(BaseCommand):
             chain[-1].hash,
             chain[-1].recorded_at,
             not problems,
+            stages_of(chain),  # as append leaves it: the case's next append reads the head, not the chain
         )
         prefix = [e for e in chain if e.occurred_at < self.scope_end]
         if case["received_at"] >= self.scope_end or not prefix or len(prefix) == len(chain):
