@@ -8,8 +8,9 @@ The database is migrated (created on SQLite; on PostgreSQL create it first: ``cr
 chain length (``--lengths``, default 5 50 500) one case is created through ``cases.services`` and
 grown to that length with appends, then ``--samples`` appends are timed one transaction each, as a
 service makes them (the case row locked, the entry appended, committed). Printed per length: p50
-and p95 of an append (ms, the commit included), the queries one append issues and their SQL (the
-last sample), and on PostgreSQL the EXPLAIN (ANALYZE, BUFFERS) of each SELECT it issues.
+and p95 of an append (ms, with the lock and the commit, and of ``append`` alone), the statements one
+append issues (BEGIN and COMMIT included, the case row lock not) and their SQL (the last sample),
+and on PostgreSQL the EXPLAIN (ANALYZE, BUFFERS) of each SELECT it issues (after ANALYZE).
 ``append`` is O(1) when the time and the queries are flat across lengths.
 """
 
@@ -56,8 +57,9 @@ def new_case(serial: int):
     )
 
 
-def one_append(case_pk: int, at: dt.datetime) -> None:
-    """What a service does around an append: lock the case row, append, commit."""
+def one_append(case_pk: int, at: dt.datetime) -> float:
+    """What a service does around an append: lock the case row, append, commit. Returns the time
+    of ``append`` alone (ms)."""
     from django.db import transaction
 
     from cases.models import Case
@@ -65,7 +67,9 @@ def one_append(case_pk: int, at: dt.datetime) -> None:
 
     with transaction.atomic():
         case = Case.objects.select_for_update().get(pk=case_pk)
+        started = time.perf_counter()
         ledger.append(case, action="supervise", source="system", occurred_at=at, payload={"note": "督办"})
+        return (time.perf_counter() - started) * 1000
 
 
 def explain(sql: str) -> str:
@@ -89,19 +93,23 @@ def run(length: int, samples: int, serial: int) -> None:
         at += dt.timedelta(minutes=1)
         one_append(case.pk, at)
     grown = time.perf_counter() - grown
-    timings, queries = [], []
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:  # the planner's statistics, as autovacuum keeps them
+            cursor.execute("ANALYZE ledger_ledgerentry, ledger_ledgerhead")
+    timings, alone, queries = [], [], []
     for _ in range(samples):
         at += dt.timedelta(minutes=1)
         with CaptureQueriesContext(connection) as captured:
             started = time.perf_counter()
-            one_append(case.pk, at)
+            alone.append(one_append(case.pk, at))
             timings.append((time.perf_counter() - started) * 1000)
         # the append's own queries, not the service's case row lock
         own = [q["sql"] for q in captured.captured_queries if 'FROM "cases_case"' not in q["sql"]]
         queries.append(own)
     print(
         f"chain length {length:>4} to {length + samples:>4}: append p50 {percentile(timings, 0.5):6.2f} ms, "
-        f"p95 {percentile(timings, 0.95):6.2f} ms, {len(queries[-1])} statements "
+        f"p95 {percentile(timings, 0.95):6.2f} ms (append alone, without lock and commit: p50 "
+        f"{percentile(alone, 0.5):6.2f} ms, p95 {percentile(alone, 0.95):6.2f} ms), {len(queries[-1])} statements "
         f"(min {min(map(len, queries))}, max {max(map(len, queries))}); grown in {grown:.1f} s"
     )
     for sql in queries[-1]:

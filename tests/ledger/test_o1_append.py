@@ -333,3 +333,24 @@ def test_an_earlier_entry_rewritten_waits_for_the_full_pass(make_case):
     _append(case)
     assert _broken(case)
     _assert_head_judges_the_whole_chain(case, honest=False)
+
+
+def test_verify_ledger_reports_a_head_whose_fold_is_not_its_chains_and_rebuild_heads_clears_it(make_case, capsys):
+    """Heads are derived data: a fold edited in the table would judge the next append wrongly, so
+    verify_ledger compares it with the chain's, and ``--rebuild-heads`` drops it (the next append
+    folds the chain again)."""
+    from django.core.management import call_command
+
+    case = _grown(make_case, 3)
+    stages = LedgerHead.objects.get(case=case).stages
+    LedgerHead.objects.filter(case=case).update(stages={**stages, "unrouted_at": 1})
+    with pytest.raises(SystemExit):
+        call_command("verify_ledger")
+    assert f"BROKEN {case.number}: ledger head's completeness state (stages) is not its chain's" in (
+        capsys.readouterr().out
+    )
+    call_command("verify_ledger", rebuild_heads=True)
+    assert "All 1 ledgers verify." in capsys.readouterr().out
+    assert LedgerHead.objects.get(case=case).stages is None
+    _append(case)
+    _assert_head_judges_the_whole_chain(case)

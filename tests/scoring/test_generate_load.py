@@ -9,7 +9,7 @@ from django.core.management import call_command
 
 from cases.models import Case
 from ledger.completeness import missing_by_case
-from ledger.models import LedgerEntry
+from ledger.models import LedgerEntry, LedgerHead
 from scoring.item13 import completeness_for_regions
 from scoring.results import score_year
 from scoring.scope import make_scope
@@ -35,6 +35,10 @@ def test_generated_year_verifies_and_scores(region_a):
         "request_extension",
         "approve_extension",
     } <= actions
+    # Heads as append leaves them, the fold of each chain's stages included, so that the next
+    # append to a generated case reads its head, not its chain; verify_ledger holds the fold (and
+    # the rest of each head) to the chain.
+    assert not LedgerHead.objects.filter(stages__isnull=True).exists()
     verify = io.StringIO()
     call_command("verify_ledger", stdout=verify, stderr=verify)  # exits 1 (SystemExit) when broken
     assert "ledgers verify" in verify.getvalue()
