@@ -40,10 +40,11 @@ def append(
     is stepped by the new entry. What this cheap path checks of the stored chain, and what it
     leaves to the full pass (``verify_ledger``, daily), is in ``_tail_problem`` and ARCHITECTURE.md.
 
-    The whole chain is read and re-hashed instead (once; the head then carries the fold) when the
-    head cannot vouch for it: no head yet, a head without the fold (rebuilt from the entries by
-    ``heads.rebuild``, judged by scoring, or older than the fold), a chain found broken
-    (``chain_ok`` not true), or a last entry that fails the tail check.
+    The whole chain is read and re-hashed instead, as before the head carried the fold, when the
+    head cannot vouch for it: no head yet; a head without the fold (rebuilt from the entries by
+    ``heads.rebuild``, or from before migration 0007) — once, the head then carries it; a chain
+    recorded broken (``chain_ok`` not true) — on every append while it is; or a last entry that
+    fails the tail check — which that append records as a break besides what ``check_chain`` finds.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("ledger.append must run inside the transaction of the change it records")
