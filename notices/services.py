@@ -590,13 +590,14 @@ def reclaim_stale_deliveries(*, now: dt.datetime | None = None, notice: Notice |
 
 def send_pending_deliveries(*, now: dt.datetime | None = None) -> int:
     """The beat task's catch-up: reclaim deliveries left "sending" by dead workers, then send
-    every pending delivery of an issued notice (reclaimed, or never tried because the issuing
-    process stopped). Returns how many were sent."""
+    every pending delivery of a notice in force (reclaimed, or never tried because the issuing
+    process stopped; a superseded notice's are not sent: its correction is). Returns how many
+    were sent."""
     now = now or timezone.now()
     reclaim_stale_deliveries(now=now)
     notices = Notice.objects.filter(
         pk__in=NoticeDelivery.objects.filter(state=NoticeDelivery.State.PENDING).values("notice_id"),
-        status__in=EVER_ISSUED_STATES,
+        status=Status.ISSUED,
     ).order_by("id")
     return sum(send_deliveries(notice, now=now) for notice in notices)
 
