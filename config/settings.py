@@ -308,6 +308,16 @@ EMAIL_BACKEND = env.str(
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="caseledger@localhost")
+# An SMTP conversation is abandoned after this many seconds (without it a hung server holds the
+# sender for ever, and nobody could tell a slow send from a dead one).
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=60)
+# A notice delivery claimed ("sending") longer ago than this was left by a worker that died
+# mid-send: the next run puts it back to pending and sends it. Longer than EMAIL_TIMEOUT, so a
+# live send is never doubled; after NOTICE_DELIVERY_MAX_ATTEMPTS claims it is failed instead.
+NOTICE_DELIVERY_CLAIM_TIMEOUT_SECONDS = env.int("NOTICE_DELIVERY_CLAIM_TIMEOUT_SECONDS", default=900)
+NOTICE_DELIVERY_MAX_ATTEMPTS = env.int("NOTICE_DELIVERY_MAX_ATTEMPTS", default=3)
+if NOTICE_DELIVERY_CLAIM_TIMEOUT_SECONDS <= EMAIL_TIMEOUT:
+    raise ImproperlyConfigured("NOTICE_DELIVERY_CLAIM_TIMEOUT_SECONDS must be longer than EMAIL_TIMEOUT.")
 
 REST_FRAMEWORK = {
     # Token first: an unauthenticated call gets 401 with "WWW-Authenticate: Token" on every endpoint.

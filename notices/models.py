@@ -305,6 +305,9 @@ class NoticeDelivery(models.Model):
     email = models.EmailField(_("email"))
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    # When the row was last claimed for sending ("sending"); cleared when the attempt is recorded.
+    # A claim older than NOTICE_DELIVERY_CLAIM_TIMEOUT_SECONDS is a dead worker's: reclaimed.
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
     delivery = models.ForeignKey("notifications.Delivery", models.SET_NULL, null=True, blank=True, related_name="+")
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     error = models.TextField(_("error"), blank=True)

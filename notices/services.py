@@ -7,13 +7,15 @@ They check the user's scope and the notice's state and write in one transaction;
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterable
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -40,6 +42,8 @@ from .models import (
     RecipientGroup,
     Status,
 )
+
+log = logging.getLogger(__name__)
 
 SCAN_KINDS = {"application/pdf", "image/jpeg", "image/png", "image/gif", "image/bmp", "image/tiff", "image/webp"}
 
@@ -495,7 +499,7 @@ def issue_notice(*, by, notice: Notice, now: dt.datetime | None = None, confirm_
     if first_issue:
         _notify_office(notice)
     # Issuing again sends only to rows never tried; failed ones are the sweep's to retry.
-    send_deliveries(notice)
+    send_deliveries(notice, now=now)
     notice.refresh_from_db()
     return notice
 
@@ -509,19 +513,27 @@ def _notify_office(notice: Notice) -> None:
     notifications.notify_many(office_users(notice.region), kind="notice_issued", message=message)
 
 
-def send_deliveries(notice: Notice) -> int:
+def send_deliveries(notice: Notice, *, now: dt.datetime | None = None) -> int:
     """Send to every recipient not yet tried; returns how many were sent now.
 
-    Each row is claimed with a compare-and-swap UPDATE first, so two issuers running at once
-    never send to one recipient twice. A failed attempt is retried by the notifications sweep
-    (``notifications.services.recover_and_send``), never here: ``sync_deliveries`` then
-    records the retried delivery on the row.
+    Each row is claimed with a compare-and-swap UPDATE first (``claimed_at`` set, ``attempts``
+    counted), so two issuers running at once never send to one recipient twice. A row whose
+    claim is older than ``NOTICE_DELIVERY_CLAIM_TIMEOUT_SECONDS`` was left "sending" by a worker
+    that died mid-send: it is reclaimed first (``reclaim_stale_deliveries``) and sent again. A
+    failed attempt is retried by the notifications sweep (``notifications.services.recover_and_send``),
+    never here: ``sync_deliveries`` then records the retried delivery on the row.
     """
+    now = now or timezone.now()
+    started = timezone.now()
+    reclaim_stale_deliveries(now=now, notice=notice)
     subject, body = render_message(notice)
     sent = 0
     for row in NoticeDelivery.objects.filter(notice=notice, state=NoticeDelivery.State.PENDING).order_by("id"):
+        # The moment of this claim: ``now`` moved on by the time spent sending the rows before
+        # it, so a slow run's later claims do not look older than they are.
+        claimed_at = now + (timezone.now() - started)
         claimed = NoticeDelivery.objects.filter(pk=row.pk, state=NoticeDelivery.State.PENDING).update(
-            state=NoticeDelivery.State.SENDING, attempts=F("attempts") + 1
+            state=NoticeDelivery.State.SENDING, attempts=F("attempts") + 1, claimed_at=claimed_at
         )
         if claimed != 1:
             continue
@@ -533,15 +545,61 @@ def send_deliveries(notice: Notice) -> int:
             purpose=delivery_purpose(notice, row),
         )
         ok = record.status == record.Status.SENT
-        NoticeDelivery.objects.filter(pk=row.pk).update(
+        # Our claim, or the row put back to pending after it expired and not claimed again yet
+        # (never the outcome of a newer claim's send).
+        ours = Q(claimed_at=claimed_at, state=NoticeDelivery.State.SENDING) | Q(state=NoticeDelivery.State.PENDING)
+        recorded = NoticeDelivery.objects.filter(ours, pk=row.pk).update(
             state=NoticeDelivery.State.SENT if ok else NoticeDelivery.State.FAILED,
             delivery=record,
             sent_at=record.attempted_at if ok else None,
+            claimed_at=None,
             error=record.error,
         )
+        if not recorded:
+            log.warning("notice delivery %s finished after its claim was taken over", row.pk)
         sent += ok
     sync_deliveries(notice)
     return sent
+
+
+def _claim_timeout() -> dt.timedelta:
+    return dt.timedelta(seconds=settings.NOTICE_DELIVERY_CLAIM_TIMEOUT_SECONDS)
+
+
+def reclaim_stale_deliveries(*, now: dt.datetime | None = None, notice: Notice | None = None) -> tuple[int, int]:
+    """Rows left "sending" by a worker that died mid-send — claimed longer ago than the claim
+    timeout, which is longer than an SMTP conversation may take (``EMAIL_TIMEOUT``) — go back to
+    pending, to be sent by the next run; a row claimed ``NOTICE_DELIVERY_MAX_ATTEMPTS`` times
+    already (a message that kills its sender) is failed with the reason instead. Returns
+    (requeued, failed). A fresh claim is left alone: its sender may still be talking to SMTP."""
+    now = now or timezone.now()
+    stale = NoticeDelivery.objects.filter(state=NoticeDelivery.State.SENDING, claimed_at__lt=now - _claim_timeout())
+    if notice is not None:
+        stale = stale.filter(notice=notice)
+    limit = settings.NOTICE_DELIVERY_MAX_ATTEMPTS
+    failed = stale.filter(attempts__gte=limit).update(
+        state=NoticeDelivery.State.FAILED,
+        claimed_at=None,
+        error=f"interrupted {limit} times: the sending process stopped mid-send each time; not retried",
+    )
+    requeued = stale.filter(attempts__lt=limit).update(state=NoticeDelivery.State.PENDING, claimed_at=None)
+    if failed or requeued:
+        log.warning("notice deliveries left sending: %s back to pending, %s failed", requeued, failed)
+    return requeued, failed
+
+
+def send_pending_deliveries(*, now: dt.datetime | None = None) -> int:
+    """The beat task's catch-up: reclaim deliveries left "sending" by dead workers, then send
+    every pending delivery of a notice in force (reclaimed, or never tried because the issuing
+    process stopped; a superseded notice's are not sent: its correction is). Returns how many
+    were sent."""
+    now = now or timezone.now()
+    reclaim_stale_deliveries(now=now)
+    notices = Notice.objects.filter(
+        pk__in=NoticeDelivery.objects.filter(state=NoticeDelivery.State.PENDING).values("notice_id"),
+        status=Status.ISSUED,
+    ).order_by("id")
+    return sum(send_deliveries(notice, now=now) for notice in notices)
 
 
 def delivery_purpose(notice: Notice, row: NoticeDelivery) -> str:

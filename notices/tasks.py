@@ -1,5 +1,7 @@
 """Celery beat tasks of the notices: draft each schedule's notice once its period has ended, and
-record delivery retries. Both are safe to run twice (drafting is idempotent)."""
+send what is pending (deliveries a dead worker left "sending", once their claim expired) and
+record delivery retries. Both are safe to run twice (drafting is idempotent, sending claims each
+row)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ def draft_due_notices() -> list[int]:
 
 @shared_task(name="notices.sync_failed_deliveries", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def sync_failed_deliveries() -> int:
+    from .services import send_pending_deliveries
     from .services import sync_failed_deliveries as sync
 
+    send_pending_deliveries()
     return sync()

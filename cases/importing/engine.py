@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -35,6 +35,7 @@ from ledger.models import Source
 
 from .bulk import BulkWriter
 from .columns import BY_KEY, REQUIRED_KEYS, describe
+from .locks import lock_regions
 from .reader import FileProblem, NoHeader, Sheet, open_sheets
 from .rows import ParsedRow, References, RowError, note_text, parse_row
 
@@ -176,6 +177,7 @@ def run_import(
 @dataclass
 class _Plan:
     departments: dict[tuple[int, str], Region] = field(default_factory=dict)  # to create
+    regions: set[int] = field(default_factory=set)  # ids of the regions it creates cases in (locked up front)
 
 
 class _Departments:
@@ -319,6 +321,7 @@ class _Validation(_Pass):
                 self.summary.unchanged += 1
             elif self.department_usable(parsed, sheet):
                 self.summary.created += 1
+                self.plan.regions.add(parsed.region.pk)
         self.batch.clear()
 
     def department_usable(self, parsed: ParsedRow, sheet: Sheet) -> bool:
@@ -376,6 +379,9 @@ def _check_repeated(parsed: ParsedRow, sheet: Sheet, seen: dict[tuple[int, str],
 
 # -- pass two: write -------------------------------------------------------------------------
 
+# PostgreSQL's SQLSTATE for a deadlock it broke by aborting this transaction.
+DEADLOCK_DETECTED = "40P01"
+
 
 def _write(
     path: Path,
@@ -396,6 +402,8 @@ def _write(
     quiet = Summary(dry_run=summary.dry_run)
     try:
         with transaction.atomic():
+            # Every region's lock first, in id order: overlapping imports serialise, never deadlock.
+            lock_regions(plan.regions)
             _create_departments(plan, by=by, summary=summary)
             writing = _Writing(by=by, refs=refs, now=now, summary=summary, bulk=bulk)
             for sheet in _ledger_sheets(path, quiet, deadline):
@@ -413,7 +421,9 @@ def _write(
             writing.finish()
     except _Abort:
         return
-    except IntegrityError:
+    except (IntegrityError, OperationalError) as error:
+        if isinstance(error, OperationalError) and getattr(error.__cause__, "sqlstate", None) != DEADLOCK_DETECTED:
+            raise
         summary.add_error(
             None, None, _("The import conflicts with a change made at the same time; nothing was imported. Try again.")
         )
