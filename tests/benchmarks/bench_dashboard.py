@@ -1,0 +1,173 @@
+"""Dashboard and scoring pages at scale: prints figures, asserts nothing (not collected by pytest).
+
+On a loaded PostgreSQL database (a copy; the script creates four ``bench_*`` users in it and
+drafts one notice):
+
+    createdb -h 127.0.0.1 -U postgres -T tpl_1m bench_1m
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_1m .venv/bin/python manage.py migrate
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_1m \\
+        .venv/bin/python tests/benchmarks/bench_dashboard.py --views 20
+    dropdb -h 127.0.0.1 -U postgres bench_1m
+
+For each page (the dashboard per role, the scoreboard, the scores API, the outlook and trends
+pages, drafting one county-month's notice) it requests the page ``--views`` times with the Django
+test client, one user, after one warm-up view, and prints p50/p95/max, the number of SQL queries
+of a view and the slowest query's EXPLAIN (ANALYZE, BUFFERS). It also times one refresh of the
+stored scores (``scoring.snapshots.refresh``), which is what the beat task or the embedded
+timers pay off the request, and prints the load average before and after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# With DEBUG off the settings refuse a missing key; a benchmark signs nothing that outlives it.
+os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(64))
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def explain(connection, sql: str, params) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--views", type=int, default=20, help="views per page (after one warm-up)")
+    parser.add_argument("--year", type=int, default=None, help="the scored year; default: the year with most cases")
+    parser.add_argument("--no-explain", action="store_true")
+    parser.add_argument("--only", default="", help="comma-separated page names to run")
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.db import connection
+    from django.db.models import Count
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext, setup_test_environment
+    from django.utils import timezone
+
+    from cases.models import Case, Department, Region
+    from cases.users import create_user
+
+    setup_test_environment()  # the test client's host and template signals; the database is the one named
+    if "testserver" not in settings.ALLOWED_HOSTS:
+        settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+
+    print(f"database: {connection.vendor} {connection.settings_dict['NAME']}; load average {os.getloadavg()}")
+    year = args.year
+    if year is None:
+        row = Case.objects.order_by().values("year").annotate(n=Count("id")).order_by("-n").first()
+        year = row["year"] if row else timezone.localdate().year
+    this_year = timezone.localdate().year
+    county = Region.objects.filter(level=Region.Level.COUNTY).order_by("code").first()
+    department = (
+        Department.objects.filter(region=county, active=True)
+        .annotate(n=Count("cases"))
+        .order_by("-n", "pk")
+        .first()
+    )
+    password = secrets.token_urlsafe(16)
+    users = {
+        "city": create_user("bench_city", role="city_office", password=password)[0],
+        "county": create_user(f"bench_county_{county.code}", role="county_office", region=county, password=password)[0],
+        "department": create_user(f"bench_dept_{department.pk}", role="department", department=department, password=password)[0],
+        "assessor": create_user("bench_assessor", role="assessor", password=password)[0],
+    }
+    print(f"year scored: {year} (this year {this_year}); county {county.code} {county.name}; department {department.name}")
+
+    # One refresh of the stored scores, as the beat task or the timers run it off the request.
+    try:
+        from scoring import snapshots
+    except ImportError:
+        snapshots = None
+    for refresh_year in (sorted({year, this_year}) if snapshots else []):
+        pass
+    for refresh_year in sorted({year, this_year}) if snapshots else []:
+        started = time.perf_counter()
+        with CaptureQueriesContext(connection) as captured:
+            snapshot = snapshots.refresh(refresh_year)
+        took = time.perf_counter() - started
+        print(
+            f"snapshot refresh {refresh_year}: {took * 1000:.0f} ms, {len(captured)} queries, "
+            f"{snapshot.case_count} cases in scope, as of {snapshot.as_of}"
+        )
+
+    period = f"{year}-06"
+    pages = [
+        ("dashboard city office", "city", "get", "/", {}),
+        ("dashboard county office", "county", "get", "/", {}),
+        ("dashboard department", "department", "get", "/", {}),
+        ("dashboard assessor", "assessor", "get", "/", {}),
+        (f"scoreboard {year}", "city", "get", f"/scoring/{year}/", {}),
+        (f"scoreboard {this_year}", "assessor", "get", f"/scoring/{this_year}/", {}),
+        (f"scores API {year}", "city", "get", f"/api/v1/scores/{year}/", {}),
+        (f"scores API {year} one county", "county", "get", f"/api/v1/scores/{year}/?region={county.code}", {}),
+        (f"scores API {this_year}", "assessor", "get", f"/api/v1/scores/{this_year}/", {}),
+        (f"outlook {this_year}", "county", "get", f"/scoring/{this_year}/{county.code}/outlook/", {}),
+        (f"trends {year}", "city", "get", f"/scoring/trends/{year}/", {}),
+        (f"notice draft {period}", "county", "post", f"/notices/regions/{county.code}/draft/", {"period": period}),
+    ]
+    only = {name.strip() for name in args.only.split(",") if name.strip()}
+    clients = {}
+    for key, user in users.items():
+        clients[key] = Client()
+        clients[key].force_login(user)
+    print()
+    print(f"{'page':40} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'queries':>8} {'status':>6}")
+    slowest_plans = []
+    for name, who, method, url, data in pages:
+        if only and not any(o in name for o in only):
+            continue
+        client = clients[who]
+        call = getattr(client, method)
+        response = call(url, data)  # warm-up
+        times = []
+        captured = None
+        for _ in range(args.views):
+            started = time.perf_counter()
+            with CaptureQueriesContext(connection) as captured:
+                response = call(url, data)
+            times.append(time.perf_counter() - started)
+        queries = list(captured.captured_queries) if captured else []
+        print(
+            f"{name:40} {percentile(times, 0.5) * 1000:8.1f} {percentile(times, 0.95) * 1000:8.1f} "
+            f"{max(times) * 1000:8.1f} {len(queries):8d} {response.status_code:6d}"
+        )
+        if queries:
+            worst = max(queries, key=lambda q: float(q["time"]))
+            slowest_plans.append((name, worst))
+    if not args.no_explain:
+        print()
+        print("The slowest query of each page's last view, explained (its SQL as Django logged it):")
+        for name, worst in slowest_plans:
+            sql = worst["sql"]
+            print(f"\n== {name}: {float(worst['time']) * 1000:.1f} ms\n{sql[:600]}")
+            if sql.lstrip().upper().startswith("SELECT") and connection.vendor == "postgresql":
+                try:
+                    # The logged SQL has its parameters inlined (last_executed_query): explain it as is.
+                    print(explain(connection, sql, None))
+                except Exception as error:  # noqa: BLE001 - a plan we cannot show is reported, not fatal
+                    print(f"(no plan: {error})")
+    print(f"\nload average {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
