@@ -49,8 +49,9 @@ COUNT_CAP = 1000
 TABLE_CAP = 100
 
 
-def capped_count(queryset, cap: int = COUNT_CAP) -> int:
-    """The queryset's size, exact up to ``cap``; ``cap + 1`` means more (one bounded query)."""
+def capped_count(queryset, cap: int | None = None) -> int:
+    """The queryset's size, exact up to ``cap`` (COUNT_CAP); ``cap + 1`` means more (one bounded query)."""
+    cap = COUNT_CAP if cap is None else cap
     return queryset.order_by().values("pk")[: cap + 1].count()
 
 
@@ -69,7 +70,8 @@ def queue_planning():
         yield
 
 
-def count_label(count: int, cap: int = COUNT_CAP) -> str:
+def count_label(count: int, cap: int | None = None) -> str:
+    cap = COUNT_CAP if cap is None else cap
     return f"{cap}+" if count > cap else str(count)
 
 

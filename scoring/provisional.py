@@ -31,17 +31,22 @@ def provisional_for_user(user, *, now: dt.datetime) -> dict | None:
         return None
     today = local_date(now)
     year = today.year
-    assessment = Assessment.objects.filter(year=year).only("cutoff").first()
-    # The same moment as the scoring pages (``scope.moment``): today before the cutoff.
-    planned = assessment.cutoff if assessment else make_scope(year).cutoff
-    cutoff, as_of_today = moment(year, planned, today)
     key = provisional_key(year)
     kept = cache.get(key)
+    if kept is not None:
+        # The assessment's cutoff as the rows were made: creating the assessment forgets them.
+        planned = kept["planned"]
+    else:
+        assessment = Assessment.objects.filter(year=year).only("cutoff").first()
+        planned = assessment.cutoff if assessment else make_scope(year).cutoff
+    # The same moment as the scoring pages (``scope.moment``): today before the cutoff.
+    cutoff, as_of_today = moment(year, planned, today)
     if kept is None or kept["day"] != cutoff.isoformat() or kept["as_of_today"] != as_of_today:
         # The dashboard does not compare the ledger's state (the scoreboard does): the snapshot is
         # at most one refresh interval behind, as the cache was.
         stored = stored_board(year, today=today, check_marks=False)
         kept = {
+            "planned": planned,
             "day": cutoff.isoformat(),
             "as_of_today": as_of_today,
             "as_of": stored.board.cutoff,

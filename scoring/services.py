@@ -78,6 +78,7 @@ def get_or_create_assessment(
             year=year, defaults={"rule_set": rules, "cutoff": scope.cutoff, "created_at": now}
         )
         if created:
+            transaction.on_commit(lambda: snapshots.forget(year))  # the dashboard's rows used the default cutoff
             _audit(
                 assessment,
                 None,
