@@ -18,8 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from django.db import connection, transaction
 from django.contrib.postgres.expressions import ArraySubquery
+from django.db import connection, transaction
 from django.db.models import Count, Func, IntegerField, OuterRef, Q
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -309,8 +309,14 @@ def state_totals(user) -> dict[str, str]:
     database, the planner's estimate from the table's statistics ("约 738000"), not a count of
     a million rows; otherwise exact."""
     cases = Case.objects.for_user(user)
-    if scope_of(user).every_region and connection.vendor == "postgresql" and _estimate(Case.objects.all()) > ESTIMATE_FROM:
-        return {state_label(state): _("about %(n)s") % {"n": _estimate(cases.filter(state=state))} for state in State.values}
+    if (
+        scope_of(user).every_region
+        and connection.vendor == "postgresql"
+        and _estimate(Case.objects.all()) > ESTIMATE_FROM
+    ):
+        return {
+            state_label(state): _("about %(n)s") % {"n": _estimate(cases.filter(state=state))} for state in State.values
+        }
     counts = dict(cases.order_by().values_list("state").annotate(n=Count("id")))
     return {state_label(state): str(counts.get(state, 0)) for state in State.values}
 
@@ -341,9 +347,10 @@ def county_table(user, today: dt.date) -> tuple[list[tuple[str, str]], list[Coun
         cells = {
             queue.value: Func(
                 ArraySubquery(
-                    scope.filter(region=OuterRef("pk")).filter(condition(queue, today)).order_by().values("pk")[
-                        : TABLE_CAP + 1
-                    ]
+                    scope.filter(region=OuterRef("pk"))
+                    .filter(condition(queue, today))
+                    .order_by()
+                    .values("pk")[: TABLE_CAP + 1]
                 ),
                 function="cardinality",
                 output_field=IntegerField(),

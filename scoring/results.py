@@ -239,7 +239,11 @@ def assemble(
                 score = automatic[key]
             else:
                 entry = entries.get(key)
-                score = ItemScore(item, None) if entry is None else ItemScore(item, entry.points, note=entry.note, entry=entry)
+                score = (
+                    ItemScore(item, None)
+                    if entry is None
+                    else ItemScore(item, entry.points, note=entry.note, entry=entry)
+                )
             overridden = overrides.get(key)
             if overridden is not None and item.is_automatic:
                 score.override = overridden

@@ -37,14 +37,15 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Max
 from django.utils import timezone
 
-from cases.models import Case, Region, local_date
+from cases.models import Region, local_date
 from ledger.models import LedgerEntry
 from notices.models import Notice, NoticeSchedule
 
+from .item15 import Timeliness
 from .ladders import points_str
 from .models import Assessment, Item, ItemEntry, Override, RuleSet, ScoreSnapshot, Section
-from .results import Scoreboard, _item_json, _override_json, assemble, dumps, find_rule_set, score_year
 from .results import ItemScore as _ItemScore
+from .results import Scoreboard, _item_json, _override_json, assemble, dumps, find_rule_set, score_year
 from .scope import make_scope, moment
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,14 @@ def current_marks(rule_set: RuleSet) -> dict:
     rules = hashlib.sha256(json.dumps(rule_set.params, sort_keys=True).encode()).hexdigest()[:16]
     return {
         "ledger": last_entry,
-        "notices": [notices["n"], _iso(notices["u"]), _iso(notices["i"]), _iso(notices["s"]), schedules["n"], _iso(schedules["u"])],
+        "notices": [
+            notices["n"],
+            _iso(notices["u"]),
+            _iso(notices["i"]),
+            _iso(notices["s"]),
+            schedules["n"],
+            _iso(schedules["u"]),
+        ],
         "rules": f"{rule_set.pk}:{rule_set.version}:{rules}",
     }
 
@@ -136,7 +144,7 @@ def refresh(year: int, *, today: dt.date | None = None, force: bool = True) -> S
     marks = current_marks(q.rule_set)
     if not force:
         existing = _find(q)
-        if not stale_reason(existing, q, marks):
+        if existing is not None and not stale_reason(existing, q, marks):
             return existing
     started = time.perf_counter()
     computed_at = timezone.now()
@@ -159,10 +167,14 @@ def refresh(year: int, *, today: dt.date | None = None, force: bool = True) -> S
             # The item's JSON text after its points: the points (an override may change them)
             # are put in front when the bytes are assembled, giving what json.dumps gives.
             detail[code][str(number)] = dumps(data).decode("utf-8")[1:]
+    # The cases the year's scoring read (item 15's scope): what decides whether a stale snapshot
+    # may be scored again on a page view (SCORE_SNAPSHOT_INLINE_CASES).
     case_count = sum(
-        (r.items[15].detail.in_scope if 15 in r.items and hasattr(r.items[15].detail, "in_scope") else 0)
+        score.detail.in_scope
         for r in board.regions
-    ) or Case.objects.filter(received_at__gte=board.scope.start, received_at__lt=board.scope.end).count()
+        for score in r.items.values()
+        if isinstance(score.detail, Timeliness)
+    )
     values = {
         "as_of": q.day,
         "as_of_today": q.as_of_today,
@@ -231,13 +243,18 @@ def stored_board(year: int, *, today: dt.date | None = None, check_marks: bool =
     ``score_year(year, today=today)`` gives, without reading the ledger (see the module's doc for
     when the snapshot is computed on the request)."""
     q = question(year, today)
-    snapshot = _find(q)
-    marks = current_marks(q.rule_set) if check_marks else None
-    reason = stale_reason(snapshot, q, marks)
-    if reason == "missing" or (reason and snapshot.case_count <= inline_cases()):
-        snapshot = refresh(year, today=q.day if q.as_of_today else today)
-        reason = ""
+    snapshot, reason = _usable(q, today=today, check_marks=check_marks)
     return StoredBoard(_board(q, snapshot), snapshot, reason)
+
+
+def _usable(q: Question, *, today: dt.date | None, check_marks: bool, full: bool = False) -> tuple[ScoreSnapshot, str]:
+    """The question's snapshot and why it may be behind; computed here only when there is none,
+    or when it is stale and its year small (``SCORE_SNAPSHOT_INLINE_CASES``)."""
+    snapshot = _find(q, full=full)
+    reason = stale_reason(snapshot, q, current_marks(q.rule_set) if check_marks else None)
+    if snapshot is None or (reason and snapshot.case_count <= inline_cases()):
+        return refresh(q.year, today=q.day if q.as_of_today else today), ""
+    return snapshot, reason
 
 
 def _inputs(q: Question):
@@ -287,11 +304,7 @@ def stored_bytes(year: int, *, region_codes: list[str] | None, today: dt.date | 
     """The scores JSON (SPEC §6) of the default question from the snapshot: byte for byte what
     ``score_year(year, today=…).to_bytes(region_codes)`` gives for the same ledger."""
     q = question(year, today)
-    snapshot = _find(q, full=True)
-    reason = stale_reason(snapshot, q, current_marks(q.rule_set))
-    if reason == "missing" or (reason and snapshot.case_count <= inline_cases()):
-        refresh(year, today=q.day if q.as_of_today else today)
-        snapshot = _find(q, full=True)
+    snapshot, _reason = _usable(q, today=today, check_marks=True, full=True)
     board = _board(q, snapshot)
     detail = json.loads(snapshot.detail or "{}")
     parts = []
@@ -322,7 +335,7 @@ def stored_bytes(year: int, *, region_codes: list[str] | None, today: dt.date | 
             )
             + "}"
         )
-    head = {"year": board.year, "cutoff": board.planned_cutoff.isoformat(), "rule_set": board.rule_set.code}
+    head = {"year": board.year, "cutoff": q.planned.isoformat(), "rule_set": board.rule_set.code}
     text = dumps(head).decode("utf-8")[:-1] + ', "regions": [' + ", ".join(parts) + "]"
     if board.as_of_today:
         text += ', "provisional": true, "as_of": ' + json.dumps(board.cutoff.isoformat())

@@ -5,39 +5,65 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cases', '0010_chinese_verbose_names'),
+        ("cases", "0010_chinese_verbose_names"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(condition=models.Q(('state', 'received')), fields=['region', 'received_at', 'id'], name='case_received_region_idx'),
+            model_name="case",
+            index=models.Index(
+                condition=models.Q(("state", "received")),
+                fields=["region", "received_at", "id"],
+                name="case_received_region_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(condition=models.Q(('state', 'received')), fields=['received_at', 'id'], name='case_received_idx'),
+            model_name="case",
+            index=models.Index(
+                condition=models.Q(("state", "received")), fields=["received_at", "id"], name="case_received_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(condition=models.Q(('state__in', ['received', 'assigned'])), fields=['region', 'due_date', 'id'], include=('supervised',), name='case_open_region_due_idx'),
+            model_name="case",
+            index=models.Index(
+                condition=models.Q(("state__in", ["received", "assigned"])),
+                fields=["region", "due_date", "id"],
+                include=("supervised",),
+                name="case_open_region_due_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(condition=models.Q(('acknowledged_at__isnull', True), ('state', 'assigned')), fields=['region', 'assigned_at', 'id'], name='case_unack_region_idx'),
+            model_name="case",
+            index=models.Index(
+                condition=models.Q(("acknowledged_at__isnull", True), ("state", "assigned")),
+                fields=["region", "assigned_at", "id"],
+                name="case_unack_region_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(condition=models.Q(('satisfaction', ''), ('state__in', ['resolved', 'explained'])), fields=['region', 'closed_at', 'id'], name='case_follow_up_region_idx'),
+            model_name="case",
+            index=models.Index(
+                condition=models.Q(("satisfaction", ""), ("state__in", ["resolved", "explained"])),
+                fields=["region", "closed_at", "id"],
+                name="case_follow_up_region_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(condition=models.Q(('satisfaction', ''), ('state__in', ['resolved', 'explained'])), fields=['closed_at', 'id'], name='case_follow_up_idx'),
+            model_name="case",
+            index=models.Index(
+                condition=models.Q(("satisfaction", ""), ("state__in", ["resolved", "explained"])),
+                fields=["closed_at", "id"],
+                name="case_follow_up_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(condition=models.Q(('due_date_provisional', True), ('state__in', ['received', 'assigned'])), fields=['calendar_version'], name='case_provisional_due_idx'),
+            model_name="case",
+            index=models.Index(
+                condition=models.Q(("due_date_provisional", True), ("state__in", ["received", "assigned"])),
+                fields=["calendar_version"],
+                name="case_provisional_due_idx",
+            ),
         ),
     ]

@@ -5,32 +5,43 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('scoring', '0004_verdicts_onto_heads'),
+        ("scoring", "0004_verdicts_onto_heads"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ScoreSnapshot',
+            name="ScoreSnapshot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('year', models.PositiveSmallIntegerField(verbose_name='year')),
-                ('cutoff', models.DateField(verbose_name='cutoff date')),
-                ('as_of', models.DateField(verbose_name='scored as of')),
-                ('as_of_today', models.BooleanField(default=False, verbose_name='provisional')),
-                ('computed_at', models.DateTimeField(verbose_name='computed at')),
-                ('took_ms', models.PositiveIntegerField(default=0, verbose_name='took (ms)')),
-                ('case_count', models.PositiveIntegerField(default=0, verbose_name='cases in scope')),
-                ('marks', models.JSONField(default=dict, verbose_name='state computed from')),
-                ('summary', models.JSONField(default=dict, verbose_name='summary')),
-                ('detail', models.TextField(blank=True, verbose_name='detail')),
-                ('rule_set', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='scoring.ruleset', verbose_name='rule set')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("year", models.PositiveSmallIntegerField(verbose_name="year")),
+                ("cutoff", models.DateField(verbose_name="cutoff date")),
+                ("as_of", models.DateField(verbose_name="scored as of")),
+                ("as_of_today", models.BooleanField(default=False, verbose_name="provisional")),
+                ("computed_at", models.DateTimeField(verbose_name="computed at")),
+                ("took_ms", models.PositiveIntegerField(default=0, verbose_name="took (ms)")),
+                ("case_count", models.PositiveIntegerField(default=0, verbose_name="cases in scope")),
+                ("marks", models.JSONField(default=dict, verbose_name="state computed from")),
+                ("summary", models.JSONField(default=dict, verbose_name="summary")),
+                ("detail", models.TextField(blank=True, verbose_name="detail")),
+                (
+                    "rule_set",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="scoring.ruleset",
+                        verbose_name="rule set",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'score snapshot',
-                'verbose_name_plural': 'score snapshots',
-                'constraints': [models.UniqueConstraint(fields=('year', 'rule_set', 'cutoff'), name='scoring_snapshot_unique_question')],
+                "verbose_name": "score snapshot",
+                "verbose_name_plural": "score snapshots",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("year", "rule_set", "cutoff"), name="scoring_snapshot_unique_question"
+                    )
+                ],
             },
         ),
     ]

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -46,12 +45,116 @@ def explain(connection, sql: str, params) -> str:
         return "\n".join(row[0] for row in cursor.fetchall())
 
 
+def make_users(year_hint):
+    """The bench users (one per role) and the county, department and year they look at."""
+    from django.db.models import Count
+    from django.utils import timezone
+
+    from cases.models import Case, Department, Region
+    from cases.users import create_user
+
+    year = year_hint
+    if year is None:
+        row = Case.objects.order_by().values("year").annotate(n=Count("id")).order_by("-n").first()
+        year = row["year"] if row else timezone.localdate().year
+    county = Region.objects.filter(level=Region.Level.COUNTY).order_by("code").first()
+    department = (
+        Department.objects.filter(region=county, active=True).annotate(n=Count("cases")).order_by("-n", "pk").first()
+    )
+    password = secrets.token_urlsafe(16)
+    users = {
+        "city": create_user("bench_city", role="city_office", password=password)[0],
+        "county": create_user(f"bench_county_{county.code}", role="county_office", region=county, password=password)[0],
+        "department": create_user(
+            f"bench_dept_{department.pk}", role="department", department=department, password=password
+        )[0],
+        "assessor": create_user("bench_assessor", role="assessor", password=password)[0],
+    }
+    return users, year, county, department
+
+
+def time_refresh(years) -> None:
+    """One refresh of the stored scores per year, as the beat task or the timers run it."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    try:
+        from scoring import snapshots
+    except ImportError:  # a branch without stored scores (the figures before)
+        print("no scoring.snapshots here: the pages score the year on each view")
+        return
+    for year in years:
+        started = time.perf_counter()
+        with CaptureQueriesContext(connection) as captured:
+            snapshot = snapshots.refresh(year)
+        took = time.perf_counter() - started
+        print(
+            f"snapshot refresh {year}: {took * 1000:.0f} ms, {len(captured)} queries, "
+            f"{snapshot.case_count} cases in scope, as of {snapshot.as_of}"
+        )
+
+
+def run_pages(pages, clients, views: int):
+    """(name, p50, p95, max, queries, status, slowest query) per page."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    results = []
+    for name, who, method, url, data in pages:
+        call = getattr(clients[who], method)
+        response = call(url, data)  # warm-up
+        times: list[float] = []
+        queries: list[dict] = []
+        for _ in range(views):
+            started = time.perf_counter()
+            with CaptureQueriesContext(connection) as captured:
+                response = call(url, data)
+            times.append(time.perf_counter() - started)
+            queries = list(captured.captured_queries)
+        worst = max(queries, key=lambda q: float(q["time"])) if queries else None
+        results.append(
+            (
+                name,
+                percentile(times, 0.5),
+                percentile(times, 0.95),
+                max(times),
+                len(queries),
+                response.status_code,
+                worst,
+            )
+        )
+        row = results[-1]
+        print(
+            f"{name:40} {row[1] * 1000:8.1f} {row[2] * 1000:8.1f} {row[3] * 1000:8.1f} {row[4]:8d} {row[5]:6d}",
+            flush=True,
+        )
+    return results
+
+
+def print_plans(results) -> None:
+    from django.db import connection
+
+    print()
+    print("The slowest query of each page's last view, explained (its SQL as Django logged it):")
+    for name, *_figures, worst in results:
+        if worst is None:
+            continue
+        sql = worst["sql"]
+        print(f"\n== {name}: {float(worst['time']) * 1000:.1f} ms\n{sql[:600]}")
+        if connection.vendor == "postgresql" and sql.lstrip().upper().startswith(("SELECT", "(SELECT", "WITH")):
+            try:
+                # The logged SQL has its parameters inlined (last_executed_query): explain it as is.
+                print(explain(connection, sql, None))
+            except Exception as error:  # noqa: BLE001 - a plan we cannot show is reported, not fatal
+                print(f"(no plan: {error})")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--views", type=int, default=20, help="views per page (after one warm-up)")
     parser.add_argument("--year", type=int, default=None, help="the scored year; default: the year with most cases")
     parser.add_argument("--no-explain", action="store_true")
-    parser.add_argument("--only", default="", help="comma-separated page names to run")
+    parser.add_argument("--only", default="", help="comma-separated parts of page names to run")
     args = parser.parse_args()
 
     import django
@@ -59,56 +162,20 @@ def main():
     django.setup()
     from django.conf import settings
     from django.db import connection
-    from django.db.models import Count
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext, setup_test_environment
+    from django.test.utils import setup_test_environment
     from django.utils import timezone
-
-    from cases.models import Case, Department, Region
-    from cases.users import create_user
 
     setup_test_environment()  # the test client's host and template signals; the database is the one named
     if "testserver" not in settings.ALLOWED_HOSTS:
         settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
-
     print(f"database: {connection.vendor} {connection.settings_dict['NAME']}; load average {os.getloadavg()}")
-    year = args.year
-    if year is None:
-        row = Case.objects.order_by().values("year").annotate(n=Count("id")).order_by("-n").first()
-        year = row["year"] if row else timezone.localdate().year
+    users, year, county, department = make_users(args.year)
     this_year = timezone.localdate().year
-    county = Region.objects.filter(level=Region.Level.COUNTY).order_by("code").first()
-    department = (
-        Department.objects.filter(region=county, active=True)
-        .annotate(n=Count("cases"))
-        .order_by("-n", "pk")
-        .first()
+    print(
+        f"year scored: {year} (this year {this_year}); county {county.code} {county.name}; department {department.name}"
     )
-    password = secrets.token_urlsafe(16)
-    users = {
-        "city": create_user("bench_city", role="city_office", password=password)[0],
-        "county": create_user(f"bench_county_{county.code}", role="county_office", region=county, password=password)[0],
-        "department": create_user(f"bench_dept_{department.pk}", role="department", department=department, password=password)[0],
-        "assessor": create_user("bench_assessor", role="assessor", password=password)[0],
-    }
-    print(f"year scored: {year} (this year {this_year}); county {county.code} {county.name}; department {department.name}")
-
-    # One refresh of the stored scores, as the beat task or the timers run it off the request.
-    try:
-        from scoring import snapshots
-    except ImportError:
-        snapshots = None
-    for refresh_year in (sorted({year, this_year}) if snapshots else []):
-        pass
-    for refresh_year in sorted({year, this_year}) if snapshots else []:
-        started = time.perf_counter()
-        with CaptureQueriesContext(connection) as captured:
-            snapshot = snapshots.refresh(refresh_year)
-        took = time.perf_counter() - started
-        print(
-            f"snapshot refresh {refresh_year}: {took * 1000:.0f} ms, {len(captured)} queries, "
-            f"{snapshot.case_count} cases in scope, as of {snapshot.as_of}"
-        )
+    time_refresh(sorted({year, this_year}))
 
     period = f"{year}-06"
     pages = [
@@ -125,47 +192,18 @@ def main():
         (f"trends {year}", "city", "get", f"/scoring/trends/{year}/", {}),
         (f"notice draft {period}", "county", "post", f"/notices/regions/{county.code}/draft/", {"period": period}),
     ]
-    only = {name.strip() for name in args.only.split(",") if name.strip()}
+    only = [part.strip() for part in args.only.split(",") if part.strip()]
+    if only:
+        pages = [page for page in pages if any(part in page[0] for part in only)]
     clients = {}
     for key, user in users.items():
         clients[key] = Client()
         clients[key].force_login(user)
     print()
     print(f"{'page':40} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'queries':>8} {'status':>6}")
-    slowest_plans = []
-    for name, who, method, url, data in pages:
-        if only and not any(o in name for o in only):
-            continue
-        client = clients[who]
-        call = getattr(client, method)
-        response = call(url, data)  # warm-up
-        times = []
-        captured = None
-        for _ in range(args.views):
-            started = time.perf_counter()
-            with CaptureQueriesContext(connection) as captured:
-                response = call(url, data)
-            times.append(time.perf_counter() - started)
-        queries = list(captured.captured_queries) if captured else []
-        print(
-            f"{name:40} {percentile(times, 0.5) * 1000:8.1f} {percentile(times, 0.95) * 1000:8.1f} "
-            f"{max(times) * 1000:8.1f} {len(queries):8d} {response.status_code:6d}"
-        )
-        if queries:
-            worst = max(queries, key=lambda q: float(q["time"]))
-            slowest_plans.append((name, worst))
+    results = run_pages(pages, clients, args.views)
     if not args.no_explain:
-        print()
-        print("The slowest query of each page's last view, explained (its SQL as Django logged it):")
-        for name, worst in slowest_plans:
-            sql = worst["sql"]
-            print(f"\n== {name}: {float(worst['time']) * 1000:.1f} ms\n{sql[:600]}")
-            if sql.lstrip().upper().startswith("SELECT") and connection.vendor == "postgresql":
-                try:
-                    # The logged SQL has its parameters inlined (last_executed_query): explain it as is.
-                    print(explain(connection, sql, None))
-                except Exception as error:  # noqa: BLE001 - a plan we cannot show is reported, not fatal
-                    print(f"(no plan: {error})")
+        print_plans(results)
     print(f"\nload average {os.getloadavg()}")
 
 

@@ -62,10 +62,7 @@ class Command(BaseCommand):
                     self.stdout.write(f"ledger checkpoint {taken.pk}: root {taken.root}")
             except Exception as error:  # noqa: BLE001 - keep the timers alive; the next run retries
                 self.stderr.write(f"ledger checkpoint failed: {error!r}")
-            # The apps above do their periodic work here (scoring refreshes its stored scores).
-            for receiver, result in timers_tick.send_robust(sender=self.__class__, now=timezone.now()):
-                if isinstance(result, Exception):
-                    self.stderr.write(f"{getattr(receiver, '__qualname__', receiver)} failed: {result!r}")
+            self._tick()
             if time.monotonic() >= next_housekeeping:
                 next_housekeeping = time.monotonic() + HOUSEKEEPING_EVERY_SECONDS
                 try:
@@ -77,3 +74,10 @@ class Command(BaseCommand):
                 break
             stop.wait(interval)
         self.stdout.write("timers: stopped")
+
+    def _tick(self) -> None:
+        """The apps above do their periodic work here (scoring refreshes its stored scores); a
+        listener that fails is reported and the timers go on."""
+        for receiver, result in timers_tick.send_robust(sender=self.__class__, now=timezone.now()):
+            if isinstance(result, Exception):
+                self.stderr.write(f"{getattr(receiver, '__qualname__', receiver)} failed: {result!r}")
