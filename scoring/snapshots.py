@@ -208,21 +208,19 @@ def forget(year: int) -> None:
     cache.delete(provisional_key(year))
 
 
-def years_to_refresh(today: dt.date) -> list[int]:
-    """This year, and every year whose snapshot someone may still read and is not frozen."""
-    years = {today.year}
-    frozen = set(Assessment.objects.filter(frozen_at__isnull=False).values_list("year", flat=True))
-    years |= set(ScoreSnapshot.objects.values_list("year", flat=True).distinct()) - frozen
-    return sorted(years)
-
-
 def refresh_due(*, today: dt.date | None = None) -> list[int]:
-    """Refresh every snapshot that is stale (the beat task and the timers). Returns the years refreshed."""
+    """Refresh every snapshot that is stale, and this year's (the beat task and the timers).
+    Returns the years refreshed. A frozen year's automatic items are those of its cutoff: its
+    snapshot is scored again only for a new day (the first after the cutoff), not for later
+    changes of the ledger."""
     today = today or local_date(timezone.now())
+    frozen = set(Assessment.objects.filter(frozen_at__isnull=False).values_list("year", flat=True))
+    years = {today.year} | set(ScoreSnapshot.objects.values_list("year", flat=True).distinct())
     done = []
-    for year in years_to_refresh(today):
+    for year in sorted(years):
         q = question(year, today)
-        if stale_reason(_find(q), q, current_marks(q.rule_set)):
+        reason = stale_reason(_find(q), q, current_marks(q.rule_set))
+        if reason and not (year in frozen and reason in ("changed", "age")):
             refresh(year, today=today)
             done.append(year)
     return done

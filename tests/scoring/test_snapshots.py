@@ -203,3 +203,17 @@ def test_the_dashboard_says_when_its_score_was_computed(client, county_a, monkey
     cache.clear()
     _no_scoring(monkeypatch)  # a snapshot of today exists: the next view reads it
     assert client.get("/").status_code == 200
+
+
+def test_a_frozen_year_is_scored_again_for_its_cutoff_only(year_2025, history, settings):
+    settings.SCORE_SNAPSHOT_INLINE_CASES = 0
+    snapshots.refresh(2025, today=dt.date(2025, 12, 1))  # provisional, as of 1 December
+    with time_machine.travel(dt.datetime(2026, 1, 5, 4, tzinfo=dt.UTC), tick=False):
+        services.freeze(2025)
+        assert 2025 in snapshots.refresh_due(today=dt.date(2026, 1, 5))  # the cutoff's day: once
+        final = ScoreSnapshot.objects.get(year=2025)
+        assert (final.as_of, final.as_of_today) == (dt.date(2025, 12, 20), False)
+        history(at(2026, 1, 4), closed=at(2026, 1, 5))  # next year's case: 2025's items stay
+        assert 2025 not in snapshots.refresh_due(today=dt.date(2026, 1, 5))
+        live = score_year(2025, today=dt.date(2026, 1, 5))
+        assert snapshots.stored_bytes(2025, region_codes=None, today=dt.date(2026, 1, 5)) == live.to_bytes()
