@@ -15,6 +15,9 @@ test client, one user, after one warm-up view, and prints p50/p95/max, the numbe
 of a view and the slowest query's EXPLAIN (ANALYZE, BUFFERS). It also times one refresh of the
 stored scores (``scoring.snapshots.refresh``), which is what the beat task or the embedded
 timers pay off the request, and prints the load average before and after.
+
+The figures before a change: the same database copied before migrating, with the older code:
+    BENCH_CODE_ROOT=/work/main DATABASE_URL=… .venv/bin/python tests/benchmarks/bench_dashboard.py --views 3
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+# BENCH_CODE_ROOT=/path/to/another/checkout times that code instead (the figures before a change).
+ROOT = Path(os.environ.get("BENCH_CODE_ROOT") or Path(__file__).resolve().parents[2])
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # With DEBUG off the settings refuse a missing key; a benchmark signs nothing that outlives it.
