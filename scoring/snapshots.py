@@ -43,7 +43,7 @@ from notices.models import Notice, NoticeSchedule
 
 from .item15 import Timeliness
 from .ladders import points_str
-from .models import Assessment, Item, ItemEntry, Override, RuleSet, ScoreSnapshot, Section
+from .models import Assessment, AuditEvent, Item, ItemEntry, Override, RuleSet, ScoreSnapshot, Section
 from .results import ItemScore as _ItemScore
 from .results import Scoreboard, _item_json, _override_json, assemble, dumps, find_rule_set, score_year
 from .scope import make_scope, moment
@@ -302,7 +302,24 @@ def stored_bytes(year: int, *, region_codes: list[str] | None, today: dt.date | 
     """The scores JSON (SPEC §6) of the default question from the snapshot: byte for byte what
     ``score_year(year, today=…).to_bytes(region_codes)`` gives for the same ledger."""
     q = question(year, today)
-    snapshot, _reason = _usable(q, today=today, check_marks=True, full=True)
+    snapshot, _reason = _usable(q, today=today, check_marks=True)
+    # The bytes of the last answer, kept while neither the snapshot nor an entry or override
+    # (each writes an audit event) has changed: at a million cases they are megabytes to build.
+    entered = (
+        AuditEvent.objects.filter(assessment=q.assessment).aggregate(last=Max("pk"))["last"] if q.assessment else None
+    )
+    key = "scoring:bytes:{}:{}:{}:{}:{}".format(
+        snapshot.pk,
+        snapshot.computed_at.timestamp(),
+        entered or 0,
+        q.day.isoformat(),
+        "*" if region_codes is None else ",".join(sorted(region_codes)),
+    )
+    kept = cache.get(key)
+    if kept is not None:
+        return kept
+    if "detail" in snapshot.get_deferred_fields():
+        snapshot.refresh_from_db(fields=["detail"])
     board = _board(q, snapshot)
     detail = json.loads(snapshot.detail or "{}")
     parts = []
@@ -337,4 +354,6 @@ def stored_bytes(year: int, *, region_codes: list[str] | None, today: dt.date | 
     text = dumps(head).decode("utf-8")[:-1] + ', "regions": [' + ", ".join(parts) + "]"
     if board.as_of_today:
         text += ', "provisional": true, "as_of": ' + json.dumps(board.cutoff.isoformat())
-    return (text + "}").encode("utf-8")
+    body = (text + "}").encode("utf-8")
+    cache.set(key, body, max(60, 2 * interval_seconds()))
+    return body
