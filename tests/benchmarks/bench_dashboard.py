@@ -181,7 +181,12 @@ def main():
     )
     time_refresh(sorted({year, this_year}))
 
-    period = f"{year}-06"
+    # A month of the year with no notice issued for the county (drafting one issued is refused).
+    from notices.models import Notice
+
+    taken = set(Notice.objects.filter(region=county, period__startswith=f"{year}-").values_list("period", flat=True))
+    free = [f"{year}-{month:02d}" for month in range(12, 0, -1) if f"{year}-{month:02d}" not in taken]
+    period = free[0] if free else f"{year}-12"
     pages = [
         ("dashboard city office", "city", "get", "/", {}),
         ("dashboard county office", "county", "get", "/", {}),
