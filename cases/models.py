@@ -346,6 +346,40 @@ class Case(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
                 name="case_unacknowledged_idx",
                 condition=Q(state="assigned", acknowledged_at__isnull=True),
             ),
+            # The dashboard's work queues (cases.queues), each read oldest first and counted up to
+            # a cap: per region (a county office, the city's table) and across all (the city).
+            models.Index(
+                fields=["region", "received_at", "id"], name="case_received_region_idx", condition=Q(state="received")
+            ),
+            models.Index(fields=["received_at", "id"], name="case_received_idx", condition=Q(state="received")),
+            models.Index(
+                fields=["region", "due_date", "id"],
+                name="case_open_region_due_idx",
+                include=["supervised"],  # 逾期/督办 is "past due or supervised": read from the index alone
+                condition=Q(state__in=["received", "assigned"]),
+            ),
+            models.Index(
+                fields=["region", "assigned_at", "id"],
+                name="case_unack_region_idx",
+                condition=Q(state="assigned", acknowledged_at__isnull=True),
+            ),
+            models.Index(
+                fields=["region", "closed_at", "id"],
+                name="case_follow_up_region_idx",
+                condition=Q(state__in=["resolved", "explained"], satisfaction=""),
+            ),
+            models.Index(
+                fields=["closed_at", "id"],
+                name="case_follow_up_idx",
+                condition=Q(state__in=["resolved", "explained"], satisfaction=""),
+            ),
+            # The city office's "holiday schedule awaited" banner counts open cases whose due date
+            # was counted provisionally (cases.workcalendar.provisional_open_cases): few, by design.
+            models.Index(
+                fields=["calendar_version"],
+                name="case_provisional_due_idx",
+                condition=Q(state__in=["received", "assigned"], due_date_provisional=True),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -248,6 +248,16 @@ CELERY_BEAT_SCHEDULE["scoring-judge-ledgers"] = {
     "task": "scoring.tasks.judge_ledgers",
     "schedule": crontab(hour=1, minute=10),
 }
+# -- scoring: the stored scores (scoring.snapshots) are refreshed off the request -----------------
+SCORE_SNAPSHOT_INTERVAL_SECONDS = env.int("SCORE_SNAPSHOT_INTERVAL_SECONDS", default=300)
+SCORE_SNAPSHOT_MAX_AGE_SECONDS = env.int("SCORE_SNAPSHOT_MAX_AGE_SECONDS", default=3600)
+# A year with at most this many cases is scored on the request when its snapshot is stale.
+SCORE_SNAPSHOT_INLINE_CASES = env.int("SCORE_SNAPSHOT_INLINE_CASES", default=2000)
+CELERY_BEAT_SCHEDULE["scoring-refresh-snapshots"] = {
+    "task": "scoring.tasks.refresh_snapshots",
+    "schedule": float(SCORE_SNAPSHOT_INTERVAL_SECONDS),
+    "options": {"expires": max(60, SCORE_SNAPSHOT_INTERVAL_SECONDS - 10)},
+}
 # -- notices: draft each schedule's notice after its period ends; record delivery retries ---------
 CELERY_BEAT_SCHEDULE["notices-draft-due"] = {
     "task": "notices.draft_due_notices",

@@ -33,12 +33,15 @@ def _page(request, *, status: int = 200, error: str = ""):
     now = timezone.now()
     today = timezone.localdate(now)
     soon = workdays.add_working_days(today, 2).date
+    with queues.queue_planning():
+        sections = queues.sections_for(user, role, today, soon)
+        county = queues.county_table(user, today) if role == Role.CITY_OFFICE else None
     context = {
         "role": role,
         "today": today,
         "soon": soon,
         "error": error,
-        "sections": queues.sections_for(user, role, today, soon),
+        "sections": sections,
         "totals": queues.state_totals(user) if role == Role.ASSESSOR else {},
         "can_log": is_office(user),
         # The city office is reminded while a year's official holiday schedule is awaited (1 November on).
@@ -46,8 +49,8 @@ def _page(request, *, status: int = 200, error: str = ""):
         "can_enter": role == Role.CITY_OFFICE,
         "provisional": provisional_for_user(user, now=now),
     }
-    if role == Role.CITY_OFFICE:
-        context["county_columns"], context["county_rows"], context["county_totals"] = queues.county_table(user, today)
+    if county is not None:
+        context["county_columns"], context["county_rows"], context["county_totals"] = county
     return render(request, "desk/dashboard.html", context, status=status)
 
 

@@ -58,7 +58,11 @@ class ScoresView(APIView):
                 raise NotFound(_("No scores to show."))
             codes = readable
         body = services.frozen_or_live_bytes(
-            year, cutoff=cutoff, region_codes=codes, rule_set=request.query_params.get("rule_set") or None
+            year,
+            cutoff=cutoff,
+            region_codes=codes,
+            rule_set=request.query_params.get("rule_set") or None,
+            stored=True,
         )
         return HttpResponse(body, content_type="application/json; charset=utf-8")
 

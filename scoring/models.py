@@ -279,3 +279,40 @@ class LedgerVerdict(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id}@{self.through_seq}"
+
+
+class ScoreSnapshot(models.Model):
+    """A year's automatic items (13, 14, 15) as last computed for every county, so that a page
+    view reads a row instead of scoring the year (``scoring.snapshots``).
+
+    One row per (year, rule set, cutoff): the question the pages, the dashboard and the scores API
+    ask by default. ``as_of`` is the day it was scored as of (today before the cutoff, the cutoff
+    after it); ``marks`` is the state of what the items read when it was computed (the ledger's
+    last entry, the notices, the rule set), so a refresh can tell whether anything changed. The
+    assessors' entries and overrides are not stored here: every reader lays the current ones over
+    the computed items (``scoring.results.assemble``), so an entry shows at once.
+    """
+
+    year = models.PositiveSmallIntegerField(_("year"))
+    rule_set = models.ForeignKey(RuleSet, models.CASCADE, related_name="+", verbose_name=_("rule set"))
+    cutoff = models.DateField(_("cutoff date"))
+    as_of = models.DateField(_("scored as of"))
+    as_of_today = models.BooleanField(_("provisional"), default=False)
+    computed_at = models.DateTimeField(_("computed at"))
+    took_ms = models.PositiveIntegerField(_("took (ms)"), default=0)
+    case_count = models.PositiveIntegerField(_("cases in scope"), default=0)
+    marks = models.JSONField(_("state computed from"), default=dict)
+    # {region code: {item number: {"computed", "rule_gap", "rate"}}}: what the pages show.
+    summary = models.JSONField(_("summary"), default=dict)
+    # {region code: {item number: the item's scores-JSON text after its points}}: the API's bytes.
+    detail = models.TextField(_("detail"), blank=True)
+
+    class Meta:
+        verbose_name = _("score snapshot")
+        verbose_name_plural = _("score snapshots")
+        constraints = [
+            models.UniqueConstraint(fields=["year", "rule_set", "cutoff"], name="scoring_snapshot_unique_question"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.year} {self.cutoff} @ {self.computed_at:%Y-%m-%d %H:%M}"

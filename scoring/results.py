@@ -198,19 +198,52 @@ def score_year(
     if Item.Kind.NOTICES in kinds:
         notices = notices_for_regions(region_ids, scope)
 
+    automatic: dict[tuple[int, int], ItemScore] = {}
+    for region in regions:
+        for item in items:
+            if item.is_automatic:
+                automatic[(region.pk, item.number)] = _score_item(
+                    item,
+                    params,
+                    timeliness.get(region.pk),
+                    completeness.get(region.pk),
+                    notices.get(region.pk),
+                    None,
+                )
+    result = assemble(regions, sections, items, automatic, entries, overrides)
+    board = Scoreboard(
+        year=year, scope=scope, rule_set=rules, assessment=assessment, regions=result, planned_cutoff=planned
+    )
+    _rank_departments(board, by_department, params.get("item15", {}))
+    return board
+
+
+def assemble(
+    regions: list[Region],
+    sections: list[Section],
+    items: list[Item],
+    automatic: dict[tuple[int, int], ItemScore],
+    entries: dict[tuple[int, int], ItemEntry],
+    overrides: dict[tuple[int, int], Override],
+) -> list[RegionScore]:
+    """Every region's 21 items from the automatic items' computed scores (``automatic``, by
+    (region pk, item number)) and the assessors' entries and overrides, with section subtotals,
+    totals and ranks. The live scoring and the stored snapshot (``scoring.snapshots``) both end
+    here, so an override or an entry counts the same in either."""
     result = []
     for region in regions:
         scored: dict[int, ItemScore] = {}
         for item in items:
             key = (region.pk, item.number)
-            score = _score_item(
-                item,
-                params,
-                timeliness.get(region.pk),
-                completeness.get(region.pk),
-                notices.get(region.pk),
-                entries.get(key),
-            )
+            if item.is_automatic:
+                score = automatic[key]
+            else:
+                entry = entries.get(key)
+                score = (
+                    ItemScore(item, None)
+                    if entry is None
+                    else ItemScore(item, entry.points, note=entry.note, entry=entry)
+                )
             overridden = overrides.get(key)
             if overridden is not None and item.is_automatic:
                 score.override = overridden
@@ -224,11 +257,7 @@ def score_year(
         total = sum((s.subtotal for s in section_scores), Decimal(0))
         result.append(RegionScore(region=region, sections=section_scores, items=scored, total=total))
     _rank(result)
-    board = Scoreboard(
-        year=year, scope=scope, rule_set=rules, assessment=assessment, regions=result, planned_cutoff=planned
-    )
-    _rank_departments(board, by_department, params.get("item15", {}))
-    return board
+    return result
 
 
 def _score_item(item: Item, params: dict, timeliness, completeness, notices, entry) -> ItemScore:

@@ -22,7 +22,7 @@ from cases.scope import scope_of
 from cases.uploads import check_upload, files_removed_on_failure
 from ledger.models import LedgerEntry
 
-from . import derived
+from . import derived, snapshots
 from .ladders import is_half_step, parse_points, points_str
 from .models import Assessment, Attachment, AuditEvent, Item, ItemEntry, Override
 from .results import dumps, find_rule_set, score_year
@@ -78,6 +78,7 @@ def get_or_create_assessment(
             year=year, defaults={"rule_set": rules, "cutoff": scope.cutoff, "created_at": now}
         )
         if created:
+            transaction.on_commit(lambda: snapshots.forget(year))  # the dashboard's rows used the default cutoff
             _audit(
                 assessment,
                 None,
@@ -200,6 +201,7 @@ def set_item_points(
     )
     with transaction.atomic():
         locked = Assessment.objects.select_for_update().get(pk=assessment.pk)
+        transaction.on_commit(lambda: snapshots.forget(year))  # the dashboard's cached rows
         if computed is not None:  # an automatic item: the rules always give it a value
             before = Override.objects.filter(assessment=locked, region=region, item_number=item.number).first()
             snapshot = _entry_snapshot(before)
@@ -242,6 +244,7 @@ def remove_override(year: int, region: Region, number, *, by, reason: str, now=N
         raise NotFound(_("No override to remove."))
     with transaction.atomic():
         locked = Assessment.objects.select_for_update().get(pk=assessment.pk)
+        transaction.on_commit(lambda: snapshots.forget(year))
         override = Override.objects.filter(assessment=locked, region=region, item_number=int(number)).first()
         if override is None:
             raise NotFound(_("No override to remove."))
@@ -419,7 +422,12 @@ def verify_frozen(year: int) -> tuple[bool, bool]:
 
 
 def frozen_or_live_bytes(
-    year: int, *, cutoff: dt.date | None, region_codes: list[str] | None, rule_set: str | None = None
+    year: int,
+    *,
+    cutoff: dt.date | None,
+    region_codes: list[str] | None,
+    rule_set: str | None = None,
+    stored: bool = False,
 ) -> bytes:
     """The JSON of the API and the command: the frozen bytes when they answer the question asked."""
     assessment = Assessment.objects.select_related("rule_set").filter(year=year).first()
@@ -434,4 +442,10 @@ def frozen_or_live_bytes(
             data["regions"] = [r for r in data["regions"] if r["code"] in region_codes]
         return dumps(data)
     # Live: before the cutoff has passed, as of today like every page (SPEC §6).
-    return score_year(year, cutoff=cutoff, rule_set=rule_set, today=local_date(timezone.now())).to_bytes(region_codes)
+    # ``stored`` (the API): the default question from the stored snapshot and today's entries
+    # (scoring.snapshots), not scored on the request; the command scores live.
+    today = local_date(timezone.now())
+    default = snapshots.question(year, today)
+    if stored and cutoff in (None, default.planned) and rule_set in (None, default.rule_set.code):
+        return snapshots.stored_bytes(year, region_codes=region_codes, today=today)
+    return score_year(year, cutoff=cutoff, rule_set=rule_set, today=today).to_bytes(region_codes)

@@ -40,3 +40,11 @@ def judge_ledgers() -> int:
     scope = make_scope(today.year, assessment.cutoff if assessment else None)
     region_ids = list(Region.objects.filter(level=Region.Level.COUNTY).values_list("pk", flat=True))
     return warm_verdicts(region_ids, scope)
+
+
+@shared_task(acks_late=True)
+def refresh_snapshots() -> list[int]:
+    """Refresh the stored scores whose ledger, notices or day has changed (``scoring.snapshots``)."""
+    from .snapshots import refresh_due
+
+    return refresh_due()

@@ -18,7 +18,7 @@ from cases.input_rules import local_today, year_problem
 from cases.models import local_date
 from config.db_router import replica_view
 
-from . import drilldown, services
+from . import drilldown, services, snapshots
 from .exports import item_cases_xlsx, scoreboard_xlsx, scoresheet_xlsx
 from .forms import EntryForm
 from .history import HistoryRow, history_rows
@@ -122,7 +122,14 @@ def scoreboard(request, year):
     codes = _readable_codes(request)
     if codes is not None and len(codes) == 1:
         return redirect("scoring:scoresheet", year=year, code=codes[0])
-    board = _board(request, year)
+    cutoff = _cutoff(request, year)
+    computed_at = None
+    if cutoff is None or cutoff == snapshots.question(year, _today()).planned:
+        # The default question: the stored snapshot with today's entries, never scored here.
+        stored = snapshots.stored_board(year, today=_today())
+        board, computed_at = stored.board, timezone.localtime(stored.snapshot.computed_at)
+    else:
+        board = _board(request, year)
     return render(
         request,
         "scoring/scoreboard.html",
@@ -135,6 +142,7 @@ def scoreboard(request, year):
             "can_enter": services.can_enter(request.user),
             "today": timezone.localtime().date(),
             "follow_ups": board_follow_ups(board),
+            "computed_at": computed_at,
         },
     )
 

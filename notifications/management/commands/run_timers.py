@@ -1,6 +1,8 @@
 """The embedded default's timer process: a deadline sweep every few minutes, in the foreground,
 the weekly reminder that next year's holiday schedule is awaited (once per ISO week),
 the daily ledger checkpoint (``notifications.ledger_checkpoint``) with the first sweep of a day,
+the apps above's periodic work through ``notifications.signals.timers_tick`` each round (the
+stored scores' refresh),
 and the cases app's daily housekeeping (expired idempotency keys, orphan files) once a day.
 
 ``bin/run`` starts it next to the web server when there is no ``REDIS_URL`` (with Redis, Celery
@@ -19,6 +21,7 @@ from django.utils import timezone
 from cases.housekeeping import run_daily
 from notifications.calendar_watch import remind_awaited_calendar
 from notifications.ledger_checkpoint import take_if_due
+from notifications.signals import timers_tick
 from notifications.sweep import run_sweep
 
 HOUSEKEEPING_EVERY_SECONDS = 24 * 3600
@@ -59,6 +62,7 @@ class Command(BaseCommand):
                     self.stdout.write(f"ledger checkpoint {taken.pk}: root {taken.root}")
             except Exception as error:  # noqa: BLE001 - keep the timers alive; the next run retries
                 self.stderr.write(f"ledger checkpoint failed: {error!r}")
+            self._tick()
             if time.monotonic() >= next_housekeeping:
                 next_housekeeping = time.monotonic() + HOUSEKEEPING_EVERY_SECONDS
                 try:
@@ -70,3 +74,10 @@ class Command(BaseCommand):
                 break
             stop.wait(interval)
         self.stdout.write("timers: stopped")
+
+    def _tick(self) -> None:
+        """The apps above do their periodic work here (scoring refreshes its stored scores); a
+        listener that fails is reported and the timers go on."""
+        for receiver, result in timers_tick.send_robust(sender=self.__class__, now=timezone.now()):
+            if isinstance(result, Exception):
+                self.stderr.write(f"{getattr(receiver, '__qualname__', receiver)} failed: {result!r}")
