@@ -5,6 +5,7 @@ ignore the browser's Accept-Language and follow only the language cookie the swi
 The API still honours Accept-Language for systems that ask for English messages.
 """
 
+from django.db import OperationalError
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -52,3 +53,38 @@ class RefuseControlCharactersMiddleware:
             return JsonResponse({"detail": message}, status=status)
         template = "404.html" if status == 404 else "400.html"
         return render(request, template, {"exception": message, "reason": message}, status=status)
+
+
+def _statement_cancelled(exception: BaseException) -> bool:
+    """A PostgreSQL statement stopped by ``statement_timeout`` (DATABASE_STATEMENT_TIMEOUT_SECONDS)."""
+    try:
+        from psycopg.errors import QueryCanceled
+    except ImportError:  # SQLite-only installation: no statement timeout either
+        return False
+    return isinstance(exception, OperationalError) and isinstance(exception.__cause__, QueryCanceled)
+
+
+class BusyOnStatementTimeoutMiddleware:
+    """A query PostgreSQL cancelled after the statement timeout answers 503 "busy", not 500.
+
+    The timeout (``DATABASE_STATEMENT_TIMEOUT_SECONDS``, 30 s in the web processes) keeps a runaway
+    query from holding a web thread; what the user sees is the same "busy, try again" as under
+    overload, with ``Retry-After``. The transaction was rolled back whole, as for any error.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not _statement_cancelled(exception):
+            return None
+        message = _("The server is busy and could not answer in time. Try again in a few seconds.")
+        if request.path_info.startswith("/api/"):
+            response = JsonResponse({"detail": message}, status=503)
+        else:
+            response = render(request, "503.html", status=503)
+        response["Retry-After"] = "5"
+        return response

@@ -77,6 +77,8 @@ MIDDLEWARE = [
     "config.middleware.RefuseControlCharactersMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A query cancelled by the statement timeout: 503 "busy" with Retry-After instead of a 500.
+    "config.middleware.BusyOnStatementTimeoutMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -111,10 +113,24 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
     )
 
+# A runaway query must not hold a web thread (or a worker) for ever: PostgreSQL cancels any statement
+# running longer than this many seconds (0: no limit). deploy/gunicorn.conf.py sets 30 s for the
+# web processes; Celery workers keep no limit unless given one (a year's scoring, a re-hash of the
+# whole ledger are long by nature). A cancelled page answers 503 "busy" (config/middleware.py).
+DATABASE_STATEMENT_TIMEOUT_SECONDS = env.float("DATABASE_STATEMENT_TIMEOUT_SECONDS", default=0)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # No JIT compilation: compiling the year-end scoring aggregate takes about a second on two
     # cores, more than it saves; every other query of the app is far below JIT's cost threshold.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
+    pg_options = "-c jit=off"
+    if DATABASE_STATEMENT_TIMEOUT_SECONDS > 0:
+        pg_options += f" -c statement_timeout={int(DATABASE_STATEMENT_TIMEOUT_SECONDS * 1000)}"
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", pg_options)
+    # Persistent connections: a new PostgreSQL connection per request costs a backend process and
+    # its catalog caches (several ms of the two cores, every request). Each web thread keeps its
+    # own for this many seconds, checked before reuse after an error (CONN_HEALTH_CHECKS).
+    # PostgreSQL must allow workers × threads + Celery's connections per web machine.
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 # A streaming replica (deploy/README.md): exports, scoring pages and charts, drafts' previews and
 # search read from it (config/db_router.py); writes, transitions and every other read use the primary.
@@ -125,6 +141,9 @@ if env.str("DATABASE_REPLICA_URL", default=""):
         **DATABASES["default"].get("OPTIONS", {}),
         **DATABASES["replica"].get("OPTIONS", {}),
     }
+    for key in ("CONN_MAX_AGE", "CONN_HEALTH_CHECKS"):
+        if key in DATABASES["default"]:
+            DATABASES["replica"].setdefault(key, DATABASES["default"][key])
     DATABASE_REPLICA_ALIAS = "replica"
 DATABASE_ROUTERS = ["config.db_router.PrimaryReplicaRouter"]
 
@@ -196,6 +215,9 @@ CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 # The cache only saves work (the dashboard's provisional score). With Redis unreachable it acts
 # as an empty cache, so no page depends on Redis (config/cache.py).
 CACHES = cache_settings(REDIS_URL)
+# Sessions: read from Redis on every request, written through to the database (cached_db), so a
+# page costs no session query and a Redis restart logs nobody out. Without Redis: the database.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db" if REDIS_URL else "django.contrib.sessions.backends.db"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

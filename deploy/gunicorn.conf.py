@@ -4,8 +4,20 @@ import multiprocessing
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
-workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+# Cores + 1 processes of 2 threads: the pages are CPU in Python (one request per process at a time
+# holds the GIL), and PostgreSQL shares the same cores; a thread more per process overlaps a
+# query's wait. More processes than that only add queueing for the CPU and PostgreSQL connections
+# (workers × threads each, CONN_MAX_AGE keeps them open). Measured by tests/benchmarks/run_load.sh.
+workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() + 1))
 threads = int(os.environ.get("GUNICORN_THREADS", 2))
+# gthread with a bounded queue (config/gunicorn_worker.py): past GUNICORN_MAX_QUEUE requests waiting
+# per process, or GUNICORN_MAX_QUEUE_SECONDS waited, a request gets an immediate 503 with
+# Retry-After, and /healthz is served by a lane of its own, never behind slow pages.
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "config.gunicorn_worker.BoundedQueueThreadWorker")
+# A runaway query cannot hold a web thread: PostgreSQL cancels a statement after this many seconds
+# and the page answers 503 (config/settings.py, config/middleware.py). gthread's heartbeat comes
+# from the main thread, so gunicorn's own timeout never stops a thread stuck in a query.
+os.environ.setdefault("DATABASE_STATEMENT_TIMEOUT_SECONDS", "30")
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 60))  # large XLSX exports stream; imports run as tasks
 graceful_timeout = 30
 # A short accept queue: under overload nginx's limit_conn answers 503 first (deploy/README.md,

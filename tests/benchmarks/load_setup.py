@@ -36,7 +36,9 @@ def main():
     import django
 
     django.setup()
+    from django.conf import settings
     from django.core.management import call_command
+    from django.test import Client
     from django.utils import timezone
     from rest_framework.authtoken.models import Token
 
@@ -53,6 +55,10 @@ def main():
     def add(username, role, region=None, department=None):
         user, _created = create_user(username, role=role, region=region, department=department, password=args.password)
         token, _created = Token.objects.get_or_create(user=user)
+        # A signed-in web session, made by the session engine as the login form makes it, so that
+        # the load test's users start at work (LOAD_LOGIN=form signs in through the form instead).
+        browser = Client()
+        browser.force_login(user)
         users.append(
             {
                 "username": username,
@@ -61,6 +67,7 @@ def main():
                 "region_id": region.pk if region else None,
                 "department_id": department.pk if department else None,
                 "token": token.key,
+                "session": browser.cookies[settings.SESSION_COOKIE_NAME].value,
             }
         )
 
@@ -70,7 +77,12 @@ def main():
             add(f"load_dept_{region.code}_{index + 1}", "department", department=department)
     for n in (1, 2):
         add(f"load_assessor_{n}", "assessor")
-    Path(args.out).write_text(json.dumps({"year": year, "password": args.password, "users": users}, indent=1))
+    Path(args.out).write_text(
+        json.dumps(
+            {"year": year, "password": args.password, "session_cookie": settings.SESSION_COOKIE_NAME, "users": users},
+            indent=1,
+        )
+    )
     print(f"{Case.objects.filter(year=year).count()} cases in {year}; {len(users)} load accounts in {args.out}")
 
 

@@ -7,8 +7,9 @@ then run headless — the README's "Load test" section has the whole command:
     LOAD_USERS=/tmp/caseledger_load_users.json .venv/bin/locust -f tests/benchmarks/locustfile.py \\
         --headless -u 50 -r 5 -t 60s --host http://127.0.0.1:8100 --only-summary
 
-Each simulated user logs in with its own account (the web login for pages, its API token for the
-API) and waits 1–3 s between actions (``between(1, 3)``). Weights follow who is online: county
+Each simulated user works as its own account (a web session that ``load_setup.py`` signed in, or
+with ``LOAD_LOGIN=form`` the login form itself; its API token for the API) and waits 1–3 s
+between actions (``between(1, 3)``). Weights follow who is online: county
 offices (5) list, open, route (交办), export and draft notices; departments (4) list, open, sign
 for (签收) and export; assessors (1) read scoreboards, scoresheets and item 15, and export; one
 probe user per ten reads ``/healthz``, the floor. Any status but the expected is a failure.
@@ -32,6 +33,8 @@ BY_ROLE = {
     role: [u for u in LOAD["users"] if u["role"] == role] for role in ("county_office", "department", "assessor")
 }
 NEXT = {role: itertools.cycle(accounts) for role, accounts in BY_ROLE.items() if accounts}
+# LOAD_LOGIN=form: every simulated user signs in through the login form (the password hash) first.
+FORM_LOGIN = os.environ.get("LOAD_LOGIN", "session") == "form"
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
@@ -43,7 +46,13 @@ class Member(HttpUser):
     def on_start(self):
         self.account = next(NEXT[self.role])
         self.api = {"Authorization": f"Token {self.account['token']}"}
-        page = self.client.get("/login/", name="login page")
+        page = self.client.get("/login/", name="login page")  # also sets the CSRF cookie
+        if self.account.get("session") and not FORM_LOGIN:
+            # Signed in already (load_setup.py made the session as the login form does): the run
+            # measures users at work, not 50 password hashes at once (PBKDF2, ~0.5 s of CPU each).
+            self.client.cookies.set(LOAD.get("session_cookie", "sessionid"), self.account["session"])
+            self.case_ids = self._case_ids()
+            return
         token = CSRF.search(page.text).group(1)
         response = self.client.post(
             "/login/",

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# The load test in one go: start the app as deploy/ runs it (gunicorn with deploy/gunicorn.conf.py,
+# a Celery worker for "timers", one for "imports,default", one beat), run locust headless, print
+# the table (p50/p95/p99 per request, /healthz as the floor), the load average, the web processes'
+# RSS and the connection resets, run verify_ledger, and stop everything it started.
+#
+#   DATABASE_URL=postgres://postgres@127.0.0.1:5432/caseledger_load REDIS_URL=redis://127.0.0.1:6379/14 \
+#       tests/benchmarks/run_load.sh [USERS=50] [DURATION=60s] [SPAWN_RATE=10]
+#
+# The database must be prepared first with tests/benchmarks/load_setup.py (README, "Benchmarks").
+# Environment: LOAD_USERS (the accounts file, /tmp/caseledger_load_users.json), PORT (8100),
+# OUT (where locust's CSV files go, /tmp/caseledger_load), GUNICORN_WORKERS/THREADS/... as in
+# deploy/gunicorn.conf.py. Exit status: 0 when locust saw no failure and verify_ledger is clean.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+PY=$ROOT/.venv/bin
+
+USERS=${1:-50}
+DURATION=${2:-60s}
+SPAWN_RATE=${3:-10}
+PORT=${PORT:-8100}
+OUT=${OUT:-/tmp/caseledger_load}
+LOAD_USERS=${LOAD_USERS:-/tmp/caseledger_load_users.json}
+: "${DATABASE_URL:?set DATABASE_URL to the database prepared by tests/benchmarks/load_setup.py}"
+: "${REDIS_URL:?set REDIS_URL (the load test runs Celery on Redis, as deploy/ does)}"
+[ -f "$LOAD_USERS" ] || { echo "no $LOAD_USERS: run tests/benchmarks/load_setup.py first" >&2; exit 2; }
+
+export DATABASE_URL REDIS_URL LOAD_USERS
+export DEBUG=false
+export SECRET_KEY=${SECRET_KEY:-$(python3 -c "import secrets; print(secrets.token_urlsafe(64))")}
+export GUNICORN_BIND=127.0.0.1:$PORT
+mkdir -p "$OUT"
+LOGS=$OUT/logs
+mkdir -p "$LOGS"
+
+PIDS=()
+stop_all() {
+    # Only what this script started: each by its process id (gunicorn's master stops its workers,
+    # a Celery worker its pool), then wait for them.
+    for pid in "${PIDS[@]:-}"; do
+        [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in "${PIDS[@]:-}"; do
+        [ -n "$pid" ] && wait "$pid" 2>/dev/null || true
+    done
+    PIDS=()
+}
+trap stop_all EXIT INT TERM
+
+"$PY/python" manage.py collectstatic --noinput -v0
+"$PY/gunicorn" -c deploy/gunicorn.conf.py config.wsgi >"$LOGS/gunicorn.log" 2>&1 &
+PIDS+=($!)
+"$PY/celery" -A config worker --queues timers -c 1 -n "loadtimers$PORT@%h" --loglevel WARNING \
+    >"$LOGS/timers.log" 2>&1 &
+PIDS+=($!)
+"$PY/celery" -A config worker --queues imports,default -c 1 -n "loadjobs$PORT@%h" --loglevel WARNING \
+    >"$LOGS/jobs.log" 2>&1 &
+PIDS+=($!)
+"$PY/celery" -A config beat --loglevel WARNING --schedule "$OUT/celerybeat-schedule" >"$LOGS/beat.log" 2>&1 &
+PIDS+=($!)
+
+for _ in $(seq 1 60); do
+    if curl -fsS -o /dev/null "http://127.0.0.1:$PORT/healthz"; then break; fi
+    sleep 1
+done
+curl -fsS -o /dev/null "http://127.0.0.1:$PORT/healthz" || { echo "gunicorn did not answer /healthz" >&2; cat "$LOGS/gunicorn.log" >&2; exit 1; }
+
+echo "== load average before: $(cut -d' ' -f1-3 /proc/loadavg)  ($(nproc) cores)"
+echo "== gunicorn: $("$PY/python" -c "
+import runpy; c = runpy.run_path('deploy/gunicorn.conf.py')
+print(f\"{c['workers']} workers × {c['threads']} threads, worker_class {c.get('worker_class', 'gthread' if c['threads'] > 1 else 'sync')}, backlog {c['backlog']}\")")"
+echo "== locust: $USERS users, spawn rate $SPAWN_RATE/s, $DURATION"
+set +e
+"$PY/locust" -f tests/benchmarks/locustfile.py --headless -u "$USERS" -r "$SPAWN_RATE" -t "$DURATION" \
+    --host "http://127.0.0.1:$PORT" --csv "$OUT/load" --only-summary --loglevel WARNING \
+    >"$LOGS/locust.log" 2>&1
+LOCUST_RC=$?
+set -e
+echo "== load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== web RSS (MB): $(ps -o rss= --ppid "${PIDS[0]}" | awk '{printf "%d ", $1/1024}')(workers), master $(ps -o rss= -p "${PIDS[0]}" | awk '{printf "%d", $1/1024}')"
+
+"$PY/python" - "$OUT/load_stats.csv" "$OUT/load_failures.csv" <<'EOF'
+import csv
+import sys
+
+rows = list(csv.DictReader(open(sys.argv[1], encoding="utf-8")))
+print(f"{'request':38} {'n':>6} {'fail':>5} {'p50':>6} {'p95':>6} {'p99':>6} {'max':>6} {'req/s':>6}")
+for row in rows:
+    name = row["Name"] if row["Name"] != "Aggregated" else "ALL"
+    print(
+        f"{name[:38]:38} {row['Request Count']:>6} {row['Failure Count']:>5} {row['50%']:>6} {row['95%']:>6} "
+        f"{row['99%']:>6} {float(row['Max Response Time']):>6.0f} {float(row['Requests/s']):>6.1f}"
+    )
+failures = list(csv.DictReader(open(sys.argv[2], encoding="utf-8")))
+resets = sum(int(f["Occurrences"]) for f in failures if "reset" in f["Error"].lower() or "aborted" in f["Error"].lower())
+busy = sum(int(f["Occurrences"]) for f in failures if "503" in f["Error"])
+print(f"connection resets: {resets}; 503 busy answers: {busy}")
+for failure in failures:
+    print(f"  failure x{failure['Occurrences']}: {failure['Method']} {failure['Name']}: {failure['Error'][:160]}")
+EOF
+stop_all
+echo "== verify_ledger"
+set +e
+"$PY/python" manage.py verify_ledger
+VERIFY_RC=$?
+set -e
+echo "(locust exit $LOCUST_RC, verify_ledger exit $VERIFY_RC; CSV and logs in $OUT)"
+[ "$LOCUST_RC" -eq 0 ] && [ "$VERIFY_RC" -eq 0 ]

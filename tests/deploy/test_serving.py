@@ -1,0 +1,218 @@
+"""Serving under load: persistent connections, the statement timeout, sessions in Redis, a cheap
+/healthz, and gunicorn's bounded queue (503 with Retry-After, never a reset; the probe's own lane)."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from django.db import OperationalError, connection, transaction
+from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
+
+from config.gunicorn_worker import QueueState, busy_response
+from config.middleware import BusyOnStatementTimeoutMiddleware
+from tests.deploy.test_production_settings import production_env
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def settings_in_subprocess(code: str, **env) -> str:
+    result = subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); from django.conf import settings; {code}"],
+        cwd=ROOT,
+        env=production_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_postgresql_connections_persist_and_carry_the_statement_timeout():
+    out = settings_in_subprocess(
+        "d = settings.DATABASES['default']; print(d['CONN_MAX_AGE'], d['CONN_HEALTH_CHECKS'], d['OPTIONS']['options'])",
+        DATABASE_STATEMENT_TIMEOUT_SECONDS="2.5",
+    )
+    assert out == "60 True -c jit=off -c statement_timeout=2500"
+    without = settings_in_subprocess("print(settings.DATABASES['default']['OPTIONS']['options'])")
+    assert without == "-c jit=off"  # workers and manage.py: no limit unless given one
+
+
+def test_sessions_are_cached_in_redis_when_there_is_redis():
+    assert settings_in_subprocess("print(settings.SESSION_ENGINE)") == "django.contrib.sessions.backends.cached_db"
+    assert (
+        settings_in_subprocess("print(settings.SESSION_ENGINE)", REDIS_URL="") == "django.contrib.sessions.backends.db"
+    )
+
+
+def test_gunicorn_conf_bounded_worker_and_statement_timeout_for_the_web():
+    code = (
+        "import os, runpy, multiprocessing; c = runpy.run_path('deploy/gunicorn.conf.py'); "
+        "print(c['workers'] == multiprocessing.cpu_count() + 1, c['threads'], c['worker_class'], "
+        "os.environ['DATABASE_STATEMENT_TIMEOUT_SECONDS'])"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GUNICORN_", "DATABASE_STATEMENT"))}
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "2", "config.gunicorn_worker.BoundedQueueThreadWorker", "30"]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_runaway_query_is_cancelled_on_a_connection_made_from_the_settings(settings):
+    """The real thing: a process started with the web's setting opens its connection with the timeout."""
+    db = settings.DATABASES["default"]
+    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{connection.settings_dict['NAME']}"
+    code = (
+        "from django.db import connection, OperationalError\n"
+        "cursor = connection.cursor(); cursor.execute('SHOW statement_timeout'); print(cursor.fetchone()[0])\n"
+        "try:\n    cursor.execute('SELECT pg_sleep(5)')\nexcept OperationalError as error:\n"
+        "    print(type(error.__cause__).__name__)\n"
+    )
+    out = settings_in_subprocess(f"exec({code!r})", DATABASE_URL=url, DATABASE_STATEMENT_TIMEOUT_SECONDS="0.5")
+    assert out.split() == ["500ms", "QueryCanceled"]
+
+
+def _cancelled_query_error() -> OperationalError:
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL statement_timeout = 20")
+            cursor.execute("SELECT pg_sleep(1)")
+    except OperationalError as error:
+        return error
+    raise AssertionError("pg_sleep(1) was not cancelled after 20 ms")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_a_cancelled_query_answers_503_busy_not_500():
+    error = _cancelled_query_error()
+    middleware = BusyOnStatementTimeoutMiddleware(lambda request: None)
+    page = middleware.process_exception(RequestFactory().get("/ledger/"), error)
+    assert page.status_code == 503 and page["Retry-After"] == "5"
+    assert "系统繁忙" in page.content.decode()
+    api = middleware.process_exception(RequestFactory().get("/api/v1/cases/"), error)
+    assert api.status_code == 503 and "系统繁忙" in json.loads(api.content)["detail"]
+    # Any other database error stays an error (500), not "busy".
+    assert middleware.process_exception(RequestFactory().get("/ledger/"), OperationalError("gone")) is None
+
+
+@pytest.mark.django_db
+def test_healthz_reads_one_row_and_writes_nothing(client, settings):
+    settings.REDIS_URL = ""
+    client.get("/healthz")
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get("/healthz")
+    assert response.status_code == 200
+    assert len(captured.captured_queries) == 1
+    assert captured.captured_queries[0]["sql"].lstrip().upper().startswith("SELECT")
+
+
+def test_the_queue_bound_counts_waiting_requests_and_their_wait():
+    queue = QueueState(max_queue=2, max_wait=0.05)
+    assert queue.admit() and queue.admit()
+    assert not queue.admit()  # a third waiting request is refused at once
+    assert queue.started(time.monotonic()) is True  # taken by a thread: a place frees up
+    assert queue.admit()
+    assert queue.started(time.monotonic() - 1) is False  # waited a second: answered busy
+    assert queue.shed == 2 and queue.waiting == 1
+
+
+def test_the_busy_answer_is_a_page_or_json_with_retry_after():
+    status, headers, body = busy_response("/ledger/")
+    assert status.startswith("503") and ("Retry-After", "5") in headers and "系统繁忙".encode() in body
+    status, headers, body = busy_response("/api/v1/cases/")
+    assert ("Content-Type", "application/json") in headers and body.startswith(b'{"detail"')
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def bounded_gunicorn():
+    port = _free_port()
+    env = {**os.environ, "GUNICORN_MAX_QUEUE": "1", "GUNICORN_MAX_QUEUE_SECONDS": "30"}
+    process = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "--worker-class",
+            "config.gunicorn_worker.BoundedQueueThreadWorker",
+            "--workers",
+            "1",
+            "--threads",
+            "1",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--keep-alive",
+            "30",
+            "tests.deploy.slow_wsgi:application",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _get(port: int, path: str, results: list, timeout: float = 20):
+    started = time.monotonic()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        results.append(
+            (path, response.status, response.getheader("Retry-After"), response.read(), time.monotonic() - started)
+        )
+        # The connection stays usable after the answer, a 503 included: no reset.
+        conn.request("GET", "/healthz")
+        second = conn.getresponse()
+        second.read()
+        results.append(("again", second.status, None, b"", 0.0))
+    except OSError as error:  # a reset would land here
+        results.append((path, type(error).__name__, None, b"", time.monotonic() - started))
+    finally:
+        conn.close()
+
+
+def test_gunicorn_sheds_past_the_queue_with_503_and_serves_the_probe_at_once(bounded_gunicorn):
+    """One thread, a queue of one: of four slow requests at once, one runs, one waits, two get 503."""
+    port = bounded_gunicorn
+    results: list = []
+    threads = [threading.Thread(target=_get, args=(port, "/slow?1.5", results)) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.05)
+    probe: list = []
+    _get(port, "/healthz", probe, timeout=5)  # while the only thread sleeps
+    for thread in threads:
+        thread.join(30)
+    slow = [r for r in results if r[0] == "/slow?1.5"]
+    assert sorted(r[1] for r in slow) == [200, 200, 503, 503], slow
+    busy = [r for r in slow if r[1] == 503]
+    assert all(r[2] == "5" and "系统繁忙".encode() in r[3] and r[4] < 1.0 for r in busy)  # at once, not after waiting
+    assert [r[1] for r in results if r[0] == "again"] == [200] * 4  # every connection still open
+    assert probe[0][1] == 200 and probe[0][4] < 1.0  # the probe did not wait behind /slow
