@@ -216,3 +216,21 @@ def test_gunicorn_sheds_past_the_queue_with_503_and_serves_the_probe_at_once(bou
     assert all(r[2] == "5" and "系统繁忙".encode() in r[3] and r[4] < 1.0 for r in busy)  # at once, not after waiting
     assert [r[1] for r in results if r[0] == "again"] == [200] * 4  # every connection still open
     assert probe[0][1] == 200 and probe[0][4] < 1.0  # the probe did not wait behind /slow
+
+
+@pytest.mark.django_db
+def test_the_unread_badge_is_counted_once_per_page_not_once_per_template(client, county_a, make_case):
+    """The 台帐 renders its table as a second template with the request (django-tables2): the
+    context processors run twice, the unread count must not."""
+    from notifications.models import Kind, Notification
+
+    make_case()
+    Notification.objects.create(user=county_a, kind=Kind.OVERDUE, message="m")
+    client.force_login(county_a)
+    client.get("/ledger/")
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get("/ledger/")
+    assert response.status_code == 200
+    counts = [q for q in captured.captured_queries if '"notifications_notification"' in q["sql"]]
+    assert len(counts) == 1, [q["sql"] for q in counts]
+    assert b"badge-unread" in response.content  # and the badge still shows the one unread
