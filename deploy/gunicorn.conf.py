@@ -13,6 +13,9 @@ threads = int(os.environ.get("GUNICORN_THREADS", 2))
 # gthread with a bounded queue (config/gunicorn_worker.py): past GUNICORN_MAX_QUEUE requests waiting
 # per process, or GUNICORN_MAX_QUEUE_SECONDS waited, a request gets an immediate 503 with
 # Retry-After, and /healthz is served by a lane of its own, never behind slow pages.
+# Sized so that every process holds (threads + max queue) requests: 3 × (2 + 16) = 54 in flight on
+# two cores, what 50 office users clicking every 1–3 s can have outstanding at most (each waits for
+# its answer); the 55th waiting request is answered 503 at once.
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "config.gunicorn_worker.BoundedQueueThreadWorker")
 # A runaway query cannot hold a web thread: PostgreSQL cancels a statement after this many seconds
 # and the page answers 503 (config/settings.py, config/middleware.py). gthread's heartbeat comes
@@ -30,6 +33,8 @@ keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", 75))
 max_requests = 2000
 max_requests_jitter = 200
 accesslog = "-"
+# The combined format and the time each request took (ms), to find the slow ones under load.
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(M)sms'
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # Limits matching nginx: a request line or header this large is refused before Django sees it.

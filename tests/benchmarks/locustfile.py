@@ -23,6 +23,7 @@ import json
 import os
 import random
 import re
+import time
 from pathlib import Path
 
 from locust import HttpUser, between, task
@@ -46,7 +47,7 @@ class Member(HttpUser):
     def on_start(self):
         self.account = next(NEXT[self.role])
         self.api = {"Authorization": f"Token {self.account['token']}"}
-        page = self.client.get("/login/", name="login page")  # also sets the CSRF cookie
+        page = self._login_page()
         if self.account.get("session") and not FORM_LOGIN:
             # Signed in already (load_setup.py made the session as the login form does): the run
             # measures users at work, not 50 password hashes at once (PBKDF2, ~0.5 s of CPU each).
@@ -63,6 +64,15 @@ class Member(HttpUser):
         if response.status_code != 302:
             raise RuntimeError(f"login of {self.account['username']} failed: {response.status_code}")
         self.case_ids = self._case_ids()
+
+    def _login_page(self):
+        """The login page (it sets the CSRF cookie); a 503 "busy" is waited out as a person would."""
+        for _attempt in range(10):
+            page = self.client.get("/login/", name="login page")
+            if page.status_code != 503:
+                return page
+            time.sleep(float(page.headers.get("Retry-After", 5)))
+        return page
 
     def _case_ids(self, **filters) -> list[dict]:
         params = {"page_size": 100, **filters}
