@@ -47,11 +47,17 @@ class Member(HttpUser):
     def on_start(self):
         self.account = next(NEXT[self.role])
         self.api = {"Authorization": f"Token {self.account['token']}"}
-        page = self._login_page()
+        page = self._patiently("/login/", "login page")  # it sets the CSRF cookie
         if self.account.get("session") and not FORM_LOGIN:
             # Signed in already (load_setup.py made the session as the login form does): the run
             # measures users at work, not 50 password hashes at once (PBKDF2, ~0.5 s of CPU each).
             self.client.cookies.set(LOAD.get("session_cookie", "sessionid"), self.account["session"])
+            check = self._patiently("/notifications/", "session check", allow_redirects=False)
+            if check.status_code != 200:
+                raise RuntimeError(
+                    f"the session of {self.account['username']} is not signed in ({check.status_code}): "
+                    "run load_setup.py with the server's SECRET_KEY (run_load.sh does)"
+                )
             self.case_ids = self._case_ids()
             return
         token = CSRF.search(page.text).group(1)
@@ -65,10 +71,10 @@ class Member(HttpUser):
             raise RuntimeError(f"login of {self.account['username']} failed: {response.status_code}")
         self.case_ids = self._case_ids()
 
-    def _login_page(self):
-        """The login page (it sets the CSRF cookie); a 503 "busy" is waited out as a person would."""
+    def _patiently(self, path: str, name: str, **kwargs):
+        """GET at the start of a session: a 503 "busy" is waited out (Retry-After) as a person would."""
         for _attempt in range(10):
-            page = self.client.get("/login/", name="login page")
+            page = self.client.get(path, name=name, **kwargs)
             if page.status_code != 503:
                 return page
             time.sleep(float(page.headers.get("Retry-After", 5)))

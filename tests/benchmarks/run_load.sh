@@ -7,7 +7,8 @@
 #   DATABASE_URL=postgres://postgres@127.0.0.1:5432/caseledger_load REDIS_URL=redis://127.0.0.1:6379/14 \
 #       tests/benchmarks/run_load.sh [USERS=50] [DURATION=60s] [SPAWN_RATE=10]
 #
-# The database must be prepared first with tests/benchmarks/load_setup.py (README, "Benchmarks").
+# It runs tests/benchmarks/load_setup.py first (migrate, generate LOAD_CASES=100000 cases in
+# LOAD_YEAR (default this year) when fewer exist, the load accounts and their sessions).
 # Environment: LOAD_USERS (the accounts file, /tmp/caseledger_load_users.json), PORT (8100),
 # OUT (where locust's CSV files go, /tmp/caseledger_load), GUNICORN_WORKERS/THREADS/... as in
 # deploy/gunicorn.conf.py. Exit status: 0 when locust saw no failure and verify_ledger is clean.
@@ -22,9 +23,8 @@ SPAWN_RATE=${3:-10}
 PORT=${PORT:-8100}
 OUT=${OUT:-/tmp/caseledger_load}
 LOAD_USERS=${LOAD_USERS:-/tmp/caseledger_load_users.json}
-: "${DATABASE_URL:?set DATABASE_URL to the database prepared by tests/benchmarks/load_setup.py}"
+: "${DATABASE_URL:?set DATABASE_URL (PostgreSQL; cases are generated into it when missing)}"
 : "${REDIS_URL:?set REDIS_URL (the load test runs Celery on Redis, as deploy/ does)}"
-[ -f "$LOAD_USERS" ] || { echo "no $LOAD_USERS: run tests/benchmarks/load_setup.py first" >&2; exit 2; }
 
 export DATABASE_URL REDIS_URL LOAD_USERS
 export DEBUG=false
@@ -48,6 +48,11 @@ stop_all() {
 }
 trap stop_all EXIT INT TERM
 
+# The accounts and their signed-in sessions, made with this run's SECRET_KEY (a session signed with
+# another key is refused and the user sent to the login page). Idempotent: generates cases only
+# when fewer than LOAD_CASES exist in LOAD_YEAR.
+"$PY/python" tests/benchmarks/load_setup.py --cases "${LOAD_CASES:-100000}" ${LOAD_YEAR:+--year "$LOAD_YEAR"} \
+    --out "$LOAD_USERS"
 "$PY/python" manage.py collectstatic --noinput -v0
 "$PY/gunicorn" -c deploy/gunicorn.conf.py config.wsgi >"$LOGS/gunicorn.log" 2>&1 &
 PIDS+=($!)
@@ -80,7 +85,7 @@ set -e
 echo "== load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== web RSS (MB): $(ps -o rss= --ppid "${PIDS[0]}" | awk '{printf "%d ", $1/1024}')(workers), master $(ps -o rss= -p "${PIDS[0]}" | awk '{printf "%d", $1/1024}')"
 
-"$PY/python" - "$OUT/load_stats.csv" "$OUT/load_failures.csv" <<'EOF'
+"$PY/python" - "$OUT/load_stats.csv" "$OUT/load_failures.csv" "$LOGS/gunicorn.log" <<'EOF'
 import csv
 import sys
 
@@ -98,6 +103,28 @@ busy = sum(int(f["Occurrences"]) for f in failures if "503" in f["Error"])
 print(f"connection resets: {resets}; 503 busy answers: {busy}")
 for failure in failures:
     print(f"  failure x{failure['Occurrences']}: {failure['Method']} {failure['Name']}: {failure['Error'][:160]}")
+
+# The server's side (gunicorn's access log, deploy/gunicorn.conf.py's format ends with the time in
+# ms): per path and status, how many and how long, the queue's wait not included.
+import collections
+import re
+
+served = collections.defaultdict(list)
+for line in open(sys.argv[3], encoding="utf-8", errors="replace"):
+    match = re.search(r'"(GET|POST) (\S+) HTTP/[\d.]+" (\d{3}) .* (\d+)ms$', line)
+    if match:
+        path = re.sub(r"/\d+(?=/|$)", "/N", match.group(2).split("?")[0])
+        served[(match.group(1), path, match.group(3))].append(int(match.group(4)))
+print(f"\nserver side (gunicorn access log): {'request':40} {'status':>6} {'n':>6} {'p50':>6} {'p95':>6} {'max':>6}")
+for (method, path, status), times in sorted(served.items(), key=lambda item: -len(item[1])):
+    times.sort()
+    print(
+        f"{'':35}{method + ' ' + path:41} {status:>6} {len(times):>6} {times[len(times) // 2]:>6} "
+        f"{times[int(len(times) * 0.95)]:>6} {times[-1]:>6}"
+    )
+login_redirects = sum(len(t) for (m, p, s), t in served.items() if m == "GET" and s == "302")
+if login_redirects:
+    print(f"WARNING: {login_redirects} answers were redirects (to the login page?): sessions not signed in")
 EOF
 stop_all
 echo "== verify_ledger"
