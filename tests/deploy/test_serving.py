@@ -199,11 +199,13 @@ def _get(port: int, path: str, results: list, timeout: float = 20):
 
 
 def test_gunicorn_sheds_past_the_queue_with_503_and_serves_the_probe_at_once(bounded_gunicorn):
-    """One thread, a queue of one: of four slow requests at once, one runs, one waits, two get 503."""
+    """One thread, a queue of one: of four slow requests, one runs, one waits, two get 503."""
     port = bounded_gunicorn
     results: list = []
     threads = [threading.Thread(target=_get, args=(port, "/slow?1.5", results)) for _ in range(4)]
-    for thread in threads:
+    threads[0].start()
+    time.sleep(0.5)  # the first has been taken by the only thread (generous on a loaded machine)
+    for thread in threads[1:]:
         thread.start()
         time.sleep(0.05)
     probe: list = []
