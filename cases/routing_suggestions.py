@@ -24,18 +24,28 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.core.cache import cache
 from django.db.models import Count
 from django.utils.translation import gettext as _
 
 from ledger.models import LedgerEntry
 
 from .models import CLOSED_STATES, Case, Category, Department, Region, State, local_date
-from .search.query import matching
+from .search.query import matching, ranked, word_shares
 from .search.segment import STOPWORDS, document_words
 
 HISTORY_DAYS = 730
 HALF_LIFE_DAYS = 180
 SIMILAR_CASES = 40  # the most similar cases that vote
+CANDIDATES = 1000  # the newest cases sharing a word with the text, of which the most similar vote
+# A word in more than half of the region's newest cases (its own name, the enterprises' usual name
+# parts) matches nearly every case: it cannot tell departments apart, and an any-word query with it
+# would read the whole history. Measured on COMMON_SAMPLE documents (not below COMMON_MIN_SAMPLE:
+# a short history keeps every word), remembered for COMMON_SECONDS (Django's cache; none is fine).
+COMMON_SHARE = 0.5
+COMMON_SAMPLE = 1000
+COMMON_MIN_SAMPLE = 200
+COMMON_SECONDS = 6 * 3600
 MAX_WORDS = 8  # the longest words of the text: the rarer ones, and a bounded OR query
 # Words of the asking itself, in most texts whatever the topic: they find everything, tell nothing.
 ASKING_WORDS = frozenset(
@@ -112,15 +122,34 @@ def _vote(case: dict, now: dt.datetime) -> float:
     return 0.0
 
 
+def _telling_words(region: Region, words: list[str]) -> list[str]:
+    """The words without those common to most of the region's cases."""
+    keys = {w: f"routing:word-share:{region.pk}:{w}" for w in words}
+    cached = cache.get_many(list(keys.values()))
+    shares = {w: cached[keys[w]] for w in words if keys[w] in cached}
+    missing = [w for w in words if w not in shares]
+    if missing:
+        looked_at, measured = word_shares(missing, region_id=region.pk, sample=COMMON_SAMPLE)
+        if looked_at < COMMON_MIN_SAMPLE:
+            return words
+        cache.set_many({keys[w]: share for w, share in measured.items()}, COMMON_SECONDS)
+        shares.update(measured)
+    return [w for w in words if shares[w] <= COMMON_SHARE]
+
+
 def _similar_cases(region: Region, words: list[str], now: dt.datetime, exclude_case: int | None) -> list[dict]:
     history = Case.objects.filter(
         region=region, received_at__gte=now - dt.timedelta(days=HISTORY_DAYS), received_at__lt=now
     )
     if exclude_case:
         history = history.exclude(pk=exclude_case)
-    ranked = matching(history, words, any_word=True, region_id=region.pk).order_by("-search_rank", "-received_at")
+    # The best of the region's CANDIDATES newest cases sharing a word (cases.search.query.ranked).
+    best = ranked(
+        matching(history, words, any_word=True, region_id=region.pk).order_by("-search_rank", "-received_at"),
+        limit=CANDIDATES,
+    )
     return list(
-        ranked.values("pk", "number", "state", "department_id", "received_at", "closed_at", "due_date", "search_rank")[
+        best.values("pk", "number", "state", "department_id", "received_at", "closed_at", "due_date", "search_rank")[
             :SIMILAR_CASES
         ]
     )
@@ -170,6 +199,7 @@ def suggest(
         return []
     tallies: dict[int, _Tally] = defaultdict(_Tally)
     words = text_words(description)
+    words = _telling_words(region, words) if words else []
     similar = _similar_cases(region, words, now, exclude_case) if words else []
     top = max((c["search_rank"] for c in similar), default=0.0) or 1.0
     year_ago = now - dt.timedelta(days=365)

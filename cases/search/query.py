@@ -9,15 +9,26 @@ both find the same cases for the same words (tests/search/test_postgres_parity.p
 
 The index tables are joined through ``QuerySet.extra``: they are vendor-specific FROM items
 (an FTS5 virtual table; a tsvector column the model does not carry) that the ORM cannot name.
+
+Ranking is bounded: a search ordered by relevance ranks the ``RANKED`` most recently entered
+matching cases (the highest case ids: cases are entered as they are received), after every other
+filter and the scope, and counts at most that many (``search_capped`` says there were more). A
+common word at a million cases matches tens of thousands; ranking each would read each one's
+vector (a random heap page apiece). The matching ids are found in widening windows of the newest
+ids — the GIN match and the id range are combined in the index (BitmapAnd / FTS5 rowid range), so
+only the window's rows are read, and the newest pages are the ones in memory. A search sorted by
+another column (a table header, an export) keeps every match.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from django.db.models.query import ModelIterable
 
 from cases import credit_code
 from cases.models import Case
@@ -28,6 +39,9 @@ from .segment import query_words
 CASE_NUMBER = re.compile(r"^\d{6}-\d{4}-\d{5}$")
 RANK = "search_rank"
 MAX_WORDS = 12
+RANKED = 1000  # a ranked search ranks (and counts) at most this many matches, the newest
+FIRST_WINDOW = 8 * RANKED  # case ids of the first window looked in; each next one 8× wider
+WIDEN = 8
 
 # ts_rank's normalization 1 divides by 1 + log(document length), as bm25 discounts long texts.
 _PG_WHERE = "case_search_document.vector @@ to_tsquery('simple', %s)"
@@ -108,6 +122,160 @@ def matching(queryset: QuerySet, words, *, any_word: bool = False, region_id: in
     )
 
 
+# The id of the case a row is found by, on each side of the join: the window conditions name
+# both, so PostgreSQL narrows the index scan of either (it does not carry a range across a join).
+_ID_COLUMNS = {
+    "postgresql": ("case_search_document.case_id", f"{Case._meta.db_table}.id"),
+    "sqlite": ("case_search_fts.rowid", f"{Case._meta.db_table}.id"),
+}
+
+
+class _Windows(dict):
+    """The windows found for a ranked search, by its SQL: shared by the queryset and its clones
+    (the paginator counts one clone and slices another)."""
+
+
+class RankedSearchMixin:
+    """A QuerySet of cases matching words, ordered by relevance: evaluated (rows or count) over
+    the ``RANKED`` newest matches only. Anything ordered otherwise is evaluated whole."""
+
+    _search_windows: _Windows
+    _search_limit: int
+    _search_top: int | None = None
+
+    def _clone(self):
+        clone = super()._clone()
+        clone._search_windows = self._search_windows
+        clone._search_limit = self._search_limit
+        clone._search_top = self._search_top
+        return clone
+
+    def _by_rank(self) -> bool:
+        order = self.query.order_by
+        return bool(order) and order[0] == f"-{RANK}" and RANK in self.query.extra_select
+
+    def _plain(self) -> QuerySet:
+        plain = self._chain()
+        plain.__class__ = _plain_class(type(self))
+        return plain
+
+    def _window(self) -> tuple[tuple[int, ...], bool]:
+        """The ids of the newest ``_search_limit`` matches, and whether there are more."""
+        unordered = self._plain()
+        unordered.query.clear_limits()
+        unordered = unordered.order_by().values_list("pk")
+        sql, params = unordered.query.get_compiler(self.db).as_sql()
+        key = sql + repr(params)
+        if key in self._search_windows:
+            return self._search_windows[key]
+        top = self._search_top
+        if top is None:
+            top = _newest_document_id()
+        size, limit = FIRST_WINDOW, self._search_limit
+        while True:
+            above = top - size
+            probe = unordered.order_by("-pk")
+            if above > 0:
+                probe = probe.extra(where=[f"{column} > %s" for column in _columns()], params=[above, above])
+            ids = tuple(pk for (pk,) in probe[: limit + 1])
+            if len(ids) > limit or above <= 0:
+                break
+            # The next window: wide enough for the limit at the density seen (with a margin), at
+            # least WIDEN times this one; none found here: the whole index.
+            size = top if not ids else max(size * WIDEN, int(size * limit * 1.5 / len(ids)))
+        found = self._search_windows[key] = (ids[:limit], len(ids) > limit)
+        return found
+
+    def _windowed(self) -> QuerySet:
+        """This queryset over the ids of ``_window`` (ranked in the database: a short IN list, so the
+        rank reads those rows only)."""
+        plain = self._plain()
+        ids, _capped = self._window()
+        plain.query.add_q(Q(pk__in=ids))  # on the query: the queryset may be a sliced page
+        return plain
+
+    @property
+    def search_capped(self) -> bool:
+        """Whether more cases match than the ``RANKED`` ranked (known once counted or fetched)."""
+        return self._by_rank() and self._window()[1]
+
+    def count(self) -> int:
+        if self._result_cache is None and self._by_rank():
+            if self.query.is_sliced:
+                return self._windowed().count()
+            return len(self._window()[0])
+        return super().count()
+
+    def _fetch_all(self) -> None:
+        if self._result_cache is None and self._by_rank():
+            windowed = self._windowed()
+            if self._iterable_class is ModelIterable and (self.query.select_related or self.query.is_sliced):
+                # The page's ids first (ranked over the window's rows alone), then those rows with
+                # their related rows: the joins run for one page, not for every row ranked.
+                page = list(windowed.values_list("pk", flat=True))
+                rows = self._plain()
+                rows.query.clear_limits()
+                rows = {row.pk: row for row in rows.order_by().filter(pk__in=page)}
+                self._result_cache = [rows[pk] for pk in page if pk in rows]
+                if self._prefetch_related_lookups:
+                    self._prefetch_related_objects()
+            else:
+                windowed._fetch_all()
+                self._result_cache = windowed._result_cache
+            self._prefetch_done = True
+            return
+        super()._fetch_all()
+
+    def iterator(self, chunk_size=None):
+        if self._by_rank():
+            return self._windowed().iterator(chunk_size=chunk_size)
+        return super().iterator(chunk_size=chunk_size)
+
+
+def _columns() -> tuple[str, str]:
+    return _ID_COLUMNS[connection.vendor]
+
+
+_newest = {"id": 0, "at": -1e9}
+NEWEST_SECONDS = 60.0
+
+
+def _newest_document_id() -> int:
+    """The highest case id indexed, looked up once a minute: the windows have no upper bound, so
+    cases entered since are still in the first one."""
+    now = time.monotonic()
+    if now - _newest["at"] > NEWEST_SECONDS:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT MAX(case_id) FROM case_search_document")
+            (newest,) = cursor.fetchone()
+        _newest.update(id=newest or 0, at=now)
+    return int(_newest["id"])
+
+
+_RANKED_CLASSES: dict[type, type] = {}
+
+
+def _plain_class(cls: type) -> type:
+    return next(base for base in cls.__mro__ if base is not cls and not issubclass(base, RankedSearchMixin))
+
+
+def ranked(queryset: QuerySet, *, limit: int | None = None, top_id: int | None = None) -> QuerySet:
+    """``queryset`` (from ``matching``, ordered by ``search_rank`` first) evaluated over its
+    ``limit`` newest matches; ``top_id``: the newest case id that can match (default: the newest
+    indexed), where the windows start."""
+    cls = type(queryset)
+    if issubclass(cls, RankedSearchMixin):
+        cls = _plain_class(cls)
+    if cls not in _RANKED_CLASSES:
+        _RANKED_CLASSES[cls] = type(f"Ranked{cls.__name__}", (RankedSearchMixin, cls), {})
+    result = queryset._chain()
+    result.__class__ = _RANKED_CLASSES[cls]
+    result._search_windows = _Windows()
+    result._search_limit = limit or RANKED
+    result._search_top = top_id
+    return result
+
+
 def search(queryset: QuerySet, text: str | Query, *, region_id: int | None = None) -> QuerySet:
     """The cases of ``queryset`` matching the search text, best first.
 
@@ -120,4 +288,36 @@ def search(queryset: QuerySet, text: str | Query, *, region_id: int | None = Non
         return queryset.filter(enterprise__credit_code=query.credit_code).order_by("-received_at", "-id")
     if not query.words:
         return queryset
-    return matching(queryset, query.words, region_id=region_id).order_by(f"-{RANK}", "-received_at", "-id")
+    return ranked(matching(queryset, query.words, region_id=region_id).order_by(f"-{RANK}", "-received_at", "-id"))
+
+
+def word_shares(words, *, region_id: int, sample: int) -> tuple[int, dict[str, float]]:
+    """How common each word is in a region: the share of its ``sample`` newest documents holding
+    it. Returns (how many documents were looked at, {word: share})."""
+    words = list(words)
+    newest = "SELECT case_id, vector FROM case_search_document WHERE region_id = %s ORDER BY case_id DESC LIMIT %s"
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":  # one pass over the sample
+            counts = "".join(", count(*) FILTER (WHERE vector @@ to_tsquery('simple', %s))" for _w in words)
+            cursor.execute(
+                f"SELECT count(*){counts} FROM ({newest}) newest",
+                [match_expression([w]) for w in words] + [region_id, sample],
+            )
+            total, *found = cursor.fetchone()
+        else:
+            cursor.execute(
+                "SELECT count(*), min(case_id) FROM (SELECT case_id FROM case_search_document "
+                "WHERE region_id = %s ORDER BY case_id DESC LIMIT %s)",
+                [region_id, sample],
+            )
+            total, low = cursor.fetchone()
+            found = []
+            for word in words:
+                cursor.execute(
+                    "SELECT count(*) FROM case_search_fts JOIN case_search_document "
+                    "ON case_search_document.case_id = case_search_fts.rowid WHERE case_search_fts MATCH %s "
+                    "AND case_search_fts.rowid >= %s AND case_search_document.region_id = %s",
+                    [match_expression([word]), low or 0, region_id],
+                )
+                found.append(cursor.fetchone()[0])
+    return total, {w: (n / total if total else 0.0) for w, n in zip(words, found, strict=True)}
