@@ -159,13 +159,17 @@ class RankedSearchMixin:
         plain.__class__ = _plain_class(type(self))
         return plain
 
-    def _window(self) -> tuple[tuple[int, ...], bool]:
-        """The ids of the newest ``_search_limit`` matches, and whether there are more."""
+    def _unordered(self) -> tuple[QuerySet, str]:
+        """The matching ids, unordered and unsliced, and their SQL (the key of the window found)."""
         unordered = self._plain()
         unordered.query.clear_limits()
         unordered = unordered.order_by().values_list("pk")
         sql, params = unordered.query.get_compiler(self.db).as_sql()
-        key = sql + repr(params)
+        return unordered, sql + repr(params)
+
+    def _window(self) -> tuple[tuple[int, ...], bool]:
+        """The ids of the newest ``_search_limit`` matches, and whether there are more."""
+        unordered, key = self._unordered()
         if key in self._search_windows:
             return self._search_windows[key]
         top = self._search_top
@@ -196,8 +200,16 @@ class RankedSearchMixin:
 
     @property
     def search_capped(self) -> bool:
-        """Whether more cases match than the ``RANKED`` ranked (known once counted or fetched)."""
-        return self._by_rank() and self._window()[1]
+        """Whether more cases match than the ranked ones: known (without a query) once this search
+        or a clone with the same filters was counted or fetched in relevance order; else False."""
+        if not self._by_rank():
+            return False
+        found = self._search_windows.get(self._unordered()[1])
+        return bool(found and found[1])
+
+    @property
+    def search_limit(self) -> int:
+        return self._search_limit
 
     def count(self) -> int:
         if self._result_cache is None and self._by_rank():
