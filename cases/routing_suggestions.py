@@ -46,6 +46,7 @@ COMMON_SHARE = 0.5
 COMMON_SAMPLE = 1000
 COMMON_MIN_SAMPLE = 200
 COMMON_SECONDS = 6 * 3600
+CATEGORY_SECONDS = 3600
 MAX_WORDS = 8  # the longest words of the text: the rarer ones, and a bounded OR query
 # Words of the asking itself, in most texts whatever the topic: they find everything, tell nothing.
 ASKING_WORDS = frozenset(
@@ -161,16 +162,32 @@ def _category_shares(
     """Each candidate's share of the category's routed cases: in the region, else city-wide."""
     if category is None:
         return {}
-    since = now - dt.timedelta(days=HISTORY_DAYS)
-    routed = Case.objects.filter(
-        category=category, department_id__in=list(candidates), received_at__gte=since, received_at__lt=now
-    )
-    for scope in (routed.filter(region=region), routed):
-        counts = dict(scope.order_by().values_list("department_id").annotate(n=Count("id")))
+    for region_id in (region.pk, None):
+        counts = {pk: n for pk, n in _routed_counts(region_id, category.pk, now).items() if pk in candidates}
         total = sum(counts.values())
         if total:
             return {pk: n / total for pk, n in counts.items()}
     return {}
+
+
+def _routed_counts(region_id: int | None, category_id: int, now: dt.datetime) -> dict[int, int]:
+    """How many of the category's cases of the two years before ``now`` each department got (in
+    the region, or city-wide), remembered for the day (Django's cache; none is fine): a day's new
+    cases barely move two years' shares."""
+    key = f"routing:category-counts:{region_id or 'city'}:{category_id}:{local_date(now).isoformat()}"
+    counts = cache.get(key)
+    if counts is None:
+        routed = Case.objects.filter(
+            category_id=category_id,
+            department__isnull=False,
+            received_at__gte=now - dt.timedelta(days=HISTORY_DAYS),
+            received_at__lt=now,
+        )
+        if region_id is not None:
+            routed = routed.filter(region_id=region_id)
+        counts = dict(routed.order_by().values_list("department_id").annotate(n=Count("id")))
+        cache.set(key, counts, CATEGORY_SECONDS)
+    return counts
 
 
 def suggest(

@@ -119,9 +119,6 @@ def test_word_shares_are_measured_among_the_regions_newest_documents(make_case, 
 def test_routing_leaves_out_words_most_of_the_countys_cases_hold(
     monkeypatch, make_case, county_a, region_a, topic_departments
 ):
-    from django.core.cache import cache
-
-    cache.clear()
     monkeypatch.setattr("cases.routing_suggestions.COMMON_MIN_SAMPLE", 6)
     # Every case of the county names the park; each topic goes to its department.
     for topic, (_name, _category, texts) in TOPICS.items():
@@ -138,9 +135,6 @@ def test_routing_leaves_out_words_most_of_the_countys_cases_hold(
 
 
 def test_a_short_history_keeps_every_word(make_case, region_a):
-    from django.core.cache import cache
-
-    cache.clear()
     for _ in range(3):
         make_case(description="羊山新区园区企业用电增容")
     assert _telling_words(region_a, ["羊山", "园区", "增容"]) == ["羊山", "园区", "增容"]
