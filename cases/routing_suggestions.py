@@ -1,7 +1,8 @@
 """Which department should take a new case: learned from the region's own history (SPEC §8).
 
 For a new text, the region's cases of the last two years with the most similar words (the search
-index's own ranking: ts_rank / bm25 over the words of the text, any of them) vote for the
+index's own ranking: ts_rank / bm25 over the words of the text, any of them, among the region's
+``CANDIDATES`` newest cases holding one; words most of the region's cases hold are left out) vote for the
 department that handled them, each vote weighted by how similar the case is and how recent
 (half-life ``HALF_LIFE_DAYS``):
 

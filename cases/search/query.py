@@ -172,10 +172,17 @@ class RankedSearchMixin:
         unordered, key = self._unordered()
         if key in self._search_windows:
             return self._search_windows[key]
+        limit = self._search_limit
+        if connection.vendor != "postgresql":
+            # FTS5 walks a word's rows newest first itself and stops at the limit: no windows.
+            probe = unordered.extra(order_by=["-case_search_fts.rowid"])
+            ids = tuple(pk for (pk,) in probe[: limit + 1])
+            found = self._search_windows[key] = (ids[:limit], len(ids) > limit)
+            return found
         top = self._search_top
         if top is None:
             top = _newest_document_id()
-        size, limit = FIRST_WINDOW, self._search_limit
+        size = FIRST_WINDOW
         while True:
             above = top - size
             probe = unordered.order_by("-pk")
@@ -195,7 +202,18 @@ class RankedSearchMixin:
         rank reads those rows only)."""
         plain = self._plain()
         ids, _capped = self._window()
-        plain.query.add_q(Q(pk__in=ids))  # on the query: the queryset may be a sliced page
+        # Added to the query itself (the queryset may be a sliced page, which QuerySet.extra
+        # refuses), as one array parameter or a list of integers: pk__in would build a thousand
+        # lookups in Python on every evaluation.
+        table = Case._meta.db_table
+        if not ids:
+            plain.query.add_q(Q(pk__in=[]))
+        elif connection.vendor == "postgresql":
+            plain.query.add_extra(None, None, [f"{table}.id = ANY(%s)"], [list(ids)], None, None)
+        else:  # FTS5 reads the range's rows only
+            listed = ", ".join(str(int(pk)) for pk in ids)
+            where = [f"{table}.id IN ({listed})", "case_search_fts.rowid >= %s"]
+            plain.query.add_extra(None, None, where, [min(ids)], None, None)
         return plain
 
     @property
@@ -227,7 +245,10 @@ class RankedSearchMixin:
                 page = list(windowed.values_list("pk", flat=True))
                 rows = self._plain()
                 rows.query.clear_limits()
-                rows = {row.pk: row for row in rows.order_by().filter(pk__in=page)}
+                rows = rows.order_by().filter(pk__in=page)
+                if page and connection.vendor != "postgresql":
+                    rows = rows.extra(where=["case_search_fts.rowid >= %s"], params=[min(page)])
+                rows = {row.pk: row for row in rows}
                 self._result_cache = [rows[pk] for pk in page if pk in rows]
                 if self._prefetch_related_lookups:
                     self._prefetch_related_objects()
