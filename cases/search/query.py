@@ -46,6 +46,15 @@ WIDEN = 8
 # ts_rank's normalization 1 divides by 1 + log(document length), as bm25 discounts long texts.
 _PG_WHERE = "case_search_document.vector @@ to_tsquery('simple', %s)"
 _PG_RANK = "ts_rank(case_search_document.vector, to_tsquery('simple', %s), 1)"
+# Several words that must all occur: the index is asked for the longest (likely the rarest) and the
+# whole query checked on its rows. PostgreSQL estimates an AND of words as the product of their
+# shares — far too few for words that go together (用电 增容) — and would then read every match
+# instead of combining the index with the id window; one word's estimate is right. The function
+# behind @@ (not indexable, so it stays a check) keeps the meaning exactly.
+_PG_WHERE_ALL = (
+    "case_search_document.vector @@ to_tsquery('simple', %s) "
+    "AND ts_match_vq(case_search_document.vector, to_tsquery('simple', %s))"
+)
 _SQLITE_WHERE = "case_search_fts MATCH %s"
 # bm25 is lower for better matches; negated so both vendors order "higher is better".
 _SQLITE_RANK = "-bm25(case_search_fts, 10.0, 4.0, 1.0)"
@@ -102,8 +111,13 @@ def matching(queryset: QuerySet, words, *, any_word: bool = False, region_id: in
     expression = match_expression(words, any_word=any_word)
     table = Case._meta.db_table
     if connection.vendor == "postgresql":
-        where = [f"case_search_document.case_id = {table}.id", _PG_WHERE]
-        params = [expression]
+        where = [f"case_search_document.case_id = {table}.id"]
+        if any_word or len(words) < 2:
+            where.append(_PG_WHERE)
+            params = [expression]
+        else:
+            where.append(_PG_WHERE_ALL)
+            params = [match_expression([max(words, key=len)]), expression]
         if region_id is not None:
             where.append("case_search_document.region_id = %s")
             params.append(region_id)
@@ -208,8 +222,9 @@ class RankedSearchMixin:
         table = Case._meta.db_table
         if not ids:
             plain.query.add_q(Q(pk__in=[]))
-        elif connection.vendor == "postgresql":
-            plain.query.add_extra(None, None, [f"{table}.id = ANY(%s)"], [list(ids)], None, None)
+        elif connection.vendor == "postgresql":  # both sides: each is read by its primary key
+            where = [f"{table}.id = ANY(%s)", "case_search_document.case_id = ANY(%s)"]
+            plain.query.add_extra(None, None, where, [list(ids), list(ids)], None, None)
         else:  # FTS5 reads the range's rows only
             listed = ", ".join(str(int(pk)) for pk in ids)
             where = [f"{table}.id IN ({listed})", "case_search_fts.rowid >= %s"]
