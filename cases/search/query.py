@@ -156,12 +156,14 @@ class RankedSearchMixin:
     _search_windows: _Windows
     _search_limit: int
     _search_top: int | None = None
+    _search_first: int | None = None
 
     def _clone(self):
         clone = super()._clone()
         clone._search_windows = self._search_windows
         clone._search_limit = self._search_limit
         clone._search_top = self._search_top
+        clone._search_first = self._search_first
         return clone
 
     def _by_rank(self) -> bool:
@@ -196,7 +198,7 @@ class RankedSearchMixin:
         top = self._search_top
         if top is None:
             top = _newest_document_id()
-        size = FIRST_WINDOW
+        size = self._search_first or FIRST_WINDOW
         while True:
             above = top - size
             probe = unordered.order_by("-pk")
@@ -307,7 +309,9 @@ def _plain_class(cls: type) -> type:
     return next(base for base in cls.__mro__ if base is not cls and not issubclass(base, RankedSearchMixin))
 
 
-def ranked(queryset: QuerySet, *, limit: int | None = None, top_id: int | None = None) -> QuerySet:
+def ranked(
+    queryset: QuerySet, *, limit: int | None = None, top_id: int | None = None, first_window: int | None = None
+) -> QuerySet:
     """``queryset`` (from ``matching``, ordered by ``search_rank`` first) evaluated over its
     ``limit`` newest matches; ``top_id``: the newest case id that can match (default: the newest
     indexed), where the windows start."""
@@ -321,6 +325,7 @@ def ranked(queryset: QuerySet, *, limit: int | None = None, top_id: int | None =
     result._search_windows = _Windows()
     result._search_limit = limit or RANKED
     result._search_top = top_id
+    result._search_first = first_window
     return result
 
 

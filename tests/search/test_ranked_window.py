@@ -120,6 +120,7 @@ def test_routing_leaves_out_words_most_of_the_countys_cases_hold(
     monkeypatch, make_case, county_a, region_a, topic_departments
 ):
     monkeypatch.setattr("cases.routing_suggestions.COMMON_MIN_SAMPLE", 6)
+    monkeypatch.setattr("cases.routing_suggestions.COMMON_SHARE", 0.5)  # three topics: a third each
     # Every case of the county names the park; each topic goes to its department.
     for topic, (_name, _category, texts) in TOPICS.items():
         department = topic_departments[topic]
