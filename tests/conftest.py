@@ -68,6 +68,15 @@ def _celery_in_process(request):
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty Django cache: what one test's data left there (routing's
+    word shares and category counts, cached for hours) must not answer for another's."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """Password hashing is not under test; PBKDF2 per fixture user would dominate the run time."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -4,6 +4,7 @@ full credit code, otherwise the ledger ranked by relevance with the matched word
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import QuerySet
 from django.urls import reverse
@@ -21,10 +22,21 @@ SNIPPET = 40  # characters of description and result shown per row, as the plain
 class LedgerSearch:
     query: Query
     enterprise: Enterprise | None = None
+    results: Any = None  # the searched queryset the page lists (or a clone of it)
 
     @property
     def words(self) -> tuple[str, ...]:
         return self.query.words
+
+    @property
+    def capped(self) -> bool:
+        """More cases hold the words than the newest ones ranked (cases.search.query.RANKED): known
+        once the page's table counted them in relevance order; sorted by a column, all are listed."""
+        return bool(getattr(self.results, "search_capped", False))
+
+    @property
+    def ranked(self) -> int:
+        return getattr(self.results, "search_limit", 0)
 
 
 def ledger_search(text: str | None, cases: QuerySet) -> LedgerSearch | None:
@@ -36,7 +48,7 @@ def ledger_search(text: str | None, cases: QuerySet) -> LedgerSearch | None:
     enterprise = None
     if query.credit_code:
         enterprise = Enterprise.objects.filter(credit_code=query.credit_code, cases__in=cases).first()
-    return LedgerSearch(query, enterprise)
+    return LedgerSearch(query, enterprise, results=cases)
 
 
 def jump_target(search: LedgerSearch | None, cases: QuerySet) -> str | None:

@@ -7,12 +7,18 @@ PostgreSQL, 1,000,000 cases (a database of its own, dropped afterwards):
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_search .venv/bin/python tests/benchmarks/bench_search.py --cases 1000000
     dropdb -h 127.0.0.1 -U postgres bench_search
 
+An already loaded database (a copy of the 1,000,000-case template) is used as it is:
+    createdb -h 127.0.0.1 -U postgres -T tpl_1m bench_search_1m
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_search_1m .venv/bin/python tests/benchmarks/bench_search.py --cases 1000000
+
 It migrates the database, loads a year with ``generate_load`` (which writes the search rows in
 bulk) if it holds fewer cases, then times what ``GET /api/v1/cases/?q=WORD`` does — the scoped
-search, its count and its first page of 50 rows, ranked — for one-word queries from the load's
-vocabulary, as the city office (every county) and as one county office, and prints p50/p95/max.
-Last, what indexing adds to a case write: creating, routing and resolving cases through the
-services with the index receiver connected and disconnected.
+search, its count and its first page of 50 rows, ranked — for one-word and two-word queries from
+the load's vocabulary, as the city office (every county) and as one county office, and prints
+p50/p95/max, the queries each search ran, and the plans (EXPLAIN ANALYZE, BUFFERS) of a city-wide
+search for the commonest word. Last, what indexing adds to a case write: creating, routing and
+resolving cases through the services with the index receiver connected and disconnected
+(``--writes 0`` skips it; it adds cases and users to the database).
 """
 
 from __future__ import annotations
@@ -54,6 +60,22 @@ WORDS = [
 ]
 
 
+TWO_WORDS = [
+    "用电 增容",
+    "变压器 增容",
+    "频繁 停电",
+    "稳岗补贴 申领",
+    "留抵退税 退税",
+    "续贷 担保",
+    "营业执照 变更",
+    "施工许可 厂房",
+    "环评 审批",
+    "专精特新 认定",
+    "技改资金 拨付",
+    "合成企业 000123",
+]
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
@@ -80,24 +102,57 @@ def load(cases: int, year: int) -> None:
             cursor.execute("ANALYZE case_search_document")
 
 
-def time_searches(user, label: str, rounds: int) -> None:
+def time_searches(user, label: str, rounds: int, words: list[str]) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
     from cases.models import Case
     from cases.search.query import scope_region, search
 
-    timings, hits = [], {}
+    timings, hits, queries = [], {}, []
     for _ in range(rounds):
-        for word in WORDS:
-            started = time.perf_counter()
-            found = search(Case.objects.for_user(user), word, region_id=scope_region(user))  # as the API does
-            count = found.count()
-            page = list(found.select_related("region", "enterprise", "category", "channel", "department")[:50])
-            timings.append((time.perf_counter() - started) * 1000)
-            hits[word] = (count, page[0].number if page else "—")
+        for word in words:
+            with CaptureQueriesContext(connection) as captured:
+                started = time.perf_counter()
+                found = search(Case.objects.for_user(user), word, region_id=scope_region(user))  # as the API does
+                count = found.count()
+                page = list(found.select_related("region", "enterprise", "category", "channel", "department")[:50])
+                timings.append((time.perf_counter() - started) * 1000)
+            queries.append(len(captured.captured_queries))
+            capped = "+" if getattr(found, "search_capped", False) else ""
+            hits[word] = (f"{count}{capped}", page[0].number if page else "—")
     print(
         f"{label}: {len(timings)} searches, p50 {percentile(timings, 0.5):.1f} ms, "
-        f"p95 {percentile(timings, 0.95):.1f} ms, max {max(timings):.1f} ms"
+        f"p95 {percentile(timings, 0.95):.1f} ms, max {max(timings):.1f} ms; "
+        f"queries per search {min(queries)}–{max(queries)}"
     )
-    print("   matches: " + ", ".join(f"{w} {c}" for w, (c, _n) in hits.items()))
+    print("   matches (ranked; + more not ranked): " + ", ".join(f"{w} {c}" for w, (c, _n) in hits.items()))
+
+
+def explain(user, word: str) -> None:
+    """The plans of every query one search runs (the window probes, the ranking, the page rows)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from cases.models import Case
+    from cases.search.query import scope_region, search
+
+    with CaptureQueriesContext(connection) as captured:
+        found = search(Case.objects.for_user(user), word, region_id=scope_region(user))
+        found.count()
+        list(found.select_related("region", "enterprise", "category", "channel", "department")[:50])
+    with connection.cursor() as cursor:
+        for number, query in enumerate(captured.captured_queries, 1):
+            sql = query["sql"]
+            print(
+                f"-- query {number} ({float(query['time']) * 1000:.1f} ms): {sql[:300]}{' …' if len(sql) > 300 else ''}"
+            )
+            if connection.vendor == "postgresql":
+                cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
+            else:
+                cursor.execute("EXPLAIN QUERY PLAN " + sql)
+            for row in cursor.fetchall():
+                print("   " + " ".join(str(part) for part in row))
 
 
 def time_writes(n: int) -> None:
@@ -163,7 +218,8 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=50_000)
     parser.add_argument("--year", type=int, default=2025)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--writes", type=int, default=40)
+    parser.add_argument("--writes", type=int, default=40, help="cases written to time indexing (0: none)")
+    parser.add_argument("--explain", default="用地", help="the word whose city-wide search is explained ('' for none)")
     args = parser.parse_args()
     import django
 
@@ -181,10 +237,17 @@ def main() -> None:
     )[0]
     from django.db import connection
 
-    print(f"{connection.vendor}, {Case.objects.count()} cases")
-    time_searches(city, "city office (all counties)", args.rounds)
-    time_searches(county, "county office 411502", args.rounds)
-    time_writes(args.writes)
+    print(f"{connection.vendor}, {Case.objects.count()} cases; load average {os.getloadavg()}")
+    time_searches(city, "warm-up, not counted (jieba, caches)", 1, WORDS)
+    for label, user in (("city office (all counties)", city), ("county office 411502", county)):
+        time_searches(user, f"{label}, one word", args.rounds, WORDS)
+        time_searches(user, f"{label}, two words", args.rounds, TWO_WORDS)
+    print(f"load average {os.getloadavg()}")
+    if args.explain:
+        print(f"plans of a city-wide search for {args.explain}:")
+        explain(city, args.explain)
+    if args.writes:
+        time_writes(args.writes)
 
 
 if __name__ == "__main__":
