@@ -5,20 +5,15 @@ import threading
 
 import pytest
 from django.apps import apps
-from django.db import close_old_connections, connection
+from django.db import close_old_connections
 
 from cases import services
 from cases.models import Case, CaseNumberCounter
-from ledger import db_triggers
+from tests.tampering import behind_the_triggers
 
 
 def _delete_behind_the_triggers(case):
-    db_triggers.drop(connection)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("DELETE FROM ledger_ledgerentry WHERE case_id = %s", [case.pk])
-    finally:
-        db_triggers.create(connection)
+    behind_the_triggers("DELETE FROM ledger_ledgerentry WHERE case_id = %s", [case.pk])
     Case.objects.filter(pk=case.pk).delete()
 
 

@@ -10,8 +10,8 @@ import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 
-from ledger import db_triggers
 from ledger.models import GENESIS_HASH, LedgerEntry
+from tests.tampering import behind_the_triggers
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -79,16 +79,6 @@ def test_sqlite_database_built_by_the_migrations_refuses_changes(tmp_path):
     con.close()
 
 
-def _tamper(sql, params):
-    """Change a row behind the triggers' back, as someone with DDL rights could."""
-    db_triggers.drop(connection)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-    finally:
-        db_triggers.create(connection)
-
-
 def test_verify_ledger_passes_on_an_honest_ledger(assigned_case, capsys):
     call_command("verify_ledger")
     assert "verify" in capsys.readouterr().out
@@ -96,7 +86,9 @@ def test_verify_ledger_passes_on_an_honest_ledger(assigned_case, capsys):
 
 def test_verify_ledger_catches_an_entry_altered_behind_the_triggers_back(assigned_case, capsys):
     entry = LedgerEntry.objects.get(case=assigned_case, seq=1)
-    _tamper("UPDATE ledger_ledgerentry SET payload = %s WHERE id = %s", ['{"enterprise": "伪造企业"}', entry.pk])
+    behind_the_triggers(
+        "UPDATE ledger_ledgerentry SET payload = %s WHERE id = %s", ['{"enterprise": "伪造企业"}', entry.pk]
+    )
     with pytest.raises(SystemExit) as exit_info:
         call_command("verify_ledger")
     assert exit_info.value.code == 1
@@ -108,7 +100,7 @@ def test_verify_ledger_catches_a_removed_entry(assigned_case, dept_x_user, capsy
     from cases import services
 
     services.acknowledge(assigned_case, by=dept_x_user)
-    _tamper("DELETE FROM ledger_ledgerentry WHERE case_id = %s AND seq = 2", [assigned_case.pk])
+    behind_the_triggers("DELETE FROM ledger_ledgerentry WHERE case_id = %s AND seq = 2", [assigned_case.pk])
     with pytest.raises(SystemExit):
         call_command("verify_ledger")
     assert "sequence gap: expected #2, found #3" in capsys.readouterr().out

@@ -6,25 +6,16 @@ import json
 import pytest
 from django.core import mail
 from django.core.management import call_command
-from django.db import connection
 
 from cases.models import Case
-from ledger import checkpoint, db_triggers
+from ledger import checkpoint
 from ledger.models import LedgerCheckpoint, LedgerEntry, compute_hash
+from tests.tampering import behind_the_triggers
 
 
 @pytest.fixture(autouse=True)
 def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-
-
-def _behind_the_triggers(sql, params):
-    db_triggers.drop(connection)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-    finally:
-        db_triggers.create(connection)
 
 
 def _take(tmp_path, capsys, name="cp.json"):
@@ -70,7 +61,7 @@ def test_deleted_newest_case_is_named_against_the_checkpoint_and_its_number_not_
     make_case()
     newest = make_case()
     path, _ = _take(tmp_path, capsys)
-    _behind_the_triggers("DELETE FROM ledger_ledgerentry WHERE case_id = %s", [newest.pk])
+    behind_the_triggers("DELETE FROM ledger_ledgerentry WHERE case_id = %s", [newest.pk])
     Case.objects.filter(pk=newest.pk).delete()
 
     code, out = _verify(path, capsys)
@@ -88,7 +79,7 @@ def test_rewritten_chain_is_named_even_with_its_hashes_recomputed(assigned_case,
     last = LedgerEntry.objects.filter(case=assigned_case).order_by("-seq").first()
     last.payload = {**last.payload, "department_name": "伪造单位"}
     forged = compute_hash(last.prev_hash, last.hashed_fields(assigned_case.number))
-    _behind_the_triggers(
+    behind_the_triggers(
         "UPDATE ledger_ledgerentry SET payload = %s, hash = %s WHERE id = %s",
         [json.dumps(last.payload, ensure_ascii=False), forged, last.pk],
     )

@@ -23,12 +23,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cases.models import Case
-from ledger import db_triggers, heads
+from ledger import heads
 from ledger import services as ledger
 from ledger.chain import check_chain
 from ledger.completeness import CREATE_FIELDS, lacks, stages_of
 from ledger.integrity import verify_all
 from ledger.models import GENESIS_HASH, LedgerEntry, LedgerHead, compute_hash
+from tests.tampering import behind_the_triggers
 
 pytestmark = pytest.mark.django_db
 
@@ -254,16 +255,6 @@ def test_a_head_without_the_fold_reads_the_chain_once_and_then_is_o1(make_case):
     _assert_head_judges_the_whole_chain(case)
 
 
-def _behind_the_triggers(sql, params):
-    """Change ledger rows as someone with DDL rights could: triggers off, write, triggers on."""
-    db_triggers.drop(connection)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-    finally:
-        db_triggers.create(connection)
-
-
 def _append(case) -> LedgerEntry:
     with transaction.atomic():
         return ledger.append(case, action="supervise", source="system", occurred_at=START + dt.timedelta(days=1))
@@ -278,7 +269,7 @@ def _broken(case) -> bool:
 def test_the_last_entry_rewritten_behind_the_triggers_is_caught_by_the_next_append(make_case):
     case = _grown(make_case, 5)
     last = LedgerEntry.objects.get(case=case, seq=5)
-    _behind_the_triggers(
+    behind_the_triggers(
         "UPDATE ledger_ledgerentry SET payload = %s WHERE id = %s", [json.dumps({"note": "伪造"}), last.pk]
     )
     entry = _append(case)
@@ -297,7 +288,7 @@ def test_a_rewrite_with_hashes_recomputed_to_the_end_is_caught_by_the_next_appen
             entry.payload = {"note": "伪造"}
         entry.prev_hash = previous
         entry.hash = compute_hash(previous, entry.hashed_fields(case.number))
-        _behind_the_triggers(
+        behind_the_triggers(
             "UPDATE ledger_ledgerentry SET payload = %s, prev_hash = %s, hash = %s WHERE id = %s",
             [json.dumps(entry.payload), entry.prev_hash, entry.hash, entry.pk],
         )
@@ -309,7 +300,7 @@ def test_a_rewrite_with_hashes_recomputed_to_the_end_is_caught_by_the_next_appen
 
 def test_a_removed_last_entry_is_caught_by_the_next_append(make_case):
     case = _grown(make_case, 4)
-    _behind_the_triggers("DELETE FROM ledger_ledgerentry WHERE case_id = %s AND seq = 4", [case.pk])
+    behind_the_triggers("DELETE FROM ledger_ledgerentry WHERE case_id = %s AND seq = 4", [case.pk])
     entry = _append(case)
     assert entry.seq == 4 and _broken(case)
 
@@ -322,7 +313,7 @@ def test_an_earlier_entry_rewritten_waits_for_the_full_pass(make_case):
 
     case = _grown(make_case, 5)
     first = LedgerEntry.objects.get(case=case, seq=1)
-    _behind_the_triggers(
+    behind_the_triggers(
         "UPDATE ledger_ledgerentry SET payload = %s WHERE id = %s",
         [json.dumps({**first.payload, "enterprise": "伪造企业"}, ensure_ascii=False), first.pk],
     )

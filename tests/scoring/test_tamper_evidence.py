@@ -5,34 +5,24 @@ import json
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 
 from cases import services
-from ledger import db_triggers, integrity
+from ledger import integrity
 from ledger.models import LedgerEntry, LedgerHead, compute_hash
 from scoring.item13 import reverify
 from scoring.models import LedgerVerdict
 from scoring.results import score_year
 from scoring.scope import make_scope
+from tests.tampering import behind_the_triggers
 
 from .conftest import at
-
-
-def _behind_the_triggers(sql, params):
-    """Change ledger rows as someone with DDL rights could: triggers off, write, triggers on."""
-    db_triggers.drop(connection)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-    finally:
-        db_triggers.create(connection)
 
 
 def _forge_payload(case, seq=1):
     """Rewrite one entry's content, leaving its stored hash as it was."""
     entry = LedgerEntry.objects.get(case=case, seq=seq)
     forged = {**entry.payload, "enterprise": "伪造企业"}
-    _behind_the_triggers(
+    behind_the_triggers(
         "UPDATE ledger_ledgerentry SET payload = %s WHERE id = %s", [json.dumps(forged, ensure_ascii=False), entry.pk]
     )
 
@@ -70,7 +60,7 @@ def test_a_rewrite_with_recomputed_hashes_is_found_by_the_full_pass(history, cap
     last = LedgerEntry.objects.filter(case=tampered).order_by("-seq").first()
     last.payload = {**last.payload, "result": "伪造的办理结果"}
     forged_hash = compute_hash(last.prev_hash, last.hashed_fields(tampered.number))
-    _behind_the_triggers(
+    behind_the_triggers(
         "UPDATE ledger_ledgerentry SET payload = %s, hash = %s WHERE id = %s",
         [json.dumps(last.payload, ensure_ascii=False), forged_hash, last.pk],
     )
@@ -90,7 +80,7 @@ def test_a_deleted_last_entry_is_found_by_the_full_pass(history):
     history(at(2025, 3, 3), closed=at(2025, 3, 4))
     tampered = history(at(2025, 3, 5), closed=at(2025, 3, 6))
     top = LedgerEntry.objects.filter(case=tampered).order_by("-seq").first()
-    _behind_the_triggers("DELETE FROM ledger_ledgerentry WHERE id = %s", [top.pk])
+    behind_the_triggers("DELETE FROM ledger_ledgerentry WHERE id = %s", [top.pk])
     with pytest.raises(SystemExit):
         call_command("verify_ledger")
     item = _item13()
