@@ -13,8 +13,9 @@ failure anywhere rolls everything back. The result is the services' result, fiel
 hash for hash (``tests/imports/test_bulk_matches_services.py`` imports generated files both ways
 and compares), with one difference on purpose: no inbox message per historical case routed.
 
-Cases written here do not pass through ``Model.save``, so no ``post_save`` fires; after commit
-``cases.signals.after_bulk_import`` announces the new cases' ids (a search index listens there).
+Cases written here do not pass through ``Model.save``, so no ``post_save`` fires; after each
+batch ``cases.signals.after_bulk_import`` announces its cases, in the import's transaction (the
+search index listens there and copies their rows in).
 """
 
 from __future__ import annotations
@@ -58,7 +59,6 @@ class BulkWriter:
         self.counters: dict[tuple[int, int], CaseNumberCounter] = {}
         self.locked_regions: set[int] = set()
         self.dues: dict[tuple[dt.date, int], workdays.Due] = {}
-        self.case_ids: list[int] = []
         self.created = 0
         self.unchanged = 0
 
@@ -77,7 +77,7 @@ class BulkWriter:
         if not rows:
             return
         self._lock_regions({p.region.pk for p in rows})
-        enterprises = self._enterprises(rows)
+        enterprises, renamed = self._enterprises(rows)
         cases, departments = self._cases(rows, enterprises)
         evidence = self._evidence(rows, cases)
         entries: list[LedgerEntry] = []
@@ -97,20 +97,22 @@ class BulkWriter:
         self.tables.insert(CaseAssignment, assignments)
         self.tables.insert(LedgerEntry, entries)
         self.tables.insert(LedgerHead, heads)
-        self.case_ids += [case.pk for case in cases]
+        # Inside the import's transaction, like post_save for a case written one at a time: a
+        # derived row (the search index) is written with the cases or not at all.
+        signals.after_bulk_import.send(
+            sender=Case,
+            cases=cases,
+            enterprises={e.pk: (e.name, e.credit_code) for e in enterprises.values()},
+            renamed=renamed,
+        )
         self.created += len(cases)
 
     def finish(self) -> None:
-        """Write the remaining rows and the counters; announce the new cases after commit."""
+        """Write the remaining rows and the counters."""
         self.flush()
         for key, counter in self.counters.items():
             counter.last_serial = self.serials[key]
         self.tables.update(CaseNumberCounter, list(self.counters.values()), ["last_serial"])
-        case_ids = list(self.case_ids)
-        if case_ids:
-            # Inside the import's transaction, like post_save for a case written one at a time: a
-            # derived row (the search index) is written with the cases or not at all.
-            signals.after_bulk_import.send(sender=Case, case_ids=case_ids)
 
     # -- per batch -----------------------------------------------------------------------------
 
@@ -134,12 +136,14 @@ class BulkWriter:
             list(Region.objects.select_for_update().filter(pk__in=new).values_list("pk", flat=True))
             self.locked_regions.update(new)
 
-    def _enterprises(self, rows: list[ParsedRow]) -> dict[str, Enterprise]:
+    def _enterprises(self, rows: list[ParsedRow]) -> tuple[dict[str, Enterprise], list[int]]:
         """The batch's enterprises by credit code, as ``create_case``'s get-or-create-and-update
         leaves them after these rows in order: a new one takes its first row's name, and every
-        later row's name and (when given) size class; the last row wins."""
+        later row's name and (when given) size class; the last row wins. And the ids of those on
+        record before the batch whose name it changed."""
         codes = list(dict.fromkeys(p.credit_code for p in rows))
         known = {e.credit_code: e for e in Enterprise.objects.filter(credit_code__in=codes)}
+        names_before = {e.pk: e.name for e in known.values()}
         new: list[Enterprise] = []
         changed: dict[int, Enterprise] = {}
         for parsed in rows:
@@ -160,7 +164,8 @@ class BulkWriter:
             enterprise.pk = pk
         self.tables.insert(Enterprise, new)
         self.tables.update(Enterprise, list(changed.values()), ["name", "size"])
-        return known
+        renamed = [pk for pk, enterprise in changed.items() if enterprise.name != names_before[pk]]
+        return known, renamed
 
     def _next_serial(self, region: Region, year: int) -> int:
         key = (region.pk, year)

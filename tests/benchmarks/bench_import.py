@@ -150,8 +150,9 @@ def peak_rss_mb() -> float:
     return 0.0
 
 
-def run(path: str, write_path: str) -> None:
-    """In a child process: import the file, print timings and peak RSS as JSON."""
+def run(path: str, write_path: str, profile: str | None = None) -> None:
+    """In a child process: import the file, print timings and peak RSS as JSON (with ``profile``,
+    under cProfile, its statistics saved to that file)."""
     setup()
     from django.contrib.auth import get_user_model
 
@@ -164,9 +165,18 @@ def run(path: str, write_path: str) -> None:
         if phase == "validating" and fraction == 1.0:
             marks["validated"] = time.perf_counter()
 
+    profiler = None
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     started = time.perf_counter()
     summary = run_import(path, by=user, dry_run=False, progress=progress, write_path=write_path)
     finished = time.perf_counter()
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(profile)
     print(
         json.dumps(
             {
@@ -183,9 +193,10 @@ def run(path: str, write_path: str) -> None:
     )
 
 
-def child(path: Path, write_path: str) -> dict:
+def child(path: Path, write_path: str, profile: str | None = None) -> dict:
     done = subprocess.run(
-        [sys.executable, __file__, "--run", str(path), "--write-path", write_path],
+        [sys.executable, __file__, "--run", str(path), "--write-path", write_path]
+        + (["--profile", profile] if profile else []),
         cwd=ROOT,
         check=True,
         capture_output=True,
@@ -215,9 +226,10 @@ def main():
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--run")
     parser.add_argument("--write-path", default="bulk")
+    parser.add_argument("--profile", help="save the first bulk import's cProfile statistics to this file")
     args = parser.parse_args()
     if args.run:
-        run(args.run, args.write_path)
+        run(args.run, args.write_path, args.profile)
         return
     setup()
     from django.core.management import call_command
@@ -238,7 +250,7 @@ def main():
             f"file: {args.rows:,} rows, {path.stat().st_size / 1e6:.1f} MB CSV, generated in "
             f"{time.perf_counter() - started:.1f} s"
         )
-        report("bulk import", args.rows, child(path, "bulk"))
+        report("bulk import", args.rows, child(path, "bulk", args.profile))
         report("same file again (idempotent by 编号)", args.rows, child(path, "bulk"))
         started = time.perf_counter()
         problems = sum(1 for _ in verify_cases(Case.objects.all()))
