@@ -217,11 +217,14 @@ def parse_day(value) -> dt.date | None:
 
 
 class _RowReader:
-    """One row's cells by column key, and the row's errors as they are found."""
+    """One row's cells by column key (each cell's text read once), and the row's errors as they
+    are found."""
 
     def __init__(self, number: int, cells: list, sheet):
         self.number, self.cells, self.sheet = number, cells, sheet
         self.parsed = ParsedRow(row=number)
+        size = len(cells)
+        self.texts = {key: cell_text(cells[index]) if index < size else "" for key, index in sheet.columns.items()}
 
     def raw(self, key: str):
         index = self.sheet.columns.get(key)
@@ -230,7 +233,7 @@ class _RowReader:
         return self.cells[index]
 
     def text(self, key: str) -> str:
-        return cell_text(self.raw(key))
+        return self.texts.get(key, "")
 
     def error(self, key: str, message: str) -> None:
         self.parsed.errors.append(RowError(self.number, self.sheet.header_of(key), message))
@@ -270,10 +273,7 @@ def parse_row(number: int, cells: list, sheet, refs: References, *, now: dt.date
     ``region_allowed(region)`` says whether the importing user may import it."""
     row = _RowReader(number, cells, sheet)
     parsed = row.parsed
-    for key in sheet.columns:  # the same text rule as forms and the API, once per cell
-        problem = text_problem(row.text(key), multiline=key in LONG_TEXT)
-        if problem:
-            row.error(key, problem)
+    _check_text(row)
 
     parsed.ref = row.required_text("ref", _("The number (编号)"))
     parsed.region = _region(row, refs, region_allowed)
@@ -291,6 +291,20 @@ def parse_row(number: int, cells: list, sheet, refs: References, *, now: dt.date
     _same_day_dates_follow(parsed)
     _check_history(parsed, row.error, now)
     return parsed
+
+
+def _check_text(row: _RowReader) -> None:
+    """The same text rule as forms and the API, for every cell: asked once for the row's one-line
+    cells together and once for its free-text cells (joined by a space, which both allow), and
+    cell by cell only when one of them has a problem, to say which."""
+    lines = " ".join(text for key, text in row.texts.items() if key not in LONG_TEXT)
+    long_texts = " ".join(text for key, text in row.texts.items() if key in LONG_TEXT)
+    if text_problem(lines) is None and text_problem(long_texts, multiline=True) is None:
+        return
+    for key, text in row.texts.items():
+        problem = text_problem(text, multiline=key in LONG_TEXT)
+        if problem:
+            row.error(key, problem)
 
 
 def _same_day_dates_follow(parsed: ParsedRow) -> None:
