@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +39,7 @@ from .columns import BY_KEY, REQUIRED_KEYS, describe
 from .locks import lock_regions
 from .reader import FileProblem, NoHeader, Sheet, open_sheets
 from .rows import ParsedRow, References, RowError, note_text, parse_row
+from .tables import write_session
 
 BATCH = 500
 MAX_LISTED_ERRORS = 10_000
@@ -401,7 +403,7 @@ def _write(
     # The second pass lists nothing again: the skipped rows and sheets are those pass one listed.
     quiet = Summary(dry_run=summary.dry_run)
     try:
-        with transaction.atomic():
+        with transaction.atomic(), write_session() if bulk else nullcontext():
             # Every region's lock first, in id order: overlapping imports serialise, never deadlock.
             lock_regions(plan.regions)
             _create_departments(plan, by=by, summary=summary)

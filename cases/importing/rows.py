@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Q
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from cases import credit_code
 from cases.input_rules import receipt_problem, text_problem
@@ -63,6 +64,11 @@ LIMITS = {
     "contact_name": 50,
     "contact_phone": 30,
 }
+
+# Column labels for messages, translated only when a message is made (not on every row).
+REF_LABEL = gettext_lazy("The number (编号)")
+ENTERPRISE_LABEL = gettext_lazy("The enterprise name")
+DESCRIPTION_LABEL = gettext_lazy("The problem description")
 
 
 # What the first filled cell of a closing row of a real county ledger says: a total (合计：2件), a
@@ -275,14 +281,14 @@ def parse_row(number: int, cells: list, sheet, refs: References, *, now: dt.date
     parsed = row.parsed
     _check_text(row)
 
-    parsed.ref = row.required_text("ref", _("The number (编号)"))
+    parsed.ref = row.required_text("ref", REF_LABEL)
     parsed.region = _region(row, refs, region_allowed)
-    parsed.enterprise = row.required_text("enterprise", _("The enterprise name"))
+    parsed.enterprise = row.required_text("enterprise", ENTERPRISE_LABEL)
     parsed.credit_code = _credit_code(row)
     parsed.size = _size(row)
     parsed.category = _category(row, refs)
     parsed.channel = _channel(row, refs)
-    parsed.description = row.required_text("description", _("The problem description"))
+    parsed.description = row.required_text("description", DESCRIPTION_LABEL)
     parsed.received_at = _received_at(row, now)
     parsed.state = _state(row)
     _read_handling(row)
