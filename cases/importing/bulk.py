@@ -54,6 +54,7 @@ class BulkWriter:
         self.find_department = find_department  # (region, name) → Department
         self.tables = TableWriter()
         self.calendar = workdays.current_calendar()
+        self.zone = timezone.get_current_timezone()  # ``timezone.localtime``'s, read once
         self.pending: list[ParsedRow] = []
         self.serials: dict[tuple[int, int], int] = {}  # (region id, year) → last serial handed out
         self.counters: dict[tuple[int, int], CaseNumberCounter] = {}
@@ -179,7 +180,7 @@ class BulkWriter:
         return self.serials[key]
 
     def _due(self, received_at: dt.datetime, days: int) -> workdays.Due:
-        key = (timezone.localtime(received_at).date(), days)
+        key = (received_at.astimezone(self.zone).date(), days)
         if key not in self.dues:
             self.dues[key] = self.calendar.add_working_days(*key)
         return self.dues[key]
@@ -189,7 +190,7 @@ class BulkWriter:
         cases, departments = [], []
         for parsed, pk in zip(rows, self.tables.allocate_ids(Case, len(rows)), strict=True):
             region = parsed.region
-            year = timezone.localtime(parsed.received_at).year
+            year = parsed.received_at.astimezone(self.zone).year
             serial = self._next_serial(region, year)
             given = parsed.due_date
             due = (

@@ -41,7 +41,7 @@ from .reader import FileProblem, NoHeader, Sheet, open_sheets
 from .rows import ParsedRow, References, RowError, note_text, parse_row
 from .tables import write_session
 
-BATCH = 500
+BATCH = 2000  # rows per query for the numbers already on record (one query per region and batch)
 MAX_LISTED_ERRORS = 10_000
 MAX_LISTED_SKIPPED = 1_000
 WRITE_PATHS = ("bulk", "services")
