@@ -127,7 +127,9 @@ class BulkWriter:
         for region_id, refs in by_region.items():
             found |= {
                 (region_id, ref)
-                for ref in Case.objects.filter(region_id=region_id, ref__in=refs).values_list("ref", flat=True)
+                for ref in Case.objects.filter(region_id=region_id, ref__in=refs)
+                .order_by()
+                .values_list("ref", flat=True)
             }
         return found
 

@@ -353,7 +353,9 @@ def _existing_refs(rows: Iterable[ParsedRow]) -> set[tuple[int, str]]:
     for region_id, refs_in_region in by_region.items():
         existing |= {
             (region_id, ref)
-            for ref in Case.objects.filter(region_id=region_id, ref__in=refs_in_region).values_list("ref", flat=True)
+            for ref in Case.objects.filter(region_id=region_id, ref__in=refs_in_region)
+            .order_by()
+            .values_list("ref", flat=True)
         }
     return existing
 
