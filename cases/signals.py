@@ -16,9 +16,11 @@ calendar year entered, or None for a catch-up). ``notifications`` tells each aff
 department in its inbox.
 
 ``after_bulk_import``: an import wrote cases in bulk (``cases.importing.bulk``), around
-``Model.save``, so no ``post_save`` fired for them. Sent once inside the import's transaction,
-after its last batch, with ``case_ids`` (the new cases' ids, in file order). Whatever keeps a
-derived row per case (a search index) listens here as well as to ``post_save``.
+``Model.save``, so no ``post_save`` fired for them. Sent inside the import's transaction after
+each batch, with ``cases`` (the batch's new cases, in file order), ``enterprises`` (id → (name,
+credit code) of their enterprises as the batch leaves them) and ``renamed`` (ids of enterprises
+on record before the batch whose name it changed). Whatever keeps a derived row per case (a
+search index) listens here as well as to ``post_save``.
 """
 
 from django.dispatch import Signal

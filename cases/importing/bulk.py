@@ -13,15 +13,16 @@ failure anywhere rolls everything back. The result is the services' result, fiel
 hash for hash (``tests/imports/test_bulk_matches_services.py`` imports generated files both ways
 and compares), with one difference on purpose: no inbox message per historical case routed.
 
-Cases written here do not pass through ``Model.save``, so no ``post_save`` fires; after commit
-``cases.signals.after_bulk_import`` announces the new cases' ids (a search index listens there).
+Cases written here do not pass through ``Model.save``, so no ``post_save`` fires; after each
+batch ``cases.signals.after_bulk_import`` announces its cases, in the import's transaction (the
+search index listens there and copies their rows in).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Max
+from django.db.models import Max, Model
 from django.utils import timezone
 
 from cases import signals, workdays
@@ -53,12 +54,12 @@ class BulkWriter:
         self.find_department = find_department  # (region, name) → Department
         self.tables = TableWriter()
         self.calendar = workdays.current_calendar()
+        self.zone = timezone.get_current_timezone()  # ``timezone.localtime``'s, read once
         self.pending: list[ParsedRow] = []
         self.serials: dict[tuple[int, int], int] = {}  # (region id, year) → last serial handed out
         self.counters: dict[tuple[int, int], CaseNumberCounter] = {}
         self.locked_regions: set[int] = set()
         self.dues: dict[tuple[dt.date, int], workdays.Due] = {}
-        self.case_ids: list[int] = []
         self.created = 0
         self.unchanged = 0
 
@@ -77,7 +78,7 @@ class BulkWriter:
         if not rows:
             return
         self._lock_regions({p.region.pk for p in rows})
-        enterprises = self._enterprises(rows)
+        enterprises, renamed = self._enterprises(rows)
         cases, departments = self._cases(rows, enterprises)
         evidence = self._evidence(rows, cases)
         entries: list[LedgerEntry] = []
@@ -97,20 +98,22 @@ class BulkWriter:
         self.tables.insert(CaseAssignment, assignments)
         self.tables.insert(LedgerEntry, entries)
         self.tables.insert(LedgerHead, heads)
-        self.case_ids += [case.pk for case in cases]
+        # Inside the import's transaction, like post_save for a case written one at a time: a
+        # derived row (the search index) is written with the cases or not at all.
+        signals.after_bulk_import.send(
+            sender=Case,
+            cases=cases,
+            enterprises={e.pk: (e.name, e.credit_code) for e in enterprises.values()},
+            renamed=renamed,
+        )
         self.created += len(cases)
 
     def finish(self) -> None:
-        """Write the remaining rows and the counters; announce the new cases after commit."""
+        """Write the remaining rows and the counters."""
         self.flush()
         for key, counter in self.counters.items():
             counter.last_serial = self.serials[key]
         self.tables.update(CaseNumberCounter, list(self.counters.values()), ["last_serial"])
-        case_ids = list(self.case_ids)
-        if case_ids:
-            # Inside the import's transaction, like post_save for a case written one at a time: a
-            # derived row (the search index) is written with the cases or not at all.
-            signals.after_bulk_import.send(sender=Case, case_ids=case_ids)
 
     # -- per batch -----------------------------------------------------------------------------
 
@@ -124,7 +127,9 @@ class BulkWriter:
         for region_id, refs in by_region.items():
             found |= {
                 (region_id, ref)
-                for ref in Case.objects.filter(region_id=region_id, ref__in=refs).values_list("ref", flat=True)
+                for ref in Case.objects.filter(region_id=region_id, ref__in=refs)
+                .order_by()
+                .values_list("ref", flat=True)
             }
         return found
 
@@ -134,12 +139,14 @@ class BulkWriter:
             list(Region.objects.select_for_update().filter(pk__in=new).values_list("pk", flat=True))
             self.locked_regions.update(new)
 
-    def _enterprises(self, rows: list[ParsedRow]) -> dict[str, Enterprise]:
+    def _enterprises(self, rows: list[ParsedRow]) -> tuple[dict[str, Enterprise], list[int]]:
         """The batch's enterprises by credit code, as ``create_case``'s get-or-create-and-update
         leaves them after these rows in order: a new one takes its first row's name, and every
-        later row's name and (when given) size class; the last row wins."""
+        later row's name and (when given) size class; the last row wins. And the ids of those on
+        record before the batch whose name it changed."""
         codes = list(dict.fromkeys(p.credit_code for p in rows))
         known = {e.credit_code: e for e in Enterprise.objects.filter(credit_code__in=codes)}
+        names_before = {e.pk: e.name for e in known.values()}
         new: list[Enterprise] = []
         changed: dict[int, Enterprise] = {}
         for parsed in rows:
@@ -160,7 +167,8 @@ class BulkWriter:
             enterprise.pk = pk
         self.tables.insert(Enterprise, new)
         self.tables.update(Enterprise, list(changed.values()), ["name", "size"])
-        return known
+        renamed = [pk for pk, enterprise in changed.items() if enterprise.name != names_before[pk]]
+        return known, renamed
 
     def _next_serial(self, region: Region, year: int) -> int:
         key = (region.pk, year)
@@ -174,7 +182,7 @@ class BulkWriter:
         return self.serials[key]
 
     def _due(self, received_at: dt.datetime, days: int) -> workdays.Due:
-        key = (timezone.localtime(received_at).date(), days)
+        key = (received_at.astimezone(self.zone).date(), days)
         if key not in self.dues:
             self.dues[key] = self.calendar.add_working_days(*key)
         return self.dues[key]
@@ -184,7 +192,7 @@ class BulkWriter:
         cases, departments = [], []
         for parsed, pk in zip(rows, self.tables.allocate_ids(Case, len(rows)), strict=True):
             region = parsed.region
-            year = timezone.localtime(parsed.received_at).year
+            year = parsed.received_at.astimezone(self.zone).year
             serial = self._next_serial(region, year)
             given = parsed.due_date
             due = (
@@ -197,8 +205,9 @@ class BulkWriter:
             explained = parsed.state == State.EXPLAINED
             department = self.find_department(region, parsed.department) if routed else None
             cases.append(
-                Case(
-                    pk=pk,
+                _model(
+                    Case,
+                    id=pk,
                     region_id=region.pk,
                     year=year,
                     serial=serial,
@@ -297,7 +306,11 @@ class BulkWriter:
         chain = [create]
         if parsed.state == State.RECEIVED:
             return chain
-        assignments.append(CaseAssignment(case_id=case.pk, department_id=department.pk, assigned_at=parsed.assigned_at))
+        assignments.append(
+            _model(
+                CaseAssignment, id=None, case_id=case.pk, department_id=department.pk, assigned_at=parsed.assigned_at
+            )
+        )
         # Routing counts the due date again (from the given date, or the category's days): the
         # same date as at creation, so the routing entry does not carry one.
         chain.append(
@@ -337,6 +350,21 @@ class BulkWriter:
             )
         )
         return chain
+
+
+def _model(model: type[Model], **values) -> Model:
+    """An instance from every concrete field's value by attname, built as Django builds one read
+    from the database (positionally: a third of the keyword path's cost, which a batch pays per
+    row); a missing or unknown field is an error, not a default."""
+    attnames = _ATTNAMES.get(model)
+    if attnames is None:
+        attnames = _ATTNAMES[model] = tuple(field.attname for field in model._meta.concrete_fields)
+    if len(values) != len(attnames):
+        raise TypeError(f"{model.__name__}: give exactly {sorted(attnames)}, not {sorted(values)}")
+    return model(*[values[name] for name in attnames])
+
+
+_ATTNAMES: dict[type[Model], tuple[str, ...]] = {}
 
 
 def _entry_count(parsed: ParsedRow) -> int:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,8 +39,9 @@ from .columns import BY_KEY, REQUIRED_KEYS, describe
 from .locks import lock_regions
 from .reader import FileProblem, NoHeader, Sheet, open_sheets
 from .rows import ParsedRow, References, RowError, note_text, parse_row
+from .tables import write_session
 
-BATCH = 500
+BATCH = 2000  # rows per query for the numbers already on record (one query per region and batch)
 MAX_LISTED_ERRORS = 10_000
 MAX_LISTED_SKIPPED = 1_000
 WRITE_PATHS = ("bulk", "services")
@@ -351,7 +353,9 @@ def _existing_refs(rows: Iterable[ParsedRow]) -> set[tuple[int, str]]:
     for region_id, refs_in_region in by_region.items():
         existing |= {
             (region_id, ref)
-            for ref in Case.objects.filter(region_id=region_id, ref__in=refs_in_region).values_list("ref", flat=True)
+            for ref in Case.objects.filter(region_id=region_id, ref__in=refs_in_region)
+            .order_by()
+            .values_list("ref", flat=True)
         }
     return existing
 
@@ -401,7 +405,7 @@ def _write(
     # The second pass lists nothing again: the skipped rows and sheets are those pass one listed.
     quiet = Summary(dry_run=summary.dry_run)
     try:
-        with transaction.atomic():
+        with transaction.atomic(), write_session() if bulk else nullcontext():
             # Every region's lock first, in id order: overlapping imports serialise, never deadlock.
             lock_regions(plan.regions)
             _create_departments(plan, by=by, summary=summary)

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Q
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from cases import credit_code
 from cases.input_rules import receipt_problem, text_problem
@@ -63,6 +64,11 @@ LIMITS = {
     "contact_name": 50,
     "contact_phone": 30,
 }
+
+# Column labels for messages, translated only when a message is made (not on every row).
+REF_LABEL = gettext_lazy("The number (编号)")
+ENTERPRISE_LABEL = gettext_lazy("The enterprise name")
+DESCRIPTION_LABEL = gettext_lazy("The problem description")
 
 
 # What the first filled cell of a closing row of a real county ledger says: a total (合计：2件), a
@@ -217,11 +223,14 @@ def parse_day(value) -> dt.date | None:
 
 
 class _RowReader:
-    """One row's cells by column key, and the row's errors as they are found."""
+    """One row's cells by column key (each cell's text read once), and the row's errors as they
+    are found."""
 
     def __init__(self, number: int, cells: list, sheet):
         self.number, self.cells, self.sheet = number, cells, sheet
         self.parsed = ParsedRow(row=number)
+        size = len(cells)
+        self.texts = {key: cell_text(cells[index]) if index < size else "" for key, index in sheet.columns.items()}
 
     def raw(self, key: str):
         index = self.sheet.columns.get(key)
@@ -230,7 +239,7 @@ class _RowReader:
         return self.cells[index]
 
     def text(self, key: str) -> str:
-        return cell_text(self.raw(key))
+        return self.texts.get(key, "")
 
     def error(self, key: str, message: str) -> None:
         self.parsed.errors.append(RowError(self.number, self.sheet.header_of(key), message))
@@ -270,19 +279,16 @@ def parse_row(number: int, cells: list, sheet, refs: References, *, now: dt.date
     ``region_allowed(region)`` says whether the importing user may import it."""
     row = _RowReader(number, cells, sheet)
     parsed = row.parsed
-    for key in sheet.columns:  # the same text rule as forms and the API, once per cell
-        problem = text_problem(row.text(key), multiline=key in LONG_TEXT)
-        if problem:
-            row.error(key, problem)
+    _check_text(row)
 
-    parsed.ref = row.required_text("ref", _("The number (编号)"))
+    parsed.ref = row.required_text("ref", REF_LABEL)
     parsed.region = _region(row, refs, region_allowed)
-    parsed.enterprise = row.required_text("enterprise", _("The enterprise name"))
+    parsed.enterprise = row.required_text("enterprise", ENTERPRISE_LABEL)
     parsed.credit_code = _credit_code(row)
     parsed.size = _size(row)
     parsed.category = _category(row, refs)
     parsed.channel = _channel(row, refs)
-    parsed.description = row.required_text("description", _("The problem description"))
+    parsed.description = row.required_text("description", DESCRIPTION_LABEL)
     parsed.received_at = _received_at(row, now)
     parsed.state = _state(row)
     _read_handling(row)
@@ -291,6 +297,20 @@ def parse_row(number: int, cells: list, sheet, refs: References, *, now: dt.date
     _same_day_dates_follow(parsed)
     _check_history(parsed, row.error, now)
     return parsed
+
+
+def _check_text(row: _RowReader) -> None:
+    """The same text rule as forms and the API, for every cell: asked once for the row's one-line
+    cells together and once for its free-text cells (joined by a space, which both allow), and
+    cell by cell only when one of them has a problem, to say which."""
+    lines = " ".join(text for key, text in row.texts.items() if key not in LONG_TEXT)
+    long_texts = " ".join(text for key, text in row.texts.items() if key in LONG_TEXT)
+    if text_problem(lines) is None and text_problem(long_texts, multiline=True) is None:
+        return
+    for key, text in row.texts.items():
+        problem = text_problem(text, multiline=key in LONG_TEXT)
+        if problem:
+            row.error(key, problem)
 
 
 def _same_day_dates_follow(parsed: ParsedRow) -> None:

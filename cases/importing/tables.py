@@ -10,8 +10,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from operator import attrgetter
 
 from django.db import connection, models
+
+# SQLite's page cache for the import's connection while it writes (the default is 2 MB, which a
+# transaction of 100,000 cases spills to the WAL again and again). 32 MB: a 20,000-row import
+# measured no worse with 64 MB, a little faster in wall time, but 64 MB put a 100,000-row import's
+# peak RSS at 262 MB, too near the 300 MB bound. Memory only: durability (WAL, synchronous) is
+# unchanged.
+SQLITE_CACHE_KIB = 32 * 1024
 
 # Values the driver takes as they are; every other field converts through Django's own
 # ``get_db_prep_save`` (files…), as ``Model.save`` would — except the three that fill most of
@@ -49,6 +59,24 @@ def converter(field: models.Field, postgres: bool):
     return lambda value: field.get_db_prep_save(value, connection)
 
 
+@contextmanager
+def write_session() -> Iterator[None]:
+    """Around the bulk write pass: SQLite's page cache widened (``SQLITE_CACHE_KIB``), put back
+    afterwards; nothing on PostgreSQL."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        before = int(cursor.fetchone()[0])
+        cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB:d}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {before:d}")
+
+
 class TableWriter:
     def __init__(self):
         self.postgres = connection.vendor == "postgresql"
@@ -79,16 +107,21 @@ class TableWriter:
         if not objects:
             return
         fields = model._meta.concrete_fields
-        converters = [(field.attname, converter(field, self.postgres)) for field in fields]
+        read = attrgetter(*(field.attname for field in fields))
+        conversions = [
+            (index, convert)
+            for index, field in enumerate(fields)
+            if (convert := converter(field, self.postgres)) is not None
+        ]
         quote = connection.ops.quote_name
         table = quote(model._meta.db_table)
         names = ", ".join(quote(field.column) for field in fields)
 
         def values(obj) -> list:
-            return [
-                getattr(obj, attname) if convert is None else convert(getattr(obj, attname))
-                for attname, convert in converters
-            ]
+            row = list(read(obj))
+            for index, convert in conversions:
+                row[index] = convert(row[index])
+            return row
 
         with connection.cursor() as cursor:
             if self.postgres:

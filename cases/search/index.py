@@ -5,15 +5,20 @@ saved the case: the index changes with the case or not at all (a refused or roll
 leaves both as they were). Both databases then update their own text index in the same statement
 (PostgreSQL's generated tsvector, SQLite's FTS5 triggers).
 
-Writers that bypass ``save()`` — ``generate_load``, a bulk import — call ``index_cases`` with the
-ids they wrote, in their own transaction. ``manage.py reindex_search`` rebuilds every row.
+Writers that bypass ``save()`` call ``index_cases`` with the ids they wrote, in their own
+transaction (``generate_load``), or announce each batch they wrote (a bulk import:
+``cases.signals.after_bulk_import``), whose rows are then made from the cases in memory and
+copied in, the texts that recur (enterprise names, stock results) segmented once each.
+``manage.py reindex_search`` rebuilds every row.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
+from django.db import connection
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
@@ -157,7 +162,52 @@ def index_cases(
     return written
 
 
+@lru_cache(maxsize=20_000)
+def _repeated_text_words(text: str) -> str:
+    """``joined(document_words(text))`` of a text that recurs across a ledger (an enterprise's
+    name, a stock result such as 已协调解决): segmented once per distinct text, not per case."""
+    return joined(document_words(text))
+
+
+def imported_document_row(case: Case, enterprise_name: str, credit_code: str) -> tuple[int, int, str, str, str]:
+    """(case_id, region_id, ident, enterprise, body) of a case an import wrote in bulk, as
+    ``index_case`` writes them: the body is the description's words then the shorter texts' (the
+    same words, joined the same way, as ``body_text``)."""
+    parts = [joined(document_words(case.description))]
+    parts += [_repeated_text_words(text) for text in (case.result, case.policy_basis, case.redirect_to) if text]
+    return (
+        case.pk,
+        case.region_id,
+        ident_text(case.number, credit_code),
+        _repeated_text_words(enterprise_name) if enterprise_name else "",
+        " ".join(part for part in parts if part),
+    )
+
+
+def _insert_documents(rows: list[tuple[int, int, str, str, str]]) -> None:
+    """New rows in one statement: COPY on PostgreSQL (the generated tsvector and its GIN index
+    follow), executemany on SQLite (the FTS5 triggers follow)."""
+    if not rows:
+        return
+    table = connection.ops.quote_name(SearchDocument._meta.db_table)
+    columns = "case_id, region_id, ident, enterprise, body"
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s, %s)", rows)  # noqa: S608
+
+
 @receiver(after_bulk_import, dispatch_uid="case_search_bulk_import")
-def _index_bulk_import(sender, *, case_ids, **kwargs) -> None:
-    """Cases a bulk import wrote without ``post_save``: indexed in the import's transaction."""
-    index_cases(case_ids)
+def _index_bulk_import(sender, *, cases, enterprises, renamed=(), **kwargs) -> None:
+    """A batch of cases an import wrote without ``post_save``, indexed in the import's transaction.
+
+    ``enterprises``: id → (name, credit code) of the batch's cases' enterprises as the batch
+    leaves them; ``renamed``: the ids of enterprises on record before the batch whose name it
+    changed — their earlier cases are found by the new name, as after ``enterprise_saved``."""
+    for enterprise_id in renamed:
+        name = enterprises[enterprise_id][0]
+        SearchDocument.objects.filter(case__enterprise_id=enterprise_id).update(enterprise=enterprise_text(name))
+    _insert_documents([imported_document_row(case, *enterprises[case.enterprise_id]) for case in cases])

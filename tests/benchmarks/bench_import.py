@@ -5,6 +5,11 @@ import creates, a closing 合计 row), imports it as the city office in a child 
 rows per second for the checking pass, the write pass and the whole import, with the child's
 peak RSS; then the same file again (every row unchanged), ``verify_ledger`` over the result, and
 the services path (row by row, the floor) on the first ``--services-rows`` rows of another file.
+Each import also prints the importing process's own CPU time and the load average: on a shared
+machine the wall times follow the load, the CPU time much less (on SQLite it includes the
+database's work; on PostgreSQL the server's is not in it). ``--profile FILE`` saves the first
+import's cProfile statistics (``python -m pstats FILE``); ``--rows 20000 --services-rows 0`` is a
+quick iteration.
 
 SQLite (a fresh file):
     rm -f /tmp/bench_import.sqlite3*
@@ -142,6 +147,27 @@ def write_file(path: Path, rows: int, *, seed: int, prefix: str) -> None:
         out.writerow(["填报人：张三", "", "审核人：李四"])
 
 
+def server_cpu() -> float | None:
+    """CPU seconds the PostgreSQL backend serving this process's connection has used (read from
+    /proc: the server runs on this machine); None on SQLite or when /proc does not show it."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def load() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
 def peak_rss_mb() -> float:
     with open("/proc/self/status") as status:
         for line in status:
@@ -150,8 +176,9 @@ def peak_rss_mb() -> float:
     return 0.0
 
 
-def run(path: str, write_path: str) -> None:
-    """In a child process: import the file, print timings and peak RSS as JSON."""
+def run(path: str, write_path: str, profile: str | None = None) -> None:
+    """In a child process: import the file, print timings and peak RSS as JSON (with ``profile``,
+    under cProfile, its statistics saved to that file)."""
     setup()
     from django.contrib.auth import get_user_model
 
@@ -164,9 +191,22 @@ def run(path: str, write_path: str) -> None:
         if phase == "validating" and fraction == 1.0:
             marks["validated"] = time.perf_counter()
 
+    profiler = None
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+    server = server_cpu()
+    cpu = time.process_time()
     started = time.perf_counter()
     summary = run_import(path, by=user, dry_run=False, progress=progress, write_path=write_path)
     finished = time.perf_counter()
+    cpu = time.process_time() - cpu
+    server = server_cpu() - server if server is not None else None
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(profile)
     print(
         json.dumps(
             {
@@ -174,6 +214,8 @@ def run(path: str, write_path: str) -> None:
                 "write_s": finished - marks.get("validated", started),
                 "total_s": finished - started,
                 "rss_mb": peak_rss_mb(),
+                "cpu_s": cpu,
+                "server_cpu_s": server,
                 "created": summary["created"],
                 "unchanged": summary["unchanged"],
                 "errors": summary["errors"][:3],
@@ -183,9 +225,10 @@ def run(path: str, write_path: str) -> None:
     )
 
 
-def child(path: Path, write_path: str) -> dict:
+def child(path: Path, write_path: str, profile: str | None = None) -> dict:
     done = subprocess.run(
-        [sys.executable, __file__, "--run", str(path), "--write-path", write_path],
+        [sys.executable, __file__, "--run", str(path), "--write-path", write_path]
+        + (["--profile", profile] if profile else []),
         cwd=ROOT,
         check=True,
         capture_output=True,
@@ -206,6 +249,16 @@ def report(label: str, rows: int, result: dict) -> None:
         f"whole import {result['total_s']:.1f} s ({rows / result['total_s']:,.0f} rows/s); "
         f"peak RSS {result['rss_mb']:.0f} MB"
     )
+    print(
+        f"  the importing process's own CPU time {result['cpu_s']:.1f} s (less sensitive to a loaded machine "
+        f"than wall time; the database server's work is not in it); load average {load()}"
+    )
+    if result.get("server_cpu_s") is not None:
+        print(
+            f"  the PostgreSQL backend's CPU time {result['server_cpu_s']:.1f} s; both together "
+            f"{result['cpu_s'] + result['server_cpu_s']:.1f} s ({rows / (result['cpu_s'] + result['server_cpu_s']):,.0f} "
+            "rows per CPU-second: the rate of a quiet machine when the two do not overlap)"
+        )
 
 
 def main():
@@ -215,9 +268,10 @@ def main():
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--run")
     parser.add_argument("--write-path", default="bulk")
+    parser.add_argument("--profile", help="save the first bulk import's cProfile statistics to this file")
     args = parser.parse_args()
     if args.run:
-        run(args.run, args.write_path)
+        run(args.run, args.write_path, args.profile)
         return
     setup()
     from django.core.management import call_command
@@ -229,7 +283,7 @@ def main():
 
     call_command("migrate", verbosity=0)
     create_user("bench_city", password="bench-import-2026", role="city_office")
-    print(f"database {connection.vendor}; {Case.objects.count()} cases before")
+    print(f"database {connection.vendor}; {Case.objects.count()} cases before; load average {load()}")
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "ledger.csv"
         started = time.perf_counter()
@@ -238,7 +292,7 @@ def main():
             f"file: {args.rows:,} rows, {path.stat().st_size / 1e6:.1f} MB CSV, generated in "
             f"{time.perf_counter() - started:.1f} s"
         )
-        report("bulk import", args.rows, child(path, "bulk"))
+        report("bulk import", args.rows, child(path, "bulk", args.profile))
         report("same file again (idempotent by 编号)", args.rows, child(path, "bulk"))
         started = time.perf_counter()
         problems = sum(1 for _ in verify_cases(Case.objects.all()))

@@ -4,7 +4,8 @@ Each generated file (CSV, or an XLSX workbook with two ledger sheets) is importe
 same starting state — once through ``cases.services`` (``write_path="services"``), once in bulk —
 each inside a transaction rolled back afterwards (and the id sequences put back on PostgreSQL), at
 one frozen moment. Every case, ledger entry (payload, times, hashes), head, enterprise,
-department, evidence item, routing record, number counter and the summary must be equal.
+department, evidence item, routing record, number counter, search document (the case already on
+record included: its enterprise renamed by the file) and the summary must be equal.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from cases.models import (
     Enterprise,
     Evidence,
 )
+from cases.search.models import SearchDocument
 from ledger.models import LedgerEntry, LedgerHead, Source
 from ledger.verify import verify_cases
 
@@ -155,6 +157,9 @@ def _snapshot() -> dict:
             (numbers[a.case_id], a.department_id, a.assigned_at) for a in CaseAssignment.objects.all()
         ),
         "counters": sorted(CaseNumberCounter.objects.values_list("region_id", "year", "last_serial")),
+        "search": {
+            numbers[d.case_id]: (d.region_id, d.ident, d.enterprise, d.body) for d in SearchDocument.objects.all()
+        },
         "verify": [r.problems for r in verify_cases(Case.objects.all())],
     }
 
