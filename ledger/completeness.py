@@ -61,6 +61,13 @@ def stages_of(entries: Iterable[LedgerEntry]) -> dict:
     return _Stages.read(entries).dump()
 
 
+def judged(entries: list[LedgerEntry], problems: list[str]) -> tuple[list[str], dict]:
+    """``lacks`` and ``stages_of`` of the same entries in one fold (``problems``: what
+    ``check_chain`` found)."""
+    stages = _Stages.read(entries)
+    return stages.lacks(problems), stages.dump()
+
+
 def lacks_after(stages: dict | None, entry: LedgerEntry, *, chain_problems: list[str]) -> tuple[list[str], dict] | None:
     """``lacks`` of a chain whose entries before ``entry`` folded to ``stages`` (``stages_of``, the
     head's) and whose hashes and times through ``entry`` gave ``chain_problems``, with the stages

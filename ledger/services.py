@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from . import heads
 from .chain import check_chain, link
-from .completeness import lacks, lacks_after, stages_of
+from .completeness import judged, lacks_after
 from .models import LedgerEntry, LedgerHead, Source
 
 
@@ -114,7 +114,8 @@ def _append_reading_the_chain(case, fields: dict, *, extra_problems: list[str] |
     entry.save(force_insert=True)
     chain.append(entry)
     problems = check_chain(case.number, chain)[0] + (extra_problems or [])
-    heads.advance(case, entry, lacks(case.number, chain, chain_problems=problems), stages=stages_of(chain))
+    missing, stages = judged(chain, problems)
+    heads.advance(case, entry, missing, stages=stages)
     return entry
 
 
@@ -156,8 +157,11 @@ def new_head(case, chain: list[LedgerEntry]) -> LedgerHead:
     """The head ``append`` leaves after writing ``chain`` entry by entry onto a new case (not
     saved): the chain's replayed facts, the completeness verdict and the fold of the chain's stages
     (so that the case's next ``append`` reads the head, not the chain), verified through its last entry."""
-    problems, replay = check_chain(case.number, chain)
-    missing = lacks(case.number, chain, chain_problems=problems)
+    # The chain was linked by ``next_entry`` a moment ago: its hashes are its content's, so only
+    # its links and the order of its times are checked (hashing every entry twice cost the bulk
+    # import a sixth of its time); ``verify_ledger`` re-hashes what was written.
+    problems, replay = check_chain(case.number, chain, rehash=False)
+    missing, stages = judged(chain, problems)
     last = chain[-1]
     return LedgerHead(
         case=case,
@@ -168,7 +172,7 @@ def new_head(case, chain: list[LedgerEntry]) -> LedgerHead:
         verified_hash=last.hash,
         verified_at=last.recorded_at,
         chain_ok=not problems,
-        stages=stages_of(chain),
+        stages=stages,
     )
 
 
