@@ -25,27 +25,30 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cases', '0010_chinese_verbose_names'),
+        ("cases", "0010_chinese_verbose_names"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['received_at', 'id'], name='case_received_idx'),
+            model_name="case",
+            index=models.Index(fields=["received_at", "id"], name="case_received_idx"),
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['state', 'received_at', 'id'], name='case_state_received_idx'),
+            model_name="case",
+            index=models.Index(fields=["state", "received_at", "id"], name="case_state_received_idx"),
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['department', 'received_at', 'id'], name='case_department_received_idx'),
+            model_name="case",
+            index=models.Index(fields=["department", "received_at", "id"], name="case_department_received_idx"),
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(condition=models.Q(('satisfaction', ''), ('state__in', ['resolved', 'explained'])), fields=['closed_at', 'id'], name='case_follow_up_idx'),
+            model_name="case",
+            index=models.Index(
+                condition=models.Q(("satisfaction", ""), ("state__in", ["resolved", "explained"])),
+                fields=["closed_at", "id"],
+                name="case_follow_up_idx",
+            ),
         ),
     ]

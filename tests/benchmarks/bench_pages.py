@@ -39,7 +39,6 @@ import argparse
 import json
 import os
 import resource
-import statistics
 import subprocess
 import sys
 import time
@@ -223,7 +222,13 @@ def export_child(received_from: str, rows: int) -> None:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(
         json.dumps(
-            {"status": response.status_code, "seconds": seconds, "bytes": size, "rss_before_kb": baseline, "peak_kb": peak}
+            {
+                "status": response.status_code,
+                "seconds": seconds,
+                "bytes": size,
+                "rss_before_kb": baseline,
+                "peak_kb": peak,
+            }
         )
     )
 
@@ -266,6 +271,7 @@ def main() -> None:
     parser.add_argument("--export-rows", type=int, default=100_000)
     parser.add_argument("--no-export", action="store_true")
     parser.add_argument("--only", default="", help="run only the roles whose label contains this")
+    parser.add_argument("--pages", default="", help="run only the pages whose label contains one of these (a,b)")
     parser.add_argument("--export-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.export_child:
@@ -301,9 +307,15 @@ def main() -> None:
         client = Client()
         client.force_login(user)
         sample = list(Case.objects.for_user(user).order_by("-received_at").values_list("pk", flat=True)[:2000:100])
-        pages = [Page(f"台帐 {name}", ledger_url, query) for name, query in filters_for(user, region, department, api=False)]
-        pages += [Page(f"API {name}", api_url, query) for name, query in filters_for(user, region, department, api=True)]
+        pages = [
+            Page(f"台帐 {name}", ledger_url, query) for name, query in filters_for(user, region, department, api=False)
+        ]
+        pages += [
+            Page(f"API {name}", api_url, query) for name, query in filters_for(user, region, department, api=True)
+        ]
         pages.append(Page("case page", "", paths=[reverse("cases:detail", args=[pk]) for pk in sample]))
+        if args.pages:
+            pages = [page for page in pages if any(part in page.label for part in args.pages.split(","))]
         run_pages(client, pages, args.rounds)
         report(label, pages, args.plans)
     print(f"\nload average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")

@@ -96,7 +96,9 @@ def test_ledger_past_the_cap_pages_on_lazily_and_never_counts_everything(client,
         for row in body_rows(page.content.decode())
     ]
     expected = list(
-        Case.objects.filter(pk__in=[c.pk for c in cases130]).order_by("-received_at", "-id").values_list("number", flat=True)
+        Case.objects.filter(pk__in=[c.pk for c in cases130])
+        .order_by("-received_at", "-id")
+        .values_list("number", flat=True)
     )
     assert numbers == expected
 
@@ -134,7 +136,9 @@ def test_api_list_past_the_cap(api, county_a, cases130, cap):
     assert body["next"].endswith("page=2&page_size=50") or "page=2" in body["next"]
     third = client.get("/api/v1/cases/", {"page_size": 50, "page": 3}).json()
     assert len(third["results"]) == 30 and third["next"] is None and "page=2" in third["previous"]
-    seen = [r["id"] for p in (1, 2, 3) for r in client.get("/api/v1/cases/", {"page_size": 50, "page": p}).json()["results"]]
+    seen = [
+        r["id"] for p in (1, 2, 3) for r in client.get("/api/v1/cases/", {"page_size": 50, "page": p}).json()["results"]
+    ]
     assert len(seen) == len(set(seen)) == 130
     # "last" cannot be known past the cap: a clear 404, not a wrong page.
     last = client.get("/api/v1/cases/", {"page": "last"})
