@@ -218,13 +218,14 @@ class CaseQuerySet(models.QuerySet):
         if scope.region_id:
             return self.filter(region_id=scope.region_id)
         if scope.department_id:
-            # Cases that are or were routed to the department: its current ones and those its
-            # routings name, as one set of ids (a UNION of two index-only scans) the cases are
-            # joined to. Written as "department = d OR EXISTS (routing)" the database could not
-            # use an index for the OR and read every case to count a department's.
-            current = self.model.objects.filter(department_id=scope.department_id).order_by().values("pk")
-            routed = CaseAssignment.objects.filter(department_id=scope.department_id).order_by().values("case_id")
-            return self.filter(pk__in=current.union(routed))
+            # Cases that are or were routed to the department: those its routings name. Every
+            # routing writes one (cases.services.routing, follow_up's reopening, the bulk import,
+            # generate_load), the current department's included, so this is "department = d or
+            # routed to d before" as one semi-join the database can run either way: down the
+            # receipt index probing each case's routings (a page of the newest), or from the
+            # routings to the cases (a count). Written with the OR it read every case to count.
+            routed = CaseAssignment.objects.filter(department_id=scope.department_id).values("case_id")
+            return self.filter(pk__in=routed)
         return self.none()
 
     def overdue(self, on: dt.date) -> CaseQuerySet:
@@ -351,6 +352,9 @@ class Case(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
             # One state, newest first (the state filter; the to-route and returned queues, oldest
             # first): the page and its capped count read this index, not the whole table.
             models.Index(fields=["state", "received_at", "id"], name="case_state_received_idx"),
+            # A county's cases in one state by receipt: its state filter, its to-route and
+            # returned queues, and their capped counts (index-only) without reading the county.
+            models.Index(fields=["region", "state", "received_at", "id"], name="case_region_state_received_idx"),
             # One department's cases by receipt (the department filter, a department's list).
             models.Index(fields=["department", "received_at", "id"], name="case_department_received_idx"),
             # The acknowledgement reminder reads assigned, unacknowledged cases by assignment time.

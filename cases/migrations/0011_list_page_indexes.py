@@ -11,6 +11,8 @@ is the first 50 entries of a range and the capped count (cases.paginators) reads
   receipt-date filters;
 * case_state_received_idx (state, received_at, id): the state filter; the to-route and
   returned queues (received, oldest first);
+* case_region_state_received_idx (region, state, received_at, id): the same for one county
+  (a county office's state filter, queues and their counts, index-only);
 * case_department_received_idx (department, received_at, id): the department filter;
 * case_follow_up_idx (closed_at, id) on closed cases without satisfaction: the follow-up queue.
 
@@ -38,6 +40,10 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="case",
             index=models.Index(fields=["state", "received_at", "id"], name="case_state_received_idx"),
+        ),
+        migrations.AddIndex(
+            model_name="case",
+            index=models.Index(fields=["region", "state", "received_at", "id"], name="case_region_state_received_idx"),
         ),
         migrations.AddIndex(
             model_name="case",
