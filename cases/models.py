@@ -363,6 +363,12 @@ class Case(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
                 name="case_unacknowledged_idx",
                 condition=Q(state="assigned", acknowledged_at__isnull=True),
             ),
+            # The in-hand queue (acknowledged, not yet closed) by due date, and its count.
+            models.Index(
+                fields=["due_date", "id"],
+                name="case_in_hand_idx",
+                condition=Q(state="assigned", acknowledged_at__isnull=False),
+            ),
             # The follow-up queue (closed, satisfaction not yet asked) oldest closing first.
             models.Index(
                 fields=["closed_at", "id"],

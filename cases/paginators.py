@@ -40,8 +40,9 @@ def capped_count(items, limit: int) -> int:
     """How many items there are, counting no further than ``limit``."""
     queryset = _queryset(items)
     if isinstance(queryset, QuerySet):
-        # Unordered: the database may take the rows in whatever order is cheapest to count.
-        return queryset.order_by()[:limit].count()
+        # Unordered: the database may take the rows in whatever order is cheapest to count; the
+        # ids only, so that no annotation (the API's pending-extension EXISTS) is computed per row.
+        return queryset.order_by().values("pk")[:limit].count()
     return len(items[:limit])
 
 

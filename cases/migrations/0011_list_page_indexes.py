@@ -14,6 +14,7 @@ is the first 50 entries of a range and the capped count (cases.paginators) reads
 * case_region_state_received_idx (region, state, received_at, id): the same for one county
   (a county office's state filter, queues and their counts, index-only);
 * case_department_received_idx (department, received_at, id): the department filter;
+* case_in_hand_idx (due_date, id) on assigned, acknowledged cases: the in-hand queue;
 * case_follow_up_idx (closed_at, id) on closed cases without satisfaction: the follow-up queue.
 
 Plain CREATE INDEX (the project's migrations also run on SQLite): on a deployed million-case
@@ -33,6 +34,14 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.AddIndex(
+            model_name="case",
+            index=models.Index(
+                condition=models.Q(("acknowledged_at__isnull", False), ("state", "assigned")),
+                fields=["due_date", "id"],
+                name="case_in_hand_idx",
+            ),
+        ),
         migrations.AddIndex(
             model_name="case",
             index=models.Index(fields=["received_at", "id"], name="case_received_idx"),
