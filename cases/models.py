@@ -363,15 +363,17 @@ class Case(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
                 name="case_unacknowledged_idx",
                 condition=Q(state="assigned", acknowledged_at__isnull=True),
             ),
-            # The in-hand queue (acknowledged, not yet closed) by due date, and its count.
+            # The in-hand queue (acknowledged, not yet closed): a county's by due date, and its
+            # count index-only for a county or the city (the city's page walks case_open_due_idx).
             models.Index(
-                fields=["due_date", "id"],
+                fields=["region", "due_date", "id"],
                 name="case_in_hand_idx",
                 condition=Q(state="assigned", acknowledged_at__isnull=False),
             ),
-            # The follow-up queue (closed, satisfaction not yet asked) oldest closing first.
+            # The follow-up queue (closed, satisfaction not yet asked) oldest closing first; with
+            # the region, a county's count reads the index only.
             models.Index(
-                fields=["closed_at", "id"],
+                fields=["closed_at", "id", "region"],
                 name="case_follow_up_idx",
                 condition=Q(state__in=["resolved", "explained"], satisfaction=""),
             ),

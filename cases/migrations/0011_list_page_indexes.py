@@ -14,8 +14,10 @@ is the first 50 entries of a range and the capped count (cases.paginators) reads
 * case_region_state_received_idx (region, state, received_at, id): the same for one county
   (a county office's state filter, queues and their counts, index-only);
 * case_department_received_idx (department, received_at, id): the department filter;
-* case_in_hand_idx (due_date, id) on assigned, acknowledged cases: the in-hand queue;
-* case_follow_up_idx (closed_at, id) on closed cases without satisfaction: the follow-up queue.
+* case_in_hand_idx (region, due_date, id) on assigned, acknowledged cases: the in-hand queue
+  of a county, and its count (index-only) for a county or the city;
+* case_follow_up_idx (closed_at, id, region) on closed cases without satisfaction: the
+  follow-up queue (the region lets a county's capped count read the index only).
 
 Plain CREATE INDEX (the project's migrations also run on SQLite): on a deployed million-case
 table each takes seconds and blocks writes to cases meanwhile; run at a quiet hour.
@@ -38,7 +40,7 @@ class Migration(migrations.Migration):
             model_name="case",
             index=models.Index(
                 condition=models.Q(("acknowledged_at__isnull", False), ("state", "assigned")),
-                fields=["due_date", "id"],
+                fields=["region", "due_date", "id"],
                 name="case_in_hand_idx",
             ),
         ),
@@ -62,7 +64,7 @@ class Migration(migrations.Migration):
             model_name="case",
             index=models.Index(
                 condition=models.Q(("satisfaction", ""), ("state__in", ["resolved", "explained"])),
-                fields=["closed_at", "id"],
+                fields=["closed_at", "id", "region"],
                 name="case_follow_up_idx",
             ),
         ),
