@@ -43,6 +43,7 @@ from .filters import BoundedDateFilter
 from .importing import check_importer, run_import
 from .input_rules import MAX_ID, parse_id
 from .models import Case, Department, Region, State, local_date
+from .paginators import CappedPaginator
 from .roles import is_office
 from .search.query import scope_region, search
 from .serializers import (
@@ -180,9 +181,39 @@ class CaseFilter(filters.FilterSet):
 
 
 class CasePagination(PageNumberPagination):
+    """Pages of 50 (up to 500). ``count`` is exact up to 10,000 cases; past that it is 10,001
+    with ``count_capped`` true, and ``next`` leads on page by page (cases.paginators): no list
+    call counts a million rows."""
+
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+    django_paginator_class = CappedPaginator
+
+    def get_page_number(self, request, paginator):
+        page_number = request.query_params.get(self.page_query_param) or 1
+        if page_number in self.last_page_strings and paginator.count_capped:
+            raise NotFound(
+                _("More than %(cap)d cases match: narrow the filters to reach the last page.") % {"cap": paginator.cap}
+            )
+        return super().get_page_number(request, paginator)
+
+    def get_paginated_response(self, data):
+        response = super().get_paginated_response(data)
+        response.data["count_capped"] = self.page.paginator.count_capped
+        return response
+
+    def get_paginated_response_schema(self, schema):
+        described = super().get_paginated_response_schema(schema)
+        described["properties"]["count"]["description"] = (
+            "Cases matching, exact up to 10,000; 10,001 when more match (count_capped)"
+        )
+        described["properties"]["count_capped"] = {
+            "type": "boolean",
+            "description": "More than 10,000 cases match: count is a lower bound; follow next page by page",
+        }
+        described["required"] = [*described["required"], "count_capped"]
+        return described
 
     def get_page_size(self, request):
         """1 to 500 as asked; anything else is a 400 (DRF would quietly use another size)."""

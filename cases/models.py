@@ -218,9 +218,14 @@ class CaseQuerySet(models.QuerySet):
         if scope.region_id:
             return self.filter(region_id=scope.region_id)
         if scope.department_id:
-            # Cases that are or were routed to the department.
-            routed = CaseAssignment.objects.filter(case=OuterRef("pk"), department_id=scope.department_id)
-            return self.filter(Q(department_id=scope.department_id) | Exists(routed))
+            # Cases that are or were routed to the department: those its routings name. Every
+            # routing writes one (cases.services.routing, follow_up's reopening, the bulk import,
+            # generate_load), the current department's included, so this is "department = d or
+            # routed to d before" as one semi-join the database can run either way: down the
+            # receipt index probing each case's routings (a page of the newest), or from the
+            # routings to the cases (a count). Written with the OR it read every case to count.
+            routed = CaseAssignment.objects.filter(department_id=scope.department_id).values("case_id")
+            return self.filter(pk__in=routed)
         return self.none()
 
     def overdue(self, on: dt.date) -> CaseQuerySet:
@@ -340,6 +345,18 @@ class Case(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
             # it cover scoring's scan, which then never reads the case rows themselves (SQLite).
             models.Index(fields=["region", "received_at", "number"], name="case_region_received_no_idx"),
             models.Index(fields=["department", "state"], name="case_department_state_idx"),
+            # The 台帐 and the API list show the newest receipt first (or, sorted, the oldest): a
+            # page of every county is the first 50 entries of this index, and a receipt-date
+            # filter a range of it; with the id it also orders ties, as ``ordering`` does.
+            models.Index(fields=["received_at", "id"], name="case_received_idx"),
+            # One state, newest first (the state filter; the to-route and returned queues, oldest
+            # first): the page and its capped count read this index, not the whole table.
+            models.Index(fields=["state", "received_at", "id"], name="case_state_received_idx"),
+            # A county's cases in one state by receipt: its state filter, its to-route and
+            # returned queues, and their capped counts (index-only) without reading the county.
+            models.Index(fields=["region", "state", "received_at", "id"], name="case_region_state_received_idx"),
+            # One department's cases by receipt (the department filter, a department's list).
+            models.Index(fields=["department", "received_at", "id"], name="case_department_received_idx"),
             # The acknowledgement reminder reads assigned, unacknowledged cases by assignment time.
             models.Index(
                 fields=["assigned_at"],
@@ -348,10 +365,7 @@ class Case(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
             ),
             # The dashboard's work queues (cases.queues), each read oldest first and counted up to
             # a cap: per region (a county office, the city's table) and across all (the city).
-            models.Index(
-                fields=["region", "received_at", "id"], name="case_received_region_idx", condition=Q(state="received")
-            ),
-            models.Index(fields=["received_at", "id"], name="case_received_idx", condition=Q(state="received")),
+            # (received cases: case_region_state_received_idx and case_state_received_idx above)
             models.Index(
                 fields=["region", "due_date", "id"],
                 name="case_open_region_due_idx",
@@ -368,17 +382,26 @@ class Case(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
                 name="case_follow_up_region_idx",
                 condition=Q(state__in=["resolved", "explained"], satisfaction=""),
             ),
-            models.Index(
-                fields=["closed_at", "id"],
-                name="case_follow_up_idx",
-                condition=Q(state__in=["resolved", "explained"], satisfaction=""),
-            ),
             # The city office's "holiday schedule awaited" banner counts open cases whose due date
             # was counted provisionally (cases.workcalendar.provisional_open_cases): few, by design.
             models.Index(
                 fields=["calendar_version"],
                 name="case_provisional_due_idx",
                 condition=Q(state__in=["received", "assigned"], due_date_provisional=True),
+            ),
+            # The in-hand queue (acknowledged, not yet closed): a county's by due date, and its
+            # count index-only for a county or the city (the city's page walks case_open_due_idx).
+            models.Index(
+                fields=["region", "due_date", "id"],
+                name="case_in_hand_idx",
+                condition=Q(state="assigned", acknowledged_at__isnull=False),
+            ),
+            # The follow-up queue (closed, satisfaction not yet asked) oldest closing first; with
+            # the region, a county's count reads the index only.
+            models.Index(
+                fields=["closed_at", "id", "region"],
+                name="case_follow_up_idx",
+                condition=Q(state__in=["resolved", "explained"], satisfaction=""),
             ),
         ]
 

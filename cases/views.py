@@ -37,6 +37,7 @@ from .errors import CaseError, InvalidInput, MovedOn, NotAllowed, NotFound, Wron
 from .filters import LedgerFilter
 from .forms import AssignForm, IntakeForm
 from .models import Case, Category, state_label
+from .paginators import CappedPaginator
 from .roles import is_office
 from .search.ui import SearchLedgerTable, jump_target, ledger_search
 from .tables import (
@@ -444,7 +445,8 @@ def ledger(request):
     table = (
         SearchLedgerTable(queryset, today=today, words=search.words) if search else LedgerTable(queryset, today=today)
     )
-    RequestConfig(request, paginate={"per_page": 50}).configure(table)
+    # Counted up to 10,000 and lazy past that: no page view counts a million rows (cases.paginators).
+    RequestConfig(request, paginate={"per_page": 50, "paginator_class": CappedPaginator}).configure(table)
     query = request.GET.copy()
     query.pop("page", None)
     return render(

@@ -147,8 +147,9 @@ def test_list_is_paginated(api, make_case, county_a, django_assert_max_num_queri
     # session + user + profile, count, page of cases with their related rows
     with django_assert_max_num_queries(8):
         body = client.get("/api/v1/cases/?page_size=2").json()
-    assert set(body) == {"count", "next", "previous", "results"}
+    assert set(body) == {"count", "count_capped", "next", "previous", "results"}
     assert body["count"] == 3 and len(body["results"]) == 2 and body["next"] and body["previous"] is None
+    assert body["count_capped"] is False
 
 
 @pytest.mark.parametrize("user_fixture", ["county_a", "dept_x_user"])
