@@ -39,6 +39,10 @@ def _queryset(items):
 def capped_count(items, limit: int) -> int:
     """How many items there are, counting no further than ``limit``."""
     queryset = _queryset(items)
+    if getattr(queryset, "counts_ranked", False):
+        # A search in relevance order lists its ranked window (cases.search.query): at most
+        # RANKED cases, counted by the search itself.
+        return min(queryset.count(), limit)
     if isinstance(queryset, QuerySet):
         # Unordered: the database may take the rows in whatever order is cheapest to count; the
         # ids only, so that no annotation (the API's pending-extension EXISTS) is computed per row.

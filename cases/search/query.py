@@ -246,6 +246,12 @@ class RankedSearchMixin:
     def search_limit(self) -> int:
         return self._search_limit
 
+    @property
+    def counts_ranked(self) -> bool:
+        """Whether ``count()`` counts the ranked window only (ordered by relevance): a paginator
+        must ask this queryset, not an unordered copy of it, for its count."""
+        return self._by_rank()
+
     def count(self) -> int:
         if self._result_cache is None and self._by_rank():
             if self.query.is_sliced:
