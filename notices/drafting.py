@@ -14,6 +14,11 @@ For a period [start, end] (Asia/Shanghai dates; compared as the half-open [start
 
 Counting happens in SQL with correlated subqueries over the (case, occurred_at) index; Python
 only walks the rows of cases closed in the period and the overdue ones, never every case's history.
+The rows those subqueries run for are found through case indexes, never by reading the region's
+whole ledger: first routings by ``Case.first_assigned_at`` (region, first_assigned_at), closings
+by the cases whose latest closing is in the period or that were reopened (region, closed_at), the
+cases open at the end by the open-case index and closings after it. tests/notices/
+test_drafting_paths.py compares the figures with the ledger-only reading they replaced.
 """
 
 from __future__ import annotations
