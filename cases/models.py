@@ -300,6 +300,10 @@ class Case(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     )
     complex = models.BooleanField(_("complex"), default=False)
     assigned_at = models.DateTimeField(_("assigned at"), null=True, blank=True)
+    # When the case was first routed (its first ``assign`` entry): kept by the ``assign``
+    # transition in the routing's transaction, never cleared (a return and a new routing keep it).
+    # The notice's "assigned in the period" counts it through an index instead of the ledger.
+    first_assigned_at = models.DateTimeField(_("first assigned at"), null=True, blank=True)
     acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
 
     due_date = models.DateField(_("due date"), null=True, blank=True)
@@ -357,6 +361,12 @@ class Case(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
             models.Index(fields=["region", "state", "received_at", "id"], name="case_region_state_received_idx"),
             # One department's cases by receipt (the department filter, a department's list).
             models.Index(fields=["department", "received_at", "id"], name="case_department_received_idx"),
+            # The notice's figures for a county-month (notices.drafting): first routings and
+            # closings in the period, counted or read through the index.
+            models.Index(fields=["region", "first_assigned_at"], name="case_region_first_assigned_idx"),
+            models.Index(fields=["region", "closed_at"], name="case_region_closed_idx"),
+            # A reopened case may have closings in a period other than its latest (or none now).
+            models.Index(fields=["region"], name="case_region_reopened_idx", condition=Q(reopen_count__gt=0)),
             # The acknowledgement reminder reads assigned, unacknowledged cases by assignment time.
             models.Index(
                 fields=["assigned_at"],
@@ -440,6 +450,8 @@ class Case(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     def assign(self, *, department: Department, at: dt.datetime) -> None:
         self.department = department
         self.assigned_at = at
+        if self.first_assigned_at is None:
+            self.first_assigned_at = at
         self.acknowledged_at = None
 
     @transition(field=state, **fsm("reassign"))

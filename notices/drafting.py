@@ -14,6 +14,11 @@ For a period [start, end] (Asia/Shanghai dates; compared as the half-open [start
 
 Counting happens in SQL with correlated subqueries over the (case, occurred_at) index; Python
 only walks the rows of cases closed in the period and the overdue ones, never every case's history.
+The rows those subqueries run for are found through case indexes, never by reading the region's
+whole ledger: first routings by ``Case.first_assigned_at`` (region, first_assigned_at), closings
+by the cases whose latest closing is in the period or that were reopened (region, closed_at), the
+cases open at the end by the open-case index and closings after it. tests/notices/
+test_drafting_paths.py compares the figures with the ledger-only reading they replaced.
 """
 
 from __future__ import annotations
@@ -22,11 +27,10 @@ import datetime as dt
 from collections import Counter, defaultdict
 from decimal import Decimal
 
-from django.db.models import Min, OuterRef, Subquery
+from django.db.models import OuterRef, Q, Subquery
 from django.utils.translation import gettext as _
 
 from cases.models import (
-    CLOSED_STATES,
     OPEN_STATES,
     Case,
     CaseAssignment,
@@ -46,11 +50,6 @@ COUNT_KEYS = ("received", "assigned", "resolved", "explained", "closed", "on_tim
 def cases_in_scope(region: Region):
     """A county's notice covers its cases; the city's covers every county's (and its own)."""
     return Case.objects.all() if region.is_city else Case.objects.filter(region=region)
-
-
-def _entries(region: Region):
-    entries = LedgerEntry.objects.all()
-    return entries if region.is_city else entries.filter(case__region=region)
 
 
 def _state_at(moment: dt.datetime):
@@ -89,20 +88,18 @@ def compute(region: Region, period: Period) -> dict:
     received_qs = scope.filter(received_at__gte=start, received_at__lt=end)
     received = received_qs.count()
 
-    assigned = (
-        _entries(region)
-        .filter(action="assign")
-        .values("case_id")
-        .annotate(first=Min("occurred_at"))
-        .filter(first__gte=start, first__lt=end)
-        .count()
-    )
+    # The case's first ``assign`` entry, kept on the case by the routing (cases.Case.assign).
+    assigned = scope.filter(first_assigned_at__gte=start, first_assigned_at__lt=end).count()
 
     # Cases closed in the period, by their latest closing in it.
     # Every closing entry of the period with the due date in force at it and the department that
     # had the case then; a case closed twice in the period counts by its latest closing.
+    # A case has a closing in the period only if its latest closing (``Case.closed_at``) is in
+    # it, or it was reopened since (its closed_at then later, or none while open again): those
+    # few cases, found through the case indexes, and their entries through (case, occurred_at).
+    closed_candidates = scope.filter(Q(closed_at__gte=start, closed_at__lt=end) | Q(reopen_count__gt=0))
     closing_entries = (
-        _entries(region)
+        LedgerEntry.objects.filter(case__in=closed_candidates.values("pk"))
         .filter(action__in=CLOSING_ACTIONS, occurred_at__gte=start, occurred_at__lt=end)
         .annotate(
             due_in_force=Subquery(
@@ -127,16 +124,21 @@ def compute(region: Region, period: Period) -> dict:
     # before the end and not reopened since (closed_at is its latest closing) was closed then:
     # leaving those out spares the subqueries most of a past year's cases.
     as_of_end = (
-        scope.filter(received_at__lt=end)
-        .exclude(state__in=CLOSED_STATES, closed_at__lt=end)
-        .annotate(state_at_end=_state_at(end), due_at_end=_due_at(end), dept_at_end=_department_at(end))
-        .filter(state_at_end__in=OPEN_STATES)
-    )
-    open_rows = list(
-        as_of_end.order_by("due_at_end", "number").values_list(
-            "number", "enterprise__name", "state_at_end", "dept_at_end", "due_at_end", "supervised"
+        # Open now, or closed at or after the end (every state is open or closed, and a closed case
+        # has its closed_at): read through the open-case and closing indexes, not the county.
+        scope.filter(Q(state__in=OPEN_STATES) | Q(closed_at__gte=end), received_at__lt=end).annotate(
+            state_at_end=_state_at(end), due_at_end=_due_at(end), dept_at_end=_department_at(end)
         )
     )
+    # Which of them were open at the end is judged here, on the state selected: filtering on it in
+    # SQL made PostgreSQL run the state's subquery twice per case.
+    open_rows = [
+        row
+        for row in as_of_end.order_by("due_at_end", "number").values_list(
+            "number", "enterprise__name", "state_at_end", "dept_at_end", "due_at_end", "supervised"
+        )
+        if row[2] in OPEN_STATES
+    ]
     open_count = len(open_rows)
     overdue_rows = [row for row in open_rows if row[4] is not None and row[4] < after_end]
     received_rows = received_qs.annotate(state_at_end=_state_at(end), dept_at_end=_department_at(end))

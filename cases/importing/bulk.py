@@ -224,6 +224,7 @@ class BulkWriter:
                     complex=False,
                     department_id=department.pk if department is not None else None,
                     assigned_at=parsed.assigned_at if routed else None,
+                    first_assigned_at=parsed.assigned_at if routed else None,
                     acknowledged_at=None,
                     due_date=due.date,
                     due_date_provisional=due.provisional,

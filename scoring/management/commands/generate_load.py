@@ -475,6 +475,7 @@ class Command(BaseCommand):
         facts = replay(chain)
         assignments = []
         assigned_at, acknowledged_at, closed_at = None, None, None
+        first_assigned_at = next((at for action, _f, _t, at, _d, _p in events if action == "assign"), None)
         extension_days, reopen_count, result, policy_basis, redirect_to = 0, 0, "", "", ""
         for action, _from, _to, at, _due, payload in events:
             if action == "assign":
@@ -511,6 +512,7 @@ class Command(BaseCommand):
             "department_id": facts.department,
             "complex": is_complex,
             "assigned_at": assigned_at,
+            "first_assigned_at": first_assigned_at,
             "acknowledged_at": acknowledged_at,
             "due_date": facts.head["due_date"],
             "due_date_provisional": due.provisional,
