@@ -92,6 +92,33 @@ def sort_rows(rows: list[CaseRow], sort: str | None) -> tuple[list[CaseRow], str
     return known + [r for r in rows if value(r) is None], sort
 
 
+# The sorts that need no fact from the ledger: a page of the drill-down is sorted from the stored
+# lists and only its own rows are looked up (``listed_rows`` then ``filled``).
+LISTED_SORTS = {"number", "class", "missing"}
+
+
+def listed_rows(detail: Timeliness | LedgerCompleteness) -> list[CaseRow]:
+    """The item's listed cases as rows with their number, class and what they lack only — the
+    rows ``timeliness_rows`` / ``ledger_rows`` give, before their facts are looked up."""
+    if isinstance(detail, Timeliness):
+        klasses = {n: "closed_late" for n in detail.closed_late}
+        klasses.update({n: "open_late" for n in detail.open_late})
+        klasses.update({n: "pending" for n in detail.pending})
+        return [CaseRow(number=number, klass=klass) for number, klass in klasses.items()]
+    missing = {number: lacks for number, lacks in detail.incomplete}
+    return [CaseRow(number=number, klass="incomplete", missing=list(lacks)) for number, lacks in missing.items()]
+
+
+def filled(rows: list[CaseRow], scope: Scope, *, as_of: dt.date) -> list[CaseRow]:
+    """``rows`` (from ``listed_rows``) with their facts as of the cutoff, in the same order: a
+    page's hundred cases read, not the item's thousands."""
+    full = case_rows(
+        {row.number: row.klass for row in rows}, scope, as_of=as_of, missing={row.number: row.missing for row in rows}
+    )
+    by_number = {row.number: row for row in full}
+    return [by_number[row.number] for row in rows]
+
+
 def _facts_at_cutoff(case_ids: list[int], scope: Scope) -> dict[int, dict]:
     """Each case's head as the ledger stood at the end of the cutoff day."""
     facts: dict[int, dict] = {}

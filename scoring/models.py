@@ -306,6 +306,10 @@ class ScoreSnapshot(models.Model):
     summary = models.JSONField(_("summary"), default=dict)
     # {region code: {item number: the item's scores-JSON text after its points}}: the API's bytes.
     detail = models.TextField(_("detail"), blank=True)
+    # {"region:<code>": {"items": {item number: the item's facts}, "departments": [...]}}: what the
+    # scoresheet, the item drill-downs and the exports show (case numbers by class, periods, the
+    # departments' ranking), read one county at a time (``scoring.snapshots.region_facts``).
+    facts = models.JSONField(_("facts"), default=dict)
 
     class Meta:
         verbose_name = _("score snapshot")
