@@ -430,7 +430,7 @@ def _inputs(q: Question):
 
 def _board(q: Question, snapshot: ScoreSnapshot, facts: dict[str, dict] | None = None) -> Scoreboard:
     sections = list(Section.objects.filter(rule_set=q.rule_set).order_by("number"))
-    items = list(Item.objects.filter(rule_set=q.rule_set).order_by("number"))
+    items = list(Item.objects.filter(rule_set=q.rule_set).order_by("number").prefetch_related("criteria"))
     regions = list(Region.objects.filter(level=Region.Level.COUNTY).order_by("code"))
     entries, overrides = _inputs(q)
     facts = facts or {}
