@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
@@ -93,30 +94,49 @@ def sort_rows(rows: list[CaseRow], sort: str | None) -> tuple[list[CaseRow], str
 
 
 # The sorts that need no fact from the ledger: a page of the drill-down is sorted from the stored
-# lists and only its own rows are looked up (``listed_rows`` then ``filled``).
-LISTED_SORTS = {"number", "class", "missing"}
+# lists and only its own rows are looked up (``listed`` then ``filled``).
+LISTED_SORTS = {"number": 0, "class": 1, "missing": 2}
+
+Listed = tuple[str, str, list[str]]  # (number, class, what it lacks)
 
 
-def listed_rows(detail: Timeliness | LedgerCompleteness) -> list[CaseRow]:
-    """The item's listed cases as rows with their number, class and what they lack only — the
-    rows ``timeliness_rows`` / ``ledger_rows`` give, before their facts are looked up."""
+def listed(detail: Timeliness | LedgerCompleteness) -> list[Listed]:
+    """The item's listed cases as (number, class, lacks): the rows ``timeliness_rows`` /
+    ``ledger_rows`` give, before their facts are looked up (plain tuples: tens of thousands at a
+    million cases)."""
     if isinstance(detail, Timeliness):
-        klasses = {n: "closed_late" for n in detail.closed_late}
-        klasses.update({n: "open_late" for n in detail.open_late})
-        klasses.update({n: "pending" for n in detail.pending})
-        return [CaseRow(number=number, klass=klass) for number, klass in klasses.items()]
+        klasses = dict.fromkeys(detail.closed_late, "closed_late")
+        klasses.update(dict.fromkeys(detail.open_late, "open_late"))
+        klasses.update(dict.fromkeys(detail.pending, "pending"))
+        none: list[str] = []
+        return [(number, klass, none) for number, klass in klasses.items()]
     missing = {number: lacks for number, lacks in detail.incomplete}
-    return [CaseRow(number=number, klass="incomplete", missing=list(lacks)) for number, lacks in missing.items()]
+    return [(number, "incomplete", list(lacks)) for number, lacks in missing.items()]
 
 
-def filled(rows: list[CaseRow], scope: Scope, *, as_of: dt.date) -> list[CaseRow]:
-    """``rows`` (from ``listed_rows``) with their facts as of the cutoff, in the same order: a
-    page's hundred cases read, not the item's thousands."""
+def sort_listed(rows: list[Listed], sort: str | None) -> tuple[list[Listed], str]:
+    """``sort_rows`` for the sorts of LISTED_SORTS, on ``listed`` tuples: the same order."""
+    sort = sort or "number"
+    key = sort.lstrip("-")
+    rows = sorted(rows, key=itemgetter(0))
+    if key == "number":
+        return (rows[::-1] if sort.startswith("-") else rows), sort  # numbers are unique
+    index = LISTED_SORTS[key]
+    value = (lambda r: len(r[2])) if index == 2 else itemgetter(index)
+    return sorted(rows, key=value, reverse=sort.startswith("-")), sort
+
+
+def filled(rows: list[Listed], scope: Scope, *, as_of: dt.date) -> list[CaseRow]:
+    """``rows`` (from ``listed``) with their facts as of the cutoff, in the same order: a page's
+    hundred cases read, not the item's thousands."""
     full = case_rows(
-        {row.number: row.klass for row in rows}, scope, as_of=as_of, missing={row.number: row.missing for row in rows}
+        {number: klass for number, klass, _lacks in rows},
+        scope,
+        as_of=as_of,
+        missing={number: lacks for number, _klass, lacks in rows},
     )
     by_number = {row.number: row for row in full}
-    return [by_number[row.number] for row in rows]
+    return [by_number[number] for number, _klass, _lacks in rows]
 
 
 def _facts_at_cutoff(case_ids: list[int], scope: Scope) -> dict[int, dict]:

@@ -163,8 +163,8 @@ def refresh(year: int, *, today: dt.date | None = None, force: bool = True) -> S
         code = region_score.region.code
         summary[code], detail[code] = {}, {}
         facts[_facts_key(code)] = {
-            "items": {
-                str(number): _detail_facts(score.detail)
+            **{
+                f"item:{number}": _detail_facts(score.detail)
                 for number, score in region_score.items.items()
                 if score.auto and score.detail is not None
             },
@@ -287,22 +287,42 @@ def _facts_key(code: str) -> str:
     return f"region:{code}"
 
 
-def region_facts(snapshot: ScoreSnapshot, codes: list[str] | None) -> dict[str, dict]:
+def _unpack(value: dict) -> dict:
+    """A county's stored facts as ``_board`` reads them: {"items": {number: facts}, "departments": […]}."""
+    return {
+        "items": {key.removeprefix("item:"): part for key, part in value.items() if key.startswith("item:") and part},
+        "departments": value.get("departments") or [],
+    }
+
+
+def region_facts(snapshot: ScoreSnapshot, codes: list[str] | None, parts: list[str] | None = None) -> dict[str, dict]:
     """The stored facts of the counties ``codes`` (None: every county), read from the row one
-    county at a time for a county's pages (a million cases' lists are megabytes for the city)."""
+    county at a time for a county's pages (a million cases' lists are megabytes for the city);
+    ``parts``: only these of the county's facts ("item:15", "departments"; None: all)."""
     if codes is None:
         found = ScoreSnapshot.objects.filter(pk=snapshot.pk).values_list("facts", flat=True).first() or {}
-        return {key.removeprefix("region:"): value for key, value in found.items()}
+        return {key.removeprefix("region:"): _unpack(value) for key, value in found.items()}
     result = {}
     for code in codes:
-        value = (
-            ScoreSnapshot.objects.filter(pk=snapshot.pk)
-            .annotate(part=KeyTransform(_facts_key(code), "facts"))
-            .values_list("part", flat=True)
-            .first()
-        )
+        rows = ScoreSnapshot.objects.filter(pk=snapshot.pk)
+        if parts is None:
+            value = rows.annotate(part=KeyTransform(_facts_key(code), "facts")).values_list("part", flat=True).first()
+        else:
+            # Each part taken out in PostgreSQL: the page decodes one item's lists, not the county's.
+            names = {f"part{index}": part for index, part in enumerate(parts)}
+            found = (
+                rows.annotate(
+                    **{
+                        alias: KeyTransform(part, KeyTransform(_facts_key(code), "facts"))
+                        for alias, part in names.items()
+                    }
+                )
+                .values(*names)
+                .first()
+            )
+            value = {part: found[alias] for alias, part in names.items()} if found else None
         if value:
-            result[code] = value
+            result[code] = _unpack(value)
     return result
 
 
@@ -348,7 +368,12 @@ EVERY = "*"
 
 
 def stored_board(
-    year: int, *, today: dt.date | None = None, check_marks: bool = True, facts: list[str] | str | None = None
+    year: int,
+    *,
+    today: dt.date | None = None,
+    check_marks: bool = True,
+    facts: list[str] | str | None = None,
+    parts: list[str] | None = None,
 ) -> StoredBoard:
     """The year's scoreboard from its snapshot with today's entries and overrides: what
     ``score_year(year, today=today)`` gives, without reading the ledger (see the module's doc for
@@ -356,10 +381,11 @@ def stored_board(
 
     ``facts``: the counties (codes, or ``EVERY``) whose automatic items carry their full detail
     (the case numbers by class, the periods, the departments' ranking) as the live scoring gives
-    it; the others carry only the rate the scoreboard shows."""
+    it; the others carry only the rate the scoreboard shows. ``parts``: only these facts of each
+    county (``region_facts``)."""
     q = question(year, today)
     snapshot, reason = _usable(q, today=today, check_marks=check_marks)
-    stored = region_facts(snapshot, None if facts == EVERY else list(facts)) if facts else {}
+    stored = region_facts(snapshot, None if facts == EVERY else list(facts), parts) if facts else {}
     return StoredBoard(_board(q, snapshot, stored), snapshot, reason, q)
 
 

@@ -79,12 +79,12 @@ def _board(request, year):
     return score_year(year, cutoff=_cutoff(request, year), today=_today())
 
 
-def _stored(request, year, facts=None):
+def _stored(request, year, facts=None, parts=None):
     """The default question's board from the stored snapshot (``snapshots.stored_board``), or
     None when the request asks another cutoff (scored live, as before)."""
     cutoff = _cutoff(request, year)
     if cutoff is None or cutoff == snapshots.question(year, _today()).planned:
-        return snapshots.stored_board(year, today=_today(), facts=facts)
+        return snapshots.stored_board(year, today=_today(), facts=facts, parts=parts)
     return None
 
 
@@ -203,7 +203,7 @@ def item_detail(request, year, code, number):
     else:
         form = EntryForm()
         status = 200
-    stored = _stored(request, year, facts=[region.code])
+    stored = _stored(request, year, facts=[region.code], parts=[f"item:{int(number)}"])
     board = stored.board if stored else _board(request, year)
     region_score = board.region(region.code)
     try:
@@ -276,10 +276,10 @@ def _case_page(board, score, sort: str | None, show: str | None, number):
     (department, dates, days late) every listed case's facts are read, as the export does."""
     key = (sort or "number").lstrip("-")
     if score.item.kind in (Item.Kind.TIMELINESS, Item.Kind.LEDGER) and key in drilldown.LISTED_SORTS:
-        rows = drilldown.listed_rows(score.detail)
+        rows = drilldown.listed(score.detail)
         if show:
-            rows = [row for row in rows if row.klass == show]
-        rows, sort = drilldown.sort_rows(rows, sort)
+            rows = [row for row in rows if row[1] == show]
+        rows, sort = drilldown.sort_listed(rows, sort)
         page = Paginator(rows, ROWS_PER_PAGE).get_page(number)
         page.object_list = drilldown.filled(list(page.object_list), board.scope, as_of=board.cutoff)
         return page, sort
@@ -307,7 +307,7 @@ def _columns(score) -> list[tuple[str, str]]:
 def item_cases_export(request, year, code, number):
     year = _year(year)
     region = _region_for(request, code)
-    stored = _stored(request, year, facts=[region.code])
+    stored = _stored(request, year, facts=[region.code], parts=[f"item:{int(number)}"])
     board = stored.board if stored else _board(request, year)
     try:
         score = board.region(region.code).items[int(number)]
