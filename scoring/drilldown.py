@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from operator import itemgetter
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
@@ -93,50 +92,56 @@ def sort_rows(rows: list[CaseRow], sort: str | None) -> tuple[list[CaseRow], str
     return known + [r for r in rows if value(r) is None], sort
 
 
-# The sorts that need no fact from the ledger: a page of the drill-down is sorted from the stored
-# lists and only its own rows are looked up (``listed`` then ``filled``).
-LISTED_SORTS = {"number": 0, "class": 1, "missing": 2}
-
-Listed = tuple[str, str, list[str]]  # (number, class, what it lacks)
+# The sorts that need no fact from the ledger: a page of the drill-down is cut from the stored
+# lists of case numbers and only its own rows are looked up (``listed``, ``sort_listed``, ``filled``).
+LISTED_SORTS = ("number", "class", "missing")
 
 
-def listed(detail: Timeliness | LedgerCompleteness) -> list[Listed]:
-    """The item's listed cases as (number, class, lacks): the rows ``timeliness_rows`` /
-    ``ledger_rows`` give, before their facts are looked up (plain tuples: tens of thousands at a
-    million cases)."""
+@dataclass
+class Listed:
+    """The cases an item lists, by number: their class and what they lack. Kept as one dict each
+    (no object per case: tens of thousands at a million cases, and the collector walks objects)."""
+
+    klasses: dict[str, str]
+    lacks: dict[str, list[str]]
+
+
+def listed(detail: Timeliness | LedgerCompleteness) -> Listed:
+    """The cases ``timeliness_rows`` / ``ledger_rows`` would give rows for, before their facts."""
     if isinstance(detail, Timeliness):
         klasses = dict.fromkeys(detail.closed_late, "closed_late")
         klasses.update(dict.fromkeys(detail.open_late, "open_late"))
         klasses.update(dict.fromkeys(detail.pending, "pending"))
-        none: list[str] = []
-        return [(number, klass, none) for number, klass in klasses.items()]
-    missing = {number: lacks for number, lacks in detail.incomplete}
-    return [(number, "incomplete", list(lacks)) for number, lacks in missing.items()]
+        return Listed(klasses, {})
+    lacks = {number: missing for number, missing in detail.incomplete}
+    return Listed(dict.fromkeys(lacks, "incomplete"), lacks)
 
 
-def sort_listed(rows: list[Listed], sort: str | None) -> tuple[list[Listed], str]:
-    """``sort_rows`` for the sorts of LISTED_SORTS, on ``listed`` tuples: the same order."""
+def sort_listed(found: Listed, sort: str | None, show: str | None = None) -> tuple[list[str], str]:
+    """The numbers in the order ``sort_rows`` gives their rows, for the sorts of LISTED_SORTS
+    (ties by number; numbers are unique), only those of class ``show`` if given."""
     sort = sort or "number"
-    key = sort.lstrip("-")
-    rows = sorted(rows, key=itemgetter(0))
+    key, descending = sort.lstrip("-"), sort.startswith("-")
+    numbers = sorted(found.klasses if not show else [n for n, k in found.klasses.items() if k == show])
     if key == "number":
-        return (rows[::-1] if sort.startswith("-") else rows), sort  # numbers are unique
-    index = LISTED_SORTS[key]
-    value = (lambda r: len(r[2])) if index == 2 else itemgetter(index)
-    return sorted(rows, key=value, reverse=sort.startswith("-")), sort
+        return (numbers[::-1] if descending else numbers), sort
+    if key == "class":
+        return sorted(numbers, key=found.klasses.__getitem__, reverse=descending), sort
+    lacks = found.lacks
+    return sorted(numbers, key=lambda n: len(lacks.get(n, ())), reverse=descending), sort
 
 
-def filled(rows: list[Listed], scope: Scope, *, as_of: dt.date) -> list[CaseRow]:
-    """``rows`` (from ``listed``) with their facts as of the cutoff, in the same order: a page's
-    hundred cases read, not the item's thousands."""
+def filled(numbers: list[str], found: Listed, scope: Scope, *, as_of: dt.date) -> list[CaseRow]:
+    """The rows of ``numbers`` (a page of ``sort_listed``) with their facts as of the cutoff, in
+    the same order: a page's hundred cases read, not the item's thousands."""
     full = case_rows(
-        {number: klass for number, klass, _lacks in rows},
+        {number: found.klasses[number] for number in numbers},
         scope,
         as_of=as_of,
-        missing={number: lacks for number, _klass, lacks in rows},
+        missing={number: list(found.lacks.get(number, [])) for number in numbers},
     )
     by_number = {row.number: row for row in full}
-    return [by_number[number] for number, _klass, _lacks in rows]
+    return [by_number[number] for number in numbers]
 
 
 def _facts_at_cutoff(case_ids: list[int], scope: Scope) -> dict[int, dict]:

@@ -261,17 +261,17 @@ def _restore(data: dict):
     """The detail object ``_detail_facts`` stored: equal to the one the live scoring built."""
     kind = data["kind"]
     if kind == "timeliness":
+        # The decoded lists as they are (freshly decoded, owned by nobody else): no copy per case.
         return Timeliness(
             on_time=data["on_time"],
-            closed_late=list(data["closed_late"]),
-            open_late=list(data["open_late"]),
-            pending=list(data["pending"]),
+            closed_late=data["closed_late"],
+            open_late=data["open_late"],
+            pending=data["pending"],
             judged_complete=data["judged_complete"],
         )
     if kind == "ledger":
-        return LedgerCompleteness(
-            total=data["total"], incomplete=[(number, list(missing)) for number, missing in data["incomplete"]]
-        )
+        # [number, lacks] pairs: read as the (number, lacks) tuples of the live scoring.
+        return LedgerCompleteness(total=data["total"], incomplete=data["incomplete"])
     return NoticeService(
         schedule=data["schedule"],
         periods_due=list(data["periods_due"]),

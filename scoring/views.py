@@ -276,12 +276,10 @@ def _case_page(board, score, sort: str | None, show: str | None, number):
     (department, dates, days late) every listed case's facts are read, as the export does."""
     key = (sort or "number").lstrip("-")
     if score.item.kind in (Item.Kind.TIMELINESS, Item.Kind.LEDGER) and key in drilldown.LISTED_SORTS:
-        rows = drilldown.listed(score.detail)
-        if show:
-            rows = [row for row in rows if row[1] == show]
-        rows, sort = drilldown.sort_listed(rows, sort)
-        page = Paginator(rows, ROWS_PER_PAGE).get_page(number)
-        page.object_list = drilldown.filled(list(page.object_list), board.scope, as_of=board.cutoff)
+        found = drilldown.listed(score.detail)
+        numbers, sort = drilldown.sort_listed(found, sort, show)
+        page = Paginator(numbers, ROWS_PER_PAGE).get_page(number)
+        page.object_list = drilldown.filled(list(page.object_list), found, board.scope, as_of=board.cutoff)
         return page, sort
     rows, sort = _case_rows(board, score, sort, show)
     return Paginator(rows, ROWS_PER_PAGE).get_page(number), sort
