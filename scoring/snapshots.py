@@ -39,7 +39,6 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Max
-from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
 from cases.models import Region, local_date
@@ -50,7 +49,17 @@ from .item13 import LedgerCompleteness
 from .item14 import NoticeService
 from .item15 import Timeliness
 from .ladders import points_str
-from .models import Assessment, AuditEvent, Item, ItemEntry, Override, RuleSet, ScoreSnapshot, Section
+from .models import (
+    Assessment,
+    AuditEvent,
+    Item,
+    ItemEntry,
+    Override,
+    RuleSet,
+    ScoreSnapshot,
+    Section,
+    SnapshotFacts,
+)
 from .results import DepartmentRank, Scoreboard, _item_json, _override_json, assemble, dumps, find_rule_set, score_year
 from .results import ItemScore as _ItemScore
 from .scope import make_scope, moment
@@ -122,9 +131,9 @@ def _iso(value) -> str | None:
 
 
 def _find(q: Question, *, full: bool = False) -> ScoreSnapshot | None:
-    found = ScoreSnapshot.objects.filter(year=q.year, rule_set=q.rule_set, cutoff=q.planned).defer("facts")
+    found = ScoreSnapshot.objects.filter(year=q.year, rule_set=q.rule_set, cutoff=q.planned)
     if not full:
-        found = found.defer("detail", "facts")
+        found = found.defer("detail")
     return found.first()
 
 
@@ -162,7 +171,7 @@ def refresh(year: int, *, today: dt.date | None = None, force: bool = True) -> S
     for region_score in board.regions:
         code = region_score.region.code
         summary[code], detail[code] = {}, {}
-        facts[_facts_key(code)] = {
+        facts[code] = {
             **{
                 f"item:{number}": _detail_facts(score.detail)
                 for number, score in region_score.items.items()
@@ -210,18 +219,20 @@ def refresh(year: int, *, today: dt.date | None = None, force: bool = True) -> S
         "marks": marks,
         "summary": summary,
         "detail": json.dumps(detail, ensure_ascii=False),
-        "facts": facts,
     }
     try:
         with transaction.atomic():
             snapshot, _created = ScoreSnapshot.objects.update_or_create(
                 year=year, rule_set=q.rule_set, cutoff=q.planned, defaults=values
             )
+            _store_facts(snapshot, facts)
     except IntegrityError:  # another process stored it meanwhile: ours is as good, write it over
-        snapshot = ScoreSnapshot.objects.get(year=year, rule_set=q.rule_set, cutoff=q.planned)
-        for name, value in values.items():
-            setattr(snapshot, name, value)
-        snapshot.save()
+        with transaction.atomic():
+            snapshot = ScoreSnapshot.objects.select_for_update().get(year=year, rule_set=q.rule_set, cutoff=q.planned)
+            for name, value in values.items():
+                setattr(snapshot, name, value)
+            snapshot.save()
+            _store_facts(snapshot, facts)
     forget(year)
     return snapshot
 
@@ -282,9 +293,14 @@ def _restore(data: dict):
     )
 
 
-def _facts_key(code: str) -> str:
-    # Not the bare code: a JSON key of digits is taken for an array index by Django's key lookups.
-    return f"region:{code}"
+def _store_facts(snapshot: ScoreSnapshot, facts: dict[str, dict]) -> None:
+    """The snapshot's facts as rows (in the caller's transaction with the snapshot's own row)."""
+    SnapshotFacts.objects.filter(snapshot=snapshot).delete()
+    SnapshotFacts.objects.bulk_create(
+        SnapshotFacts(snapshot=snapshot, region_code=code, part=part, data=data)
+        for code, parts in facts.items()
+        for part, data in parts.items()
+    )
 
 
 def _unpack(value: dict) -> dict:
@@ -296,34 +312,17 @@ def _unpack(value: dict) -> dict:
 
 
 def region_facts(snapshot: ScoreSnapshot, codes: list[str] | None, parts: list[str] | None = None) -> dict[str, dict]:
-    """The stored facts of the counties ``codes`` (None: every county), read from the row one
-    county at a time for a county's pages (a million cases' lists are megabytes for the city);
-    ``parts``: only these of the county's facts ("item:15", "departments"; None: all)."""
-    if codes is None:
-        found = ScoreSnapshot.objects.filter(pk=snapshot.pk).values_list("facts", flat=True).first() or {}
-        return {key.removeprefix("region:"): _unpack(value) for key, value in found.items()}
-    result = {}
-    for code in codes:
-        rows = ScoreSnapshot.objects.filter(pk=snapshot.pk)
-        if parts is None:
-            value = rows.annotate(part=KeyTransform(_facts_key(code), "facts")).values_list("part", flat=True).first()
-        else:
-            # Each part taken out in PostgreSQL: the page decodes one item's lists, not the county's.
-            names = {f"part{index}": part for index, part in enumerate(parts)}
-            found = (
-                rows.annotate(
-                    **{
-                        alias: KeyTransform(part, KeyTransform(_facts_key(code), "facts"))
-                        for alias, part in names.items()
-                    }
-                )
-                .values(*names)
-                .first()
-            )
-            value = {part: found[alias] for alias, part in names.items()} if found else None
-        if value:
-            result[code] = _unpack(value)
-    return result
+    """The stored facts of the counties ``codes`` (None: every county), only the ``parts`` given
+    ("item:15", "departments"; None: all): one indexed query reading only those rows."""
+    rows = SnapshotFacts.objects.filter(snapshot=snapshot)
+    if codes is not None:
+        rows = rows.filter(region_code__in=codes)
+    if parts is not None:
+        rows = rows.filter(part__in=parts)
+    found: dict[str, dict] = {}
+    for code, part, data in rows.values_list("region_code", "part", "data"):
+        found.setdefault(code, {})[part] = data
+    return {code: _unpack(value) for code, value in found.items()}
 
 
 def provisional_key(year: int) -> str:
