@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
@@ -278,8 +278,9 @@ def _case_page(board, score, sort: str | None, show: str | None, number):
     if score.item.kind in (Item.Kind.TIMELINESS, Item.Kind.LEDGER) and key in drilldown.LISTED_SORTS:
         found = drilldown.listed(score.detail)
         numbers, sort = drilldown.sort_listed(found, sort, show)
-        page = Paginator(numbers, ROWS_PER_PAGE).get_page(number)
-        page.object_list = drilldown.filled(list(page.object_list), found, board.scope, as_of=board.cutoff)
+        paged = Paginator(numbers, ROWS_PER_PAGE).get_page(number)
+        rows = drilldown.filled(list(paged.object_list), found, board.scope, as_of=board.cutoff)
+        page: Page[drilldown.CaseRow] = Page(rows, paged.number, paged.paginator)  # type: ignore[arg-type]
         return page, sort
     rows, sort = _case_rows(board, score, sort, show)
     return Paginator(rows, ROWS_PER_PAGE).get_page(number), sort

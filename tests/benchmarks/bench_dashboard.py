@@ -17,8 +17,11 @@ of a view and the slowest query's EXPLAIN (ANALYZE, BUFFERS). It also times one 
 stored scores (``scoring.snapshots.refresh``), which is what the beat task or the embedded
 timers pay off the request, and prints the load average before and after.
 
-The figures before a change: the same database copied before migrating, with the older code:
-    BENCH_CODE_ROOT=/work/main DATABASE_URL=… .venv/bin/python tests/benchmarks/bench_dashboard.py --views 3
+The figures before a change: the same database copied before migrating, with the older code
+(run from that checkout's directory: the working directory goes first on the import path, so
+from another checkout its code would be timed instead):
+    cd /work/main && BENCH_CODE_ROOT=/work/main DATABASE_URL=… \
+        .venv/bin/python /path/to/this/bench_dashboard.py --views 3
 """
 
 from __future__ import annotations
