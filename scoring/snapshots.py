@@ -24,6 +24,7 @@ A question other than the default (another cutoff or rule set) is scored live, a
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import hashlib
 import json
 import logging
@@ -405,9 +406,10 @@ def entered_mark(assessment: Assessment | None) -> int:
 def kept_export(stored: StoredBoard, name: str, build) -> bytes:
     """An export's bytes built once per state: kept in a file under MEDIA_ROOT named by the
     snapshot's version and the assessment's last audit event (an entry or an override changes
-    the points), so it works without Redis and across processes. ``name`` tells the export and
-    its arguments (the language included). Older versions of the snapshot's files are removed
-    when a new one is written; a file system that refuses the write only costs the rebuild."""
+    the points), so it works without Redis and across processes, built by one request at a time.
+    ``name`` tells the export and its arguments (the language included). Older versions of the
+    snapshot's files are removed when a new one is written; a file system that refuses the write
+    only costs the rebuild."""
     snapshot = stored.snapshot
     stamp = int(snapshot.computed_at.timestamp() * 1_000_000)
     version = f"{snapshot.pk}-{stamp}-{entered_mark(stored.board.assessment)}"
@@ -418,17 +420,30 @@ def kept_export(stored: StoredBoard, name: str, build) -> bytes:
         return path.read_bytes()
     except OSError:
         pass
-    body = build()
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.part")
-        partial.write_bytes(body)
-        os.replace(partial, path)
-        for other in root.glob(f"{stored.snapshot.pk}-*"):
-            if other != folder:
-                shutil.rmtree(other, ignore_errors=True)
+        lock = open(folder / f"{path.name}.lock", "a+b")  # noqa: SIM115 - closed by the with below
     except OSError as error:
         log.warning("score export not kept at %s: %s", path, error)
+        return build()
+    with lock:
+        # One build of a file at a time, across processes: the others wait, then read its bytes
+        # (at a million cases the scoreboard's lists are seconds to write).
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return path.read_bytes()
+        except OSError:
+            pass
+        body = build()
+        try:
+            partial = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.part")
+            partial.write_bytes(body)
+            os.replace(partial, path)
+        except OSError as error:
+            log.warning("score export not kept at %s: %s", path, error)
+    for other in root.glob(f"{snapshot.pk}-*"):
+        if other != folder:
+            shutil.rmtree(other, ignore_errors=True)
     return body
 
 
