@@ -234,6 +234,7 @@ def item_detail(request, year, code, number):
         request,
         "scoring/item.html",
         {
+            "computed_at": timezone.localtime(stored.snapshot.computed_at) if stored else None,
             "board": board,
             "r": region_score,
             "score": score,
