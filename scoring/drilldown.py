@@ -92,6 +92,58 @@ def sort_rows(rows: list[CaseRow], sort: str | None) -> tuple[list[CaseRow], str
     return known + [r for r in rows if value(r) is None], sort
 
 
+# The sorts that need no fact from the ledger: a page of the drill-down is cut from the stored
+# lists of case numbers and only its own rows are looked up (``listed``, ``sort_listed``, ``filled``).
+LISTED_SORTS = ("number", "class", "missing")
+
+
+@dataclass
+class Listed:
+    """The cases an item lists, by number: their class and what they lack. Kept as one dict each
+    (no object per case: tens of thousands at a million cases, and the collector walks objects)."""
+
+    klasses: dict[str, str]
+    lacks: dict[str, list[str]]
+
+
+def listed(detail: Timeliness | LedgerCompleteness) -> Listed:
+    """The cases ``timeliness_rows`` / ``ledger_rows`` would give rows for, before their facts."""
+    if isinstance(detail, Timeliness):
+        klasses = dict.fromkeys(detail.closed_late, "closed_late")
+        klasses.update(dict.fromkeys(detail.open_late, "open_late"))
+        klasses.update(dict.fromkeys(detail.pending, "pending"))
+        return Listed(klasses, {})
+    lacks = {number: missing for number, missing in detail.incomplete}
+    return Listed(dict.fromkeys(lacks, "incomplete"), lacks)
+
+
+def sort_listed(found: Listed, sort: str | None, show: str | None = None) -> tuple[list[str], str]:
+    """The numbers in the order ``sort_rows`` gives their rows, for the sorts of LISTED_SORTS
+    (ties by number; numbers are unique), only those of class ``show`` if given."""
+    sort = sort or "number"
+    key, descending = sort.lstrip("-"), sort.startswith("-")
+    numbers = sorted(found.klasses if not show else [n for n, k in found.klasses.items() if k == show])
+    if key == "number":
+        return (numbers[::-1] if descending else numbers), sort
+    if key == "class":
+        return sorted(numbers, key=found.klasses.__getitem__, reverse=descending), sort
+    lacks = found.lacks
+    return sorted(numbers, key=lambda n: len(lacks.get(n, ())), reverse=descending), sort
+
+
+def filled(numbers: list[str], found: Listed, scope: Scope, *, as_of: dt.date) -> list[CaseRow]:
+    """The rows of ``numbers`` (a page of ``sort_listed``) with their facts as of the cutoff, in
+    the same order: a page's hundred cases read, not the item's thousands."""
+    full = case_rows(
+        {number: found.klasses[number] for number in numbers},
+        scope,
+        as_of=as_of,
+        missing={number: list(found.lacks.get(number, [])) for number in numbers},
+    )
+    by_number = {row.number: row for row in full}
+    return [by_number[number] for number in numbers]
+
+
 def _facts_at_cutoff(case_ids: list[int], scope: Scope) -> dict[int, dict]:
     """Each case's head as the ledger stood at the end of the cutoff day."""
     facts: dict[int, dict] = {}

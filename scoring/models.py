@@ -316,3 +316,26 @@ class ScoreSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.year} {self.cutoff} @ {self.computed_at:%Y-%m-%d %H:%M}"
+
+
+class SnapshotFacts(models.Model):
+    """One county's facts of a snapshot, one part a row: an automatic item's detail ("item:15":
+    the case numbers by class; "item:13": what each incomplete case lacks; "item:14": the periods)
+    or the departments' ranking ("departments"). What the scoresheet, the item drill-downs and the
+    exports show, read by the part a page needs (``scoring.snapshots.region_facts``): at a million
+    cases a county's item 15 lists are tens of thousands of numbers, the city's megabytes."""
+
+    snapshot = models.ForeignKey(ScoreSnapshot, models.CASCADE, related_name="facts", verbose_name=_("score snapshot"))
+    region_code = models.CharField(_("region code"), max_length=12)
+    part = models.CharField(_("part"), max_length=24)
+    data = models.JSONField(_("facts"))
+
+    class Meta:
+        verbose_name = _("score snapshot facts")
+        verbose_name_plural = _("score snapshot facts")
+        constraints = [
+            models.UniqueConstraint(fields=["snapshot", "region_code", "part"], name="scoring_snapshot_facts_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.snapshot_id} {self.region_code} {self.part}"

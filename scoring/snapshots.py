@@ -24,12 +24,17 @@ A question other than the default (another cutoff or rule set) is scored live, a
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import hashlib
 import json
 import logging
+import os
+import shutil
+import threading
 import time
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache
@@ -41,11 +46,23 @@ from cases.models import Region, local_date
 from ledger.models import LedgerEntry
 from notices.models import Notice, NoticeSchedule
 
+from .item13 import LedgerCompleteness
+from .item14 import NoticeService
 from .item15 import Timeliness
 from .ladders import points_str
-from .models import Assessment, AuditEvent, Item, ItemEntry, Override, RuleSet, ScoreSnapshot, Section
+from .models import (
+    Assessment,
+    AuditEvent,
+    Item,
+    ItemEntry,
+    Override,
+    RuleSet,
+    ScoreSnapshot,
+    Section,
+    SnapshotFacts,
+)
+from .results import DepartmentRank, Scoreboard, _item_json, _override_json, assemble, dumps, find_rule_set, score_year
 from .results import ItemScore as _ItemScore
-from .results import Scoreboard, _item_json, _override_json, assemble, dumps, find_rule_set, score_year
 from .scope import make_scope, moment
 
 log = logging.getLogger(__name__)
@@ -151,9 +168,28 @@ def refresh(year: int, *, today: dt.date | None = None, force: bool = True) -> S
     board = score_year(year, today=q.day if q.as_of_today else None)
     summary: dict[str, dict] = {}
     detail: dict[str, dict] = {}
+    facts: dict[str, dict] = {}
     for region_score in board.regions:
         code = region_score.region.code
         summary[code], detail[code] = {}, {}
+        facts[code] = {
+            **{
+                f"item:{number}": _detail_facts(score.detail)
+                for number, score in region_score.items.items()
+                if score.auto and score.detail is not None
+            },
+            "departments": [
+                {
+                    "id": d.department_id,
+                    "name": d.name,
+                    "timeliness": _detail_facts(d.timeliness),
+                    "rank": d.rank,
+                    "points": None if d.points is None else str(d.points),
+                    "rule_gap": d.rule_gap,
+                }
+                for d in region_score.departments
+            ],
+        }
         for number, score in region_score.items.items():
             if not score.auto:
                 continue
@@ -190,13 +226,104 @@ def refresh(year: int, *, today: dt.date | None = None, force: bool = True) -> S
             snapshot, _created = ScoreSnapshot.objects.update_or_create(
                 year=year, rule_set=q.rule_set, cutoff=q.planned, defaults=values
             )
+            _store_facts(snapshot, facts)
     except IntegrityError:  # another process stored it meanwhile: ours is as good, write it over
-        snapshot = ScoreSnapshot.objects.get(year=year, rule_set=q.rule_set, cutoff=q.planned)
-        for name, value in values.items():
-            setattr(snapshot, name, value)
-        snapshot.save()
+        with transaction.atomic():
+            snapshot = ScoreSnapshot.objects.select_for_update().get(year=year, rule_set=q.rule_set, cutoff=q.planned)
+            for name, value in values.items():
+                setattr(snapshot, name, value)
+            snapshot.save()
+            _store_facts(snapshot, facts)
     forget(year)
     return snapshot
+
+
+def _detail_facts(detail) -> dict:
+    """An automatic item's detail as JSON: every field the pages and exports read (item 15's
+    per-case records for item 13 are the scoring's working state, not shown, and left out)."""
+    if isinstance(detail, Timeliness):
+        return {
+            "kind": "timeliness",
+            "on_time": detail.on_time,
+            "closed_late": list(detail.closed_late),
+            "open_late": list(detail.open_late),
+            "pending": list(detail.pending),
+            "judged_complete": detail.judged_complete,
+        }
+    if isinstance(detail, LedgerCompleteness):
+        return {
+            "kind": "ledger",
+            "total": detail.total,
+            "incomplete": [[number, list(missing)] for number, missing in detail.incomplete],
+        }
+    if isinstance(detail, NoticeService):
+        return {
+            "kind": "notices",
+            "schedule": detail.schedule,
+            "periods_due": list(detail.periods_due),
+            "periods_served": list(detail.periods_served),
+            "missing_periods": list(detail.missing_periods),
+            "notices": {key: list(ids) for key, ids in detail.notices.items()},
+            "periods_pending": list(detail.periods_pending),
+        }
+    raise TypeError(f"no stored form for {type(detail).__name__}")
+
+
+def _restore(data: dict):
+    """The detail object ``_detail_facts`` stored: equal to the one the live scoring built."""
+    kind = data["kind"]
+    if kind == "timeliness":
+        # The decoded lists as they are (freshly decoded, owned by nobody else): no copy per case.
+        return Timeliness(
+            on_time=data["on_time"],
+            closed_late=data["closed_late"],
+            open_late=data["open_late"],
+            pending=data["pending"],
+            judged_complete=data["judged_complete"],
+        )
+    if kind == "ledger":
+        # [number, lacks] pairs: read as the (number, lacks) tuples of the live scoring.
+        return LedgerCompleteness(total=data["total"], incomplete=data["incomplete"])
+    return NoticeService(
+        schedule=data["schedule"],
+        periods_due=list(data["periods_due"]),
+        periods_served=list(data["periods_served"]),
+        missing_periods=list(data["missing_periods"]),
+        notices={key: list(ids) for key, ids in data["notices"].items()},
+        periods_pending=list(data["periods_pending"]),
+    )
+
+
+def _store_facts(snapshot: ScoreSnapshot, facts: dict[str, dict]) -> None:
+    """The snapshot's facts as rows (in the caller's transaction with the snapshot's own row)."""
+    SnapshotFacts.objects.filter(snapshot=snapshot).delete()
+    SnapshotFacts.objects.bulk_create(
+        SnapshotFacts(snapshot=snapshot, region_code=code, part=part, data=data)
+        for code, parts in facts.items()
+        for part, data in parts.items()
+    )
+
+
+def _unpack(value: dict) -> dict:
+    """A county's stored facts as ``_board`` reads them: {"items": {number: facts}, "departments": […]}."""
+    return {
+        "items": {key.removeprefix("item:"): part for key, part in value.items() if key.startswith("item:") and part},
+        "departments": value.get("departments") or [],
+    }
+
+
+def region_facts(snapshot: ScoreSnapshot, codes: list[str] | None, parts: list[str] | None = None) -> dict[str, dict]:
+    """The stored facts of the counties ``codes`` (None: every county), only the ``parts`` given
+    ("item:15", "departments"; None: all): one indexed query reading only those rows."""
+    rows = SnapshotFacts.objects.filter(snapshot=snapshot)
+    if codes is not None:
+        rows = rows.filter(region_code__in=codes)
+    if parts is not None:
+        rows = rows.filter(part__in=parts)
+    found: dict[str, dict] = {}
+    for code, part, data in rows.values_list("region_code", "part", "data"):
+        found.setdefault(code, {})[part] = data
+    return {code: _unpack(value) for code, value in found.items()}
 
 
 def provisional_key(year: int) -> str:
@@ -234,15 +361,90 @@ class StoredBoard:
     board: Scoreboard
     snapshot: ScoreSnapshot
     stale: str  # why it may be behind the ledger ('' if not known to be)
+    question: Question | None = None
 
 
-def stored_board(year: int, *, today: dt.date | None = None, check_marks: bool = True) -> StoredBoard:
+EVERY = "*"
+
+
+def stored_board(
+    year: int,
+    *,
+    today: dt.date | None = None,
+    check_marks: bool = True,
+    facts: list[str] | str | None = None,
+    parts: list[str] | None = None,
+) -> StoredBoard:
     """The year's scoreboard from its snapshot with today's entries and overrides: what
     ``score_year(year, today=today)`` gives, without reading the ledger (see the module's doc for
-    when the snapshot is computed on the request)."""
+    when the snapshot is computed on the request).
+
+    ``facts``: the counties (codes, or ``EVERY``) whose automatic items carry their full detail
+    (the case numbers by class, the periods, the departments' ranking) as the live scoring gives
+    it; the others carry only the rate the scoreboard shows. ``parts``: only these facts of each
+    county (``region_facts``)."""
     q = question(year, today)
     snapshot, reason = _usable(q, today=today, check_marks=check_marks)
-    return StoredBoard(_board(q, snapshot), snapshot, reason)
+    stored = region_facts(snapshot, None if facts == EVERY else list(facts), parts) if facts else {}
+    return StoredBoard(_board(q, snapshot, stored), snapshot, reason, q)
+
+
+def with_facts(stored: StoredBoard, facts: list[str] | str) -> Scoreboard:
+    """The same snapshot's board with the full detail of the counties ``facts`` (or ``EVERY``)."""
+    assert stored.question is not None
+    codes = None if facts == EVERY else list(facts)
+    return _board(stored.question, stored.snapshot, region_facts(stored.snapshot, codes))
+
+
+def entered_mark(assessment: Assessment | None) -> int:
+    """The assessment's last audit event: every entry, override and attachment writes one."""
+    if assessment is None:
+        return 0
+    return AuditEvent.objects.filter(assessment=assessment).aggregate(last=Max("pk"))["last"] or 0
+
+
+def kept_export(stored: StoredBoard, name: str, build) -> bytes:
+    """An export's bytes built once per state: kept in a file under MEDIA_ROOT named by the
+    snapshot's version and the assessment's last audit event (an entry or an override changes
+    the points), so it works without Redis and across processes, built by one request at a time.
+    ``name`` tells the export and its arguments (the language included). Older versions of the
+    snapshot's files are removed when a new one is written; a file system that refuses the write
+    only costs the rebuild."""
+    snapshot = stored.snapshot
+    stamp = int(snapshot.computed_at.timestamp() * 1_000_000)
+    version = f"{snapshot.pk}-{stamp}-{entered_mark(stored.board.assessment)}"
+    root = Path(settings.MEDIA_ROOT) / "score-exports"
+    folder = root / version
+    path = folder / (hashlib.sha256(name.encode("utf-8")).hexdigest()[:32] + ".xlsx")
+    try:
+        return path.read_bytes()
+    except OSError:
+        pass
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        lock = open(folder / f"{path.name}.lock", "a+b")  # noqa: SIM115 - closed by the with below
+    except OSError as error:
+        log.warning("score export not kept at %s: %s", path, error)
+        return build()
+    with lock:
+        # One build of a file at a time, across processes: the others wait, then read its bytes
+        # (at a million cases the scoreboard's lists are seconds to write).
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return path.read_bytes()
+        except OSError:
+            pass
+        body = build()
+        try:
+            partial = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.part")
+            partial.write_bytes(body)
+            os.replace(partial, path)
+        except OSError as error:
+            log.warning("score export not kept at %s: %s", path, error)
+    for other in root.glob(f"{snapshot.pk}-*"):
+        if other != folder:
+            shutil.rmtree(other, ignore_errors=True)
+    return body
 
 
 def _usable(q: Question, *, today: dt.date | None, check_marks: bool, full: bool = False) -> tuple[ScoreSnapshot, str]:
@@ -266,34 +468,51 @@ def _inputs(q: Question):
     return entries, overrides
 
 
-def _board(q: Question, snapshot: ScoreSnapshot) -> Scoreboard:
+def _board(q: Question, snapshot: ScoreSnapshot, facts: dict[str, dict] | None = None) -> Scoreboard:
     sections = list(Section.objects.filter(rule_set=q.rule_set).order_by("number"))
-    items = list(Item.objects.filter(rule_set=q.rule_set).order_by("number"))
+    items = list(Item.objects.filter(rule_set=q.rule_set).order_by("number").prefetch_related("criteria"))
     regions = list(Region.objects.filter(level=Region.Level.COUNTY).order_by("code"))
     entries, overrides = _inputs(q)
+    facts = facts or {}
     automatic = {}
     for region in regions:
         stored = snapshot.summary.get(region.code, {})
+        details = facts.get(region.code, {}).get("items", {})
         for item in items:
             if not item.is_automatic:
                 continue
             found = stored.get(str(item.number))
             computed = Decimal(found["computed"]) if found and found["computed"] not in (None, "") else None
+            kept = details.get(str(item.number))
             automatic[(region.pk, item.number)] = _ItemScore(
                 item,
                 computed,
                 computed=computed,
                 rule_gap=bool(found and found.get("rule_gap")),
-                detail=StoredDetail(found.get("rate") if found else None),  # type: ignore[arg-type]
+                detail=_restore(kept) if kept else StoredDetail(found.get("rate") if found else None),  # type: ignore[arg-type]
             )
     # As of the day it was computed for: a large year's snapshot may be a refresh behind.
     scope = make_scope(q.year, snapshot.as_of, as_of_today=snapshot.as_of_today)
+    assembled = assemble(regions, sections, items, automatic, entries, overrides)
+    for region_score in assembled:
+        kept_departments = facts.get(region_score.region.code, {}).get("departments", [])
+        region_score.departments = [
+            DepartmentRank(
+                d["id"],
+                d["name"],
+                _restore(d["timeliness"]),
+                rank=d["rank"],
+                points=Decimal(d["points"]) if d["points"] not in (None, "") else None,
+                rule_gap=d["rule_gap"],
+            )
+            for d in kept_departments
+        ]
     return Scoreboard(
         year=q.year,
         scope=scope,
         rule_set=q.rule_set,
         assessment=q.assessment,
-        regions=assemble(regions, sections, items, automatic, entries, overrides),
+        regions=assembled,
         planned_cutoff=q.planned,
     )
 

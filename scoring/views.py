@@ -6,10 +6,10 @@ from collections.abc import Iterable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -77,6 +77,19 @@ def _today():
 def _board(request, year):
     """The year scored as the pages show it: as of today before the cutoff, else as of the cutoff."""
     return score_year(year, cutoff=_cutoff(request, year), today=_today())
+
+
+def _stored(request, year, facts=None, parts=None):
+    """The default question's board from the stored snapshot (``snapshots.stored_board``), or
+    None when the request asks another cutoff (scored live, as before)."""
+    cutoff = _cutoff(request, year)
+    if cutoff is None or cutoff == snapshots.question(year, _today()).planned:
+        return snapshots.stored_board(year, today=_today(), facts=facts, parts=parts)
+    return None
+
+
+def _language() -> str:
+    return translation.get_language() or ""
 
 
 def _chart(regions, width=960, bar_height=34, gap=12, label_width=130, top=28):
@@ -152,12 +165,14 @@ def scoreboard(request, year):
 def scoresheet(request, year, code):
     year = _year(year)
     region = _region_for(request, code)
-    board = _board(request, year)
+    stored = _stored(request, year, facts=[region.code])
+    board = stored.board if stored else _board(request, year)
     region_score = board.region(region.code)
     return render(
         request,
         "scoring/scoresheet.html",
         {
+            "computed_at": timezone.localtime(stored.snapshot.computed_at) if stored else None,
             "board": board,
             "r": region_score,
             "can_enter": services.can_enter(request.user),
@@ -188,7 +203,8 @@ def item_detail(request, year, code, number):
     else:
         form = EntryForm()
         status = 200
-    board = _board(request, year)
+    stored = _stored(request, year, facts=[region.code], parts=[f"item:{int(number)}"])
+    board = stored.board if stored else _board(request, year)
     region_score = board.region(region.code)
     try:
         score = region_score.items[int(number)]
@@ -213,12 +229,12 @@ def item_detail(request, year, code, number):
         attachments = Attachment.objects.filter(
             assessment=assessment, region=region, item_number=score.number
         ).select_related("uploaded_by")
-    rows, sort = _case_rows(board, score, request.GET.get("sort"), request.GET.get("show"))
-    page = Paginator(rows, ROWS_PER_PAGE).get_page(request.GET.get("page"))
+    page, sort = _case_page(board, score, request.GET.get("sort"), request.GET.get("show"), request.GET.get("page"))
     return render(
         request,
         "scoring/item.html",
         {
+            "computed_at": timezone.localtime(stored.snapshot.computed_at) if stored else None,
             "board": board,
             "r": region_score,
             "score": score,
@@ -255,6 +271,22 @@ def _case_rows(board, score, sort: str | None, show: str | None) -> tuple[list, 
     return drilldown.sort_rows(rows, sort)
 
 
+def _case_page(board, score, sort: str | None, show: str | None, number):
+    """A page of the cases behind item 13 or 15: sorted by number, class or what is missing, the
+    page is cut from the stored lists and only its rows are read from the ledger; sorted by a fact
+    (department, dates, days late) every listed case's facts are read, as the export does."""
+    key = (sort or "number").lstrip("-")
+    if score.item.kind in (Item.Kind.TIMELINESS, Item.Kind.LEDGER) and key in drilldown.LISTED_SORTS:
+        found = drilldown.listed(score.detail)
+        numbers, sort = drilldown.sort_listed(found, sort, show)
+        paged = Paginator(numbers, ROWS_PER_PAGE).get_page(number)
+        rows = drilldown.filled(list(paged.object_list), found, board.scope, as_of=board.cutoff)
+        page: Page[drilldown.CaseRow] = Page(rows, paged.number, paged.paginator)  # type: ignore[arg-type]
+        return page, sort
+    rows, sort = _case_rows(board, score, sort, show)
+    return Paginator(rows, ROWS_PER_PAGE).get_page(number), sort
+
+
 def _columns(score) -> list[tuple[str, str]]:
     """(sort key, header) of the drill-down table."""
     columns = [
@@ -275,15 +307,29 @@ def _columns(score) -> list[tuple[str, str]]:
 def item_cases_export(request, year, code, number):
     year = _year(year)
     region = _region_for(request, code)
-    board = _board(request, year)
+    stored = _stored(request, year, facts=[region.code], parts=[f"item:{int(number)}"])
+    board = stored.board if stored else _board(request, year)
     try:
         score = board.region(region.code).items[int(number)]
     except (KeyError, ValueError):
         raise Http404 from None
     if score.item.kind not in (Item.Kind.TIMELINESS, Item.Kind.LEDGER):
         raise Http404
-    rows, _sort = _case_rows(board, score, request.GET.get("sort"), request.GET.get("show"))
-    response = HttpResponse(item_cases_xlsx(board, region, score, rows, _columns(score)), content_type=XLSX)
+    sort, show = request.GET.get("sort"), request.GET.get("show")
+
+    def build() -> bytes:
+        rows, _sort = _case_rows(board, score, sort, show)
+        return item_cases_xlsx(board, region, score, rows, _columns(score))
+
+    if stored is None:
+        body = build()
+    else:
+        # One file per state and question: the sort and class as applied (unknown ones fall back).
+        applied = drilldown.sort_rows([], sort)[1]
+        known = show if show in drilldown.CLASS_LABELS else ""
+        name = f"item:{_language()}:{region.code}:{score.number}:{applied}:{known}"
+        body = snapshots.kept_export(stored, name, build)
+    response = HttpResponse(body, content_type=XLSX)
     response["Content-Disposition"] = f'attachment; filename="item{score.number}-{year}-{region.code}.xlsx"'
     return response
 
@@ -328,8 +374,16 @@ def attachment_download(request, pk):
 def scoreboard_export(request, year):
     year = _year(year)
     codes = _readable_codes(request)
-    board = _board(request, year)
-    response = HttpResponse(scoreboard_xlsx(board, codes), content_type=XLSX)
+    stored = _stored(request, year)
+    if stored is None:
+        body = scoreboard_xlsx(_board(request, year), codes)
+    else:
+        # Item 15's lists of every county are read only when the file is built.
+        name = "scoreboard:{}:{}".format(_language(), "*" if codes is None else ",".join(sorted(codes)))
+        body = snapshots.kept_export(
+            stored, name, lambda: scoreboard_xlsx(snapshots.with_facts(stored, snapshots.EVERY), codes)
+        )
+    response = HttpResponse(body, content_type=XLSX)
     response["Content-Disposition"] = f'attachment; filename="scores-{year}.xlsx"'
     return response
 
@@ -339,7 +393,17 @@ def scoreboard_export(request, year):
 def scoresheet_export(request, year, code):
     year = _year(year)
     region = _region_for(request, code)
-    board = _board(request, year)
-    response = HttpResponse(scoresheet_xlsx(board, board.region(region.code)), content_type=XLSX)
+    stored = _stored(request, year)
+    if stored is None:
+        board = _board(request, year)
+        body = scoresheet_xlsx(board, board.region(region.code))
+    else:
+        board = stored.board
+        body = snapshots.kept_export(
+            stored,
+            f"scoresheet:{_language()}:{region.code}",
+            lambda: scoresheet_xlsx(board, board.region(region.code)),
+        )
+    response = HttpResponse(body, content_type=XLSX)
     response["Content-Disposition"] = f'attachment; filename="scoresheet-{year}-{region.code}.xlsx"'
     return response

@@ -10,14 +10,18 @@ drafts one notice):
     dropdb -h 127.0.0.1 -U postgres bench_1m
 
 For each page (the dashboard per role, the scoreboard, the scores API, the outlook and trends
-pages, drafting one county-month's notice) it requests the page ``--views`` times with the Django
+pages, drafting one county-month's notice, the scoresheet, the item drill-downs (13, 14, 15; a
+second page, a class filter) and the XLSX exports) it requests the page ``--views`` times with the Django
 test client, one user, after one warm-up view, and prints p50/p95/max, the number of SQL queries
 of a view and the slowest query's EXPLAIN (ANALYZE, BUFFERS). It also times one refresh of the
 stored scores (``scoring.snapshots.refresh``), which is what the beat task or the embedded
 timers pay off the request, and prints the load average before and after.
 
-The figures before a change: the same database copied before migrating, with the older code:
-    BENCH_CODE_ROOT=/work/main DATABASE_URL=… .venv/bin/python tests/benchmarks/bench_dashboard.py --views 3
+The figures before a change: the same database copied before migrating, with the older code
+(run from that checkout's directory: the working directory goes first on the import path, so
+from another checkout its code would be timed instead):
+    cd /work/main && BENCH_CODE_ROOT=/work/main DATABASE_URL=… \
+        .venv/bin/python /path/to/this/bench_dashboard.py --views 3
 """
 
 from __future__ import annotations
@@ -197,6 +201,15 @@ def main():
         (f"scores API {year}", "city", "get", f"/api/v1/scores/{year}/", {}),
         (f"scores API {year} one county", "county", "get", f"/api/v1/scores/{year}/?region={county.code}", {}),
         (f"scores API {this_year}", "assessor", "get", f"/api/v1/scores/{this_year}/", {}),
+        (f"scoresheet {year}", "assessor", "get", f"/scoring/{year}/{county.code}/", {}),
+        (f"item 13 drill-down {year}", "assessor", "get", f"/scoring/{year}/{county.code}/items/13/", {}),
+        (f"item 14 drill-down {year}", "assessor", "get", f"/scoring/{year}/{county.code}/items/14/", {}),
+        (f"item 15 drill-down {year}", "assessor", "get", f"/scoring/{year}/{county.code}/items/15/", {}),
+        (f"item 15 page 2 {year}", "assessor", "get", f"/scoring/{year}/{county.code}/items/15/?page=2", {}),
+        (f"item 15 open late {year}", "assessor", "get", f"/scoring/{year}/{county.code}/items/15/?show=open_late", {}),
+        (f"scoreboard XLSX {year}", "assessor", "get", f"/scoring/{year}/scores.xlsx", {}),
+        (f"scoresheet XLSX {year}", "assessor", "get", f"/scoring/{year}/{county.code}/scoresheet.xlsx", {}),
+        (f"item 15 cases XLSX {year}", "assessor", "get", f"/scoring/{year}/{county.code}/items/15/cases.xlsx", {}),
         (f"outlook {this_year}", "county", "get", f"/scoring/{this_year}/{county.code}/outlook/", {}),
         (f"trends {year}", "city", "get", f"/scoring/trends/{year}/", {}),
         (f"notice draft {period}", "county", "post", f"/notices/regions/{county.code}/draft/", {"period": period}),

@@ -65,3 +65,10 @@ def history(make_case, county_a, dept_x, dept_x_user):
         return case
 
     return build
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path):
+    """The kept exports (scoring.snapshots.kept_export) and attachments go to the test's own
+    folder: a file kept by one test is never another test's answer."""
+    settings.MEDIA_ROOT = tmp_path / "media"
