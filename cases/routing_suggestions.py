@@ -16,6 +16,16 @@ than three, the category's usual departments in the region — or, for a region 
 city-wide among the departments that serve it — add a small share and fill the list. Scores are
 shares of the suggestions' total, best first. Everything is read as of ``now``: a case received,
 closed or returned later does not count (the benchmark trains on a year's first ten months).
+
+Two paths give those answers. The usual one reads the region's kept model
+(``cases.search.routing_model``: per term of the text and department, the summed votes of the
+cases holding the term, kept in the transaction of every case write): each department scores
+the sum over the text's telling terms of its weight divided by the number of the region's cases
+holding the term, in four queries whatever the history's size (the reason's counts and the
+similar cases come from the department's best term's row). The query path below — the region's
+most similar cases vote — answers for a region whose model is not built yet (a database that had
+cases before migration case_search 0003, until ``manage.py rebuild_routing_model``) and for a
+question about a moment before the model's ``as_of``.
 """
 
 from __future__ import annotations
