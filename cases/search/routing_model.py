@@ -148,45 +148,52 @@ class Delta:
             self.rows[(term, department_id)].weight += weight
 
     def write(self, *, fresh: bool = False) -> None:
-        """Merge into the rows (``fresh``: the region's rows were just deleted, only insert)."""
+        """Merge into the rows (``fresh``: the region's rows were just deleted, only insert).
+
+        A merge first inserts the rows it lacks (a concurrent writer's same new row is not an
+        error: the insert waits for it and leaves it), then locks its rows in key order and adds
+        its changes, so two writers of one region's rows add up and never deadlock on each other."""
         region_id, oldest = self.region_id, months_since(self.moment, MONTHS_KEPT)
-        terms = list(self.terms)
-        existing_terms: dict[str, RoutingTerm] = {}
-        if not fresh:
+        terms = sorted(self.terms)
+        keys = sorted(self.rows)
+        if fresh:
+            term_rows = [RoutingTerm(region_id=region_id, term=t, cases=0) for t in terms]
+            weight_rows = [
+                RoutingWeight(region_id=region_id, term=t, department_id=d, closed={}, similar=[]) for t, d in keys
+            ]
+        else:
+            RoutingTerm.objects.bulk_create(
+                [RoutingTerm(region_id=region_id, term=t, cases=0) for t in terms],
+                batch_size=BATCH,
+                ignore_conflicts=True,
+            )
+            RoutingWeight.objects.bulk_create(
+                [RoutingWeight(region_id=region_id, term=t, department_id=d, closed={}, similar=[]) for t, d in keys],
+                batch_size=BATCH,
+                ignore_conflicts=True,
+            )
+            term_rows, weight_rows = [], []
             for start in range(0, len(terms), 500):
-                for row in RoutingTerm.objects.select_for_update().filter(
-                    region_id=region_id, term__in=terms[start : start + 500]
-                ):
-                    existing_terms[row.term] = row
-        for row in existing_terms.values():
-            row.cases += self.terms[row.term]
-        RoutingTerm.objects.bulk_update(list(existing_terms.values()), ["cases"], batch_size=BATCH)
-        RoutingTerm.objects.bulk_create(
-            [
-                RoutingTerm(region_id=region_id, term=t, cases=n)
-                for t, n in self.terms.items()
-                if t not in existing_terms
-            ],
-            batch_size=BATCH,
-        )
-        keys = list(self.rows)
-        existing: dict[tuple[str, int], RoutingWeight] = {}
-        if not fresh and keys:
+                term_rows += (
+                    RoutingTerm.objects.select_for_update()
+                    .filter(region_id=region_id, term__in=terms[start : start + 500])
+                    .order_by("term")
+                )
+            wanted = set(keys)
             row_terms = sorted({t for t, _d in keys})
             departments = sorted({d for _t, d in keys})
             for start in range(0, len(row_terms), 500):
-                for row in RoutingWeight.objects.select_for_update().filter(
-                    region_id=region_id, term__in=row_terms[start : start + 500], department_id__in=departments
-                ):
-                    existing[(row.term, row.department_id)] = row
-        changed, new = [], []
-        for key, change in self.rows.items():
-            row = existing.get(key)
-            if row is None:
-                row = RoutingWeight(region_id=region_id, term=key[0], department_id=key[1], closed={}, similar=[])
-                new.append(row)
-            else:
-                changed.append(row)
+                weight_rows += [
+                    row
+                    for row in RoutingWeight.objects.select_for_update()
+                    .filter(region_id=region_id, term__in=row_terms[start : start + 500], department_id__in=departments)
+                    .order_by("term", "department_id")
+                    if (row.term, row.department_id) in wanted
+                ]
+        for term_row in term_rows:
+            term_row.cases += self.terms[term_row.term]
+        for row in weight_rows:
+            change = self.rows[(row.term, row.department_id)]
             row.weight += change.weight
             row.held = max(0, row.held + change.held)
             closed = Counter(row.closed)
@@ -195,8 +202,12 @@ class Delta:
             similar = {int(pk): number for pk, number in row.similar if int(pk) not in change.remove}
             similar.update(change.add)
             row.similar = [[pk, similar[pk]] for pk in sorted(similar, reverse=True)[:SIMILAR_KEPT]]
-        RoutingWeight.objects.bulk_update(changed, ["weight", "held", "closed", "similar"], batch_size=BATCH)
-        RoutingWeight.objects.bulk_create(new, batch_size=BATCH)
+        if fresh:
+            RoutingTerm.objects.bulk_create(term_rows, batch_size=BATCH)
+            RoutingWeight.objects.bulk_create(weight_rows, batch_size=BATCH)
+        else:
+            RoutingTerm.objects.bulk_update(term_rows, ["cases"], batch_size=BATCH)
+            RoutingWeight.objects.bulk_update(weight_rows, ["weight", "held", "closed", "similar"], batch_size=BATCH)
         if self.cases:
             RoutingModelRegion.objects.filter(region_id=region_id).update(cases=F("cases") + self.cases)
 
