@@ -150,9 +150,9 @@ class Delta:
     def write(self, *, fresh: bool = False) -> None:
         """Merge into the rows (``fresh``: the region's rows were just deleted, only insert).
 
-        A merge first inserts the rows it lacks (a concurrent writer's same new row is not an
-        error: the insert waits for it and leaves it), then locks its rows in key order and adds
-        its changes, so two writers of one region's rows add up and never deadlock on each other."""
+        A merge locks its rows (inserting those it lacks, ``_locked_rows``) and adds its changes,
+        so two writers of one region's rows add up; a case write touches one department's rows
+        (two for a reroute), in term order."""
         region_id, oldest = self.region_id, months_since(self.moment, MONTHS_KEPT)
         terms = sorted(self.terms)
         keys = sorted(self.rows)
@@ -162,34 +162,28 @@ class Delta:
                 RoutingWeight(region_id=region_id, term=t, department_id=d, closed={}, similar=[]) for t, d in keys
             ]
         else:
-            RoutingTerm.objects.bulk_create(
-                [RoutingTerm(region_id=region_id, term=t, cases=0) for t in terms],
-                batch_size=BATCH,
-                ignore_conflicts=True,
+            term_rows = _locked_rows(
+                RoutingTerm,
+                lambda names: RoutingTerm.objects.filter(region_id=region_id, term__in=names).order_by("term"),
+                lambda names: [RoutingTerm(region_id=region_id, term=t, cases=0) for t in names],
+                terms,
             )
-            RoutingWeight.objects.bulk_create(
-                [RoutingWeight(region_id=region_id, term=t, department_id=d, closed={}, similar=[]) for t, d in keys],
-                batch_size=BATCH,
-                ignore_conflicts=True,
-            )
-            term_rows, weight_rows = [], []
-            for start in range(0, len(terms), 500):
-                term_rows += (
-                    RoutingTerm.objects.select_for_update()
-                    .filter(region_id=region_id, term__in=terms[start : start + 500])
-                    .order_by("term")
+            weight_rows = []
+            by_department: dict[int, list[str]] = defaultdict(list)
+            for term, department_id in keys:
+                by_department[department_id].append(term)
+            for department_id, names in sorted(by_department.items()):
+                weight_rows += _locked_rows(
+                    RoutingWeight,
+                    lambda names, d=department_id: RoutingWeight.objects.filter(
+                        region_id=region_id, department_id=d, term__in=names
+                    ).order_by("term"),
+                    lambda names, d=department_id: [
+                        RoutingWeight(region_id=region_id, term=t, department_id=d, closed={}, similar=[])
+                        for t in names
+                    ],
+                    names,
                 )
-            wanted = set(keys)
-            row_terms = sorted({t for t, _d in keys})
-            departments = sorted({d for _t, d in keys})
-            for start in range(0, len(row_terms), 500):
-                weight_rows += [
-                    row
-                    for row in RoutingWeight.objects.select_for_update()
-                    .filter(region_id=region_id, term__in=row_terms[start : start + 500], department_id__in=departments)
-                    .order_by("term", "department_id")
-                    if (row.term, row.department_id) in wanted
-                ]
         for term_row in term_rows:
             term_row.cases += self.terms[term_row.term]
         for row in weight_rows:
@@ -210,6 +204,21 @@ class Delta:
             RoutingWeight.objects.bulk_update(weight_rows, ["weight", "held", "closed", "similar"], batch_size=BATCH)
         if self.cases:
             RoutingModelRegion.objects.filter(region_id=region_id).update(cases=F("cases") + self.cases)
+
+
+def _locked_rows(model, select, make, names: list[str]) -> list:
+    """The rows of these terms, locked (in term order); those missing are inserted first — a
+    concurrent writer's same new row is not an error: the insert waits for it and leaves it."""
+    rows = []
+    for start in range(0, len(names), 500):
+        chunk = names[start : start + 500]
+        found = list(select(chunk).select_for_update())
+        missing = sorted(set(chunk) - {row.term for row in found})
+        if missing:
+            model.objects.bulk_create(make(missing), batch_size=BATCH, ignore_conflicts=True)
+            found += list(select(missing).select_for_update())
+        rows += found
+    return rows
 
 
 # -- building ---------------------------------------------------------------------------------------

@@ -17,7 +17,8 @@ baseline "the category's most frequent department in the county", and suggestion
 for the query path over the history (``--path history``, the suggestion before the kept model) and
 for the kept model rebuilt as of the cutoff (``--path model``; the default ``both`` runs the two) —
 first with the caches empty (each region's word shares and category counts read once), then again
-with them filled, as a running server has them.
+with them filled, as a running server has them. ``--writes N`` then times what keeping the model
+adds to a case write (it adds 4N cases to the database).
 """
 
 from __future__ import annotations
@@ -166,6 +167,72 @@ def measure(path: str, ask, tests, cutoff, n: int) -> None:
     )
 
 
+def time_writes(n: int) -> None:
+    """What keeping the model adds to a case write: n cases created, routed and resolved through
+    the services with the model's receivers connected and disconnected, interleaved twice."""
+    import statistics
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.db.models.signals import post_init, post_save
+
+    from cases import services
+    from cases.models import Case, Category, Channel, Department, Region
+    from cases.search import routing_model
+    from cases.users import create_user
+    from scoring.load_vocabulary import TOPICS, describe
+
+    region = Region.objects.get(code="411528")
+    office = create_user("bench_routing_office", role="county_office", region=region, password="x-bench-1")[0]
+    department = Department.objects.filter(region=region, active=True).first()
+    handler = create_user("bench_routing_dept", role="department", department=department, password="x-bench-1")[0]
+    category, channel = Category.objects.get(code="factors"), Channel.objects.first()
+    rng = random.Random(3)
+    pdf = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+
+    def one() -> float:
+        started = time.perf_counter()
+        case = services.create_case(
+            by=office,
+            region=region,
+            enterprise_name="息县测试纺织有限公司",
+            credit_code_value="91411528MA46H6U16J",
+            category=category,
+            channel=channel,
+            description=describe(rng.choice(TOPICS), rng),
+        )
+        case = services.assign(case, by=office, department=department)
+        services.resolve(
+            case,
+            by=handler,
+            result="已协调供电公司完成增容改造，企业已恢复生产",
+            evidence=[SimpleUploadedFile("说明.pdf", pdf, content_type="application/pdf")],
+        )
+        return (time.perf_counter() - started) * 1000
+
+    receivers = [
+        (post_init, routing_model._remember, "case_routing_model_loaded"),
+        (post_save, routing_model.case_saved, "case_routing_model_saved"),
+    ]
+    results: dict[str, list[float]] = {}
+    for _round in range(2):
+        for label, connected in (("with the model", True), ("without", False)):
+            if not connected:
+                for signal, receiver, uid in receivers:
+                    signal.disconnect(receiver, sender=Case, dispatch_uid=uid)
+            try:
+                results.setdefault(label, []).extend(one() for _ in range(n))
+            finally:
+                if not connected:
+                    for signal, receiver, uid in receivers:
+                        signal.connect(receiver, sender=Case, dispatch_uid=uid)
+    with_model, without = statistics.median(results["with the model"]), statistics.median(results["without"])
+    print(
+        f"a case written (create + assign + resolve, 3 transactions), median of {2 * n}: "
+        f"{with_model:.1f} ms keeping the routing model, {without:.1f} ms without: "
+        f"+{(with_model / without - 1) * 100:.1f} %; load average {os.getloadavg()}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cases", type=int, default=50_000)
@@ -177,6 +244,9 @@ def main() -> None:
         choices=["both", "history", "model"],
         default="both",
         help="the query path over the history (before), the kept model rebuilt as of the cutoff (after), or both",
+    )
+    parser.add_argument(
+        "--writes", type=int, default=0, help="cases written to time keeping the model (adds cases; 0: none)"
     )
     args = parser.parse_args()
     import django
@@ -192,6 +262,8 @@ def main() -> None:
     evaluate(
         args.sample, None if args.demo else args.year, ["history", "model"] if args.path == "both" else [args.path]
     )
+    if args.writes:
+        time_writes(args.writes)
 
 
 if __name__ == "__main__":
