@@ -15,57 +15,87 @@ def mark_regions_with_history(apps, schema_editor):
     State = apps.get_model("case_search", "RoutingModelRegion")
     now = timezone.now()
     with_cases = Region.objects.filter(Exists(Case.objects.filter(region_id=OuterRef("pk"))))
-    State.objects.bulk_create([State(region_id=pk, ready=False, as_of=now) for pk in with_cases.values_list("pk", flat=True)])
+    State.objects.bulk_create(
+        [State(region_id=pk, ready=False, as_of=now) for pk in with_cases.values_list("pk", flat=True)]
+    )
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('case_search', '0002_region_case_index'),
-        ('cases', '0011_deskpages_indexes'),
+        ("case_search", "0002_region_case_index"),
+        ("cases", "0011_deskpages_indexes"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='RoutingModelRegion',
+            name="RoutingModelRegion",
             fields=[
-                ('region', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='+', serialize=False, to='cases.region')),
-                ('ready', models.BooleanField(default=False)),
-                ('as_of', models.DateTimeField()),
-                ('cases', models.PositiveIntegerField(default=0)),
+                (
+                    "region",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="+",
+                        serialize=False,
+                        to="cases.region",
+                    ),
+                ),
+                ("ready", models.BooleanField(default=False)),
+                ("as_of", models.DateTimeField()),
+                ("cases", models.PositiveIntegerField(default=0)),
             ],
             options={
-                'db_table': 'case_routing_region',
+                "db_table": "case_routing_region",
             },
         ),
         migrations.CreateModel(
-            name='RoutingTerm',
+            name="RoutingTerm",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('term', models.CharField(max_length=64)),
-                ('cases', models.IntegerField(default=0)),
-                ('region', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='cases.region')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("term", models.CharField(max_length=64)),
+                ("cases", models.IntegerField(default=0)),
+                (
+                    "region",
+                    models.ForeignKey(
+                        db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name="+", to="cases.region"
+                    ),
+                ),
             ],
             options={
-                'db_table': 'case_routing_term',
-                'constraints': [models.UniqueConstraint(fields=('region', 'term'), name='case_routing_term_unique')],
+                "db_table": "case_routing_term",
+                "constraints": [models.UniqueConstraint(fields=("region", "term"), name="case_routing_term_unique")],
             },
         ),
         migrations.CreateModel(
-            name='RoutingWeight',
+            name="RoutingWeight",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('term', models.CharField(max_length=64)),
-                ('weight', models.FloatField(default=0.0)),
-                ('held', models.IntegerField(default=0)),
-                ('closed', models.JSONField(default=dict)),
-                ('similar', models.JSONField(default=list)),
-                ('department', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='cases.department')),
-                ('region', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='cases.region')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("term", models.CharField(max_length=64)),
+                ("weight", models.FloatField(default=0.0)),
+                ("held", models.IntegerField(default=0)),
+                ("closed", models.JSONField(default=dict)),
+                ("similar", models.JSONField(default=list)),
+                (
+                    "department",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="cases.department",
+                    ),
+                ),
+                (
+                    "region",
+                    models.ForeignKey(
+                        db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name="+", to="cases.region"
+                    ),
+                ),
             ],
             options={
-                'db_table': 'case_routing_weight',
-                'constraints': [models.UniqueConstraint(fields=('region', 'term', 'department'), name='case_routing_weight_unique')],
+                "db_table": "case_routing_weight",
+                "constraints": [
+                    models.UniqueConstraint(fields=("region", "term", "department"), name="case_routing_weight_unique")
+                ],
             },
         ),
         migrations.RunPython(mark_regions_with_history, migrations.RunPython.noop),
