@@ -16,6 +16,16 @@ than three, the category's usual departments in the region — or, for a region 
 city-wide among the departments that serve it — add a small share and fill the list. Scores are
 shares of the suggestions' total, best first. Everything is read as of ``now``: a case received,
 closed or returned later does not count (the benchmark trains on a year's first ten months).
+
+Two paths give those answers. The usual one reads the region's kept model
+(``cases.search.routing_model``: per term of the text and department, the summed votes of the
+cases holding the term, kept in the transaction of every case write): each department scores
+the sum over the text's telling terms of its weight divided by the number of the region's cases
+holding the term, in four queries whatever the history's size (the reason's counts and the
+similar cases come from the department's best term's row). The query path below — the region's
+most similar cases vote — answers for a region whose model is not built yet (a database that had
+cases before migration case_search 0003, until ``manage.py rebuild_routing_model``) and for a
+question about a moment before the model's ``as_of``.
 """
 
 from __future__ import annotations
@@ -32,11 +42,23 @@ from django.utils.translation import gettext as _
 from ledger.models import LedgerEntry
 
 from .models import CLOSED_STATES, Case, Category, Department, Region, State, local_date
+from .search.models import RoutingModelRegion, RoutingTerm, RoutingWeight
 from .search.query import matching, ranked, word_shares
+from .search.routing_model import (
+    ASKING_WORDS,
+    EXPLAINED_FACTOR,
+    HALF_LIFE_DAYS,
+    HISTORY_DAYS,
+    LATE_FACTOR,
+    ON_TIME,
+    OPEN_WEIGHT,
+    RETURN_WEIGHT,
+    case_terms,
+    months_since,
+    scale,
+)
 from .search.segment import STOPWORDS, document_words
 
-HISTORY_DAYS = 730
-HALF_LIFE_DAYS = 180
 SIMILAR_CASES = 40  # the most similar cases that vote
 CANDIDATES = 1000  # the newest cases sharing a word with the text, of which the most similar vote
 # The first window of case ids looked in (cases.search.query.ranked): one county's share of the
@@ -55,15 +77,8 @@ COMMON_MIN_SAMPLE = 200
 COMMON_SECONDS = 6 * 3600
 CATEGORY_SECONDS = 3600
 MAX_WORDS = 8  # the longest words of the text: the rarer ones, and a bounded OR query
-# Words of the asking itself, in most texts whatever the topic: they find everything, tell nothing.
-ASKING_WORDS = frozenset(
-    "希望 申请 迟迟 一直 多次 给予 答复 恳请 请求 部门 尽快 正常 生产 经营 生产经营 办理 缓慢 不到 到位 "
-    "不清 不清楚 清楚 反复 周期 过长 时限 未果 材料 政策 资金 补贴 项目 我们 本企业 负责人 来电 走访 了解".split()
-)
 CATEGORY_WEIGHT = 0.15
 LIMIT = 3
-
-ON_TIME, LATE_FACTOR, EXPLAINED_FACTOR, OPEN_WEIGHT, RETURN_WEIGHT = 1.0, 0.5, 0.6, 0.3, -1.0
 
 
 @dataclass
@@ -198,6 +213,9 @@ def _routed_counts(region_id: int | None, category_id: int, now: dt.datetime) ->
     return counts
 
 
+MODEL_TERMS = 16  # the longest terms of a text looked up in the model (one indexed query)
+
+
 def suggest(
     *,
     region: Region,
@@ -211,8 +229,123 @@ def suggest(
 ) -> list[Suggestion]:
     """Up to ``limit`` departments for a case of this region, category and text, best first.
 
+    Read from the region's kept model (``cases.search.routing_model``) in a bounded number of
+    queries whatever the history's size; a region whose model is not built, or a question about a
+    moment before the model's ``as_of``, takes the query path over the history instead.
+
     ``visible_cases``: a queryset of the cases the asking user may see; only their numbers are
     given as ``similar`` (the scores may learn from any case of the region)."""
+    arguments = dict(
+        region=region,
+        description=description,
+        now=now,
+        category=category,
+        visible_cases=visible_cases,
+        exclude_departments=exclude_departments,
+        exclude_case=exclude_case,
+        limit=limit,
+    )
+    state = RoutingModelRegion.objects.filter(region_id=region.pk).first()
+    if state is None or not state.ready or now < state.as_of:
+        return _from_history(**arguments)
+    return _from_model(state, **arguments)
+
+
+def _from_model(
+    state: RoutingModelRegion,
+    *,
+    region: Region,
+    description: str,
+    now: dt.datetime,
+    category: Category | None,
+    visible_cases,
+    exclude_departments,
+    exclude_case: int | None,
+    limit: int,
+) -> list[Suggestion]:
+    """Each department scores the sum, over the text's telling terms, of its weight on the term
+    divided by how many of the region's cases hold the term (a rare term says more); the rows of
+    its best term give its similar cases and the counts of the reason. (``exclude_case``: a case
+    being rerouted is in the model; its own votes are for departments excluded anyway.)"""
+    candidates = {
+        d.pk: d
+        for d in Department.objects.serving(region.pk)
+        .filter(active=True)
+        .exclude(pk__in=list(exclude_departments))
+        .select_related("region")
+    }
+    if not candidates:
+        return []
+    terms = case_terms(description)[:MODEL_TERMS]
+    frequency = (
+        dict(RoutingTerm.objects.filter(region_id=region.pk, term__in=terms).values_list("term", "cases"))
+        if terms
+        else {}
+    )
+    common = COMMON_SHARE * state.cases if state.cases >= COMMON_MIN_SAMPLE else None
+    telling = {t: n for t, n in frequency.items() if n > 0 and (common is None or n <= common)}
+    rows = (
+        RoutingWeight.objects.filter(
+            region_id=region.pk, term__in=list(telling), department_id__in=list(candidates)
+        ).values_list("term", "department_id", "weight", "held", "closed", "similar")
+        if telling
+        else []
+    )
+    unit = 1.0 / scale(now)
+    first_month, last_month = months_since(now - dt.timedelta(days=365), 1), months_since(now, 1)
+    tallies: dict[int, _Tally] = defaultdict(_Tally)
+    best: dict[int, float] = {}
+    for term, department_id, weight, held, closed, similar in rows:
+        part = weight * unit / telling[term]
+        tally = tallies[department_id]
+        tally.score += part
+        if part > 0 and part > best.get(department_id, 0.0):
+            best[department_id] = part
+            tally.similar = [(part, number, pk) for pk, number in similar]
+            tally.handled = held
+            tally.closed_last_year = sum(n for m, n in (closed or {}).items() if first_month <= m <= last_month)
+    if sum(1 for t in tallies.values() if t.score > 0) < limit:  # the text alone does not fill the list
+        for department_id, share in _category_shares(region, category, candidates, now).items():
+            tallies[department_id].score += CATEGORY_WEIGHT * share
+    return _ranked(tallies, candidates, category, visible_cases, limit)
+
+
+def _ranked(tallies, candidates, category, visible_cases, limit) -> list[Suggestion]:
+    ranked = sorted(
+        ((pk, t) for pk, t in tallies.items() if t.score > 0),
+        key=lambda item: (-item[1].score, -item[1].handled, candidates[item[0]].name),
+    )[:limit]
+    total = sum(t.score for _pk, t in ranked) or 1.0
+    visible = _visible_ids(visible_cases, [pk for _d, t in ranked for _c, _n, pk in t.similar])
+    return [
+        Suggestion(
+            department=candidates[pk],
+            score=round(t.score / total, 3),
+            similar=[
+                number
+                for _c, number, case_pk in sorted(t.similar, key=lambda s: -s[0])
+                if visible is None or case_pk in visible
+            ][:5],
+            closed_last_year=t.closed_last_year,
+            handled=t.handled,
+            category_name=category.name if category else "",
+        )
+        for pk, t in ranked
+    ]
+
+
+def _from_history(
+    *,
+    region: Region,
+    description: str,
+    now: dt.datetime,
+    category: Category | None = None,
+    visible_cases=None,
+    exclude_departments=(),
+    exclude_case: int | None = None,
+    limit: int = LIMIT,
+) -> list[Suggestion]:
+    """The query path: the region's most similar cases of the history vote (the module's docstring)."""
     candidates = {
         d.pk: d
         for d in Department.objects.serving(region.pk)
@@ -251,27 +384,7 @@ def suggest(
     if sum(1 for t in tallies.values() if t.score > 0) < limit:  # the text alone does not fill the list
         for department_id, share in _category_shares(region, category, candidates, now).items():
             tallies[department_id].score += CATEGORY_WEIGHT * share
-    ranked = sorted(
-        ((pk, t) for pk, t in tallies.items() if t.score > 0),
-        key=lambda item: (-item[1].score, -item[1].handled, candidates[item[0]].name),
-    )[:limit]
-    total = sum(t.score for _pk, t in ranked) or 1.0
-    visible = _visible_ids(visible_cases, [pk for _d, t in ranked for _c, _n, pk in t.similar])
-    return [
-        Suggestion(
-            department=candidates[pk],
-            score=round(t.score / total, 3),
-            similar=[
-                number
-                for _c, number, case_pk in sorted(t.similar, key=lambda s: -s[0])
-                if visible is None or case_pk in visible
-            ][:5],
-            closed_last_year=t.closed_last_year,
-            handled=t.handled,
-            category_name=category.name if category else "",
-        )
-        for pk, t in ranked
-    ]
+    return _ranked(tallies, candidates, category, visible_cases, limit)
 
 
 def _visible_ids(visible_cases, ids: list[int]) -> set[int] | None:

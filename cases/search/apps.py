@@ -8,4 +8,4 @@ class CaseSearchConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import index  # noqa: F401  (connects the receivers that keep the index current)
+        from . import index, routing_model  # noqa: F401  (connect the receivers that keep them current)

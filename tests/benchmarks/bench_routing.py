@@ -14,8 +14,11 @@ first moment of those two months, so they learn only from the months before (a c
 returned later does not count either). A test case's right answer is the department that closed
 it (routed first time or after a 退单). Printed: top-1 and top-3 accuracy, the same for the
 baseline "the category's most frequent department in the county", and suggestion p50/p95 —
+for the query path over the history (``--path history``, the suggestion before the kept model) and
+for the kept model rebuilt as of the cutoff (``--path model``; the default ``both`` runs the two) —
 first with the caches empty (each region's word shares and category counts read once), then again
-with them filled, as a running server has them.
+with them filled, as a running server has them. ``--writes N`` then times what keeping the model
+adds to a case write (it adds 4N cases to the database).
 """
 
 from __future__ import annotations
@@ -26,7 +29,6 @@ import os
 import random
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,11 +57,14 @@ def load(args) -> None:
     print(f"loaded {Case.objects.count()} cases in {time.monotonic() - started:.0f} s")
 
 
-def evaluate(sample: int, year: int | None) -> None:
+def evaluate(sample: int, year: int | None, paths: list[str]) -> None:
+    from django.db import connection
     from django.db.models import Count, Max
 
     from cases.models import CLOSED_STATES, Case, local_date, local_midnight
-    from cases.routing_suggestions import suggest
+    from cases.routing_suggestions import _from_history, suggest
+    from cases.search.models import RoutingModelRegion, RoutingWeight
+    from cases.search.routing_model import rebuild
 
     if year:  # a generated year: November and December
         first_test_month, end = dt.date(year, 11, 1), local_midnight(dt.date(year + 1, 1, 1))
@@ -89,41 +94,142 @@ def evaluate(sample: int, year: int | None) -> None:
     for region_id, category_id, department_id, _n in rows:
         usual.setdefault((region_id, category_id), []).append(department_id)
 
-    top1 = top3 = base1 = base3 = empty = 0
-    timings: list[float] = []
-    reasons: Counter = Counter()
-    for case in tests:
-        started = time.perf_counter()
-        suggestions = suggest(region=case.region, description=case.description, category=case.category, now=cutoff)
-        timings.append((time.perf_counter() - started) * 1000)
-        ids = [s.department.pk for s in suggestions]
-        top1 += ids[:1] == [case.department_id]
-        top3 += case.department_id in ids[:3]
-        empty += not ids
-        baseline = usual.get((case.region_id, case.category_id), [])
-        base1 += baseline[:1] == [case.department_id]
-        base3 += case.department_id in baseline[:3]
-        if suggestions:
-            reasons[suggestions[0].reason.split(" ")[0]] += 1
     n = len(tests) or 1
     print(
         f"trained on {training} cases received before {first_test_month}; tested on {len(tests)} closed cases "
         f"received from then on"
     )
-    print(f"suggestions: top-1 {top1 / n:.1%}, top-3 {top3 / n:.1%} (none offered: {empty})")
+    base1 = base3 = 0
+    for case in tests:
+        baseline = usual.get((case.region_id, case.category_id), [])
+        base1 += baseline[:1] == [case.department_id]
+        base3 += case.department_id in baseline[:3]
     print(f"baseline (the category's usual department): top-1 {base1 / n:.1%}, top-3 {base3 / n:.1%}")
+
+    def history(**kwargs):
+        return _from_history(exclude_departments=(), exclude_case=None, visible_cases=None, limit=3, **kwargs)
+
+    for path in paths:
+        if path == "model":
+            # The kept model as of the cutoff: what a server would hold on that day.
+            started = time.monotonic()
+            learned = rebuild(as_of=cutoff)
+            rows = RoutingWeight.objects.count()
+            print(
+                f"[model] rebuilt as of {first_test_month} from {learned} cases in {time.monotonic() - started:.1f} s "
+                f"({rows} term × department rows)"
+            )
+            ask = suggest
+        else:
+            ask = history
+        measure(path, ask, tests, cutoff, n)
+        if path == "model":
+            queries = count_queries(connection, ask, tests[:20], cutoff)
+            ready = RoutingModelRegion.objects.filter(ready=True).count()
+            print(f"[model] queries per suggestion (caches filled): {queries}; regions built: {ready}")
+
+
+def count_queries(connection, ask, tests, cutoff) -> str:
+    from django.test.utils import CaptureQueriesContext
+
+    counts = []
+    for case in tests:
+        with CaptureQueriesContext(connection) as captured:
+            ask(region=case.region, description=case.description, category=case.category, now=cutoff)
+        counts.append(len(captured.captured_queries))
+    return f"min {min(counts, default=0)}, max {max(counts, default=0)}"
+
+
+def measure(path: str, ask, tests, cutoff, n: int) -> None:
+    top1 = top3 = empty = 0
+    timings: list[float] = []
+    for case in tests:
+        started = time.perf_counter()
+        suggestions = ask(region=case.region, description=case.description, category=case.category, now=cutoff)
+        timings.append((time.perf_counter() - started) * 1000)
+        ids = [s.department.pk for s in suggestions]
+        top1 += ids[:1] == [case.department_id]
+        top3 += case.department_id in ids[:3]
+        empty += not ids
+    print(f"[{path}] suggestions: top-1 {top1 / n:.1%}, top-3 {top3 / n:.1%} (none offered: {empty})")
     print(
-        f"a suggestion, caches empty at first: p50 {percentile(timings, 0.5):.1f} ms, "
-        f"p95 {percentile(timings, 0.95):.1f} ms, max {max(timings):.1f} ms"
+        f"[{path}] a suggestion, caches empty at first: p50 {percentile(timings, 0.5):.1f} ms, "
+        f"p95 {percentile(timings, 0.95):.1f} ms, max {max(timings, default=0):.1f} ms"
     )
     warm: list[float] = []
     for case in tests:
         started = time.perf_counter()
-        suggest(region=case.region, description=case.description, category=case.category, now=cutoff)
+        ask(region=case.region, description=case.description, category=case.category, now=cutoff)
         warm.append((time.perf_counter() - started) * 1000)
     print(
-        f"a suggestion, caches filled: p50 {percentile(warm, 0.5):.1f} ms, p95 {percentile(warm, 0.95):.1f} ms, "
-        f"max {max(warm):.1f} ms; load average {os.getloadavg()}"
+        f"[{path}] a suggestion, caches filled: p50 {percentile(warm, 0.5):.1f} ms, "
+        f"p95 {percentile(warm, 0.95):.1f} ms, max {max(warm, default=0):.1f} ms; load average {os.getloadavg()}"
+    )
+
+
+def time_writes(n: int) -> None:
+    """What keeping the model adds to a case write: n cases created, routed and resolved through
+    the services with the model's receivers connected and disconnected, interleaved twice."""
+    import statistics
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.db.models.signals import post_init, post_save
+
+    from cases import services
+    from cases.models import Case, Category, Channel, Department, Region
+    from cases.search import routing_model
+    from cases.users import create_user
+    from scoring.load_vocabulary import TOPICS, describe
+
+    region = Region.objects.get(code="411528")
+    office = create_user("bench_routing_office", role="county_office", region=region, password="x-bench-1")[0]
+    department = Department.objects.filter(region=region, active=True).first()
+    handler = create_user("bench_routing_dept", role="department", department=department, password="x-bench-1")[0]
+    category, channel = Category.objects.get(code="factors"), Channel.objects.first()
+    rng = random.Random(3)
+    pdf = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+
+    def one() -> float:
+        started = time.perf_counter()
+        case = services.create_case(
+            by=office,
+            region=region,
+            enterprise_name="息县测试纺织有限公司",
+            credit_code_value="91411528MA46H6U16J",
+            category=category,
+            channel=channel,
+            description=describe(rng.choice(TOPICS), rng),
+        )
+        case = services.assign(case, by=office, department=department)
+        services.resolve(
+            case,
+            by=handler,
+            result="已协调供电公司完成增容改造，企业已恢复生产",
+            evidence=[SimpleUploadedFile("说明.pdf", pdf, content_type="application/pdf")],
+        )
+        return (time.perf_counter() - started) * 1000
+
+    receivers = [
+        (post_init, routing_model._remember, "case_routing_model_loaded"),
+        (post_save, routing_model.case_saved, "case_routing_model_saved"),
+    ]
+    results: dict[str, list[float]] = {}
+    for _round in range(2):
+        for label, connected in (("with the model", True), ("without", False)):
+            if not connected:
+                for signal, receiver, uid in receivers:
+                    signal.disconnect(receiver, sender=Case, dispatch_uid=uid)
+            try:
+                results.setdefault(label, []).extend(one() for _ in range(n))
+            finally:
+                if not connected:
+                    for signal, receiver, uid in receivers:
+                        signal.connect(receiver, sender=Case, dispatch_uid=uid)
+    with_model, without = statistics.median(results["with the model"]), statistics.median(results["without"])
+    print(
+        f"a case written (create + assign + resolve, 3 transactions), median of {2 * n}: "
+        f"{with_model:.1f} ms keeping the routing model, {without:.1f} ms without: "
+        f"+{(with_model / without - 1) * 100:.1f} %; load average {os.getloadavg()}"
     )
 
 
@@ -133,6 +239,15 @@ def main() -> None:
     parser.add_argument("--year", type=int, default=2025)
     parser.add_argument("--demo", action="store_true", help="the demo data (seed_demo) instead of a generated year")
     parser.add_argument("--sample", type=int, default=1000, help="test cases asked about")
+    parser.add_argument(
+        "--path",
+        choices=["both", "history", "model"],
+        default="both",
+        help="the query path over the history (before), the kept model rebuilt as of the cutoff (after), or both",
+    )
+    parser.add_argument(
+        "--writes", type=int, default=0, help="cases written to time keeping the model (adds cases; 0: none)"
+    )
     args = parser.parse_args()
     import django
 
@@ -144,7 +259,11 @@ def main() -> None:
     from django.db import connection
 
     print(connection.vendor)
-    evaluate(args.sample, None if args.demo else args.year)
+    evaluate(
+        args.sample, None if args.demo else args.year, ["history", "model"] if args.path == "both" else [args.path]
+    )
+    if args.writes:
+        time_writes(args.writes)
 
 
 if __name__ == "__main__":

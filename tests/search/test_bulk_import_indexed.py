@@ -17,3 +17,14 @@ def test_a_bulk_imported_case_is_found_by_its_words(city_user):
     assert summary["created"] > 0 and not summary.get("errors")
     found = list(search(Case.objects.all(), "纺织").values_list("ref", flat=True))
     assert "411522-2024-T001" in found
+
+
+def test_a_bulk_imported_case_is_learned_by_the_routing_model(city_user):
+    from cases.search.models import RoutingTerm
+    from cases.search.routing_model import case_terms
+
+    run_import(EXAMPLE, by=city_user, dry_run=False, write_path="bulk")
+    case = Case.objects.get(ref="411522-2024-T001")
+    terms = case_terms(case.description)
+    learned = dict(RoutingTerm.objects.filter(region=case.region, term__in=terms).values_list("term", "cases"))
+    assert terms and set(learned) == set(terms) and all(n >= 1 for n in learned.values())

@@ -40,6 +40,7 @@ from cases.models import (
 )
 from cases.search.index import document_row
 from cases.search.models import SearchDocument
+from cases.search.routing_model import learn_cases
 from ledger.chain import check_chain, link
 from ledger.completeness import lacks, stages_of
 from ledger.heads import Replay, replay
@@ -175,6 +176,8 @@ class Command(BaseCommand):
                     [*HEAD_FIELDS, "complete", "missing", *VERIFIED_FIELDS, "stages"],
                     head_rows,
                 )
+                # The routing model, as the case saves of the services keep it (cases.search.routing_model).
+                learn_cases([c["id"] for c in case_rows])
             written += size
             entries_written += len(entry_rows)
             self.stdout.write(f"{written} cases, {entries_written} ledger entries, {time.monotonic() - started:.1f} s")

@@ -1,0 +1,364 @@
+"""The kept routing model: per region, what the cases holding each term say for each department.
+
+A routing suggestion (``cases.routing_suggestions``) reads the rows of the few terms of a new
+text instead of querying the region's history. Every case of a region adds, for each term of its
+description (``document_words`` without stopwords, ``ASKING_WORDS`` and one-character words), to
+the row (region, term, department that has it):
+
+- closed on time by the department: +1 (an explanation reply ×0.6); closed late: half of that;
+- still with the department (assigned, not yet closed): +0.3;
+- returned by the department (退单): −1 — the department said the text was not its remit;
+
+each scaled by 2^((day − ``EPOCH``) / ``HALF_LIFE_DAYS``): a vote weighs twice as much as one a
+half-life older, and the rows need no rewriting as time passes (a question divides by the scale of
+its own moment). ``RoutingTerm`` counts the cases holding a term (its document frequency).
+
+Kept current in the transaction of every write: a case's ``post_save`` takes back the vote it
+had when loaded and adds the one it has now (intake, routing, closing, a 退单); writers that
+bypass ``save()`` call ``learn_cases`` (``generate_load``; a bulk import through
+``after_bulk_import``). ``rebuild`` (``manage.py rebuild_routing_model``) builds a region from its
+last ``HISTORY_DAYS`` of cases as of a moment: a region that had cases before the model existed is
+marked not ready (migration 0003) and answers by the query path until it is built.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.db.models import F
+from django.db.models.signals import post_init, post_save
+from django.dispatch import receiver
+from django.utils import timezone
+
+from cases.models import CLOSED_STATES, Case, Region, State, local_date
+from cases.signals import after_bulk_import
+from ledger.models import LedgerEntry
+
+from .models import RoutingModelRegion, RoutingTerm, RoutingWeight
+from .segment import STOPWORDS, document_words
+
+HISTORY_DAYS = 730
+HALF_LIFE_DAYS = 180
+EPOCH = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+ON_TIME, LATE_FACTOR, EXPLAINED_FACTOR, OPEN_WEIGHT, RETURN_WEIGHT = 1.0, 0.5, 0.6, 0.3, -1.0
+# Words of the asking itself, in most texts whatever the topic: they find everything, tell nothing.
+ASKING_WORDS = frozenset(
+    "希望 申请 迟迟 一直 多次 给予 答复 恳请 请求 部门 尽快 正常 生产 经营 生产经营 办理 缓慢 不到 到位 "
+    "不清 不清楚 清楚 反复 周期 过长 时限 未果 材料 政策 资金 补贴 项目 我们 本企业 负责人 来电 走访 了解".split()
+)
+SIMILAR_KEPT = 3  # case ids kept per row
+MONTHS_KEPT = 13
+BATCH = 2000
+_FIELDS = ("state", "department_id", "received_at", "closed_at", "due_date")
+
+
+def scale(moment: dt.datetime) -> float:
+    """2^((moment − EPOCH) / half-life): a vote's weight relative to one at the epoch."""
+    return 2.0 ** ((moment - EPOCH).total_seconds() / 86400 / HALF_LIFE_DAYS)
+
+
+def case_terms(description: str) -> list[str]:
+    """The terms a text is learned and asked by, without repeats, longest first."""
+    words = [
+        w
+        for w in dict.fromkeys(document_words(description))
+        if 1 < len(w) <= 64 and w not in STOPWORDS and w not in ASKING_WORDS
+    ]
+    return sorted(words, key=len, reverse=True)
+
+
+def month_of(moment: dt.datetime) -> str:
+    return local_date(moment).strftime("%Y-%m")
+
+
+def months_since(moment: dt.datetime, months: int) -> str:
+    """The first month key of the ``months`` months ending with ``moment``'s."""
+    day = local_date(moment)
+    index = day.year * 12 + day.month - 1 - (months - 1)
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+@dataclass(frozen=True)
+class Vote:
+    department_id: int
+    weight: float  # already scaled
+    closed_month: str | None  # the month it was closed in, for a closed case
+
+
+def vote(state, department_id, received_at, closed_at, due_date, as_of: dt.datetime | None = None) -> Vote | None:
+    """What a case in this state says for the department that has it (``as_of``: a case closed
+    at or after it counts as not closed, as the query path does)."""
+    if department_id is None:
+        return None
+    if state in CLOSED_STATES and closed_at is not None and (as_of is None or closed_at < as_of):
+        on_time = due_date is None or local_date(closed_at) <= due_date
+        weight = ON_TIME if on_time else ON_TIME * LATE_FACTOR
+        if state == State.EXPLAINED:
+            weight *= EXPLAINED_FACTOR
+        return Vote(department_id, weight * scale(closed_at), month_of(closed_at))
+    if state == State.ASSIGNED and received_at is not None:
+        return Vote(department_id, OPEN_WEIGHT * scale(received_at), None)
+    return None
+
+
+@dataclass
+class _Change:
+    weight: float = 0.0
+    held: int = 0
+    closed: Counter = field(default_factory=Counter)
+    add: dict[int, str] = field(default_factory=dict)  # case id → number
+    remove: set[int] = field(default_factory=set)
+
+
+class Delta:
+    """Changes to a region's rows, gathered in memory and written in a few statements."""
+
+    def __init__(self, region_id: int, moment: dt.datetime) -> None:
+        self.region_id = region_id
+        self.moment = moment  # months older than MONTHS_KEPT before it are dropped
+        self.terms: Counter = Counter()
+        self.rows: dict[tuple[str, int], _Change] = defaultdict(_Change)
+        self.cases = 0
+
+    def add_case(self, terms) -> None:
+        self.cases += 1
+        for term in terms:
+            self.terms[term] += 1
+
+    def add_vote(self, terms, v: Vote, sign: int, case_id: int, number: str) -> None:
+        for term in terms:
+            change = self.rows[(term, v.department_id)]
+            change.weight += sign * v.weight
+            change.held += sign
+            if v.closed_month:
+                change.closed[v.closed_month] += sign
+            if sign > 0:
+                change.add[case_id] = number
+                change.remove.discard(case_id)
+            else:
+                change.remove.add(case_id)
+                change.add.pop(case_id, None)
+
+    def add_return(self, terms, department_id: int, moment: dt.datetime) -> None:
+        weight = RETURN_WEIGHT * scale(moment)
+        for term in terms:
+            self.rows[(term, department_id)].weight += weight
+
+    def write(self, *, fresh: bool = False) -> None:
+        """Merge into the rows (``fresh``: the region's rows were just deleted, only insert).
+
+        A merge locks its rows (inserting those it lacks, ``_locked_rows``) and adds its changes,
+        so two writers of one region's rows add up; a case write touches one department's rows
+        (two for a reroute), in term order."""
+        region_id, oldest = self.region_id, months_since(self.moment, MONTHS_KEPT)
+        terms = sorted(self.terms)
+        keys = sorted(self.rows)
+        if fresh:
+            term_rows = [RoutingTerm(region_id=region_id, term=t, cases=0) for t in terms]
+            weight_rows = [
+                RoutingWeight(region_id=region_id, term=t, department_id=d, closed={}, similar=[]) for t, d in keys
+            ]
+        else:
+            term_rows = _locked_rows(
+                RoutingTerm,
+                lambda names: RoutingTerm.objects.filter(region_id=region_id, term__in=names).order_by("term"),
+                lambda names: [RoutingTerm(region_id=region_id, term=t, cases=0) for t in names],
+                terms,
+            )
+            weight_rows = []
+            by_department: dict[int, list[str]] = defaultdict(list)
+            for term, department_id in keys:
+                by_department[department_id].append(term)
+            for department_id, names in sorted(by_department.items()):
+                weight_rows += _locked_rows(
+                    RoutingWeight,
+                    lambda names, d=department_id: RoutingWeight.objects.filter(
+                        region_id=region_id, department_id=d, term__in=names
+                    ).order_by("term"),
+                    lambda names, d=department_id: [
+                        RoutingWeight(region_id=region_id, term=t, department_id=d, closed={}, similar=[])
+                        for t in names
+                    ],
+                    names,
+                )
+        for term_row in term_rows:
+            term_row.cases += self.terms[term_row.term]
+        for row in weight_rows:
+            change = self.rows[(row.term, row.department_id)]
+            row.weight += change.weight
+            row.held = max(0, row.held + change.held)
+            closed = Counter(row.closed)
+            closed.update(change.closed)
+            row.closed = {m: n for m, n in sorted(closed.items()) if n > 0 and m >= oldest}
+            similar = {int(pk): number for pk, number in row.similar if int(pk) not in change.remove}
+            similar.update(change.add)
+            row.similar = [[pk, similar[pk]] for pk in sorted(similar, reverse=True)[:SIMILAR_KEPT]]
+        if fresh:
+            RoutingTerm.objects.bulk_create(term_rows, batch_size=BATCH)
+            RoutingWeight.objects.bulk_create(weight_rows, batch_size=BATCH)
+        else:
+            RoutingTerm.objects.bulk_update(term_rows, ["cases"], batch_size=BATCH)
+            RoutingWeight.objects.bulk_update(weight_rows, ["weight", "held", "closed", "similar"], batch_size=BATCH)
+        if self.cases:
+            RoutingModelRegion.objects.filter(region_id=region_id).update(cases=F("cases") + self.cases)
+
+
+def _locked_rows(model, select, make, names: list[str]) -> list:
+    """The rows of these terms, locked (in term order); those missing are inserted first — a
+    concurrent writer's same new row is not an error: the insert waits for it and leaves it."""
+    rows = []
+    for start in range(0, len(names), 500):
+        chunk = names[start : start + 500]
+        found = list(select(chunk).select_for_update())
+        missing = sorted(set(chunk) - {row.term for row in found})
+        if missing:
+            model.objects.bulk_create(make(missing), batch_size=BATCH, ignore_conflicts=True)
+            found += list(select(missing).select_for_update())
+        rows += found
+    return rows
+
+
+# -- building ---------------------------------------------------------------------------------------
+
+
+def _learn(delta: Delta, rows: list[dict], as_of: dt.datetime | None, memo: dict[str, list[str]]) -> None:
+    """Add these cases (field values by attname) and their returns before ``as_of`` to the delta."""
+    terms_of: dict[int, list[str]] = {}
+    for case in rows:
+        text = case["description"] or ""
+        terms = memo.get(text)
+        if terms is None:
+            terms = memo[text] = case_terms(text)
+            if len(memo) > 50_000:
+                memo.clear()
+        terms_of[case["id"]] = terms
+        delta.add_case(terms)
+        v = vote(*(case[f] for f in _FIELDS), as_of=as_of)
+        if v is not None:
+            delta.add_vote(terms, v, +1, case["id"], case["number"])
+    returns = LedgerEntry.objects.filter(case_id__in=list(terms_of), action="return")
+    if as_of is not None:
+        returns = returns.filter(occurred_at__lt=as_of)
+    for case_id, payload, occurred_at in returns.values_list("case_id", "payload", "occurred_at"):
+        department_id = (payload or {}).get("department")
+        if department_id:
+            delta.add_return(terms_of[case_id], department_id, occurred_at)
+
+
+_VALUES = ("id", "number", "description", *_FIELDS)
+
+
+def rebuild(region: Region | None = None, *, as_of: dt.datetime | None = None, batch: int = BATCH) -> int:
+    """Build the model of one region (or every one) from its cases received in the ``HISTORY_DAYS``
+    before ``as_of`` (now when None), counting only what happened before it. One transaction per
+    region; returns how many cases were learned from."""
+    as_of = as_of or timezone.now()
+    learned = 0
+    for one in [region] if region is not None else list(Region.objects.order_by("pk")):
+        with transaction.atomic():
+            RoutingModelRegion.objects.update_or_create(
+                region=one, defaults={"ready": True, "as_of": as_of, "cases": 0}
+            )
+            RoutingWeight.objects.filter(region=one).delete()
+            RoutingTerm.objects.filter(region=one).delete()
+            delta, memo, last = Delta(one.pk, as_of), {}, 0
+            history = Case.objects.filter(
+                region=one, received_at__gte=as_of - dt.timedelta(days=HISTORY_DAYS), received_at__lt=as_of
+            ).order_by("pk")
+            while rows := list(history.filter(pk__gt=last).values(*_VALUES)[:batch]):
+                _learn(delta, rows, as_of, memo)
+                last = rows[-1]["id"]
+            delta.write(fresh=True)
+            learned += delta.cases
+    return learned
+
+
+def _learning(region_id: int, moment: dt.datetime) -> bool:
+    """Whether writes to this region go into its model: a region without a model row had no cases
+    when the model came (migration 0003 marked those that had), so it starts learning now."""
+    state = RoutingModelRegion.objects.filter(region_id=region_id).values_list("ready", flat=True).first()
+    if state is None:
+        RoutingModelRegion.objects.get_or_create(region_id=region_id, defaults={"ready": True, "as_of": moment})
+        return True
+    return state
+
+
+def learn_cases(ids) -> int:
+    """Add new cases written without ``save()`` (in the caller's transaction), as they are now."""
+    ids = sorted(ids)
+    now = timezone.now()
+    learned = 0
+    for start in range(0, len(ids), BATCH):
+        rows = list(Case.objects.filter(pk__in=ids[start : start + BATCH]).values("region_id", *_VALUES))
+        by_region: dict[int, list[dict]] = defaultdict(list)
+        for row in rows:
+            by_region[row["region_id"]].append(row)
+        for region_id, region_rows in sorted(by_region.items()):
+            if not _learning(region_id, now):
+                continue
+            delta = Delta(region_id, now)
+            _learn(delta, region_rows, None, {})
+            delta.write()
+            learned += delta.cases
+    return learned
+
+
+# -- keeping it current -----------------------------------------------------------------------------
+
+_UNKNOWN = object()
+_WATCHED = frozenset({"state", "department", "department_id", "closed_at", "due_date", "received_at"})
+
+
+@receiver(post_init, sender=Case, dispatch_uid="case_routing_model_loaded")
+def _remember(sender, instance: Case, **kwargs) -> None:
+    """The case's fields as loaded (never a query: a deferred field makes it unknown)."""
+    values = instance.__dict__  # (``_state.adding`` is still true here, even for a loaded row)
+    if values.get("id") is None:
+        instance._routing_before = None
+        return
+    if any(f not in values for f in _FIELDS):
+        instance._routing_before = _UNKNOWN
+        return
+    instance._routing_before = tuple(values[f] for f in _FIELDS)
+
+
+@receiver(post_save, sender=Case, dispatch_uid="case_routing_model_saved")
+def case_saved(sender, instance: Case, created: bool, raw: bool = False, update_fields=None, **kwargs) -> None:
+    """Take back the vote the case had and add the one it has now, in the saving transaction."""
+    if raw:
+        return
+    before = getattr(instance, "_routing_before", _UNKNOWN)
+    after = tuple(getattr(instance, f) for f in _FIELDS)
+    instance._routing_before = after
+    if not created and update_fields is not None and not _WATCHED.intersection(update_fields):
+        return
+    if before is _UNKNOWN:
+        before = after if not created else None  # loaded partially: nothing known to take back
+    old = vote(*before) if before else None
+    new = vote(*after)
+    returned_by = before[1] if before and before[1] and after[1] is None else None
+    if not created and old == new and returned_by is None:
+        return
+    now = timezone.now()
+    if not _learning(instance.region_id, now):
+        return
+    terms = case_terms(instance.description)
+    delta = Delta(instance.region_id, now)
+    if created:
+        delta.add_case(terms)
+    if old is not None and old != new:
+        delta.add_vote(terms, old, -1, instance.pk, instance.number)
+    if new is not None and old != new:
+        delta.add_vote(terms, new, +1, instance.pk, instance.number)
+    if returned_by is not None:
+        delta.add_return(terms, returned_by, now)
+    delta.write()
+
+
+@receiver(after_bulk_import, dispatch_uid="case_routing_model_bulk_import")
+def _learn_bulk_import(sender, *, case_ids, **kwargs) -> None:
+    """Cases a bulk import wrote without ``post_save``: learned in the import's transaction."""
+    learn_cases(case_ids)
