@@ -278,8 +278,19 @@ def rebuild(region: Region | None = None, *, as_of: dt.datetime | None = None, b
 
 def _learning(region_id: int, moment: dt.datetime) -> bool:
     """Whether writes to this region go into its model: a region without a model row had no cases
-    when the model came (migration 0003 marked those that had), so it starts learning now."""
-    state = RoutingModelRegion.objects.filter(region_id=region_id).values_list("ready", flat=True).first()
+    when the model came (migration 0003 marked those that had), so it starts learning now.
+
+    The region's row is locked first, as ``rebuild`` locks it (``update_or_create``) for its whole
+    transaction: a write waits for a rebuild under way and then adds its change to the rebuilt rows
+    (the rebuild read the case as it was before this write), or a rebuild waits for the write and
+    reads the case as written — never counted twice or missed. Writes of one region take turns
+    from here to their commit (they already did on the rows of shared terms)."""
+    state = (
+        RoutingModelRegion.objects.select_for_update()
+        .filter(region_id=region_id)
+        .values_list("ready", flat=True)
+        .first()
+    )
     if state is None:
         RoutingModelRegion.objects.get_or_create(region_id=region_id, defaults={"ready": True, "as_of": moment})
         return True
@@ -359,6 +370,7 @@ def case_saved(sender, instance: Case, created: bool, raw: bool = False, update_
 
 
 @receiver(after_bulk_import, dispatch_uid="case_routing_model_bulk_import")
-def _learn_bulk_import(sender, *, case_ids, **kwargs) -> None:
-    """Cases a bulk import wrote without ``post_save``: learned in the import's transaction."""
-    learn_cases(case_ids)
+def _learn_bulk_import(sender, *, cases, **kwargs) -> None:
+    """A batch of cases a bulk import wrote without ``post_save``: learned in the import's
+    transaction."""
+    learn_cases([case.pk for case in cases])
