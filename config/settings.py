@@ -236,6 +236,8 @@ CELERY_TASK_ROUTES = {
     # The nightly full re-hash and checkpoint is a long job: never in front of the timers.
     "notifications.ledger_checkpoint": {"queue": CELERY_TASK_DEFAULT_QUEUE},
     "notifications.*": {"queue": TIMERS_QUEUE},
+    # Computing a county's notice figures takes seconds at a million cases: not in front of the timers.
+    "notices.refresh_draft_figures*": {"queue": CELERY_TASK_DEFAULT_QUEUE},
     "notices.*": {"queue": TIMERS_QUEUE},
     "cases.run_import_job": {"queue": IMPORTS_QUEUE},
 }
@@ -284,6 +286,17 @@ CELERY_BEAT_SCHEDULE["scoring-refresh-snapshots"] = {
 CELERY_BEAT_SCHEDULE["notices-draft-due"] = {
     "task": "notices.draft_due_notices",
     "schedule": crontab(hour=0, minute=40),
+}
+# The stored notice figures (notices.figures): each due period's recomputed when the ledger has
+# changed it, every this many seconds; a stale region with at most this many cases (received and
+# open in the period) is computed on the request instead of shown stale.
+NOTICE_FIGURES_INTERVAL_SECONDS = env.int("NOTICE_FIGURES_INTERVAL_SECONDS", default=300)
+NOTICE_FIGURES_INLINE_CASES = env.int("NOTICE_FIGURES_INLINE_CASES", default=20000)
+NOTICE_FIGURES_MARK_LOCK_TIMEOUT_MS = env.int("NOTICE_FIGURES_MARK_LOCK_TIMEOUT_MS", default=2000)
+CELERY_BEAT_SCHEDULE["notices-refresh-figures"] = {
+    "task": "notices.refresh_draft_figures",
+    "schedule": float(NOTICE_FIGURES_INTERVAL_SECONDS),
+    "options": {"expires": max(60, NOTICE_FIGURES_INTERVAL_SECONDS - 10)},
 }
 CELERY_BEAT_SCHEDULE["notices-sync-deliveries"] = {
     "task": "notices.sync_failed_deliveries",

@@ -81,6 +81,7 @@ class NoticeSerializer(serializers.ModelSerializer):
             "covering_text",
             "supersedes",
             "drafted_at",
+            "figures_computed_at",
             "document_url",
             "document_number",
             "issuing_office",

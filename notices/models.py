@@ -137,6 +137,12 @@ class Notice(models.Model):
     departments = models.JSONField(_("departments"), default=list, blank=True)
     changes = models.JSONField(_("changes since the last period"), null=True, blank=True)
     drafted_at = models.DateTimeField(_("drafted at"), null=True, blank=True)
+    # Where the figures came from (notices.figures): the ledger entry id they are exact through
+    # (no entry of the region's cases with a greater id had been written for the period when they
+    # were computed; None: not known) and when they were computed — a draft may show stored figures
+    # computed before it was drafted.
+    figures_mark = models.BigIntegerField(_("figures exact through ledger entry"), null=True, blank=True)
+    figures_computed_at = models.DateTimeField(_("figures computed at"), null=True, blank=True)
 
     issued_on = models.DateField(_("issued on"), null=True, blank=True)
     issued_at = models.DateTimeField(_("issued at"), null=True, blank=True)
@@ -322,3 +328,40 @@ class NoticeDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.notice} → {self.name} <{self.email}>"
+
+
+class DraftFigures(models.Model):
+    """A region's notice figures for one period as ``notices.drafting.compute`` gave them, kept so
+    that drafting a notice does not read a county's ledger on the request (``notices.figures``).
+
+    ``ledger_mark``: every ledger entry with an id up to it had been committed when the figures were
+    computed, so they are current while no entry with a greater id belongs to a case of the region
+    and happened before the period's end, marks a case 督办 (the figures list the current 督办
+    flag) or records a case received before the end (``notices.figures.changed_since``).
+    ``seconds``: what computing them took."""
+
+    region = models.ForeignKey("cases.Region", models.CASCADE, related_name="+", verbose_name=_("region"))
+    frequency = models.CharField(_("frequency"), max_length=10, choices=Frequency.choices)
+    period_start = models.DateField(_("period start"))
+    period_end = models.DateField(_("period end"))
+    # {"figures": {...}, "departments": [...]}: drafting.compute's result as JSON.
+    result = models.JSONField(_("figures"))
+    computed_at = models.DateTimeField(_("computed at"))
+    ledger_mark = models.BigIntegerField(_("exact through ledger entry"))
+    seconds = models.FloatField(_("seconds to compute"))
+
+    class Meta:
+        verbose_name = _("stored notice figures")
+        verbose_name_plural = _("stored notice figures")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["region", "frequency", "period_start"], name="draft_figures_one_per_period"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.region_id} {self.frequency} {self.period_start}"
+
+    @property
+    def period(self) -> periods.Period:
+        return periods.containing(self.period_start, self.frequency)

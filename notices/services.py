@@ -28,7 +28,7 @@ from ledger import checkpoint as ledger_checkpoint
 from notifications import services as notifications
 from notifications.models import Delivery
 
-from . import document, drafting, periods
+from . import document, drafting, figures, periods
 from .access import can_manage
 from .models import (
     ALL_GROUPS,
@@ -299,11 +299,15 @@ def _draft_for(region: Region, period: periods.Period):
     return Notice.objects.filter(region=region, period=period.key, status=Status.DRAFTED)
 
 
-def _fill(notice: Notice, region: Region, period: periods.Period, now: dt.datetime) -> None:
-    computed = drafting.compute(region, period)
+def fill_from(notice: Notice, region: Region, period: periods.Period, found: figures.Figures, now: dt.datetime) -> None:
+    """Put the figures (``notices.figures``: stored or computed now) into the notice, with the
+    changes against the previous period and the body drafted from them."""
+    computed = found.result
     previous, previous_key = drafting.previous_figures(region, period)
     notice.figures = computed["figures"]
     notice.departments = computed["departments"]
+    notice.figures_mark = found.mark
+    notice.figures_computed_at = found.computed_at
     notice.changes = drafting.changes(notice.figures, previous, previous_key)
     # The body is redrafted from the new figures unless the office has written its own.
     body = document.draft_body(region, period, notice.figures)
@@ -327,6 +331,8 @@ def draft_notice(*, by, region: Region, period, now: dt.datetime | None = None, 
     period = _period(period)
     if period.start > local_date(now):
         raise InvalidInput(_("The period %(period)s has not begun yet.") % {"period": period.key}, field="period")
+    # Read (or computed and stored) before the transaction: the region stays unlocked meanwhile.
+    found = figures.for_draft(region, period)
     with transaction.atomic():
         Region.objects.select_for_update().get(pk=region.pk)
         notice = _draft_for(region, period).select_for_update().first()
@@ -350,7 +356,7 @@ def draft_notice(*, by, region: Region, period, now: dt.datetime | None = None, 
                 created_by=by,
                 created_at=now,
             )
-        _fill(notice, region, period, now)
+        fill_from(notice, region, period, found, now)
         notice.save()
     return notice
 
@@ -395,6 +401,7 @@ def correct_notice(*, by, notice: Notice, now: dt.datetime | None = None) -> Not
     now = now or timezone.now()
     _require_manager(by, notice.region)
     period = notice.period_obj
+    found = figures.for_draft(notice.region, period)
     with transaction.atomic():
         Region.objects.select_for_update().get(pk=notice.region_id)
         original = Notice.objects.select_for_update().get(pk=notice.pk)
@@ -415,7 +422,7 @@ def correct_notice(*, by, notice: Notice, now: dt.datetime | None = None) -> Not
                 created_at=now,
             )
         draft.supersedes = original
-        _fill(draft, original.region, period, now)
+        fill_from(draft, original.region, period, found, now)
         draft.save()
     return draft
 
@@ -466,6 +473,13 @@ def issue_notice(*, by, notice: Notice, now: dt.datetime | None = None, confirm_
                     ),
                     field="covering_text",
                 )
+            # The figures issued are those drafting gives now: the draft's, if no entry since
+            # changed them (one query), else computed here, in the transaction that issues them.
+            if not figures.is_current(notice):
+                body = notice.covering_text
+                fill_from(notice, notice.region, period, figures.exact(notice.region, period), now)
+                if not (body or "").strip():
+                    notice.covering_text = body  # issued without a body, as confirmed
             in_force = _in_force(notice.region, period).select_for_update().first()
             if in_force is not None:
                 if notice.supersedes_id != in_force.pk:

@@ -22,3 +22,19 @@ def sync_failed_deliveries() -> int:
 
     send_pending_deliveries()
     return sync()
+
+
+@shared_task(name="notices.refresh_draft_figures", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def refresh_draft_figures() -> list[str]:
+    """Every due period's stored figures, when missing or stale (``notices.figures.refresh_due``)."""
+    from .figures import refresh_due
+
+    return refresh_due()
+
+
+@shared_task(name="notices.refresh_draft_figures_of", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def refresh_draft_figures_of(region_id: int, period_key: str) -> bool:
+    """One region's period, queued by a request that found its stored figures stale."""
+    from .figures import refresh_one
+
+    return refresh_one(region_id, period_key)

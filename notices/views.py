@@ -18,6 +18,7 @@ from cases.models import Region, local_date
 from cases.roles import region_of
 
 from . import document, periods, services
+from . import figures as stored_figures
 from .access import can_manage, can_see_notices, get_region_for_user, visible_regions
 from .evidence import item14_evidence, item14_evidence_for_regions
 from .exports import notice_xlsx
@@ -230,6 +231,7 @@ def notice_detail(request, pk):
         "notices/notice_detail.html",
         {
             "notice": notice,
+            "figures_behind": _figures_behind(notice),
             "view": services.presentation(notice),
             "manage": manage,
             "form": form,
@@ -239,6 +241,19 @@ def notice_detail(request, pk):
             "all_groups": ALL_GROUPS,
         },
     )
+
+
+def _figures_behind(notice: Notice) -> str | None:
+    """When a draft's figures are behind the ledger: the time they were computed (HH:MM, with the
+    date if not today), and a refresh is queued; None when they are current (one query)."""
+    if notice.status != Status.DRAFTED or stored_figures.is_current(notice):
+        return None
+    stored_figures.queue_refresh(notice.region, notice.period_obj)
+    at = notice.figures_computed_at or notice.drafted_at
+    if at is None:
+        return "—"
+    local = timezone.localtime(at)
+    return local.strftime("%H:%M") if local.date() == local_date(timezone.now()) else local.strftime("%Y-%m-%d %H:%M")
 
 
 @login_required
