@@ -245,7 +245,9 @@ def update_drafts(region: Region, period: periods.Period, figures: Figures) -> N
 
     with transaction.atomic():
         Region.objects.select_for_update().get(pk=region.pk)
-        draft = Notice.objects.select_for_update().filter(region=region, period=period.key, status=Status.DRAFTED).first()
+        draft = (
+            Notice.objects.select_for_update().filter(region=region, period=period.key, status=Status.DRAFTED).first()
+        )
         if draft is None or (draft.figures_mark is not None and draft.figures_mark >= (figures.mark or 0)):
             return
         fill_from(draft, region, period, figures, timezone.now())
@@ -287,4 +289,3 @@ def refresh_due(*, now: dt.datetime | None = None) -> list[str]:
         except Exception:  # noqa: BLE001 - one region's failure does not hold back the others
             log.exception("notice figures of %s %s not refreshed", region.code, period.key)
     return done
-

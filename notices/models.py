@@ -354,9 +354,7 @@ class DraftFigures(models.Model):
         verbose_name = _("stored notice figures")
         verbose_name_plural = _("stored notice figures")
         constraints = [
-            models.UniqueConstraint(
-                fields=["region", "frequency", "period_start"], name="draft_figures_one_per_period"
-            )
+            models.UniqueConstraint(fields=["region", "frequency", "period_start"], name="draft_figures_one_per_period")
         ]
 
     def __str__(self) -> str:
