@@ -292,7 +292,8 @@ CELERY_BEAT_SCHEDULE["notices-draft-due"] = {
 # open in the period) is computed on the request instead of shown stale.
 NOTICE_FIGURES_INTERVAL_SECONDS = env.int("NOTICE_FIGURES_INTERVAL_SECONDS", default=300)
 NOTICE_FIGURES_INLINE_CASES = env.int("NOTICE_FIGURES_INLINE_CASES", default=20000)
-NOTICE_FIGURES_MARK_LOCK_TIMEOUT_MS = env.int("NOTICE_FIGURES_MARK_LOCK_TIMEOUT_MS", default=2000)
+# The ledger mark is read under a lock that waits this long for open writers (then: not stored).
+NOTICE_FIGURES_MARK_LOCK_TIMEOUT_MS = env.int("NOTICE_FIGURES_MARK_LOCK_TIMEOUT_MS", default=500)
 CELERY_BEAT_SCHEDULE["notices-refresh-figures"] = {
     "task": "notices.refresh_draft_figures",
     "schedule": float(NOTICE_FIGURES_INTERVAL_SECONDS),

@@ -63,7 +63,7 @@ def inline_cases() -> int:
 
 
 def mark_lock_timeout_ms() -> int:
-    return int(getattr(settings, "NOTICE_FIGURES_MARK_LOCK_TIMEOUT_MS", 2000))
+    return int(getattr(settings, "NOTICE_FIGURES_MARK_LOCK_TIMEOUT_MS", 500))
 
 
 @dataclass
@@ -136,10 +136,16 @@ def stored(region: Region, period: periods.Period) -> DraftFigures | None:
     return DraftFigures.objects.filter(**_key(region, period)).first()
 
 
-def refresh(region: Region, period: periods.Period) -> Figures:
+_READ_NOW = object()
+
+
+def refresh(region: Region, period: periods.Period, *, mark=_READ_NOW) -> Figures:
     """Compute the figures now and keep them (unless newer ones were stored meanwhile, or no safe
-    mark could be had). Call it outside a transaction: the mark's lock is held to its end."""
-    mark = safe_mark()
+    mark could be had). Call it outside a transaction: the mark's lock is held to its end. A
+    ``mark`` read earlier (one per round of ``refresh_due``) is as safe: the figures computed
+    after it may only be newer, which makes the next check recompute them."""
+    if mark is _READ_NOW:
+        mark = safe_mark()
     started = time.perf_counter()
     result = compute(region, period)
     seconds = time.perf_counter() - started
@@ -226,11 +232,11 @@ def refresh_one(region_id: int, period_key: str) -> bool:
         cache.delete(QUEUED_KEY.format(region=region.pk, period=period.key))
 
 
-def _refresh_if_stale(region: Region, period: periods.Period) -> bool:
+def _refresh_if_stale(region: Region, period: periods.Period, *, mark=_READ_NOW) -> bool:
     row = stored(region, period)
     computed = False
     if row is None or changed_since(region, period, row.ledger_mark):
-        figures = refresh(region, period)
+        figures = refresh(region, period, mark=mark)
         computed = True
     else:
         figures = Figures(row.result, row.ledger_mark, row.computed_at)
@@ -281,10 +287,14 @@ def refresh_due(*, now: dt.datetime | None = None) -> list[str]:
     """Refresh every due period's figures that are missing or stale (the beat task, the timers
     round). Returns what was computed, as ``code period``."""
     today = local_date(now or timezone.now())
+    # One mark for the round: the ledger's writers are waited for once, not once per region.
+    mark = safe_mark()
+    if mark is None:
+        return []  # a long write (an import) is open: the next round tries again
     done = []
     for region, period in due_periods(today):
         try:
-            if _refresh_if_stale(region, period):
+            if _refresh_if_stale(region, period, mark=mark):
                 done.append(f"{region.code} {period.key}")
         except Exception:  # noqa: BLE001 - one region's failure does not hold back the others
             log.exception("notice figures of %s %s not refreshed", region.code, period.key)

@@ -14,8 +14,11 @@ pages, drafting one county-month's notice, the scoresheet, the item drill-downs 
 second page, a class filter) and the XLSX exports) it requests the page ``--views`` times with the Django
 test client, one user, after one warm-up view, and prints p50/p95/max, the number of SQL queries
 of a view and the slowest query's EXPLAIN (ANALYZE, BUFFERS). It also times one refresh of the
-stored scores (``scoring.snapshots.refresh``), which is what the beat task or the embedded
-timers pay off the request, and prints the load average before and after.
+stored scores (``scoring.snapshots.refresh``) and of the county-month's stored notice figures
+(``notices.figures.refresh``, with the plan of the check whether they are current), which is what
+the beat task or the embedded timers pay off the request, and prints the load average before and
+after. Drafting the notice: its warm-up view finds the figures current (just refreshed), so the
+views time reading them; ``--views`` after a ledger change would time the refresh instead.
 
 The figures before a change: the same database copied before migrating, with the older code
 (run from that checkout's directory: the working directory goes first on the import path, so
@@ -100,6 +103,40 @@ def time_refresh(years) -> None:
             f"snapshot refresh {year}: {took * 1000:.0f} ms, {len(captured)} queries, "
             f"{snapshot.case_count} cases in scope, as of {snapshot.as_of}"
         )
+
+
+def time_notice_refresh(county, period_key: str, *, explain_plans: bool) -> None:
+    """One computation of the county-month's stored notice figures (what the beat task, the
+    timers or a queued refresh pay off the request), and the plan of the one query that tells
+    whether stored figures are still current."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    try:
+        from notices import figures
+    except ImportError:  # a branch without stored figures (the figures before)
+        print("no notices.figures here: drafting computes the figures on each request")
+        return
+    from notices import periods
+
+    period = periods.parse(period_key)
+    started = time.perf_counter()
+    with CaptureQueriesContext(connection) as captured:
+        found = figures.refresh(county, period)
+    took = time.perf_counter() - started
+    result = found.result["figures"]
+    print(
+        f"notice figures refresh {county.code} {period_key}: {took * 1000:.0f} ms, {len(captured)} queries, "
+        f"mark {found.mark}; received {result['received']}, closed {result['closed']}, open {result['open']}, "
+        f"overdue {len(result['overdue'])}"
+    )
+    started = time.perf_counter()
+    with CaptureQueriesContext(connection) as captured:
+        changed = figures.changed_since(county, period, found.mark or 0)
+    took = time.perf_counter() - started
+    print(f"notice figures current? {not changed}: {took * 1000:.1f} ms")
+    if explain_plans and connection.vendor == "postgresql":
+        print(explain(connection, captured.captured_queries[-1]["sql"], None))
 
 
 def run_pages(pages, clients, views: int):
@@ -191,6 +228,8 @@ def main():
     taken = set(Notice.objects.filter(region=county, period__startswith=f"{year}-").values_list("period", flat=True))
     free = [f"{year}-{month:02d}" for month in range(12, 0, -1) if f"{year}-{month:02d}" not in taken]
     period = free[0] if free else f"{year}-12"
+    if any(part in "notice draft" for part in args.only.split(",") if part.strip()) or not args.only:
+        time_notice_refresh(county, period, explain_plans=not args.no_explain)
     pages = [
         ("dashboard city office", "city", "get", "/", {}),
         ("dashboard county office", "county", "get", "/", {}),
