@@ -29,7 +29,10 @@ When they are computed:
   and a refresh is queued (Celery's default queue; the next timers round without Celery).
 
 Issuing never trusts them blindly: ``services.issue_notice`` checks, in the issue transaction,
-that the draft's figures are current, and recomputes them there if not (``exact``).
+that the draft's figures are current — and that no enterprise of the region was entered again
+since (an intake may rename it: the overdue list names enterprises as they are now) — and
+recomputes them there if not (``exact``). Department names (renamed in the admin, outside the
+ledger) are as of the computation.
 """
 
 from __future__ import annotations
@@ -187,11 +190,21 @@ def for_draft(region: Region, period: periods.Period) -> Figures:
     return Figures(row.result, None, row.computed_at, stale=True)
 
 
-def is_current(notice: Notice) -> bool:
-    """Are the draft's figures what drafting gives now?"""
+def is_current(notice: Notice, *, names: bool = False) -> bool:
+    """Are the draft's figures what drafting gives now? With ``names`` (issuing) also no intake
+    since of an enterprise the region has cases of: an intake may rename the enterprise, and the
+    overdue list names each case's enterprise as it is now."""
     if notice.figures_mark is None:
         return False
-    return not changed_since(notice.region, notice.period_obj, notice.figures_mark)
+    region, mark = notice.region, notice.figures_mark
+    if changed_since(region, notice.period_obj, mark):
+        return False
+    if names:
+        intakes = LedgerEntry.objects.filter(pk__gt=mark, action="create")
+        if not region.is_city:
+            intakes = intakes.filter(case__enterprise__cases__region=region)
+        return not intakes.exists()
+    return True
 
 
 def exact(region: Region, period: periods.Period) -> Figures:

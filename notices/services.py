@@ -475,7 +475,7 @@ def issue_notice(*, by, notice: Notice, now: dt.datetime | None = None, confirm_
                 )
             # The figures issued are those drafting gives now: the draft's, if no entry since
             # changed them (one query), else computed here, in the transaction that issues them.
-            if not figures.is_current(notice):
+            if not figures.is_current(notice, names=True):
                 body = notice.covering_text
                 fill_from(notice, notice.region, period, figures.exact(notice.region, period), now)
                 if not (body or "").strip():

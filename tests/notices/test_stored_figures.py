@@ -224,3 +224,27 @@ def test_on_postgresql_the_mark_is_read_under_the_ledger_lock(march, region_a):
     assert mark == max(LedgerEntry.objects.values_list("pk", flat=True))
     figures.refresh(region_a, MARCH)
     assert figures.stored(region_a, MARCH).result == _direct(region_a)
+
+
+def test_issuing_after_an_enterprise_was_renamed_at_a_later_intake_names_it_as_now(
+    march, region_a, region_b, county_a, county_b, make_case, schedule_for
+):
+    schedule_for(region_a)
+    draft = services.draft_notice(by=county_a, region=region_a, period=MARCH.key, now=at("2026-04-02"))
+    overdue = march["overdue"]
+    assert figures.is_current(draft, names=True)
+    # The same enterprise (credit code) comes to county B in May under a new name.
+    make_case(
+        region=region_b,
+        by=county_b,
+        enterprise_name="信阳新名称实业有限公司",
+        credit_code_value=overdue.enterprise.credit_code,
+        received_at=at("2026-05-06", 9),
+        now=at("2026-05-06", 9),
+    )
+    assert figures.is_current(draft)  # the numbers are current ...
+    assert not figures.is_current(draft, names=True)  # ... the names may not be
+    issued = services.issue_notice(by=county_a, notice=draft, now=at("2026-05-07"), confirm_empty_body=True)
+    assert {"figures": issued.figures, "departments": issued.departments} == _direct(region_a)
+    listed = {c["number"]: c["enterprise"] for c in issued.figures["overdue_cases"]}
+    assert listed[overdue.number] == "信阳新名称实业有限公司"
