@@ -173,21 +173,42 @@ def refresh(region: Region, period: periods.Period, *, mark=_READ_NOW) -> Figure
 
 
 def _size(row: DraftFigures) -> int:
-    figures = row.result.get("figures", {})
-    return int(figures.get("received", 0)) + int(figures.get("open", 0))
+    """How many cases the figures read rows of: received in the period and open at its end."""
+    found = DraftFigures.objects.filter(pk=row.pk).values_list("result__figures__received", "result__figures__open")
+    received, open_ = found.first() or (0, 0)
+    return int(received or 0) + int(open_ or 0)
 
 
-def for_draft(region: Region, period: periods.Period) -> Figures:
+def for_draft(region: Region, period: periods.Period, *, held: dt.datetime | None = None) -> Figures:
     """The figures a draft shows: stored ones when current; else computed now when none are stored
-    or the region is small; else the stored ones marked stale, with a refresh queued. One cheap
-    query when they are current."""
-    row = stored(region, period)
+    or the region is small; else the stored ones marked stale, with a refresh queued. Two cheap
+    queries when they are current.
+
+    ``held``: the ``figures_computed_at`` of the draft open for the period. When the draft already
+    holds the stored figures, their JSON (megabytes for a large county) is not read: the result
+    is None."""
+    row = DraftFigures.objects.filter(**_key(region, period)).defer("result").first()
     if row is not None and not changed_since(region, period, row.ledger_mark):
-        return Figures(row.result, row.ledger_mark, row.computed_at)
+        return Figures(_result(row, held), row.ledger_mark, row.computed_at)
     if row is None or _size(row) <= inline_cases():
         return refresh(region, period)
     queue_refresh(region, period)
-    return Figures(row.result, None, row.computed_at, stale=True)
+    return Figures(_result(row, held), None, row.computed_at, stale=True)
+
+
+def _result(row: DraftFigures, held: dt.datetime | None) -> dict | None:
+    return None if held is not None and held == row.computed_at else row.result
+
+
+def with_result(region: Region, period: periods.Period, found: Figures) -> Figures:
+    """``found`` with its JSON read, when the draft turned out not to hold it after all (another
+    request refilled it meanwhile): the stored figures if still those, else computed now."""
+    if found.result is not None:
+        return found
+    row = stored(region, period)
+    if row is not None and row.computed_at == found.computed_at:
+        return Figures(row.result, found.mark, found.computed_at, found.stale)
+    return exact(region, period)
 
 
 def is_current(notice: Notice, *, names: bool = False) -> bool:

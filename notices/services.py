@@ -332,10 +332,25 @@ def draft_notice(*, by, region: Region, period, now: dt.datetime | None = None, 
     if period.start > local_date(now):
         raise InvalidInput(_("The period %(period)s has not begun yet.") % {"period": period.key}, field="period")
     # Read (or computed and stored) before the transaction: the region stays unlocked meanwhile.
-    found = figures.for_draft(region, period)
+    held = _draft_for(region, period).values_list("figures_computed_at", flat=True).first()
+    found = figures.for_draft(region, period, held=held)
     with transaction.atomic():
         Region.objects.select_for_update().get(pk=region.pk)
-        notice = _draft_for(region, period).select_for_update().first()
+        drafts = _draft_for(region, period).select_for_update()
+        if found.result is None:
+            # The draft holds these figures already: neither read nor rewritten (megabytes at a
+            # large county), unless the previous period's notice they are compared with changed.
+            notice = drafts.defer("figures", "departments", "changes").first()
+            if (
+                notice is not None
+                and notice.figures_computed_at == found.computed_at
+                and not _previous_changed_since(region, period, notice.drafted_at)
+            ):
+                notice.figures_mark, notice.drafted_at, notice.updated_at = found.mark, now, now
+                notice.save(update_fields=["figures_mark", "drafted_at", "updated_at"])
+                return notice
+            found = figures.with_result(region, period, found)
+        notice = drafts.first()
         if notice is None:
             in_force = _in_force(region, period).first()
             if in_force is not None:
@@ -359,6 +374,15 @@ def draft_notice(*, by, region: Region, period, now: dt.datetime | None = None, 
         fill_from(notice, region, period, found, now)
         notice.save()
     return notice
+
+
+def _previous_changed_since(region: Region, period: periods.Period, moment: dt.datetime | None) -> bool:
+    """Has a notice of the previous period (whose figures ``changes`` compares with) been drafted,
+    issued, registered or corrected since ``moment``?"""
+    if moment is None:
+        return True
+    previous = Notice.objects.filter(region=region, period=period.previous().key)
+    return previous.filter(Q(updated_at__gt=moment) | Q(created_at__gt=moment) | Q(superseded_at__gt=moment)).exists()
 
 
 def update_draft(

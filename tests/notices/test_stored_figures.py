@@ -83,6 +83,16 @@ def test_the_draft_page_reads_current_figures_without_drafting(march, region_a, 
     assert notice.figures_mark == stored.ledger_mark
     assert notice.figures_computed_at == stored.computed_at
 
+    # Drafted again: the draft already holds the current figures, whose JSON is neither read nor written.
+    with CaptureQueriesContext(connection) as captured:
+        response = client.post(f"/notices/regions/{region_a.code}/draft/", {"period": MARCH.key})
+    assert response.status_code == 302
+    big = ('"notices_draftfigures"."result"', '"notices_notice"."figures"', '"figures" =')
+    assert [q["sql"] for q in captured.captured_queries if any(b in q["sql"] for b in big)] == []
+    assert _drafting_queries(captured) == []
+    again = Notice.objects.get(pk=notice.pk)
+    assert again.figures == notice.figures and again.figures_mark == stored.ledger_mark
+
     # The draft page itself: current, so no "being updated" line.
     page = client.get(f"/notices/{notice.pk}/")
     assert page.status_code == 200
@@ -248,3 +258,12 @@ def test_issuing_after_an_enterprise_was_renamed_at_a_later_intake_names_it_as_n
     assert {"figures": issued.figures, "departments": issued.departments} == _direct(region_a)
     listed = {c["number"]: c["enterprise"] for c in issued.figures["overdue_cases"]}
     assert listed[overdue.number] == "信阳新名称实业有限公司"
+
+
+def test_drafting_again_compares_with_a_previous_period_drafted_since(march, region_a, county_a):
+    march_draft = services.draft_notice(by=county_a, region=region_a, period=MARCH.key, now=at("2026-04-02"))
+    assert march_draft.changes is None
+    services.draft_notice(by=county_a, region=region_a, period="2026-02", now=at("2026-04-03"))
+    again = services.draft_notice(by=county_a, region=region_a, period=MARCH.key, now=at("2026-04-04"))
+    assert again.changes is not None and again.changes["previous_period"] == "2026-02"
+    assert again.figures == _direct(region_a)["figures"]
