@@ -18,7 +18,8 @@ stored scores (``scoring.snapshots.refresh``) and of the county-month's stored n
 (``notices.figures.refresh``, with the plan of the check whether they are current), which is what
 the beat task or the embedded timers pay off the request, and prints the load average before and
 after. Drafting the notice: its warm-up view finds the figures current (just refreshed), so the
-views time reading them; ``--views`` after a ledger change would time the refresh instead.
+views time reading them; ``--notice-stale`` then times a draft's first view, views while the
+figures are stale after a ledger change (it marks one case 督办) and the refresh.
 
 The figures before a change: the same database copied before migrating, with the older code
 (run from that checkout's directory: the working directory goes first on the import path, so
@@ -139,6 +140,45 @@ def time_notice_refresh(county, period_key: str, *, explain_plans: bool) -> None
         print(explain(connection, captured.captured_queries[-1]["sql"], None))
 
 
+def time_notice_stale(county, period_key: str, client, views: int) -> None:
+    """``--notice-stale``: what an office meets after the ledger changed (this writes to the
+    database: one case of the county marked 督办, which makes its stored figures stale). Times the
+    first draft of the period from stored figures (their JSON read and written once), a draft
+    view while they are stale (the stored figures shown, marked), and the refresh that a queued
+    task or the next timers round runs (recomputing and updating the open draft)."""
+    from cases.models import OPEN_STATES, Case
+    from cases.services import mark_supervised
+    from notices import figures, periods
+    from notices.models import Notice, Status
+
+    period = periods.parse(period_key)
+    url = f"/notices/regions/{county.code}/draft/"
+    Notice.objects.filter(region=county, period=period_key, status=Status.DRAFTED).delete()
+    started = time.perf_counter()
+    client.post(url, {"period": period_key})
+    print(f"notice draft, first view from stored figures: {(time.perf_counter() - started) * 1000:.0f} ms")
+    case = Case.objects.filter(region=county, state__in=OPEN_STATES, supervised=False).order_by("pk").first()
+    mark_supervised(case)
+    print(f"case {case.number} marked 督办: stored figures current? {figures.for_draft(county, period).stale is False}")
+    times = []
+    for _ in range(views):
+        started = time.perf_counter()
+        client.post(url, {"period": period_key})
+        times.append(time.perf_counter() - started)
+    print(
+        f"notice draft while stale (stored figures shown, marked): p50 {percentile(times, 0.5) * 1000:.1f} ms, "
+        f"p95 {percentile(times, 0.95) * 1000:.1f} ms"
+    )
+    started = time.perf_counter()
+    computed = figures.refresh_one(county.pk, period_key)
+    took = time.perf_counter() - started
+    notice = Notice.objects.get(region=county, period=period_key, status=Status.DRAFTED)
+    print(
+        f"queued refresh (recompute, update the draft): {took * 1000:.0f} ms, computed {computed}; "
+        f"draft current again: {figures.is_current(notice)}"
+    )
+
+
 def run_pages(pages, clients, views: int):
     """(name, p50, p95, max, queries, status, slowest query) per page."""
     from django.db import connection
@@ -200,6 +240,11 @@ def main():
     parser.add_argument("--year", type=int, default=None, help="the scored year; default: the year with most cases")
     parser.add_argument("--no-explain", action="store_true")
     parser.add_argument("--only", default="", help="comma-separated parts of page names to run")
+    parser.add_argument(
+        "--notice-stale",
+        action="store_true",
+        help="after the pages: time drafting with stale notice figures and their refresh (marks one case 督办)",
+    )
     args = parser.parse_args()
 
     import django
@@ -263,6 +308,8 @@ def main():
     print()
     print(f"{'page':40} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'queries':>8} {'status':>6}")
     results = run_pages(pages, clients, args.views)
+    if args.notice_stale:
+        time_notice_stale(county, period, clients["county"], args.views)
     if not args.no_explain:
         print_plans(results)
     print(f"\nload average {os.getloadavg()}")

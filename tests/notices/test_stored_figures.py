@@ -267,3 +267,24 @@ def test_drafting_again_compares_with_a_previous_period_drafted_since(march, reg
     again = services.draft_notice(by=county_a, region=region_a, period=MARCH.key, now=at("2026-04-04"))
     assert again.changes is not None and again.changes["previous_period"] == "2026-02"
     assert again.figures == _direct(region_a)["figures"]
+
+
+def test_with_celery_a_stale_large_region_queues_one_refresh_on_the_default_queue(
+    march, region_a, county_a, make_case, settings, monkeypatch
+):
+    from notices import tasks
+
+    settings.NOTICE_FIGURES_INLINE_CASES = 0
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    queued = []
+    monkeypatch.setattr(tasks.refresh_draft_figures_of, "apply_async", lambda **kwargs: queued.append(kwargs))
+    services.draft_notice(by=county_a, region=region_a, period=MARCH.key, now=at("2026-04-02"))
+    make_case(received_at=at("2026-03-30", 9), now=at("2026-03-30", 9))
+    for _ in range(2):
+        services.draft_notice(by=county_a, region=region_a, period=MARCH.key, now=at("2026-04-03"))
+    assert queued == [{"args": [region_a.pk, MARCH.key], "queue": settings.CELERY_TASK_DEFAULT_QUEUE}]
+    # The worker's run: recomputed, the draft updated, the queue open again.
+    assert tasks.refresh_draft_figures_of(region_a.pk, MARCH.key) is True
+    draft = Notice.objects.get(region=region_a, period=MARCH.key, status=Status.DRAFTED)
+    assert draft.figures == _direct(region_a)["figures"] and figures.is_current(draft)
+    assert settings.CELERY_BEAT_SCHEDULE["notices-refresh-figures"]["task"] == "notices.refresh_draft_figures"
