@@ -262,7 +262,9 @@ class LeagueRow:
 
     @classmethod
     def from_figures(cls, department_id: int, data: dict) -> LeagueRow:
-        row = cls("", department_id=department_id, **{name: int(data[name]) for name in cls.FIGURES})
+        row = cls("", department_id=department_id)
+        for name in cls.FIGURES:
+            setattr(row, name, int(data[name]))
         row.average_days = Decimal(data["average_days"]) if data.get("average_days") is not None else None
         return row
 
@@ -359,8 +361,8 @@ def league_figures(where: Where) -> tuple[dt.date, dict[int, dict[int, LeagueRow
 def ranked(rows: list[LeagueRow], day: dt.date, params: dict) -> League:
     """The rows named, given their points on the ladder and ranked by item 15's exact rate (equal
     rates share a rank) — one query (the departments' names)."""
-    ids = [row.department_id for row in rows]
-    names = dict(Department.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
+    ids = [row.department_id for row in rows if row.department_id is not None]
+    names: dict[int | None, str] = dict(Department.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
     result = []
     for row in rows:
         row.department = names.get(row.department_id, str(row.department_id))
