@@ -14,8 +14,9 @@ pages, drafting one county-month's notice, the scoresheet, the item drill-downs 
 second page, a class filter) and the XLSX exports) it requests the page ``--views`` times with the Django
 test client, one user, after one warm-up view, and prints p50/p95/max, the number of SQL queries
 of a view and the slowest query's EXPLAIN (ANALYZE, BUFFERS). It also times one refresh of the
-stored scores (``scoring.snapshots.refresh``), which is what the beat task or the embedded
-timers pay off the request, and prints the load average before and after.
+stored scores (``scoring.snapshots.refresh``) and of the stored trends series
+(``scoring.trend_snapshots.refresh``), which is what the beat task or the embedded timers pay off
+the request, and prints the load average before and after.
 
 The figures before a change: the same database copied before migrating, with the older code
 (run from that checkout's directory: the working directory goes first on the import path, so
@@ -99,6 +100,20 @@ def time_refresh(years) -> None:
         print(
             f"snapshot refresh {year}: {took * 1000:.0f} ms, {len(captured)} queries, "
             f"{snapshot.case_count} cases in scope, as of {snapshot.as_of}"
+        )
+    try:
+        from scoring import trend_snapshots
+    except ImportError:  # a branch without stored trends: the trends page aggregates on each view
+        print("no scoring.trend_snapshots here: the trends page aggregates the year on each view")
+        return
+    for year in years:
+        started = time.perf_counter()
+        with CaptureQueriesContext(connection) as captured:
+            stored = trend_snapshots.refresh(year)
+        took = time.perf_counter() - started
+        print(
+            f"trends refresh {year}: {took * 1000:.0f} ms, {len(captured)} queries, "
+            f"{stored.case_count} cases received, load average {os.getloadavg()}"
         )
 
 
@@ -211,7 +226,10 @@ def main():
         (f"scoresheet XLSX {year}", "assessor", "get", f"/scoring/{year}/{county.code}/scoresheet.xlsx", {}),
         (f"item 15 cases XLSX {year}", "assessor", "get", f"/scoring/{year}/{county.code}/items/15/cases.xlsx", {}),
         (f"outlook {this_year}", "county", "get", f"/scoring/{this_year}/{county.code}/outlook/", {}),
+        (f"outlook {year}", "county", "get", f"/scoring/{year}/{county.code}/outlook/", {}),
         (f"trends {year}", "city", "get", f"/scoring/trends/{year}/", {}),
+        (f"trends {year} one county", "county", "get", f"/scoring/trends/{year}/", {}),
+        (f"trends {year} XLSX league", "county", "get", f"/scoring/trends/{year}/league.xlsx", {}),
         (f"notice draft {period}", "county", "post", f"/notices/regions/{county.code}/draft/", {"period": period}),
     ]
     only = [part.strip() for part in args.only.split(",") if part.strip()]
