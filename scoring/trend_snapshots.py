@@ -119,10 +119,14 @@ def refresh(year: int, *, today: dt.date | None = None, force: bool = True) -> T
 
 
 def refresh_due(*, today: dt.date | None = None) -> list[int]:
-    """Refresh this year's series and every stored year's that is stale (the beat task and the
-    timers, beside the stored scores). Returns the years refreshed."""
+    """Refresh this year's series and every stored large year's that is stale (the beat task and
+    the timers, beside the stored scores). A past year small enough to be computed on the view
+    (``SCORE_SNAPSHOT_INLINE_CASES``) is left to the view: asking for years by the address does
+    not add to this round. Returns the years refreshed."""
     today = today or local_date(timezone.now())
-    years = {today.year} | set(TrendSnapshot.objects.values_list("year", flat=True))
+    years = {today.year} | set(
+        TrendSnapshot.objects.filter(case_count__gt=inline_cases()).values_list("year", flat=True)
+    )
     stored = {s.year: s for s in TrendSnapshot.objects.defer("series")}
     marks = current_marks()
     done = []

@@ -74,7 +74,7 @@ def figure(
     From the stored series of ``where``'s counties when given, else computed here."""
     months = _months()
     if key == "received":
-        counts = stored.received_and_closed if stored else trends.received_and_closed(where)
+        counts = stored.received_and_closed if stored is not None else trends.received_and_closed(where)
         return Figure(
             key,
             _("Cases received and closed by month"),
@@ -86,7 +86,7 @@ def figure(
             [[m, r, c] for m, r, c in zip(months, counts["received"], counts["closed"], strict=True)],
         )
     if key == "on_time":
-        closings = stored.on_time if stored else trends.on_time_by_month(where)
+        closings = stored.on_time if stored is not None else trends.on_time_by_month(where)
         params = _item15_params(where.year)
         lines = [(float(t), f"{float(t) * 100:g}%") for t, _p in params.get("ladder", [])]
         if params.get("gap_from"):
@@ -103,7 +103,7 @@ def figure(
             ],
         )
     if key in ("category", "channel"):
-        if stored:
+        if stored is not None:
             received = stored.by_category() if key == "category" else stored.by_channel()
         else:
             received = trends.by_category(where) if key == "category" else trends.by_channel(where)
@@ -119,7 +119,7 @@ def figure(
         if region is None:
             return None
         params = _item15_params(where.year)
-        if stored:
+        if stored is not None:
             table = stored.league(region, params)
         else:
             table = trends.league(region, where.year, today=where.today, params=params)
@@ -161,7 +161,7 @@ def figure(
             text_columns=(1,),
         )
     if key == "satisfaction":
-        data = stored.satisfaction if stored else trends.satisfaction_by_month(where)
+        data = stored.satisfaction if stored is not None else trends.satisfaction_by_month(where)
         series = [(f"chart-sat-{answer}", str(label), data[answer]) for answer, label in trends.SATISFACTION]
         return Figure(
             key,
