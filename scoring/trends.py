@@ -1,7 +1,10 @@
 """Trends in figures (issue 13): a county's or the city's year month by month, by category and by
 channel, its departments' league and the enterprises' satisfaction — each chart from one
-aggregate query (the league from one query per column), so the cost stays flat however many
-cases there are. Months are Asia/Shanghai months; "the city" is every county the user may read.
+aggregate query grouped by county (the league from one query per column, the kinds' names from
+one more), so the number of queries stays flat however many cases there are. Months are
+Asia/Shanghai months; "the city" is every county the user may read. The pages read these series
+as stored off the request (``scoring.trend_snapshots``); a scan of a million cases' year takes
+seconds.
 
 What each chart counts:
 
