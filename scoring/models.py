@@ -339,3 +339,31 @@ class SnapshotFacts(models.Model):
 
     def __str__(self) -> str:
         return f"{self.snapshot_id} {self.region_code} {self.part}"
+
+
+class TrendSnapshot(models.Model):
+    """A year's trends series (``scoring.trends``) as last computed for every county, so that the
+    trends page reads a row instead of aggregating the year's cases (``scoring.trend_snapshots``).
+
+    One row per year. ``series`` holds each county's figures (the charts of several counties are
+    their sums); the league's item-15 figures are as of ``as_of``. ``marks`` is the state of what
+    the series read when computed (the ledger's last entry), so a refresh can tell whether
+    anything changed. Names, the ladder's points and ranks are put on when the row is read.
+    """
+
+    year = models.PositiveSmallIntegerField(_("year"), unique=True)
+    as_of = models.DateField(_("scored as of"))
+    as_of_today = models.BooleanField(_("provisional"), default=False)
+    computed_at = models.DateTimeField(_("computed at"))
+    took_ms = models.PositiveIntegerField(_("took (ms)"), default=0)
+    case_count = models.PositiveIntegerField(_("cases in scope"), default=0)
+    marks = models.JSONField(_("state computed from"), default=dict)
+    # {region pk: {"received", "closed", "on_time", "category", "channel", "satisfaction", "league"}}
+    series = models.JSONField(_("series"), default=dict)
+
+    class Meta:
+        verbose_name = _("trends snapshot")
+        verbose_name_plural = _("trends snapshots")
+
+    def __str__(self) -> str:
+        return f"{self.year} @ {self.computed_at:%Y-%m-%d %H:%M}"

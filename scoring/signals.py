@@ -31,8 +31,12 @@ def on_case_changed(sender, **kwargs) -> None:
 
 
 def on_timers_tick(sender, now=None, **kwargs) -> None:
+    from . import trend_snapshots
     from .snapshots import refresh_due
 
     refreshed = refresh_due()
     if refreshed:
         log.info("stored scores refreshed: %s", refreshed)
+    trends = trend_snapshots.refresh_due()
+    if trends:
+        log.info("stored trends refreshed: %s", trends)

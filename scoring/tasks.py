@@ -44,7 +44,11 @@ def judge_ledgers() -> int:
 
 @shared_task(acks_late=True)
 def refresh_snapshots() -> list[int]:
-    """Refresh the stored scores whose ledger, notices or day has changed (``scoring.snapshots``)."""
+    """Refresh the stored scores whose ledger, notices or day has changed (``scoring.snapshots``),
+    and the stored trends series in the same round (``scoring.trend_snapshots``)."""
+    from . import trend_snapshots
     from .snapshots import refresh_due
 
-    return refresh_due()
+    refreshed = refresh_due()
+    trend_snapshots.refresh_due()
+    return refreshed

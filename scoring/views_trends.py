@@ -17,10 +17,9 @@ from cases import safe_sheets
 from cases.errors import NotFound
 from cases.models import Region, local_date
 
-from . import services, svg, trends
+from . import services, svg, trend_snapshots, trends
 from .models import Assessment
 from .results import find_county, find_rule_set
-from .satisfaction import satisfaction_for_regions, total_of
 from .views import XLSX, _year
 
 CHARTS = ("received", "on_time", "category", "channel", "league", "satisfaction")
@@ -68,11 +67,14 @@ class Figure:
     text_columns: tuple[int, ...] = (0,)  # the others are figures, right-aligned
 
 
-def figure(key: str, where: trends.Where, region: Region | None) -> Figure | None:
-    """One chart's picture and figures; None for the league when no single county is chosen."""
+def figure(
+    key: str, where: trends.Where, region: Region | None, stored: trend_snapshots.Series | None = None
+) -> Figure | None:
+    """One chart's picture and figures; None for the league when no single county is chosen.
+    From the stored series of ``where``'s counties when given, else computed here."""
     months = _months()
     if key == "received":
-        counts = trends.received_and_closed(where)
+        counts = stored.received_and_closed if stored is not None else trends.received_and_closed(where)
         return Figure(
             key,
             _("Cases received and closed by month"),
@@ -84,7 +86,7 @@ def figure(key: str, where: trends.Where, region: Region | None) -> Figure | Non
             [[m, r, c] for m, r, c in zip(months, counts["received"], counts["closed"], strict=True)],
         )
     if key == "on_time":
-        closings = trends.on_time_by_month(where)
+        closings = stored.on_time if stored is not None else trends.on_time_by_month(where)
         params = _item15_params(where.year)
         lines = [(float(t), f"{float(t) * 100:g}%") for t, _p in params.get("ladder", [])]
         if params.get("gap_from"):
@@ -101,7 +103,10 @@ def figure(key: str, where: trends.Where, region: Region | None) -> Figure | Non
             ],
         )
     if key in ("category", "channel"):
-        received = trends.by_category(where) if key == "category" else trends.by_channel(where)
+        if stored is not None:
+            received = stored.by_category() if key == "category" else stored.by_channel()
+        else:
+            received = trends.by_category(where) if key == "category" else trends.by_channel(where)
         title = _("Cases received by category") if key == "category" else _("Cases received by channel")
         return Figure(
             key,
@@ -113,7 +118,11 @@ def figure(key: str, where: trends.Where, region: Region | None) -> Figure | Non
     if key == "league":
         if region is None:
             return None
-        table = trends.league(region, where.year, today=where.today, params=_item15_params(where.year))
+        params = _item15_params(where.year)
+        if stored is not None:
+            table = stored.league(region, params)
+        else:
+            table = trends.league(region, where.year, today=where.today, params=params)
         return Figure(
             key,
             _("Department league (item 15 as of %(day)s)") % {"day": table.moment.isoformat()},
@@ -152,7 +161,7 @@ def figure(key: str, where: trends.Where, region: Region | None) -> Figure | Non
             text_columns=(1,),
         )
     if key == "satisfaction":
-        data = trends.satisfaction_by_month(where)
+        data = stored.satisfaction if stored is not None else trends.satisfaction_by_month(where)
         series = [(f"chart-sat-{answer}", str(label), data[answer]) for answer, label in trends.SATISFACTION]
         return Figure(
             key,
@@ -169,7 +178,8 @@ def figure(key: str, where: trends.Where, region: Region | None) -> Figure | Non
 def trends_page(request, year):
     year = _year(year)
     where, region = _where(request, year)
-    figures = [f for f in (figure(key, where, region) for key in CHARTS) if f is not None]
+    stored = trend_snapshots.stored_series(year, where.regions, today=where.today)
+    figures = [f for f in (figure(key, where, region, stored.series) for key in CHARTS) if f is not None]
     readable = services.readable_region_codes(request.user)
     choices = Region.objects.filter(level=Region.Level.COUNTY).order_by("code")
     if readable is not None:
@@ -183,7 +193,9 @@ def trends_page(request, year):
             "figures": figures,
             "choices": choices,
             "city_view": readable is None,
-            "satisfaction": satisfaction_total(where.regions, year),
+            "satisfaction": stored.series.follow_ups,
+            "computed_at": timezone.localtime(stored.snapshot.computed_at),
+            "stale": stored.stale,
             "years": range(year - 2, local_date(timezone.now()).year + 1),
         },
     )
@@ -196,7 +208,7 @@ def trends_xlsx(request, year, chart):
     if chart not in CHARTS:
         raise Http404
     where, region = _where(request, year)
-    found = figure(chart, where, region)
+    found = figure(chart, where, region, trend_snapshots.stored_series(year, where.regions, today=where.today).series)
     if found is None:
         raise Http404
     wb = Workbook()
@@ -211,7 +223,3 @@ def trends_xlsx(request, year, chart):
     suffix = region.code if region else "all"
     response["Content-Disposition"] = f'attachment; filename="trends-{chart}-{year}-{suffix}.xlsx"'
     return response
-
-
-def satisfaction_total(regions: list[Region], year: int):
-    return total_of(satisfaction_for_regions(regions, year).values())

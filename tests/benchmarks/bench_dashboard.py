@@ -14,7 +14,8 @@ pages, drafting one county-month's notice, the scoresheet, the item drill-downs 
 second page, a class filter) and the XLSX exports) it requests the page ``--views`` times with the Django
 test client, one user, after one warm-up view, and prints p50/p95/max, the number of SQL queries
 of a view and the slowest query's EXPLAIN (ANALYZE, BUFFERS). It also times one refresh of the
-stored scores (``scoring.snapshots.refresh``) and of the county-month's stored notice figures
+stored scores (``scoring.snapshots.refresh``), of the stored trends series
+(``scoring.trend_snapshots.refresh``) and of the county-month's stored notice figures
 (``notices.figures.refresh``, with the plan of the check whether they are current), which is what
 the beat task or the embedded timers pay off the request, and prints the load average before and
 after. Drafting the notice: its warm-up view finds the figures current (just refreshed), so the
@@ -103,6 +104,20 @@ def time_refresh(years) -> None:
         print(
             f"snapshot refresh {year}: {took * 1000:.0f} ms, {len(captured)} queries, "
             f"{snapshot.case_count} cases in scope, as of {snapshot.as_of}"
+        )
+    try:
+        from scoring import trend_snapshots
+    except ImportError:  # a branch without stored trends: the trends page aggregates on each view
+        print("no scoring.trend_snapshots here: the trends page aggregates the year on each view")
+        return
+    for year in years:
+        started = time.perf_counter()
+        with CaptureQueriesContext(connection) as captured:
+            stored = trend_snapshots.refresh(year)
+        took = time.perf_counter() - started
+        print(
+            f"trends refresh {year}: {took * 1000:.0f} ms, {len(captured)} queries, "
+            f"{stored.case_count} cases received, load average {os.getloadavg()}"
         )
 
 
@@ -295,7 +310,10 @@ def main():
         (f"scoresheet XLSX {year}", "assessor", "get", f"/scoring/{year}/{county.code}/scoresheet.xlsx", {}),
         (f"item 15 cases XLSX {year}", "assessor", "get", f"/scoring/{year}/{county.code}/items/15/cases.xlsx", {}),
         (f"outlook {this_year}", "county", "get", f"/scoring/{this_year}/{county.code}/outlook/", {}),
+        (f"outlook {year}", "county", "get", f"/scoring/{year}/{county.code}/outlook/", {}),
         (f"trends {year}", "city", "get", f"/scoring/trends/{year}/", {}),
+        (f"trends {year} one county", "county", "get", f"/scoring/trends/{year}/", {}),
+        (f"trends {year} XLSX league", "county", "get", f"/scoring/trends/{year}/league.xlsx", {}),
         (f"notice draft {period}", "county", "post", f"/notices/regions/{county.code}/draft/", {"period": period}),
     ]
     only = [part.strip() for part in args.only.split(",") if part.strip()]
