@@ -10,6 +10,7 @@ import pkgutil
 import re
 
 import pytest
+from django.db.models import Count
 from django.urls import reverse
 
 from cases import services
@@ -84,6 +85,13 @@ def test_the_department_list_is_the_routed_cases_newest_first(client, make_case,
     assert page.status_code == 200
     assert [row.record.pk for row in page.context["table"].page.object_list] == [c.pk for c in newest[::-1]]
     assert page.context["table"].paginator.count == len(mine)
+    default = client.get(reverse("cases:ledger"))
+    assert [row.record.pk for row in default.context["table"].page.object_list] == [c.pk for c in newest]
+    # The join lists each case once: grouped counts are the cases' (a case routed to x twice).
+    by_state = dict(
+        Case.objects.for_user(dept_x_user).values("state").annotate(n=Count("id")).values_list("state", "n")
+    )
+    assert sum(by_state.values()) == len(mine)
     listed = client.get("/api/v1/cases/").json()
     assert [row["number"] for row in listed["results"]] == [c.number for c in newest]
 
