@@ -207,6 +207,9 @@ class Enterprise(models.Model):
         return self.name
 
 
+_RECEIPT_ON_ROW = {"received_at": "department_rows__received_at", "-received_at": "-department_rows__received_at"}
+
+
 class CaseQuerySet(models.QuerySet):
     def for_user(self, user) -> CaseQuerySet:
         """What this user may see (``cases.scope.scope_of``). Everything starts from here."""
@@ -218,15 +221,24 @@ class CaseQuerySet(models.QuerySet):
         if scope.region_id:
             return self.filter(region_id=scope.region_id)
         if scope.department_id:
-            # Cases that are or were routed to the department: those its routings name. Every
-            # routing writes one (cases.services.routing, follow_up's reopening, the bulk import,
-            # generate_load), the current department's included, so this is "department = d or
-            # routed to d before" as one semi-join the database can run either way: down the
-            # receipt index probing each case's routings (a page of the newest), or from the
-            # routings to the cases (a count). Written with the OR it read every case to count.
-            routed = CaseAssignment.objects.filter(department_id=scope.department_id).values("case_id")
-            return self.filter(pk__in=routed)
+            # Cases that are or were routed to the department: those with its DepartmentCase row
+            # (one per department any routing named, the current one included; written with each
+            # routing). A join, not a semi-join: unique per department and case, it lists each
+            # case once, and the row's copy of received_at can order the list (below), so that a
+            # department's newest page is the first 50 entries of department_case_received_idx,
+            # filtered or not, instead of a walk down every county's receipt index for the
+            # department's 1 %.
+            scoped = self.filter(department_rows__department_id=scope.department_id)
+            scoped.query.department_rows = True
+            return scoped
         return self.none()
+
+    def order_by(self, *field_names):
+        """On a department's scope, the receipt is read from its DepartmentCase row (the same
+        value: a case's receipt never changes after intake), the order its index keeps."""
+        if getattr(self.query, "department_rows", False):
+            field_names = tuple(_RECEIPT_ON_ROW.get(name, name) for name in field_names)
+        return super().order_by(*field_names)
 
     def overdue(self, on: dt.date) -> CaseQuerySet:
         return self.filter(state__in=OPEN_STATES, due_date__lt=on)
@@ -524,6 +536,41 @@ class CaseAssignment(models.Model):
     class Meta:
         ordering = ["assigned_at", "id"]
         indexes = [models.Index(fields=["department", "case"], name="assignment_department_case_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} → {self.department_id}"
+
+    @classmethod
+    def record(cls, case: Case, department_id: int, at: dt.datetime) -> CaseAssignment:
+        """Write a routing and, if this is the case's first to the department, the department's
+        DepartmentCase row: in the caller's transaction (the routing's), so the department sees
+        the case exactly when a routing names it."""
+        DepartmentCase.objects.bulk_create(
+            [DepartmentCase(department_id=department_id, case_id=case.pk, received_at=case.received_at)],
+            ignore_conflicts=True,
+        )
+        return cls.objects.create(case=case, department_id=department_id, assigned_at=at)
+
+
+class DepartmentCase(models.Model):
+    """A case a department sees: one row for each department any routing of the case named.
+
+    The department's scope (``CaseQuerySet.for_scope``) as a table of its own, kept with the
+    routings (``CaseAssignment.record``, the bulk import, generate_load): unique per department
+    and case, so that the scope is a join listing each case once, and it carries the case's
+    ``received_at`` (set at intake, never changed) by which a department's list is ordered
+    (``CaseQuerySet.order_by``): newest or oldest first, one range of
+    ``department_case_received_idx``.
+    """
+
+    # No index of the department's own: the unique constraint's (department, case) leads with it.
+    department = models.ForeignKey(Department, models.PROTECT, related_name="+", db_index=False)
+    case = models.ForeignKey(Case, models.CASCADE, related_name="+", related_query_name="department_rows")
+    received_at = models.DateTimeField()  # the case's, copied
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["department", "case"], name="department_case_unique")]
+        indexes = [models.Index(fields=["department", "received_at", "case"], name="department_case_received_idx")]
 
     def __str__(self) -> str:
         return f"{self.case_id} → {self.department_id}"

@@ -441,6 +441,10 @@ def ledger(request):
     search = ledger_search(getattr(filterset.form, "cleaned_data", {}).get("q"), queryset)
     if target := jump_target(search, queryset):  # a full case number typed: straight to the case
         return redirect(target)
+    if not queryset.query.order_by:
+        # The default order said (not left to Meta.ordering): a department's scope reads it from
+        # its own index (CaseQuerySet.order_by).
+        queryset = queryset.order_by(*Case._meta.ordering)
     queryset = queryset.select_related("enterprise", "category", "department")
     table = (
         SearchLedgerTable(queryset, today=today, words=search.words) if search else LedgerTable(queryset, today=today)

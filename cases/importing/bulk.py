@@ -31,6 +31,7 @@ from cases.models import (
     CaseAssignment,
     CaseNumberCounter,
     Department,
+    DepartmentCase,
     Enterprise,
     Evidence,
     Region,
@@ -93,9 +94,18 @@ class BulkWriter:
             heads.append(new_head(case, chain))
         for assignment, pk in zip(assignments, self.tables.allocate_ids(CaseAssignment, len(assignments)), strict=True):
             assignment.pk = pk
+        # A case imported routed has one routing: its department's row (CaseAssignment.record).
+        received = {case.pk: case.received_at for case in cases}
+        seen = [
+            _model(
+                DepartmentCase, id=pk, department_id=a.department_id, case_id=a.case_id, received_at=received[a.case_id]
+            )
+            for a, pk in zip(assignments, self.tables.allocate_ids(DepartmentCase, len(assignments)), strict=True)
+        ]
         self.tables.insert(Case, cases)
         self.tables.insert(Evidence, [item for items in evidence for item in items])
         self.tables.insert(CaseAssignment, assignments)
+        self.tables.insert(DepartmentCase, seen)
         self.tables.insert(LedgerEntry, entries)
         self.tables.insert(LedgerHead, heads)
         # Inside the import's transaction, like post_save for a case written one at a time: a

@@ -23,7 +23,7 @@ def reopen(
     with acting("reopen", case, by=by, now=now, source=source) as act:
         act.transition()
         department_id = assigned_department_id(act.case)
-        CaseAssignment.objects.create(case=act.case, department_id=department_id, assigned_at=now)
+        CaseAssignment.record(act.case, department_id, now)
         act.record({"reason": reason, "department": department_id})
     return act.case
 

@@ -60,7 +60,7 @@ def _route(
         if due_changed:
             case.due_date, case.due_date_provisional, case.calendar_version = date, provisional, version
         act.transition(department=department, at=now)
-        CaseAssignment.objects.create(case=case, department=department, assigned_at=now)
+        CaseAssignment.record(case, department.pk, now)
         act.record(
             {"department": department.pk, "department_name": department.name, "complex": complex_flag},
             due_date=case.due_date if due_changed else None,

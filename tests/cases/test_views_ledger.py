@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cases import services
-from cases.models import Case, CaseAssignment, Enterprise, State
+from cases.models import Case, CaseAssignment, DepartmentCase, Enterprise, State
 from ledger.models import GENESIS_HASH, LedgerEntry
 from tests.conftest import pdf_file
 
@@ -107,6 +107,10 @@ def bulk_cases(n: int, *, region, category, channel, departments, by, start=dt.d
     LedgerEntry.objects.bulk_create(entries, batch_size=500)
     CaseAssignment.objects.bulk_create(
         [CaseAssignment(case=c, department=c.department, assigned_at=c.assigned_at) for c in cases if c.department],
+        batch_size=500,
+    )
+    DepartmentCase.objects.bulk_create(
+        [DepartmentCase(case=c, department=c.department, received_at=c.received_at) for c in cases if c.department],
         batch_size=500,
     )
     return cases

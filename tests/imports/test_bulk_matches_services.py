@@ -31,6 +31,7 @@ from cases.models import (
     Category,
     Channel,
     Department,
+    DepartmentCase,
     Enterprise,
     Evidence,
 )
@@ -156,6 +157,9 @@ def _snapshot() -> dict:
         "assignments": sorted(
             (numbers[a.case_id], a.department_id, a.assigned_at) for a in CaseAssignment.objects.all()
         ),
+        "department_cases": sorted(
+            (numbers[d.case_id], d.department_id, d.received_at) for d in DepartmentCase.objects.all()
+        ),
         "counters": sorted(CaseNumberCounter.objects.values_list("region_id", "year", "last_serial")),
         "search": {
             numbers[d.case_id]: (d.region_id, d.ident, d.enterprise, d.body) for d in SearchDocument.objects.all()
@@ -173,7 +177,16 @@ def _sequences() -> list[tuple[str, int, bool]]:
         return []  # SQLite's AUTOINCREMENT counters are rows: the rollback puts them back
     found = []
     with connection.cursor() as cursor:
-        for model in (Case, Enterprise, Department, Evidence, CaseAssignment, CaseNumberCounter, LedgerEntry):
+        for model in (
+            Case,
+            Enterprise,
+            Department,
+            Evidence,
+            CaseAssignment,
+            DepartmentCase,
+            CaseNumberCounter,
+            LedgerEntry,
+        ):
             cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [model._meta.db_table])
             name = cursor.fetchone()[0]
             cursor.execute(f"SELECT last_value, is_called FROM {name}")  # noqa: S608 - a sequence's own name

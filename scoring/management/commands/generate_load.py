@@ -35,6 +35,7 @@ from cases.models import (
     Category,
     Channel,
     Department,
+    DepartmentCase,
     Enterprise,
     Region,
 )
@@ -169,6 +170,15 @@ class Command(BaseCommand):
                 self.writer.write(LedgerEntry._meta.db_table, ENTRY_COLUMNS, entry_rows)
                 self.writer.write(
                     CaseAssignment._meta.db_table, ["case_id", "department_id", "assigned_at"], assignment_rows
+                )
+                # Each department a case's routings name, once, with the case's receipt
+                # (cases.models.DepartmentCase, as CaseAssignment.record writes it).
+                received = {case["id"]: case["received_at"] for case in case_rows}
+                seen = {(pk, department): received[pk] for pk, department, _at in assignment_rows}
+                self.writer.write(
+                    DepartmentCase._meta.db_table,
+                    ["case_id", "department_id", "received_at"],
+                    [(pk, department, at) for (pk, department), at in seen.items()],
                 )
                 self.writer.write(LedgerVerdict._meta.db_table, VERDICT_COLUMNS, verdict_rows)
                 self.writer.write(

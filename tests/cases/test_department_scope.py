@@ -1,0 +1,115 @@
+"""A department sees every case any of its routings names, through DepartmentCase (one row per
+department and case, carrying the case's receipt), kept by every path that writes a routing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import inspect
+import pkgutil
+import re
+
+import pytest
+from django.db.models import Count
+from django.urls import reverse
+
+from cases import services
+from cases.models import Case, CaseAssignment, DepartmentCase
+
+from ..conftest import pdf_file
+
+pytestmark = pytest.mark.django_db
+
+
+def _rows_match_routings():
+    """DepartmentCase is exactly the distinct (department, case) of the routings, with the case's
+    received_at."""
+    routed = set(CaseAssignment.objects.values_list("department_id", "case_id"))
+    kept = list(DepartmentCase.objects.values_list("department_id", "case_id", "received_at"))
+    received = dict(Case.objects.values_list("pk", "received_at"))
+    assert len(kept) == len({(d, c) for d, c, _r in kept})  # once per department and case
+    assert {(d, c) for d, c, _r in kept} == routed
+    assert all(at == received[c] for _d, c, at in kept)
+
+
+def test_every_routing_path_keeps_the_department_row(
+    make_case, county_a, dept_x, dept_y, dept_x_user, dept_y_user, city_user
+):
+    received = dt.datetime(2025, 3, 4, 9, 30, tzinfo=dt.UTC)
+    case = make_case(received_at=received)
+    assert not Case.objects.for_user(dept_x_user).exists() and not DepartmentCase.objects.exists()
+
+    services.assign(case, by=county_a, department=dept_x)
+    assert list(Case.objects.for_user(dept_x_user)) == [case]
+    assert not Case.objects.for_user(dept_y_user).exists()
+    _rows_match_routings()
+
+    services.return_case(case, by=dept_x_user, reason="非本单位职责")  # returned: x still sees it
+    services.assign(case, by=county_a, department=dept_y)
+    services.reassign(case, by=county_a, department=dept_x)  # x a second time: still one row
+    assert CaseAssignment.objects.filter(case=case, department=dept_x).count() == 2
+    assert list(Case.objects.for_user(dept_x_user)) == list(Case.objects.for_user(dept_y_user)) == [case]
+    _rows_match_routings()
+
+    services.resolve(case, by=dept_x_user, result="已解决", evidence=[pdf_file()])
+    services.reopen(case, by=county_a, reason="企业不满意")  # a third routing to x
+    assert Case.objects.for_user(dept_x_user).count() == 1
+    _rows_match_routings()
+    assert DepartmentCase.objects.get(case=case, department=dept_x).received_at == received
+    # The city office is not limited by the rows; a department's list counts each case once.
+    assert list(Case.objects.for_user(city_user)) == [case]
+
+
+def test_the_department_list_is_the_routed_cases_newest_first(client, make_case, county_a, dept_x, dept_y, dept_x_user):
+    base = dt.datetime(2025, 5, 1, 8, tzinfo=dt.UTC)
+    mine = []
+    for day in range(6):
+        case = make_case(received_at=base + dt.timedelta(days=day))
+        services.assign(case, by=county_a, department=dept_x if day % 2 == 0 else dept_y)
+        if day % 2 == 0:
+            mine.append(case)
+    # One routed to y, returned, then to x: listed for x once, by its receipt.
+    moved = make_case(received_at=base + dt.timedelta(days=10))
+    services.assign(moved, by=county_a, department=dept_y)
+    services.reassign(moved, by=county_a, department=dept_x)
+    services.reassign(moved, by=county_a, department=dept_y)
+    services.reassign(moved, by=county_a, department=dept_x)
+    mine.append(moved)
+
+    newest = sorted(mine, key=lambda c: c.received_at, reverse=True)
+    assert list(Case.objects.for_user(dept_x_user).order_by("-received_at", "-id")) == newest
+    assert list(Case.objects.for_user(dept_x_user).order_by("received_at", "id")) == newest[::-1]
+
+    client.force_login(dept_x_user)
+    page = client.get(reverse("cases:ledger"), {"sort": "received_at"})
+    assert page.status_code == 200
+    assert [row.record.pk for row in page.context["table"].page.object_list] == [c.pk for c in newest[::-1]]
+    assert page.context["table"].paginator.count == len(mine)
+    default = client.get(reverse("cases:ledger"))
+    assert [row.record.pk for row in default.context["table"].page.object_list] == [c.pk for c in newest]
+    # The join lists each case once: grouped counts are the cases' (a case routed to x twice).
+    by_state = dict(
+        Case.objects.for_user(dept_x_user).values("state").annotate(n=Count("id")).values_list("state", "n")
+    )
+    assert sum(by_state.values()) == len(mine)
+    listed = client.get("/api/v1/cases/").json()
+    assert [row["number"] for row in listed["results"]] == [c.number for c in newest]
+
+
+def test_no_service_changes_a_receipt(make_case, county_a, dept_x, dept_x_user):
+    """The row's received_at is a copy: it stays right because a case's receipt is set once, at
+    intake. Every service that saves a case names the fields it writes; none names received_at."""
+    from cases.services import _steps
+
+    case = services.assign(make_case(), by=county_a, department=dept_x)
+    before = Case.objects.get(pk=case.pk).received_at
+    services.acknowledge(case, by=dept_x_user)
+    services.request_extension(case, by=dept_x_user, days=5, reason="需协调")
+    services.resolve(case, by=dept_x_user, result="已解决", evidence=[pdf_file()])
+    services.record_follow_up(case, by=county_a, satisfaction=Case.Satisfaction.SATISFIED)
+    assert Case.objects.get(pk=case.pk).received_at == before
+    assert DepartmentCase.objects.get(case=case).received_at == before
+    for module in pkgutil.iter_modules(services.__path__):
+        source = inspect.getsource(importlib.import_module(f"cases.services.{module.name}"))
+        assert not re.search(r"\.received_at\s*=[^=]", source), module.name
+    assert "received_at" not in inspect.getsource(_steps)  # the fields a transition saves
