@@ -361,6 +361,10 @@ class Case(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
             # it cover scoring's scan, which then never reads the case rows themselves (SQLite).
             models.Index(fields=["region", "received_at", "number"], name="case_region_received_no_idx"),
             models.Index(fields=["department", "state"], name="case_department_state_idx"),
+            # The 台帐 sorted by due date (办理时限), every county's and one county's: the first page
+            # is the first 50 entries instead of a sort of every case (1 s at a million).
+            models.Index(fields=["due_date"], name="case_due_idx"),
+            models.Index(fields=["region", "due_date"], name="case_region_due_idx"),
             # The 台帐 and the API list show the newest receipt first (or, sorted, the oldest): a
             # page of every county is the first 50 entries of this index, and a receipt-date
             # filter a range of it; with the id it also orders ties, as ``ordering`` does.
