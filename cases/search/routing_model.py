@@ -27,7 +27,7 @@ import datetime as dt
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models import F
 from django.db.models.signals import post_init, post_save
 from django.dispatch import receiver
@@ -200,10 +200,29 @@ class Delta:
             RoutingTerm.objects.bulk_create(term_rows, batch_size=BATCH)
             RoutingWeight.objects.bulk_create(weight_rows, batch_size=BATCH)
         else:
-            RoutingTerm.objects.bulk_update(term_rows, ["cases"], batch_size=BATCH)
-            RoutingWeight.objects.bulk_update(weight_rows, ["weight", "held", "closed", "similar"], batch_size=BATCH)
+            _update(RoutingTerm, term_rows, ["cases"])
+            _update(RoutingWeight, weight_rows, ["weight", "held", "closed", "similar"])
         if self.cases:
             RoutingModelRegion.objects.filter(region_id=region_id).update(cases=F("cases") + self.cases)
+
+
+def _update(model, rows: list, fields: list[str]) -> None:
+    """``UPDATE … WHERE id = %s`` for each row, in one ``executemany`` (pipelined on PostgreSQL).
+    Django's ``bulk_update`` builds a CASE of every row per column: a bulk import's thousands of
+    rows a batch took it most of the import's time (35 of 80 s at 10,000 rows)."""
+    if not rows:
+        return
+    connection = connections[router.db_for_write(model)]
+    quote, meta = connection.ops.quote_name, model._meta
+    columns = [meta.get_field(name) for name in fields]
+    sets = ", ".join(f"{quote(column.column)} = %s" for column in columns)
+    sql = f"UPDATE {quote(meta.db_table)} SET {sets} WHERE {quote(meta.pk.column)} = %s"
+    params = [
+        [column.get_db_prep_save(getattr(row, column.attname), connection) for column in columns] + [row.pk]
+        for row in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
 
 
 def _locked_rows(model, select, make, names: list[str]) -> list:
