@@ -242,12 +242,15 @@ QUEUED_KEY = "notices:figures:refresh-queued:{region}:{period}"
 def queue_refresh(region: Region, period: periods.Period) -> None:
     """With a Celery worker: refresh this region's period on the default queue (once at a time).
     Without one (tasks would run in the request) nothing: the next timers round refreshes."""
-    if getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
+    from .tasks import refresh_draft_figures_of
+
+    # The Celery app's own switch (the setting is its default; tests and the embedded default
+    # run tasks in-process, where a queued refresh would run in this request).
+    if refresh_draft_figures_of.app.conf.task_always_eager:
         return
     key = QUEUED_KEY.format(region=region.pk, period=period.key)
     if not cache.add(key, 1, max(60, interval_seconds())):
         return
-    from .tasks import refresh_draft_figures_of
 
     try:
         refresh_draft_figures_of.apply_async(args=[region.pk, period.key], queue=settings.CELERY_TASK_DEFAULT_QUEUE)

@@ -275,7 +275,8 @@ def test_with_celery_a_stale_large_region_queues_one_refresh_on_the_default_queu
     from notices import tasks
 
     settings.NOTICE_FIGURES_INLINE_CASES = 0
-    settings.CELERY_TASK_ALWAYS_EAGER = False
+    # A worker runs them (tests/conftest.py's _celery_in_process puts the switch back afterwards).
+    tasks.refresh_draft_figures_of.app.conf.task_always_eager = False
     queued = []
     monkeypatch.setattr(tasks.refresh_draft_figures_of, "apply_async", lambda **kwargs: queued.append(kwargs))
     services.draft_notice(by=county_a, region=region_a, period=MARCH.key, now=at("2026-04-02"))
