@@ -26,6 +26,7 @@ import re
 import time
 from dataclasses import dataclass
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Q, QuerySet
 from django.db.models.query import ModelIterable
@@ -180,12 +181,17 @@ class RankedSearchMixin:
         unordered = self._plain()
         unordered.query.clear_limits()
         unordered = unordered.order_by().values_list("pk")
-        sql, params = unordered.query.get_compiler(self.db).as_sql()
+        try:
+            sql, params = unordered.query.get_compiler(self.db).as_sql()
+        except EmptyResultSet:  # a filter that can match nothing (an empty IN): no window to find
+            return unordered, ""
         return unordered, sql + repr(params)
 
     def _window(self) -> tuple[tuple[int, ...], bool]:
         """The ids of the newest ``_search_limit`` matches, and whether there are more."""
         unordered, key = self._unordered()
+        if not key:
+            return (), False
         if key in self._search_windows:
             return self._search_windows[key]
         limit = self._search_limit

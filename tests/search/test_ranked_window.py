@@ -139,3 +139,13 @@ def test_a_short_history_keeps_every_word(make_case, region_a):
     for _ in range(3):
         make_case(description="羊山新区园区企业用电增容")
     assert _telling_words(region_a, ["羊山", "园区", "增容"]) == ["羊山", "园区", "增容"]
+
+
+def test_a_word_no_case_holds_lists_nothing_on_the_page_and_the_api(power_cases, county_a, client):
+    """Found by looking at the 台帐: a word no case holds made the ranked window's SQL empty (an
+    empty IN) and the page answered 500."""
+    client.force_login(county_a)
+    page = client.get(reverse("cases:ledger"), {"q": "留抵退税"})
+    assert page.status_code == 200 and "0 件" in page.content.decode()
+    body = client.get("/api/v1/cases/", {"q": "留抵退税"}).json()
+    assert body["count"] == 0 and body["results"] == []
