@@ -20,7 +20,12 @@ department in its inbox.
 each batch, with ``cases`` (the batch's new cases, in file order), ``enterprises`` (id → (name,
 credit code) of their enterprises as the batch leaves them) and ``renamed`` (ids of enterprises
 on record before the batch whose name it changed). Whatever keeps a derived row per case (a
-search index) listens here as well as to ``post_save``.
+search index) listens here as well as to ``post_save``. Also sent with ``kept``: a dict of the
+import's own, the same for every batch of one import, where a listener may gather what it writes
+once for the whole import.
+
+``bulk_import_finishing``: the same import has written its last batch; sent inside its
+transaction with the same ``kept``, for a listener to write what it gathered there.
 """
 
 from django.dispatch import Signal
@@ -28,3 +33,4 @@ from django.dispatch import Signal
 case_changed = Signal()
 due_dates_recomputed = Signal()
 after_bulk_import = Signal()
+bulk_import_finishing = Signal()

@@ -15,7 +15,8 @@ and compares), with one difference on purpose: no inbox message per historical c
 
 Cases written here do not pass through ``Model.save``, so no ``post_save`` fires; after each
 batch ``cases.signals.after_bulk_import`` announces its cases, in the import's transaction (the
-search index listens there and copies their rows in).
+search index listens there and copies their rows in; the routing model gathers their votes and
+writes them once, on ``bulk_import_finishing``).
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ class BulkWriter:
         self.dues: dict[tuple[dt.date, int], workdays.Due] = {}
         self.created = 0
         self.unchanged = 0
+        self.kept: dict = {}  # the listeners' own, for the whole import (``cases.signals``)
 
     def add(self, parsed: ParsedRow) -> None:
         self.pending.append(parsed)
@@ -115,6 +117,7 @@ class BulkWriter:
             cases=cases,
             enterprises={e.pk: (e.name, e.credit_code) for e in enterprises.values()},
             renamed=renamed,
+            kept=self.kept,
         )
         self.created += len(cases)
 
@@ -124,6 +127,7 @@ class BulkWriter:
         for key, counter in self.counters.items():
             counter.last_serial = self.serials[key]
         self.tables.update(CaseNumberCounter, list(self.counters.values()), ["last_serial"])
+        signals.bulk_import_finishing.send(sender=Case, kept=self.kept)
 
     # -- per batch -----------------------------------------------------------------------------
 

@@ -34,7 +34,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from cases.models import CLOSED_STATES, Case, Region, State, local_date
-from cases.signals import after_bulk_import
+from cases.signals import after_bulk_import, bulk_import_finishing
 from ledger.models import LedgerEntry
 
 from .models import RoutingModelRegion, RoutingTerm, RoutingWeight
@@ -114,11 +114,16 @@ class _Change:
 
 
 class Delta:
-    """Changes to a region's rows, gathered in memory and written in a few statements."""
+    """Changes to a region's rows, gathered in memory and written in a few statements.
 
-    def __init__(self, region_id: int, moment: dt.datetime) -> None:
+    ``additive``: only votes added (a rebuild, new cases learned in bulk) — each row then keeps
+    just its newest ``SIMILAR_KEPT`` cases in memory, all the row can keep after the merge: a
+    whole import's cases gathered in one delta stay small."""
+
+    def __init__(self, region_id: int, moment: dt.datetime, *, additive: bool = False) -> None:
         self.region_id = region_id
         self.moment = moment  # months older than MONTHS_KEPT before it are dropped
+        self.additive = additive
         self.terms: Counter = Counter()
         self.rows: dict[tuple[str, int], _Change] = defaultdict(_Change)
         self.cases = 0
@@ -138,6 +143,11 @@ class Delta:
             if sign > 0:
                 change.add[case_id] = number
                 change.remove.discard(case_id)
+                if self.additive and len(change.add) > 4 * SIMILAR_KEPT:
+                    newest = sorted(change.add, reverse=True)[:SIMILAR_KEPT]
+                    change.add = {pk: change.add[pk] for pk in newest}
+            elif self.additive:
+                raise ValueError("an additive delta takes no vote back")
             else:
                 change.remove.add(case_id)
                 change.add.pop(case_id, None)
@@ -150,44 +160,40 @@ class Delta:
     def write(self, *, fresh: bool = False) -> None:
         """Merge into the rows (``fresh``: the region's rows were just deleted, only insert).
 
-        A merge locks its rows (inserting those it lacks, ``_locked_rows``) and adds its changes,
-        so two writers of one region's rows add up; a case write touches one department's rows
-        (two for a reroute), in term order."""
+        Every writer holds the region's model row locked (``_learning``, or ``rebuild``'s
+        ``update_or_create``) from before it reads these rows until it commits, so the rows are read
+        without locks of their own: rows on record get the change added (one ``executemany``), rows
+        missing are inserted with it (one insert per ``BATCH``) — nobody else can insert them
+        meanwhile."""
         region_id, oldest = self.region_id, months_since(self.moment, MONTHS_KEPT)
-        terms = sorted(self.terms)
-        keys = sorted(self.rows)
-        if fresh:
-            term_rows = [RoutingTerm(region_id=region_id, term=t, cases=0) for t in terms]
-            weight_rows = [
-                RoutingWeight(region_id=region_id, term=t, department_id=d, closed={}, similar=[]) for t, d in keys
-            ]
-        else:
-            term_rows = _locked_rows(
-                RoutingTerm,
-                lambda names: RoutingTerm.objects.filter(region_id=region_id, term__in=names).order_by("term"),
-                lambda names: [RoutingTerm(region_id=region_id, term=t, cases=0) for t in names],
-                terms,
+        known_terms: dict[str, RoutingTerm] = {}
+        known_weights: dict[tuple[str, int], RoutingWeight] = {}
+        if not fresh:
+            known_terms = _rows_of(
+                RoutingTerm.objects.filter(region_id=region_id), sorted(self.terms), key=lambda r: r.term
             )
-            weight_rows = []
             by_department: dict[int, list[str]] = defaultdict(list)
-            for term, department_id in keys:
+            for term, department_id in sorted(self.rows):
                 by_department[department_id].append(term)
             for department_id, names in sorted(by_department.items()):
-                weight_rows += _locked_rows(
-                    RoutingWeight,
-                    lambda names, d=department_id: RoutingWeight.objects.filter(
-                        region_id=region_id, department_id=d, term__in=names
-                    ).order_by("term"),
-                    lambda names, d=department_id: [
-                        RoutingWeight(region_id=region_id, term=t, department_id=d, closed={}, similar=[])
-                        for t in names
-                    ],
+                known_weights |= _rows_of(
+                    RoutingWeight.objects.filter(region_id=region_id, department_id=department_id),
                     names,
+                    key=lambda r: (r.term, r.department_id),
                 )
-        for term_row in term_rows:
-            term_row.cases += self.terms[term_row.term]
-        for row in weight_rows:
-            change = self.rows[(row.term, row.department_id)]
+        new_terms: list[RoutingTerm] = []
+        for term, count in sorted(self.terms.items()):
+            row = known_terms.get(term)
+            if row is None:
+                new_terms.append(RoutingTerm(region_id=region_id, term=term, cases=count))
+            else:
+                row.cases += count
+        new_weights: list[RoutingWeight] = []
+        for key, change in sorted(self.rows.items()):
+            row = known_weights.get(key)
+            if row is None:
+                row = RoutingWeight(region_id=region_id, term=key[0], department_id=key[1], closed={}, similar=[])
+                new_weights.append(row)
             row.weight += change.weight
             row.held = max(0, row.held + change.held)
             closed = Counter(row.closed)
@@ -196,14 +202,20 @@ class Delta:
             similar = {int(pk): number for pk, number in row.similar if int(pk) not in change.remove}
             similar.update(change.add)
             row.similar = [[pk, similar[pk]] for pk in sorted(similar, reverse=True)[:SIMILAR_KEPT]]
-        if fresh:
-            RoutingTerm.objects.bulk_create(term_rows, batch_size=BATCH)
-            RoutingWeight.objects.bulk_create(weight_rows, batch_size=BATCH)
-        else:
-            _update(RoutingTerm, term_rows, ["cases"])
-            _update(RoutingWeight, weight_rows, ["weight", "held", "closed", "similar"])
+        _update(RoutingTerm, list(known_terms.values()), ["cases"])
+        _update(RoutingWeight, list(known_weights.values()), ["weight", "held", "closed", "similar"])
+        RoutingTerm.objects.bulk_create(new_terms, batch_size=BATCH)
+        RoutingWeight.objects.bulk_create(new_weights, batch_size=BATCH)
         if self.cases:
             RoutingModelRegion.objects.filter(region_id=region_id).update(cases=F("cases") + self.cases)
+
+
+def _rows_of(rows, terms: list[str], *, key) -> dict:
+    """The rows on record of these terms, by ``key``, read 500 terms at a time."""
+    found = {}
+    for start in range(0, len(terms), 500):
+        found |= {key(row): row for row in rows.filter(term__in=terms[start : start + 500])}
+    return found
 
 
 def _update(model, rows: list, fields: list[str]) -> None:
@@ -223,21 +235,6 @@ def _update(model, rows: list, fields: list[str]) -> None:
     ]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
-
-
-def _locked_rows(model, select, make, names: list[str]) -> list:
-    """The rows of these terms, locked (in term order); those missing are inserted first — a
-    concurrent writer's same new row is not an error: the insert waits for it and leaves it."""
-    rows = []
-    for start in range(0, len(names), 500):
-        chunk = names[start : start + 500]
-        found = list(select(chunk).select_for_update())
-        missing = sorted(set(chunk) - {row.term for row in found})
-        if missing:
-            model.objects.bulk_create(make(missing), batch_size=BATCH, ignore_conflicts=True)
-            found += list(select(missing).select_for_update())
-        rows += found
-    return rows
 
 
 # -- building ---------------------------------------------------------------------------------------
@@ -283,7 +280,7 @@ def rebuild(region: Region | None = None, *, as_of: dt.datetime | None = None, b
             )
             RoutingWeight.objects.filter(region=one).delete()
             RoutingTerm.objects.filter(region=one).delete()
-            delta, memo, last = Delta(one.pk, as_of), {}, 0
+            delta, memo, last = Delta(one.pk, as_of, additive=True), {}, 0
             history = Case.objects.filter(
                 region=one, received_at__gte=as_of - dt.timedelta(days=HISTORY_DAYS), received_at__lt=as_of
             ).order_by("pk")
@@ -303,7 +300,8 @@ def _learning(region_id: int, moment: dt.datetime) -> bool:
     transaction: a write waits for a rebuild under way and then adds its change to the rebuilt rows
     (the rebuild read the case as it was before this write), or a rebuild waits for the write and
     reads the case as written — never counted twice or missed. Writes of one region take turns
-    from here to their commit (they already did on the rows of shared terms)."""
+    from here to their commit, which is what lets ``Delta.write`` read and insert the region's rows
+    without locks of their own."""
     state = (
         RoutingModelRegion.objects.select_for_update()
         .filter(region_id=region_id)
@@ -329,7 +327,7 @@ def learn_cases(ids) -> int:
         for region_id, region_rows in sorted(by_region.items()):
             if not _learning(region_id, now):
                 continue
-            delta = Delta(region_id, now)
+            delta = Delta(region_id, now, additive=True)
             _learn(delta, region_rows, None, {})
             delta.write()
             learned += delta.cases
@@ -389,7 +387,33 @@ def case_saved(sender, instance: Case, created: bool, raw: bool = False, update_
 
 
 @receiver(after_bulk_import, dispatch_uid="case_routing_model_bulk_import")
-def _learn_bulk_import(sender, *, cases, **kwargs) -> None:
-    """A batch of cases a bulk import wrote without ``post_save``: learned in the import's
-    transaction."""
-    learn_cases([case.pk for case in cases])
+def _learn_bulk_import(sender, *, cases, kept=None, **kwargs) -> None:
+    """A batch of cases a bulk import wrote without ``post_save``, learned from the cases in memory
+    (an import records no 退单) into one additive delta per region for the whole import, kept in
+    the import's ``kept``; written once when it finishes (``_write_bulk_import``), in its
+    transaction: a term that many batches share is locked and rewritten once, not once a batch."""
+    if kept is None:  # a writer that keeps nothing across batches: learned batch by batch
+        learn_cases([case.pk for case in cases])
+        return
+    deltas: dict[int, Delta | None] = kept.setdefault("routing_model", {})
+    now = timezone.now()
+    for case in cases:
+        if case.region_id not in deltas:
+            deltas[case.region_id] = (
+                Delta(case.region_id, now, additive=True) if _learning(case.region_id, now) else None
+            )
+        delta = deltas[case.region_id]
+        if delta is None:
+            continue
+        terms = case_terms(case.description)
+        delta.add_case(terms)
+        v = vote(*(getattr(case, f) for f in _FIELDS))
+        if v is not None:
+            delta.add_vote(terms, v, +1, case.pk, case.number)
+
+
+@receiver(bulk_import_finishing, dispatch_uid="case_routing_model_bulk_import_finishing")
+def _write_bulk_import(sender, *, kept, **kwargs) -> None:
+    for _region_id, delta in sorted(kept.pop("routing_model", {}).items()):
+        if delta is not None:
+            delta.write()

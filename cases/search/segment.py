@@ -17,6 +17,7 @@ import os
 import re
 import tempfile
 import threading
+from functools import lru_cache
 from pathlib import Path
 
 import jieba
@@ -83,8 +84,16 @@ def document_words(text: str) -> list[str]:
     inside each (用电增容 → 用电, 增容, 用电增容), so a query for any of them finds the text."""
     if not text:
         return []
+    return list(_segmented(text))
+
+
+@lru_cache(maxsize=8192)
+def _segmented(text: str) -> tuple[str, ...]:
+    """One segmentation per text for everything that reads the same text in a row: a case's
+    description is read by its search row and by the routing model in the same save (a bulk
+    import's batch of 2,000 by both, one after the other) — jieba once, not twice."""
     segmenter = tokenizer()
-    return _normal(_with_inner_words(segmenter.cut(text, HMM=True), segmenter.FREQ))
+    return tuple(_normal(_with_inner_words(segmenter.cut(text, HMM=True), segmenter.FREQ)))
 
 
 def query_words(text: str) -> list[str]:

@@ -35,7 +35,7 @@ from cases.models import (
     Enterprise,
     Evidence,
 )
-from cases.search.models import SearchDocument
+from cases.search.models import RoutingModelRegion, RoutingTerm, RoutingWeight, SearchDocument
 from ledger.models import LedgerEntry, LedgerHead, Source
 from ledger.verify import verify_cases
 
@@ -165,6 +165,18 @@ def _snapshot() -> dict:
             numbers[d.case_id]: (d.region_id, d.ident, d.enterprise, d.body) for d in SearchDocument.objects.all()
         },
         "verify": [r.problems for r in verify_cases(Case.objects.all())],
+        # The routing model: learned case by case by the services, once per import in bulk.
+        "routing_weights": {
+            (w.region_id, w.term, w.department_id): (
+                round(w.weight, 9),
+                w.held,
+                w.closed,
+                [numbers[int(pk)] for pk, _number in w.similar],
+            )
+            for w in RoutingWeight.objects.all()
+        },
+        "routing_terms": sorted(RoutingTerm.objects.values_list("region_id", "term", "cases")),
+        "routing_regions": sorted(RoutingModelRegion.objects.values_list("region_id", "ready", "cases")),
     }
 
 
