@@ -38,6 +38,7 @@ from cases.models import (
     Region,
     State,
 )
+from cases.search.segment import AheadSegmenter
 from ledger.models import LedgerEntry, LedgerHead, Source
 from ledger.services import new_head, next_entry
 
@@ -50,7 +51,7 @@ BATCH_ROWS = 2000
 class BulkWriter:
     """Collects checked rows and writes them a batch at a time; ``finish`` closes the import."""
 
-    def __init__(self, *, by, now: dt.datetime, find_department):
+    def __init__(self, *, by, now: dt.datetime, find_department, ahead: bool = False):
         self.by = by
         self.now = now
         self.find_department = find_department  # (region, name) → Department
@@ -65,16 +66,32 @@ class BulkWriter:
         self.created = 0
         self.unchanged = 0
         self.kept: dict = {}  # the listeners' own, for the whole import (``cases.signals``)
+        # A batch waits while the next one fills: its descriptions are segmented meanwhile in a
+        # child process (``ahead``: a file large enough to pay for starting one).
+        self.segmenter = AheadSegmenter(ahead=ahead)
+        self.waiting: tuple[list[ParsedRow], object] | None = None
 
     def add(self, parsed: ParsedRow) -> None:
         self.pending.append(parsed)
         if len(self.pending) >= BATCH_ROWS:
-            self.flush()
+            self._hand_on()
 
-    def flush(self) -> None:
+    def _hand_on(self) -> None:
+        """The full batch's texts go to the segmenter; the batch before it is written meanwhile."""
         batch, self.pending = self.pending, []
-        if not batch:
-            return
+        ticket = self.segmenter.submit([parsed.description.strip() for parsed in batch]) if batch else None
+        waiting, self.waiting = self.waiting, (batch, ticket) if batch else None
+        if waiting is not None:
+            self._flush(*waiting)
+
+    def _flush(self, batch: list[ParsedRow], ticket) -> None:
+        self.segmenter.use(ticket)
+        try:
+            self._write_batch(batch)
+        finally:
+            self.segmenter.done(ticket)
+
+    def _write_batch(self, batch: list[ParsedRow]) -> None:
         existing = self._existing_refs(batch)
         rows = [p for p in batch if (p.region.pk, p.ref) not in existing]
         self.unchanged += len(batch) - len(rows)
@@ -123,11 +140,16 @@ class BulkWriter:
 
     def finish(self) -> None:
         """Write the remaining rows and the counters."""
-        self.flush()
+        self._hand_on()
+        self._hand_on()
         for key, counter in self.counters.items():
             counter.last_serial = self.serials[key]
         self.tables.update(CaseNumberCounter, list(self.counters.values()), ["last_serial"])
         signals.bulk_import_finishing.send(sender=Case, kept=self.kept)
+
+    def close(self) -> None:
+        """Stop the segmenter's child process (after ``finish``, or when the import failed)."""
+        self.segmenter.close()
 
     # -- per batch -----------------------------------------------------------------------------
 

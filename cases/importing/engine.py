@@ -383,6 +383,10 @@ def _check_repeated(parsed: ParsedRow, sheet: Sheet, seen: dict[tuple[int, str],
 
 # -- pass two: write -------------------------------------------------------------------------
 
+# From this many rows on, the bulk writer segments each batch's texts in a child process while it
+# writes the batch before (``cases.search.segment.AheadSegmenter``); below, starting one (about a
+# second) costs more than it saves.
+AHEAD_ROWS = 5000
 # PostgreSQL's SQLSTATE for a deadlock it broke by aborting this transaction.
 DEADLOCK_DETECTED = "40P01"
 
@@ -409,20 +413,23 @@ def _write(
             # Every region's lock first, in id order: overlapping imports serialise, never deadlock.
             lock_regions(plan.regions)
             _create_departments(plan, by=by, summary=summary)
-            writing = _Writing(by=by, refs=refs, now=now, summary=summary, bulk=bulk)
-            for sheet in _ledger_sheets(path, quiet, deadline):
-                try:
-                    for number, cells in _data_rows(sheet, quiet, listing=False):
-                        writing.row(number, cells, sheet)
-                        if writing.done % PROGRESS_EVERY == 0:
-                            progress("writing", writing.done, writing.done / total if total else None)
-                finally:
-                    sheet.close()
-            if quiet.error_count:  # the file changed between the passes
-                for error in quiet.errors:
-                    summary.add_error(error["row"], error["column"], error["message"], sheet=error["sheet"])
-                raise _Abort
-            writing.finish()
+            writing = _Writing(by=by, refs=refs, now=now, summary=summary, bulk=bulk, ahead=total >= AHEAD_ROWS)
+            try:
+                for sheet in _ledger_sheets(path, quiet, deadline):
+                    try:
+                        for number, cells in _data_rows(sheet, quiet, listing=False):
+                            writing.row(number, cells, sheet)
+                            if writing.done % PROGRESS_EVERY == 0:
+                                progress("writing", writing.done, writing.done / total if total else None)
+                    finally:
+                        sheet.close()
+                if quiet.error_count:  # the file changed between the passes
+                    for error in quiet.errors:
+                        summary.add_error(error["row"], error["column"], error["message"], sheet=error["sheet"])
+                    raise _Abort
+                writing.finish()
+            finally:
+                writing.close()
     except _Abort:
         return
     except (IntegrityError, OperationalError) as error:
@@ -447,9 +454,11 @@ class _Writing(_Pass):
     """Pass two, inside the import's transaction: each row written in batches (``BulkWriter``) or
     one by one through ``cases.services``; a row that no longer parses aborts the whole import."""
 
-    def __init__(self, *, bulk: bool, **kwargs):
+    def __init__(self, *, bulk: bool, ahead: bool = False, **kwargs):
         super().__init__(**kwargs)
-        self.writer = BulkWriter(by=self.by, now=self.now, find_department=self.departments.find) if bulk else None
+        self.writer = (
+            BulkWriter(by=self.by, now=self.now, find_department=self.departments.find, ahead=ahead) if bulk else None
+        )
         self.done = 0
 
     def row(self, number: int, cells: list, sheet: Sheet) -> None:
@@ -470,6 +479,10 @@ class _Writing(_Pass):
         if self.writer is not None:
             self.writer.finish()
             self.summary.created, self.summary.unchanged = self.writer.created, self.writer.unchanged
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
 
 
 def _write_row(parsed: ParsedRow, *, by, departments: _Departments, sheet: Sheet, summary: Summary) -> None:

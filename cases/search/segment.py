@@ -84,7 +84,8 @@ def document_words(text: str) -> list[str]:
     inside each (用电增容 → 用电, 增容, 用电增容), so a query for any of them finds the text."""
     if not text:
         return []
-    return list(_segmented(text))
+    words = _ahead.get(text)
+    return list(words if words is not None else _segmented(text))
 
 
 @lru_cache(maxsize=8192)
@@ -112,3 +113,83 @@ def joined(words: list[str]) -> str:
 
 def has_chinese(text: str) -> bool:
     return bool(_HAS_CJK.search(text))
+
+
+# -- segmenting ahead, in a child process -------------------------------------------------------
+
+# Texts an ``AheadSegmenter`` segmented, until the writer that asked says it is done with them.
+_ahead: dict[str, tuple[str, ...]] = {}
+
+
+def _segment_all(texts: list[str]) -> list[tuple[str, ...]]:
+    """In the child process: ``document_words`` of each text (the child builds its own tokenizer)."""
+    return [_segmented(text) for text in texts]
+
+
+class AheadSegmenter:
+    """Segments a bulk writer's next batch of texts in a child process while the writer writes the
+    batch before it: jieba, a fifth of a bulk import's work, moves to the other core.
+
+    ``submit`` hands over a batch's texts and returns a ticket; ``use(ticket)`` waits for its
+    words and makes ``document_words`` answer them from memory (the same words jieba gives here:
+    same dictionary, same code) until ``done(ticket)``. Without a child process — it could not be
+    started (a sandbox, a daemonic worker), or ``ahead`` is off — a ticket holds nothing and
+    ``document_words`` segments as usual. ``close`` stops the child and forgets every text."""
+
+    def __init__(self, *, ahead: bool) -> None:
+        self._pool = None
+        self._wanted = ahead
+        self._texts: set[str] = set()
+
+    def _start(self):
+        if self._pool is None and self._wanted:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            try:
+                # spawn: a fresh interpreter that imports this module alone (no Django, no database
+                # connection, no other thread's locks inherited).
+                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            except (OSError, AssertionError, ValueError) as error:
+                logging.getLogger(__name__).warning("segmenting inline: no child process (%s)", error)
+                self._wanted = False
+        return self._pool
+
+    def submit(self, texts: list[str]):
+        texts = [text for text in dict.fromkeys(texts) if text and text not in _ahead]
+        pool = self._start() if texts else None
+        if pool is None:
+            return None
+        try:
+            return texts, pool.submit(_segment_all, texts)
+        except RuntimeError as error:  # a broken pool: the child died
+            logging.getLogger(__name__).warning("segmenting inline: the child process stopped (%s)", error)
+            self._wanted, self._pool = False, None
+            return None
+
+    def use(self, ticket) -> None:
+        if ticket is None:
+            return
+        texts, future = ticket
+        try:
+            words = future.result()
+        except Exception as error:  # noqa: BLE001 - whatever stopped the child, segment here instead
+            logging.getLogger(__name__).warning("segmenting inline: the child process failed (%s)", error)
+            return
+        _ahead.update(zip(texts, words, strict=True))
+        self._texts.update(texts)
+
+    def done(self, ticket) -> None:
+        if ticket is None:
+            return
+        for text in ticket[0]:
+            _ahead.pop(text, None)
+            self._texts.discard(text)
+
+    def close(self) -> None:
+        for text in self._texts:
+            _ahead.pop(text, None)
+        self._texts.clear()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)  # an idle child: it exits at once
+            self._pool = None

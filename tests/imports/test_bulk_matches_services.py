@@ -259,3 +259,63 @@ def test_bulk_import_writes_what_the_services_write(starting_state, tmp_path, ge
         assert bulk_state[part] == services_state[part], part
     assert services_state["verify"] == []
     assert services_state["entries"]  # the comparison compared something
+
+
+def test_segmenting_ahead_in_a_child_process_writes_what_the_services_write(starting_state, tmp_path, monkeypatch):
+    """A large file's bulk import hands each batch's texts to a child process and writes the batch
+    before meanwhile (``AheadSegmenter``): small batches here, so the hand-over happens many times,
+    with texts that recur across batches and texts of their own."""
+    from cases.importing import bulk, engine
+
+    texts = ["缺工", "贷款难 \n续贷", "企业用电增容申请迟迟未批复", "稳岗补贴申领困难", "研发费用加计扣除政策咨询"]
+    rows = []
+    for n in range(23):
+        state = list(STATES)[n % 4]
+        received = dt.datetime(2025, 3, 1, 9, tzinfo=SHANGHAI) + dt.timedelta(days=n * 7, hours=n % 5)
+        routed, done = state != "received", state in ("resolved", "explained")
+        rows.append(
+            {
+                "编号": f"AHEAD-{n}",
+                "县区代码": ["411502", "411503"][n % 2],
+                "企业名称": NAMES[n % 3],
+                "统一社会信用代码": CODES[n % 5],
+                "问题类别": ["用工对接", "银企对接", "approval"][n % 3],
+                "反映渠道": "热线电话",
+                "问题内容": texts[n % 5] + (f"（第{n}件）" if n % 3 else ""),
+                "受理时间": f"{received:%Y-%m-%d %H:%M}",
+                "责任单位": ("市发改委" if n % 2 else "浉河区工信局") if routed else "",
+                "交办时间": f"{received + dt.timedelta(hours=3):%Y-%m-%d %H:%M}" if routed else "",
+                "办理时限": "",
+                "办理状态": STATES[state],
+                "办结时间": f"{received + dt.timedelta(days=4):%Y-%m-%d %H:%M}" if done else "",
+                "办理结果": "已协调解决" if done else "",
+                "佐证材料": "说明.pdf" if done else "",
+                "政策依据": "某某政策" if state == "explained" else "",
+                "告知去向": "",
+                "联系人": "张三",
+                "企业规模": "小微",
+            }
+        )
+    path = _file(tmp_path, rows, as_workbook=False)
+    started = []
+    real_submit = bulk.AheadSegmenter.submit
+
+    def submit(self, texts):
+        ticket = real_submit(self, texts)
+        started.append(ticket is not None)
+        return ticket
+
+    monkeypatch.setattr(bulk.AheadSegmenter, "submit", submit)
+    monkeypatch.setattr(bulk, "BATCH_ROWS", 4)
+    with time_machine.travel(NOW, tick=False):
+        by_services = _import_and_roll_back(path, starting_state, "services")
+        monkeypatch.setattr(engine, "AHEAD_ROWS", 1)
+        ahead = _import_and_roll_back(path, starting_state, "bulk")
+    assert len(started) >= 6 and all(started)  # every batch went to the child process
+    assert by_services[0]["errors"] == [] and by_services[0]["created"] == len(rows)
+    assert ahead[0] == by_services[0]
+    for part in by_services[1]:
+        assert ahead[1][part] == by_services[1][part], part
+    from cases.search import segment
+
+    assert not segment._ahead  # the child's words are forgotten when the import ends

@@ -84,3 +84,57 @@ def test_an_unwritable_cache_directory_does_not_stop_segmentation(tmp_path, monk
     monkeypatch.setattr(segment, "_tokenizer", None)
     assert "用电增容" in segment.query_words("企业用电增容")
     assert segment.tokenizer().tmp_dir == str(blocker / "cache")
+
+
+TEXTS = ["企业用电增容申请迟迟未批复", "稳岗补贴申领困难", "研发费用加计扣除政策咨询"]
+
+
+def test_words_segmented_ahead_in_a_child_process_are_the_words_segmented_here():
+    here = [segment.document_words(text) for text in TEXTS]
+    segment._segmented.cache_clear()
+    segmenter = segment.AheadSegmenter(ahead=True)
+    try:
+        ticket = segmenter.submit([*TEXTS, "", TEXTS[0]])
+        assert ticket is not None and ticket[0] == TEXTS  # once each, no empty text
+        segmenter.use(ticket)
+        assert [segment.document_words(text) for text in TEXTS] == here
+        assert segment._segmented.cache_info().misses == 0  # answered from the child's words
+        segmenter.done(ticket)
+        assert not set(TEXTS) & set(segment._ahead)
+    finally:
+        segmenter.close()
+    assert not segment._ahead
+
+
+def test_when_no_child_process_can_be_started_the_texts_are_segmented_here(monkeypatch, caplog):
+    import concurrent.futures
+
+    def refuse(*args, **kwargs):
+        raise OSError("no processes here")
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", refuse)
+    segmenter = segment.AheadSegmenter(ahead=True)
+    ticket = segmenter.submit(TEXTS)
+    assert ticket is None and "segmenting inline" in caplog.text
+    segmenter.use(ticket)
+    assert segment.document_words(TEXTS[1]) == ["稳岗", "补贴", "稳岗补贴", "申领", "困难"]
+    segmenter.close()
+
+
+def test_a_child_process_that_dies_leaves_the_texts_to_be_segmented_here(caplog):
+    segment._segmented.cache_clear()
+    segmenter = segment.AheadSegmenter(ahead=True)
+    try:
+        first = segmenter.submit(TEXTS[:1])
+        segmenter.use(first)  # the child is up
+        segmenter.done(first)
+        for process in list(segmenter._pool._processes.values()):
+            process.kill()
+            process.join()
+        ticket = segmenter.submit(TEXTS[1:])
+        segmenter.use(ticket)
+        assert "segmenting inline" in caplog.text
+        assert not set(TEXTS[1:]) & set(segment._ahead)
+        assert segment.document_words(TEXTS[1]) == ["稳岗", "补贴", "稳岗补贴", "申领", "困难"]
+    finally:
+        segmenter.close()
