@@ -77,10 +77,15 @@ class BulkWriter:
             self._hand_on()
 
     def _hand_on(self) -> None:
-        """The full batch's texts go to the segmenter; the batch before it is written meanwhile."""
+        """The full batch's new rows' texts go to the segmenter; the batch before it is written
+        meanwhile. (Which rows are new is known now: a file names each 编号 once, so the batch
+        before cannot add one of these.)"""
         batch, self.pending = self.pending, []
-        ticket = self.segmenter.submit([parsed.description.strip() for parsed in batch]) if batch else None
-        waiting, self.waiting = self.waiting, (batch, ticket) if batch else None
+        existing = self._existing_refs(batch) if batch else set()
+        rows = [p for p in batch if (p.region.pk, p.ref) not in existing]
+        self.unchanged += len(batch) - len(rows)
+        ticket = self.segmenter.submit([parsed.description.strip() for parsed in rows]) if rows else None
+        waiting, self.waiting = self.waiting, (rows, ticket) if rows else None
         if waiting is not None:
             self._flush(*waiting)
 
@@ -91,12 +96,7 @@ class BulkWriter:
         finally:
             self.segmenter.done(ticket)
 
-    def _write_batch(self, batch: list[ParsedRow]) -> None:
-        existing = self._existing_refs(batch)
-        rows = [p for p in batch if (p.region.pk, p.ref) not in existing]
-        self.unchanged += len(batch) - len(rows)
-        if not rows:
-            return
+    def _write_batch(self, rows: list[ParsedRow]) -> None:
         self._lock_regions({p.region.pk for p in rows})
         enterprises, renamed = self._enterprises(rows)
         cases, departments = self._cases(rows, enterprises)

@@ -52,6 +52,9 @@ ASKING_WORDS = frozenset(
 SIMILAR_KEPT = 3  # case ids kept per row
 MONTHS_KEPT = 13
 BATCH = 2000
+# A bulk import's gathered rows (term × department changes, about 1 KB each in memory) are written
+# once this many are waiting, and gathered afresh: a 100,000-row import stays within its memory.
+BULK_ROWS_IN_MEMORY = 30_000
 _FIELDS = ("state", "department_id", "received_at", "closed_at", "due_date")
 
 
@@ -390,13 +393,16 @@ def case_saved(sender, instance: Case, created: bool, raw: bool = False, update_
 def _learn_bulk_import(sender, *, cases, kept=None, **kwargs) -> None:
     """A batch of cases a bulk import wrote without ``post_save``, learned from the cases in memory
     (an import records no 退单) into one additive delta per region for the whole import, kept in
-    the import's ``kept``; written once when it finishes (``_write_bulk_import``), in its
-    transaction: a term that many batches share is locked and rewritten once, not once a batch."""
+    the import's ``kept``; written when it finishes (``_write_bulk_import``), in its transaction,
+    or earlier whenever ``BULK_ROWS_IN_MEMORY`` rows are waiting: a term that many batches share is
+    read and rewritten once or a few times, not once a batch."""
     if kept is None:  # a writer that keeps nothing across batches: learned batch by batch
         learn_cases([case.pk for case in cases])
         return
     deltas: dict[int, Delta | None] = kept.setdefault("routing_model", {})
     now = timezone.now()
+    if sum(len(delta.rows) for delta in deltas.values() if delta is not None) > BULK_ROWS_IN_MEMORY:
+        _write_gathered(deltas)  # memory stays bounded: written, and gathered afresh
     for case in cases:
         if case.region_id not in deltas:
             deltas[case.region_id] = (
@@ -414,6 +420,12 @@ def _learn_bulk_import(sender, *, cases, kept=None, **kwargs) -> None:
 
 @receiver(bulk_import_finishing, dispatch_uid="case_routing_model_bulk_import_finishing")
 def _write_bulk_import(sender, *, kept, **kwargs) -> None:
-    for _region_id, delta in sorted(kept.pop("routing_model", {}).items()):
-        if delta is not None:
+    _write_gathered(kept.pop("routing_model", {}))
+
+
+def _write_gathered(deltas: dict[int, Delta | None]) -> None:
+    """Write each region's gathered delta, in region order, and start it afresh."""
+    for region_id, delta in sorted(deltas.items()):
+        if delta is not None and (delta.rows or delta.cases):
             delta.write()
+            deltas[region_id] = Delta(region_id, delta.moment, additive=True)

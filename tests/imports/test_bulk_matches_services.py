@@ -266,6 +266,7 @@ def test_segmenting_ahead_in_a_child_process_writes_what_the_services_write(star
     before meanwhile (``AheadSegmenter``): small batches here, so the hand-over happens many times,
     with texts that recur across batches and texts of their own."""
     from cases.importing import bulk, engine
+    from cases.search import routing_model
 
     texts = ["缺工", "贷款难 \n续贷", "企业用电增容申请迟迟未批复", "稳岗补贴申领困难", "研发费用加计扣除政策咨询"]
     rows = []
@@ -307,6 +308,8 @@ def test_segmenting_ahead_in_a_child_process_writes_what_the_services_write(star
 
     monkeypatch.setattr(bulk.AheadSegmenter, "submit", submit)
     monkeypatch.setattr(bulk, "BATCH_ROWS", 4)
+    # The routing model's gathered rows written several times along the way (memory bound), not once.
+    monkeypatch.setattr(routing_model, "BULK_ROWS_IN_MEMORY", 5)
     with time_machine.travel(NOW, tick=False):
         by_services = _import_and_roll_back(path, starting_state, "services")
         monkeypatch.setattr(engine, "AHEAD_ROWS", 1)
