@@ -225,6 +225,7 @@ def run(path: str, write_path: str, profile: str | None = None) -> None:
                 "rss_mb": peak_rss_mb(),
                 "cpu_s": cpu,
                 "children_cpu_s": helpers,
+                "children_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
                 "server_cpu_s": server,
                 "created": summary["created"],
                 "unchanged": summary["unchanged"],
@@ -264,7 +265,10 @@ def report(label: str, rows: int, result: dict) -> None:
         f"than wall time; the database server's work is not in it); load average {load()}"
     )
     if result.get("children_cpu_s"):
-        print(f"  its segmenting child process's CPU time {result['children_cpu_s']:.1f} s (on the other core)")
+        print(
+            f"  its segmenting child process's CPU time {result['children_cpu_s']:.1f} s (on the other core), "
+            f"peak RSS {result['children_rss_mb']:.0f} MB"
+        )
     if result.get("server_cpu_s") is not None:
         spent = result["cpu_s"] + result.get("children_cpu_s", 0) + result["server_cpu_s"]
         print(
