@@ -138,3 +138,27 @@ def test_a_child_process_that_dies_leaves_the_texts_to_be_segmented_here(caplog)
         assert segment.document_words(TEXTS[1]) == ["稳岗", "补贴", "稳岗补贴", "申领", "困难"]
     finally:
         segmenter.close()
+
+
+def test_a_child_process_that_hangs_is_killed_and_the_texts_are_segmented_here(monkeypatch, caplog):
+    import os
+    import signal
+
+    segment._segmented.cache_clear()
+    segmenter = segment.AheadSegmenter(ahead=True)
+    try:
+        first = segmenter.submit(TEXTS[:1])
+        segmenter.use(first)  # the child is up (its start, a second or two, is not timed here)
+        segmenter.done(first)
+        monkeypatch.setattr(segment, "AHEAD_TIMEOUT_SECONDS", 1)
+        children = list(segmenter._pool._processes.values())
+        for process in children:
+            os.kill(process.pid, signal.SIGSTOP)  # alive, answering nothing
+        ticket = segmenter.submit(TEXTS[1:])
+        segmenter.use(ticket)
+        assert "segmenting inline" in caplog.text and "TimeoutError" in caplog.text
+        assert segmenter._pool is None and all(not process.is_alive() for process in children)
+        assert segmenter.submit(TEXTS) is None  # no second child for this writer
+        assert segment.document_words(TEXTS[1]) == ["稳岗", "补贴", "稳岗补贴", "申领", "困难"]
+    finally:
+        segmenter.close()
