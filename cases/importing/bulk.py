@@ -70,6 +70,7 @@ class BulkWriter:
         # child process (``ahead``: a file large enough to pay for starting one).
         self.segmenter = AheadSegmenter(ahead=ahead)
         self.waiting: tuple[list[ParsedRow], object] | None = None
+        self.handed: set[tuple[int, str]] = set()  # (region id, 编号) of the rows handed on to be written
 
     def add(self, parsed: ParsedRow) -> None:
         self.pending.append(parsed)
@@ -78,11 +79,16 @@ class BulkWriter:
 
     def _hand_on(self) -> None:
         """The full batch's new rows' texts go to the segmenter; the batch before it is written
-        meanwhile. (Which rows are new is known now: a file names each 编号 once, so the batch
-        before cannot add one of these.)"""
+        meanwhile. Which rows are new is known now: those whose 编号 neither the region has nor an
+        earlier row of this import (as the services path, written row by row, would find)."""
         batch, self.pending = self.pending, []
         existing = self._existing_refs(batch) if batch else set()
-        rows = [p for p in batch if (p.region.pk, p.ref) not in existing]
+        rows = []
+        for parsed in batch:
+            key = (parsed.region.pk, parsed.ref)
+            if key not in existing and key not in self.handed:  # (a 编号 twice: the file changed since pass one)
+                self.handed.add(key)
+                rows.append(parsed)
         self.unchanged += len(batch) - len(rows)
         ticket = self.segmenter.submit([text for parsed in rows for text in _texts(parsed)]) if rows else None
         waiting, self.waiting = self.waiting, (rows, ticket) if rows else None

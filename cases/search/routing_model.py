@@ -312,8 +312,11 @@ def _learning(region_id: int, moment: dt.datetime) -> bool:
         .first()
     )
     if state is None:
-        RoutingModelRegion.objects.get_or_create(region_id=region_id, defaults={"ready": True, "as_of": moment})
-        return True
+        # Locked too when another writer inserted the row first (the get after the conflict is FOR UPDATE).
+        made, _created = RoutingModelRegion.objects.select_for_update().get_or_create(
+            region_id=region_id, defaults={"ready": True, "as_of": moment}
+        )
+        return made.ready
     return state
 
 
@@ -401,13 +404,11 @@ def _learn_bulk_import(sender, *, cases, kept=None, **kwargs) -> None:
         return
     deltas: dict[int, Delta | None] = kept.setdefault("routing_model", {})
     now = timezone.now()
-    if sum(len(delta.rows) for delta in deltas.values() if delta is not None) > BULK_ROWS_IN_MEMORY:
-        _write_gathered(deltas)  # memory stays bounded: written, and gathered afresh
+    for region_id in sorted({case.region_id for case in cases} - set(deltas)):  # locked in id order
+        deltas[region_id] = Delta(region_id, now, additive=True) if _learning(region_id, now) else None
     for case in cases:
-        if case.region_id not in deltas:
-            deltas[case.region_id] = (
-                Delta(case.region_id, now, additive=True) if _learning(case.region_id, now) else None
-            )
+        if sum(len(delta.rows) for delta in deltas.values() if delta is not None) > BULK_ROWS_IN_MEMORY:
+            _write_gathered(deltas)  # memory stays bounded: written, and gathered afresh
         delta = deltas[case.region_id]
         if delta is None:
             continue

@@ -14,9 +14,14 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
+import queue
 import re
+import subprocess
+import sys
 import tempfile
 import threading
+from concurrent.futures import Future
 from functools import lru_cache
 from pathlib import Path
 
@@ -85,16 +90,21 @@ def document_words(text: str) -> list[str]:
     if not text:
         return []
     words = _ahead.get(text)
-    return list(words if words is not None else _segmented(text))
+    if words is None:
+        words = _recent(text) if len(text) <= CACHED_TEXT_CHARS else _segmented(text)
+    return list(words)
 
 
-@lru_cache(maxsize=8192)
 def _segmented(text: str) -> tuple[str, ...]:
-    """One segmentation per text for everything that reads the same text in a row: a case's
-    description is read by its search row and by the routing model in the same save (a bulk
-    import's batch of 2,000 by both, one after the other) — jieba once, not twice."""
     segmenter = tokenizer()
     return tuple(_normal(_with_inner_words(segmenter.cut(text, HMM=True), segmenter.FREQ)))
+
+
+# A case's description is read by its search row and by the routing model in the same save: the
+# last texts are kept, so jieba runs once, not twice. Bounded by count and by each text's length
+# (an entry costs about 50 bytes a character): at most ~50 MB a process, ~10 MB as texts go.
+CACHED_TEXT_CHARS = 1000
+_recent = lru_cache(maxsize=1024)(_segmented)
 
 
 def query_words(text: str) -> list[str]:
@@ -118,58 +128,95 @@ def has_chinese(text: str) -> bool:
 # -- segmenting ahead, in a child process -------------------------------------------------------
 
 # How long a batch's words are waited for before the child is taken for hung, killed, and the
-# texts segmented here (2,000 texts take it about 0.2 s).
+# texts segmented here (2,000 texts take it about 0.2 s; its start, a second or two, comes first).
 AHEAD_TIMEOUT_SECONDS = 120
 
 # Texts an ``AheadSegmenter`` segmented, until the writer that asked says it is done with them.
 _ahead: dict[str, tuple[str, ...]] = {}
 
 
-def _segment_all(texts: list[str]) -> list[tuple[str, ...]]:
-    """In the child process: ``document_words`` of each text (the child builds its own tokenizer)."""
-    return [_segmented(text) for text in texts]
+def serve(source=None, sink=None) -> None:
+    """The child: read a pickled list of texts, write back the pickled list of their words, until
+    the parent closes the pipe — or dies, which closes it too (the child never outlives it)."""
+    source = source or sys.stdin.buffer
+    sink = sink or sys.stdout.buffer
+    while True:
+        try:
+            texts = pickle.load(source)
+        except EOFError:
+            return
+        pickle.dump([_segmented(text) for text in texts], sink, protocol=pickle.HIGHEST_PROTOCOL)
+        sink.flush()
+
+
+class _ChildGone(Exception):
+    pass
 
 
 class AheadSegmenter:
     """Segments a bulk writer's next batch of texts in a child process while the writer writes the
-    batch before it: jieba, a fifth of a bulk import's work, moves to the other core.
+    batch before it: jieba moves to the other core.
 
     ``submit`` hands over a batch's texts and returns a ticket; ``use(ticket)`` waits for its
     words and makes ``document_words`` answer them from memory (the same words jieba gives here:
-    same dictionary, same code) until ``done(ticket)``. Without a child process — it could not be
-    started (a sandbox, a daemonic worker), or ``ahead`` is off — a ticket holds nothing and
-    ``document_words`` segments as usual. ``close`` stops the child and forgets every text."""
+    same dictionary, same code) until ``done(ticket)``. The child is a plain interpreter started
+    with ``subprocess`` (not ``multiprocessing``: a Celery prefork worker may not have children of
+    that kind), fed through its standard input; a thread of ours drains its answers, so neither side
+    blocks the other. Without a child — it could not be started, it died or hung (killed after
+    ``AHEAD_TIMEOUT_SECONDS``), or ``ahead`` is off — a ticket holds nothing or fails, and
+    ``document_words`` segments here as usual. ``close`` stops the child and forgets every text."""
 
     def __init__(self, *, ahead: bool) -> None:
-        self._pool = None
+        self._child: subprocess.Popen | None = None
         self._wanted = ahead
+        self._waiting: queue.SimpleQueue = queue.SimpleQueue()  # futures, in the order asked
         self._texts: set[str] = set()
 
-    def _start(self):
-        if self._pool is None and self._wanted:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
+    def _start(self) -> subprocess.Popen | None:
+        if self._child is None and self._wanted:
+            root = str(Path(__file__).resolve().parents[2])
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
             try:
-                # spawn: a fresh interpreter that imports this module alone (no Django, no database
-                # connection, no other thread's locks inherited).
-                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-            except (OSError, AssertionError, ValueError) as error:
+                self._child = subprocess.Popen(
+                    [sys.executable, "-c", "from cases.search.segment import serve; serve()"],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    env=env,
+                    cwd=root,
+                )
+            except OSError as error:
                 logging.getLogger(__name__).warning("segmenting inline: no child process (%s)", error)
                 self._wanted = False
-        return self._pool
+                return None
+            threading.Thread(target=self._drain, args=(self._child,), daemon=True).start()
+        return self._child
+
+    def _drain(self, child: subprocess.Popen) -> None:
+        """Our thread: each answer to the future asked first; when the child is gone, fail the rest."""
+        while True:
+            try:
+                words = pickle.load(child.stdout)
+            except Exception:  # noqa: BLE001 - EOF, a broken pipe, a torn answer: the child is gone
+                break
+            self._waiting.get().set_result(words)
+        while not self._waiting.empty():
+            self._waiting.get().set_exception(_ChildGone("the child process stopped"))
 
     def submit(self, texts: list[str]):
         texts = [text for text in dict.fromkeys(texts) if text and text not in _ahead]
-        pool = self._start() if texts else None
-        if pool is None:
+        child = self._start() if texts else None
+        if child is None:
             return None
+        future: Future = Future()
+        self._waiting.put(future)
         try:
-            return texts, pool.submit(_segment_all, texts)
-        except RuntimeError as error:  # a broken pool: the child died
+            pickle.dump(texts, child.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            child.stdin.flush()
+        except OSError as error:  # a broken pipe: the child died
             logging.getLogger(__name__).warning("segmenting inline: the child process stopped (%s)", error)
-            self._wanted, self._pool = False, None
+            self._stop()
             return None
+        return texts, future
 
     def use(self, ticket) -> None:
         if ticket is None:
@@ -177,7 +224,7 @@ class AheadSegmenter:
         texts, future = ticket
         try:
             words = future.result(timeout=AHEAD_TIMEOUT_SECONDS)
-        except Exception as error:  # noqa: BLE001 - whatever stopped the child, segment here instead
+        except (TimeoutError, _ChildGone) as error:
             logging.getLogger(__name__).warning("segmenting inline: the child process failed (%r)", error)
             self._stop()
             return
@@ -192,18 +239,22 @@ class AheadSegmenter:
             self._texts.discard(text)
 
     def _stop(self) -> None:
-        """No more child: a hung one is killed (a batch takes it well under a second)."""
+        """No more child for this writer (a hung one is killed)."""
         self._wanted = False
-        if self._pool is not None:
-            for process in list((getattr(self._pool, "_processes", None) or {}).values()):
-                process.kill()
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        if self._child is not None:
+            self._child.kill()
+            self._child.wait()
+            self._child = None
 
     def close(self) -> None:
         for text in self._texts:
             _ahead.pop(text, None)
         self._texts.clear()
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)  # an idle child: it exits at once
-            self._pool = None
+        if self._child is not None:
+            try:
+                self._child.stdin.close()  # the child reads EOF and exits
+                self._child.wait(timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                self._child.kill()
+                self._child.wait()
+            self._child = None

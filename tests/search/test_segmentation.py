@@ -91,14 +91,14 @@ TEXTS = ["企业用电增容申请迟迟未批复", "稳岗补贴申领困难", 
 
 def test_words_segmented_ahead_in_a_child_process_are_the_words_segmented_here():
     here = [segment.document_words(text) for text in TEXTS]
-    segment._segmented.cache_clear()
+    segment._recent.cache_clear()
     segmenter = segment.AheadSegmenter(ahead=True)
     try:
         ticket = segmenter.submit([*TEXTS, "", TEXTS[0]])
         assert ticket is not None and ticket[0] == TEXTS  # once each, no empty text
         segmenter.use(ticket)
         assert [segment.document_words(text) for text in TEXTS] == here
-        assert segment._segmented.cache_info().misses == 0  # answered from the child's words
+        assert segment._recent.cache_info().misses == 0  # answered from the child's words
         segmenter.done(ticket)
         assert not set(TEXTS) & set(segment._ahead)
     finally:
@@ -107,12 +107,10 @@ def test_words_segmented_ahead_in_a_child_process_are_the_words_segmented_here()
 
 
 def test_when_no_child_process_can_be_started_the_texts_are_segmented_here(monkeypatch, caplog):
-    import concurrent.futures
-
     def refuse(*args, **kwargs):
         raise OSError("no processes here")
 
-    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", refuse)
+    monkeypatch.setattr(segment.subprocess, "Popen", refuse)
     segmenter = segment.AheadSegmenter(ahead=True)
     ticket = segmenter.submit(TEXTS)
     assert ticket is None and "segmenting inline" in caplog.text
@@ -121,16 +119,38 @@ def test_when_no_child_process_can_be_started_the_texts_are_segmented_here(monke
     segmenter.close()
 
 
+def _segment_in_a_pool_worker(texts):
+    """Run inside a Celery (billiard) prefork worker, a daemonic process."""
+    import multiprocessing
+
+    segmenter = segment.AheadSegmenter(ahead=True)
+    try:
+        ticket = segmenter.submit(texts)
+        segmenter.use(ticket)
+        return multiprocessing.current_process().daemon, ticket is not None, segment._ahead.get(texts[0])
+    finally:
+        segmenter.close()
+
+
+def test_a_celery_prefork_worker_segments_ahead_too():
+    """billiard's pool workers are daemonic: multiprocessing refuses them children; a plain
+    subprocess is not refused."""
+    import billiard
+
+    with billiard.get_context("fork").Pool(1) as pool:
+        daemonic, ahead, words = pool.apply(_segment_in_a_pool_worker, (TEXTS,))
+    assert daemonic and ahead
+    assert list(words) == segment.document_words(TEXTS[0])
+
+
 def test_a_child_process_that_dies_leaves_the_texts_to_be_segmented_here(caplog):
-    segment._segmented.cache_clear()
     segmenter = segment.AheadSegmenter(ahead=True)
     try:
         first = segmenter.submit(TEXTS[:1])
         segmenter.use(first)  # the child is up
         segmenter.done(first)
-        for process in list(segmenter._pool._processes.values()):
-            process.kill()
-            process.join()
+        segmenter._child.kill()
+        segmenter._child.wait()
         ticket = segmenter.submit(TEXTS[1:])
         segmenter.use(ticket)
         assert "segmenting inline" in caplog.text
@@ -144,21 +164,67 @@ def test_a_child_process_that_hangs_is_killed_and_the_texts_are_segmented_here(m
     import os
     import signal
 
-    segment._segmented.cache_clear()
     segmenter = segment.AheadSegmenter(ahead=True)
     try:
         first = segmenter.submit(TEXTS[:1])
         segmenter.use(first)  # the child is up (its start, a second or two, is not timed here)
         segmenter.done(first)
         monkeypatch.setattr(segment, "AHEAD_TIMEOUT_SECONDS", 1)
-        children = list(segmenter._pool._processes.values())
-        for process in children:
-            os.kill(process.pid, signal.SIGSTOP)  # alive, answering nothing
+        child = segmenter._child
+        os.kill(child.pid, signal.SIGSTOP)  # alive, answering nothing
         ticket = segmenter.submit(TEXTS[1:])
         segmenter.use(ticket)
         assert "segmenting inline" in caplog.text and "TimeoutError" in caplog.text
-        assert segmenter._pool is None and all(not process.is_alive() for process in children)
+        assert segmenter._child is None and child.poll() is not None  # killed
         assert segmenter.submit(TEXTS) is None  # no second child for this writer
         assert segment.document_words(TEXTS[1]) == ["稳岗", "补贴", "稳岗补贴", "申领", "困难"]
     finally:
         segmenter.close()
+
+
+def test_the_child_process_ends_when_its_parent_is_killed(tmp_path):
+    """An import killed outright (OOM, a hard time limit, kill -9) leaves no child behind: the
+    child reads the end of its input when the parent's end of the pipe closes."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    root = Path(segment.__file__).resolve().parents[2]
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from cases.search import segment\n"
+            "s = segment.AheadSegmenter(ahead=True)\n"
+            "t = s.submit(['稳岗补贴申领困难'])\n"
+            "s.use(t)\n"
+            "print(s._child.pid, flush=True)\n"
+            "time.sleep(60)\n",
+        ],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    child_pid = int(parent.stdout.readline())
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(child_pid, 0)
+        except ProcessLookupError:
+            break
+        try:  # reaped by init once it exits; a zombie of ours would still answer
+            with open(f"/proc/{child_pid}/status") as status:
+                if "zombie" in status.read():
+                    break
+        except FileNotFoundError:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(child_pid, signal.SIGKILL)
+        raise AssertionError("the child outlived its parent")
