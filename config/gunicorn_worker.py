@@ -65,6 +65,8 @@ class QueueState:
         self.max_wait = max_wait
         self.waiting = 0
         self.shed = 0
+        # Why the last request was shed (for the log line that names it: the bound or the wait).
+        self.last_reason = ""
         self._lock = threading.Lock()
 
     def admit(self) -> bool:
@@ -72,6 +74,7 @@ class QueueState:
         with self._lock:
             if self.waiting >= self.max_queue:
                 self.shed += 1
+                self.last_reason = f"queue full ({self.waiting} waiting)"
                 return False
             self.waiting += 1
             return True
@@ -80,8 +83,10 @@ class QueueState:
         """A thread took a queued request: False when it waited too long to be worth serving."""
         with self._lock:
             self.waiting -= 1
-            if time.monotonic() - queued_at > self.max_wait:
+            waited = time.monotonic() - queued_at
+            if waited > self.max_wait:
                 self.shed += 1
+                self.last_reason = f"waited {waited:.1f} s for a thread"
                 return False
             return True
 
@@ -101,12 +106,12 @@ class BoundedQueueThreadWorker(ThreadWorker):
             queued_at = time.monotonic()
             fs = self.tpool.submit(self._handle_queued, conn, queued_at)
         else:
-            conn.answer_busy = True
+            conn.answer_busy = self.queue.last_reason
             fs = self.fast_lane.submit(self.handle, conn)
         self._wrap_future(fs, conn)
 
     def _handle_queued(self, conn, queued_at: float):
-        conn.answer_busy = not self.queue.started(queued_at)
+        conn.answer_busy = False if self.queue.started(queued_at) else self.queue.last_reason
         return self.handle(conn)
 
     def _is_probe(self, conn) -> bool:
@@ -122,13 +127,16 @@ class BoundedQueueThreadWorker(ThreadWorker):
         return head == PROBE_PREFIX
 
     def handle_request(self, req, conn):
-        if not getattr(conn, "answer_busy", False):
+        reason = getattr(conn, "answer_busy", False)
+        if not reason:
             return super().handle_request(req, conn)
         conn.answer_busy = False
-        return self._answer_busy(req, conn)
+        return self._answer_busy(req, conn, reason)
 
-    def _answer_busy(self, req, conn) -> bool:
+    def _answer_busy(self, req, conn, reason) -> bool:
         """503 with Retry-After on the request's own connection, kept open when the client keeps it."""
+        # Which bound shed it (the error log; the access log shows the 503 itself).
+        self.log.warning("busy 503 for %s %s: %s", req.method, req.path, reason)
         resp, environ = wsgi.create(req, conn.sock, conn.client, conn.server, self.cfg)
         status, headers, body = busy_response(req.path or "")
         started = time.monotonic()

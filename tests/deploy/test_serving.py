@@ -122,9 +122,11 @@ def test_the_queue_bound_counts_waiting_requests_and_their_wait():
     queue = QueueState(max_queue=2, max_wait=0.05)
     assert queue.admit() and queue.admit()
     assert not queue.admit()  # a third waiting request is refused at once
+    assert queue.last_reason == "queue full (2 waiting)"
     assert queue.started(time.monotonic()) is True  # taken by a thread: a place frees up
     assert queue.admit()
     assert queue.started(time.monotonic() - 1) is False  # waited a second: answered busy
+    assert queue.last_reason.startswith("waited 1.0 s")
     assert queue.shed == 2 and queue.waiting == 1
 
 
@@ -142,8 +144,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def bounded_gunicorn():
+def bounded_gunicorn(tmp_path):
     port = _free_port()
+    log = open(tmp_path / "gunicorn.log", "w")  # noqa: SIM115 - closed after the server stops
     env = {**os.environ, "GUNICORN_MAX_QUEUE": "1", "GUNICORN_MAX_QUEUE_SECONDS": "30"}
     process = subprocess.Popen(
         [
@@ -162,8 +165,8 @@ def bounded_gunicorn():
         ],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=log,
     )
     try:
         for _ in range(100):
@@ -172,10 +175,11 @@ def bounded_gunicorn():
                 break
             except OSError:
                 time.sleep(0.1)
-        yield port
+        yield port, tmp_path / "gunicorn.log"
     finally:
         process.terminate()
         process.wait(timeout=30)
+        log.close()
 
 
 def _get(port: int, path: str, results: list, timeout: float = 20):
@@ -200,7 +204,7 @@ def _get(port: int, path: str, results: list, timeout: float = 20):
 
 def test_gunicorn_sheds_past_the_queue_with_503_and_serves_the_probe_at_once(bounded_gunicorn):
     """One thread, a queue of one: of four slow requests, one runs, one waits, two get 503."""
-    port = bounded_gunicorn
+    port, log = bounded_gunicorn
     results: list = []
     threads = [threading.Thread(target=_get, args=(port, "/slow?1.5", results)) for _ in range(4)]
     threads[0].start()
@@ -218,6 +222,9 @@ def test_gunicorn_sheds_past_the_queue_with_503_and_serves_the_probe_at_once(bou
     assert all(r[2] == "5" and "系统繁忙".encode() in r[3] and r[4] < 1.0 for r in busy)  # at once, not after waiting
     assert [r[1] for r in results if r[0] == "again"] == [200] * 4  # every connection still open
     assert probe[0][1] == 200 and probe[0][4] < 1.0  # the probe did not wait behind /slow
+    # The error log says which bound shed each: here the queue's length, not the wait.
+    shed = [line for line in log.read_text().splitlines() if "busy 503" in line]
+    assert len(shed) == 2 and all("GET /slow: queue full (1 waiting)" in line for line in shed), shed
 
 
 @pytest.mark.django_db
