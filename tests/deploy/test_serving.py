@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -65,6 +66,21 @@ def test_gunicorn_conf_bounded_worker_and_statement_timeout_for_the_web():
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "2", "config.gunicorn_worker.BoundedQueueThreadWorker", "30"]
+
+
+def test_each_worker_freezes_what_it_loaded_and_collects_young_objects_less_often():
+    import gc
+    import runpy
+
+    conf = runpy.run_path(str(ROOT / "deploy" / "gunicorn.conf.py"))
+    before = gc.get_threshold()
+    try:
+        conf["post_worker_init"](worker=None)
+        assert gc.get_freeze_count() > 10_000  # the loaded modules, out of every later collection
+        assert gc.get_threshold() == (10_000, 20, 100)
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
 
 
 @pytest.mark.postgres
@@ -243,3 +259,29 @@ def test_the_unread_badge_is_counted_once_per_page_not_once_per_template(client,
     counts = [q for q in captured.captured_queries if '"notifications_notification"' in q["sql"]]
     assert len(counts) == 1, [q["sql"] for q in counts]
     assert b"badge-unread" in response.content  # and the badge still shows the one unread
+
+
+def _celery_queues_and_options(text: str) -> dict[str, tuple[int, int]]:
+    """{queues: (concurrency, nice)} of the Celery workers a unit file or a script starts."""
+    found = {}
+    for line in text.splitlines():
+        if "celery" not in line or " worker " not in line:
+            continue
+        queues = re.search(r"--queues[= ](\S+)", line).group(1)
+        concurrency = int(re.search(r"(?:--concurrency[= ]|-c )(\d+)", line).group(1))
+        nice = re.search(r"nice -n (\d+)", line)
+        found[queues] = (concurrency, int(nice.group(1)) if nice else None)
+    return found
+
+
+def test_the_load_test_runs_celery_as_deploy_does():
+    """run_load.sh measures what deploy/ runs: the same workers, concurrency and priority."""
+    units = {}
+    for name in ("caseledger-timers.service", "caseledger-worker@.service"):
+        text = (ROOT / "deploy" / "systemd" / name).read_text()
+        nice = int(re.search(r"^Nice=(\d+)$", text, re.MULTILINE).group(1))
+        units.update({queues: (c, nice) for queues, (c, _n) in _celery_queues_and_options(text).items()})
+    script = _celery_queues_and_options((ROOT / "tests" / "benchmarks" / "run_load.sh").read_text())
+    assert units == script == {"timers": (2, 10), "imports,default": (4, 10)}
+    compose = (ROOT / "deploy" / "compose.yaml").read_text()
+    assert compose.count("cpu_shares: 256") == 2  # the same two below the web's weight
