@@ -53,6 +53,10 @@ GC_THRESHOLD = tuple(int(n) for n in os.environ.get("GUNICORN_GC_THRESHOLD", "10
 
 
 def post_worker_init(worker):
+    # First what the first requests would load (config/warmup.py), so that it is frozen too.
+    from config.warmup import warm_up
+
+    warm_up()
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLD)

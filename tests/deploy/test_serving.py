@@ -68,9 +68,11 @@ def test_gunicorn_conf_bounded_worker_and_statement_timeout_for_the_web():
     assert result.stdout.split() == ["True", "2", "config.gunicorn_worker.BoundedQueueThreadWorker", "30"]
 
 
-def test_each_worker_freezes_what_it_loaded_and_collects_young_objects_less_often():
+def test_each_worker_warms_up_freezes_what_it_loaded_and_collects_young_objects_less_often():
     import gc
     import runpy
+
+    from cases.search import segment
 
     conf = runpy.run_path(str(ROOT / "deploy" / "gunicorn.conf.py"))
     before = gc.get_threshold()
@@ -78,9 +80,23 @@ def test_each_worker_freezes_what_it_loaded_and_collects_young_objects_less_ofte
         conf["post_worker_init"](worker=None)
         assert gc.get_freeze_count() > 10_000  # the loaded modules, out of every later collection
         assert gc.get_threshold() == (10_000, 20, 100)
+        assert segment._tokenizer is not None  # jieba's dictionary, before the first case page
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+def test_warm_up_compiles_every_page_template():
+    from django.template import engines
+
+    from config.warmup import project_templates, warm_up
+
+    names = project_templates()
+    assert {"base.html", "cases/ledger.html", "cases/detail.html", "registration/login.html"} <= set(names)
+    compiled = warm_up()
+    assert compiled >= len(names) - 10  # a few fragments only make sense inside their parent
+    loader = engines["django"].engine.template_loaders[0]  # the cached loader (DEBUG off)
+    assert {"cases/ledger.html", "django_tables2/table.html"} <= set(loader.get_template_cache)
 
 
 @pytest.mark.postgres
