@@ -15,8 +15,8 @@ health probe with them, and clients that give up see their connections dropped. 
 
 Behind nginx, ``limit_conn`` (deploy/nginx/caseledger.conf) answers 503 before this worker does;
 this is the same rule where no nginx is in front (the load test, a single machine) and the last
-line of defence behind it. Settings: ``GUNICORN_MAX_QUEUE`` (default 16 per worker) and
-``GUNICORN_MAX_QUEUE_SECONDS`` (default 5), from the environment.
+line of defence behind it. Settings: ``GUNICORN_MAX_QUEUE`` (default 24 per worker, why in
+deploy/gunicorn.conf.py) and ``GUNICORN_MAX_QUEUE_SECONDS`` (default 5), from the environment.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ RETRY_AFTER_SECONDS = 5
 
 def queue_limits() -> tuple[int, float]:
     """(max requests waiting per worker, max seconds a request may wait), from the environment."""
-    return int(os.environ.get("GUNICORN_MAX_QUEUE", 16)), float(os.environ.get("GUNICORN_MAX_QUEUE_SECONDS", 5))
+    return int(os.environ.get("GUNICORN_MAX_QUEUE", 24)), float(os.environ.get("GUNICORN_MAX_QUEUE_SECONDS", 5))
 
 
 def busy_response(path: str) -> tuple[str, list[tuple[str, str]], bytes]:

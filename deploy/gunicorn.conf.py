@@ -14,9 +14,13 @@ threads = int(os.environ.get("GUNICORN_THREADS", 2))
 # gthread with a bounded queue (config/gunicorn_worker.py): past GUNICORN_MAX_QUEUE requests waiting
 # per process, or GUNICORN_MAX_QUEUE_SECONDS waited, a request gets an immediate 503 with
 # Retry-After, and /healthz is served by a lane of its own, never behind slow pages.
-# Sized so that every process holds (threads + max queue) requests: 3 × (2 + 16) = 54 in flight on
-# two cores, what 50 office users clicking every 1–3 s can have outstanding at most (each waits for
-# its answer); the 55th waiting request is answered 503 at once.
+# Sized per process for how clients come: each (a browser, the load test's user, nginx's upstream
+# connection) keeps its connection to the process that accepted it and sends the next request once
+# it has the answer, so a process's queue never exceeds its connections − threads. 50 users spread
+# over 3 processes hold ~17 each, but not evenly (the accept is a race): with a bound of 16 a
+# process holding 19 of them could shed at 50 users in a moment of slow pages; 24 needs 27
+# of the 50 on one process. 150 users (~50 per process) are past it and get an immediate 503.
+# The wait bound (GUNICORN_MAX_QUEUE_SECONDS) sheds what the count lets through when pages slow down.
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "config.gunicorn_worker.BoundedQueueThreadWorker")
 # A runaway query cannot hold a web thread: PostgreSQL cancels a statement after this many seconds
 # and the page answers 503 (config/settings.py, config/middleware.py). gthread's heartbeat comes
@@ -34,8 +38,9 @@ keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", 75))
 max_requests = 2000
 max_requests_jitter = 200
 accesslog = "-"
-# The combined format and the time each request took (ms), to find the slow ones under load.
-access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(M)sms'
+# The combined format, the worker's pid (how the load spreads over the processes) and the time each
+# request took (ms), to find the slow ones under load.
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(p)s %(M)sms'
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # Limits matching nginx: a request line or header this large is refused before Django sees it.

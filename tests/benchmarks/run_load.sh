@@ -144,6 +144,13 @@ for (method, path, status), times in sorted(served.items(), key=lambda item: -le
         f"{'':35}{method + ' ' + path:41} {status:>6} {len(times):>6} {times[len(times) // 2]:>6} "
         f"{times[int(len(times) * 0.95)]:>6} {times[-1]:>6}"
     )
+per_process = collections.Counter(
+    match.group(1)
+    for line in open(sys.argv[3], encoding="utf-8", errors="replace")
+    if (match := re.search(r" <(\d+)> \d+ms$", line))
+)
+if per_process:
+    print("requests per web process: " + ", ".join(f"{pid} {n}" for pid, n in sorted(per_process.items())))
 shed = collections.Counter(
     re.sub(r"\d+(\.\d+)?", "N", line.split(": ", 2)[-1].strip())
     for line in open(sys.argv[3], encoding="utf-8", errors="replace")
