@@ -16,10 +16,10 @@ threads = int(os.environ.get("GUNICORN_THREADS", 2))
 # Retry-After, and /healthz is served by a lane of its own, never behind slow pages.
 # Sized per process for how clients come: each (a browser, the load test's user, nginx's upstream
 # connection) keeps its connection to the process that accepted it and sends the next request once
-# it has the answer, so a process's queue never exceeds its connections − threads. 50 users spread
-# over 3 processes hold ~17 each, but not evenly (the accept is a race): with a bound of 16 a
-# process holding 19 of them could shed at 50 users in a moment of slow pages; 24 needs 27
-# of the 50 on one process. 150 users (~50 per process) are past it and get an immediate 503.
+# it has the answer, so a process's queue never exceeds its connections − threads. 50 users hold
+# ~17 connections per process: the accept is a race, which a process holding more connections
+# joins later (config/gunicorn_worker.py; without that one process took 27 of 48). A bound of 24
+# leaves room for what evenness misses; 150 users (~50 per process) get an immediate 503.
 # The wait bound (GUNICORN_MAX_QUEUE_SECONDS) sheds what the count lets through when pages slow down.
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "config.gunicorn_worker.BoundedQueueThreadWorker")
 # A runaway query cannot hold a web thread: PostgreSQL cancels a statement after this many seconds

@@ -175,6 +175,52 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def test_connections_spread_evenly_over_the_processes():
+    """Each client keeps its connection to the process that accepted it; without the accept delay
+    one of three processes took 27 of 48 connections (and its queue with them)."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "--worker-class",
+            "config.gunicorn_worker.BoundedQueueThreadWorker",
+        ]
+        + ["--workers", "3", "--threads", "2", "--bind", f"127.0.0.1:{port}", "--keep-alive", "30"]
+        + ["tests.deploy.slow_wsgi:application"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    held = []
+    try:
+        pids: dict[bytes, int] = {}
+        for _ in range(300):  # all three processes up (each answers /pid)
+            try:
+                probe = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                probe.request("GET", "/pid")
+                pids[probe.getresponse().read()] = 0
+                probe.close()
+            except OSError:
+                pass
+            if len(pids) == 3:
+                break
+            time.sleep(0.05)
+        for _ in range(30):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("GET", "/pid")
+            pid = conn.getresponse().read()
+            pids[pid] = pids.get(pid, 0) + 1
+            held.append(conn)  # kept open, as a browser or the load test's user keeps it
+            time.sleep(0.02)
+        counts = sorted(pids.values())
+        assert len(counts) == 3 and counts[0] >= 6 and counts[-1] <= 14, counts
+    finally:
+        for conn in held:
+            conn.close()
+        process.terminate()
+        process.wait(timeout=30)
+
+
 @pytest.fixture
 def bounded_gunicorn(tmp_path):
     port = _free_port()
