@@ -53,9 +53,7 @@ def test_truncate_chars_of_long_and_short_texts():
 
 @settings(max_examples=300, deadline=None)
 @given(
-    moment=st.datetimes(
-        min_value=dt.datetime(1, 1, 2), max_value=dt.datetime(9998, 12, 30), timezones=st.just(dt.UTC)
-    )
+    moment=st.datetimes(min_value=dt.datetime(1, 1, 2), max_value=dt.datetime(9998, 12, 30), timezones=st.just(dt.UTC))
 )
 def test_local_minutes_is_date_format(moment):
     assert local_minutes(moment) == date_format(timezone.localtime(moment), "Y-m-d H:i")
