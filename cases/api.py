@@ -25,7 +25,7 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import mixins, status, viewsets
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action as drf_action
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
@@ -37,6 +37,7 @@ from ledger.services import entries_for
 
 from . import actions, idempotency, serializers, services
 from .access import departments_for_user, get_case_for_user, regions_for_user
+from .auth import ProfileTokenAuthentication
 from .departments import create_department
 from .errors import NotAllowed, NotFound
 from .filters import BoundedDateFilter
@@ -73,7 +74,7 @@ def errors(*codes: int) -> dict:
 
 class ApiAuth:
     # Token first, so an unauthenticated call is told 401 with "WWW-Authenticate: Token".
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    authentication_classes = [ProfileTokenAuthentication, SessionAuthentication]
 
 
 def _require_office_role(user) -> None:

@@ -368,7 +368,7 @@ if NOTICE_DELIVERY_CLAIM_TIMEOUT_SECONDS <= EMAIL_TIMEOUT:
 REST_FRAMEWORK = {
     # Token first: an unauthenticated call gets 401 with "WWW-Authenticate: Token" on every endpoint.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "cases.auth.ProfileTokenAuthentication",  # DRF's, the user read with the profile (cases.auth)
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -430,6 +430,9 @@ X_FRAME_OPTIONS = "DENY"
 # that a trusted proxy (nginx) sets — never a client-supplied X-Forwarded-For.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    # The session's user read with its profile, region and department in one query (cases.auth);
+    # Django's own after it for sessions signed in before (the session names its backend).
+    "cases.auth.ProfileBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)

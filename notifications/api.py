@@ -11,11 +11,12 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import mixins, serializers, viewsets
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from cases.auth import ProfileTokenAuthentication
 from cases.input_rules import parse_id
 
 from . import services
@@ -47,7 +48,7 @@ class _Error(serializers.Serializer):
     ),
 )
 class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    authentication_classes = [ProfileTokenAuthentication, SessionAuthentication]
     serializer_class = NotificationSerializer
     pagination_class = None
     queryset = Notification.objects.none()

@@ -184,3 +184,16 @@ def item_cases_xlsx(board: Scoreboard, region, score, rows, columns) -> bytes:
             values.append("、".join(row.missing_labels))
         safe_sheets.append(ws, values)
     return safe_sheets.workbook_bytes(wb)
+
+
+def kept_scoreboard_xlsx(stored, codes: list[str] | None, language: str) -> bytes:
+    """The scoreboard's workbook for a stored board (``scoring.snapshots.StoredBoard``), built once
+    per snapshot and kept (``snapshots.kept_export``): the page's download and the refresh that
+    builds it ahead of the first download name it alike. ``codes``: the counties the reader sees
+    (None: every one)."""
+    from . import snapshots
+
+    name = "scoreboard:{}:{}".format(language, snapshots.EVERY if codes is None else ",".join(sorted(codes)))
+    return snapshots.kept_export(
+        stored, name, lambda: scoreboard_xlsx(snapshots.with_facts(stored, snapshots.EVERY), codes)
+    )

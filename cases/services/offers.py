@@ -3,6 +3,8 @@ why not (the answer a page gives before it calls a service). Both read ``cases.a
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db.models import Max
 from django.utils import timezone
 
@@ -14,9 +16,10 @@ from ..models import Case, local_date
 from .checks import moved_on, require_actor, wrong_state
 
 
-def available_actions(case: Case, user) -> list[str]:
-    """The actions this user may take on this case in its current state, in the registry's order."""
-    facts = Facts(case, local_date(timezone.now()))
+def available_actions(case: Case, user, *, today: dt.date | None = None) -> list[str]:
+    """The actions this user may take on this case in its current state, in the registry's order
+    (``today``: the local day, when a list asks for many cases at one moment)."""
+    facts = Facts(case, today or local_date(timezone.now()))
     return [action.name for action in on_case() if action.offered(case, user, facts)]
 
 

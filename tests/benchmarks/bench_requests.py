@@ -37,6 +37,8 @@ def main():
     parser.add_argument("--users", default="/tmp/caseledger_load_users.json")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--only", default="", help="run only requests whose name contains this")
+    parser.add_argument("--profile", action="store_true", help="with --only: cProfile of 20 runs, by own time")
+    parser.add_argument("--queries", action="store_true", help="print each request's SQL")
     args = parser.parse_args()
 
     import django
@@ -155,11 +157,31 @@ def main():
             print(f"{name:36} (no case left to act on)")
             continue
         sql_ms = sum(float(query["time"]) for query in captured.captured_queries) * 1000
+        if args.queries:
+            for query in captured.captured_queries:
+                print(f"    {float(query['time']) * 1000:6.1f} ms  {query['sql'][:300]}")
+        if args.profile:
+            _profile(call)
         print(
             f"{name:36} {response.status_code:>6} {statistics.median(walls):>7.1f} {max(walls):>7.1f} "
             f"{statistics.median(cpus):>7.1f} {len(captured.captured_queries):>7} {sql_ms:>7.1f}"
         )
     print("A form login (PBKDF2, by design ~0.3–1 s of CPU) is not in the table; the load test logs in once per user.")
+
+
+def _profile(call, runs: int = 20):
+    """cProfile of ``runs`` calls: the functions by their own time, then by cumulative time."""
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(runs):
+        call()
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    stats.sort_stats("tottime").print_stats(25)
+    stats.sort_stats("cumulative").print_stats(40)
 
 
 def _drain(response):

@@ -83,7 +83,21 @@ def main():
             indent=1,
         )
     )
+    vacuum()
     print(f"{Case.objects.filter(year=year).count()} cases in {year}; {len(users)} load accounts in {args.out}")
+
+
+def vacuum() -> None:
+    """VACUUM (ANALYZE) on PostgreSQL, as autovacuum keeps a live database: a generated one (or one the
+    last run wrote to) on a server with autovacuum off — this machine's CI configuration — has no
+    visibility map, and every capped count of the 台帐 and the API read ~4,000 heap pages instead
+    of the index alone (19 ms instead of 2 ms for a county of 9,000 cases)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM (ANALYZE)")
 
 
 if __name__ == "__main__":

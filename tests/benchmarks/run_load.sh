@@ -2,7 +2,8 @@
 # The load test in one go: start the app as deploy/ runs it (gunicorn with deploy/gunicorn.conf.py,
 # a Celery worker for "timers", one for "imports,default", one beat), run locust headless, print
 # the table (p50/p95/p99 per request, /healthz as the floor), the load average, the web processes'
-# RSS and the connection resets, run verify_ledger, and stop everything it started.
+# RSS, the connection resets and the 503s (with the bound that shed them, from gunicorn's log), the
+# CPU each part took (web, Celery, PostgreSQL, locust), run verify_ledger, and stop everything it started.
 #
 #   DATABASE_URL=postgres://postgres@127.0.0.1:5432/caseledger_load REDIS_URL=redis://127.0.0.1:6379/14 \
 #       tests/benchmarks/run_load.sh [USERS=50] [DURATION=60s] [SPAWN_RATE=10]
@@ -56,10 +57,12 @@ trap stop_all EXIT INT TERM
 "$PY/python" manage.py collectstatic --noinput -v0
 "$PY/gunicorn" -c deploy/gunicorn.conf.py config.wsgi >"$LOGS/gunicorn.log" 2>&1 &
 PIDS+=($!)
-"$PY/celery" -A config worker --queues timers -c 1 -n "loadtimers$PORT@%h" --loglevel WARNING \
+# The Celery workers as deploy/systemd runs them (tests/deploy checks that they agree): the same
+# concurrency, at Nice=10 below the web.
+nice -n 10 "$PY/celery" -A config worker --queues timers -c 2 -n "loadtimers$PORT@%h" --loglevel WARNING \
     >"$LOGS/timers.log" 2>&1 &
 PIDS+=($!)
-"$PY/celery" -A config worker --queues imports,default -c 1 -n "loadjobs$PORT@%h" --loglevel WARNING \
+nice -n 10 "$PY/celery" -A config worker --queues imports,default -c 4 -n "loadjobs$PORT@%h" --loglevel WARNING \
     >"$LOGS/jobs.log" 2>&1 &
 PIDS+=($!)
 "$PY/celery" -A config beat --loglevel WARNING --schedule "$OUT/celerybeat-schedule" >"$LOGS/beat.log" 2>&1 &
@@ -76,13 +79,32 @@ echo "== gunicorn: $("$PY/python" -c "
 import runpy; c = runpy.run_path('deploy/gunicorn.conf.py')
 print(f\"{c['workers']} workers × {c['threads']} threads, worker_class {c.get('worker_class', 'gthread' if c['threads'] > 1 else 'sync')}, backlog {c['backlog']}\")")"
 echo "== locust: $USERS users, spawn rate $SPAWN_RATE/s, $DURATION"
+DBNAME=$("$PY/python" -c "import sys, urllib.parse; print(urllib.parse.urlparse(sys.argv[1]).path.strip('/'))" "$DATABASE_URL")
+cpu_parts() {
+    "$PY/python" tests/benchmarks/cpu_parts.py "$DBNAME" "web=${PIDS[0]}" "celery=${PIDS[1]},${PIDS[2]},${PIDS[3]}"
+}
+CPU_BEFORE=$(cpu_parts)
 set +e
-"$PY/locust" -f tests/benchmarks/locustfile.py --headless -u "$USERS" -r "$SPAWN_RATE" -t "$DURATION" \
+TIMEFORMAT="%U %S"
+{ time "$PY/locust" -f tests/benchmarks/locustfile.py --headless -u "$USERS" -r "$SPAWN_RATE" -t "$DURATION" \
     --host "http://127.0.0.1:$PORT" --csv "$OUT/load" --only-summary --loglevel WARNING \
-    >"$LOGS/locust.log" 2>&1
+    >"$LOGS/locust.log" 2>&1 ; } 2>"$OUT/locust_cpu"
 LOCUST_RC=$?
 set -e
+CPU_AFTER=$(cpu_parts)
 echo "== load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+"$PY/python" - "$CPU_BEFORE" "$CPU_AFTER" "$(cat "$OUT/locust_cpu")" "$DURATION" <<'EOF'
+import json, re, sys
+
+before, after = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+spent = {part: after[part] - before.get(part, 0) for part in after}
+spent["locust"] = sum(float(x) for x in sys.argv[3].split())
+unit = {"s": 1, "m": 60, "h": 3600}
+match = re.fullmatch(r"(\d+)([smh]?)", sys.argv[4])
+seconds = int(match.group(1)) * unit[match.group(2) or "s"] if match else 0
+shares = ", ".join(f"{part} {cpu:.1f} s ({cpu / seconds:.2f} cores)" if seconds else f"{part} {cpu:.1f} s" for part, cpu in spent.items())
+print(f"== CPU during the run: {shares}")
+EOF
 echo "== web RSS (MB): $(ps -o rss= --ppid "${PIDS[0]}" | awk '{printf "%d ", $1/1024}')(workers), master $(ps -o rss= -p "${PIDS[0]}" | awk '{printf "%d", $1/1024}')"
 
 "$PY/python" - "$OUT/load_stats.csv" "$OUT/load_failures.csv" "$LOGS/gunicorn.log" <<'EOF'
@@ -122,6 +144,20 @@ for (method, path, status), times in sorted(served.items(), key=lambda item: -le
         f"{'':35}{method + ' ' + path:41} {status:>6} {len(times):>6} {times[len(times) // 2]:>6} "
         f"{times[int(len(times) * 0.95)]:>6} {times[-1]:>6}"
     )
+per_process = collections.Counter(
+    match.group(1)
+    for line in open(sys.argv[3], encoding="utf-8", errors="replace")
+    if (match := re.search(r" <(\d+)> \d+ms$", line))
+)
+if per_process:
+    print("requests per web process: " + ", ".join(f"{pid} {n}" for pid, n in sorted(per_process.items())))
+shed = collections.Counter(
+    re.sub(r"\d+(\.\d+)?", "N", line.split(": ", 2)[-1].strip())
+    for line in open(sys.argv[3], encoding="utf-8", errors="replace")
+    if "busy 503 for" in line
+)
+for reason, count in shed.most_common():
+    print(f"503 busy from the bounded queue x{count}: {reason}")
 login_redirects = sum(len(t) for (m, p, s), t in served.items() if m == "GET" and s == "302")
 if login_redirects:
     print(f"WARNING: {login_redirects} answers were redirects (to the login page?): sessions not signed in")

@@ -22,15 +22,14 @@ TZ = dt.timezone(dt.timedelta(hours=8))
 
 # Queries the list page makes, whatever the number of cases (worst case: a department user
 # filtering by category):
-#   1 session, 2 user, 3 profile (role),
-#   4 the user's department (department users only: regions_for_user reads profile.department),
-#   5 the chosen category (the filter form validates ?category=),
-#   6 COUNT for the paginator,
-#   7 unread-notifications badge (context processor of base.html),
-#   8 region, 9 department and 10 category choices of the filter form,
-#   11 the badge again (render_table renders the table template with its own RequestContext),
-#   12 the page's 50 rows (one SELECT joining enterprise, category and department).
-LIST_QUERIES = 12
+#   1 session (the database's when there is no Redis),
+#   2 the user with the profile, its region and department (cases.auth: one query),
+#   3 the chosen category (the filter form validates ?category=),
+#   4 COUNT for the paginator (capped),
+#   5 unread-notifications badge (context processor of base.html, counted once per page),
+#   6 region, 7 department and 8 category choices of the filter form (one plain query each),
+#   9 the page's 50 rows (one SELECT joining enterprise, category and department).
+LIST_QUERIES = 9
 
 
 def compact(html: str) -> str:

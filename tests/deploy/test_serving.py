@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -67,6 +68,37 @@ def test_gunicorn_conf_bounded_worker_and_statement_timeout_for_the_web():
     assert result.stdout.split() == ["True", "2", "config.gunicorn_worker.BoundedQueueThreadWorker", "30"]
 
 
+def test_each_worker_warms_up_freezes_what_it_loaded_and_collects_young_objects_less_often():
+    import gc
+    import runpy
+
+    from cases.search import segment
+
+    conf = runpy.run_path(str(ROOT / "deploy" / "gunicorn.conf.py"))
+    before = gc.get_threshold()
+    try:
+        conf["post_worker_init"](worker=None)
+        assert gc.get_freeze_count() > 10_000  # the loaded modules, out of every later collection
+        assert gc.get_threshold() == (10_000, 20, 100)
+        assert segment._tokenizer is not None  # jieba's dictionary, before the first case page
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
+
+
+def test_warm_up_compiles_every_page_template():
+    from django.template import engines
+
+    from config.warmup import project_templates, warm_up
+
+    names = project_templates()
+    assert {"base.html", "cases/ledger.html", "cases/detail.html", "registration/login.html"} <= set(names)
+    compiled = warm_up()
+    assert compiled >= len(names) - 10  # a few fragments only make sense inside their parent
+    loader = engines["django"].engine.template_loaders[0]  # the cached loader (DEBUG off)
+    assert {"cases/ledger.html", "django_tables2/table.html"} <= set(loader.get_template_cache)
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_runaway_query_is_cancelled_on_a_connection_made_from_the_settings(settings):
@@ -122,9 +154,11 @@ def test_the_queue_bound_counts_waiting_requests_and_their_wait():
     queue = QueueState(max_queue=2, max_wait=0.05)
     assert queue.admit() and queue.admit()
     assert not queue.admit()  # a third waiting request is refused at once
+    assert queue.last_reason == "queue full (2 waiting)"
     assert queue.started(time.monotonic()) is True  # taken by a thread: a place frees up
     assert queue.admit()
     assert queue.started(time.monotonic() - 1) is False  # waited a second: answered busy
+    assert queue.last_reason.startswith("waited 1.0 s")
     assert queue.shed == 2 and queue.waiting == 1
 
 
@@ -141,9 +175,56 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def bounded_gunicorn():
+def test_connections_spread_evenly_over_the_processes():
+    """Each client keeps its connection to the process that accepted it; without the accept delay
+    one of three processes took 27 of 48 connections (and its queue with them)."""
     port = _free_port()
+    process = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "--worker-class",
+            "config.gunicorn_worker.BoundedQueueThreadWorker",
+        ]
+        + ["--workers", "3", "--threads", "2", "--bind", f"127.0.0.1:{port}", "--keep-alive", "30"]
+        + ["tests.deploy.slow_wsgi:application"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    held = []
+    try:
+        pids: dict[bytes, int] = {}
+        for _ in range(300):  # all three processes up (each answers /pid)
+            try:
+                probe = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                probe.request("GET", "/pid")
+                pids[probe.getresponse().read()] = 0
+                probe.close()
+            except OSError:
+                pass
+            if len(pids) == 3:
+                break
+            time.sleep(0.05)
+        for _ in range(30):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("GET", "/pid")
+            pid = conn.getresponse().read()
+            pids[pid] = pids.get(pid, 0) + 1
+            held.append(conn)  # kept open, as a browser or the load test's user keeps it
+            time.sleep(0.02)
+        counts = sorted(pids.values())
+        assert len(counts) == 3 and counts[0] >= 6 and counts[-1] <= 14, counts
+    finally:
+        for conn in held:
+            conn.close()
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.fixture
+def bounded_gunicorn(tmp_path):
+    port = _free_port()
+    log = open(tmp_path / "gunicorn.log", "w")  # noqa: SIM115 - closed after the server stops
     env = {**os.environ, "GUNICORN_MAX_QUEUE": "1", "GUNICORN_MAX_QUEUE_SECONDS": "30"}
     process = subprocess.Popen(
         [
@@ -162,8 +243,8 @@ def bounded_gunicorn():
         ],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=log,
     )
     try:
         for _ in range(100):
@@ -172,10 +253,11 @@ def bounded_gunicorn():
                 break
             except OSError:
                 time.sleep(0.1)
-        yield port
+        yield port, tmp_path / "gunicorn.log"
     finally:
         process.terminate()
         process.wait(timeout=30)
+        log.close()
 
 
 def _get(port: int, path: str, results: list, timeout: float = 20):
@@ -200,7 +282,7 @@ def _get(port: int, path: str, results: list, timeout: float = 20):
 
 def test_gunicorn_sheds_past_the_queue_with_503_and_serves_the_probe_at_once(bounded_gunicorn):
     """One thread, a queue of one: of four slow requests, one runs, one waits, two get 503."""
-    port = bounded_gunicorn
+    port, log = bounded_gunicorn
     results: list = []
     threads = [threading.Thread(target=_get, args=(port, "/slow?1.5", results)) for _ in range(4)]
     threads[0].start()
@@ -218,6 +300,9 @@ def test_gunicorn_sheds_past_the_queue_with_503_and_serves_the_probe_at_once(bou
     assert all(r[2] == "5" and "系统繁忙".encode() in r[3] and r[4] < 1.0 for r in busy)  # at once, not after waiting
     assert [r[1] for r in results if r[0] == "again"] == [200] * 4  # every connection still open
     assert probe[0][1] == 200 and probe[0][4] < 1.0  # the probe did not wait behind /slow
+    # The error log says which bound shed each: here the queue's length, not the wait.
+    shed = [line for line in log.read_text().splitlines() if "busy 503" in line]
+    assert len(shed) == 2 and all("GET /slow: queue full (1 waiting)" in line for line in shed), shed
 
 
 @pytest.mark.django_db
@@ -236,3 +321,29 @@ def test_the_unread_badge_is_counted_once_per_page_not_once_per_template(client,
     counts = [q for q in captured.captured_queries if '"notifications_notification"' in q["sql"]]
     assert len(counts) == 1, [q["sql"] for q in counts]
     assert b"badge-unread" in response.content  # and the badge still shows the one unread
+
+
+def _celery_queues_and_options(text: str) -> dict[str, tuple[int, int]]:
+    """{queues: (concurrency, nice)} of the Celery workers a unit file or a script starts."""
+    found = {}
+    for line in text.splitlines():
+        if "celery" not in line or " worker " not in line:
+            continue
+        queues = re.search(r"--queues[= ](\S+)", line).group(1)
+        concurrency = int(re.search(r"(?:--concurrency[= ]|-c )(\d+)", line).group(1))
+        nice = re.search(r"nice -n (\d+)", line)
+        found[queues] = (concurrency, int(nice.group(1)) if nice else None)
+    return found
+
+
+def test_the_load_test_runs_celery_as_deploy_does():
+    """run_load.sh measures what deploy/ runs: the same workers, concurrency and priority."""
+    units = {}
+    for name in ("caseledger-timers.service", "caseledger-worker@.service"):
+        text = (ROOT / "deploy" / "systemd" / name).read_text()
+        nice = int(re.search(r"^Nice=(\d+)$", text, re.MULTILINE).group(1))
+        units.update({queues: (c, nice) for queues, (c, _n) in _celery_queues_and_options(text).items()})
+    script = _celery_queues_and_options((ROOT / "tests" / "benchmarks" / "run_load.sh").read_text())
+    assert units == script == {"timers": (2, 10), "imports,default": (4, 10)}
+    compose = (ROOT / "deploy" / "compose.yaml").read_text()
+    assert compose.count("cpu_shares: 256") == 2  # the same two below the web's weight

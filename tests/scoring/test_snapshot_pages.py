@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 from cases import services as cases
 from cases.models import Case
 from ledger import services as ledger
-from scoring import services, snapshots, views
+from scoring import exports, services, snapshots, tasks, views
 from scoring.drilldown import ledger_rows, sort_rows, timeliness_rows
 from scoring.exports import item_cases_xlsx, scoreboard_xlsx, scoresheet_xlsx
 from scoring.models import Item
@@ -211,6 +211,7 @@ def test_an_export_is_built_once_per_state(client, year_2025, assessor, region_a
     def refuse(*args, **kwargs):
         raise AssertionError("built again for the same state")
 
+    monkeypatch.setattr(exports, "scoreboard_xlsx", refuse)
     monkeypatch.setattr(views, "scoreboard_xlsx", refuse)
     assert client.get("/scoring/2025/scores.xlsx").content == first
     monkeypatch.undo()
@@ -222,3 +223,22 @@ def test_an_export_is_built_once_per_state(client, year_2025, assessor, region_a
     snapshots.refresh(2025)  # a new snapshot: the older version's files are removed on the next write
     client.get("/scoring/2025/scores.xlsx")
     assert len(list((settings.MEDIA_ROOT / "score-exports").iterdir())) == 1
+
+
+def test_the_refresh_builds_the_scoreboard_workbook_before_anyone_downloads_it(
+    client, year_2025, assessor, monkeypatch, on_today
+):
+    """Seconds of CPU at 100,000 cases: the refresh (a Celery worker) pays them, not a web thread."""
+    this_year = TODAY.year
+    assert tasks.refresh_snapshots() == [this_year]  # the beat's round: this year's snapshot
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the workbook was built on the request")
+
+    monkeypatch.setattr(exports, "scoreboard_xlsx", refuse)
+    monkeypatch.setattr(views, "scoreboard_xlsx", refuse)
+    client.force_login(assessor)
+    kept = client.get(f"/scoring/{this_year}/scores.xlsx")
+    assert kept.status_code == 200
+    monkeypatch.undo()
+    assert _cells(kept.content) == _cells(scoreboard_xlsx(score_year(this_year, today=TODAY), None))
