@@ -1,6 +1,6 @@
 """A ``<select>`` written in Python: Django's Select renders two templates per option (the option
 and its attributes), ~40 µs each; the 台帐's filter form has about eighty options on every view.
-The HTML is the same as Django's own (tests/cases/test_widgets.py compares them)."""
+The HTML is the same as Django's own (tests/cases/test_fast_rendering.py compares them)."""
 
 from __future__ import annotations
 

@@ -42,9 +42,12 @@ BUSY_PAGE = (
 BUSY_JSON = json.dumps({"detail": BUSY_TEXT}, ensure_ascii=False).encode()
 RETRY_AFTER_SECONDS = 5
 # Seconds a process waits before accepting, per connection it holds (at most ACCEPT_DELAY_MAX): the
-# 17 connections of a process serving a third of 50 users make it ~8 ms slower to the next one.
-ACCEPT_DELAY_PER_CONNECTION = 0.0005
-ACCEPT_DELAY_MAX = 0.02
+# 17 connections of a process serving a third of 50 users make it ~4 ms slower to the next one. The
+# wait is in the main loop, which also picks up kept-alive connections' next requests: kept small,
+# so that a burst of new connections (nginx opening upstream ones past its keepalive pool) costs
+# every process a few milliseconds each, not tens.
+ACCEPT_DELAY_PER_CONNECTION = 0.00025
+ACCEPT_DELAY_MAX = 0.005
 
 
 def queue_limits() -> tuple[int, float]:
@@ -106,7 +109,8 @@ class BoundedQueueThreadWorker(ThreadWorker):
         super().init_process()
 
     def accept(self, server, listener):
-        delay = min(self.nr_conns * ACCEPT_DELAY_PER_CONNECTION, ACCEPT_DELAY_MAX)
+        # (nr_conns is changed by several threads without a lock: never a negative sleep)
+        delay = min(max(0, self.nr_conns) * ACCEPT_DELAY_PER_CONNECTION, ACCEPT_DELAY_MAX)
         if delay and self.cfg.workers > 1:
             time.sleep(delay)  # the main thread: running requests go on; another process may accept it
         super().accept(server, listener)  # EAGAIN (another process took it) is ignored there

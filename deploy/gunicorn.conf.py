@@ -61,7 +61,10 @@ def post_worker_init(worker):
     # First what the first requests would load (config/warmup.py), so that it is frozen too.
     from config.warmup import warm_up
 
-    warm_up()
+    try:
+        warm_up()
+    except Exception:  # noqa: BLE001 - a warm-up can only be skipped: a failing page fails on its own
+        worker.log.exception("warm-up skipped")
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLD)

@@ -8,6 +8,7 @@ text written as text).
 
 from __future__ import annotations
 
+from django.core.cache import cache
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
@@ -184,6 +185,23 @@ def item_cases_xlsx(board: Scoreboard, region, score, rows, columns) -> bytes:
             values.append("、".join(row.missing_labels))
         safe_sheets.append(ws, values)
     return safe_sheets.workbook_bytes(wb)
+
+
+# The city-wide workbook is built ahead by the snapshot refresh only while someone has downloaded
+# it lately: at a million cases it costs ~17 s of CPU, and a busy day refreshes every minute.
+WANTED_AHEAD_SECONDS = 3600
+
+
+def _wanted_key(year: int) -> str:
+    return f"scoring:scoreboard-xlsx-wanted:{year}"
+
+
+def want_scoreboard_ahead(year: int) -> None:
+    cache.set(_wanted_key(year), True, WANTED_AHEAD_SECONDS)
+
+
+def scoreboard_wanted_ahead(year: int) -> bool:
+    return bool(cache.get(_wanted_key(year)))
 
 
 def kept_scoreboard_xlsx(stored, codes: list[str] | None, language: str) -> bytes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from django.utils import timezone
 
 from cases.models import Region
@@ -51,13 +52,18 @@ def refresh_snapshots() -> list[int]:
     """Refresh the stored scores whose ledger, notices or day has changed (``scoring.snapshots``),
     and the stored trends series in the same round (``scoring.trend_snapshots``)."""
     from . import trend_snapshots
+    from .exports import scoreboard_wanted_ahead
     from .snapshots import refresh_due
 
     refreshed = refresh_due()
     trend_snapshots.refresh_due()
     for year in refreshed:
+        if not scoreboard_wanted_ahead(year):
+            continue  # nobody downloaded it lately: the next download builds it
         try:
             build_scoreboard_export(year)
+        except SoftTimeLimitExceeded:
+            raise
         except Exception:  # the snapshot is stored: the first download builds the workbook instead
             log.exception("scoreboard workbook of %s not built ahead", year)
     return refreshed

@@ -19,7 +19,13 @@ from cases.models import local_date
 from config.db_router import replica_view
 
 from . import drilldown, services, snapshots
-from .exports import item_cases_xlsx, kept_scoreboard_xlsx, scoreboard_xlsx, scoresheet_xlsx
+from .exports import (
+    item_cases_xlsx,
+    kept_scoreboard_xlsx,
+    scoreboard_xlsx,
+    scoresheet_xlsx,
+    want_scoreboard_ahead,
+)
 from .forms import EntryForm
 from .history import HistoryRow, history_rows
 from .ladders import points_str
@@ -378,8 +384,10 @@ def scoreboard_export(request, year):
     if stored is None:
         body = scoreboard_xlsx(_board(request, year), codes)
     else:
-        # Item 15's lists of every county are read only when the file is built (for every county
-        # already by the refresh that stored the snapshot: scoring.tasks.refresh_snapshots).
+        # Item 15's lists of every county are read only when the file is built (for every county,
+        # while it is being downloaded, already by the refresh: scoring.tasks.refresh_snapshots).
+        if codes is None:
+            want_scoreboard_ahead(year)
         body = kept_scoreboard_xlsx(stored, codes, _language())
     response = HttpResponse(body, content_type=XLSX)
     response["Content-Disposition"] = f'attachment; filename="scores-{year}.xlsx"'

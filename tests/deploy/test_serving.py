@@ -347,3 +347,34 @@ def test_the_load_test_runs_celery_as_deploy_does():
     assert units == script == {"timers": (2, 10), "imports,default": (4, 10)}
     compose = (ROOT / "deploy" / "compose.yaml").read_text()
     assert compose.count("cpu_shares: 256") == 2  # the same two below the web's weight
+
+
+def test_a_failing_warm_up_is_skipped_not_fatal(monkeypatch):
+    """An exception in post_worker_init stops gunicorn altogether ("Worker failed to boot"), on
+    every max_requests restart: the warm-up may only be skipped."""
+    import gc
+    import runpy
+
+    from config import warmup
+
+    def broken():
+        raise UnicodeDecodeError("utf-8", b"\xff", 0, 1, "a template that is not UTF-8")
+
+    monkeypatch.setattr(warmup, "warm_up", broken)
+    logged = []
+
+    class Log:
+        def exception(self, message, *args):
+            logged.append(message)
+
+    class Worker:
+        log = Log()
+
+    settings = runpy.run_path(str(ROOT / "deploy" / "gunicorn.conf.py"))
+    threshold = gc.get_threshold()
+    try:
+        settings["post_worker_init"](Worker())
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
+    assert logged == ["warm-up skipped"]
