@@ -326,6 +326,29 @@ def region_facts(snapshot: ScoreSnapshot, codes: list[str] | None, parts: list[s
     return {code: _unpack(value) for code, value in found.items()}
 
 
+@dataclass
+class StoredItems:
+    """One county's automatic items as the snapshot holds them (``stored_items``)."""
+
+    question: Question
+    snapshot: ScoreSnapshot
+    stale: str  # why it may be behind the ledger ('' if not known to be)
+    details: dict[str, object]  # item kind (Item.Kind) → the detail the live scoring builds
+
+
+def stored_items(year: int, code: str, kinds: list[str], *, today: dt.date | None = None) -> StoredItems:
+    """The default question's stored details of the county ``code``'s automatic items of these
+    kinds (the snapshot computed here only as ``stored_board`` would): three small queries and one
+    indexed read of those facts, nothing of the ledger. A kind the rule set has no item for, or a
+    county the snapshot does not hold, is absent from ``details``."""
+    q = question(year, today)
+    snapshot, reason = _usable(q, today=today, check_marks=True)
+    numbers = dict(Item.objects.filter(rule_set=q.rule_set, kind__in=kinds).values_list("number", "kind"))
+    found = region_facts(snapshot, [code], [f"item:{number}" for number in numbers]).get(code, {"items": {}})
+    details = {numbers[int(number)]: _restore(data) for number, data in found["items"].items()}
+    return StoredItems(q, snapshot, reason, details)
+
+
 def provisional_key(year: int) -> str:
     return f"scoring:provisional:{year}"
 
