@@ -391,7 +391,18 @@ class Case(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
             ),
             # The dashboard's work queues (cases.queues), each read oldest first and counted up to
             # a cap: per region (a county office, the city's table) and across all (the city).
-            # (received cases: case_region_state_received_idx and case_state_received_idx above)
+            # To be routed and returned (received, never routed / routed before: ``first_assigned_at``):
+            # a county's oldest first, and every queue's capped count, read from these alone.
+            models.Index(
+                fields=["region", "received_at", "id"],
+                name="case_to_route_idx",
+                condition=Q(state="received", first_assigned_at__isnull=True),
+            ),
+            models.Index(
+                fields=["region", "received_at", "id"],
+                name="case_returned_idx",
+                condition=Q(state="received", first_assigned_at__isnull=False),
+            ),
             models.Index(
                 fields=["region", "due_date", "id"],
                 name="case_open_region_due_idx",
