@@ -229,9 +229,20 @@ class CaseQuerySet(models.QuerySet):
             # filtered or not, instead of a walk down every county's receipt index for the
             # department's 1 %.
             scoped = self.filter(department_rows__department_id=scope.department_id)
-            scoped.query.department_rows = True
+            scoped.query.department_rows = scope.department_id
             return scoped
         return self.none()
+
+    def open_rows_only(self) -> CaseQuerySet:
+        """On a department's scope, the cases of its open DepartmentCase rows (no change to which
+        cases match, for the caller filters to open states): a department's work queue reads those
+        few rows (department_case_open_idx) instead of probing every case it ever had. Any other
+        scope as it is."""
+        department_id = getattr(self.query, "department_rows", None)
+        if not department_id:
+            return self
+        rows = DepartmentCase.objects.filter(department_id=department_id, open=True).values("case_id")
+        return self.filter(pk__in=rows)
 
     def order_by(self, *field_names):
         """On a department's scope, the receipt is read from its DepartmentCase row (the same
@@ -241,7 +252,7 @@ class CaseQuerySet(models.QuerySet):
         return super().order_by(*field_names)
 
     def overdue(self, on: dt.date) -> CaseQuerySet:
-        return self.filter(state__in=OPEN_STATES, due_date__lt=on)
+        return self.open_rows_only().filter(state__in=OPEN_STATES, due_date__lt=on)
 
     def not_overdue(self, on: dt.date) -> CaseQuerySet:
         return self.exclude(state__in=OPEN_STATES, due_date__lt=on)
@@ -561,7 +572,14 @@ class CaseAssignment(models.Model):
         DepartmentCase row: in the caller's transaction (the routing's), so the department sees
         the case exactly when a routing names it."""
         DepartmentCase.objects.bulk_create(
-            [DepartmentCase(department_id=department_id, case_id=case.pk, received_at=case.received_at)],
+            [
+                DepartmentCase(
+                    department_id=department_id,
+                    case_id=case.pk,
+                    received_at=case.received_at,
+                    open=case.state in OPEN_STATES,
+                )
+            ],
             ignore_conflicts=True,
         )
         return cls.objects.create(case=case, department_id=department_id, assigned_at=at)
@@ -582,10 +600,18 @@ class DepartmentCase(models.Model):
     department = models.ForeignKey(Department, models.PROTECT, related_name="+", db_index=False)
     case = models.ForeignKey(Case, models.CASCADE, related_name="+", related_query_name="department_rows")
     received_at = models.DateTimeField()  # the case's, copied
+    # The case is open (received or assigned): kept by the transitions that close and reopen it
+    # (services._steps.Act.transition) and written with the row by the bulk import and
+    # generate_load. A department's work queues (all of open cases) read its open rows through
+    # department_case_open_idx — a few hundred rows — instead of every case it ever had.
+    open = models.BooleanField(default=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["department", "case"], name="department_case_unique")]
-        indexes = [models.Index(fields=["department", "received_at", "case"], name="department_case_received_idx")]
+        indexes = [
+            models.Index(fields=["department", "received_at", "case"], name="department_case_received_idx"),
+            models.Index(fields=["department", "case"], name="department_case_open_idx", condition=Q(open=True)),
+        ]
 
     def __str__(self) -> str:
         return f"{self.case_id} → {self.department_id}"

@@ -79,7 +79,10 @@ ORDERING = {
 
 
 def in_queue(cases, queue: str, today: dt.date):
-    """The cases of a (scoped) queryset that are in the queue, oldest work first."""
+    """The cases of a (scoped) queryset that are in the queue, oldest work first. Every queue but
+    the follow-up holds open cases only: a department's scope reads its open rows for them."""
+    if queue != Queue.FOLLOW_UP:
+        cases = cases.open_rows_only()
     return cases.filter(condition(queue, today)).order_by(*ORDERING[queue])
 
 

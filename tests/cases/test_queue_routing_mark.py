@@ -74,12 +74,16 @@ def test_the_dashboard_and_the_ledger_list_both_queues(client, make_case, county
 
 
 @pytest.mark.postgres
-def test_the_queues_counts_read_their_partial_indexes(make_case, county_a, region_a):
+def test_the_queues_counts_read_their_partial_indexes(make_case, county_a, region_a, dept_x, dept_x_user):
     for _ in range(3):
         make_case()
+    services.return_case(services.assign(make_case(), by=county_a, department=dept_x), by=dept_x_user, reason="错派")
+    for _ in range(30):  # open, not received: in the other queues' indexes, not these
+        services.assign(make_case(), by=county_a, department=dept_x)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE cases_case")
-        cursor.execute("SET LOCAL enable_seqscan = off")  # a tiny table: ask which index serves
+        # A tiny table: ask which index serves.
+        cursor.execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off")
         for queue, index in ((Queue.TO_ROUTE, "case_to_route_idx"), (Queue.RETURNED, "case_returned_idx")):
             for scope in (Case.objects.all(), Case.objects.filter(region=region_a)):
                 counted = in_queue(scope, queue, None).order_by().values("pk")[: desk_dashboard.COUNT_CAP + 1]
