@@ -249,6 +249,11 @@ def office_sections(user, today: dt.date, soon: dt.date) -> list[Section]:
 def department_sections(user, today: dt.date) -> list[Section]:
     department = department_of(user)
     mine = _scope(user).filter(department=department)
+    if scope_of(user).department_id == department.pk:
+        # The cases with the department now: each was routed to it, so its DepartmentCase row
+        # exists and the scope's join adds nothing but planning and probes; read by the case's
+        # department alone (case_department_state_idx and the queues' indexes).
+        mine = Case.objects.filter(department=department).select_related("enterprise", "department")
     since = local_midnight(today - dt.timedelta(days=EXTENSION_RESULT_DAYS))
     # The department's own requests, also on cases since routed elsewhere.
     requests = (
