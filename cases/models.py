@@ -233,6 +233,20 @@ class CaseQuerySet(models.QuerySet):
             return scoped
         return self.none()
 
+    def count_up_to(self, limit: int) -> int | None:
+        """How many cases, counting no further than ``limit``, when the department's rows alone
+        tell it: a department's scope with no other condition (the 台帐 unfiltered, only sorted
+        or paged) has one case per DepartmentCase row (unique per department and case; a row's
+        case exists, its foreign key says so), counted in the index of those rows instead of
+        probing each case. None otherwise (the caller counts the cases)."""
+        department_id = getattr(self.query, "department_rows", None)
+        where = self.query.where
+        if not department_id or len(where.children) != 1 or where.negated or self.query.combinator:
+            return None
+        if self.query.extra or self.query.extra_tables or self.query.distinct:
+            return None
+        return DepartmentCase.objects.filter(department_id=department_id).values("pk")[:limit].count()
+
     def open_rows_only(self) -> CaseQuerySet:
         """On a department's scope, the cases of its open DepartmentCase rows (no change to which
         cases match, for the caller filters to open states): a department's work queue reads those

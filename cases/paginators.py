@@ -44,6 +44,10 @@ def capped_count(items, limit: int) -> int:
         # RANKED cases, counted by the search itself.
         return min(queryset.count(), limit)
     if isinstance(queryset, QuerySet):
+        # A department's whole scope: counted in its rows (CaseQuerySet.count_up_to).
+        counted = queryset.count_up_to(limit) if hasattr(queryset, "count_up_to") else None
+        if counted is not None:
+            return counted
         # Unordered: the database may take the rows in whatever order is cheapest to count; the
         # ids only, so that no annotation (the API's pending-extension EXISTS) is computed per row.
         return queryset.order_by().values("pk")[:limit].count()

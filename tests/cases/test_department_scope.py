@@ -183,3 +183,31 @@ def test_a_departments_queue_reads_the_open_rows_index(make_case, county_a, dept
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "department_case_open_idx" in plan, plan
     assert queue.count() == 10
+
+
+def test_a_departments_whole_scope_is_counted_in_its_rows(client, make_case, county_a, dept_x, dept_y, dept_x_user):
+    """The 台帐's count of a department's whole scope (unfiltered, sorted, paged) reads its
+    DepartmentCase rows; any other condition counts the cases. Both are the cases' number."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from cases.paginators import capped_count
+
+    for n in range(5):
+        case = services.assign(make_case(), by=county_a, department=dept_x)
+        if n == 0:
+            services.reassign(case, by=county_a, department=dept_y)
+            services.reassign(case, by=county_a, department=dept_x)  # two routings to x: one row
+    services.assign(make_case(), by=county_a, department=dept_y)
+    scope = Case.objects.for_user(dept_x_user)
+    assert scope.count_up_to(100) == 5 and capped_count(scope.order_by("due_date"), 100) == 5
+    assert scope.count_up_to(3) == 3  # capped as the paginator asks
+    with CaptureQueriesContext(connection) as captured:
+        capped_count(scope, 100)
+    assert "cases_case" not in captured.captured_queries[0]["sql"].split("FROM", 1)[1]
+    filtered = scope.exclude(pk=case.pk)
+    assert filtered.count_up_to(100) is None and capped_count(filtered, 100) == 4
+    assert Case.objects.for_user(county_a).count_up_to(100) is None
+    client.force_login(dept_x_user)
+    page = client.get(reverse("cases:ledger"), {"sort": "due_date"})
+    assert page.context["table"].paginator.count == 5
