@@ -226,7 +226,7 @@ def test_a_departments_pages_read_their_ids_first_in_the_lists_order(
         services.resolve(case, by=dept_x_user, result="已解决", evidence=[pdf_file()])
     services.assign(make_case(), by=county_a, department=dept_y)
     scope = Case.objects.for_user(dept_x_user)
-    for order in (("closed_at", "id"), ("due_date",), ("-received_at", "-id")):
+    for order in (("closed_at", "id"), ("due_date", "id"), ("-received_at", "-id")):
         listed = list(scope.order_by(*order))
         paginator = CappedPaginator(scope.order_by(*order), 3)
         paged = [case for number in (1, 2, 3) for case in paginator.page(number).object_list]
