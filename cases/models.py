@@ -430,6 +430,13 @@ class Case(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
                 name="case_returned_idx",
                 condition=Q(state="received", first_assigned_at__isnull=False),
             ),
+            # A department's own open cases by due date (its dashboard's overdue and in-hand
+            # lists): without it the first rows were a walk of every county's due dates.
+            models.Index(
+                fields=["department", "due_date", "id"],
+                name="case_open_department_due_idx",
+                condition=Q(state__in=["received", "assigned"]),
+            ),
             models.Index(
                 fields=["region", "due_date", "id"],
                 name="case_open_region_due_idx",
