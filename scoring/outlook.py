@@ -29,10 +29,10 @@ from notices.evidence import item14_evidence
 from notices.periods import parse as parse_period
 
 from . import snapshots
-from .item13 import LedgerCompleteness, completeness_from_scan, reverify
+from .item13 import completeness_from_scan, reverify
 from .item15 import Timeliness, timeliness_for_regions
 from .ladders import Rung, fraction_or_none, ladder, points_str, rate_str
-from .models import Assessment, Item
+from .models import Assessment
 from .results import find_rule_set
 from .scope import make_scope, moment
 
@@ -258,7 +258,8 @@ def outlook_for(
     broken = reverify([region.pk], scope)
     timeliness: Timeliness = timeliness_for_regions([region.pk], scope)[0][region.pk]
     completeness = completeness_from_scan({region.pk: timeliness}, scope, broken)[region.pk]
-    return _outlook(region, year, day, as_of_today, planned, params, timeliness, completeness)
+    item15 = (timeliness.on_time, timeliness.counted, timeliness.pending)
+    return _outlook(region, year, day, as_of_today, planned, params, item15, completeness.incomplete)
 
 
 def stored_outlook(region: Region, year: int, *, today: dt.date) -> Outlook:
@@ -269,10 +270,8 @@ def stored_outlook(region: Region, year: int, *, today: dt.date) -> Outlook:
     (two small indexed reads). For the same ledger the numbers are those ``outlook_for`` gives.
     Scored live when the snapshot holds no item 15 or 13 for the county (a rule set without them)."""
     _begun(year, today)
-    stored = snapshots.stored_items(year, region.code, [Item.Kind.TIMELINESS, Item.Kind.LEDGER], today=today)
-    timeliness = stored.details.get(Item.Kind.TIMELINESS)
-    completeness = stored.details.get(Item.Kind.LEDGER)
-    if not isinstance(timeliness, Timeliness) or not isinstance(completeness, LedgerCompleteness):
+    stored = snapshots.outlook_facts(year, region.code, today=today)
+    if stored is None:
         return outlook_for(region, year, today=today)
     snapshot, q = stored.snapshot, stored.question
     result = _outlook(
@@ -282,8 +281,8 @@ def stored_outlook(region: Region, year: int, *, today: dt.date) -> Outlook:
         snapshot.as_of_today,
         q.planned,
         q.rule_set.params.get("item15", {}),
-        timeliness,
-        completeness,
+        (stored.on_time, stored.counted, stored.pending),
+        stored.incomplete,
     )
     result.computed_at, result.stale = snapshot.computed_at, stored.stale
     return result
@@ -301,16 +300,18 @@ def _outlook(
     as_of_today: bool,
     planned: dt.date,
     params: dict,
-    timeliness: Timeliness,
-    completeness: LedgerCompleteness,
+    item15: tuple[int, int, list[str]],
+    incomplete,
 ) -> Outlook:
-    """The outlook from item 15's and item 13's facts for the region as of ``day``."""
+    """The outlook from item 15's facts (on time, counted, the pending numbers) and item 13's
+    incomplete cases for the region as of ``day``."""
+    on_time, counted, numbers = item15
     if as_of_today:
         start = make_scope(year, day, as_of_today=True).start
-        pending, later = _pending_cases(region, timeliness.pending, start=start, today=day, cutoff=planned)
+        pending, later = _pending_cases(region, numbers, start=start, today=day, cutoff=planned)
     else:
-        pending, later = [], len(timeliness.pending)
-    counted, on_time, n = timeliness.counted, timeliness.on_time, len(pending)
+        pending, later = [], len(numbers)
+    n = len(pending)
     return Outlook(
         year=year,
         region=region,
@@ -323,7 +324,7 @@ def _outlook(
         pending=pending,
         steps=fewest_on_time(on_time, counted, n, params),
         pending_after_cutoff=later,
-        incomplete=[(number, list(missing)) for number, missing in completeness.incomplete],
+        incomplete=[(number, list(missing)) for number, missing in incomplete],
         item14=_item14(region, year, planned, day),
     )
 

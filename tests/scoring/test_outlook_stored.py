@@ -117,13 +117,13 @@ def test_the_page_costs_a_bounded_number_of_queries(
         snapshots.refresh(2025)
         client.force_login(county_a)
         client.get("/scoring/2025/411502/outlook/")
-        with django_assert_max_num_queries(18):
+        with django_assert_max_num_queries(19):
             first = client.get("/scoring/2025/411502/outlook/")
         for day in (3, 4, 5, 6):  # more cases: the same number of queries
             history(at(2025, 3, day), closed=at(2025, 3, day, 15))
             history(at(2025, 11, 14 + day), assigned=at(2025, 11, 14 + day, 11))
         snapshots.refresh(2025)
-        with django_assert_max_num_queries(18):
+        with django_assert_max_num_queries(19):
             again = client.get("/scoring/2025/411502/outlook/")
     assert first.status_code == again.status_code == 200
 
