@@ -12,7 +12,7 @@ from django_filters.fields import ModelChoiceField, ModelChoiceIterator
 
 from .access import departments_for_user, regions_for_user
 from .input_rules import BoundedDateField
-from .models import Case, Category, Department, Region, State
+from .models import OPEN_STATES, Case, Category, Department, Region, State
 from .queues import Queue, in_queue
 from .search.query import scope_region, search
 from .widgets import FastSelect
@@ -68,7 +68,7 @@ class LedgerFilter(django_filters.FilterSet):
         label=_("Department"), queryset=_departments, empty_label=_("All"), widget=FastSelect
     )
     state = django_filters.ChoiceFilter(
-        label=_("State"), choices=State.choices, empty_label=_("All"), widget=FastSelect
+        label=_("State"), choices=State.choices, empty_label=_("All"), method="filter_state", widget=FastSelect
     )
     category = ModelChoiceFilter(
         label=_("Category"), queryset=Category.objects.all(), empty_label=_("All"), widget=FastSelect
@@ -111,6 +111,11 @@ class LedgerFilter(django_filters.FilterSet):
 
     def filter_received_to(self, queryset, name, value):
         return queryset.received_to(value)
+
+    def filter_state(self, queryset, name, value):
+        if value in OPEN_STATES:  # a department's open cases: its open rows (CaseQuerySet.open_rows_only)
+            queryset = queryset.open_rows_only()
+        return queryset.filter(state=value) if value else queryset
 
     def filter_queue(self, queryset, name, value):
         return in_queue(queryset, value, self.today) if value else queryset

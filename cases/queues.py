@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
-from .models import CLOSED_STATES, OPEN_STATES, CaseAssignment, ExtensionRequest, State
+from .models import CLOSED_STATES, OPEN_STATES, ExtensionRequest, State
 
 
 class Queue(models.TextChoices):
@@ -31,9 +31,16 @@ class Queue(models.TextChoices):
 OFFICE_QUEUES = (Queue.TO_ROUTE, Queue.RETURNED, Queue.EXTENSION, Queue.OVERDUE, Queue.FOLLOW_UP, Queue.TO_ACKNOWLEDGE)
 
 
-def routed_before() -> Exists:
-    """The case has been routed at least once: a received case with a routing was returned."""
-    return Exists(CaseAssignment.objects.filter(case=OuterRef("pk")))
+def routed_before() -> Q:
+    """The case has been routed at least once: a received case with a routing was returned.
+
+    Read from the case's own ``first_assigned_at`` (set by its first routing, never cleared),
+    not from its routings (a CaseAssignment row exists exactly when it is set: every routing
+    writes one, and a case is only ever routed — re-routed, reopened — after a first ``assign``,
+    or imported routed with its time): so that the to-route and returned queues are ranges of
+    their partial indexes (``case_to_route_idx``, ``case_returned_idx``) instead of a probe of
+    the routings per received case."""
+    return Q(first_assigned_at__isnull=False)
 
 
 def extension_pending() -> Exists:
@@ -43,7 +50,7 @@ def extension_pending() -> Exists:
 def condition(queue: str, today: dt.date) -> Q:
     """The condition a case meets while it is in the queue (``today``: the local date)."""
     if queue == Queue.TO_ROUTE:
-        return Q(state=State.RECEIVED) & ~routed_before()
+        return Q(state=State.RECEIVED, first_assigned_at__isnull=True)
     if queue == Queue.RETURNED:
         return Q(state=State.RECEIVED) & routed_before()
     if queue == Queue.EXTENSION:
@@ -72,7 +79,10 @@ ORDERING = {
 
 
 def in_queue(cases, queue: str, today: dt.date):
-    """The cases of a (scoped) queryset that are in the queue, oldest work first."""
+    """The cases of a (scoped) queryset that are in the queue, oldest work first. Every queue but
+    the follow-up holds open cases only: a department's scope reads its open rows for them."""
+    if queue != Queue.FOLLOW_UP:
+        cases = cases.open_rows_only()
     return cases.filter(condition(queue, today)).order_by(*ORDERING[queue])
 
 

@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 from cases.errors import InvalidInput, NotFound
 from cases.input_rules import local_today, parse_id, year_problem
 
-from . import outlook, services
+from . import outlook, services, snapshots
 from .ladders import points_str
 from .models import Override
 from .results import find_county
@@ -154,11 +154,18 @@ class OutlookView(APIView):
         ],
         responses={200: OpenApiTypes.OBJECT},
         summary="The outlook before the cutoff: item 15 as of today, the pending cases that decide it, best, "
-        "worst and the fewest on-time closings for each step; item 13's incomplete cases; item 14's periods",
+        "worst and the fewest on-time closings for each step; item 13's incomplete cases; item 14's periods. "
+        "For the assessment's own cutoff items 15 and 13 are read from the stored scores (computed_at: when); "
+        "another cutoff is scored on the request",
     )
     def get(self, request, year):
         year = _year(year)
         cutoff = parse_cutoff(request.query_params.get("cutoff"), year)
         region = _outlook_region(request)
-        result = outlook.outlook_for(region, year, today=local_today(), cutoff=cutoff)
+        today = local_today()
+        if cutoff is None or cutoff == snapshots.question(year, today).planned:
+            # The default question from the stored scores (computed_at says when), as the page.
+            result = outlook.stored_outlook(region, year, today=today)
+        else:
+            result = outlook.outlook_for(region, year, today=today, cutoff=cutoff)
         return Response(result.as_json())

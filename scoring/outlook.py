@@ -28,6 +28,7 @@ from cases.models import OPEN_STATES, Case, Region
 from notices.evidence import item14_evidence
 from notices.periods import parse as parse_period
 
+from . import snapshots
 from .item13 import completeness_from_scan, reverify
 from .item15 import Timeliness, timeliness_for_regions
 from .ladders import Rung, fraction_or_none, ladder, points_str, rate_str
@@ -88,6 +89,10 @@ class Outlook:
     pending_after_cutoff: int
     incomplete: list[tuple[str, list[str]]]
     item14: Item14Outlook
+    # Read from the stored scores (``stored_outlook``): when they were computed, and why they may
+    # be behind the ledger ('' if not known to be). None: scored live on this request.
+    computed_at: dt.datetime | None = None
+    stale: str = ""
 
     def as_json(self) -> dict:
         return {
@@ -96,6 +101,8 @@ class Outlook:
             "as_of": self.as_of.isoformat(),
             "cutoff": self.cutoff.isoformat(),
             "final": self.final,
+            # When the stored scores read were computed (None: scored live on this request).
+            "computed_at": self.computed_at.isoformat() if self.computed_at else None,
             "item15": {
                 "counted": self.now.counted,
                 "on_time": self.now.on_time,
@@ -240,9 +247,10 @@ def _item14(region: Region, year: int, cutoff: dt.date, today: dt.date) -> Item1
 def outlook_for(
     region: Region, year: int, *, today: dt.date, cutoff: dt.date | None = None, rule_set: str | None = None
 ) -> Outlook:
-    """The region's outlook for ``year`` seen on ``today`` (to the assessment's cutoff, or ``cutoff``)."""
-    if today < dt.date(year, 1, 1):
-        raise InvalidInput(_("The year %(year)d has not begun yet.") % {"year": year}, field="year")
+    """The region's outlook for ``year`` seen on ``today`` (to the assessment's cutoff, or
+    ``cutoff``), scored live: item 15's scan of the county's ledger (what ``stored_outlook`` reads
+    from the snapshot instead)."""
+    _begun(year, today)
     planned, assessment = planned_cutoff(year, cutoff)
     params = find_rule_set(rule_set, assessment).params.get("item15", {})
     day, as_of_today = moment(year, planned, today)
@@ -250,11 +258,60 @@ def outlook_for(
     broken = reverify([region.pk], scope)
     timeliness: Timeliness = timeliness_for_regions([region.pk], scope)[0][region.pk]
     completeness = completeness_from_scan({region.pk: timeliness}, scope, broken)[region.pk]
+    item15 = (timeliness.on_time, timeliness.counted, timeliness.pending)
+    return _outlook(region, year, day, as_of_today, planned, params, item15, completeness.incomplete)
+
+
+def stored_outlook(region: Region, year: int, *, today: dt.date) -> Outlook:
+    """The outlook of the default question (the assessment's cutoff and rule set) from the stored
+    scores (``scoring.snapshots``), as the scoreboard reads them: items 15 and 13 as the snapshot
+    found them, as of the day it was computed for, with its time (``computed_at``) and why it may
+    be behind (``stale``); the pending cases' rows and item 14's periods are read as they are now
+    (two small indexed reads). For the same ledger the numbers are those ``outlook_for`` gives.
+    Scored live when the snapshot holds no item 15 or 13 for the county (a rule set without them)."""
+    _begun(year, today)
+    stored = snapshots.outlook_facts(year, region.code, today=today)
+    if stored is None:
+        return outlook_for(region, year, today=today)
+    snapshot, q = stored.snapshot, stored.question
+    result = _outlook(
+        region,
+        year,
+        snapshot.as_of,
+        snapshot.as_of_today,
+        q.planned,
+        q.rule_set.params.get("item15", {}),
+        (stored.on_time, stored.counted, stored.pending),
+        stored.incomplete,
+    )
+    result.computed_at, result.stale = snapshot.computed_at, stored.stale
+    return result
+
+
+def _begun(year: int, today: dt.date) -> None:
+    if today < dt.date(year, 1, 1):
+        raise InvalidInput(_("The year %(year)d has not begun yet.") % {"year": year}, field="year")
+
+
+def _outlook(
+    region: Region,
+    year: int,
+    day: dt.date,
+    as_of_today: bool,
+    planned: dt.date,
+    params: dict,
+    item15: tuple[int, int, list[str]],
+    incomplete,
+) -> Outlook:
+    """The outlook from item 15's facts (on time, counted, the pending numbers) and item 13's
+    incomplete cases for the region as of ``day``."""
+    on_time, counted, numbers = item15
     if as_of_today:
-        pending, later = _pending_cases(region, timeliness.pending, start=scope.start, today=day, cutoff=planned)
+        start = make_scope(year, day, as_of_today=True).start
+        pending, later = _pending_cases(region, numbers, start=start, today=day, cutoff=planned)
     else:
-        pending, later = [], len(timeliness.pending)
-    counted, on_time, n = timeliness.counted, timeliness.on_time, len(pending)
+        pending, later = [], len(numbers)
+    n = len(pending)
     return Outlook(
         year=year,
         region=region,
@@ -267,7 +324,7 @@ def outlook_for(
         pending=pending,
         steps=fewest_on_time(on_time, counted, n, params),
         pending_after_cutoff=later,
-        incomplete=completeness.incomplete,
+        incomplete=[(number, list(missing)) for number, missing in incomplete],
         item14=_item14(region, year, planned, day),
     )
 

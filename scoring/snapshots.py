@@ -39,7 +39,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max
+from django.db.models import Count, Func, IntegerField, Max
+from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
 from cases.models import Region, local_date
@@ -324,6 +325,65 @@ def region_facts(snapshot: ScoreSnapshot, codes: list[str] | None, parts: list[s
     for code, part, data in rows.values_list("region_code", "part", "data"):
         found.setdefault(code, {})[part] = data
     return {code: _unpack(value) for code, value in found.items()}
+
+
+class _JSONArrayLength(Func):
+    """The length of a JSON array, counted by the database (nothing of the array is sent)."""
+
+    function = "jsonb_array_length"
+    output_field = IntegerField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return super().as_sql(compiler, connection, function="json_array_length", **extra_context)
+
+
+@dataclass
+class OutlookFacts:
+    """What the outlook reads of one county's stored items 15 and 13 (``outlook_facts``)."""
+
+    question: Question
+    snapshot: ScoreSnapshot
+    stale: str  # why it may be behind the ledger ('' if not known to be)
+    on_time: int
+    counted: int  # on time, closed late and open late: item 15's denominator
+    pending: list[str]  # the pending cases' numbers
+    incomplete: list  # item 13's [number, lacks] pairs
+
+
+def outlook_facts(year: int, code: str, *, today: dt.date | None = None) -> OutlookFacts | None:
+    """The default question's stored item 15 and item 13 of the county ``code``, as much as the
+    outlook reads (the snapshot computed here only as ``stored_board`` would): item 15's on-time
+    count, the lengths of its late lists (counted by the database: at a million cases they are tens
+    of thousands of numbers the outlook never shows) and its pending numbers; item 13's incomplete
+    cases. None when the rule set or the snapshot holds no such item for the county."""
+    q = question(year, today)
+    snapshot, reason = _usable(q, today=today, check_marks=True)
+    numbers = dict(
+        Item.objects.filter(rule_set=q.rule_set, kind__in=[Item.Kind.TIMELINESS, Item.Kind.LEDGER]).values_list(
+            "kind", "number"
+        )
+    )
+    if len(numbers) != 2:
+        return None
+    rows = SnapshotFacts.objects.filter(snapshot=snapshot, region_code=code)
+    timeliness = (
+        rows.filter(part=f"item:{numbers[Item.Kind.TIMELINESS]}", data__kind="timeliness")
+        .annotate(
+            closed_late=_JSONArrayLength(KeyTransform("closed_late", "data")),
+            open_late=_JSONArrayLength(KeyTransform("open_late", "data")),
+        )
+        .values_list("data__on_time", "closed_late", "open_late", "data__pending")
+        .first()
+    )
+    ledger = (
+        rows.filter(part=f"item:{numbers[Item.Kind.LEDGER]}", data__kind="ledger")
+        .values_list("data__incomplete", flat=True)
+        .first()
+    )
+    if timeliness is None or ledger is None:
+        return None
+    on_time, closed_late, open_late, pending = timeliness
+    return OutlookFacts(q, snapshot, reason, on_time, on_time + closed_late + open_late, pending, ledger)
 
 
 def provisional_key(year: int) -> str:

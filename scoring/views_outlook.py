@@ -14,7 +14,7 @@ from cases.errors import CaseError, InvalidInput, NotAllowed, NotFound
 from cases.models import local_date
 from cases.roles import acts_for_region
 
-from . import outlook, reminders
+from . import outlook, reminders, snapshots
 from .drilldown import lack_label
 from .views import _cutoff, _region_for, _year
 
@@ -24,8 +24,14 @@ from .views import _cutoff, _region_for, _year
 def outlook_page(request, year, code):
     year = _year(year)
     region = _region_for(request, code)
+    today = local_date(timezone.now())
+    cutoff = _cutoff(request, year)
     try:
-        result = outlook.outlook_for(region, year, today=local_date(timezone.now()), cutoff=_cutoff(request, year))
+        if cutoff is None or cutoff == snapshots.question(year, today).planned:
+            # The default question: items 15 and 13 from the stored scores, as the scoreboard.
+            result = outlook.stored_outlook(region, year, today=today)
+        else:
+            result = outlook.outlook_for(region, year, today=today, cutoff=cutoff)
     except InvalidInput:
         raise Http404 from None
     return render(
@@ -33,6 +39,7 @@ def outlook_page(request, year, code):
         "scoring/outlook.html",
         {
             "o": result,
+            "computed_at": timezone.localtime(result.computed_at) if result.computed_at else None,
             "sentence": outlook.sentence(result),
             "year": year,
             "region": region,

@@ -26,7 +26,7 @@ from ledger.models import LedgerEntry, Source
 from .. import signals
 from ..actions import ACTIONS, Action, Actor, Facts
 from ..errors import NotFound, WrongState
-from ..models import CLOSED_STATES, Case, ExtensionRequest, local_date
+from ..models import CLOSED_STATES, OPEN_STATES, Case, DepartmentCase, ExtensionRequest, local_date
 from .checks import moved_on, require_assigned_department, require_office, state_refusal
 
 
@@ -131,6 +131,9 @@ class Act:
         the office never approves one department's request on another's deadline."""
         department_before = self.case.department_id
         run(self.case, getattr(self.case, self.action.transition), **kwargs)
+        if (self.before in OPEN_STATES) != (self.case.state in OPEN_STATES):
+            # Closed or reopened: the departments' rows of the case say so (their work queues).
+            DepartmentCase.objects.filter(case=self.case).update(open=self.case.state in OPEN_STATES)
         if self.case.department_id != department_before or self.case.state in CLOSED_STATES:
             ExtensionRequest.objects.filter(case=self.case, status=ExtensionRequest.Status.PENDING).update(
                 status=ExtensionRequest.Status.REJECTED,

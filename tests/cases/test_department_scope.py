@@ -14,7 +14,7 @@ from django.db.models import Count
 from django.urls import reverse
 
 from cases import services
-from cases.models import Case, CaseAssignment, DepartmentCase
+from cases.models import OPEN_STATES, Case, CaseAssignment, DepartmentCase
 
 from ..conftest import pdf_file
 
@@ -25,11 +25,13 @@ def _rows_match_routings():
     """DepartmentCase is exactly the distinct (department, case) of the routings, with the case's
     received_at."""
     routed = set(CaseAssignment.objects.values_list("department_id", "case_id"))
-    kept = list(DepartmentCase.objects.values_list("department_id", "case_id", "received_at"))
+    kept = list(DepartmentCase.objects.values_list("department_id", "case_id", "received_at", "open"))
     received = dict(Case.objects.values_list("pk", "received_at"))
-    assert len(kept) == len({(d, c) for d, c, _r in kept})  # once per department and case
-    assert {(d, c) for d, c, _r in kept} == routed
-    assert all(at == received[c] for _d, c, at in kept)
+    states = dict(Case.objects.values_list("pk", "state"))
+    assert len(kept) == len({(d, c) for d, c, _r, _o in kept})  # once per department and case
+    assert {(d, c) for d, c, _r, _o in kept} == routed
+    assert all(at == received[c] for _d, c, at, _o in kept)
+    assert all(is_open == (states[c] in OPEN_STATES) for _d, c, _r, is_open in kept)  # open as the case is
 
 
 def test_every_routing_path_keeps_the_department_row(
@@ -52,6 +54,7 @@ def test_every_routing_path_keeps_the_department_row(
     _rows_match_routings()
 
     services.resolve(case, by=dept_x_user, result="已解决", evidence=[pdf_file()])
+    _rows_match_routings()  # closed: both departments' rows say so
     services.reopen(case, by=county_a, reason="企业不满意")  # a third routing to x
     assert Case.objects.for_user(dept_x_user).count() == 1
     _rows_match_routings()
@@ -113,3 +116,118 @@ def test_no_service_changes_a_receipt(make_case, county_a, dept_x, dept_x_user):
         source = inspect.getsource(importlib.import_module(f"cases.services.{module.name}"))
         assert not re.search(r"\.received_at\s*=[^=]", source), module.name
     assert "received_at" not in inspect.getsource(_steps)  # the fields a transition saves
+
+
+def test_a_departments_queues_read_its_open_rows_and_list_what_its_scope_holds(
+    client, make_case, county_a, dept_x, dept_y, dept_x_user, dept_y_user
+):
+    """Every case the department ever had that is in the queue, wherever it is now (its open
+    rows), and none that closed: the same as the queue over its whole scope."""
+    from cases.queues import Queue, condition, in_queue
+
+    mine = services.assign(make_case(), by=county_a, department=dept_x)
+    acknowledged = services.acknowledge(services.assign(make_case(), by=county_a, department=dept_x), by=dept_x_user)
+    elsewhere = services.assign(make_case(), by=county_a, department=dept_x)
+    services.reassign(elsewhere, by=county_a, department=dept_y)  # x's row stays open: the case is
+    returned = services.return_case(
+        services.assign(make_case(), by=county_a, department=dept_x), by=dept_x_user, reason="错派"
+    )
+    closed = services.assign(make_case(), by=county_a, department=dept_x)
+    services.resolve(closed, by=dept_x_user, result="已解决", evidence=[pdf_file()])
+    reopened = services.assign(make_case(), by=county_a, department=dept_x)
+    services.resolve(reopened, by=dept_x_user, result="已解决", evidence=[pdf_file()])
+    services.reopen(reopened, by=county_a, reason="企业不满意")
+    services.assign(make_case(), by=county_a, department=dept_y)  # never x's
+    open_rows = set(DepartmentCase.objects.filter(department=dept_x, open=True).values_list("case_id", flat=True))
+    assert open_rows == {mine.pk, acknowledged.pk, elsewhere.pk, returned.pk, reopened.pk}
+
+    scope = Case.objects.for_user(dept_x_user)
+    for today in (dt.date(2025, 1, 1), dt.date(2099, 1, 1)):  # none overdue, all overdue
+        for queue in Queue:
+            whole = set(scope.filter(condition(queue, today)).values_list("pk", flat=True))
+            assert set(in_queue(scope, queue, today).values_list("pk", flat=True)) == whole, queue
+    assert set(scope.overdue(dt.date(2099, 1, 1)).values_list("pk", flat=True)) == open_rows
+    assert set(in_queue(scope, Queue.TO_ACKNOWLEDGE, None).values_list("pk", flat=True)) == {
+        mine.pk,
+        elsewhere.pk,
+        reopened.pk,
+    }
+    assert set(in_queue(scope, Queue.RETURNED, None).values_list("pk", flat=True)) == {returned.pk}
+    client.force_login(dept_x_user)
+    page = client.get(reverse("cases:ledger"), {"queue": Queue.IN_HAND.value})
+    assert [row.record.pk for row in page.context["table"].page.object_list] == [acknowledged.pk]
+    for state in ("received", "assigned", "resolved"):  # the state filter: open states through the open rows
+        page = client.get(reverse("cases:ledger"), {"state": state})
+        listed = {row.record.pk for row in page.context["table"].page.object_list}
+        assert listed == set(scope.filter(state=state).values_list("pk", flat=True)), state
+    # Another user's scope (not a department's) is not narrowed.
+    assert Case.objects.for_user(county_a).open_rows_only().count() == Case.objects.count()
+
+
+def test_a_departments_queue_asks_for_its_open_rows(make_case, county_a, dept_x, dept_x_user):
+    """The queue's SQL reads the department's open rows (department_case_open_idx at scale: the
+    page benchmark's plans), and counts what the whole scope holds."""
+    from cases.queues import Queue, in_queue
+
+    for n in range(12):
+        case = services.assign(make_case(), by=county_a, department=dept_x)
+        if n % 3:
+            services.resolve(case, by=dept_x_user, result="已解决", evidence=[pdf_file()])
+    scope = Case.objects.for_user(dept_x_user)
+    queue = in_queue(scope, Queue.TO_ACKNOWLEDGE, dt.date(2025, 1, 1))
+    sql = str(queue.query)
+    assert "cases_departmentcase" in sql and '"open"' in sql
+    assert queue.count() == 4 == scope.filter(state="assigned", acknowledged_at__isnull=True).count()
+
+
+def test_a_departments_whole_scope_is_counted_in_its_rows(client, make_case, county_a, dept_x, dept_y, dept_x_user):
+    """The 台帐's count of a department's whole scope (unfiltered, sorted, paged) reads its
+    DepartmentCase rows; any other condition counts the cases. Both are the cases' number."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from cases.paginators import capped_count
+
+    for n in range(5):
+        case = services.assign(make_case(), by=county_a, department=dept_x)
+        if n == 0:
+            services.reassign(case, by=county_a, department=dept_y)
+            services.reassign(case, by=county_a, department=dept_x)  # two routings to x: one row
+    services.assign(make_case(), by=county_a, department=dept_y)
+    scope = Case.objects.for_user(dept_x_user)
+    assert scope.count_up_to(100) == 5 and capped_count(scope.order_by("due_date"), 100) == 5
+    assert scope.count_up_to(3) == 3  # capped as the paginator asks
+    with CaptureQueriesContext(connection) as captured:
+        capped_count(scope, 100)
+    assert "cases_case" not in captured.captured_queries[0]["sql"].split("FROM", 1)[1]
+    filtered = scope.exclude(pk=case.pk)
+    assert filtered.count_up_to(100) is None and capped_count(filtered, 100) == 4
+    assert Case.objects.for_user(county_a).count_up_to(100) is None
+    client.force_login(dept_x_user)
+    page = client.get(reverse("cases:ledger"), {"sort": "due_date"})
+    assert page.context["table"].paginator.count == 5
+
+
+def test_a_departments_pages_read_their_ids_first_in_the_lists_order(
+    client, make_case, county_a, dept_x, dept_y, dept_x_user, django_assert_max_num_queries
+):
+    """A department's 台帐 page reads the page's ids, then those rows (cases.paginators): the same
+    rows in the same order as the list itself, on every page, in a bounded number of queries."""
+    from cases.paginators import CappedPaginator
+
+    base = dt.datetime(2025, 5, 1, 8, tzinfo=dt.UTC)
+    for day in range(7):
+        case = services.assign(make_case(received_at=base + dt.timedelta(days=day)), by=county_a, department=dept_x)
+        services.resolve(case, by=dept_x_user, result="已解决", evidence=[pdf_file()])
+    services.assign(make_case(), by=county_a, department=dept_y)
+    scope = Case.objects.for_user(dept_x_user)
+    for order in (("closed_at", "id"), ("due_date", "id"), ("-received_at", "-id")):
+        listed = list(scope.order_by(*order))
+        paginator = CappedPaginator(scope.order_by(*order), 3)
+        paged = [case for number in (1, 2, 3) for case in paginator.page(number).object_list]
+        assert paged == listed, order
+    client.force_login(dept_x_user)
+    with django_assert_max_num_queries(13):
+        page = client.get(reverse("cases:ledger"), {"queue": "follow_up"})
+    closed = sorted(scope, key=lambda c: (c.closed_at, c.pk))
+    assert [row.record.pk for row in page.context["table"].page.object_list] == [c.pk for c in closed]

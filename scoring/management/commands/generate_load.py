@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from cases import credit_code, workdays
 from cases.models import (
+    OPEN_STATES,
     Case,
     CaseAssignment,
     CaseNumberCounter,
@@ -174,11 +175,12 @@ class Command(BaseCommand):
                 # Each department a case's routings name, once, with the case's receipt
                 # (cases.models.DepartmentCase, as CaseAssignment.record writes it).
                 received = {case["id"]: case["received_at"] for case in case_rows}
+                still_open = {case["id"] for case in case_rows if case["state"] in OPEN_STATES}
                 seen = {(pk, department): received[pk] for pk, department, _at in assignment_rows}
                 self.writer.write(
                     DepartmentCase._meta.db_table,
-                    ["case_id", "department_id", "received_at"],
-                    [(pk, department, at) for (pk, department), at in seen.items()],
+                    ["case_id", "department_id", "received_at", "open"],
+                    [(pk, department, at, pk in still_open) for (pk, department), at in seen.items()],
                 )
                 self.writer.write(LedgerVerdict._meta.db_table, VERDICT_COLUMNS, verdict_rows)
                 self.writer.write(
