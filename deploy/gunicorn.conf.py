@@ -1,6 +1,5 @@
 """gunicorn settings for Case Ledger (used by compose and the systemd unit)."""
 
-import gc
 import multiprocessing
 import os
 
@@ -47,24 +46,18 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 limit_request_line = 8190
 
 
-# The garbage collector, per worker once the app is loaded: what exists then (Django, the apps, their
-# modules and settings: over 100,000 objects) lives as long as the process, so it is frozen out of every
-# later collection; and young objects are collected every 10,000 allocations instead of 700, so
-# that a page's thousands of short-lived rows and strings die before a collection sees them. A full
-# collection over the unfrozen heap paused both threads of a process for ~100 ms every minute or so
-# under load; generation 1 collections cost ~1 ms per request (measured with gc.callbacks over the
-# load test's requests). GUNICORN_GC_THRESHOLD=700,10,10 restores Python's default.
-GC_THRESHOLD = tuple(int(n) for n in os.environ.get("GUNICORN_GC_THRESHOLD", "10000,20,100").split(","))
+# The garbage collector, per worker once the app is loaded (config/warmup.py, ``settle``): what exists
+# then lives as long as the process, so it is frozen out of every later collection, and young
+# objects are collected every 10,000 allocations instead of 700. GUNICORN_GC_THRESHOLD=700,10,10
+# restores Python's default.
 
 
 def post_worker_init(worker):
     # First what the first requests would load (config/warmup.py), so that it is frozen too.
-    from config.warmup import warm_up
+    from config.warmup import settle, warm_up
 
     try:
         warm_up()
     except Exception:  # noqa: BLE001 - a warm-up can only be skipped: a failing page fails on its own
         worker.log.exception("warm-up skipped")
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLD)
+    settle()

@@ -22,6 +22,9 @@ after. Drafting the notice: its warm-up view finds the figures current (just ref
 views time reading them; ``--notice-stale`` then times a draft's first view, views while the
 figures are stale after a ledger change (it marks one case 督办) and the refresh.
 
+The process is first made what a gunicorn worker is when it serves (``config.warmup``: ``warm_up``
+then ``settle``, the garbage collector frozen and tuned); ``--python-gc default`` keeps Python's own.
+
 The figures before a change: the same database copied before migrating, with the older code
 (run from that checkout's directory: the working directory goes first on the import path, so
 from another checkout its code would be timed instead):
@@ -260,6 +263,12 @@ def main():
         action="store_true",
         help="after the pages: time drafting with stale notice figures and their refresh (marks one case 督办)",
     )
+    parser.add_argument(
+        "--python-gc",
+        choices=["served", "default"],
+        default="served",
+        help="served: the garbage collector as a gunicorn worker sets it (config/warmup.py settle); default: Python's",
+    )
     args = parser.parse_args()
 
     import django
@@ -276,6 +285,11 @@ def main():
         settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     print(f"database: {connection.vendor} {connection.settings_dict['NAME']}; load average {os.getloadavg()}")
     users, year, county, department = make_users(args.year)
+    if args.python_gc == "served":  # as deploy/gunicorn.conf.py's post_worker_init leaves a worker
+        from config.warmup import settle, warm_up
+
+        warm_up()
+        settle()
     this_year = timezone.localdate().year
     print(
         f"year scored: {year} (this year {this_year}); county {county.code} {county.name}; department {department.name}"

@@ -29,6 +29,9 @@ only for pages whose p95 is over the 100 ms target, ``--plans none``). The pages
   cases, by a received-from day; run in a child process of its own so that its peak RSS
   (VmHWM) is the export's, with the time, rows/s and file size.
 
+The process is first made what a gunicorn worker is when it serves (``config.warmup``: ``warm_up``
+then ``settle``, the garbage collector frozen and tuned); ``--python-gc default`` keeps Python's own.
+
 Timed rounds run without capturing queries (nothing is added to what a request costs); one more
 request per page, captured, gives the query count and the slowest query.
 """
@@ -286,6 +289,12 @@ def main() -> None:
     parser.add_argument("--only", default="", help="run only the roles whose label contains this")
     parser.add_argument("--pages", default="", help="run only the pages whose label contains one of these (a,b)")
     parser.add_argument("--export-child", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--python-gc",
+        choices=["served", "default"],
+        default="served",
+        help="served: the garbage collector as a gunicorn worker sets it (config/warmup.py settle); default: Python's",
+    )
     args = parser.parse_args()
     if args.export_child:
         export_child(args.export_child, args.export_rows)
@@ -301,6 +310,11 @@ def main() -> None:
     from cases.models import Case
 
     call_command("migrate", verbosity=0)
+    if args.python_gc == "served":  # as deploy/gunicorn.conf.py's post_worker_init leaves a worker
+        from config.warmup import settle, warm_up
+
+        warm_up()
+        settle()
     if args.load:
         load(args.load)
     users = bench_users()
