@@ -348,11 +348,15 @@ def sentence(outlook: Outlook) -> str:
             "%(n)d cases still open fall due by the cutoff; even if all close on time item 15 reaches at most "
             "%(best)s points (now %(points)s)."
         ) % {"n": n, "best": points_str(outlook.best.points), "points": now}
-    text = _("%(n)d cases still open fall due by the cutoff; at least %(k)d closed on time keep %(points)s points.") % {
-        "n": n,
-        "k": keep,
-        "points": now,
-    }
+    if keep == 0:  # "at least 0 on time" reads as a riddle on a tired evening
+        text = _(
+            "%(n)d cases still open fall due by the cutoff; item 15 keeps %(points)s points even if all of them "
+            "are late."
+        ) % {"n": n, "points": now}
+    else:
+        text = _(
+            "%(n)d cases still open fall due by the cutoff; at least %(k)d closed on time keep %(points)s points."
+        ) % {"n": n, "k": keep, "points": now}
     higher = [(Decimal(p), k) for p, k in outlook.steps.items() if k is not None and Decimal(p) > outlook.now.points]
     if higher:
         points, k = max(higher)

@@ -259,3 +259,25 @@ def test_only_the_office_may_remind_and_only_its_own_cases(client, county_b, dep
         client.force_login(dept_x_user)
         assert client.post("/scoring/2025/411502/outlook/remind/", {"case": case.number}).status_code == 404
     assert not LedgerEntry.objects.filter(case=case, action="note").exists()
+
+
+def test_the_sentence_says_the_points_are_safe_rather_than_at_least_none_on_time():
+    from types import SimpleNamespace
+
+    from django.utils import translation
+
+    from scoring.outlook import sentence
+
+    safe = SimpleNamespace(
+        pending=[object()] * 9,
+        now=SimpleNamespace(points=Decimal("3")),
+        final=False,
+        keep_points=0,
+        best=SimpleNamespace(points=Decimal("3")),
+        steps={"4": None, "3": 0},
+    )
+    with translation.override("zh-hans"):
+        assert sentence(safe) == "还有 9 件在办（截止日前到期），即使全部逾期，第15项仍保持 3 分。"
+        assert sentence(SimpleNamespace(**{**vars(safe), "keep_points": 2})) == (
+            "还有 9 件在办，至少 2 件按期办结可保持 3 分。"
+        )
