@@ -16,6 +16,9 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
+from django.db.models.expressions import Col
+from django.db.models.lookups import Exact, GreaterThan, GreaterThanOrEqual, LessThan, LessThanOrEqual
+from django.db.models.sql.where import AND
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, FSMFieldMixin, FSMModelMixin, transition
@@ -236,17 +239,31 @@ class CaseQuerySet(models.QuerySet):
 
     def count_up_to(self, limit: int) -> int | None:
         """How many cases, counting no further than ``limit``, when the department's rows alone
-        tell it: a department's scope with no other condition (the 台帐 unfiltered, only sorted
-        or paged) has one case per DepartmentCase row (unique per department and case; a row's
-        case exists, its foreign key says so), counted in the index of those rows instead of
-        probing each case. None otherwise (the caller counts the cases)."""
+        tell it: a department's scope with no other condition than bounds on the receipt (the
+        台帐 unfiltered, only sorted or paged, or received from / to a day) has one case per
+        DepartmentCase row (unique per department and case; a row's case exists, its foreign key
+        says so) and each row carries its case's receipt (which never changes after intake), so
+        they are counted in the index of those rows instead of probing each case. None otherwise
+        (the caller counts the cases)."""
         department_id = getattr(self.query, "department_rows", None)
         where = self.query.where
-        if not department_id or len(where.children) != 1 or where.negated or self.query.combinator:
+        if not department_id or where.negated or where.connector != AND or self.query.combinator:
             return None
         if self.query.extra or self.query.extra_tables or self.query.distinct:
             return None
-        return DepartmentCase.objects.filter(department_id=department_id).values("pk")[:limit].count()
+        rows = DepartmentCase.objects.filter(department_id=department_id)
+        scoped = False
+        for condition in where.children:
+            if _is_department_scope(condition, department_id) and not scoped:
+                scoped = True
+                continue
+            bound = _receipt_bound(condition)
+            if bound is None:
+                return None
+            rows = rows.filter(**{f"received_at__{bound[0]}": bound[1]})
+        if not scoped:
+            return None
+        return rows.values("pk")[:limit].count()
 
     def open_rows_only(self) -> CaseQuerySet:
         """On a department's scope, the cases of its open DepartmentCase rows (no change to which
@@ -290,6 +307,29 @@ class CaseQuerySet(models.QuerySet):
         query per case (see ``cases.services.available_actions``)."""
         pending = ExtensionRequest.objects.filter(case=OuterRef("pk"), status=ExtensionRequest.Status.PENDING)
         return self.annotate(has_pending_extension=Exists(pending))
+
+
+def _is_department_scope(condition, department_id: int) -> bool:
+    """Whether a WHERE condition is ``for_scope``'s: the DepartmentCase row's department is this one."""
+    return (
+        isinstance(condition, Exact)
+        and isinstance(condition.lhs, Col)
+        and condition.lhs.target is DepartmentCase._meta.get_field("department")
+        and condition.rhs == department_id
+    )
+
+
+def _receipt_bound(condition) -> tuple[str, dt.datetime] | None:
+    """(lookup, moment) of a WHERE condition that bounds the case's receipt (``received_from`` /
+    ``received_to``), None for any other condition."""
+    if (
+        isinstance(condition, GreaterThanOrEqual | LessThan | GreaterThan | LessThanOrEqual)
+        and isinstance(condition.lhs, Col)
+        and condition.lhs.target is Case._meta.get_field("received_at")
+        and isinstance(condition.rhs, dt.datetime)
+    ):
+        return condition.lookup_name, condition.rhs
+    return None
 
 
 @overload

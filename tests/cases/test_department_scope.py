@@ -8,6 +8,7 @@ import importlib
 import inspect
 import pkgutil
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db.models import Count
@@ -17,6 +18,8 @@ from cases import services
 from cases.models import OPEN_STATES, Case, CaseAssignment, DepartmentCase
 
 from ..conftest import pdf_file
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 pytestmark = pytest.mark.django_db
 
@@ -206,6 +209,40 @@ def test_a_departments_whole_scope_is_counted_in_its_rows(client, make_case, cou
     client.force_login(dept_x_user)
     page = client.get(reverse("cases:ledger"), {"sort": "due_date"})
     assert page.context["table"].paginator.count == 5
+
+
+def test_a_departments_scope_bounded_by_receipt_is_counted_in_its_rows(
+    make_case, county_a, dept_x, dept_y, dept_x_user
+):
+    """Received from / to a day (the 台帐's date filters) on a department's scope: its rows carry
+    each case's receipt, so the count reads them alone — the same number the cases give, for every
+    bound; any other condition beside them counts the cases."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from cases.paginators import capped_count
+
+    days = [dt.date(2026, 1, 5) + dt.timedelta(days=7 * n) for n in range(6)]
+    for n, day in enumerate(days):
+        moment = dt.datetime.combine(day, dt.time(23, 30) if n % 2 else dt.time(0, 10), tzinfo=SHANGHAI)
+        case = make_case(received_at=moment)
+        services.assign(case, by=county_a, department=dept_x if n < 5 else dept_y)
+    scope = Case.objects.for_user(dept_x_user)
+    for first, last in [(days[1], None), (None, days[2]), (days[1], days[3]), (days[4], days[4]), (days[5], None)]:
+        bounded = scope
+        if first:
+            bounded = bounded.received_from(first)
+        if last:
+            bounded = bounded.received_to(last)
+        exact = bounded.count()
+        assert bounded.count_up_to(100) == exact, (first, last)
+        assert capped_count(bounded.order_by("due_date"), 100) == exact
+        with CaptureQueriesContext(connection) as captured:
+            capped_count(bounded, 100)
+        assert "cases_case" not in captured.captured_queries[0]["sql"].split("FROM", 1)[1]
+    assert scope.received_to(days[3]).count_up_to(2) == 2  # capped as the paginator asks
+    assert scope.received_to(days[3]).filter(state="assigned").count_up_to(100) is None
+    assert Case.objects.for_user(county_a).received_to(days[3]).count_up_to(100) is None
 
 
 def test_a_departments_pages_read_their_ids_first_in_the_lists_order(
