@@ -149,6 +149,21 @@ def test_the_ledger_search_combines_with_its_filters_and_marks_the_words(client,
     assert routed.number in by_department and waiting.number not in by_department
 
 
+def test_search_results_are_drawn_as_the_ledger_is(client, make_case, county_a):
+    """The same table as the 台帐 (its template, class, 50 rows a page, the rows written by
+    body_html), with the words marked: a subclass of a django-tables2 table takes none of its
+    parent's options unless its own Meta says so."""
+    for n in range(55):
+        make_case(description=f"二期工程用电增容第{n}号")
+    client.force_login(county_a)
+    response = client.get(reverse("cases:ledger"), {"q": "增容"})
+    page = response.content.decode()
+    assert "cases/ledger_table.html" in [template.name for template in response.templates]
+    assert '<table class="ledger-table">' in page
+    assert page.count("<mark>增容</mark>") == 50
+    assert response.context["table"].paginator.per_page == 50
+
+
 def test_markup_in_a_description_is_shown_as_text_around_the_marks(client, make_case, county_a):
     make_case(description='<script>alert("x")</script><b>用电增容</b> & <img src=x onerror=alert(1)>')
     client.force_login(county_a)
