@@ -170,62 +170,16 @@ def measure(path: str, ask, tests, cutoff, n: int) -> None:
 def time_writes(n: int) -> None:
     """What keeping the model adds to a case write: n cases created, routed and resolved through
     the services with the model's receivers connected and disconnected, interleaved twice."""
-    import statistics
-
-    from django.core.files.uploadedfile import SimpleUploadedFile
     from django.db.models.signals import post_init, post_save
 
-    from cases import services
-    from cases.models import Case, Category, Channel, Department, Region
     from cases.search import routing_model
-    from cases.users import create_user
-    from scoring.load_vocabulary import TOPICS, describe
-
-    region = Region.objects.get(code="411528")
-    office = create_user("bench_routing_office", role="county_office", region=region, password="x-bench-1")[0]
-    department = Department.objects.filter(region=region, active=True).first()
-    handler = create_user("bench_routing_dept", role="department", department=department, password="x-bench-1")[0]
-    category, channel = Category.objects.get(code="factors"), Channel.objects.first()
-    rng = random.Random(3)
-    pdf = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
-
-    def one() -> float:
-        started = time.perf_counter()
-        case = services.create_case(
-            by=office,
-            region=region,
-            enterprise_name="息县测试纺织有限公司",
-            credit_code_value="91411528MA46H6U16J",
-            category=category,
-            channel=channel,
-            description=describe(rng.choice(TOPICS), rng),
-        )
-        case = services.assign(case, by=office, department=department)
-        services.resolve(
-            case,
-            by=handler,
-            result="已协调供电公司完成增容改造，企业已恢复生产",
-            evidence=[SimpleUploadedFile("说明.pdf", pdf, content_type="application/pdf")],
-        )
-        return (time.perf_counter() - started) * 1000
+    from tests.benchmarks.write_cost import time_case_writes
 
     receivers = [
         (post_init, routing_model._remember, "case_routing_model_loaded"),
         (post_save, routing_model.case_saved, "case_routing_model_saved"),
     ]
-    results: dict[str, list[float]] = {}
-    for _round in range(2):
-        for label, connected in (("with the model", True), ("without", False)):
-            if not connected:
-                for signal, receiver, uid in receivers:
-                    signal.disconnect(receiver, sender=Case, dispatch_uid=uid)
-            try:
-                results.setdefault(label, []).extend(one() for _ in range(n))
-            finally:
-                if not connected:
-                    for signal, receiver, uid in receivers:
-                        signal.connect(receiver, sender=Case, dispatch_uid=uid)
-    with_model, without = statistics.median(results["with the model"]), statistics.median(results["without"])
+    with_model, without = time_case_writes(n, receivers, prefix="bench_routing")
     print(
         f"a case written (create + assign + resolve, 3 transactions), median of {2 * n}: "
         f"{with_model:.1f} ms keeping the routing model, {without:.1f} ms without: "

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -157,56 +156,13 @@ def explain(user, word: str) -> None:
 
 def time_writes(n: int) -> None:
     """Create, route and resolve n cases through the services, with and without the index."""
-    import random
-
-    from django.core.files.uploadedfile import SimpleUploadedFile
     from django.db.models.signals import post_save
 
-    from cases import services
-    from cases.models import Case, Category, Channel, Department, Region
     from cases.search import index
-    from cases.users import create_user
-    from scoring.load_vocabulary import TOPICS, describe
+    from tests.benchmarks.write_cost import time_case_writes
 
-    region = Region.objects.get(code="411528")
-    office = create_user("bench_search_office", role="county_office", region=region, password="x-bench-1")[0]
-    department = Department.objects.filter(region=region).first()
-    handler = create_user("bench_search_dept", role="department", department=department, password="x-bench-1")[0]
-    category, channel = Category.objects.get(code="factors"), Channel.objects.first()
-    rng = random.Random(3)
-    pdf = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
-
-    def one() -> float:
-        started = time.perf_counter()
-        case = services.create_case(
-            by=office,
-            region=region,
-            enterprise_name="息县测试纺织有限公司",
-            credit_code_value="91411528MA46H6U16J",
-            category=category,
-            channel=channel,
-            description=describe(rng.choice(TOPICS), rng),
-        )
-        case = services.assign(case, by=office, department=department)
-        services.resolve(
-            case,
-            by=handler,
-            result="已协调供电公司完成增容改造，企业已恢复生产",
-            evidence=[SimpleUploadedFile("说明.pdf", pdf, content_type="application/pdf")],
-        )
-        return (time.perf_counter() - started) * 1000
-
-    results = {}
-    for _round in range(2):  # interleaved, twice, so load on the machine hits both alike
-        for label, connected in (("with index", True), ("without index", False)):
-            if not connected:
-                post_save.disconnect(index.case_saved, sender=Case, dispatch_uid="case_search_index_case")
-            try:
-                results.setdefault(label, []).extend(one() for _ in range(n))
-            finally:
-                if not connected:
-                    post_save.connect(index.case_saved, sender=Case, dispatch_uid="case_search_index_case")
-    with_index, without = statistics.median(results["with index"]), statistics.median(results["without index"])
+    receivers = [(post_save, index.case_saved, "case_search_index_case")]
+    with_index, without = time_case_writes(n, receivers, prefix="bench_search")
     print(
         f"a case written (create + assign + resolve, 3 transactions), median of {2 * n}: "
         f"{with_index:.1f} ms with the index, {without:.1f} ms without: +{(with_index / without - 1) * 100:.1f} %"
