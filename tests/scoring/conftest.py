@@ -18,6 +18,28 @@ def at(year, month, day, hour=10, minute=0):
     return dt.datetime(year, month, day, hour, minute, tzinfo=SH)
 
 
+def close_without_evidence(case, moment):
+    """A closing recorded without evidence, as old imported ledgers have it (the ledger appended
+    behind the services' back): item 13 lists the case as incomplete."""
+    from django.db import transaction
+
+    from cases.models import Case
+    from ledger import services as ledger
+
+    with transaction.atomic():
+        ledger.append(
+            case,
+            action="resolve",
+            from_state="assigned",
+            to_state="resolved",
+            occurred_at=moment,
+            recorded_at=moment,
+            source="import",
+            payload={"result": "已解决", "evidence": []},
+        )
+    Case.objects.filter(pk=case.pk).update(state="resolved", closed_at=moment)
+
+
 @pytest.fixture
 def history(make_case, county_a, dept_x, dept_x_user):
     """Build a case's life at given local moments: received → assigned → closed (→ reopened …)."""

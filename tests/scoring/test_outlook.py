@@ -19,7 +19,7 @@ from scoring.ladders import ladder
 from scoring.outlook import fewest_on_time
 from scoring.rulesets import DEFAULT_CODE, read
 
-from .conftest import at
+from .conftest import at, close_without_evidence
 
 pytestmark = pytest.mark.django_db
 
@@ -142,26 +142,11 @@ def test_a_cutoff_in_the_query_moves_the_horizon(client, county_a, history):
 
 
 def test_item13_and_item14_parts(client, county_a, history):
-    from django.db import transaction
-
-    from cases.models import Case
-    from ledger import services as ledger
 
     _on_time(history, 1)
     incomplete = history(at(2025, 3, 3), assigned=at(2025, 3, 3, 11))
     # A closing recorded without evidence (as old imported ledgers have) makes the ledger incomplete.
-    with transaction.atomic():
-        ledger.append(
-            incomplete,
-            action="resolve",
-            from_state="assigned",
-            to_state="resolved",
-            occurred_at=at(2025, 3, 5),
-            recorded_at=at(2025, 3, 5),
-            source="import",
-            payload={"result": "已解决", "evidence": []},
-        )
-    Case.objects.filter(pk=incomplete.pk).update(state="resolved", closed_at=at(2025, 3, 5))
+    close_without_evidence(incomplete, at(2025, 3, 5))
     data = _outlook(client, county_a)
     assert data["item13"]["incomplete"] == [{"number": incomplete.number, "missing": ["evidence"]}]
     assert data["item14"] == {

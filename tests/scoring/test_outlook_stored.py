@@ -9,16 +9,14 @@ import datetime as dt
 
 import pytest
 import time_machine
-from django.db import transaction
 from django.test import override_settings
 
 from cases import services as cases
 from cases.models import Case
-from ledger import services as ledger
 from scoring import outlook, snapshots
 from tests.conftest import pdf_file
 
-from .conftest import at
+from .conftest import at, close_without_evidence
 
 pytestmark = pytest.mark.django_db
 
@@ -38,18 +36,7 @@ def year_2025(history, make_case, region_a, region_b, county_b):
         history(at(2025, 11, day), assigned=at(2025, 11, day, 11))
     make_case(received_at=at(2025, 11, 19), now=at(2025, 11, 19), due_date=dt.date(2025, 12, 29))
     incomplete = history(at(2025, 3, 5), assigned=at(2025, 3, 5, 11))
-    with transaction.atomic():
-        ledger.append(
-            incomplete,
-            action="resolve",
-            from_state="assigned",
-            to_state="resolved",
-            occurred_at=at(2025, 3, 7),
-            recorded_at=at(2025, 3, 7),
-            source="import",
-            payload={"result": "已解决", "evidence": []},
-        )
-    Case.objects.filter(pk=incomplete.pk).update(state="resolved", closed_at=at(2025, 3, 7))
+    close_without_evidence(incomplete, at(2025, 3, 7))
     make_case(by=county_b, region=region_b, received_at=at(2025, 4, 3), now=at(2025, 4, 3))
 
 

@@ -17,7 +17,7 @@ from scoring.ladders import points_str
 from scoring.models import Assessment
 from scoring.results import score_year, shared_ranks
 
-from .conftest import at
+from .conftest import at, close_without_evidence
 
 pytestmark = pytest.mark.django_db
 
@@ -40,10 +40,6 @@ def test_ranking_from_entries(assessor, region_a, region_b):
 
 
 def test_item13_points_and_list(history, region_a):
-    from django.db import transaction
-
-    from cases.models import Case
-    from ledger import services as ledger
 
     history(at(2025, 3, 3), closed=at(2025, 3, 4))
     board = score_year(2025)
@@ -59,18 +55,7 @@ def test_item13_points_and_list(history, region_a):
     }
     # A closing recorded without evidence (as old imported ledgers have) makes the ledger incomplete.
     case = history(at(2025, 3, 3), assigned=at(2025, 3, 3, 11))
-    with transaction.atomic():
-        ledger.append(
-            case,
-            action="resolve",
-            from_state="assigned",
-            to_state="resolved",
-            occurred_at=at(2025, 3, 5),
-            recorded_at=at(2025, 3, 5),
-            source="import",
-            payload={"result": "已解决", "evidence": []},
-        )
-    Case.objects.filter(pk=case.pk).update(state="resolved", closed_at=at(2025, 3, 5))
+    close_without_evidence(case, at(2025, 3, 5))
     item = score_year(2025).as_json(["411502"])["regions"][0]["items"]["13"]
     assert item["points"] == "2" and item["complete"] == 1 and item["total"] == 2 and item["rate"] == "0.5000"
     assert item["incomplete"] == [{"number": case.number, "missing": ["evidence"]}]

@@ -9,19 +9,16 @@ import io
 
 import pytest
 import time_machine
-from django.db import transaction
 from openpyxl import load_workbook
 
 from cases import services as cases
-from cases.models import Case
-from ledger import services as ledger
 from scoring import exports, services, snapshots, tasks, views
 from scoring.drilldown import ledger_rows, sort_rows, timeliness_rows
 from scoring.exports import item_cases_xlsx, scoreboard_xlsx, scoresheet_xlsx
 from scoring.models import Item
 from scoring.results import score_year
 
-from .conftest import at
+from .conftest import at, close_without_evidence
 
 pytestmark = pytest.mark.django_db
 
@@ -50,18 +47,7 @@ def year_2025(history, region_a, region_b, county_b, dept_z, dept_z_user, make_c
     cases.assign(case, by=county_b, department=dept_z, now=at(2025, 4, 3, 11))
     for day in (3, 4):  # closings recorded without evidence (old imported ledgers): item 13 lists them
         case = history(at(2025, 3, day), assigned=at(2025, 3, day, 11))
-        with transaction.atomic():
-            ledger.append(
-                case,
-                action="resolve",
-                from_state="assigned",
-                to_state="resolved",
-                occurred_at=at(2025, 3, day + 2),
-                recorded_at=at(2025, 3, day + 2),
-                source="import",
-                payload={"result": "已解决", "evidence": []},
-            )
-        Case.objects.filter(pk=case.pk).update(state="resolved", closed_at=at(2025, 3, day + 2))
+        close_without_evidence(case, at(2025, 3, day + 2))
     services.set_item_points(2025, region_a, 1, by=assessor, points="5", note="资料齐全")
     services.set_item_points(2025, region_b, 15, by=assessor, points="2", note="复核扣分")
 
