@@ -117,9 +117,13 @@ def _section(key, title, queryset, *, link="", css="", kind="cases", note="", wi
 
 
 def _scope(user):
+    return _shown(Case.objects.for_user(user))
+
+
+def _shown(cases):
     # What the rows show (the enterprise's and the department's names): every join more is
     # planning time on each of the page's dozen row queries, for columns no row reads.
-    return Case.objects.for_user(user).select_related("enterprise", "department")
+    return cases.select_related("enterprise", "department")
 
 
 # -- rows that need more than the case ---------------------------------------------------------
@@ -248,12 +252,13 @@ def office_sections(user, today: dt.date, soon: dt.date) -> list[Section]:
 
 def department_sections(user, today: dt.date) -> list[Section]:
     department = department_of(user)
-    mine = _scope(user).filter(department=department)
     if scope_of(user).department_id == department.pk:
         # The cases with the department now: each was routed to it, so its DepartmentCase row
         # exists and the scope's join adds nothing but planning and probes; read by the case's
         # department alone (case_department_state_idx and the queues' indexes).
-        mine = Case.objects.filter(department=department).select_related("enterprise", "department")
+        mine = _shown(Case.objects.filter(department=department))
+    else:
+        mine = _scope(user).filter(department=department)
     since = local_midnight(today - dt.timedelta(days=EXTENSION_RESULT_DAYS))
     # The department's own requests, also on cases since routed elsewhere.
     requests = (

@@ -584,9 +584,7 @@ def stored_bytes(year: int, *, region_codes: list[str] | None, today: dt.date | 
     snapshot, _reason = _usable(q, today=today, check_marks=True)
     # The bytes of the last answer, kept while neither the snapshot nor an entry or override
     # (each writes an audit event) has changed: at a million cases they are megabytes to build.
-    entered = (
-        AuditEvent.objects.filter(assessment=q.assessment).aggregate(last=Max("pk"))["last"] if q.assessment else None
-    )
+    entered = entered_mark(q.assessment)
     key = "scoring:bytes:{}:{}:{}:{}:{}".format(
         snapshot.pk,
         snapshot.computed_at.timestamp(),

@@ -86,15 +86,10 @@ def compute(year: int, today: dt.date) -> tuple[dt.date, bool, dict]:
     return day, as_of_today, series
 
 
-def refresh(year: int, *, today: dt.date | None = None, force: bool = True) -> TrendSnapshot:
-    """Compute the year's series and store them (``force=False``: only if stale)."""
+def refresh(year: int, *, today: dt.date | None = None) -> TrendSnapshot:
+    """Compute the year's series and store them (the callers have found them stale)."""
     today = today or local_date(timezone.now())
     marks = current_marks()
-    if not force:
-        existing = TrendSnapshot.objects.filter(year=year).first()
-        day, as_of_today = trends.league_day(year, today)
-        if existing is not None and not stale_reason(existing, day, as_of_today, marks):
-            return existing
     started = time.perf_counter()
     computed_at = timezone.now()
     day, as_of_today, series = compute(year, today)

@@ -291,3 +291,17 @@ def xlsx_bytes(rows):
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
+
+
+@pytest.fixture
+def api():
+    """api(user) → a client logged in as that user (session auth, as the browser uses it)."""
+    from rest_framework.test import APIClient
+
+    def client_for(user=None):
+        client = APIClient()
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    return client_for

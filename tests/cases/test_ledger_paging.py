@@ -14,7 +14,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils.html import conditional_escape
-from rest_framework.test import APIClient
 
 from cases import paginators, services
 from cases.models import Case
@@ -45,16 +44,6 @@ def cases130(region_a, category, channel, dept_x, dept_y, county_a):
 def count_queries(captured) -> list[str]:
     """The queries counting cases."""
     return [q["sql"] for q in captured.captured_queries if "COUNT(" in q["sql"].upper() and '"cases_case"' in q["sql"]]
-
-
-@pytest.fixture
-def api():
-    def client_for(user):
-        client = APIClient()
-        client.force_login(user)
-        return client
-
-    return client_for
 
 
 def body_rows(html: str) -> list[str]:
