@@ -269,12 +269,15 @@ class CaseQuerySet(models.QuerySet):
         """On a department's scope, the cases of its open DepartmentCase rows (no change to which
         cases match, for the caller filters to open states): a department's work queue reads those
         few rows (department_case_open_idx) instead of probing every case it ever had. Any other
-        scope as it is."""
+        scope as it is. Once per query: the state filter, the overdue filter and a queue may each
+        ask for it."""
         department_id = getattr(self.query, "department_rows", None)
-        if not department_id:
+        if not department_id or getattr(self.query, "open_rows", False):
             return self
         rows = DepartmentCase.objects.filter(department_id=department_id, open=True).values("case_id")
-        return self.filter(pk__in=rows)
+        narrowed = self.filter(pk__in=rows)
+        narrowed.query.open_rows = True
+        return narrowed
 
     def order_by(self, *field_names):
         """On a department's scope, the receipt is read from its DepartmentCase row (the same

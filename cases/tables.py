@@ -215,7 +215,6 @@ class LedgerTable(tables.Table):
         link_head, link_tail = conditional_escape(link_head), conditional_escape(link_tail)
         states: dict[str, str] = {}
         on_time: dict[str | None, str] = {}
-        provisional = self._provisional_badge()
         rows = []
         for index, row in enumerate(self.paginated_rows):
             case = row.record
@@ -224,11 +223,7 @@ class LedgerTable(tables.Table):
             timely = timeliness(case.state, case.due_date, case.closed_at, today)
             if timely not in on_time:
                 on_time[timely] = self._render_on_time(case, today)
-            due = empty
-            if case.due_date:
-                due = case.due_date.isoformat()
-                if case.due_date_provisional:
-                    due = mark_safe(due + provisional)
+            due = self.render_due_date(case, case.due_date) if case.due_date else empty
             cells = [
                 start + index,
                 mark_safe(f'<a href="{link_head}{case.pk}{link_tail}">{conditional_escape(case.number)}</a>'),

@@ -22,6 +22,7 @@ writes them once, on ``bulk_import_finishing``).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from django.db.models import Max, Model
 from django.utils import timezone
@@ -83,7 +84,7 @@ class BulkWriter:
         meanwhile. Which rows are new is known now: those whose 编号 neither the region has nor an
         earlier row of this import (as the services path, written row by row, would find)."""
         batch, self.pending = self.pending, []
-        existing = self._existing_refs(batch) if batch else set()
+        existing = existing_refs(batch) if batch else set()
         rows = []
         for parsed in batch:
             key = (parsed.region.pk, parsed.ref)
@@ -165,22 +166,6 @@ class BulkWriter:
         self.segmenter.close()
 
     # -- per batch -----------------------------------------------------------------------------
-
-    @staticmethod
-    def _existing_refs(batch: list[ParsedRow]) -> set[tuple[int, str]]:
-        """Idempotency by 编号: rows whose number the region already has are left unchanged."""
-        by_region: dict[int, list[str]] = {}
-        for parsed in batch:
-            by_region.setdefault(parsed.region.pk, []).append(parsed.ref)
-        found = set()
-        for region_id, refs in by_region.items():
-            found |= {
-                (region_id, ref)
-                for ref in Case.objects.filter(region_id=region_id, ref__in=refs)
-                .order_by()
-                .values_list("ref", flat=True)
-            }
-        return found
 
     def _lock_regions(self, region_ids: set[int]) -> None:
         new = sorted(region_ids - self.locked_regions)
@@ -400,6 +385,23 @@ class BulkWriter:
             )
         )
         return chain
+
+
+def existing_refs(rows: Iterable[ParsedRow]) -> set[tuple[int, str]]:
+    """The (region id, number) of these rows that are cases already: one query per region (idempotency
+    by 编号, in both passes)."""
+    by_region: dict[int, set[str]] = {}
+    for parsed in rows:
+        by_region.setdefault(parsed.region.pk, set()).add(parsed.ref)
+    existing: set[tuple[int, str]] = set()
+    for region_id, refs_in_region in by_region.items():
+        existing |= {
+            (region_id, ref)
+            for ref in Case.objects.filter(region_id=region_id, ref__in=refs_in_region)
+            .order_by()
+            .values_list("ref", flat=True)
+        }
+    return existing
 
 
 def _model(model: type[Model], **values) -> Model:

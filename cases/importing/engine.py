@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +34,7 @@ from cases.models import Case, Department, Region, State
 from cases.roles import acts_for_region, is_office
 from ledger.models import Source
 
-from .bulk import BulkWriter
+from .bulk import BulkWriter, existing_refs
 from .columns import BY_KEY, REQUIRED_KEYS, describe
 from .locks import lock_regions
 from .reader import FileProblem, NoHeader, Sheet, open_sheets
@@ -317,7 +317,7 @@ class _Validation(_Pass):
                 self.flush()
 
     def flush(self) -> None:
-        existing = _existing_refs(parsed for parsed, _sheet in self.batch)
+        existing = existing_refs(parsed for parsed, _sheet in self.batch)
         for parsed, sheet in self.batch:
             if (parsed.region.pk, parsed.ref) in existing:
                 self.summary.unchanged += 1
@@ -342,22 +342,6 @@ class _Validation(_Pass):
             )
             return False
         return True
-
-
-def _existing_refs(rows: Iterable[ParsedRow]) -> set[tuple[int, str]]:
-    """The (region id, number) of these rows that are cases already: one query per region."""
-    by_region: dict[int, set[str]] = {}
-    for parsed in rows:
-        by_region.setdefault(parsed.region.pk, set()).add(parsed.ref)
-    existing: set[tuple[int, str]] = set()
-    for region_id, refs_in_region in by_region.items():
-        existing |= {
-            (region_id, ref)
-            for ref in Case.objects.filter(region_id=region_id, ref__in=refs_in_region)
-            .order_by()
-            .values_list("ref", flat=True)
-        }
-    return existing
 
 
 def _check_repeated(parsed: ParsedRow, sheet: Sheet, seen: dict[tuple[int, str], tuple[str | None, int]]) -> None:

@@ -393,15 +393,12 @@ def case_saved(sender, instance: Case, created: bool, raw: bool = False, update_
 
 
 @receiver(after_bulk_import, dispatch_uid="case_routing_model_bulk_import")
-def _learn_bulk_import(sender, *, cases, kept=None, **kwargs) -> None:
+def _learn_bulk_import(sender, *, cases, kept, **kwargs) -> None:
     """A batch of cases a bulk import wrote without ``post_save``, learned from the cases in memory
     (an import records no 退单) into one additive delta per region for the whole import, kept in
     the import's ``kept``; written when it finishes (``_write_bulk_import``), in its transaction,
     or earlier whenever ``BULK_ROWS_IN_MEMORY`` rows are waiting: a term that many batches share is
     read and rewritten once or a few times, not once a batch."""
-    if kept is None:  # a writer that keeps nothing across batches: learned batch by batch
-        learn_cases([case.pk for case in cases])
-        return
     deltas: dict[int, Delta | None] = kept.setdefault("routing_model", {})
     now = timezone.now()
     for region_id in sorted({case.region_id for case in cases} - set(deltas)):  # locked in id order

@@ -183,6 +183,19 @@ def test_a_departments_queue_asks_for_its_open_rows(make_case, county_a, dept_x,
     assert queue.count() == 4 == scope.filter(state="assigned", acknowledged_at__isnull=True).count()
 
 
+def test_the_open_rows_are_asked_for_once_however_many_filters_want_them(make_case, county_a, dept_x, dept_x_user):
+    """State, overdue and a queue each narrow a department's scope to its open rows: one subquery."""
+    from cases.queues import Queue, in_queue
+
+    late = services.assign(make_case(), by=county_a, department=dept_x, due_date=dt.date(2026, 1, 5))
+    services.assign(make_case(), by=county_a, department=dept_x)
+    scope = Case.objects.for_user(dept_x_user)
+    today = dt.date(2026, 11, 30)
+    combined = in_queue(scope.open_rows_only().filter(state="assigned").overdue(today), Queue.OVERDUE, today)
+    assert str(combined.query).count('"open"') == 1
+    assert list(combined.values_list("pk", flat=True)) == [late.pk]
+
+
 def test_a_departments_whole_scope_is_counted_in_its_rows(client, make_case, county_a, dept_x, dept_y, dept_x_user):
     """The 台帐's count of a department's whole scope (unfiltered, sorted, paged) reads its
     DepartmentCase rows; any other condition counts the cases. Both are the cases' number."""
