@@ -10,6 +10,7 @@ from django.utils import timezone
 from . import heads
 from .chain import check_chain, link
 from .completeness import judged, lacks_after
+from .instances import unsaved
 from .models import LedgerEntry, LedgerHead, Source
 
 
@@ -137,12 +138,12 @@ def next_entry(
     and hashed (``chain.link``), not saved. ``append`` saves it; the bulk import
     (``cases.importing.bulk``) writes many at once, so both chain and hash entries by this one
     function."""
-    entry = LedgerEntry(
-        case=case,
+    entry = unsaved(
+        LedgerEntry,
+        {"case": case, "actor": actor if actor is not None and actor.pk else None},
         action=action,
         from_state=from_state or "",
         to_state=to_state or "",
-        actor=actor if actor is not None and actor.pk else None,
         actor_name=actor.get_username() if actor is not None else "system",
         occurred_at=occurred_at,
         recorded_at=recorded_at,
@@ -163,8 +164,9 @@ def new_head(case, chain: list[LedgerEntry]) -> LedgerHead:
     problems, replay = check_chain(case.number, chain, rehash=False)
     missing, stages = judged(chain, problems)
     last = chain[-1]
-    return LedgerHead(
-        case=case,
+    return unsaved(
+        LedgerHead,
+        {"case": case},
         **{k: v for k, v in replay.head.items() if k != "case_id"},
         complete=not missing,
         missing=missing,

@@ -24,7 +24,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Max, Model
+from django.db.models.base import ModelState
 from django.utils import timezone
 
 from cases import signals, workdays
@@ -41,6 +43,7 @@ from cases.models import (
     State,
 )
 from cases.search.segment import AheadSegmenter
+from ledger.instances import unsaved
 from ledger.models import LedgerEntry, LedgerHead, Source
 from ledger.services import new_head, next_entry
 
@@ -186,8 +189,11 @@ class BulkWriter:
         for parsed in rows:
             enterprise = known.get(parsed.credit_code)
             if enterprise is None:
-                enterprise = Enterprise(
-                    name=parsed.enterprise, credit_code=parsed.credit_code, size=parsed.size or Enterprise.Size.OTHER
+                enterprise = unsaved(
+                    Enterprise,
+                    name=parsed.enterprise,
+                    credit_code=parsed.credit_code,
+                    size=parsed.size or Enterprise.Size.OTHER,
                 )
                 known[parsed.credit_code] = enterprise
                 new.append(enterprise)
@@ -289,7 +295,8 @@ class BulkWriter:
                     if ref.strip():
                         ref = ref.strip()[:200]
                         items.append(
-                            Evidence(
+                            unsaved(
+                                Evidence,
                                 case_id=case.pk,
                                 original_name=ref,
                                 reference=ref,
@@ -405,18 +412,25 @@ def existing_refs(rows: Iterable[ParsedRow]) -> set[tuple[int, str]]:
 
 
 def _model(model: type[Model], **values) -> Model:
-    """An instance from every concrete field's value by attname, built as Django builds one read
-    from the database (positionally: a third of the keyword path's cost, which a batch pays per
-    row); a missing or unknown field is an error, not a default."""
+    """An instance to be written by COPY and read by the batch's listeners, never saved: every
+    concrete field's value by attname, set as they are (a missing or unknown field is an error,
+    not a default). Without ``Model.__init__``, whose descriptors and init signals cost a batch a
+    fifth of its time: what they would add — the routing model's ``_remember`` (the one init
+    listener of these models, on a case) and django-fsm's initial state — serves a later ``save``
+    only, which these instances never have."""
     attnames = _ATTNAMES.get(model)
     if attnames is None:
-        attnames = _ATTNAMES[model] = tuple(field.attname for field in model._meta.concrete_fields)
-    if len(values) != len(attnames):
+        attnames = _ATTNAMES[model] = frozenset(field.attname for field in model._meta.concrete_fields)
+    if values.keys() != attnames:
         raise TypeError(f"{model.__name__}: give exactly {sorted(attnames)}, not {sorted(values)}")
-    return model(*[values[name] for name in attnames])
+    instance = model.__new__(model)
+    instance.__dict__.update(values)
+    state = instance._state = ModelState()
+    state.adding, state.db = False, DEFAULT_DB_ALIAS  # as a row read back
+    return instance
 
 
-_ATTNAMES: dict[type[Model], tuple[str, ...]] = {}
+_ATTNAMES: dict[type[Model], frozenset[str]] = {}
 
 
 def _texts(parsed: ParsedRow) -> tuple[str, ...]:
