@@ -56,11 +56,12 @@ BATCH_ROWS = 2000
 class BulkWriter:
     """Collects checked rows and writes them a batch at a time; ``finish`` closes the import."""
 
-    def __init__(self, *, by, now: dt.datetime, find_department, ahead: bool = False):
+    def __init__(self, *, by, now: dt.datetime, find_department, ahead: bool = False, pipelined: bool = False):
         self.by = by
         self.now = now
         self.find_department = find_department  # (region, name) → Department
-        self.tables = TableWriter()
+        # Pipelined: each batch's rows are written while the next is built (``TableWriter``).
+        self.tables = TableWriter(pipelined=pipelined)
         self.calendar = workdays.current_calendar()
         self.zone = timezone.get_current_timezone()  # ``timezone.localtime``'s, read once
         self.pending: list[ParsedRow] = []
@@ -76,6 +77,10 @@ class BulkWriter:
         self.segmenter = AheadSegmenter(ahead=ahead)
         self.waiting: tuple[list[ParsedRow], object] | None = None
         self.handed: set[tuple[int, str]] = set()  # (region id, 编号) of the rows handed on to be written
+        # Enterprises this import created or changed, as it left them: credit code → (id, name,
+        # size). A lookup does not see them (pipelined, it reads on another connection); those
+        # rows are locked by the import, so nobody else changes them meanwhile.
+        self.enterprises: dict[str, tuple[int, str, str]] = {}
 
     def add(self, parsed: ParsedRow) -> None:
         self.pending.append(parsed)
@@ -87,7 +92,7 @@ class BulkWriter:
         meanwhile. Which rows are new is known now: those whose 编号 neither the region has nor an
         earlier row of this import (as the services path, written row by row, would find)."""
         batch, self.pending = self.pending, []
-        existing = existing_refs(batch) if batch else set()
+        existing = self.tables.lookup(existing_refs, batch) if batch else set()
         rows = []
         for parsed in batch:
             key = (parsed.region.pk, parsed.ref)
@@ -152,6 +157,7 @@ class BulkWriter:
             enterprises={e.pk: (e.name, e.credit_code) for e in enterprises.values()},
             renamed=renamed,
             kept=self.kept,
+            tables=self.tables,
         )
         self.created += len(cases)
 
@@ -162,11 +168,16 @@ class BulkWriter:
         for key, counter in self.counters.items():
             counter.last_serial = self.serials[key]
         self.tables.update(CaseNumberCounter, list(self.counters.values()), ["last_serial"])
-        signals.bulk_import_finishing.send(sender=Case, kept=self.kept)
+        signals.bulk_import_finishing.send(sender=Case, kept=self.kept, tables=self.tables)
+        self.tables.wait()
 
     def close(self) -> None:
-        """Stop the segmenter's child process (after ``finish``, or when the import failed)."""
-        self.segmenter.close()
+        """Stop the writing thread and the segmenter's child process (after ``finish``, or when
+        the import failed: before its transaction rolls back)."""
+        try:
+            self.tables.close()
+        finally:
+            self.segmenter.close()
 
     # -- per batch -----------------------------------------------------------------------------
 
@@ -182,7 +193,12 @@ class BulkWriter:
         later row's name and (when given) size class; the last row wins. And the ids of those on
         record before the batch whose name it changed."""
         codes = list(dict.fromkeys(p.credit_code for p in rows))
-        known = {e.credit_code: e for e in Enterprise.objects.filter(credit_code__in=codes)}
+        unseen = [code for code in codes if code not in self.enterprises]
+        known = {e.credit_code: e for e in self.tables.lookup(_enterprises_on_record, unseen)} if unseen else {}
+        for code in codes:
+            if code in self.enterprises:
+                pk, name, size = self.enterprises[code]
+                known[code] = _model(Enterprise, id=pk, name=name, credit_code=code, size=size)
         names_before = {e.pk: e.name for e in known.values()}
         new: list[Enterprise] = []
         changed: dict[int, Enterprise] = {}
@@ -207,6 +223,8 @@ class BulkWriter:
             enterprise.pk = pk
         self.tables.insert(Enterprise, new)
         self.tables.update(Enterprise, list(changed.values()), ["name", "size"])
+        for enterprise in [*new, *changed.values()]:
+            self.enterprises[enterprise.credit_code] = (enterprise.pk, enterprise.name, enterprise.size)
         renamed = [pk for pk, enterprise in changed.items() if enterprise.name != names_before[pk]]
         return known, renamed
 
@@ -409,6 +427,10 @@ def existing_refs(rows: Iterable[ParsedRow]) -> set[tuple[int, str]]:
             .values_list("ref", flat=True)
         }
     return existing
+
+
+def _enterprises_on_record(codes: list[str]) -> list[Enterprise]:
+    return list(Enterprise.objects.filter(credit_code__in=codes))
 
 
 def _model(model: type[Model], **values) -> Model:

@@ -392,12 +392,17 @@ def _write(
     summary.departments_created = []
     # The second pass lists nothing again: the skipped rows and sheets are those pass one listed.
     quiet = Summary(dry_run=summary.dry_run)
+    # Pipelined writes read on a second connection, which sees what is committed: only when this
+    # import's transaction is the outermost, so that nothing of the caller's is uncommitted.
+    pipelined = bulk and not transaction.get_connection().in_atomic_block
     try:
         with transaction.atomic(), write_session() if bulk else nullcontext():
             # Every region's lock first, in id order: overlapping imports serialise, never deadlock.
             lock_regions(plan.regions)
             _create_departments(plan, by=by, summary=summary)
-            writing = _Writing(by=by, refs=refs, now=now, summary=summary, bulk=bulk, ahead=total >= AHEAD_ROWS)
+            writing = _Writing(
+                by=by, refs=refs, now=now, summary=summary, bulk=bulk, ahead=total >= AHEAD_ROWS, pipelined=pipelined
+            )
             try:
                 for sheet in _ledger_sheets(path, quiet, deadline):
                     try:
@@ -438,10 +443,14 @@ class _Writing(_Pass):
     """Pass two, inside the import's transaction: each row written in batches (``BulkWriter``) or
     one by one through ``cases.services``; a row that no longer parses aborts the whole import."""
 
-    def __init__(self, *, bulk: bool, ahead: bool = False, **kwargs):
+    def __init__(self, *, bulk: bool, ahead: bool = False, pipelined: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.writer = (
-            BulkWriter(by=self.by, now=self.now, find_department=self.departments.find, ahead=ahead) if bulk else None
+            BulkWriter(
+                by=self.by, now=self.now, find_department=self.departments.find, ahead=ahead, pipelined=pipelined
+            )
+            if bulk
+            else None
         )
         self.done = 0
 

@@ -4,17 +4,31 @@ Ids are handed out before the rows are written (from the table's own sequence on
 SQLite, whose import transaction holds the database's write lock, after the highest id and the
 AUTOINCREMENT counter), so a batch knows its cases' and evidence's ids before it hashes the
 ledger entries that name them — the same ids, in the same order, the services would have taken.
+
+Pipelined (PostgreSQL, an import that is its own outermost transaction): the rows are written by
+a thread of ours (``_Copier``) on the import's own connection — the same transaction — while the
+import builds its next batch, so the database's work on one batch and Python's on the next take
+the two cores at once instead of turns. The reads the next batch needs meanwhile (ids from the
+sequences, the numbers and enterprises on record) go to a connection of their own (``_Lookups``,
+autocommit): none of them needs a row of the import's own (the import remembers those), and a
+read on the import's connection would wait for the rows ahead of it. Any other query on the
+import's connection waits until every row handed on before it is written (an execute wrapper),
+so it sees them, as it would have without a pipeline; and a failed COPY fails the import at the
+next row handed on or query made.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from operator import attrgetter
 
-from django.db import connection, models
+from django.db import connection, connections, models
 
 # SQLite's page cache for the import's connection while it writes (the default is 2 MB, which a
 # transaction of 100,000 cases spills to the WAL again and again). 32 MB: a 20,000-row import
@@ -27,6 +41,10 @@ SQLITE_CACHE_KIB = 32 * 1024
 # ``get_db_prep_save`` (files…), as ``Model.save`` would — except the three that fill most of
 # every batch, whose conversion is spelled out below for speed, as Django stores them.
 PLAIN_FIELDS = (models.CharField, models.TextField, models.IntegerField, models.BooleanField, models.ForeignKey)
+
+# Writes handed on and not yet written, at most (a batch hands on about ten): two batches' rows
+# in memory, the one being written and the next.
+PIPELINE_JOBS = 24
 
 
 def _sqlite_datetime(value: dt.datetime | None) -> str | None:
@@ -77,22 +95,132 @@ def write_session() -> Iterator[None]:
             cursor.execute(f"PRAGMA cache_size = {before:d}")
 
 
+class _Copier:
+    """Our thread that runs the writes handed to it (a function of a psycopg cursor), in order,
+    on the import's connection; ``drain`` waits until all are done. The first failure is kept
+    (the rest are skipped: the transaction is aborted) and raised to the import by ``put`` and
+    ``drain`` as Django's own error (``wrap_database_errors``)."""
+
+    def __init__(self) -> None:
+        self.wrapper = connection  # this thread's Django connection, the import's
+        self.raw = connection.connection  # its psycopg connection (thread-safe: one query at a time)
+        self.jobs: queue.Queue = queue.Queue(maxsize=PIPELINE_JOBS)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="import-copy", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            job = self.jobs.get()
+            try:
+                if job is None:
+                    return
+                if self.error is None:
+                    with self.wrapper.wrap_database_errors, self.raw.cursor() as cursor:
+                        job(cursor)
+            except BaseException as error:  # noqa: BLE001 - handed to the import's thread
+                self.error = error
+            finally:
+                self.jobs.task_done()
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def put(self, job: Callable) -> None:
+        self._raise()
+        self.jobs.put(job)
+
+    def drain(self) -> None:
+        self.jobs.join()
+        self._raise()
+
+    def close(self) -> None:
+        """Stop the thread once what was handed on is written or skipped (nothing raised)."""
+        self.jobs.put(None)
+        self.thread.join()
+
+
+class _Lookups:
+    """Reads run on a connection of their own, autocommit, in a thread of ours (Django's
+    connections are per thread), answered to the caller."""
+
+    def __init__(self) -> None:
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-lookups")
+
+    def run(self, function: Callable, *args):
+        return self.pool.submit(function, *args).result()
+
+    def close(self) -> None:
+        self.pool.submit(connections.close_all).result()
+        self.pool.shutdown()
+
+
+def _next_ids(table: str, count: int) -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, count])
+        return sorted(row[0] for row in cursor.fetchall())
+
+
 class TableWriter:
-    def __init__(self):
+    """``pipelined``: rows written by our thread while the caller goes on (PostgreSQL only;
+    see the module's docstring). ``close`` when done, after ``wait`` when all must be written."""
+
+    def __init__(self, *, pipelined: bool = False):
         self.postgres = connection.vendor == "postgresql"
         self._next_id: dict[str, int] = {}
+        self._copier: _Copier | None = None
+        self._lookups: _Lookups | None = None
+        self._stack = ExitStack()
+        if pipelined and self.postgres:
+            self._copier = _Copier()
+            self._lookups = _Lookups()
+            self._stack.enter_context(connection.execute_wrapper(self._after_rows_handed_on))
+
+    def _after_rows_handed_on(self, execute, sql, params, many, context):
+        """Any query on the import's connection: once the rows handed on before it are written."""
+        if self._copier is not None:
+            self._copier.drain()
+        return execute(sql, params, many, context)
+
+    def lookup(self, function: Callable, *args):
+        """``function(*args)``, a read that needs none of the import's own rows: pipelined, on the
+        lookups' connection (it does not wait for the rows being written); else here."""
+        if self._lookups is None:
+            return function(*args)
+        return self._lookups.run(function, *args)
+
+    def wait(self) -> None:
+        """Until every row handed on is written (raising what failed)."""
+        if self._copier is not None:
+            self._copier.drain()
+
+    def close(self) -> None:
+        """Stop our threads (what was handed on is written or, after a failure, skipped) and
+        the lookups' connection. Raises nothing: after a failure the caller rolls back."""
+        if self._copier is not None:
+            self._copier.close()
+            self._copier = None
+        if self._lookups is not None:
+            self._lookups.close()
+            self._lookups = None
+        self._stack.close()
+
+    def _write(self, job: Callable) -> None:
+        if self._copier is not None:
+            self._copier.put(job)
+            return
+        with connection.cursor() as cursor:
+            job(cursor.cursor)
 
     def allocate_ids(self, model: type[models.Model], count: int) -> list[int]:
         if count == 0:
             return []
         table = model._meta.db_table
-        with connection.cursor() as cursor:
-            if self.postgres:
-                cursor.execute(
-                    "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, count]
-                )
-                return sorted(row[0] for row in cursor.fetchall())
-            if table not in self._next_id:
+        if self.postgres:
+            return self.lookup(_next_ids, table, count)
+        if table not in self._next_id:
+            with connection.cursor() as cursor:
                 cursor.execute(f"SELECT MAX(id) FROM {connection.ops.quote_name(table)}")  # noqa: S608 - a model's table
                 highest = cursor.fetchone()[0] or 0
                 cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
@@ -113,9 +241,6 @@ class TableWriter:
             for index, field in enumerate(fields)
             if (convert := converter(field, self.postgres)) is not None
         ]
-        quote = connection.ops.quote_name
-        table = quote(model._meta.db_table)
-        names = ", ".join(quote(field.column) for field in fields)
 
         def values(obj) -> list:
             row = list(read(obj))
@@ -123,17 +248,29 @@ class TableWriter:
                 row[index] = convert(row[index])
             return row
 
-        with connection.cursor() as cursor:
-            if self.postgres:
-                with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                    for obj in objects:
-                        copy.write_row(values(obj))
-            else:
-                marks = ", ".join(["%s"] * len(fields))
-                cursor.executemany(
-                    f"INSERT INTO {table} ({names}) VALUES ({marks})",  # noqa: S608
-                    [values(obj) for obj in objects],
-                )
+        self.insert_rows(model, [field.column for field in fields], [values(obj) for obj in objects])
+
+    def insert_rows(self, model: type[models.Model], columns: list[str], rows: list) -> None:
+        """Rows of values for the driver, as they are, into these columns: one COPY (PostgreSQL)
+        or one executemany (SQLite)."""
+        if not rows:
+            return
+        quote = connection.ops.quote_name
+        table = quote(model._meta.db_table)
+        names = ", ".join(quote(column) for column in columns)
+        if self.postgres:
+            sql = f"COPY {table} ({names}) FROM STDIN"
+
+            def copy_rows(cursor) -> None:
+                with cursor.copy(sql) as copy:
+                    for row in rows:
+                        copy.write_row(row)
+
+            self._write(copy_rows)
+        else:
+            marks = ", ".join(["%s"] * len(columns))
+            with connection.cursor() as cursor:
+                cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)  # noqa: S608
 
     def update(self, model: type[models.Model], objects: list[models.Model], field_names: list[str]) -> None:
         if not objects:
@@ -141,11 +278,9 @@ class TableWriter:
         quote = connection.ops.quote_name
         fields = [model._meta.get_field(name) for name in field_names]
         sets = ", ".join(f"{quote(field.column)} = %s" for field in fields)
-        with connection.cursor() as cursor:
-            cursor.executemany(
-                f"UPDATE {quote(model._meta.db_table)} SET {sets} WHERE id = %s",  # noqa: S608
-                [
-                    [field.get_db_prep_save(getattr(obj, field.attname), connection) for field in fields] + [obj.pk]
-                    for obj in objects
-                ],
-            )
+        sql = f"UPDATE {quote(model._meta.db_table)} SET {sets} WHERE id = %s"  # noqa: S608
+        params = [
+            [field.get_db_prep_save(getattr(obj, field.attname), connection) for field in fields] + [obj.pk]
+            for obj in objects
+        ]
+        self._write(lambda cursor: cursor.executemany(sql, params))

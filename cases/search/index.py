@@ -18,7 +18,6 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
-from django.db import connection
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
@@ -184,30 +183,21 @@ def imported_document_row(case: Case, enterprise_name: str, credit_code: str) ->
     )
 
 
-def _insert_documents(rows: list[tuple[int, int, str, str, str]]) -> None:
-    """New rows in one statement: COPY on PostgreSQL (the generated tsvector and its GIN index
-    follow), executemany on SQLite (the FTS5 triggers follow)."""
-    if not rows:
-        return
-    table = connection.ops.quote_name(SearchDocument._meta.db_table)
-    columns = "case_id, region_id, ident, enterprise, body"
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s, %s)", rows)  # noqa: S608
+# The columns of ``imported_document_row``, written by COPY on PostgreSQL (the generated tsvector
+# and its GIN index follow) or executemany on SQLite (the FTS5 triggers follow).
+DOCUMENT_COLUMNS = ("case_id", "region_id", "ident", "enterprise", "body")
 
 
 @receiver(after_bulk_import, dispatch_uid="case_search_bulk_import")
-def _index_bulk_import(sender, *, cases, enterprises, renamed=(), **kwargs) -> None:
+def _index_bulk_import(sender, *, cases, enterprises, tables, renamed=(), **kwargs) -> None:
     """A batch of cases an import wrote without ``post_save``, indexed in the import's transaction.
 
     ``enterprises``: id → (name, credit code) of the batch's cases' enterprises as the batch
     leaves them; ``renamed``: the ids of enterprises on record before the batch whose name it
-    changed — their earlier cases are found by the new name, as after ``enterprise_saved``."""
+    changed — their earlier cases are found by the new name, as after ``enterprise_saved``;
+    ``tables``: the import's ``TableWriter``, which writes the rows with the batch's."""
     for enterprise_id in renamed:
         name = enterprises[enterprise_id][0]
         SearchDocument.objects.filter(case__enterprise_id=enterprise_id).update(enterprise=enterprise_text(name))
-    _insert_documents([imported_document_row(case, *enterprises[case.enterprise_id]) for case in cases])
+    rows = [imported_document_row(case, *enterprises[case.enterprise_id]) for case in cases]
+    tables.insert_rows(SearchDocument, list(DOCUMENT_COLUMNS), rows)

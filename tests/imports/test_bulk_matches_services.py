@@ -261,16 +261,12 @@ def test_bulk_import_writes_what_the_services_write(starting_state, tmp_path, ge
     assert services_state["entries"]  # the comparison compared something
 
 
-def test_segmenting_ahead_in_a_child_process_writes_what_the_services_write(starting_state, tmp_path, monkeypatch):
-    """A large file's bulk import hands each batch's texts to a child process and writes the batch
-    before meanwhile (``AheadSegmenter``): small batches here, so the hand-over happens many times,
-    with texts that recur across batches and texts of their own."""
-    from cases.importing import bulk, engine
-    from cases.search import routing_model
-
+def recurring_rows(count: int = 23) -> list[dict]:
+    """Rows of both counties in every state, with texts that recur across batches and texts of
+    their own, and an enterprise on record (renamed by the file)."""
     texts = ["缺工", "贷款难 \n续贷", "企业用电增容申请迟迟未批复", "稳岗补贴申领困难", "研发费用加计扣除政策咨询"]
     rows = []
-    for n in range(23):
+    for n in range(count):
         state = list(STATES)[n % 4]
         received = dt.datetime(2025, 3, 1, 9, tzinfo=SHANGHAI) + dt.timedelta(days=n * 7, hours=n % 5)
         routed, done = state != "received", state in ("resolved", "explained")
@@ -297,6 +293,17 @@ def test_segmenting_ahead_in_a_child_process_writes_what_the_services_write(star
                 "企业规模": "小微",
             }
         )
+    return rows
+
+
+def test_segmenting_ahead_in_a_child_process_writes_what_the_services_write(starting_state, tmp_path, monkeypatch):
+    """A large file's bulk import hands each batch's texts to a child process and writes the batch
+    before meanwhile (``AheadSegmenter``): small batches here, so the hand-over happens many times,
+    with texts that recur across batches and texts of their own."""
+    from cases.importing import bulk, engine
+    from cases.search import routing_model
+
+    rows = recurring_rows()
     path = _file(tmp_path, rows, as_workbook=False)
     started = []
     real_submit = bulk.AheadSegmenter.submit
