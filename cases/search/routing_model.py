@@ -27,14 +27,16 @@ import datetime as dt
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from django.db import connections, router, transaction
+from django.db import transaction
 from django.db.models import F
 from django.db.models.signals import post_init, post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
+from cases.importing.tables import TableWriter
 from cases.models import CLOSED_STATES, Case, Region, State, local_date
 from cases.signals import after_bulk_import, bulk_import_finishing
+from ledger.instances import unsaved
 from ledger.models import LedgerEntry
 
 from .models import RoutingModelRegion, RoutingTerm, RoutingWeight
@@ -160,8 +162,9 @@ class Delta:
         for term in terms:
             self.rows[(term, department_id)].weight += weight
 
-    def write(self, *, fresh: bool = False) -> None:
-        """Merge into the rows (``fresh``: the region's rows were just deleted, only insert).
+    def write(self, *, fresh: bool = False, tables: TableWriter | None = None) -> None:
+        """Merge into the rows (``fresh``: the region's rows were just deleted, only insert;
+        ``tables``: a bulk import's, which writes the rows with its own — a COPY of the new ones).
 
         Every writer holds the region's model row locked (``_learning``, or ``rebuild``'s
         ``update_or_create``) from before it reads these rows until it commits, so the rows are read
@@ -188,14 +191,16 @@ class Delta:
         for term, count in sorted(self.terms.items()):
             row = known_terms.get(term)
             if row is None:
-                new_terms.append(RoutingTerm(region_id=region_id, term=term, cases=count))
+                new_terms.append(unsaved(RoutingTerm, region_id=region_id, term=term, cases=count))
             else:
                 row.cases += count
         new_weights: list[RoutingWeight] = []
         for key, change in sorted(self.rows.items()):
             row = known_weights.get(key)
             if row is None:
-                row = RoutingWeight(region_id=region_id, term=key[0], department_id=key[1], closed={}, similar=[])
+                row = unsaved(
+                    RoutingWeight, region_id=region_id, term=key[0], department_id=key[1], closed={}, similar=[]
+                )
                 new_weights.append(row)
             row.weight += change.weight
             row.held = max(0, row.held + change.held)
@@ -205,10 +210,17 @@ class Delta:
             similar = {int(pk): number for pk, number in row.similar if int(pk) not in change.remove}
             similar.update(change.add)
             row.similar = [[pk, similar[pk]] for pk in sorted(similar, reverse=True)[:SIMILAR_KEPT]]
-        _update(RoutingTerm, list(known_terms.values()), ["cases"])
-        _update(RoutingWeight, list(known_weights.values()), ["weight", "held", "closed", "similar"])
-        RoutingTerm.objects.bulk_create(new_terms, batch_size=BATCH)
-        RoutingWeight.objects.bulk_create(new_weights, batch_size=BATCH)
+        writer = tables or TableWriter()
+        writer.update(RoutingTerm, list(known_terms.values()), ["cases"])
+        writer.update(RoutingWeight, list(known_weights.values()), ["weight", "held", "closed", "similar"])
+        if tables is None:
+            RoutingTerm.objects.bulk_create(new_terms, batch_size=BATCH)
+            RoutingWeight.objects.bulk_create(new_weights, batch_size=BATCH)
+        else:
+            for model, rows in ((RoutingTerm, new_terms), (RoutingWeight, new_weights)):
+                for row, pk in zip(rows, tables.allocate_ids(model, len(rows)), strict=True):
+                    row.pk = pk
+                tables.insert(model, rows)
         if self.cases:
             RoutingModelRegion.objects.filter(region_id=region_id).update(cases=F("cases") + self.cases)
 
@@ -219,25 +231,6 @@ def _rows_of(rows, terms: list[str], *, key) -> dict:
     for start in range(0, len(terms), 500):
         found |= {key(row): row for row in rows.filter(term__in=terms[start : start + 500])}
     return found
-
-
-def _update(model, rows: list, fields: list[str]) -> None:
-    """``UPDATE … WHERE id = %s`` for each row, in one ``executemany`` (pipelined on PostgreSQL).
-    Django's ``bulk_update`` builds a CASE of every row per column: a bulk import's thousands of
-    rows a batch took it most of the import's time (35 of 80 s at 10,000 rows)."""
-    if not rows:
-        return
-    connection = connections[router.db_for_write(model)]
-    quote, meta = connection.ops.quote_name, model._meta
-    columns = [meta.get_field(name) for name in fields]
-    sets = ", ".join(f"{quote(column.column)} = %s" for column in columns)
-    sql = f"UPDATE {quote(meta.db_table)} SET {sets} WHERE {quote(meta.pk.column)} = %s"
-    params = [
-        [column.get_db_prep_save(getattr(row, column.attname), connection) for column in columns] + [row.pk]
-        for row in rows
-    ]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
 
 
 # -- building ---------------------------------------------------------------------------------------
@@ -393,7 +386,7 @@ def case_saved(sender, instance: Case, created: bool, raw: bool = False, update_
 
 
 @receiver(after_bulk_import, dispatch_uid="case_routing_model_bulk_import")
-def _learn_bulk_import(sender, *, cases, kept, **kwargs) -> None:
+def _learn_bulk_import(sender, *, cases, kept, tables, **kwargs) -> None:
     """A batch of cases a bulk import wrote without ``post_save``, learned from the cases in memory
     (an import records no 退单) into one additive delta per region for the whole import, kept in
     the import's ``kept``; written when it finishes (``_write_bulk_import``), in its transaction,
@@ -405,7 +398,7 @@ def _learn_bulk_import(sender, *, cases, kept, **kwargs) -> None:
         deltas[region_id] = Delta(region_id, now, additive=True) if _learning(region_id, now) else None
     for case in cases:
         if sum(len(delta.rows) for delta in deltas.values() if delta is not None) > BULK_ROWS_IN_MEMORY:
-            _write_gathered(deltas)  # memory stays bounded: written, and gathered afresh
+            _write_gathered(deltas, tables)  # memory stays bounded: written, and gathered afresh
         delta = deltas[case.region_id]
         if delta is None:
             continue
@@ -417,13 +410,13 @@ def _learn_bulk_import(sender, *, cases, kept, **kwargs) -> None:
 
 
 @receiver(bulk_import_finishing, dispatch_uid="case_routing_model_bulk_import_finishing")
-def _write_bulk_import(sender, *, kept, **kwargs) -> None:
-    _write_gathered(kept.pop("routing_model", {}))
+def _write_bulk_import(sender, *, kept, tables, **kwargs) -> None:
+    _write_gathered(kept.pop("routing_model", {}), tables)
 
 
-def _write_gathered(deltas: dict[int, Delta | None]) -> None:
+def _write_gathered(deltas: dict[int, Delta | None], tables: TableWriter) -> None:
     """Write each region's gathered delta, in region order, and start it afresh."""
     for region_id, delta in sorted(deltas.items()):
         if delta is not None and (delta.rows or delta.cases):
-            delta.write()
+            delta.write(tables=tables)
             deltas[region_id] = Delta(region_id, delta.moment, additive=True)

@@ -33,15 +33,15 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def pipelines(monkeypatch) -> list[bool]:
-    """Whether each TableWriter made was pipelined; small batches, so many are in flight."""
+    """Whether each bulk writer made was pipelined; small batches, so many are in flight."""
     made: list[bool] = []
-    real_init = tables.TableWriter.__init__
+    real_init = bulk.BulkWriter.__init__
 
-    def init(self, *, pipelined=False):
-        real_init(self, pipelined=pipelined)
-        made.append(self._copier is not None)
+    def init(self, **kwargs):
+        real_init(self, **kwargs)
+        made.append(self.tables._copier is not None)
 
-    monkeypatch.setattr(tables.TableWriter, "__init__", init)
+    monkeypatch.setattr(bulk.BulkWriter, "__init__", init)
     monkeypatch.setattr(bulk, "BATCH_ROWS", 3)
     monkeypatch.setattr(routing_model, "BULK_ROWS_IN_MEMORY", 5)
     return made
