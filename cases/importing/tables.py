@@ -156,10 +156,20 @@ class _Lookups:
         self.pool.shutdown()
 
 
-def _next_ids(table: str, count: int) -> list[int]:
+def _next_ids(counts: dict[str, int]) -> dict[str, list[int]]:
+    """That many ids from each table's sequence, in one query."""
+    wanted = [(table, count) for table, count in counts.items() if count]
+    ids: dict[str, list[int]] = {table: [] for table in counts}
+    if not wanted:
+        return ids
+    sql = " UNION ALL ".join(
+        ["SELECT %s, nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)"] * len(wanted)
+    )
     with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, count])
-        return sorted(row[0] for row in cursor.fetchall())
+        cursor.execute(sql, [value for table, count in wanted for value in (table, table, count)])
+        for table, pk in cursor.fetchall():
+            ids[table].append(pk)
+    return {table: sorted(found) for table, found in ids.items()}
 
 
 class TableWriter:
@@ -169,6 +179,7 @@ class TableWriter:
     def __init__(self, *, pipelined: bool = False):
         self.postgres = connection.vendor == "postgresql"
         self._next_id: dict[str, int] = {}
+        self._reserved: dict[str, list[int]] = {}
         self._copier: _Copier | None = None
         self._lookups: _Lookups | None = None
         self._stack = ExitStack()
@@ -176,6 +187,12 @@ class TableWriter:
             self._copier = _Copier()
             self._lookups = _Lookups()
             self._stack.enter_context(connection.execute_wrapper(self._after_rows_handed_on))
+            # Foreign keys checked as each COPY writes its rows (in our thread, while the next
+            # batch is built), not all at the commit, which nothing overlaps: every table is
+            # written after the rows it refers to. Until the end of the import's transaction,
+            # which is its own (pipelined imports only).
+            with connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
     def _after_rows_handed_on(self, execute, sql, params, many, context):
         """Any query on the import's connection: once the rows handed on before it are written."""
@@ -213,12 +230,25 @@ class TableWriter:
         with connection.cursor() as cursor:
             job(cursor.cursor)
 
+    def reserve(self, counts: dict[type[models.Model], int]) -> None:
+        """Take that many ids of each model's table now, in one query (PostgreSQL), for the
+        ``allocate_ids`` that follow; nothing on SQLite, whose ids are counted here."""
+        if self.postgres:
+            reserved = self.lookup(_next_ids, {model._meta.db_table: count for model, count in counts.items()})
+            for table, ids in reserved.items():
+                self._reserved.setdefault(table, []).extend(ids)
+
     def allocate_ids(self, model: type[models.Model], count: int) -> list[int]:
+        """``count`` new ids of the model's table, ascending: those reserved first, in order."""
         if count == 0:
             return []
         table = model._meta.db_table
         if self.postgres:
-            return self.lookup(_next_ids, table, count)
+            reserved = self._reserved.get(table, [])
+            taken, self._reserved[table] = reserved[:count], reserved[count:]
+            if len(taken) < count:
+                taken += self.lookup(_next_ids, {table: count - len(taken)})[table]
+            return taken
         if table not in self._next_id:
             with connection.cursor() as cursor:
                 cursor.execute(f"SELECT MAX(id) FROM {connection.ops.quote_name(table)}")  # noqa: S608 - a model's table

@@ -217,6 +217,7 @@ class Delta:
             RoutingTerm.objects.bulk_create(new_terms, batch_size=BATCH)
             RoutingWeight.objects.bulk_create(new_weights, batch_size=BATCH)
         else:
+            tables.reserve({RoutingTerm: len(new_terms), RoutingWeight: len(new_weights)})
             for model, rows in ((RoutingTerm, new_terms), (RoutingWeight, new_weights)):
                 for row, pk in zip(rows, tables.allocate_ids(model, len(rows)), strict=True):
                     row.pk = pk

@@ -32,9 +32,10 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def pipelines(monkeypatch) -> list[bool]:
-    """Whether each bulk writer made was pipelined; small batches, so many are in flight."""
-    made: list[bool] = []
+def pipelines(monkeypatch) -> list:
+    """Whether each bulk writer made was pipelined, then the ids its tables reserved and did not
+    take; small batches, so many are in flight."""
+    made: list = []
     real_init = bulk.BulkWriter.__init__
 
     def init(self, **kwargs):
@@ -42,6 +43,13 @@ def pipelines(monkeypatch) -> list[bool]:
         made.append(self.tables._copier is not None)
 
     monkeypatch.setattr(bulk.BulkWriter, "__init__", init)
+    real_close = tables.TableWriter.close
+
+    def close(self):
+        made.append({table: ids for table, ids in self._reserved.items() if ids})  # reserved, not taken
+        real_close(self)
+
+    monkeypatch.setattr(tables.TableWriter, "close", close)
     monkeypatch.setattr(bulk, "BATCH_ROWS", 3)
     monkeypatch.setattr(routing_model, "BULK_ROWS_IN_MEMORY", 5)
     return made
@@ -63,10 +71,11 @@ def test_a_pipelined_import_writes_what_the_services_write(starting_state, tmp_p
     with time_machine.travel(NOW, tick=False):
         by_services = _import_and_roll_back(path, starting_state, "services")
         rolled_back = _import_and_roll_back(path, starting_state, "bulk")  # inside a transaction: no pipeline
-        assert pipelines == [False]
+        assert pipelines == [False, {}]
         backends = _backends()
         summary = run_import(path, by=starting_state, dry_run=False, write_path="bulk")
-    assert pipelines == [False, True]
+    # Pipelined; and every id reserved for a batch was taken by it: none skipped, as the services.
+    assert pipelines == [False, {}, True, {}]
     assert summary == by_services[0] == rolled_back[0]
     assert by_services[0]["errors"] == [] and by_services[0]["created"] == len(rows)
     state = _snapshot()
@@ -103,7 +112,7 @@ def test_a_write_failing_in_the_pipeline_fails_the_import_and_leaves_nothing(sta
             summary = run_import(path, by=starting_state, dry_run=False, write_path="bulk")
     finally:
         tables.TableWriter.insert_rows = real_insert_rows
-    assert pipelines == [True]
+    assert pipelines[0] is True
     assert 3 <= len(copied) < 11  # it stopped soon after, not at the end of the file (11 batches)
     conflict = gettext("The import conflicts with a change made at the same time; nothing was imported. Try again.")
     assert [error["message"] for error in summary["errors"]] == [conflict]
