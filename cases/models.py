@@ -656,6 +656,7 @@ class CaseAssignment(models.Model):
                     department_id=department_id,
                     case_id=case.pk,
                     received_at=case.received_at,
+                    category_id=case.category_id,
                     open=case.state in OPEN_STATES,
                 )
             ],
@@ -672,13 +673,18 @@ class DepartmentCase(models.Model):
     and case, so that the scope is a join listing each case once, and it carries the case's
     ``received_at`` (set at intake, never changed) by which a department's list is ordered
     (``CaseQuerySet.order_by``): newest or oldest first, one range of
-    ``department_case_received_idx``.
+    ``department_case_received_idx``; and the case's ``category`` (also set at intake, never
+    changed), so that a department's list of one category is a range of
+    ``department_case_category_idx`` (``CaseQuerySet.department_rows``).
     """
 
     # No index of the department's own: the unique constraint's (department, case) leads with it.
     department = models.ForeignKey(Department, models.PROTECT, related_name="+", db_index=False)
     case = models.ForeignKey(Case, models.CASCADE, related_name="+", related_query_name="department_rows")
     received_at = models.DateTimeField()  # the case's, copied
+    # The case's category, copied (set at intake, never changed: no service writes it): the 台帐's
+    # category filter counts and pages a department's cases in department_case_category_idx.
+    category = models.ForeignKey(Category, models.PROTECT, related_name="+", db_index=False)
     # The case is open (received or assigned): kept by the transitions that close and reopen it
     # (services._steps.Act.transition) and written with the row by the bulk import and
     # generate_load. A department's work queues (all of open cases) read its open rows through
@@ -689,6 +695,7 @@ class DepartmentCase(models.Model):
         constraints = [models.UniqueConstraint(fields=["department", "case"], name="department_case_unique")]
         indexes = [
             models.Index(fields=["department", "received_at", "case"], name="department_case_received_idx"),
+            models.Index(fields=["department", "category", "received_at", "case"], name="department_case_category_idx"),
             models.Index(fields=["department", "case"], name="department_case_open_idx", condition=Q(open=True)),
         ]
 

@@ -26,15 +26,17 @@ pytestmark = pytest.mark.django_db
 
 def _rows_match_routings():
     """DepartmentCase is exactly the distinct (department, case) of the routings, with the case's
-    received_at."""
+    received_at and category."""
     routed = set(CaseAssignment.objects.values_list("department_id", "case_id"))
-    kept = list(DepartmentCase.objects.values_list("department_id", "case_id", "received_at", "open"))
+    kept = list(DepartmentCase.objects.values_list("department_id", "case_id", "received_at", "open", "category_id"))
     received = dict(Case.objects.values_list("pk", "received_at"))
+    categories = dict(Case.objects.values_list("pk", "category_id"))
     states = dict(Case.objects.values_list("pk", "state"))
-    assert len(kept) == len({(d, c) for d, c, _r, _o in kept})  # once per department and case
-    assert {(d, c) for d, c, _r, _o in kept} == routed
-    assert all(at == received[c] for _d, c, at, _o in kept)
-    assert all(is_open == (states[c] in OPEN_STATES) for _d, c, _r, is_open in kept)  # open as the case is
+    assert len(kept) == len({(d, c) for d, c, *_rest in kept})  # once per department and case
+    assert {(d, c) for d, c, *_rest in kept} == routed
+    assert all(at == received[c] for _d, c, at, _o, _k in kept)
+    assert all(category == categories[c] for _d, c, _r, _o, category in kept)
+    assert all(is_open == (states[c] in OPEN_STATES) for _d, c, _r, is_open, _k in kept)  # open as the case is
 
 
 def test_every_routing_path_keeps_the_department_row(
@@ -119,6 +121,26 @@ def test_no_service_changes_a_receipt(make_case, county_a, dept_x, dept_x_user):
         source = inspect.getsource(importlib.import_module(f"cases.services.{module.name}"))
         assert not re.search(r"\.received_at\s*=[^=]", source), module.name
     assert "received_at" not in inspect.getsource(_steps)  # the fields a transition saves
+
+
+def test_no_service_changes_a_category(make_case, county_a, dept_x, dept_x_user):
+    """The row's category is a copy: it stays right because a case's category is set once, at
+    intake (the services, the API and both imports create cases; nothing edits one: the admin is
+    read-only). Every service that saves a case names the fields it writes; none names the
+    category."""
+    from cases.services import _steps
+
+    case = services.assign(make_case(), by=county_a, department=dept_x)
+    services.acknowledge(case, by=dept_x_user)
+    services.return_case(case, by=dept_x_user, reason="非本单位职责")
+    services.assign(case, by=county_a, department=dept_x)
+    services.resolve(case, by=dept_x_user, result="已解决", evidence=[pdf_file()])
+    services.reopen(case, by=county_a, reason="企业不满意")
+    assert DepartmentCase.objects.get(case=case).category_id == Case.objects.get(pk=case.pk).category_id
+    for module in pkgutil.iter_modules(services.__path__):
+        source = inspect.getsource(importlib.import_module(f"cases.services.{module.name}"))
+        assert not re.search(r"\.category(_id)?\s*=[^=]", source), module.name
+    assert "category" not in inspect.getsource(_steps)  # the fields a transition saves
 
 
 def test_a_departments_queues_read_its_open_rows_and_list_what_its_scope_holds(
