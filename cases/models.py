@@ -212,6 +212,12 @@ class Enterprise(models.Model):
 
 
 _RECEIPT_ON_ROW = {"received_at": "department_rows__received_at", "-received_at": "-department_rows__received_at"}
+# The list's order by receipt (CaseQuerySet.order_by) in a department's rows alone: the same order,
+# for a row's case_id is its case's id.
+_ORDER_OF_ROWS: dict[tuple, tuple[str, str]] = {
+    ("-department_rows__received_at", "-id"): ("-received_at", "-case_id"),
+    ("department_rows__received_at", "id"): ("received_at", "case_id"),
+}
 
 
 class CaseQuerySet(models.QuerySet):
@@ -237,19 +243,21 @@ class CaseQuerySet(models.QuerySet):
             return scoped
         return self.none()
 
-    def count_up_to(self, limit: int) -> int | None:
-        """How many cases, counting no further than ``limit``, when the department's rows alone
-        tell it: a department's scope with no other condition than bounds on the receipt (the
-        台帐 unfiltered, only sorted or paged, or received from / to a day) has one case per
-        DepartmentCase row (unique per department and case; a row's case exists, its foreign key
-        says so) and each row carries its case's receipt (which never changes after intake), so
-        they are counted in the index of those rows instead of probing each case. None otherwise
-        (the caller counts the cases)."""
+    def department_rows(self) -> models.QuerySet[DepartmentCase] | None:
+        """The department's DepartmentCase rows that stand for exactly these cases, when its rows
+        alone tell which: a department's scope with no other condition than bounds on the receipt
+        (received from / to a day) and the category. A department has one row per case
+        (unique per department and case; a row's case exists, its foreign key says so), and each
+        row carries its case's receipt and category, neither of which changes after intake; so
+        the rows are read in their own indexes (department_case_received_idx,
+        department_case_category_idx) instead of probing each case. None otherwise."""
         department_id = getattr(self.query, "department_rows", None)
         where = self.query.where
         if not department_id or where.negated or where.connector != AND or self.query.combinator:
             return None
-        if self.query.extra or self.query.extra_tables or self.query.distinct:
+        if self.query.extra or self.query.extra_tables or self.query.distinct or self.query.is_sliced:
+            return None
+        if self.query.group_by is not None:  # grouped: rows of groups, not of cases
             return None
         rows = DepartmentCase.objects.filter(department_id=department_id)
         scoped = False
@@ -257,13 +265,32 @@ class CaseQuerySet(models.QuerySet):
             if _is_department_scope(condition, department_id) and not scoped:
                 scoped = True
                 continue
-            bound = _receipt_bound(condition)
-            if bound is None:
+            copied = _copied_condition(condition, self.query.base_table)
+            if copied is None:
                 return None
-            rows = rows.filter(**{f"received_at__{bound[0]}": bound[1]})
-        if not scoped:
+            rows = rows.filter(**copied)
+        return rows if scoped else None
+
+    def count_up_to(self, limit: int) -> int | None:
+        """How many cases, counting no further than ``limit``, when the department's rows alone
+        tell it (``department_rows``: the 台帐 of a department unfiltered, only sorted or paged,
+        received from / to a day, of a category); None otherwise (the caller counts the cases)."""
+        rows = self.department_rows()
+        return None if rows is None else rows.values("pk")[:limit].count()
+
+    def ids_between(self, bottom: int, top: int) -> list[int] | None:
+        """The ids of the cases from ``bottom`` to ``top`` in the list's order, when the
+        department's rows alone tell them (``department_rows``) and the list is in order of
+        receipt (its default, newest first, or oldest first): a range of the rows' index, read
+        without the cases — a page far down, or past the end, skips index entries only. None
+        otherwise (the caller reads the cases)."""
+        order = _ORDER_OF_ROWS.get(tuple(self.query.order_by))
+        if order is None or not self.query.standard_ordering or self.query.extra_order_by:
             return None
-        return rows.values("pk")[:limit].count()
+        rows = self.department_rows()
+        if rows is None:
+            return None
+        return list(rows.order_by(*order).values_list("case_id", flat=True)[bottom:top])
 
     def open_rows_only(self) -> CaseQuerySet:
         """On a department's scope, the cases of its open DepartmentCase rows (no change to which
@@ -322,16 +349,23 @@ def _is_department_scope(condition, department_id: int) -> bool:
     )
 
 
-def _receipt_bound(condition) -> tuple[str, dt.datetime] | None:
-    """(lookup, moment) of a WHERE condition that bounds the case's receipt (``received_from`` /
-    ``received_to``), None for any other condition."""
+def _copied_condition(condition, case_alias: str | None) -> dict | None:
+    """The DepartmentCase filter equal to a WHERE condition on what its rows copy from the listed
+    case (the query's own table, not a case reached through a join): a bound on the receipt
+    (``received_from`` / ``received_to``) or the category (the 台帐's category filter). None for
+    any other condition."""
+    lhs = getattr(condition, "lhs", None)
+    if not isinstance(lhs, Col) or lhs.alias != case_alias:
+        return None
+    target = lhs.target
     if (
         isinstance(condition, GreaterThanOrEqual | LessThan | GreaterThan | LessThanOrEqual)
-        and isinstance(condition.lhs, Col)
-        and condition.lhs.target is Case._meta.get_field("received_at")
+        and target is Case._meta.get_field("received_at")
         and isinstance(condition.rhs, dt.datetime)
     ):
-        return condition.lookup_name, condition.rhs
+        return {f"received_at__{condition.lookup_name}": condition.rhs}
+    if isinstance(condition, Exact) and target is Case._meta.get_field("category") and isinstance(condition.rhs, int):
+        return {"category_id": condition.rhs}
     return None
 
 
@@ -656,6 +690,7 @@ class CaseAssignment(models.Model):
                     department_id=department_id,
                     case_id=case.pk,
                     received_at=case.received_at,
+                    category_id=case.category_id,
                     open=case.state in OPEN_STATES,
                 )
             ],
@@ -672,13 +707,18 @@ class DepartmentCase(models.Model):
     and case, so that the scope is a join listing each case once, and it carries the case's
     ``received_at`` (set at intake, never changed) by which a department's list is ordered
     (``CaseQuerySet.order_by``): newest or oldest first, one range of
-    ``department_case_received_idx``.
+    ``department_case_received_idx``; and the case's ``category`` (also set at intake, never
+    changed), so that a department's list of one category is a range of
+    ``department_case_category_idx`` (``CaseQuerySet.department_rows``).
     """
 
     # No index of the department's own: the unique constraint's (department, case) leads with it.
     department = models.ForeignKey(Department, models.PROTECT, related_name="+", db_index=False)
     case = models.ForeignKey(Case, models.CASCADE, related_name="+", related_query_name="department_rows")
     received_at = models.DateTimeField()  # the case's, copied
+    # The case's category, copied (set at intake, never changed: no service writes it): the 台帐's
+    # category filter counts and pages a department's cases in department_case_category_idx.
+    category = models.ForeignKey(Category, models.PROTECT, related_name="+", db_index=False)
     # The case is open (received or assigned): kept by the transitions that close and reopen it
     # (services._steps.Act.transition) and written with the row by the bulk import and
     # generate_load. A department's work queues (all of open cases) read its open rows through
@@ -689,6 +729,7 @@ class DepartmentCase(models.Model):
         constraints = [models.UniqueConstraint(fields=["department", "case"], name="department_case_unique")]
         indexes = [
             models.Index(fields=["department", "received_at", "case"], name="department_case_received_idx"),
+            models.Index(fields=["department", "category", "received_at", "case"], name="department_case_category_idx"),
             models.Index(fields=["department", "case"], name="department_case_open_idx", condition=Q(open=True)),
         ]
 

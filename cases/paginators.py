@@ -124,7 +124,11 @@ class CappedPaginator(LazyPaginator):
         queryset = _queryset(self.object_list)
         if not isinstance(queryset, QuerySet) or (bottom < DEFERRED_FROM and not _ids_first(queryset)):
             return list(self.object_list[bottom:top])
-        ids = list(queryset.values_list("pk", flat=True)[bottom:top])
+        # A department's list by receipt, unfiltered or filtered only by what its rows copy: the ids
+        # from those rows alone (CaseQuerySet.ids_between), a range of their index.
+        ids = queryset.ids_between(bottom, top) if hasattr(queryset, "ids_between") else None
+        if ids is None:
+            ids = list(queryset.values_list("pk", flat=True)[bottom:top])
         found = {record.pk: record for record in queryset.order_by().filter(pk__in=ids)}
         records = [found[pk] for pk in ids if pk in found]
         if queryset is self.object_list:

@@ -131,6 +131,7 @@ class BulkWriter:
             assignment.pk = pk
         # A case imported routed has one routing: its department's row (CaseAssignment.record).
         received = {case.pk: case.received_at for case in cases}
+        category = {case.pk: case.category_id for case in cases}
         still_open = {case.pk for case in cases if case.state in OPEN_STATES}
         seen = [
             _model(
@@ -139,6 +140,7 @@ class BulkWriter:
                 department_id=a.department_id,
                 case_id=a.case_id,
                 received_at=received[a.case_id],
+                category_id=category[a.case_id],
                 open=a.case_id in still_open,
             )
             for a, pk in zip(assignments, self.tables.allocate_ids(DepartmentCase, len(assignments)), strict=True)

@@ -11,11 +11,12 @@ import re
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.paginator import EmptyPage
 from django.db.models import Count
 from django.urls import reverse
 
 from cases import services
-from cases.models import OPEN_STATES, Case, CaseAssignment, DepartmentCase
+from cases.models import OPEN_STATES, Case, CaseAssignment, Category, DepartmentCase, local_midnight
 
 from ..conftest import pdf_file
 
@@ -26,15 +27,17 @@ pytestmark = pytest.mark.django_db
 
 def _rows_match_routings():
     """DepartmentCase is exactly the distinct (department, case) of the routings, with the case's
-    received_at."""
+    received_at and category."""
     routed = set(CaseAssignment.objects.values_list("department_id", "case_id"))
-    kept = list(DepartmentCase.objects.values_list("department_id", "case_id", "received_at", "open"))
+    kept = list(DepartmentCase.objects.values_list("department_id", "case_id", "received_at", "open", "category_id"))
     received = dict(Case.objects.values_list("pk", "received_at"))
+    categories = dict(Case.objects.values_list("pk", "category_id"))
     states = dict(Case.objects.values_list("pk", "state"))
-    assert len(kept) == len({(d, c) for d, c, _r, _o in kept})  # once per department and case
-    assert {(d, c) for d, c, _r, _o in kept} == routed
-    assert all(at == received[c] for _d, c, at, _o in kept)
-    assert all(is_open == (states[c] in OPEN_STATES) for _d, c, _r, is_open in kept)  # open as the case is
+    assert len(kept) == len({(d, c) for d, c, *_rest in kept})  # once per department and case
+    assert {(d, c) for d, c, *_rest in kept} == routed
+    assert all(at == received[c] for _d, c, at, _o, _k in kept)
+    assert all(category == categories[c] for _d, c, _r, _o, category in kept)
+    assert all(is_open == (states[c] in OPEN_STATES) for _d, c, _r, is_open, _k in kept)  # open as the case is
 
 
 def test_every_routing_path_keeps_the_department_row(
@@ -119,6 +122,26 @@ def test_no_service_changes_a_receipt(make_case, county_a, dept_x, dept_x_user):
         source = inspect.getsource(importlib.import_module(f"cases.services.{module.name}"))
         assert not re.search(r"\.received_at\s*=[^=]", source), module.name
     assert "received_at" not in inspect.getsource(_steps)  # the fields a transition saves
+
+
+def test_no_service_changes_a_category(make_case, county_a, dept_x, dept_x_user):
+    """The row's category is a copy: it stays right because a case's category is set once, at
+    intake (the services, the API and both imports create cases; nothing edits one: the admin is
+    read-only). Every service that saves a case names the fields it writes; none names the
+    category."""
+    from cases.services import _steps
+
+    case = services.assign(make_case(), by=county_a, department=dept_x)
+    services.acknowledge(case, by=dept_x_user)
+    services.return_case(case, by=dept_x_user, reason="非本单位职责")
+    services.assign(case, by=county_a, department=dept_x)
+    services.resolve(case, by=dept_x_user, result="已解决", evidence=[pdf_file()])
+    services.reopen(case, by=county_a, reason="企业不满意")
+    assert DepartmentCase.objects.get(case=case).category_id == Case.objects.get(pk=case.pk).category_id
+    for module in pkgutil.iter_modules(services.__path__):
+        source = inspect.getsource(importlib.import_module(f"cases.services.{module.name}"))
+        assert not re.search(r"\.category(_id)?\s*=[^=]", source), module.name
+    assert "category" not in inspect.getsource(_steps)  # the fields a transition saves
 
 
 def test_a_departments_queues_read_its_open_rows_and_list_what_its_scope_holds(
@@ -281,3 +304,128 @@ def test_a_departments_pages_read_their_ids_first_in_the_lists_order(
         page = client.get(reverse("cases:ledger"), {"queue": "follow_up"})
     closed = sorted(scope, key=lambda c: (c.closed_at, c.pk))
     assert [row.record.pk for row in page.context["table"].page.object_list] == [c.pk for c in closed]
+
+
+def _rows_alone(sql: str) -> bool:
+    """Whether a query reads a department's rows without the cases table."""
+    return "cases_departmentcase" in sql and "cases_case" not in sql.replace("cases_departmentcase", "")
+
+
+@pytest.fixture
+def two_categories(make_case, county_a, dept_x, dept_y, category):
+    """Fourteen cases of two categories, three to a receipt moment (the id orders those, in the
+    rows as in the cases): x's, x's then moved to y (x still sees them), and y's alone."""
+    other = Category.objects.exclude(pk=category.pk).order_by("pk").first()
+    base = dt.datetime(2026, 1, 5, 1, tzinfo=dt.UTC)
+    for n in range(14):
+        case = make_case(received_at=base + dt.timedelta(days=n // 3), category=category if n % 3 else other)
+        services.assign(case, by=county_a, department=dept_y if n % 5 == 4 else dept_x)
+        if n % 4 == 0 and n % 5 != 4:
+            services.reassign(case, by=county_a, department=dept_y)
+    return category, other, [(base + dt.timedelta(days=d)).astimezone(SHANGHAI).date() for d in range(5)]
+
+
+def test_a_departments_category_is_counted_and_paged_in_its_rows(two_categories, dept_x_user):
+    """The 台帐's category filter on a department's scope, alone or with received from / to: the
+    count and every page's ids read its rows alone (which carry each case's category and
+    receipt), and are the cases' own — the same cases in the same order as the plain query, in
+    either order of receipt; any other condition beside them reads the cases."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from cases.paginators import CappedPaginator, capped_count
+
+    category, other, days = two_categories
+    scope = Case.objects.for_user(dept_x_user)
+    for chosen in (category, other):
+        for first, last in [(None, None), (days[1], None), (None, days[2]), (days[1], days[3]), (days[4], days[4])]:
+            bounded = scope.filter(category=chosen)  # as the filter writes it
+            bounded = bounded.received_from(first) if first else bounded
+            bounded = bounded.received_to(last) if last else bounded
+            for order in (("-received_at", "-id"), ("received_at", "id")):
+                listed = list(bounded.order_by(*order).values_list("pk", flat=True))
+                expected = sorted(
+                    (c for c in scope if c.category_id == chosen.pk),
+                    key=lambda c: (c.received_at, c.pk),
+                    reverse=order[0].startswith("-"),
+                )
+                assert listed == [
+                    c.pk
+                    for c in expected
+                    if (not first or c.received_at >= local_midnight(first))
+                    and (not last or c.received_at < local_midnight(last + dt.timedelta(days=1)))
+                ]
+                ordered = bounded.order_by(*order)
+                assert ordered.count_up_to(100) == len(listed) and ordered.count_up_to(2) == min(2, len(listed))
+                with CaptureQueriesContext(connection) as captured:
+                    assert ordered.ids_between(0, 100) == listed
+                    assert ordered.ids_between(1, 3) == listed[1:3]
+                    assert capped_count(ordered, 100) == len(listed)
+                assert all(_rows_alone(query["sql"]) for query in captured.captured_queries)
+                paginator = CappedPaginator(ordered, 2, cap=3)  # lazy past 3, as past 10,000
+                paged = []
+                for number in range(1, 10):
+                    try:
+                        paged += paginator.page(number).object_list
+                    except EmptyPage:
+                        break
+                assert [c.pk for c in paged] == listed, (chosen, first, last, order)
+    assert list(scope.filter(category=category).values_list("pk", flat=True))  # the cases exist
+    assert scope.filter(category=category, state="assigned").count_up_to(100) is None
+    assert scope.filter(category=category).order_by("due_date", "id").ids_between(0, 10) is None
+    assert Case.objects.filter(category=category).count_up_to(100) is None  # not a department's scope
+
+
+def test_the_ledger_filtered_by_category_lists_the_cases_query(client, two_categories, dept_x_user):
+    """Through the page: the department's category list is the plain query's, counted the same."""
+    category, other, _days = two_categories
+    scope = Case.objects.for_user(dept_x_user)
+    client.force_login(dept_x_user)
+    for chosen in (category, other):
+        plain = list(scope.filter(category=chosen).order_by("-received_at", "-id").values_list("pk", flat=True))
+        page = client.get(reverse("cases:ledger"), {"category": chosen.pk, "per_page": 3})
+        table = page.context["table"]
+        assert table.paginator.count == len(plain)
+        assert [row.record.pk for row in table.page.object_list] == plain[:3]
+        second = client.get(reverse("cases:ledger"), {"category": chosen.pk, "per_page": 3, "page": 2})
+        assert [row.record.pk for row in second.context["table"].page.object_list] == plain[3:6]
+
+
+def test_a_page_past_the_end_of_a_departments_capped_list_reads_its_rows_alone(
+    client, monkeypatch, two_categories, dept_x_user, django_assert_max_num_queries
+):
+    """``?page=300`` on a department's list past the count's cap: the page is empty, so the
+    paginator falls back to the last page it knows (django-tables2's RequestConfig), as before;
+    every query that skips entries (OFFSET) reads the department's rows alone, never the cases."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    category, _other, _days = two_categories
+    monkeypatch.setattr("cases.paginators.CAP", 4)  # past the cap at 5 cases, as past 10,000
+    scope = Case.objects.for_user(dept_x_user)
+    client.force_login(dept_x_user)
+    for query, listed in [
+        ({}, scope.order_by("-received_at", "-id")),
+        ({"category": category.pk}, scope.filter(category=category).order_by("-received_at", "-id")),
+    ]:
+        plain = list(listed.values_list("pk", flat=True))
+        assert len(plain) > 5
+        with CaptureQueriesContext(connection) as captured, django_assert_max_num_queries(12):
+            page = client.get(reverse("cases:ledger"), {**query, "page": 300, "per_page": 2})
+        table = page.context["table"]
+        # Counted up to 5 (capped): 3 pages known; page 300 is empty, so page 3 is shown.
+        assert table.paginator.count_capped and table.page.number == 3
+        assert [row.record.pk for row in table.page.object_list] == plain[4:6], query
+        skipping = [q["sql"] for q in captured.captured_queries if "OFFSET" in q["sql"]]
+        assert len(skipping) == 2 and all(_rows_alone(sql) for sql in skipping), skipping
+
+
+def test_only_the_listed_cases_own_fields_are_read_from_its_rows(two_categories, dept_x_user, region_a):
+    """A condition on another case reached through a join (the region's cases, the enterprise's)
+    is not the listed case's: the rows alone cannot answer it; nor a grouped query."""
+    category, _other, days = two_categories
+    scope = Case.objects.for_user(dept_x_user)
+    assert scope.filter(region__cases__category=category).count_up_to(100) is None
+    assert scope.filter(enterprise__cases__received_at__gte=local_midnight(days[1])).count_up_to(100) is None
+    assert scope.values("state").annotate(n=Count("id")).count_up_to(100) is None
+    assert scope.filter(category=category).count_up_to(100) == scope.filter(category=category).count()

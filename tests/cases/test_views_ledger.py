@@ -111,7 +111,11 @@ def bulk_cases(n: int, *, region, category, channel, departments, by, start=dt.d
         batch_size=500,
     )
     DepartmentCase.objects.bulk_create(
-        [DepartmentCase(case=c, department=c.department, received_at=c.received_at) for c in cases if c.department],
+        [
+            DepartmentCase(case=c, department=c.department, received_at=c.received_at, category=c.category)
+            for c in cases
+            if c.department
+        ],
         batch_size=500,
     )
     return cases

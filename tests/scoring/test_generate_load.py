@@ -39,12 +39,15 @@ def test_generated_year_verifies_and_scores(region_a):
     # append to a generated case reads its head, not its chain; verify_ledger holds the fold (and
     # the rest of each head) to the chain.
     assert not LedgerHead.objects.filter(stages__isnull=True).exists()
-    # The departments' rows, as the routings write them: one per routed department, open as the case is.
+    # The departments' rows, as the routings write them: one per routed department, open as the case
+    # is, with its category.
     rows = set(DepartmentCase.objects.values_list("department_id", "case_id", "open"))
     states = dict(Case.objects.values_list("pk", "state"))
     assert {(d, c) for d, c, _o in rows} == set(CaseAssignment.objects.values_list("department_id", "case_id"))
     assert all(is_open == (states[c] in OPEN_STATES) for _d, c, is_open in rows)
     assert any(is_open for *_k, is_open in rows) and not all(is_open for *_k, is_open in rows)
+    categories = dict(Case.objects.values_list("pk", "category_id"))
+    assert all(categories[c] == k for c, k in DepartmentCase.objects.values_list("case_id", "category_id"))
     verify = io.StringIO()
     call_command("verify_ledger", stdout=verify, stderr=verify)  # exits 1 (SystemExit) when broken
     assert "ledgers verify" in verify.getvalue()

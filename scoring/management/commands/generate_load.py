@@ -172,15 +172,18 @@ class Command(BaseCommand):
                 self.writer.write(
                     CaseAssignment._meta.db_table, ["case_id", "department_id", "assigned_at"], assignment_rows
                 )
-                # Each department a case's routings name, once, with the case's receipt
+                # Each department a case's routings name, once, with the case's receipt and category
                 # (cases.models.DepartmentCase, as CaseAssignment.record writes it).
-                received = {case["id"]: case["received_at"] for case in case_rows}
+                copied = {case["id"]: (case["received_at"], case["category_id"]) for case in case_rows}
                 still_open = {case["id"] for case in case_rows if case["state"] in OPEN_STATES}
-                seen = {(pk, department): received[pk] for pk, department, _at in assignment_rows}
+                seen = {(pk, department): copied[pk] for pk, department, _at in assignment_rows}
                 self.writer.write(
                     DepartmentCase._meta.db_table,
-                    ["case_id", "department_id", "received_at", "open"],
-                    [(pk, department, at, pk in still_open) for (pk, department), at in seen.items()],
+                    ["case_id", "department_id", "received_at", "category_id", "open"],
+                    [
+                        (pk, department, at, category, pk in still_open)
+                        for (pk, department), (at, category) in seen.items()
+                    ],
                 )
                 self.writer.write(LedgerVerdict._meta.db_table, VERDICT_COLUMNS, verdict_rows)
                 self.writer.write(
