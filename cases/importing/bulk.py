@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from concurrent.futures import Future
 
 from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Max, Model
@@ -72,10 +73,13 @@ class BulkWriter:
         self.created = 0
         self.unchanged = 0
         self.kept: dict = {}  # the listeners' own, for the whole import (``cases.signals``)
-        # A batch waits while the next one fills: its descriptions are segmented meanwhile in a
-        # child process (``ahead``: a file large enough to pay for starting one).
+        # Each batch goes through three steps, one step a batch filled (``_hand_on``), so that
+        # what a step waits for is ready by then: asked (the 编号 and enterprises on record looked
+        # up), waiting (its new rows' texts segmented in a child process — ``ahead``: a file large
+        # enough to pay for starting one — and its ids reserved), written.
         self.segmenter = AheadSegmenter(ahead=ahead)
-        self.waiting: tuple[list[ParsedRow], object] | None = None
+        self.asked: tuple[list[ParsedRow], Future, Future] | None = None
+        self.waiting: tuple[list[ParsedRow], object, Future] | None = None
         self.handed: set[tuple[int, str]] = set()  # (region id, 编号) of the rows handed on to be written
         # Enterprises this import created or changed, as it left them: credit code → (id, name,
         # size). A lookup does not see them (pipelined, it reads on another connection); those
@@ -88,33 +92,58 @@ class BulkWriter:
             self._hand_on()
 
     def _hand_on(self) -> None:
-        """The full batch's new rows' texts go to the segmenter; the batch before it is written
-        meanwhile. Which rows are new is known now: those whose 编号 neither the region has nor an
-        earlier row of this import (as the services path, written row by row, would find)."""
+        """One step for each batch under way: the batch asked about last time finds its new rows
+        (their texts go to the segmenter); the batch waiting is written; the new rows' ids are
+        reserved (which enterprises are new is known once the batch before is written); the full
+        batch is asked about."""
+        ready = self._new_rows(*self.asked) if self.asked is not None else None
+        self.asked = None
+        if self.waiting is not None:
+            self._flush(*self.waiting)
+        self.waiting = ready
+        if ready is not None:
+            self._reserve(*ready)
         batch, self.pending = self.pending, []
-        existing = self.tables.lookup(existing_refs, batch) if batch else set()
+        if batch:
+            codes = [code for code in dict.fromkeys(p.credit_code for p in batch) if code not in self.enterprises]
+            self.asked = (
+                batch,
+                self.tables.lookup_later(existing_refs, batch),
+                self.tables.lookup_later(_enterprises_on_record, codes),
+            )
+
+    def _new_rows(self, batch: list[ParsedRow], existing: Future, on_record: Future):
+        """The rows whose 编号 neither the region has nor an earlier row of this import (as the
+        services path, written row by row, would find), with their segmenter's ticket."""
+        refs = existing.result()
         rows = []
         for parsed in batch:
             key = (parsed.region.pk, parsed.ref)
-            if key not in existing and key not in self.handed:  # (a 编号 twice: the file changed since pass one)
+            if key not in refs and key not in self.handed:  # (a 编号 twice: the file changed since pass one)
                 self.handed.add(key)
                 rows.append(parsed)
         self.unchanged += len(batch) - len(rows)
-        ticket = self.segmenter.submit([text for parsed in rows for text in _texts(parsed)]) if rows else None
-        waiting, self.waiting = self.waiting, (rows, ticket) if rows else None
-        if waiting is not None:
-            self._flush(*waiting)
+        if not rows:
+            return None
+        return rows, self.segmenter.submit([text for parsed in rows for text in _texts(parsed)]), on_record
 
-    def _flush(self, batch: list[ParsedRow], ticket) -> None:
+    def _reserve(self, rows: list[ParsedRow], ticket, on_record: Future) -> None:
+        """Every id the rows take, in one query: the enterprises' too, new unless this import or
+        the database has them (the batch before is written, so ``self.enterprises`` is current)."""
+        recorded = {enterprise.credit_code for enterprise in on_record.result()}
+        new = {p.credit_code for p in rows} - recorded - self.enterprises.keys()
+        self.tables.reserve({Enterprise: len(new), **_ids_needed(rows)})
+
+    def _flush(self, batch: list[ParsedRow], ticket, on_record: Future) -> None:
         self.segmenter.use(ticket)
         try:
-            self._write_batch(batch)
+            self._write_batch(batch, on_record.result())
         finally:
             self.segmenter.done(ticket)
 
-    def _write_batch(self, rows: list[ParsedRow]) -> None:
+    def _write_batch(self, rows: list[ParsedRow], on_record: list[Enterprise]) -> None:
         self._lock_regions({p.region.pk for p in rows})
-        enterprises, renamed = self._enterprises(rows)
+        enterprises, renamed = self._enterprises(rows, on_record)
         cases, departments = self._cases(rows, enterprises)
         evidence = self._evidence(rows, cases)
         entries: list[LedgerEntry] = []
@@ -165,8 +194,8 @@ class BulkWriter:
 
     def finish(self) -> None:
         """Write the remaining rows and the counters."""
-        self._hand_on()
-        self._hand_on()
+        while self.pending or self.asked or self.waiting:
+            self._hand_on()
         for key, counter in self.counters.items():
             counter.last_serial = self.serials[key]
         self.tables.update(CaseNumberCounter, list(self.counters.values()), ["last_serial"])
@@ -189,15 +218,16 @@ class BulkWriter:
             list(Region.objects.select_for_update().filter(pk__in=new).values_list("pk", flat=True))
             self.locked_regions.update(new)
 
-    def _enterprises(self, rows: list[ParsedRow]) -> tuple[dict[str, Enterprise], list[int]]:
+    def _enterprises(
+        self, rows: list[ParsedRow], on_record: list[Enterprise]
+    ) -> tuple[dict[str, Enterprise], list[int]]:
         """The batch's enterprises by credit code, as ``create_case``'s get-or-create-and-update
         leaves them after these rows in order: a new one takes its first row's name, and every
         later row's name and (when given) size class; the last row wins. And the ids of those on
-        record before the batch whose name it changed."""
-        codes = list(dict.fromkeys(p.credit_code for p in rows))
-        unseen = [code for code in codes if code not in self.enterprises]
-        known = {e.credit_code: e for e in self.tables.lookup(_enterprises_on_record, unseen)} if unseen else {}
-        for code in codes:
+        record before the batch whose name it changed. ``on_record``: those of the batch's codes the
+        database had when the batch was asked about (this import's own are in ``self.enterprises``)."""
+        known = {enterprise.credit_code: enterprise for enterprise in on_record}
+        for code in dict.fromkeys(p.credit_code for p in rows):
             if code in self.enterprises:
                 pk, name, size = self.enterprises[code]
                 known[code] = _model(Enterprise, id=pk, name=name, credit_code=code, size=size)
@@ -221,8 +251,6 @@ class BulkWriter:
                 enterprise.name, enterprise.size = parsed.enterprise, size
                 if enterprise.pk is not None:
                     changed[enterprise.pk] = enterprise
-        # Every id the batch takes, in one query with the enterprises' (PostgreSQL).
-        self.tables.reserve({Enterprise: len(new), **_ids_needed(rows)})
         for enterprise, pk in zip(new, self.tables.allocate_ids(Enterprise, len(new)), strict=True):
             enterprise.pk = pk
         self.tables.insert(Enterprise, new)

@@ -23,8 +23,9 @@ import datetime as dt
 import json
 import queue
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from operator import attrgetter
 
@@ -143,13 +144,13 @@ class _Copier:
 
 class _Lookups:
     """Reads run on a connection of their own, autocommit, in a thread of ours (Django's
-    connections are per thread), answered to the caller."""
+    connections are per thread), in the order asked."""
 
     def __init__(self) -> None:
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-lookups")
 
-    def run(self, function: Callable, *args):
-        return self.pool.submit(function, *args).result()
+    def submit(self, function: Callable, *args) -> Future:
+        return self.pool.submit(function, *args)
 
     def close(self) -> None:
         self.pool.submit(connections.close_all).result()
@@ -180,6 +181,7 @@ class TableWriter:
         self.postgres = connection.vendor == "postgresql"
         self._next_id: dict[str, int] = {}
         self._reserved: dict[str, list[int]] = {}
+        self._reserving: deque[Future] = deque()  # reservations asked, not yet taken into _reserved
         self._copier: _Copier | None = None
         self._lookups: _Lookups | None = None
         self._stack = ExitStack()
@@ -203,9 +205,18 @@ class TableWriter:
     def lookup(self, function: Callable, *args):
         """``function(*args)``, a read that needs none of the import's own rows: pipelined, on the
         lookups' connection (it does not wait for the rows being written); else here."""
-        if self._lookups is None:
-            return function(*args)
-        return self._lookups.run(function, *args)
+        return self.lookup_later(function, *args).result()
+
+    def lookup_later(self, function: Callable, *args) -> Future:
+        """``lookup``, answered by the future returned: pipelined, while the caller goes on."""
+        if self._lookups is not None:
+            return self._lookups.submit(function, *args)
+        future: Future = Future()
+        try:
+            future.set_result(function(*args))
+        except Exception as error:  # noqa: BLE001 - raised by the future's result(), as pipelined
+            future.set_exception(error)
+        return future
 
     def wait(self) -> None:
         """Until every row handed on is written (raising what failed)."""
@@ -231,12 +242,12 @@ class TableWriter:
             job(cursor.cursor)
 
     def reserve(self, counts: dict[type[models.Model], int]) -> None:
-        """Take that many ids of each model's table now, in one query (PostgreSQL), for the
-        ``allocate_ids`` that follow; nothing on SQLite, whose ids are counted here."""
-        if self.postgres:
-            reserved = self.lookup(_next_ids, {model._meta.db_table: count for model, count in counts.items()})
-            for table, ids in reserved.items():
-                self._reserved.setdefault(table, []).extend(ids)
+        """Ask for that many ids of each model's table, in one query (PostgreSQL; pipelined, while
+        the caller goes on), for the ``allocate_ids`` that follow, in order; nothing on SQLite,
+        whose ids are counted here."""
+        if self.postgres and any(counts.values()):
+            wanted = {model._meta.db_table: count for model, count in counts.items()}
+            self._reserving.append(self.lookup_later(_next_ids, wanted))
 
     def allocate_ids(self, model: type[models.Model], count: int) -> list[int]:
         """``count`` new ids of the model's table, ascending: those reserved first, in order."""
@@ -244,6 +255,9 @@ class TableWriter:
             return []
         table = model._meta.db_table
         if self.postgres:
+            while len(self._reserved.get(table, ())) < count and self._reserving:
+                for name, ids in self._reserving.popleft().result().items():
+                    self._reserved.setdefault(name, []).extend(ids)
             reserved = self._reserved.get(table, [])
             taken, self._reserved[table] = reserved[:count], reserved[count:]
             if len(taken) < count:

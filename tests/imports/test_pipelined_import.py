@@ -46,7 +46,9 @@ def pipelines(monkeypatch) -> list:
     real_close = tables.TableWriter.close
 
     def close(self):
-        made.append({table: ids for table, ids in self._reserved.items() if ids})  # reserved, not taken
+        made.append(
+            {table: ids for table, ids in self._reserved.items() if ids} | ({"asked": 1} if self._reserving else {})
+        )
         real_close(self)
 
     monkeypatch.setattr(tables.TableWriter, "close", close)
