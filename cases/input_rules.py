@@ -149,11 +149,16 @@ def local_today(now: dt.datetime | None = None) -> dt.date:
     return timezone.localdate(now or timezone.now())
 
 
+# A moment on or after the earliest day in every time zone (UTC offsets lie within ±14 hours).
+_SURELY_AFTER_EARLIEST_DAY = dt.datetime.combine(EARLIEST_DAY + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+
+
 def receipt_problem(received_at: dt.datetime, *, now: dt.datetime) -> str | None:
     """The one rule for a receipt time (API, intake form, import): in [2000-01-01, now]."""
     if received_at > now:
         return _("The time of receipt cannot be in the future.")
-    if timezone.localtime(received_at).date() < EARLIEST_DAY:
+    # (Only a time near the earliest day is turned into a local date: an import checks every row.)
+    if received_at < _SURELY_AFTER_EARLIEST_DAY and timezone.localtime(received_at).date() < EARLIEST_DAY:
         return _("The time of receipt cannot be before %(day)s.") % {"day": EARLIEST_DAY.isoformat()}
     return None
 

@@ -170,6 +170,8 @@ class AheadSegmenter:
         self._child: subprocess.Popen | None = None
         self._wanted = ahead
         self._waiting: queue.SimpleQueue = queue.SimpleQueue()  # futures, in the order asked
+        self._requests: queue.SimpleQueue = queue.SimpleQueue()  # texts for our feeding thread to send
+        self._feeder: threading.Thread | None = None
         self._texts: set[str] = set()
 
     def _start(self) -> subprocess.Popen | None:
@@ -189,7 +191,22 @@ class AheadSegmenter:
                 self._wanted = False
                 return None
             threading.Thread(target=self._drain, args=(self._child,), daemon=True).start()
+            # A batch's texts outgrow the pipe: written by a thread of ours, so that the writer
+            # goes on while the child reads them (it starts reading only once jieba is loaded).
+            self._feeder = threading.Thread(target=self._feed, args=(self._child, self._requests), daemon=True)
+            self._feeder.start()
         return self._child
+
+    def _feed(self, child: subprocess.Popen, requests: queue.SimpleQueue) -> None:
+        """Our thread: send each batch of texts asked for, in order, until told to stop (None)."""
+        while (texts := requests.get()) is not None:
+            try:
+                pickle.dump(texts, child.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+                child.stdin.flush()
+            except (OSError, ValueError):  # a broken pipe (the child died) or a closed one: no answers come
+                while not self._waiting.empty():
+                    self._waiting.get().set_exception(_ChildGone("the child process stopped"))
+                return
 
     def _drain(self, child: subprocess.Popen) -> None:
         """Our thread: each answer to the future asked first; when the child is gone, fail the rest."""
@@ -207,15 +224,13 @@ class AheadSegmenter:
         child = self._start() if texts else None
         if child is None:
             return None
-        future: Future = Future()
-        self._waiting.put(future)
-        try:
-            pickle.dump(texts, child.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-            child.stdin.flush()
-        except OSError as error:  # a broken pipe: the child died
-            logging.getLogger(__name__).warning("segmenting inline: the child process stopped (%s)", error)
+        if child.poll() is not None:
+            logging.getLogger(__name__).warning("segmenting inline: the child process stopped (%s)", child.returncode)
             self._stop()
             return None
+        future: Future = Future()
+        self._waiting.put(future)
+        self._requests.put(texts)
         return texts, future
 
     def use(self, ticket) -> None:
@@ -239,18 +254,31 @@ class AheadSegmenter:
             self._texts.discard(text)
 
     def _stop(self) -> None:
-        """No more child for this writer (a hung one is killed)."""
+        """No more child for this writer (a hung one is killed; our feeding thread ends)."""
         self._wanted = False
         if self._child is not None:
             self._child.kill()
             self._child.wait()
             self._child = None
+        self._end_feeding()
+
+    def _end_feeding(self) -> None:
+        if self._feeder is not None:
+            self._requests.put(None)
+            self._feeder.join()
+            self._feeder = None
 
     def close(self) -> None:
         for text in self._texts:
             _ahead.pop(text, None)
         self._texts.clear()
         if self._child is not None:
+            if self._feeder is not None:
+                self._requests.put(None)  # what was asked is sent, then our feeding thread ends
+                self._feeder.join(timeout=10)
+                if self._feeder.is_alive():  # the child reads nothing: killed, the pipe breaks
+                    self._child.kill()
+            self._end_feeding()
             try:
                 self._child.stdin.close()  # the child reads EOF and exits
                 self._child.wait(timeout=10)
