@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
+from django.db import router
 from django.db.models import Model
 from django.db.models.base import ModelState
 from django.db.models.signals import post_init, pre_init
@@ -22,8 +23,9 @@ M = TypeVar("M", bound=Model)
 def unsaved(model: type[M], /, related: dict[str, Model | None] | None = None, **values) -> M:
     """A new instance of ``model``, not saved: ``values`` by attname (``case_id``), ``related``
     by field name (``case``: its id is taken and the object cached, as ``model(case=case)`` does),
-    every other concrete field at its default. A model with an init listener is built by
-    ``model(...)`` so that no listener is skipped."""
+    every other concrete field at its default (related objects are not type-checked: the caller
+    gives the right ones). A model with an init listener is built by ``model(...)`` so that no
+    listener is skipped."""
     related = related or {}
     if pre_init.has_listeners(model) or post_init.has_listeners(model):
         return model(**related, **values)
@@ -37,6 +39,8 @@ def unsaved(model: type[M], /, related: dict[str, Model | None] | None = None, *
             obj = related[field.name]
             attributes[field.attname] = obj.pk if obj is not None else None
             state.fields_cache[field.name] = obj
+            if obj is not None and state.db is None:  # as the descriptor sets it
+                state.db = router.db_for_write(model, instance=obj)
             remote = field.remote_field
             if obj is not None and remote is not None and not remote.multiple:  # a one-to-one: both ways
                 remote.set_cached_value(obj, instance)

@@ -61,8 +61,6 @@ class BulkWriter:
         self.by = by
         self.now = now
         self.find_department = find_department  # (region, name) → Department
-        # Pipelined: each batch's rows are written while the next is built (``TableWriter``).
-        self.tables = TableWriter(pipelined=pipelined)
         self.calendar = workdays.current_calendar()
         self.zone = timezone.get_current_timezone()  # ``timezone.localtime``'s, read once
         self.pending: list[ParsedRow] = []
@@ -85,6 +83,9 @@ class BulkWriter:
         # size). A lookup does not see them (pipelined, it reads on another connection); those
         # rows are locked by the import, so nobody else changes them meanwhile.
         self.enterprises: dict[str, tuple[int, str, str]] = {}
+        # Pipelined: each batch's rows are written while the next is built (``TableWriter``). Made
+        # last: its threads are stopped by ``close``, which the caller calls once this is made.
+        self.tables = TableWriter(pipelined=pipelined)
 
     def add(self, parsed: ParsedRow) -> None:
         self.pending.append(parsed)

@@ -29,7 +29,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from operator import attrgetter
 
-from django.db import connection, connections, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
+from psycopg import pq
 
 # SQLite's page cache for the import's connection while it writes (the default is 2 MB, which a
 # transaction of 100,000 cases spills to the WAL again and again). 32 MB: a 20,000-row import
@@ -43,9 +44,9 @@ SQLITE_CACHE_KIB = 32 * 1024
 # every batch, whose conversion is spelled out below for speed, as Django stores them.
 PLAIN_FIELDS = (models.CharField, models.TextField, models.IntegerField, models.BooleanField, models.ForeignKey)
 
-# Writes handed on and not yet written, at most (a batch hands on about ten): two batches' rows
-# in memory, the one being written and the next.
-PIPELINE_JOBS = 24
+# Writes handed on and not yet written, at most (a batch hands on about ten): about one batch's
+# rows waiting while the one before is written, no more in memory.
+PIPELINE_JOBS = 12
 
 
 def _sqlite_datetime(value: dt.datetime | None) -> str | None:
@@ -58,9 +59,14 @@ def _date(value: dt.date | None) -> str | None:
 
 
 def _json(value) -> str:
-    # JSONField.get_db_prep_value: json.dumps with the field's encoder (none here); PostgreSQL's
-    # COPY reads the text into jsonb.
+    # JSONField.get_db_prep_value: json.dumps with the field's encoder (none here).
     return json.dumps(value)
+
+
+def _jsonb(value) -> str:
+    # The same value for PostgreSQL's COPY, which reads the text into jsonb: its characters as
+    # they are, not escaped (a Chinese text escaped is six times as long in the import's memory).
+    return json.dumps(value, ensure_ascii=False)
 
 
 def converter(field: models.Field, postgres: bool):
@@ -68,7 +74,7 @@ def converter(field: models.Field, postgres: bool):
     if isinstance(field, models.JSONField):
         if field.encoder is not None:
             return lambda value: field.get_db_prep_save(value, connection)
-        return _json
+        return _jsonb if postgres else _json
     if isinstance(field, models.DateTimeField):
         return None if postgres else _sqlite_datetime
     if isinstance(field, models.DateField):
@@ -97,28 +103,38 @@ def write_session() -> Iterator[None]:
 
 
 class _Copier:
-    """Our thread that runs the writes handed to it (a function of a psycopg cursor), in order,
-    on the import's connection; ``drain`` waits until all are done. The first failure is kept
-    (the rest are skipped: the transaction is aborted) and raised to the import by ``put`` and
-    ``drain`` as Django's own error (``wrap_database_errors``)."""
+    """Our thread that runs the writes handed to it (``_write_rows``' jobs), in order, on the
+    import's connection; ``drain`` waits until all are done. The first failure is kept (the rest
+    are skipped: the transaction is aborted) and raised to the import by ``put`` and ``drain`` as
+    Django's own error (``wrap_database_errors``). Nothing is ever written outside the import's
+    transaction: once ``close`` begins no job starts (the one under way holds the connection, so
+    a rollback waits for it), and a job finding no transaction open fails instead."""
 
-    def __init__(self) -> None:
-        self.wrapper = connection  # this thread's Django connection, the import's
-        self.raw = connection.connection  # its psycopg connection (thread-safe: one query at a time)
+    def __init__(self, wrapper) -> None:
+        self.wrapper = wrapper  # the import's Django connection (the object, not the per-thread proxy)
+        self.raw = wrapper.connection  # its psycopg connection (thread-safe: one query at a time)
         self.jobs: queue.Queue = queue.Queue(maxsize=PIPELINE_JOBS)
         self.error: BaseException | None = None
+        self.closing = False
         self.thread = threading.Thread(target=self._run, name="import-copy", daemon=True)
         self.thread.start()
 
     def _run(self) -> None:
         while True:
-            job = self.jobs.get()
+            try:
+                job = self.jobs.get(timeout=0.5)
+            except queue.Empty:
+                if self.closing:
+                    return
+                continue
             try:
                 if job is None:
                     return
-                if self.error is None:
+                if self.error is None and not self.closing:
+                    if self.raw.info.transaction_status not in _IN_A_TRANSACTION:
+                        raise RuntimeError("the import's transaction is over: nothing is written outside it")
                     with self.wrapper.wrap_database_errors, self.raw.cursor() as cursor:
-                        job(cursor)
+                        _write_rows(cursor, *job)
             except BaseException as error:  # noqa: BLE001 - handed to the import's thread
                 self.error = error
             finally:
@@ -128,7 +144,7 @@ class _Copier:
         if self.error is not None:
             raise self.error
 
-    def put(self, job: Callable) -> None:
+    def put(self, job: tuple) -> None:
         self._raise()
         self.jobs.put(job)
 
@@ -137,9 +153,26 @@ class _Copier:
         self._raise()
 
     def close(self) -> None:
-        """Stop the thread once what was handed on is written or skipped (nothing raised)."""
-        self.jobs.put(None)
+        """Stop the thread: no further job starts (raises nothing)."""
+        self.closing = True
+        try:
+            self.jobs.put_nowait(None)  # wakes it now (else it sees ``closing`` within half a second)
+        except queue.Full:
+            pass
         self.thread.join()
+
+
+_IN_A_TRANSACTION = (pq.TransactionStatus.INTRANS, pq.TransactionStatus.INERROR, pq.TransactionStatus.ACTIVE)
+
+
+def _write_rows(cursor, kind: str, sql: str, data: list) -> None:
+    """A COPY of rows (``copy``) or an ``executemany`` (``many``) on a psycopg cursor."""
+    if kind == "many":
+        cursor.executemany(sql, data)
+        return
+    with cursor.copy(sql) as copy:
+        for row in data:
+            copy.write_row(row)
 
 
 class _Lookups:
@@ -186,15 +219,19 @@ class TableWriter:
         self._lookups: _Lookups | None = None
         self._stack = ExitStack()
         if pipelined and self.postgres:
-            self._copier = _Copier()
-            self._lookups = _Lookups()
-            self._stack.enter_context(connection.execute_wrapper(self._after_rows_handed_on))
-            # Foreign keys checked as each COPY writes its rows (in our thread, while the next
-            # batch is built), not all at the commit, which nothing overlaps: every table is
-            # written after the rows it refers to. Until the end of the import's transaction,
-            # which is its own (pipelined imports only).
-            with connection.cursor() as cursor:
-                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            try:
+                # Foreign keys checked as each COPY writes its rows (in our thread, while the next
+                # batch is built), not all at the commit, which nothing overlaps: every table is
+                # written after the rows it refers to. Until the end of the import's transaction,
+                # which is its own (pipelined imports only).
+                with connection.cursor() as cursor:
+                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                self._stack.enter_context(connection.execute_wrapper(self._after_rows_handed_on))
+                self._lookups = _Lookups()
+                self._copier = _Copier(connections[DEFAULT_DB_ALIAS])
+            except BaseException:
+                self.close()
+                raise
 
     def _after_rows_handed_on(self, execute, sql, params, many, context):
         """Any query on the import's connection: once the rows handed on before it are written."""
@@ -224,22 +261,33 @@ class TableWriter:
             self._copier.drain()
 
     def close(self) -> None:
-        """Stop our threads (what was handed on is written or, after a failure, skipped) and
-        the lookups' connection. Raises nothing: after a failure the caller rolls back."""
-        if self._copier is not None:
-            self._copier.close()
-            self._copier = None
-        if self._lookups is not None:
-            self._lookups.close()
-            self._lookups = None
-        self._stack.close()
+        """Stop our threads and close the lookups' connection, whatever happens meanwhile: after
+        ``wait`` nothing is left to write; after a failure what was handed on and not begun is
+        dropped before the caller rolls back. Raises nothing of its own."""
+        copier, self._copier = self._copier, None
+        lookups, self._lookups = self._lookups, None
+        try:
+            if copier is not None:
+                copier.close()
+        finally:
+            try:
+                if lookups is not None:
+                    lookups.close()
+            finally:
+                self._stack.close()
 
-    def _write(self, job: Callable) -> None:
+    def _write(self, kind: str, sql: str, data: list) -> None:
+        """Pipelined, handed to our thread; else now: an ``executemany`` through Django's cursor
+        (its execute wrappers, its errors), a COPY through the driver's, with Django's errors."""
         if self._copier is not None:
-            self._copier.put(job)
+            self._copier.put((kind, sql, data))
             return
         with connection.cursor() as cursor:
-            job(cursor.cursor)
+            if kind == "many":
+                cursor.executemany(sql, data)
+            else:
+                with connection.wrap_database_errors:
+                    _write_rows(cursor.cursor, kind, sql, data)
 
     def reserve(self, counts: dict[type[models.Model], int]) -> None:
         """Ask for that many ids of each model's table, in one query (PostgreSQL; pipelined, while
@@ -303,14 +351,7 @@ class TableWriter:
         table = quote(model._meta.db_table)
         names = ", ".join(quote(column) for column in columns)
         if self.postgres:
-            sql = f"COPY {table} ({names}) FROM STDIN"
-
-            def copy_rows(cursor) -> None:
-                with cursor.copy(sql) as copy:
-                    for row in rows:
-                        copy.write_row(row)
-
-            self._write(copy_rows)
+            self._write("copy", f"COPY {table} ({names}) FROM STDIN", rows)
         else:
             marks = ", ".join(["%s"] * len(columns))
             with connection.cursor() as cursor:
@@ -330,4 +371,4 @@ class TableWriter:
             [field.get_db_prep_save(getattr(obj, field.attname), connection) for field in fields] + [obj.pk]
             for obj in objects
         ]
-        self._write(lambda cursor: cursor.executemany(sql, params))
+        self._write("many", sql, params)

@@ -203,9 +203,12 @@ class AheadSegmenter:
             try:
                 pickle.dump(texts, child.stdin, protocol=pickle.HIGHEST_PROTOCOL)
                 child.stdin.flush()
-            except (OSError, ValueError):  # a broken pipe (the child died) or a closed one: no answers come
-                while not self._waiting.empty():
-                    self._waiting.get().set_exception(_ChildGone("the child process stopped"))
+            except (OSError, ValueError):  # a broken pipe (the child died) or a closed one
+                # No answers come: the child is stopped (if it still runs), so that our draining
+                # thread reads the end of its output and fails the tickets waiting — that thread
+                # alone answers them.
+                if child.poll() is None:
+                    child.kill()
                 return
 
     def _drain(self, child: subprocess.Popen) -> None:
@@ -265,7 +268,7 @@ class AheadSegmenter:
     def _end_feeding(self) -> None:
         if self._feeder is not None:
             self._requests.put(None)
-            self._feeder.join()
+            self._feeder.join(timeout=10)  # (it ends once the child is gone: its pipe breaks)
             self._feeder = None
 
     def close(self) -> None:

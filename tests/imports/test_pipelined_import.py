@@ -8,14 +8,16 @@ connection. Needs PostgreSQL and committed transactions (the lookups' connection
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 import time_machine
-from django.db import connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils.translation import gettext
 
 from cases.importing import bulk, run_import, tables
-from cases.models import Case, Enterprise
+from cases.importing.tables import TableWriter
+from cases.models import Case, Enterprise, Evidence
 from cases.search import routing_model
 from ledger.models import LedgerEntry
 
@@ -124,3 +126,91 @@ def test_a_write_failing_in_the_pipeline_fails_the_import_and_leaves_nothing(sta
     assert _backends() == backends
     with transaction.atomic():  # the connection is usable again
         assert Case.objects.filter(ref="EXIST-1").exists()
+
+
+def test_an_interrupt_while_stopping_the_writing_thread_writes_nothing_after_the_rollback(
+    starting_state,  # noqa: F811
+    tmp_path,
+    pipelines,
+    monkeypatch,
+):
+    """A failure in the import's own thread with writes still queued behind a slow database, then
+    a second interrupt (Ctrl-C, Celery's soft time limit) while the writing thread is stopped: the
+    transaction rolls back at once, and not one queued write runs after it (they would run in
+    autocommit, each committing)."""
+    path = _file(tmp_path, recurring_rows(31), as_workbook=False)
+    cases_before, enterprises_before = Case.objects.count(), Enterprise.objects.count()
+    real_run = tables._Copier._run
+
+    def slow_run(self):  # a slow database: our thread stays behind
+        real_get = self.jobs.get
+
+        def get(*args, **kwargs):
+            job = real_get(*args, **kwargs)
+            time.sleep(0.3)
+            return job
+
+        self.jobs.get = get
+        return real_run(self)
+
+    monkeypatch.setattr(tables._Copier, "_run", slow_run)
+    batches: list[int] = []
+    real_write_batch, real_insert = bulk.BulkWriter._write_batch, tables.TableWriter.insert
+
+    def write_batch(self, rows, on_record):
+        batches.append(len(rows))
+        if len(batches) == 2:
+            self.tables.wait()  # the first batch written, in the transaction
+        return real_write_batch(self, rows, on_record)
+
+    def insert(self, model, objects):
+        if len(batches) == 2 and model is Evidence:
+            raise RuntimeError("a failure in the import's own thread, the batch's cases handed on")
+        return real_insert(self, model, objects)
+
+    monkeypatch.setattr(bulk.BulkWriter, "_write_batch", write_batch)
+    monkeypatch.setattr(tables.TableWriter, "insert", insert)
+    threads = []
+    real_close = tables._Copier.close
+
+    def close(self):
+        threads.append(self.thread)
+        self.thread.join = lambda *args: (_ for _ in ()).throw(KeyboardInterrupt)  # the second Ctrl-C
+        real_close(self)
+
+    monkeypatch.setattr(tables._Copier, "close", close)
+    with time_machine.travel(NOW, tick=False), pytest.raises(KeyboardInterrupt):
+        run_import(path, by=starting_state, dry_run=False, write_path="bulk")
+    threading.Thread.join(threads[0], 30)  # what was queued has had every chance to run
+    assert not threads[0].is_alive()
+    assert Case.objects.count() == cases_before and Enterprise.objects.count() == enterprises_before
+    assert not connection.execute_wrappers and not _threads()
+
+
+def test_a_failure_while_the_writer_is_made_leaves_no_thread_and_no_wrapper(starting_state, tmp_path, monkeypatch):  # noqa: F811
+    path = _file(tmp_path, recurring_rows(5), as_workbook=False)
+
+    def lookups_refused():
+        raise OperationalError("too many clients already")
+
+    monkeypatch.setattr(tables, "_Lookups", lookups_refused)
+    with time_machine.travel(NOW, tick=False), pytest.raises(OperationalError):
+        run_import(path, by=starting_state, dry_run=False, write_path="bulk")
+    assert not _threads() and not connection.execute_wrappers
+    assert not Case.objects.filter(ref__startswith="AHEAD-").exists()
+
+
+def test_a_write_made_here_raises_djangos_error_and_is_seen_by_its_wrappers(starting_state):  # noqa: F811
+    """Not pipelined (inside a caller's transaction, or SQLite): an UPDATE goes through Django's
+    cursor, so the import's handlers see Django's IntegrityError and query capture sees it."""
+    from django.test.utils import CaptureQueriesContext
+
+    enterprise = Enterprise.objects.get(credit_code__isnull=False, name="旧名称企业")
+    enterprise.name = "新名称"
+    with transaction.atomic():
+        with CaptureQueriesContext(connection) as captured:
+            TableWriter().update(Enterprise, [enterprise], ["name"])
+        assert any("UPDATE" in query["sql"] for query in captured.captured_queries)
+        enterprise.name = None
+        with pytest.raises(IntegrityError), transaction.atomic():
+            TableWriter().update(Enterprise, [enterprise], ["name"])

@@ -33,7 +33,7 @@ def test_the_same_fields_cached_objects_and_state_as_the_constructor(make_case, 
     assert _fields(built) == _fields(made)
     assert built.payload == {} and built.payload is not made.payload  # a default made afresh, as by the field
     assert built.prev_hash == "" and built.seq is None and built.pk is None
-    assert built._state.adding and built._state.db is None
+    assert built._state.adding and (built._state.db, made._state.db) == ("default", "default")
     assert built._state.fields_cache == made._state.fields_cache
     assert built.case is case and built.actor is county_a
 

@@ -228,3 +228,37 @@ def test_the_child_process_ends_when_its_parent_is_killed(tmp_path):
     else:
         os.kill(child_pid, signal.SIGKILL)
         raise AssertionError("the child outlived its parent")
+
+
+def test_a_child_that_hangs_while_a_batch_larger_than_the_pipe_is_written_to_it_is_killed(monkeypatch, caplog):
+    """The feeding thread blocks writing to a stopped child; when the ticket times out, the child
+    is killed, the feeding thread's write breaks and it ends; only the draining thread answers the
+    tickets (two threads emptying the same queue could leave one waiting forever)."""
+    import os
+    import queue
+    import signal
+    import threading
+    import time
+
+    class SlowEmpty(queue.SimpleQueue):  # widens any check-then-get window
+        def empty(self):
+            result = super().empty()
+            time.sleep(0.3)
+            return result
+
+    segmenter = segment.AheadSegmenter(ahead=True)
+    try:
+        first = segmenter.submit(TEXTS[:1])
+        segmenter.use(first)  # the child is up
+        segmenter.done(first)
+        segmenter._waiting = SlowEmpty()
+        monkeypatch.setattr(segment, "AHEAD_TIMEOUT_SECONDS", 1)
+        os.kill(segmenter._child.pid, signal.SIGSTOP)  # hung: reads nothing
+        ticket = segmenter.submit([f"文本{n}" * 50 for n in range(5000)])  # far more than a pipe holds
+        used = threading.Event()
+        threading.Thread(target=lambda: (segmenter.use(ticket), used.set()), daemon=True).start()
+        assert used.wait(20), "use() never returned"
+        assert "segmenting inline" in caplog.text and segmenter._child is None
+        assert segmenter._feeder is None
+    finally:
+        segmenter.close()
