@@ -17,8 +17,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.expressions import Col
-from django.db.models.lookups import Exact, GreaterThan, GreaterThanOrEqual, LessThan, LessThanOrEqual
-from django.db.models.sql.where import AND
+from django.db.models.lookups import Exact, GreaterThan, GreaterThanOrEqual, In, LessThan, LessThanOrEqual
+from django.db.models.sql.where import AND, WhereNode
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, FSMFieldMixin, FSMModelMixin, transition
@@ -267,6 +267,10 @@ class CaseQuerySet(models.QuerySet):
             if _is_department_scope(condition, department_id) and not scoped:
                 scoped = True
                 continue
+            overdue = _overdue_rows(condition, self.query.base_table, department_id)
+            if overdue is not None:
+                rows = rows.exclude(case_id__in=overdue)
+                continue
             copied = _copied_condition(condition, self.query.base_table)
             if copied is None:
                 return None
@@ -319,7 +323,19 @@ class CaseQuerySet(models.QuerySet):
         return self.open_rows_only().filter(state__in=OPEN_STATES, due_date__lt=on)
 
     def not_overdue(self, on: dt.date) -> CaseQuerySet:
-        return self.exclude(state__in=OPEN_STATES, due_date__lt=on)
+        """Every case but the open ones past their due date. On a department's scope, its cases
+        but those of its open rows past due (the same cases: a case of the scope has the
+        department's row, open exactly when the case is), so that the count and a page's ids are
+        read from its rows, and only its few hundred open cases from the cases
+        (``department_rows``)."""
+        department_id = getattr(self.query, "department_rows", None)
+        if not department_id:
+            return self.exclude(state__in=OPEN_STATES, due_date__lt=on)
+        overdue = DepartmentCase.objects.filter(
+            department_id=department_id, open=True, case__state__in=OPEN_STATES, case__due_date__lt=on
+        ).values("case_id")
+        overdue.query.overdue_rows = department_id
+        return self.exclude(pk__in=overdue)
 
     def received_from(self, day: dt.date) -> CaseQuerySet:
         """Received on or after this local day (bounds, not ``__date``, so the index serves); a
@@ -349,6 +365,22 @@ def _is_department_scope(condition, department_id: int) -> bool:
         and condition.lhs.target is DepartmentCase._meta.get_field("department")
         and condition.rhs == department_id
     )
+
+
+def _overdue_rows(condition, case_alias: str | None, department_id: int) -> models.QuerySet | None:
+    """The department's open rows past due that ``not_overdue`` excludes, when a WHERE condition is
+    its exclusion (NOT the listed case IN those rows' cases); None for any other condition."""
+    if not isinstance(condition, WhereNode) or not condition.negated or len(condition.children) != 1:
+        return None
+    (excluded,) = condition.children
+    if not isinstance(excluded, In) or not isinstance(excluded.lhs, Col) or excluded.lhs.alias != case_alias:
+        return None
+    rhs = excluded.rhs
+    if excluded.lhs.target is not Case._meta.pk or getattr(rhs, "overdue_rows", None) != department_id:
+        return None
+    overdue = DepartmentCase.objects.all()
+    overdue.query = rhs.clone()
+    return overdue
 
 
 def _copied_condition(condition, case_alias: str | None) -> dict | None:

@@ -14,6 +14,7 @@ import pytest
 from django.core.paginator import EmptyPage
 from django.db.models import Count
 from django.urls import reverse
+from django.utils import timezone
 
 from cases import services
 from cases.models import OPEN_STATES, Case, CaseAssignment, Category, DepartmentCase, local_midnight
@@ -577,3 +578,77 @@ def test_the_ledger_and_the_api_filtered_by_state_list_the_cases_query(client, m
         numbers = dict(Case.objects.values_list("pk", "number"))
         assert [row["number"] for row in listed["results"]] == [numbers[pk] for pk in plain]
         assert listed["count"] == len(plain)
+
+
+def _rows_first(sql: str) -> bool:
+    """Whether a query reads a department's rows, the cases only for its open rows (the subquery
+    of those past due): nothing of the cases outside ``IN (SELECT``."""
+    outer, _sep, inner = sql.partition("IN (SELECT")
+    return _rows_alone(outer) and "cases_departmentcase" in outer and 'U0."open"' in inner
+
+
+def test_a_departments_cases_not_overdue_are_counted_and_paged_in_its_rows(client, mixed_states, dept_x, dept_x_user):
+    """The overdue=no filter (the 台帐's and the API's) on a department's scope: its cases but its
+    open ones past due, on every day around the due dates (and a case without one): the same
+    cases in the same order as the plain exclusion, counted and paged from the rows, the cases
+    read only for the department's open rows; with the state, the category or receipt bounds."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from cases.paginators import CappedPaginator
+
+    category, _other, days = mixed_states
+    scope = Case.objects.for_user(dept_x_user)
+    undated = scope.filter(state="assigned").order_by("pk").first()
+    Case.objects.filter(pk=undated.pk).update(due_date=None)  # an open case without a due date
+    dues = sorted({c.due_date for c in scope if c.due_date})
+    assert len(dues) > 1 and any(c.state in OPEN_STATES for c in scope)
+    for on in [dues[0] - dt.timedelta(days=1), *dues, dues[-1] + dt.timedelta(days=1)]:
+        for narrowed in (
+            scope,
+            scope.filter(state="assigned"),
+            scope.filter(category=category),
+            scope.received_from(days[1]).received_to(days[3]),
+        ):
+            for order in (("-received_at", "-id"), ("received_at", "id")):
+                ordered = narrowed.not_overdue(on).order_by(*order)
+                plain = narrowed.exclude(state__in=OPEN_STATES, due_date__lt=on).order_by(*order)
+                listed = list(plain.values_list("pk", flat=True))
+                assert list(ordered.values_list("pk", flat=True)) == listed
+                expected = [c.pk for c in plain if not (c.state in OPEN_STATES and c.due_date and c.due_date < on)]
+                assert expected == listed
+                assert undated.pk in listed or narrowed is not scope
+                with CaptureQueriesContext(connection) as captured:
+                    assert ordered.count_up_to(100) == len(listed)
+                    assert ordered.count_up_to(2) == min(2, len(listed))
+                    assert ordered.ids_between(0, 100) == listed
+                    assert ordered.ids_between(1, 3) == listed[1:3]
+                assert all(_rows_first(query["sql"]) for query in captured.captured_queries), captured
+                paginator = CappedPaginator(ordered, 2, cap=3)
+                paged = []
+                for number in range(1, 10):
+                    try:
+                        paged += paginator.page(number).object_list
+                    except EmptyPage:
+                        break
+                assert [c.pk for c in paged] == listed, (on, order)
+    # Any other scope as before; another department's exclusion is not this one's rows.
+    assert Case.objects.not_overdue(dues[-1]).count_up_to(100) is None
+    other = Case.objects.filter(department_rows__department_id=dept_x.pk + 1000)
+    assert scope.filter(pk__in=other.values("pk")).count_up_to(100) is None
+    # Through the 台帐 and the API (today: every open case past due but the undated one).
+    client.force_login(dept_x_user)
+    today = timezone.localdate()
+    plain = list(
+        scope.exclude(state__in=OPEN_STATES, due_date__lt=today)
+        .order_by("-received_at", "-id")
+        .values_list("pk", flat=True)
+    )
+    assert undated.pk in plain and len(plain) < scope.count()
+    page = client.get(reverse("cases:ledger"), {"overdue": "no", "per_page": 100})
+    assert page.context["table"].paginator.count == len(plain)
+    assert [row.record.pk for row in page.context["table"].page.object_list] == plain
+    listed = client.get("/api/v1/cases/", {"overdue": "false"}).json()
+    numbers = dict(Case.objects.values_list("pk", "number"))
+    assert listed["count"] == len(plain)
+    assert [row["number"] for row in listed["results"]] == [numbers[pk] for pk in plain]
