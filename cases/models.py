@@ -17,8 +17,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.expressions import Col
-from django.db.models.lookups import Exact, GreaterThan, GreaterThanOrEqual, LessThan, LessThanOrEqual
-from django.db.models.sql.where import AND
+from django.db.models.lookups import Exact, GreaterThan, GreaterThanOrEqual, In, LessThan, LessThanOrEqual
+from django.db.models.sql.where import AND, WhereNode
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, FSMFieldMixin, FSMModelMixin, transition
@@ -246,11 +246,13 @@ class CaseQuerySet(models.QuerySet):
     def department_rows(self) -> models.QuerySet[DepartmentCase] | None:
         """The department's DepartmentCase rows that stand for exactly these cases, when its rows
         alone tell which: a department's scope with no other condition than bounds on the receipt
-        (received from / to a day) and the category. A department has one row per case
+        (received from / to a day), the category and the state. A department has one row per case
         (unique per department and case; a row's case exists, its foreign key says so), and each
-        row carries its case's receipt and category, neither of which changes after intake; so
-        the rows are read in their own indexes (department_case_received_idx,
-        department_case_category_idx) instead of probing each case. None otherwise."""
+        row carries its case's receipt and category, neither of which changes after intake, and
+        its state, which every transition writes to the case's rows as it saves the case; so the
+        rows are read in their own indexes (department_case_received_idx,
+        department_case_category_idx, department_case_state_idx) instead of probing each case.
+        None otherwise."""
         department_id = getattr(self.query, "department_rows", None)
         where = self.query.where
         if not department_id or where.negated or where.connector != AND or self.query.combinator:
@@ -265,6 +267,10 @@ class CaseQuerySet(models.QuerySet):
             if _is_department_scope(condition, department_id) and not scoped:
                 scoped = True
                 continue
+            overdue = _overdue_rows(condition, self.query.base_table, department_id)
+            if overdue is not None:
+                rows = rows.exclude(case_id__in=overdue)
+                continue
             copied = _copied_condition(condition, self.query.base_table)
             if copied is None:
                 return None
@@ -274,7 +280,7 @@ class CaseQuerySet(models.QuerySet):
     def count_up_to(self, limit: int) -> int | None:
         """How many cases, counting no further than ``limit``, when the department's rows alone
         tell it (``department_rows``: the 台帐 of a department unfiltered, only sorted or paged,
-        received from / to a day, of a category); None otherwise (the caller counts the cases)."""
+        received from / to a day, of a category, of a state); None otherwise (the caller counts the cases)."""
         rows = self.department_rows()
         return None if rows is None else rows.values("pk")[:limit].count()
 
@@ -317,7 +323,19 @@ class CaseQuerySet(models.QuerySet):
         return self.open_rows_only().filter(state__in=OPEN_STATES, due_date__lt=on)
 
     def not_overdue(self, on: dt.date) -> CaseQuerySet:
-        return self.exclude(state__in=OPEN_STATES, due_date__lt=on)
+        """Every case but the open ones past their due date. On a department's scope, its cases
+        but those of its open rows past due (the same cases: a case of the scope has the
+        department's row, open exactly when the case is), so that the count and a page's ids are
+        read from its rows, and only its few hundred open cases from the cases
+        (``department_rows``)."""
+        department_id = getattr(self.query, "department_rows", None)
+        if not department_id:
+            return self.exclude(state__in=OPEN_STATES, due_date__lt=on)
+        overdue = DepartmentCase.objects.filter(
+            department_id=department_id, open=True, case__state__in=OPEN_STATES, case__due_date__lt=on
+        ).values("case_id")
+        overdue.query.overdue_rows = department_id
+        return self.exclude(pk__in=overdue)
 
     def received_from(self, day: dt.date) -> CaseQuerySet:
         """Received on or after this local day (bounds, not ``__date``, so the index serves); a
@@ -349,11 +367,27 @@ def _is_department_scope(condition, department_id: int) -> bool:
     )
 
 
+def _overdue_rows(condition, case_alias: str | None, department_id: int) -> models.QuerySet | None:
+    """The department's open rows past due that ``not_overdue`` excludes, when a WHERE condition is
+    its exclusion (NOT the listed case IN those rows' cases); None for any other condition."""
+    if not isinstance(condition, WhereNode) or not condition.negated or len(condition.children) != 1:
+        return None
+    (excluded,) = condition.children
+    if not isinstance(excluded, In) or not isinstance(excluded.lhs, Col) or excluded.lhs.alias != case_alias:
+        return None
+    rhs = excluded.rhs
+    if excluded.lhs.target is not Case._meta.pk or getattr(rhs, "overdue_rows", None) != department_id:
+        return None
+    overdue = DepartmentCase.objects.all()
+    overdue.query = rhs.clone()
+    return overdue
+
+
 def _copied_condition(condition, case_alias: str | None) -> dict | None:
     """The DepartmentCase filter equal to a WHERE condition on what its rows copy from the listed
     case (the query's own table, not a case reached through a join): a bound on the receipt
-    (``received_from`` / ``received_to``) or the category (the 台帐's category filter). None for
-    any other condition."""
+    (``received_from`` / ``received_to``), the category or the state (the 台帐's and the API's
+    category and state filters). None for any other condition."""
     lhs = getattr(condition, "lhs", None)
     if not isinstance(lhs, Col) or lhs.alias != case_alias:
         return None
@@ -366,6 +400,8 @@ def _copied_condition(condition, case_alias: str | None) -> dict | None:
         return {f"received_at__{condition.lookup_name}": condition.rhs}
     if isinstance(condition, Exact) and target is Case._meta.get_field("category") and isinstance(condition.rhs, int):
         return {"category_id": condition.rhs}
+    if isinstance(condition, Exact) and target is Case._meta.get_field("state") and isinstance(condition.rhs, str):
+        return {"state": condition.rhs}
     return None
 
 
@@ -691,6 +727,7 @@ class CaseAssignment(models.Model):
                     case_id=case.pk,
                     received_at=case.received_at,
                     category_id=case.category_id,
+                    state=case.state,
                     open=case.state in OPEN_STATES,
                 )
             ],
@@ -709,7 +746,9 @@ class DepartmentCase(models.Model):
     (``CaseQuerySet.order_by``): newest or oldest first, one range of
     ``department_case_received_idx``; and the case's ``category`` (also set at intake, never
     changed), so that a department's list of one category is a range of
-    ``department_case_category_idx`` (``CaseQuerySet.department_rows``).
+    ``department_case_category_idx`` (``CaseQuerySet.department_rows``); and the case's ``state``
+    (kept by every transition), so that its list of one state is a range of
+    ``department_case_state_idx``.
     """
 
     # No index of the department's own: the unique constraint's (department, case) leads with it.
@@ -719,6 +758,11 @@ class DepartmentCase(models.Model):
     # The case's category, copied (set at intake, never changed: no service writes it): the 台帐's
     # category filter counts and pages a department's cases in department_case_category_idx.
     category = models.ForeignKey(Category, models.PROTECT, related_name="+", db_index=False)
+    # The case's state, copied: kept by every transition (services._steps.Act.transition: a
+    # case's state is a django-fsm field no other code writes) and written with the row by
+    # CaseAssignment.record, the bulk import and generate_load. The 台帐's state filter counts
+    # and pages a department's cases in department_case_state_idx.
+    state = models.CharField(max_length=20, choices=State.choices)
     # The case is open (received or assigned): kept by the transitions that close and reopen it
     # (services._steps.Act.transition) and written with the row by the bulk import and
     # generate_load. A department's work queues (all of open cases) read its open rows through
@@ -730,6 +774,7 @@ class DepartmentCase(models.Model):
         indexes = [
             models.Index(fields=["department", "received_at", "case"], name="department_case_received_idx"),
             models.Index(fields=["department", "category", "received_at", "case"], name="department_case_category_idx"),
+            models.Index(fields=["department", "state", "received_at", "case"], name="department_case_state_idx"),
             models.Index(fields=["department", "case"], name="department_case_open_idx", condition=Q(open=True)),
         ]
 

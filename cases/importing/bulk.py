@@ -162,6 +162,7 @@ class BulkWriter:
         # A case imported routed has one routing: its department's row (CaseAssignment.record).
         received = {case.pk: case.received_at for case in cases}
         category = {case.pk: case.category_id for case in cases}
+        state = {case.pk: case.state for case in cases}
         still_open = {case.pk for case in cases if case.state in OPEN_STATES}
         seen = [
             _model(
@@ -171,6 +172,7 @@ class BulkWriter:
                 case_id=a.case_id,
                 received_at=received[a.case_id],
                 category_id=category[a.case_id],
+                state=state[a.case_id],
                 open=a.case_id in still_open,
             )
             for a, pk in zip(assignments, self.tables.allocate_ids(DepartmentCase, len(assignments)), strict=True)

@@ -131,9 +131,12 @@ class Act:
         the office never approves one department's request on another's deadline."""
         department_before = self.case.department_id
         run(self.case, getattr(self.case, self.action.transition), **kwargs)
-        if (self.before in OPEN_STATES) != (self.case.state in OPEN_STATES):
-            # Closed or reopened: the departments' rows of the case say so (their work queues).
-            DepartmentCase.objects.filter(case=self.case).update(open=self.case.state in OPEN_STATES)
+        if self.case.state != self.before:
+            # The departments' rows of the case carry its state, and whether it is open (their
+            # work queues, the 台帐's state filter): every change of state is a transition.
+            DepartmentCase.objects.filter(case=self.case).update(
+                state=self.case.state, open=self.case.state in OPEN_STATES
+            )
         if self.case.department_id != department_before or self.case.state in CLOSED_STATES:
             ExtensionRequest.objects.filter(case=self.case, status=ExtensionRequest.Status.PENDING).update(
                 status=ExtensionRequest.Status.REJECTED,

@@ -14,6 +14,7 @@ import pytest
 from django.core.paginator import EmptyPage
 from django.db.models import Count
 from django.urls import reverse
+from django.utils import timezone
 
 from cases import services
 from cases.models import OPEN_STATES, Case, CaseAssignment, Category, DepartmentCase, local_midnight
@@ -27,17 +28,20 @@ pytestmark = pytest.mark.django_db
 
 def _rows_match_routings():
     """DepartmentCase is exactly the distinct (department, case) of the routings, with the case's
-    received_at and category."""
+    received_at, category and state."""
     routed = set(CaseAssignment.objects.values_list("department_id", "case_id"))
-    kept = list(DepartmentCase.objects.values_list("department_id", "case_id", "received_at", "open", "category_id"))
+    kept = list(
+        DepartmentCase.objects.values_list("department_id", "case_id", "received_at", "open", "category_id", "state")
+    )
     received = dict(Case.objects.values_list("pk", "received_at"))
     categories = dict(Case.objects.values_list("pk", "category_id"))
     states = dict(Case.objects.values_list("pk", "state"))
     assert len(kept) == len({(d, c) for d, c, *_rest in kept})  # once per department and case
     assert {(d, c) for d, c, *_rest in kept} == routed
-    assert all(at == received[c] for _d, c, at, _o, _k in kept)
-    assert all(category == categories[c] for _d, c, _r, _o, category in kept)
-    assert all(is_open == (states[c] in OPEN_STATES) for _d, c, _r, is_open, _k in kept)  # open as the case is
+    assert all(at == received[c] for _d, c, at, *_rest in kept)
+    assert all(category == categories[c] for _d, c, _r, _o, category, _s in kept)
+    assert all(is_open == (states[c] in OPEN_STATES) for _d, c, _r, is_open, *_rest in kept)  # open as the case is
+    assert all(state == states[c] for _d, c, *_rest, state in kept)  # in the case's state
 
 
 def test_every_routing_path_keeps_the_department_row(
@@ -277,7 +281,7 @@ def test_a_departments_scope_bounded_by_receipt_is_counted_in_its_rows(
             capped_count(bounded, 100)
         assert "cases_case" not in captured.captured_queries[0]["sql"].split("FROM", 1)[1]
     assert scope.received_to(days[3]).count_up_to(2) == 2  # capped as the paginator asks
-    assert scope.received_to(days[3]).filter(state="assigned").count_up_to(100) is None
+    assert scope.received_to(days[3]).filter(supervised=False).count_up_to(100) is None
     assert Case.objects.for_user(county_a).received_to(days[3]).count_up_to(100) is None
 
 
@@ -371,7 +375,7 @@ def test_a_departments_category_is_counted_and_paged_in_its_rows(two_categories,
                         break
                 assert [c.pk for c in paged] == listed, (chosen, first, last, order)
     assert list(scope.filter(category=category).values_list("pk", flat=True))  # the cases exist
-    assert scope.filter(category=category, state="assigned").count_up_to(100) is None
+    assert scope.filter(category=category, supervised=False).count_up_to(100) is None
     assert scope.filter(category=category).order_by("due_date", "id").ids_between(0, 10) is None
     assert Case.objects.filter(category=category).count_up_to(100) is None  # not a department's scope
 
@@ -429,3 +433,222 @@ def test_only_the_listed_cases_own_fields_are_read_from_its_rows(two_categories,
     assert scope.filter(enterprise__cases__received_at__gte=local_midnight(days[1])).count_up_to(100) is None
     assert scope.values("state").annotate(n=Count("id")).count_up_to(100) is None
     assert scope.filter(category=category).count_up_to(100) == scope.filter(category=category).count()
+
+
+def test_every_transition_keeps_the_rows_state(make_case, county_a, dept_x, dept_y, dept_x_user, dept_y_user):
+    """The rows' state is the case's after every transition (a case's state is a django-fsm field
+    only a transition changes: protected, saved by services._steps.Act.transition), for every
+    department that sees the case, the current one or not."""
+    assert Case._meta.get_field("state").protected
+    case = services.assign(make_case(), by=county_a, department=dept_x)
+    _rows_match_routings()
+    for step in (
+        lambda c: services.acknowledge(c, by=dept_x_user),
+        lambda c: services.return_case(c, by=dept_x_user, reason="非本单位职责"),
+        lambda c: services.assign(c, by=county_a, department=dept_y),
+        lambda c: services.reassign(c, by=county_a, department=dept_x),
+        lambda c: services.resolve(c, by=dept_x_user, result="已解决", evidence=[pdf_file()]),
+        lambda c: services.reopen(c, by=county_a, reason="企业不满意"),
+        lambda c: services.reassign(c, by=county_a, department=dept_y),
+        lambda c: services.acknowledge(c, by=dept_y_user),
+        lambda c: services.explain(
+            c,
+            by=dept_y_user,
+            result="不属政策范围",
+            policy_basis="某文件",
+            redirect_to="县市场监管局",
+            evidence=[pdf_file()],
+        ),
+    ):
+        case = step(case)
+        _rows_match_routings()
+    assert set(DepartmentCase.objects.filter(case=case).values_list("department_id", "state")) == {
+        (dept_x.pk, "explained"),
+        (dept_y.pk, "explained"),
+    }
+
+
+@pytest.fixture
+def mixed_states(two_categories, dept_x, dept_x_user, dept_y_user, county_a):
+    """The fourteen cases of ``two_categories`` in every state: some acknowledged, resolved,
+    explained, returned, a resolved one reopened."""
+    cases = list(Case.objects.order_by("pk"))
+    for n, case in enumerate(cases):
+        user = dept_x_user if case.department_id == dept_x.pk else dept_y_user
+        if n % 6 == 1:
+            services.resolve(case, by=user, result="已解决", evidence=[pdf_file()])
+        elif n % 6 == 2:
+            services.explain(
+                case,
+                by=user,
+                result="不属政策范围",
+                policy_basis="某文件",
+                redirect_to="县市场监管局",
+                evidence=[pdf_file()],
+            )
+        elif n % 6 == 3:
+            services.return_case(case, by=user, reason="非本单位职责")
+        elif n % 6 == 4:
+            services.acknowledge(case, by=user)
+        elif n % 6 == 5:
+            services.resolve(case, by=user, result="已解决", evidence=[pdf_file()])
+            services.reopen(case, by=county_a, reason="企业不满意")
+    _rows_match_routings()
+    return two_categories
+
+
+def test_a_departments_state_is_counted_and_paged_in_its_rows(mixed_states, dept_x_user):
+    """The state filter on a department's scope (the 台帐's and the API's), alone or with the
+    category and received from / to: the count and every page's ids read its rows alone (which
+    carry each case's state), and are the plain query's — the same cases in the same order, in
+    either order of receipt."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from cases.models import State
+    from cases.paginators import CappedPaginator, capped_count
+
+    category, _other, days = mixed_states
+    scope = Case.objects.for_user(dept_x_user)
+    assert {c.state for c in scope} == set(State.values)  # every state is in the department's list
+    for state in State.values:
+        for chosen in (None, category):
+            for first, last in [(None, None), (days[1], None), (None, days[2]), (days[1], days[3])]:
+                bounded = scope.filter(state=state)  # as both filters write it
+                bounded = bounded.filter(category=chosen) if chosen else bounded
+                bounded = bounded.received_from(first) if first else bounded
+                bounded = bounded.received_to(last) if last else bounded
+                for order in (("-received_at", "-id"), ("received_at", "id")):
+                    ordered = bounded.order_by(*order)
+                    expected = sorted(
+                        (
+                            c
+                            for c in scope
+                            if c.state == state
+                            and (not chosen or c.category_id == chosen.pk)
+                            and (not first or c.received_at >= local_midnight(first))
+                            and (not last or c.received_at < local_midnight(last + dt.timedelta(days=1)))
+                        ),
+                        key=lambda c: (c.received_at, c.pk),
+                        reverse=order[0].startswith("-"),
+                    )
+                    listed = list(ordered.values_list("pk", flat=True))
+                    assert listed == [c.pk for c in expected]
+                    with CaptureQueriesContext(connection) as captured:
+                        assert ordered.count_up_to(100) == len(listed)
+                        assert ordered.count_up_to(2) == min(2, len(listed))
+                        assert ordered.ids_between(0, 100) == listed
+                        assert ordered.ids_between(1, 3) == listed[1:3]
+                        assert capped_count(ordered, 100) == len(listed)
+                    assert all(_rows_alone(query["sql"]) for query in captured.captured_queries)
+                    paginator = CappedPaginator(ordered, 2, cap=3)  # lazy past 3, as past 10,000
+                    paged = []
+                    for number in range(1, 10):
+                        try:
+                            paged += paginator.page(number).object_list
+                        except EmptyPage:
+                            break
+                    assert [c.pk for c in paged] == listed, (state, chosen, first, last, order)
+    assert scope.filter(state="resolved", supervised=False).count_up_to(100) is None
+    assert scope.filter(state__in=["resolved", "explained"]).count_up_to(100) is None  # not a copied condition
+    assert scope.filter(region__cases__state="resolved").count_up_to(100) is None  # another case's
+    assert Case.objects.filter(state="resolved").count_up_to(100) is None  # not a department's scope
+
+
+def test_the_ledger_and_the_api_filtered_by_state_list_the_cases_query(client, mixed_states, dept_x_user):
+    """Through the 台帐 and the API: the department's list of a closed state is the plain query's,
+    counted the same, its count and ids read from the rows alone."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    scope = Case.objects.for_user(dept_x_user)
+    client.force_login(dept_x_user)
+    for state in ("resolved", "explained"):
+        plain = list(scope.filter(state=state).order_by("-received_at", "-id").values_list("pk", flat=True))
+        assert plain
+        with CaptureQueriesContext(connection) as captured:
+            page = client.get(reverse("cases:ledger"), {"state": state, "per_page": 1})
+        table = page.context["table"]
+        assert table.paginator.count == len(plain)
+        assert [row.record.pk for row in table.page.object_list] == plain[:1]
+        sqls = [q["sql"] for q in captured.captured_queries]
+        counting = [sql for sql in sqls if "COUNT(" in sql.upper() and "cases_" in sql]  # not the unread bell's
+        assert counting and all(_rows_alone(sql) for sql in counting), counting
+        listed = client.get("/api/v1/cases/", {"state": state}).json()
+        numbers = dict(Case.objects.values_list("pk", "number"))
+        assert [row["number"] for row in listed["results"]] == [numbers[pk] for pk in plain]
+        assert listed["count"] == len(plain)
+
+
+def _rows_first(sql: str) -> bool:
+    """Whether a query reads a department's rows, the cases only for its open rows (the subquery
+    of those past due): nothing of the cases outside ``IN (SELECT``."""
+    outer, _sep, inner = sql.partition("IN (SELECT")
+    return _rows_alone(outer) and "cases_departmentcase" in outer and 'U0."open"' in inner
+
+
+def test_a_departments_cases_not_overdue_are_counted_and_paged_in_its_rows(client, mixed_states, dept_x, dept_x_user):
+    """The overdue=no filter (the 台帐's and the API's) on a department's scope: its cases but its
+    open ones past due, on every day around the due dates (and a case without one): the same
+    cases in the same order as the plain exclusion, counted and paged from the rows, the cases
+    read only for the department's open rows; with the state, the category or receipt bounds."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from cases.paginators import CappedPaginator
+
+    category, _other, days = mixed_states
+    scope = Case.objects.for_user(dept_x_user)
+    undated = scope.filter(state="assigned").order_by("pk").first()
+    Case.objects.filter(pk=undated.pk).update(due_date=None)  # an open case without a due date
+    dues = sorted({c.due_date for c in scope if c.due_date})
+    assert len(dues) > 1 and any(c.state in OPEN_STATES for c in scope)
+    for on in [dues[0] - dt.timedelta(days=1), *dues, dues[-1] + dt.timedelta(days=1)]:
+        for narrowed in (
+            scope,
+            scope.filter(state="assigned"),
+            scope.filter(category=category),
+            scope.received_from(days[1]).received_to(days[3]),
+        ):
+            for order in (("-received_at", "-id"), ("received_at", "id")):
+                ordered = narrowed.not_overdue(on).order_by(*order)
+                plain = narrowed.exclude(state__in=OPEN_STATES, due_date__lt=on).order_by(*order)
+                listed = list(plain.values_list("pk", flat=True))
+                assert list(ordered.values_list("pk", flat=True)) == listed
+                expected = [c.pk for c in plain if not (c.state in OPEN_STATES and c.due_date and c.due_date < on)]
+                assert expected == listed
+                assert undated.pk in listed or narrowed is not scope
+                with CaptureQueriesContext(connection) as captured:
+                    assert ordered.count_up_to(100) == len(listed)
+                    assert ordered.count_up_to(2) == min(2, len(listed))
+                    assert ordered.ids_between(0, 100) == listed
+                    assert ordered.ids_between(1, 3) == listed[1:3]
+                assert all(_rows_first(query["sql"]) for query in captured.captured_queries), captured
+                paginator = CappedPaginator(ordered, 2, cap=3)
+                paged = []
+                for number in range(1, 10):
+                    try:
+                        paged += paginator.page(number).object_list
+                    except EmptyPage:
+                        break
+                assert [c.pk for c in paged] == listed, (on, order)
+    # Any other scope as before; another department's exclusion is not this one's rows.
+    assert Case.objects.not_overdue(dues[-1]).count_up_to(100) is None
+    other = Case.objects.filter(department_rows__department_id=dept_x.pk + 1000)
+    assert scope.filter(pk__in=other.values("pk")).count_up_to(100) is None
+    # Through the 台帐 and the API (today: every open case past due but the undated one).
+    client.force_login(dept_x_user)
+    today = timezone.localdate()
+    plain = list(
+        scope.exclude(state__in=OPEN_STATES, due_date__lt=today)
+        .order_by("-received_at", "-id")
+        .values_list("pk", flat=True)
+    )
+    assert undated.pk in plain and len(plain) < scope.count()
+    page = client.get(reverse("cases:ledger"), {"overdue": "no", "per_page": 100})
+    assert page.context["table"].paginator.count == len(plain)
+    assert [row.record.pk for row in page.context["table"].page.object_list] == plain
+    listed = client.get("/api/v1/cases/", {"overdue": "false"}).json()
+    numbers = dict(Case.objects.values_list("pk", "number"))
+    assert listed["count"] == len(plain)
+    assert [row["number"] for row in listed["results"]] == [numbers[pk] for pk in plain]

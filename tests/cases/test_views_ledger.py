@@ -112,7 +112,9 @@ def bulk_cases(n: int, *, region, category, channel, departments, by, start=dt.d
     )
     DepartmentCase.objects.bulk_create(
         [
-            DepartmentCase(case=c, department=c.department, received_at=c.received_at, category=c.category)
+            DepartmentCase(
+                case=c, department=c.department, received_at=c.received_at, category=c.category, state=c.state
+            )
             for c in cases
             if c.department
         ],

@@ -158,7 +158,7 @@ def _snapshot() -> dict:
             (numbers[a.case_id], a.department_id, a.assigned_at) for a in CaseAssignment.objects.all()
         ),
         "department_cases": sorted(
-            (numbers[d.case_id], d.department_id, d.received_at, d.category_id, d.open)
+            (numbers[d.case_id], d.department_id, d.received_at, d.category_id, d.state, d.open)
             for d in DepartmentCase.objects.all()
         ),
         "counters": sorted(CaseNumberCounter.objects.values_list("region_id", "year", "last_serial")),

@@ -40,7 +40,7 @@ def test_generated_year_verifies_and_scores(region_a):
     # the rest of each head) to the chain.
     assert not LedgerHead.objects.filter(stages__isnull=True).exists()
     # The departments' rows, as the routings write them: one per routed department, open as the case
-    # is, with its category.
+    # is, with its category and state.
     rows = set(DepartmentCase.objects.values_list("department_id", "case_id", "open"))
     states = dict(Case.objects.values_list("pk", "state"))
     assert {(d, c) for d, c, _o in rows} == set(CaseAssignment.objects.values_list("department_id", "case_id"))
@@ -48,6 +48,7 @@ def test_generated_year_verifies_and_scores(region_a):
     assert any(is_open for *_k, is_open in rows) and not all(is_open for *_k, is_open in rows)
     categories = dict(Case.objects.values_list("pk", "category_id"))
     assert all(categories[c] == k for c, k in DepartmentCase.objects.values_list("case_id", "category_id"))
+    assert all(states[c] == s for c, s in DepartmentCase.objects.values_list("case_id", "state"))  # and state
     verify = io.StringIO()
     call_command("verify_ledger", stdout=verify, stderr=verify)  # exits 1 (SystemExit) when broken
     assert "ledgers verify" in verify.getvalue()
