@@ -25,7 +25,7 @@ import datetime as dt
 from collections.abc import Iterable
 from concurrent.futures import Future
 
-from django.db import DEFAULT_DB_ALIAS
+from django.db import DEFAULT_DB_ALIAS, connection
 from django.db.models import Max, Model
 from django.db.models.base import ModelState
 from django.utils import timezone
@@ -448,11 +448,26 @@ class BulkWriter:
 
 
 def existing_refs(rows: Iterable[ParsedRow]) -> set[tuple[int, str]]:
-    """The (region id, number) of these rows that are cases already: one query per region (idempotency
-    by 编号, in both passes)."""
+    """The (region id, number) of these rows that are cases already (idempotency by 编号, in both
+    passes): on PostgreSQL one query, the pairs joined to the cases' (region, number) index; else
+    one query per region."""
+    wanted = {(parsed.region.pk, parsed.ref) for parsed in rows}
+    if not wanted:
+        return set()
+    if connection.vendor == "postgresql":
+        regions, refs = zip(*wanted, strict=True)
+        table = connection.ops.quote_name(Case._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT c.region_id, c.ref FROM {table} c "  # noqa: S608 - a model's table
+                "JOIN unnest(%s::integer[], %s::text[]) AS wanted(region_id, ref) "
+                "ON c.region_id = wanted.region_id AND c.ref = wanted.ref",
+                [list(regions), list(refs)],
+            )
+            return {(region_id, ref) for region_id, ref in cursor.fetchall()}
     by_region: dict[int, set[str]] = {}
-    for parsed in rows:
-        by_region.setdefault(parsed.region.pk, set()).add(parsed.ref)
+    for region_id, ref in wanted:
+        by_region.setdefault(region_id, set()).add(ref)
     existing: set[tuple[int, str]] = set()
     for region_id, refs_in_region in by_region.items():
         existing |= {

@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import queue
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -47,6 +48,7 @@ PLAIN_FIELDS = (models.CharField, models.TextField, models.IntegerField, models.
 # Writes handed on and not yet written, at most (a batch hands on about ten): about one batch's
 # rows waiting while the one before is written, no more in memory.
 PIPELINE_JOBS = 12
+PIPELINE_SWITCH_SECONDS = 0.001
 
 
 def _sqlite_datetime(value: dt.datetime | None) -> str | None:
@@ -227,6 +229,11 @@ class TableWriter:
                 with connection.cursor() as cursor:
                     cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
                 self._stack.enter_context(connection.execute_wrapper(self._after_rows_handed_on))
+                # Our threads wait for the interpreter between their short turns (a COPY answered,
+                # a lookup's rows): handed it every millisecond instead of every five, the import
+                # waits less for them (100,000 rows: 1,380–1,430 → 1,480–1,500 rows/s).
+                self._stack.callback(sys.setswitchinterval, sys.getswitchinterval())
+                sys.setswitchinterval(PIPELINE_SWITCH_SECONDS)
                 self._lookups = _Lookups()
                 self._copier = _Copier(connections[DEFAULT_DB_ALIAS])
             except BaseException:

@@ -7,6 +7,7 @@ connection. Needs PostgreSQL and committed transactions (the lookups' connection
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 
@@ -76,7 +77,7 @@ def test_a_pipelined_import_writes_what_the_services_write(starting_state, tmp_p
         by_services = _import_and_roll_back(path, starting_state, "services")
         rolled_back = _import_and_roll_back(path, starting_state, "bulk")  # inside a transaction: no pipeline
         assert pipelines == [False, {}]
-        backends = _backends()
+        backends, switch_interval = _backends(), sys.getswitchinterval()
         summary = run_import(path, by=starting_state, dry_run=False, write_path="bulk")
     # Pipelined; and every id reserved for a batch was taken by it: none skipped, as the services.
     assert pipelines == [False, {}, True, {}]
@@ -88,6 +89,7 @@ def test_a_pipelined_import_writes_what_the_services_write(starting_state, tmp_p
     assert state["verify"] == [] and len(state["cases"]) == len(rows) + 1
     assert not _threads()
     assert _backends() == backends  # the lookups' connection is closed
+    assert sys.getswitchinterval() == switch_interval  # put back
 
 
 def test_a_write_failing_in_the_pipeline_fails_the_import_and_leaves_nothing(starting_state, tmp_path, pipelines):  # noqa: F811
