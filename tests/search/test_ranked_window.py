@@ -149,3 +149,29 @@ def test_a_word_no_case_holds_lists_nothing_on_the_page_and_the_api(power_cases,
     assert page.status_code == 200 and "0 件" in page.content.decode()
     body = client.get("/api/v1/cases/", {"q": "留抵退税"}).json()
     assert body["count"] == 0 and body["results"] == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_departments_search_walks_its_cases_without_parallel_workers_and_leaves_the_setting(
+    small_window, power_cases, county_a, dept_x
+):
+    """Its window probes run in a transaction of their own with parallel workers off (their start
+    cost more than they saved); the setting ends with that transaction. The same cases either way."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    routed = [services.assign(case, by=county_a, department=dept_x) for case in power_cases[1:5]]
+    handler = dept_user_for(dept_x)
+    with CaptureQueriesContext(connection) as captured:
+        found = search(Case.objects.for_user(handler), "增容")
+        ids = [case.pk for case in found]
+    assert set(ids) == {case.pk for case in routed} and found.count() == 4
+    assert any("max_parallel_workers_per_gather = 0" in q["sql"] for q in captured.captured_queries)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW max_parallel_workers_per_gather")
+        assert cursor.fetchone()[0] != "0"
+    # A county's search is left as it was.
+    with CaptureQueriesContext(connection) as captured:
+        list(search(Case.objects.for_user(county_a), "增容"))
+    assert not any("max_parallel" in q["sql"] for q in captured.captured_queries)
