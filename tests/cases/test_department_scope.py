@@ -315,6 +315,32 @@ def _rows_alone(sql: str) -> bool:
     return "cases_departmentcase" in sql and "cases_case" not in sql.replace("cases_departmentcase", "")
 
 
+def _answered_by_the_rows(ordered, listed: list[int], label) -> None:
+    """The capped counts, a slice of ids and every page of a lazy paginator (past a cap of 3, as
+    past 10,000) equal ``listed`` (the plain query's ids), read from the department's rows alone."""
+    from django.core.paginator import EmptyPage
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from cases.paginators import CappedPaginator, capped_count
+
+    with CaptureQueriesContext(connection) as captured:
+        assert ordered.count_up_to(100) == len(listed)
+        assert ordered.count_up_to(2) == min(2, len(listed))
+        assert ordered.ids_between(0, 100) == listed
+        assert ordered.ids_between(1, 3) == listed[1:3]
+        assert capped_count(ordered, 100) == len(listed)
+    assert all(_rows_alone(query["sql"]) for query in captured.captured_queries)
+    paginator = CappedPaginator(ordered, 2, cap=3)
+    paged = []
+    for number in range(1, 10):
+        try:
+            paged += paginator.page(number).object_list
+        except EmptyPage:
+            break
+    assert [c.pk for c in paged] == listed, label
+
+
 @pytest.fixture
 def two_categories(make_case, county_a, dept_x, dept_y, category):
     """Fourteen cases of two categories, three to a receipt moment (the id orders those, in the
@@ -334,10 +360,6 @@ def test_a_departments_category_is_counted_and_paged_in_its_rows(two_categories,
     count and every page's ids read its rows alone (which carry each case's category and
     receipt), and are the cases' own — the same cases in the same order as the plain query, in
     either order of receipt; any other condition beside them reads the cases."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    from cases.paginators import CappedPaginator, capped_count
 
     category, other, days = two_categories
     scope = Case.objects.for_user(dept_x_user)
@@ -359,21 +381,7 @@ def test_a_departments_category_is_counted_and_paged_in_its_rows(two_categories,
                     if (not first or c.received_at >= local_midnight(first))
                     and (not last or c.received_at < local_midnight(last + dt.timedelta(days=1)))
                 ]
-                ordered = bounded.order_by(*order)
-                assert ordered.count_up_to(100) == len(listed) and ordered.count_up_to(2) == min(2, len(listed))
-                with CaptureQueriesContext(connection) as captured:
-                    assert ordered.ids_between(0, 100) == listed
-                    assert ordered.ids_between(1, 3) == listed[1:3]
-                    assert capped_count(ordered, 100) == len(listed)
-                assert all(_rows_alone(query["sql"]) for query in captured.captured_queries)
-                paginator = CappedPaginator(ordered, 2, cap=3)  # lazy past 3, as past 10,000
-                paged = []
-                for number in range(1, 10):
-                    try:
-                        paged += paginator.page(number).object_list
-                    except EmptyPage:
-                        break
-                assert [c.pk for c in paged] == listed, (chosen, first, last, order)
+                _answered_by_the_rows(bounded.order_by(*order), listed, (chosen, first, last, order))
     assert list(scope.filter(category=category).values_list("pk", flat=True))  # the cases exist
     assert scope.filter(category=category, supervised=False).count_up_to(100) is None
     assert scope.filter(category=category).order_by("due_date", "id").ids_between(0, 10) is None
@@ -502,11 +510,8 @@ def test_a_departments_state_is_counted_and_paged_in_its_rows(mixed_states, dept
     category and received from / to: the count and every page's ids read its rows alone (which
     carry each case's state), and are the plain query's — the same cases in the same order, in
     either order of receipt."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
 
     from cases.models import State
-    from cases.paginators import CappedPaginator, capped_count
 
     category, _other, days = mixed_states
     scope = Case.objects.for_user(dept_x_user)
@@ -534,21 +539,7 @@ def test_a_departments_state_is_counted_and_paged_in_its_rows(mixed_states, dept
                     )
                     listed = list(ordered.values_list("pk", flat=True))
                     assert listed == [c.pk for c in expected]
-                    with CaptureQueriesContext(connection) as captured:
-                        assert ordered.count_up_to(100) == len(listed)
-                        assert ordered.count_up_to(2) == min(2, len(listed))
-                        assert ordered.ids_between(0, 100) == listed
-                        assert ordered.ids_between(1, 3) == listed[1:3]
-                        assert capped_count(ordered, 100) == len(listed)
-                    assert all(_rows_alone(query["sql"]) for query in captured.captured_queries)
-                    paginator = CappedPaginator(ordered, 2, cap=3)  # lazy past 3, as past 10,000
-                    paged = []
-                    for number in range(1, 10):
-                        try:
-                            paged += paginator.page(number).object_list
-                        except EmptyPage:
-                            break
-                    assert [c.pk for c in paged] == listed, (state, chosen, first, last, order)
+                    _answered_by_the_rows(ordered, listed, (state, chosen, first, last, order))
     assert scope.filter(state="resolved", supervised=False).count_up_to(100) is None
     assert scope.filter(state__in=["resolved", "explained"]).count_up_to(100) is None  # not a copied condition
     assert scope.filter(region__cases__state="resolved").count_up_to(100) is None  # another case's
