@@ -261,7 +261,14 @@ class CaseQuerySet(models.QuerySet):
             return None
         if self.query.group_by is not None:  # grouped: rows of groups, not of cases
             return None
-        rows = DepartmentCase.objects.filter(department_id=department_id)
+        joined = [
+            join.table_name
+            for alias, join in self.query.alias_map.items()
+            if alias != self.query.base_table and self.query.alias_refcount[alias]  # (a trimmed join: unused)
+        ]
+        if joined != [DepartmentCase._meta.db_table]:  # another table joined (across a relation: cases repeated)
+            return None
+        rows = DepartmentCase.objects.using(self.db).filter(department_id=department_id)
         scoped = False
         for condition in where.children:
             if _is_department_scope(condition, department_id) and not scoped:

@@ -307,11 +307,12 @@ NEWEST_SECONDS = 60.0
 
 @contextmanager
 def _serial(wanted: bool) -> Iterator[None]:
-    """Queries without parallel workers, for the transaction they run in (``SET LOCAL``). A
+    """Queries without parallel workers, in a transaction of their own (``SET LOCAL``; not
+    inside a caller's transaction, which the setting would outlast). A
     department's search walks its own cases (about 11,000 at a million) checking each document:
     35 ms of work, which a second worker halves but starting it doubles (measured at a million
     cases: 77–95 ms with one worker, 46–61 ms without)."""
-    if not wanted:
+    if not wanted or connection.in_atomic_block:  # (inside a caller's transaction SET LOCAL would outlast us)
         yield
         return
     with transaction.atomic():

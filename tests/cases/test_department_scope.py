@@ -643,3 +643,17 @@ def test_a_departments_cases_not_overdue_are_counted_and_paged_in_its_rows(clien
     numbers = dict(Case.objects.values_list("pk", "number"))
     assert listed["count"] == len(plain)
     assert [row["number"] for row in listed["results"]] == [numbers[pk] for pk in plain]
+
+
+def test_a_join_across_a_relation_is_counted_by_the_cases_not_the_rows(mixed_states, dept_x_user):
+    """An annotation across a one-to-many relation repeats cases in the plain query: the rows (one
+    a case) cannot say how many, so they are not asked."""
+    from django.db.models import F
+
+    category, _other, _days = mixed_states
+    scope = Case.objects.for_user(dept_x_user)
+    for joined in (scope.annotate(a=F("assignments__id")), scope.alias(a=F("assignments__id"))):
+        ordered = joined.filter(category=category).order_by("-received_at", "-id")
+        assert ordered.department_rows() is None and ordered.count_up_to(100) is None
+        assert ordered.ids_between(0, 100) is None
+    assert scope.filter(category=category).department_rows() is not None  # the scope's own join alone

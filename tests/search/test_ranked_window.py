@@ -171,6 +171,12 @@ def test_a_departments_search_walks_its_cases_without_parallel_workers_and_leave
     with connection.cursor() as cursor:
         cursor.execute("SHOW max_parallel_workers_per_gather")
         assert cursor.fetchone()[0] != "0"
+    # Inside a caller's transaction the setting would outlast the search: not set there.
+    from django.db import transaction
+
+    with transaction.atomic(), CaptureQueriesContext(connection) as captured:
+        assert {case.pk for case in search(Case.objects.for_user(handler), "增容")} == set(ids)
+    assert not any("max_parallel" in q["sql"] for q in captured.captured_queries)
     # A county's search is left as it was.
     with CaptureQueriesContext(connection) as captured:
         list(search(Case.objects.for_user(county_a), "增容"))
