@@ -315,10 +315,11 @@ def _rows_alone(sql: str) -> bool:
     return "cases_departmentcase" in sql and "cases_case" not in sql.replace("cases_departmentcase", "")
 
 
-def _answered_by_the_rows(ordered, listed: list[int], label) -> None:
+def _answered_by_the_rows(ordered, listed: list[int], label, *, reads=None) -> None:
     """The capped counts, a slice of ids and every page of a lazy paginator (past a cap of 3, as
-    past 10,000) equal ``listed`` (the plain query's ids), read from the department's rows alone."""
-    from django.core.paginator import EmptyPage
+    past 10,000) equal ``listed`` (the plain query's ids), read from the department's rows alone
+    (``reads``: what each query's SQL must satisfy, ``_rows_alone`` unless given)."""
+    reads = reads or _rows_alone
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -330,7 +331,7 @@ def _answered_by_the_rows(ordered, listed: list[int], label) -> None:
         assert ordered.ids_between(0, 100) == listed
         assert ordered.ids_between(1, 3) == listed[1:3]
         assert capped_count(ordered, 100) == len(listed)
-    assert all(_rows_alone(query["sql"]) for query in captured.captured_queries)
+    assert all(reads(query["sql"]) for query in captured.captured_queries), captured
     paginator = CappedPaginator(ordered, 2, cap=3)
     paged = []
     for number in range(1, 10):
@@ -583,10 +584,6 @@ def test_a_departments_cases_not_overdue_are_counted_and_paged_in_its_rows(clien
     open ones past due, on every day around the due dates (and a case without one): the same
     cases in the same order as the plain exclusion, counted and paged from the rows, the cases
     read only for the department's open rows; with the state, the category or receipt bounds."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    from cases.paginators import CappedPaginator
 
     category, _other, days = mixed_states
     scope = Case.objects.for_user(dept_x_user)
@@ -609,20 +606,7 @@ def test_a_departments_cases_not_overdue_are_counted_and_paged_in_its_rows(clien
                 expected = [c.pk for c in plain if not (c.state in OPEN_STATES and c.due_date and c.due_date < on)]
                 assert expected == listed
                 assert undated.pk in listed or narrowed is not scope
-                with CaptureQueriesContext(connection) as captured:
-                    assert ordered.count_up_to(100) == len(listed)
-                    assert ordered.count_up_to(2) == min(2, len(listed))
-                    assert ordered.ids_between(0, 100) == listed
-                    assert ordered.ids_between(1, 3) == listed[1:3]
-                assert all(_rows_first(query["sql"]) for query in captured.captured_queries), captured
-                paginator = CappedPaginator(ordered, 2, cap=3)
-                paged = []
-                for number in range(1, 10):
-                    try:
-                        paged += paginator.page(number).object_list
-                    except EmptyPage:
-                        break
-                assert [c.pk for c in paged] == listed, (on, order)
+                _answered_by_the_rows(ordered, listed, (on, order), reads=_rows_first)
     # Any other scope as before; another department's exclusion is not this one's rows.
     assert Case.objects.not_overdue(dues[-1]).count_up_to(100) is None
     other = Case.objects.filter(department_rows__department_id=dept_x.pk + 1000)
