@@ -45,7 +45,6 @@ from .models import CLOSED_STATES, Case, Category, Department, Region, State, lo
 from .search.models import RoutingModelRegion, RoutingTerm, RoutingWeight
 from .search.query import matching, ranked, word_shares
 from .search.routing_model import (
-    ASKING_WORDS,
     EXPLAINED_FACTOR,
     HALF_LIFE_DAYS,
     HISTORY_DAYS,
@@ -56,8 +55,9 @@ from .search.routing_model import (
     case_terms,
     months_since,
     scale,
+    telling,
 )
-from .search.segment import STOPWORDS, document_words
+from .search.segment import document_words
 
 SIMILAR_CASES = 40  # the most similar cases that vote
 CANDIDATES = 1000  # the newest cases sharing a word with the text, of which the most similar vote
@@ -118,11 +118,7 @@ class _Tally:
 
 def text_words(description: str) -> list[str]:
     """The words a text is compared by: its indexed words without stopwords, longest first."""
-    words = [
-        w
-        for w in dict.fromkeys(document_words(description))
-        if w not in STOPWORDS and w not in ASKING_WORDS and len(w) > 1
-    ]
+    words = [w for w in dict.fromkeys(document_words(description)) if telling(w)]
     return sorted(words, key=len, reverse=True)[:MAX_WORDS]
 
 

@@ -2,8 +2,8 @@
 
 A routing suggestion (``cases.routing_suggestions``) reads the rows of the few terms of a new
 text instead of querying the region's history. Every case of a region adds, for each term of its
-description (``document_words`` without stopwords, ``ASKING_WORDS`` and one-character words), to
-the row (region, term, department that has it):
+description (``document_words`` that are ``telling``: no stopwords, ``ASKING_WORDS``, numbers or
+one-character words), to the row (region, term, department that has it):
 
 - closed on time by the department: +1 (an explanation reply ×0.6); closed late: half of that;
 - still with the department (assigned, not yet closed): +0.3;
@@ -24,6 +24,7 @@ marked not ready (migration 0003) and answers by the query path until it is buil
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
@@ -65,13 +66,21 @@ def scale(moment: dt.datetime) -> float:
     return 2.0 ** ((moment - EPOCH).total_seconds() / 86400 / HALF_LIFE_DAYS)
 
 
+# A number (an amount, a year, a count, a row's own serial: 500, 2023, 3.5, １２) says nothing of
+# which department a text belongs to, and nearly every one is new: learned, each would add a row per
+# region and department for one case.
+NUMBER = re.compile(r"[\d.,:%/\-]+")
+
+
+def telling(word: str) -> bool:
+    """Whether a word of a text can tell departments apart: not a stopword, not a word of the asking
+    (``ASKING_WORDS``), not a single character, not a number."""
+    return len(word) > 1 and word not in STOPWORDS and word not in ASKING_WORDS and not NUMBER.fullmatch(word)
+
+
 def case_terms(description: str) -> list[str]:
     """The terms a text is learned and asked by, without repeats, longest first."""
-    words = [
-        w
-        for w in dict.fromkeys(document_words(description))
-        if 1 < len(w) <= 64 and w not in STOPWORDS and w not in ASKING_WORDS
-    ]
+    words = [w for w in dict.fromkeys(document_words(description)) if len(w) <= 64 and telling(w)]
     return sorted(words, key=len, reverse=True)
 
 

@@ -5,8 +5,10 @@ path for a region not built. Runs on SQLite and, with DATABASE_URL, on PostgreSQ
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 
 import pytest
+from django.apps import apps
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
@@ -132,6 +134,28 @@ def test_cases_written_in_bulk_are_learned(county_history, region_a, topic_depar
     assert learn_cases([case.pk]) == 1  # as a bulk writer would after writing it (learned twice here)
     after = RoutingWeight.objects.get(region=region_a, term="稳岗补贴", department=labour)
     assert after.weight > before.weight and after.held == before.held + 1
+
+
+def test_numbers_are_not_learned_nor_asked_by(make_case, county_a, region_a, topic_departments):
+    """An amount, a year or a serial tells no department apart: a case's numbers add no row, and a
+    text's numbers change nothing of what it is suggested; the migration drops rows kept for them."""
+    power = topic_departments["power"]
+    terms = case_terms("2023年厂区用电增容500千伏安，３.５亩，第12345号")
+    assert {"千伏安", "厂区", "增容"} <= set(terms)
+    assert not {"2023", "500", "３.５", "12345"} & set(terms)
+    services.assign(make_case(description="厂区用电增容申请，2024年第31号，500kVA"), by=county_a, department=power)
+    assert not RoutingTerm.objects.filter(region=region_a, term__in=["2024", "31", "500"]).exists()
+    assert RoutingTerm.objects.filter(region=region_a, term="500kva").exists()  # a word with a number stays
+    with_numbers = suggest(region=region_a, description="厂区用电增容 2024 第31号 500", now=timezone.now())
+    without = suggest(region=region_a, description="厂区用电增容", now=timezone.now())
+    assert [(s.department, s.score) for s in with_numbers] == [(s.department, s.score) for s in without]
+    RoutingTerm.objects.create(region=region_a, term="2024", cases=1)
+    RoutingTerm.objects.create(region=region_a, term="１２.５", cases=1)
+    RoutingWeight.objects.create(region=region_a, term="31", department=power, weight=1.0, held=1)
+    importlib.import_module("cases.search.migrations.0004_no_number_terms").drop_number_terms(apps, None)
+    assert not RoutingTerm.objects.filter(term__in=["2024", "１２.５"]).exists()
+    assert not RoutingWeight.objects.filter(term="31").exists()
+    assert RoutingTerm.objects.filter(region=region_a, term="增容").exists()
 
 
 def test_the_command_refuses_an_unknown_region_or_date():
