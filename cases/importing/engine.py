@@ -1,12 +1,14 @@
 """Importing an office's existing ledger (SPEC §7): validate everything first, then write it all.
 
 Pass one streams the file and checks every row (collecting every error, and what would be
-created); pass two, only when there is no error and this is not a dry run, streams the file again
-and writes it inside one transaction, so an import is all-or-nothing. It writes in batches
+created), keeping the rows as checked in a temporary file (``_Spool``); pass two, only when there
+is no error and this is not a dry run, writes those rows inside one transaction, so an import is
+all-or-nothing and writes what was checked. It writes in batches
 (``bulk.BulkWriter``: COPY on PostgreSQL, executemany on SQLite) with the same result as the
 ordinary services row by row; ``IMPORT_WRITE_PATH = "services"`` (or ``write_path=``) writes
 through the services instead, the path the bulk one is compared against. Memory stays bounded
-by one batch of rows plus a set of the file's numbers.
+by one batch of rows plus a set of the file's numbers; the temporary file takes about 600 bytes a
+row on disk, and is gone when the import ends.
 
 Real county workbooks carry more than the table: a title above the header, a 序号 column, a
 closing 合计 or 备注 row (skipped and listed, not an error: ``rows.note_text``) and one sheet per
@@ -15,7 +17,10 @@ year or per county (every sheet with a header is imported, its rows reported wit
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import pickle
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import nullcontext
@@ -37,7 +42,7 @@ from ledger.models import Source
 from .bulk import BulkWriter, existing_refs
 from .columns import BY_KEY, REQUIRED_KEYS, describe
 from .locks import lock_regions
-from .reader import FileProblem, NoHeader, Sheet, open_sheets
+from .reader import FileProblem, NoHeader, Sheet, open_sheets, time_check
 from .rows import ParsedRow, References, RowError, note_text, parse_row
 from .tables import write_session
 
@@ -143,31 +148,41 @@ def run_import(
     summary = Summary(dry_run=dry_run)
     refs = References()
     deadline = time.monotonic() + (settings.IMPORT_TIME_BUDGET if time_budget is None else time_budget)
-    try:
-        plan = _validate(Path(path), by=by, refs=refs, now=now, summary=summary, progress=progress, deadline=deadline)
-    except FileProblem as problem:
-        summary.add_error(problem.row, problem.column, problem.message, sheet=problem.sheet)
-        return summary.as_dict()
-    if summary.error_count or dry_run or plan is None:
-        if summary.error_count:
-            summary.created, summary.departments_created = 0, []
-        return summary.as_dict()
-    if time_budget is None:
-        deadline = time.monotonic() + settings.IMPORT_WRITE_TIME_BUDGET
-    try:
-        _write(
-            Path(path),
-            by=by,
-            refs=refs,
-            now=now,
-            summary=summary,
-            plan=plan,
-            progress=progress,
-            deadline=deadline,
-            bulk=write_path == "bulk",
-        )
-    except FileProblem as problem:
-        summary.add_error(problem.row, problem.column, problem.message, sheet=problem.sheet)
+    with _Spool(refs, keep=not dry_run) as spool:
+        try:
+            plan = _validate(
+                Path(path),
+                by=by,
+                refs=refs,
+                now=now,
+                summary=summary,
+                progress=progress,
+                deadline=deadline,
+                spool=spool,
+            )
+        except FileProblem as problem:
+            summary.add_error(problem.row, problem.column, problem.message, sheet=problem.sheet)
+            return summary.as_dict()
+        if summary.error_count or dry_run or plan is None:
+            if summary.error_count:
+                summary.created, summary.departments_created = 0, []
+            return summary.as_dict()
+        if time_budget is None:
+            deadline = time.monotonic() + settings.IMPORT_WRITE_TIME_BUDGET
+        try:
+            _write(
+                spool,
+                by=by,
+                refs=refs,
+                now=now,
+                summary=summary,
+                plan=plan,
+                progress=progress,
+                deadline=deadline,
+                bulk=write_path == "bulk",
+            )
+        except FileProblem as problem:
+            summary.add_error(problem.row, problem.column, problem.message, sheet=problem.sheet)
     if summary.error_count:
         summary.created, summary.unchanged, summary.departments_created = 0, 0, []
     return summary.as_dict()
@@ -202,7 +217,7 @@ def _is_blank(cells: list) -> bool:
 
 
 def _ledger_sheets(path: Path, summary: Summary, deadline: float) -> Iterator[Sheet]:
-    """Both passes read the file here: the same reader, the same limits, the same sheets and rows.
+    """Pass one reads the file here (pass two, its rows as checked).
 
     A workbook's sheets without a header are listed as skipped; a sheet whose header lacks a
     required column is an error. When no sheet has a header, that is the file's error."""
@@ -237,16 +252,15 @@ def _ledger_sheets(path: Path, summary: Summary, deadline: float) -> Iterator[Sh
         raise FileProblem(no_header.message, row=no_header.row)
 
 
-def _data_rows(sheet: Sheet, summary: Summary, *, listing: bool) -> Iterator[tuple[int, list]]:
+def _data_rows(sheet: Sheet, summary: Summary) -> Iterator[tuple[int, list]]:
     """The sheet's rows that hold a case: blank rows are passed over, totals and notes (合计, 备注,
-    填报人…) skipped and — by the pass that reports (``listing``) — listed."""
+    填报人…) skipped and listed."""
     for number, cells in sheet.rows:
         if _is_blank(cells):
             continue
         text = note_text(cells, sheet.columns, REQUIRED_KEYS)
         if text is not None:
-            if listing:
-                summary.add_skipped(number, text, _("A total or a note, not a case."), sheet=sheet.name)
+            summary.add_skipped(number, text, _("A total or a note, not a case."), sheet=sheet.name)
             continue
         yield number, cells
 
@@ -274,13 +288,23 @@ class _Pass:
 
 
 def _validate(
-    path: Path, *, by, refs: References, now: dt.datetime, summary: Summary, progress: Progress, deadline: float
+    path: Path,
+    *,
+    by,
+    refs: References,
+    now: dt.datetime,
+    summary: Summary,
+    progress: Progress,
+    deadline: float,
+    spool: _Spool,
 ) -> _Plan | None:
     checking = _Validation(by=by, refs=refs, now=now, summary=summary)
     for sheet in _ledger_sheets(path, summary, deadline):
         try:
-            for number, cells in _data_rows(sheet, summary, listing=True):
-                checking.row(number, cells, sheet)
+            for number, cells in _data_rows(sheet, summary):
+                parsed = checking.row(number, cells, sheet)
+                if not parsed.errors and not summary.error_count:
+                    spool.add(parsed, sheet)
                 if summary.rows % PROGRESS_EVERY == 0:
                     progress("validating", summary.rows, sheet.file_progress())
             checking.flush()
@@ -305,7 +329,7 @@ class _Validation(_Pass):
         self.seen: dict[tuple[int, str], tuple[str | None, int]] = {}
         self.batch: list[tuple[ParsedRow, Sheet]] = []
 
-    def row(self, number: int, cells: list, sheet: Sheet) -> None:
+    def row(self, number: int, cells: list, sheet: Sheet) -> ParsedRow:
         self.summary.rows += 1
         parsed = self.parse(number, cells, sheet)
         if parsed.region is not None and parsed.ref:
@@ -315,6 +339,7 @@ class _Validation(_Pass):
             self.batch.append((parsed, sheet))
             if len(self.batch) >= BATCH:
                 self.flush()
+        return parsed
 
     def flush(self) -> None:
         existing = existing_refs(parsed for parsed, _sheet in self.batch)
@@ -365,6 +390,75 @@ def _check_repeated(parsed: ParsedRow, sheet: Sheet, seen: dict[tuple[int, str],
     parsed.errors.append(RowError(parsed.row, sheet.header_of("ref"), message))
 
 
+# -- between the passes ------------------------------------------------------------------------
+
+
+class _Spool:
+    """Pass one's rows as it checked them, for pass two: kept in a temporary file (a batch of rows
+    a pickle, the regions, categories and channels by id), so that pass two neither reads nor checks
+    the file again — reading and parsing a row cost about as much as checking it — and writes
+    exactly what was checked, even when the file changes in between. ``keep=False`` (a dry run)
+    keeps nothing. Memory: one batch."""
+
+    FIELDS = tuple(f.name for f in dataclasses.fields(ParsedRow) if f.name != "errors")
+    REFERENCES = ("region", "category", "channel")
+    AT = tuple(map(FIELDS.index, REFERENCES))
+
+    def __init__(self, refs: References, *, keep: bool):
+        self.keep = keep
+        self.file = tempfile.TemporaryFile(prefix="caseledger-import-") if keep else None
+        self.sheets: list[Sheet] = []
+        self.pending: list[tuple] = []
+        self.by_id = {
+            name: {item.pk: item for item in index.values()}
+            for name, index in (("region", refs.regions), ("category", refs.categories), ("channel", refs.channels))
+        }
+        if refs.default_channel is not None:
+            self.by_id["channel"][refs.default_channel.pk] = refs.default_channel
+
+    def __enter__(self) -> _Spool:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.file is not None:
+            self.file.close()
+
+    def add(self, parsed: ParsedRow, sheet: Sheet) -> None:
+        if not self.keep:
+            return
+        if not self.sheets or self.sheets[-1].name != sheet.name:  # its name and headers, not its rows
+            self.sheets.append(dataclasses.replace(sheet, rows=iter(()), close=lambda: None, progress=lambda: None))
+        values = [getattr(parsed, name) for name in self.FIELDS]
+        for index in self.AT:
+            values[index] = values[index].pk if values[index] is not None else None
+        self.pending.append((len(self.sheets) - 1, *values))
+        if len(self.pending) >= BATCH:
+            self._dump()
+
+    def _dump(self) -> None:
+        pickle.dump(self.pending, self.file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.pending = []
+
+    def rows(self, deadline: float | None) -> Iterator[tuple[ParsedRow, Sheet]]:
+        """The rows kept, in the file's order, with their sheets; within the import's time budget
+        (``deadline``), as reading the file again would be."""
+        if self.pending:
+            self._dump()
+        check = time_check(deadline)
+        positions = [(index, self.by_id[name]) for index, name in zip(self.AT, self.REFERENCES, strict=True)]
+        self.file.seek(0)
+        while True:
+            try:
+                batch = pickle.load(self.file)
+            except EOFError:
+                return
+            for sheet_index, *values in batch:
+                check()
+                for index, by_id in positions:
+                    values[index] = by_id.get(values[index])
+                yield ParsedRow(*values), self.sheets[sheet_index]
+
+
 # -- pass two: write -------------------------------------------------------------------------
 
 # From this many rows on, the bulk writer segments each batch's texts in a child process while it
@@ -376,7 +470,7 @@ DEADLOCK_DETECTED = "40P01"
 
 
 def _write(
-    path: Path,
+    spool: _Spool,
     *,
     by,
     refs: References,
@@ -390,8 +484,6 @@ def _write(
     total = summary.rows
     summary.created = summary.unchanged = 0
     summary.departments_created = []
-    # The second pass lists nothing again: the skipped rows and sheets are those pass one listed.
-    quiet = Summary(dry_run=summary.dry_run)
     # Pipelined writes read on a second connection, which sees what is committed: only when this
     # import's transaction is the outermost, so that nothing of the caller's is uncommitted.
     pipelined = bulk and not transaction.get_connection().in_atomic_block
@@ -404,18 +496,10 @@ def _write(
                 by=by, refs=refs, now=now, summary=summary, bulk=bulk, ahead=total >= AHEAD_ROWS, pipelined=pipelined
             )
             try:
-                for sheet in _ledger_sheets(path, quiet, deadline):
-                    try:
-                        for number, cells in _data_rows(sheet, quiet, listing=False):
-                            writing.row(number, cells, sheet)
-                            if writing.done % PROGRESS_EVERY == 0:
-                                progress("writing", writing.done, writing.done / total if total else None)
-                    finally:
-                        sheet.close()
-                if quiet.error_count:  # the file changed between the passes
-                    for error in quiet.errors:
-                        summary.add_error(error["row"], error["column"], error["message"], sheet=error["sheet"])
-                    raise _Abort
+                for parsed, sheet in spool.rows(deadline):
+                    writing.row(parsed, sheet)
+                    if writing.done % PROGRESS_EVERY == 0:
+                        progress("writing", writing.done, writing.done / total if total else None)
                 writing.finish()
             finally:
                 writing.close()
@@ -440,8 +524,8 @@ def _create_departments(plan: _Plan, *, by, summary: Summary) -> None:
 
 
 class _Writing(_Pass):
-    """Pass two, inside the import's transaction: each row written in batches (``BulkWriter``) or
-    one by one through ``cases.services``; a row that no longer parses aborts the whole import."""
+    """Pass two, inside the import's transaction: each row as pass one checked it (``_Spool``)
+    written in batches (``BulkWriter``) or one by one through ``cases.services``."""
 
     def __init__(self, *, bulk: bool, ahead: bool = False, pipelined: bool = False, **kwargs):
         super().__init__(**kwargs)
@@ -454,12 +538,8 @@ class _Writing(_Pass):
         )
         self.done = 0
 
-    def row(self, number: int, cells: list, sheet: Sheet) -> None:
+    def row(self, parsed: ParsedRow, sheet: Sheet) -> None:
         self.done += 1
-        parsed = self.parse(number, cells, sheet)
-        if parsed.errors:
-            self.report(parsed, sheet)
-            raise _Abort
         if self.writer is not None:
             self.writer.add(parsed)
         elif Case.objects.filter(region=parsed.region, ref=parsed.ref).exists():

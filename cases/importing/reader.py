@@ -108,7 +108,7 @@ def upload_size_problem(size: int | None) -> str | None:
     return None
 
 
-def _time_check(deadline: float | None) -> Callable[[], None]:
+def time_check(deadline: float | None) -> Callable[[], None]:
     """A check to call often: raises once the import's time budget is spent."""
     if deadline is None:
         return lambda: None
@@ -165,14 +165,14 @@ def open_sheets(path: str | Path, *, deadline: float | None = None) -> Iterator[
     with path.open("rb") as handle:
         head = handle.read(SNIFF_BYTES)
     if head.startswith(b"PK\x03\x04"):
-        yield from _open_xlsx(path, _time_check(deadline))
+        yield from _open_xlsx(path, time_check(deadline))
         return
     if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
         raise FileProblem(
             _("Old Excel 97-2003 (.xls) files cannot be read. Save the file as .xlsx or CSV and upload it again.")
         )
     encoding = detect_encoding(head, complete=size <= SNIFF_BYTES)
-    sheet = _open_csv(path, encoding, size, _time_check(deadline))
+    sheet = _open_csv(path, encoding, size, time_check(deadline))
     try:
         yield sheet
     finally:

@@ -47,8 +47,8 @@ def _import_both(write_csv, city_user, monkeypatch, write_path: str) -> dict[str
     original_row = engine._Writing.row
     written: dict[str, int] = {}
 
-    def row_then_rendezvous(self, number, cells, sheet):
-        original_row(self, number, cells, sheet)
+    def row_then_rendezvous(self, parsed, sheet):
+        original_row(self, parsed, sheet)
         name = threading.current_thread().name
         written[name] = written.get(name, 0) + 1
         if written[name] == 1:

@@ -131,6 +131,22 @@ def test_all_or_nothing_one_bad_row_writes_nothing(write_csv, county_a):
     assert Case.objects.count() == 0 and Department.objects.count() == 0 and LedgerEntry.objects.count() == 0
 
 
+@pytest.mark.parametrize("write_path", ["bulk", "services"])
+def test_what_is_written_is_what_was_checked_even_if_the_file_changes_in_between(write_csv, county_a, write_path):
+    """Pass two writes the rows pass one checked, kept aside, not the file read again: a file
+    overwritten between the passes (another upload to the same place) changes nothing written."""
+    path = write_csv([row(编号=f"R-{n}", 问题内容=f"原内容{n}") for n in range(3)])
+
+    def overwrite(phase, done, fraction):
+        if phase == "validating" and fraction == 1.0:
+            write_csv([row(编号="R-other", 问题类别="不存在的类别")], name=path.name)
+
+    summary = run_import(path, by=county_a, dry_run=False, progress=overwrite, write_path=write_path)
+    assert summary["errors"] == [] and summary["created"] == 3
+    assert sorted(Case.objects.values_list("ref", "description")) == [(f"R-{n}", f"原内容{n}") for n in range(3)]
+    assert not list(verify_cases(Case.objects.all()))
+
+
 def test_county_office_may_not_import_another_region(write_csv, county_b):
     summary = run_import(write_csv([row()]), by=county_b, dry_run=False)
     assert [(e["row"], e["column"]) for e in summary["errors"]] == [(2, "县区代码")]
