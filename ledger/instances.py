@@ -20,6 +20,28 @@ from django.db.models.signals import post_init, pre_init
 M = TypeVar("M", bound=Model)
 
 
+class _Plan:
+    """What building a model's instances needs, read from its fields once: the attribute names, the
+    defaults that are values (the same object ``get_default`` returns at every call), the ones
+    that are made by a call (``default=dict``), and the relations by field name."""
+
+    def __init__(self, model: type[Model]):
+        fields = model._meta.concrete_fields
+        self.attnames = frozenset(field.attname for field in fields)
+        self.constant = {
+            field.attname: field.get_default()
+            for field in fields
+            if not (field.has_default() and callable(field.default))
+        }
+        self.made = [
+            (field.attname, field.get_default) for field in fields if field.has_default() and callable(field.default)
+        ]
+        self.related = {field.name: field for field in fields if field.is_relation}
+
+
+_PLANS: dict[type[Model], _Plan] = {}
+
+
 def unsaved(model: type[M], /, related: dict[str, Model | None] | None = None, **values) -> M:
     """A new instance of ``model``, not saved: ``values`` by attname (``case_id``), ``related``
     by field name (``case``: its id is taken and the object cached, as ``model(case=case)`` does),
@@ -29,24 +51,29 @@ def unsaved(model: type[M], /, related: dict[str, Model | None] | None = None, *
     related = related or {}
     if pre_init.has_listeners(model) or post_init.has_listeners(model):
         return model(**related, **values)
+    plan = _PLANS.get(model)
+    if plan is None:
+        plan = _PLANS[model] = _Plan(model)
+    unknown = values.keys() - plan.attnames
+    if unknown or not related.keys() <= plan.related.keys():
+        raise TypeError(f"{model.__name__}: no such fields {sorted(unknown | (related.keys() - plan.related.keys()))}")
     instance = model.__new__(model)
     state = instance._state = ModelState()
     attributes = instance.__dict__
-    for field in model._meta.concrete_fields:
+    attributes.update(plan.constant)
+    for attname, make in plan.made:
+        if attname not in values:
+            attributes[attname] = make()
+    for name, obj in related.items():
+        field = plan.related[name]
         if field.attname in values:
-            attributes[field.attname] = values.pop(field.attname)
-        elif field.name in related:
-            obj = related[field.name]
-            attributes[field.attname] = obj.pk if obj is not None else None
-            state.fields_cache[field.name] = obj
-            if obj is not None and state.db is None:  # as the descriptor sets it
-                state.db = router.db_for_write(model, instance=obj)
-            remote = field.remote_field
-            if obj is not None and remote is not None and not remote.multiple:  # a one-to-one: both ways
-                remote.set_cached_value(obj, instance)
-        else:
-            attributes[field.attname] = field.get_default()
-    if values or len(state.fields_cache) != len(related):
-        unknown = sorted(set(values) | set(related) - set(state.fields_cache))
-        raise TypeError(f"{model.__name__}: no such fields {unknown}")
+            raise TypeError(f"{model.__name__}: {name} given twice")
+        attributes[field.attname] = obj.pk if obj is not None else None
+        state.fields_cache[name] = obj
+        if obj is not None and state.db is None:  # as the descriptor sets it
+            state.db = router.db_for_write(model, instance=obj)
+        remote = field.remote_field
+        if obj is not None and not remote.multiple:  # a one-to-one: both ways
+            remote.set_cached_value(obj, instance)
+    attributes.update(values)
     return instance

@@ -25,11 +25,34 @@ class Source(models.TextChoices):
 
 
 def _utc_iso(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """``%Y-%m-%dT%H:%M:%S.%fZ`` in UTC (what every hash on record covers), by ``isoformat``: the
+    same text, at two thirds of ``strftime``'s cost, for any year from 1000 on."""
+    utc = moment.astimezone(dt.UTC)
+    if utc.year < 1000:  # strftime writes such a year unpadded
+        return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+def _not_serializable(value):
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+# ``json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"))``, its C encoder
+# made once instead of at every call (a bulk import hashes four entries a row). No check for
+# circular structures: an entry's fields are never one (Python's own recursion limit stops one).
+_CANONICAL = (
+    json.encoder.c_make_encoder(
+        None, _not_serializable, json.encoder.encode_basestring, None, ":", ",", True, False, True
+    )
+    if json.encoder.c_make_encoder is not None
+    else None
+)
 
 
 def canonical_json(fields: dict) -> str:
-    return json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    if _CANONICAL is None:
+        return json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return "".join(_CANONICAL(fields, 0))
 
 
 def compute_hash(prev_hash: str, fields: dict) -> str:
