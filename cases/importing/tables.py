@@ -65,10 +65,28 @@ def _json(value) -> str:
     return json.dumps(value)
 
 
+def _not_serializable(value):
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+# ``json.dumps(value, ensure_ascii=False)``'s C encoder, made once rather than at every value (a
+# row of the file makes about six). Without the check for circular structures, which no row's
+# value is: Python's recursion limit would stop one.
+_JSONB = (
+    json.encoder.c_make_encoder(
+        None, _not_serializable, json.encoder.encode_basestring, None, ": ", ", ", False, False, True
+    )
+    if json.encoder.c_make_encoder is not None
+    else None
+)
+
+
 def _jsonb(value) -> str:
     # The same value for PostgreSQL's COPY, which reads the text into jsonb: its characters as
     # they are, not escaped (a Chinese text escaped is six times as long in the import's memory).
-    return json.dumps(value, ensure_ascii=False)
+    if _JSONB is None or isinstance(value, str | int | float | type(None)):  # (the encoder takes containers)
+        return json.dumps(value, ensure_ascii=False)
+    return "".join(_JSONB(value, 0))
 
 
 def converter(field: models.Field, postgres: bool):
