@@ -171,6 +171,28 @@ def server_cpu() -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
+def machine_cpu() -> float | None:
+    """CPU seconds the whole machine has used (every process: this one, its children, both of
+    the import's database connections — the second one ends with the import — and anything else
+    running), from /proc/stat."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except OSError:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def speed() -> float:
+    """Seconds a fixed pure-Python loop takes now: this machine's speed at the moment (a shared
+    machine's changes from hour to hour; compare runs by it, not by the clock alone)."""
+    started = time.process_time()
+    total = 0
+    for n in range(5_000_000):
+        total += n
+    return time.process_time() - started
+
+
 def load() -> str:
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
@@ -205,6 +227,7 @@ def run(path: str, write_path: str, profile: str | None = None) -> None:
         profiler = cProfile.Profile()
         profiler.enable()
     server = server_cpu()
+    machine = machine_cpu()
     cpu = time.process_time()
     helpers = children_cpu()
     started = time.perf_counter()
@@ -213,6 +236,7 @@ def run(path: str, write_path: str, profile: str | None = None) -> None:
     cpu = time.process_time() - cpu
     helpers = children_cpu() - helpers
     server = server_cpu() - server if server is not None else None
+    machine = machine_cpu() - machine if machine is not None else None
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(profile)
@@ -227,6 +251,7 @@ def run(path: str, write_path: str, profile: str | None = None) -> None:
                 "children_cpu_s": helpers,
                 "children_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
                 "server_cpu_s": server,
+                "machine_cpu_s": machine,
                 "created": summary["created"],
                 "unchanged": summary["unchanged"],
                 "errors": summary["errors"][:3],
@@ -275,6 +300,12 @@ def report(label: str, rows: int, result: dict) -> None:
             f"  the PostgreSQL backend's CPU time {result['server_cpu_s']:.1f} s; all together {spent:.1f} s "
             f"({rows / spent:,.0f} rows per CPU-second: the rate of one core doing it all)"
         )
+    if result.get("machine_cpu_s") is not None:
+        print(
+            f"  the whole machine's CPU time meanwhile {result['machine_cpu_s']:.1f} s, of "
+            f"{(os.cpu_count() or 1) * result['total_s']:.1f} on {os.cpu_count()} cores (the import's second "
+            "database connection included; so is anything else running)"
+        )
 
 
 def main():
@@ -299,7 +330,10 @@ def main():
 
     call_command("migrate", verbosity=0)
     create_user("bench_city", password="bench-import-2026", role="city_office")
-    print(f"database {connection.vendor}; {Case.objects.count()} cases before; load average {load()}")
+    print(
+        f"database {connection.vendor}; {Case.objects.count()} cases before; load average {load()}; "
+        f"speed check {speed():.2f} s (a fixed Python loop: higher is a slower machine now)"
+    )
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "ledger.csv"
         started = time.perf_counter()
@@ -316,6 +350,7 @@ def main():
             f"verify_ledger over {Case.objects.count():,} cases: {problems} problems, "
             f"{time.perf_counter() - started:.1f} s"
         )
+        print(f"speed check {speed():.2f} s")
         if args.services_rows:
             floor = Path(folder) / "floor.csv"
             write_file(floor, args.services_rows, seed=args.seed + 1, prefix="S")
