@@ -194,6 +194,8 @@ class BulkWriter:
             tables=self.tables,
         )
         self.created += len(cases)
+        for case in cases:  # (each head's case points back to it, as LedgerHead(case=…) leaves it: a cycle)
+            case._state.fields_cache.pop("ledger_head", None)
 
     def finish(self) -> None:
         """Write the remaining rows and the counters."""

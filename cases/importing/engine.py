@@ -44,7 +44,7 @@ from .columns import BY_KEY, REQUIRED_KEYS, describe
 from .locks import lock_regions
 from .reader import FileProblem, NoHeader, Sheet, open_sheets, time_check
 from .rows import ParsedRow, References, RowError, note_text, parse_row
-from .tables import write_session
+from .tables import fewer_collections, write_session
 
 BATCH = 2000  # rows per query for the numbers already on record (one query per region and batch)
 MAX_LISTED_ERRORS = 10_000
@@ -488,7 +488,11 @@ def _write(
     # import's transaction is the outermost, so that nothing of the caller's is uncommitted.
     pipelined = bulk and not transaction.get_connection().in_atomic_block
     try:
-        with transaction.atomic(), write_session() if bulk else nullcontext():
+        with (
+            transaction.atomic(),
+            write_session() if bulk else nullcontext(),
+            fewer_collections() if bulk else nullcontext(),
+        ):
             # Every region's lock first, in id order: overlapping imports serialise, never deadlock.
             lock_regions(plan.regions)
             _create_departments(plan, by=by, summary=summary)
