@@ -131,6 +131,10 @@ def has_chinese(text: str) -> bool:
 # texts segmented here (2,000 texts take it about 0.2 s; its start, a second or two, comes first).
 AHEAD_TIMEOUT_SECONDS = 120
 
+# The child keeps the words of this many texts of at most this many characters (about 10 MB).
+CHILD_KEPT_TEXTS = 50_000
+CHILD_KEPT_CHARS = 64
+
 # Texts an ``AheadSegmenter`` segmented, until the writer that asked says it is done with them.
 _ahead: dict[str, tuple[str, ...]] = {}
 
@@ -140,12 +144,25 @@ def serve(source=None, sink=None) -> None:
     the parent closes the pipe — or dies, which closes it too (the child never outlives it)."""
     source = source or sys.stdin.buffer
     sink = sink or sys.stdout.buffer
+    # Short texts come back batch after batch (an enterprise's name on each of its cases, a usual
+    # closing text): their words are kept, up to ``CHILD_KEPT_TEXTS`` of them, then forgotten.
+    kept: dict[str, tuple[str, ...]] = {}
     while True:
         try:
             texts = pickle.load(source)
         except EOFError:
             return
-        pickle.dump([_segmented(text) for text in texts], sink, protocol=pickle.HIGHEST_PROTOCOL)
+        answers = []
+        for text in texts:
+            words = kept.get(text)
+            if words is None:
+                words = _segmented(text)
+                if len(text) <= CHILD_KEPT_CHARS:
+                    if len(kept) >= CHILD_KEPT_TEXTS:
+                        kept.clear()
+                    kept[text] = words
+            answers.append(words)
+        pickle.dump(answers, sink, protocol=pickle.HIGHEST_PROTOCOL)
         sink.flush()
 
 

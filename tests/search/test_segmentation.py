@@ -262,3 +262,30 @@ def test_a_child_that_hangs_while_a_batch_larger_than_the_pipe_is_written_to_it_
         assert segmenter._feeder is None
     finally:
         segmenter.close()
+
+
+def test_the_child_keeps_short_texts_words_and_forgets_them_past_its_bound(monkeypatch):
+    """``serve`` answers a short text seen before from what it kept (an enterprise's name on each of
+    its cases), a long one afresh; past ``CHILD_KEPT_TEXTS`` it starts over. Same words either way."""
+    import io
+    import pickle
+
+    calls: list[str] = []
+    real = segment._segmented
+
+    def counted(text):
+        calls.append(text)
+        return real(text)
+
+    monkeypatch.setattr(segment, "_segmented", counted)
+    monkeypatch.setattr(segment, "CHILD_KEPT_TEXTS", 3)
+    name, long_text = "信阳合成企业有限公司", "用电增容" * 20
+    batches = [[name, long_text, "甲公司"], [name, long_text], ["乙公司", "丙公司", name]]
+    source = io.BytesIO(b"".join(pickle.dumps(batch) for batch in batches))
+    sink = io.BytesIO()
+    segment.serve(source, sink)
+    sink.seek(0)
+    answers = [pickle.load(sink) for _ in batches]
+    assert answers == [[real(text) for text in batch] for batch in batches]
+    # The name and 甲公司 kept; the long text never; 丙公司 finds three kept and starts over.
+    assert calls == [name, long_text, "甲公司", long_text, "乙公司", "丙公司", name]
