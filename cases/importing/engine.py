@@ -150,16 +150,17 @@ def run_import(
     deadline = time.monotonic() + (settings.IMPORT_TIME_BUDGET if time_budget is None else time_budget)
     with _Spool(refs, keep=not dry_run) as spool:
         try:
-            plan = _validate(
-                Path(path),
-                by=by,
-                refs=refs,
-                now=now,
-                summary=summary,
-                progress=progress,
-                deadline=deadline,
-                spool=spool,
-            )
+            with fewer_collections():  # (checking makes no reference cycles either)
+                plan = _validate(
+                    Path(path),
+                    by=by,
+                    refs=refs,
+                    now=now,
+                    summary=summary,
+                    progress=progress,
+                    deadline=deadline,
+                    spool=spool,
+                )
         except FileProblem as problem:
             summary.add_error(problem.row, problem.column, problem.message, sheet=problem.sheet)
             return summary.as_dict()

@@ -134,8 +134,9 @@ def write_session() -> Iterator[None]:
 
 @contextmanager
 def fewer_collections() -> Iterator[None]:
-    """Around a bulk import's write pass: the garbage collector's youngest generation collected
-    every ``IMPORT_GC_THRESHOLD`` allocations instead of 700, put back afterwards."""
+    """Around an import's checking pass and a bulk import's write pass: the garbage collector's
+    youngest generation collected every ``IMPORT_GC_THRESHOLD`` allocations instead of 700, put
+    back afterwards (checking 100,000 rows spent a tenth of its CPU in collections)."""
     before = gc.get_threshold()
     gc.set_threshold(max(before[0], IMPORT_GC_THRESHOLD), *before[1:])
     try:

@@ -5,7 +5,7 @@ import gc
 
 import pytest
 
-from cases.importing import run_import
+from cases.importing import engine, run_import
 from cases.importing import tables as tables_module
 from cases.models import Case, Evidence
 from ledger.models import LedgerHead
@@ -36,17 +36,25 @@ def test_the_rows_written_leave_no_cycle_behind(examples, city_user, collector_s
     assert cyclic == set()
 
 
-def test_the_collector_runs_less_often_while_writing_and_as_before_afterwards(examples, city_user, monkeypatch):
+def test_the_collector_runs_less_often_while_checking_and_writing_and_as_before_afterwards(
+    examples, city_user, monkeypatch
+):
     before = gc.get_threshold()
-    seen = []
-    original = tables_module.TableWriter.insert
+    checking, writing = [], []
+    original_row, original_insert = engine._Validation.row, tables_module.TableWriter.insert
+
+    def row(self, *args):
+        checking.append(gc.get_threshold()[0])
+        return original_row(self, *args)
 
     def insert(self, model, objects):
-        seen.append(gc.get_threshold()[0])
-        return original(self, model, objects)
+        writing.append(gc.get_threshold()[0])
+        return original_insert(self, model, objects)
 
+    monkeypatch.setattr(engine._Validation, "row", row)
     monkeypatch.setattr(tables_module.TableWriter, "insert", insert)
     run_import(examples / "ledger-example.csv", by=city_user, dry_run=False, write_path="bulk")
-    assert seen and set(seen) == {max(before[0], tables_module.IMPORT_GC_THRESHOLD)}
+    raised = max(before[0], tables_module.IMPORT_GC_THRESHOLD)
+    assert checking and set(checking) == {raised} and writing and set(writing) == {raised}
     assert gc.get_threshold() == before
     assert Case.objects.count() == 30 and LedgerHead.objects.count() == 30
