@@ -148,7 +148,12 @@ def run_import(
     summary = Summary(dry_run=dry_run)
     refs = References()
     deadline = time.monotonic() + (settings.IMPORT_TIME_BUDGET if time_budget is None else time_budget)
-    with _Spool(refs, keep=not dry_run) as spool:
+    try:
+        spool = _Spool(refs, keep=not dry_run)
+    except FileProblem as problem:
+        summary.add_error(problem.row, problem.column, problem.message)
+        return summary.as_dict()
+    with spool:
         try:
             with fewer_collections():  # (checking makes no reference cycles either)
                 plan = _validate(
@@ -407,7 +412,10 @@ class _Spool:
 
     def __init__(self, refs: References, *, keep: bool):
         self.keep = keep
-        self.file = tempfile.TemporaryFile(prefix="caseledger-import-") if keep else None
+        try:
+            self.file = tempfile.TemporaryFile(prefix="caseledger-import-") if keep else None
+        except OSError as error:
+            raise _no_room() from error
         self.sheets: list[Sheet] = []
         self.pending: list[tuple] = []
         self.by_id = {
@@ -437,7 +445,10 @@ class _Spool:
             self._dump()
 
     def _dump(self) -> None:
-        pickle.dump(self.pending, self.file, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            pickle.dump(self.pending, self.file, protocol=pickle.HIGHEST_PROTOCOL)
+        except OSError as error:  # the temporary directory is full (or gone)
+            raise _no_room() from error
         self.pending = []
 
     def rows(self, deadline: float | None) -> Iterator[tuple[ParsedRow, Sheet]]:
@@ -453,11 +464,22 @@ class _Spool:
                 batch = pickle.load(self.file)
             except EOFError:
                 return
+            except OSError as error:
+                raise _no_room() from error
             for sheet_index, *values in batch:
                 check()
                 for index, by_id in positions:
                     values[index] = by_id.get(values[index])
                 yield ParsedRow(*values), self.sheets[sheet_index]
+
+
+def _no_room() -> FileProblem:
+    return FileProblem(
+        _(
+            "The server has no room left for the rows being checked; nothing was imported. "
+            "Tell the system administrator, or import the file in smaller parts."
+        )
+    )
 
 
 # -- pass two: write -------------------------------------------------------------------------

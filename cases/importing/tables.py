@@ -132,17 +132,31 @@ def write_session() -> Iterator[None]:
             cursor.execute(f"PRAGMA cache_size = {before:d}")
 
 
+_collections_lock = threading.Lock()
+_collections_held = 0  # imports of this process inside ``fewer_collections`` now
+_collections_before: tuple[int, ...] = ()
+
+
 @contextmanager
 def fewer_collections() -> Iterator[None]:
     """Around an import's checking pass and a bulk import's write pass: the garbage collector's
-    youngest generation collected every ``IMPORT_GC_THRESHOLD`` allocations instead of 700, put
-    back afterwards (checking 100,000 rows spent a tenth of its CPU in collections)."""
-    before = gc.get_threshold()
-    gc.set_threshold(max(before[0], IMPORT_GC_THRESHOLD), *before[1:])
+    youngest generation collected every ``IMPORT_GC_THRESHOLD`` allocations instead of 700
+    (checking 100,000 rows spent a tenth of its CPU in collections). The setting is the process's:
+    the first import in raises it, the last one out puts back what the first found — two imports
+    overlapping in one process (the API's, two web threads) do not leave it raised."""
+    global _collections_held, _collections_before
+    with _collections_lock:
+        if _collections_held == 0:
+            _collections_before = gc.get_threshold()
+            gc.set_threshold(max(_collections_before[0], IMPORT_GC_THRESHOLD), *_collections_before[1:])
+        _collections_held += 1
     try:
         yield
     finally:
-        gc.set_threshold(*before)
+        with _collections_lock:
+            _collections_held -= 1
+            if _collections_held == 0:
+                gc.set_threshold(*_collections_before)
 
 
 class _Copier:
@@ -413,7 +427,10 @@ class TableWriter:
 
     def insert_rows(self, model: type[models.Model], columns: list[str], rows: list) -> None:
         """Rows of values for the driver, as they are, into these columns: one COPY (PostgreSQL)
-        or one executemany (SQLite)."""
+        or one executemany (SQLite). On PostgreSQL the COPY is binary, each value written as its
+        column's type: a value must be of the Python type the column holds — ``str`` for text,
+        ``int`` for a number, a time-zone-aware ``datetime`` for a moment, a ``date`` for a date,
+        the JSON value itself (not its text) for JSON — not text the database would convert."""
         if not rows:
             return
         quote = connection.ops.quote_name

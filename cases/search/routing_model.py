@@ -69,7 +69,7 @@ def scale(moment: dt.datetime) -> float:
 # A number (an amount, a year, a count, a row's own serial: 500, 2023, 3.5, １２) says nothing of
 # which department a text belongs to, and nearly every one is new: learned, each would add a row per
 # region and department for one case.
-NUMBER = re.compile(r"[\d.,:%/\-]+")
+NUMBER = re.compile(r"[0-9０-９]+")  # (a word is letters and digits only: no point, no comma)
 
 
 def telling(word: str) -> bool:

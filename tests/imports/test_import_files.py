@@ -147,6 +147,33 @@ def test_what_is_written_is_what_was_checked_even_if_the_file_changes_in_between
     assert not list(verify_cases(Case.objects.all()))
 
 
+@pytest.mark.parametrize("fails", ["opening", "writing"])
+def test_no_room_for_the_checked_rows_is_a_clear_error_and_writes_nothing(write_csv, county_a, monkeypatch, fails):
+    import errno
+    import tempfile
+
+    from cases.importing import engine
+
+    class Full:
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def close(self):
+            pass
+
+    def temporary_file(*args, **kwargs):
+        if fails == "opening":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return Full()
+
+    monkeypatch.setattr(engine.tempfile, "TemporaryFile", temporary_file)
+    summary = run_import(write_csv([row(编号=f"R-{n}") for n in range(3)]), by=county_a, dry_run=False)
+    assert summary["created"] == 0 and summary["error_count"] == 1
+    assert "服务器已没有空间" in summary["errors"][0]["message"] and Case.objects.count() == 0
+    monkeypatch.setattr(engine.tempfile, "TemporaryFile", tempfile.TemporaryFile)
+    assert run_import(write_csv([row(编号="R-9")]), by=county_a, dry_run=True)["created"] == 1  # a dry run keeps none
+
+
 def test_county_office_may_not_import_another_region(write_csv, county_b):
     summary = run_import(write_csv([row()]), by=county_b, dry_run=False)
     assert [(e["row"], e["column"]) for e in summary["errors"]] == [(2, "县区代码")]

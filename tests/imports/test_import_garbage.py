@@ -2,6 +2,7 @@
 while it writes (``tables.fewer_collections``), without the import's memory growing for it."""
 
 import gc
+import threading
 
 import pytest
 
@@ -58,3 +59,32 @@ def test_the_collector_runs_less_often_while_checking_and_writing_and_as_before_
     assert checking and set(checking) == {raised} and writing and set(writing) == {raised}
     assert gc.get_threshold() == before
     assert Case.objects.count() == 30 and LedgerHead.objects.count() == 30
+
+
+def test_two_imports_overlapping_in_one_process_put_the_setting_back():
+    """The API's imports run in web threads: the last one out restores what the first one found."""
+    before = gc.get_threshold()
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+
+    def first():
+        with tables_module.fewer_collections():
+            a_in.set()
+            b_in.wait(5)
+        a_out.set()
+
+    def second():
+        a_in.wait(5)
+        with tables_module.fewer_collections():
+            b_in.set()
+            a_out.wait(5)
+            assert gc.get_threshold()[0] == max(before[0], tables_module.IMPORT_GC_THRESHOLD)
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    try:
+        assert a_out.is_set() and gc.get_threshold() == before
+    finally:
+        gc.set_threshold(*before)

@@ -150,10 +150,10 @@ def test_numbers_are_not_learned_nor_asked_by(make_case, county_a, region_a, top
     without = suggest(region=region_a, description="厂区用电增容", now=timezone.now())
     assert [(s.department, s.score) for s in with_numbers] == [(s.department, s.score) for s in without]
     RoutingTerm.objects.create(region=region_a, term="2024", cases=1)
-    RoutingTerm.objects.create(region=region_a, term="１２.５", cases=1)
+    RoutingTerm.objects.create(region=region_a, term="１２５", cases=1)
     RoutingWeight.objects.create(region=region_a, term="31", department=power, weight=1.0, held=1)
     importlib.import_module("cases.search.migrations.0004_no_number_terms").drop_number_terms(apps, None)
-    assert not RoutingTerm.objects.filter(term__in=["2024", "１２.５"]).exists()
+    assert not RoutingTerm.objects.filter(term__in=["2024", "１２５"]).exists()
     assert not RoutingWeight.objects.filter(term="31").exists()
     assert RoutingTerm.objects.filter(region=region_a, term="增容").exists()
 

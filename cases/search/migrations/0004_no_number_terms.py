@@ -1,9 +1,9 @@
 from django.db import migrations
 
 # The routing model no longer learns numbers (``routing_model.telling``): the rows it kept for
-# them are never asked again. Removed here rather than left to the next rebuild; the digits are
-# ASCII and full-width, as the model's own check (\d) takes them.
-NUMBER = r"^[0-9０-９.,:%/-]+$"
+# them are never asked again. Removed here rather than left to the next rebuild; ASCII and
+# full-width digits, as the model's own check (``routing_model.NUMBER``) takes them.
+NUMBER = r"^[0-9０-９]+$"
 
 
 def drop_number_terms(apps, schema_editor):
