@@ -73,7 +73,7 @@ def unsaved(model: type[M], /, related: dict[str, Model | None] | None = None, *
         if obj is not None and state.db is None:  # as the descriptor sets it
             state.db = router.db_for_write(model, instance=obj)
         remote = field.remote_field
-        if obj is not None and not remote.multiple:  # a one-to-one: both ways
+        if obj is not None and remote is not None and not remote.multiple:  # a one-to-one: both ways
             remote.set_cached_value(obj, instance)
     attributes.update(values)
     return instance

@@ -40,11 +40,10 @@ def _not_serializable(value):
 # ``json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"))``, its C encoder
 # made once instead of at every call (a bulk import hashes four entries a row). No check for
 # circular structures: an entry's fields are never one (Python's own recursion limit stops one).
+_MAKE_ENCODER = getattr(json.encoder, "c_make_encoder", None)  # (None without the C accelerator)
 _CANONICAL = (
-    json.encoder.c_make_encoder(
-        None, _not_serializable, json.encoder.encode_basestring, None, ":", ",", True, False, True
-    )
-    if json.encoder.c_make_encoder is not None
+    _MAKE_ENCODER(None, _not_serializable, json.encoder.encode_basestring, None, ":", ",", True, False, True)
+    if _MAKE_ENCODER is not None
     else None
 )
 

@@ -81,11 +81,10 @@ def _not_serializable(value):
 # ``json.dumps(value, ensure_ascii=False)``'s C encoder, made once rather than at every value (a
 # row of the file makes about six). Without the check for circular structures, which no row's
 # value is: Python's recursion limit would stop one.
+_MAKE_ENCODER = getattr(json.encoder, "c_make_encoder", None)  # (None without the C accelerator)
 _JSONB = (
-    json.encoder.c_make_encoder(
-        None, _not_serializable, json.encoder.encode_basestring, None, ": ", ", ", False, False, True
-    )
-    if json.encoder.c_make_encoder is not None
+    _MAKE_ENCODER(None, _not_serializable, json.encoder.encode_basestring, None, ": ", ", ", False, False, True)
+    if _MAKE_ENCODER is not None
     else None
 )
 
