@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from . import json_text
 
 GENESIS_HASH = "0" * 64
 
@@ -33,25 +34,12 @@ def _utc_iso(moment: dt.datetime) -> str:
     return utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
-def _not_serializable(value):
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
-
-
-# ``json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"))``, its C encoder
-# made once instead of at every call (a bulk import hashes four entries a row). No check for
-# circular structures: an entry's fields are never one (Python's own recursion limit stops one).
-_MAKE_ENCODER = getattr(json.encoder, "c_make_encoder", None)  # (None without the C accelerator)
-_CANONICAL = (
-    _MAKE_ENCODER(None, _not_serializable, json.encoder.encode_basestring, None, ":", ",", True, False, True)
-    if _MAKE_ENCODER is not None
-    else None
-)
+_CANONICAL = json_text.encoder(sort_keys=True, separators=(",", ":"))
 
 
 def canonical_json(fields: dict) -> str:
-    if _CANONICAL is None:
-        return json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return "".join(_CANONICAL(fields, 0))
+    """``json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"))``."""
+    return _CANONICAL(fields)
 
 
 def compute_hash(prev_hash: str, fields: dict) -> str:

@@ -278,20 +278,6 @@ class _Pass:
         self.by, self.refs, self.now, self.summary = by, refs, now, summary
         self.departments = _Departments()
 
-    def parse(self, number: int, cells: list, sheet: Sheet) -> ParsedRow:
-        return parse_row(
-            number,
-            cells,
-            sheet,
-            self.refs,
-            now=self.now,
-            region_allowed=lambda region: acts_for_region(self.by, region),
-        )
-
-    def report(self, parsed: ParsedRow, sheet: Sheet) -> None:
-        for problem in parsed.errors:
-            self.summary.add_error(problem.row, problem.column, problem.message, sheet=sheet.name)
-
 
 def _validate(
     path: Path,
@@ -337,10 +323,18 @@ class _Validation(_Pass):
 
     def row(self, number: int, cells: list, sheet: Sheet) -> ParsedRow:
         self.summary.rows += 1
-        parsed = self.parse(number, cells, sheet)
+        parsed = parse_row(
+            number,
+            cells,
+            sheet,
+            self.refs,
+            now=self.now,
+            region_allowed=lambda region: acts_for_region(self.by, region),
+        )
         if parsed.region is not None and parsed.ref:
             _check_repeated(parsed, sheet, self.seen)
-        self.report(parsed, sheet)
+        for problem in parsed.errors:
+            self.summary.add_error(problem.row, problem.column, problem.message, sheet=sheet.name)
         if not parsed.errors:
             self.batch.append((parsed, sheet))
             if len(self.batch) >= BATCH:

@@ -35,6 +35,8 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from psycopg import pq
 from psycopg.types.json import set_json_dumps
 
+from ledger import json_text
+
 # SQLite's page cache for the import's connection while it writes (the default is 2 MB, which a
 # transaction of 100,000 cases spills to the WAL again and again). 32 MB: a 20,000-row import
 # measured no worse with 64 MB, a little faster in wall time, but 64 MB put a 100,000-row import's
@@ -74,27 +76,10 @@ def _json(value) -> str:
     return json.dumps(value)
 
 
-def _not_serializable(value):
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
-
-
-# ``json.dumps(value, ensure_ascii=False)``'s C encoder, made once rather than at every value (a
-# row of the file makes about six). Without the check for circular structures, which no row's
-# value is: Python's recursion limit would stop one.
-_MAKE_ENCODER = getattr(json.encoder, "c_make_encoder", None)  # (None without the C accelerator)
-_JSONB = (
-    _MAKE_ENCODER(None, _not_serializable, json.encoder.encode_basestring, None, ": ", ", ", False, False, True)
-    if _MAKE_ENCODER is not None
-    else None
-)
-
-
-def _jsonb(value) -> str:
-    # The same value for PostgreSQL's COPY, which reads the text into jsonb: its characters as
-    # they are, not escaped (a Chinese text escaped is six times as long in the import's memory).
-    if _JSONB is None or isinstance(value, str | int | float | type(None)):  # (the encoder takes containers)
-        return json.dumps(value, ensure_ascii=False)
-    return "".join(_JSONB(value, 0))
+# The same value for PostgreSQL's COPY, which reads the text into jsonb: ``json.dumps(value,
+# ensure_ascii=False)``, its characters as they are, not escaped (a Chinese text escaped is six
+# times as long).
+_jsonb = json_text.encoder(sort_keys=False, separators=(", ", ": "))
 
 
 def converter(field: models.Field, postgres: bool):
