@@ -47,7 +47,10 @@ def compute_hash(prev_hash: str, fields: dict) -> str:
 
 
 class LedgerEntry(models.Model):
-    case = models.ForeignKey("cases.Case", models.PROTECT, related_name="ledger_entries", verbose_name=_("case"))
+    # Indexed by the unique (case, seq) and the (case, occurred_at) indexes, which begin with it.
+    case = models.ForeignKey(
+        "cases.Case", models.PROTECT, related_name="ledger_entries", verbose_name=_("case"), db_index=False
+    )
     seq = models.PositiveIntegerField(_("sequence"))
     action = models.CharField(_("action"), max_length=40)
     from_state = models.CharField(_("from state"), max_length=20, blank=True)
@@ -64,13 +67,18 @@ class LedgerEntry(models.Model):
     due_date = models.DateField(_("due date"), null=True, blank=True)
     payload = models.JSONField(_("payload"), default=dict, blank=True)
     prev_hash = models.CharField(_("previous hash"), max_length=64)
-    hash = models.CharField(_("hash"), max_length=64, unique=True)
+    # Unique by a constraint in Meta, not ``unique=True``, which on PostgreSQL also made a LIKE
+    # index (``varchar_pattern_ops``) that no query uses: a second random insert for every entry.
+    hash = models.CharField(_("hash"), max_length=64)
 
     class Meta:
         ordering = ["case_id", "seq"]
         verbose_name = _("ledger entry")
         verbose_name_plural = _("ledger entries")
-        constraints = [models.UniqueConstraint(fields=["case", "seq"], name="ledger_unique_seq_per_case")]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "seq"], name="ledger_unique_seq_per_case"),
+            models.UniqueConstraint(fields=["hash"], name="ledger_ledgerentry_hash_key"),
+        ]
         indexes = [
             models.Index(fields=["case", "occurred_at"], name="ledger_case_occurred_idx"),
             models.Index(fields=["action", "occurred_at"], name="ledger_action_occurred_idx"),

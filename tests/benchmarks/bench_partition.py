@@ -21,9 +21,10 @@ into the next year. Entries are inserted in the order they occur, as the app app
 case's entries lie on different pages). Hashes are unique stand-ins (not a valid chain: nothing
 here verifies them). The same rows go into two tables with the same columns:
 
-- ``plain.ledger_ledgerentry``: as migration ``ledger.0001`` makes it — primary key, unique hash
-  (and Django's ``varchar_pattern_ops`` twin), unique (case, seq), (case, occurred_at),
-  (action, occurred_at), the foreign-key indexes — and the append-only trigger;
+- ``plain.ledger_ledgerentry``: as the ledger's migrations make it — primary key, unique hash,
+  unique (case, seq), (case, occurred_at), (action, occurred_at), the actor's foreign-key index
+  (migration 0008 dropped the hash's ``varchar_pattern_ops`` twin and the case's own index) — and
+  the append-only trigger;
 - ``part.ledger_ledgerentry``: declaratively partitioned by RANGE on ``occurred_at``, one
   partition per local (Asia/Shanghai) year 2021–2026, the same indexes; PostgreSQL requires the
   partition key in every unique index, so the primary key becomes (id, occurred_at), and
@@ -229,7 +230,7 @@ def build_statements() -> list[tuple[str, str]]:
 
 
 def index_statements(schema: str) -> list[tuple[str, str]]:
-    """The indexes and constraints of migration ledger.0001 (names as Django gives them). On the
+    """The indexes and constraints of the ledger's migrations, 0001 to 0008 (names as Django gives them). On the
     partitioned copy every unique index must contain the partition key."""
     key = ", occurred_at" if schema == "part" else ""
     return [
@@ -242,12 +243,7 @@ def index_statements(schema: str) -> list[tuple[str, str]]:
             "unique (case, seq)",
             f"ALTER TABLE {{s}}.ledger_ledgerentry ADD CONSTRAINT ledger_unique_seq_per_case UNIQUE (case_id, seq{key})",
         ),
-        (
-            "hash varchar_pattern_ops",
-            "CREATE INDEX ledger_ledgerentry_hash_60e781a8_like ON {s}.ledger_ledgerentry (hash varchar_pattern_ops)",
-        ),
         ("actor_id", "CREATE INDEX ledger_ledgerentry_actor_id_3bb583e9 ON {s}.ledger_ledgerentry (actor_id)"),
-        ("case_id", "CREATE INDEX ledger_ledgerentry_case_id_a6095f8b ON {s}.ledger_ledgerentry (case_id)"),
         (
             "(case, occurred_at)",
             "CREATE INDEX ledger_case_occurred_idx ON {s}.ledger_ledgerentry (case_id, occurred_at)",
