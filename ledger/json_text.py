@@ -19,6 +19,23 @@ def _not_serializable(value):
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
+class _Encoder:
+    """``json.dumps`` of one form, as a callable object, not a closure: psycopg caches a dumper made
+    for a callable by its identity, but makes a new one, and warns, for every closure it is given
+    (``tables._jsonb`` goes to it with every COPY)."""
+
+    __slots__ = ("_made", "_options")
+
+    def __init__(self, made, options: dict) -> None:
+        self._made = made
+        self._options = options
+
+    def __call__(self, value) -> str:
+        if self._made is None or not isinstance(value, dict | list | tuple):  # (the encoder takes containers)
+            return json.dumps(value, ensure_ascii=False, **self._options)
+        return "".join(self._made(value, 0))
+
+
 def encoder(*, sort_keys: bool, separators: tuple[str, str]) -> Callable[[object], str]:
     """``json.dumps(value, ensure_ascii=False, sort_keys=sort_keys, separators=separators)``."""
     item_separator, key_separator = separators
@@ -37,10 +54,4 @@ def encoder(*, sort_keys: bool, separators: tuple[str, str]) -> Callable[[object
         if _MAKE_ENCODER is not None
         else None
     )
-
-    def text(value) -> str:
-        if made is None or not isinstance(value, dict | list | tuple):  # (the encoder takes containers)
-            return json.dumps(value, ensure_ascii=False, sort_keys=sort_keys, separators=separators)
-        return "".join(made(value, 0))
-
-    return text
+    return _Encoder(made, {"sort_keys": sort_keys, "separators": separators})

@@ -43,7 +43,7 @@ from cases.models import (
     Region,
     State,
 )
-from cases.search.segment import AheadSegmenter
+from cases.search.segment import AheadSegmenter, Ticket
 from ledger.instances import unsaved
 from ledger.models import LedgerEntry, LedgerHead, Source
 from ledger.services import new_head, next_entry
@@ -57,7 +57,17 @@ BATCH_ROWS = 2000
 class BulkWriter:
     """Collects checked rows and writes them a batch at a time; ``finish`` closes the import."""
 
-    def __init__(self, *, by, now: dt.datetime, find_department, ahead: bool = False, pipelined: bool = False):
+    def __init__(
+        self,
+        *,
+        by,
+        now: dt.datetime,
+        find_department,
+        ahead: bool = False,
+        pipelined: bool = False,
+        segmenter: AheadSegmenter | None = None,
+        segmented: dict[int, tuple[tuple[int, str], Ticket | None]] | None = None,
+    ):
         self.by = by
         self.now = now
         self.find_department = find_department  # (region, name) → Department
@@ -74,9 +84,16 @@ class BulkWriter:
         # Each batch goes through three steps, one step a batch filled (``_hand_on``), so that
         # what a step waits for is ready by then: asked (the 编号 and enterprises on record looked
         # up), waiting (its new rows' texts segmented in a child process — ``ahead``: a file large
-        # enough to pay for starting one — and its ids reserved), written.
-        self.segmenter = AheadSegmenter(ahead=ahead)
-        self.asked: tuple[list[ParsedRow], Future, Future] | None = None
+        # enough to pay for starting one — and its ids reserved), written. The import's checking
+        # pass may have asked the child for a batch's texts already (``segmented``: the ticket of
+        # each batch by its index, with its first row's (region id, 编号) to match it by); the
+        # child is then the caller's ``segmenter``, which the caller closes.
+        self.ahead = ahead
+        self.own_segmenter = segmenter is None
+        self.segmenter = AheadSegmenter(ahead=ahead) if segmenter is None else segmenter
+        self.segmented = segmented if segmented is not None else {}
+        self.batches = 0  # batches handed on so far
+        self.asked: tuple[list[ParsedRow], int, Future, Future] | None = None
         self.waiting: tuple[list[ParsedRow], object, Future] | None = None
         self.handed: set[tuple[int, str]] = set()  # (region id, 编号) of the rows handed on to be written
         # Enterprises this import created or changed, as it left them: credit code → (id, name,
@@ -107,16 +124,22 @@ class BulkWriter:
         batch, self.pending = self.pending, []
         if batch:
             codes = [code for code in dict.fromkeys(p.credit_code for p in batch) if code not in self.enterprises]
+            self.batches += 1
             self.asked = (
                 batch,
+                self.batches - 1,
                 self.tables.lookup_later(existing_refs, batch),
                 self.tables.lookup_later(_enterprises_on_record, codes),
             )
 
-    def _new_rows(self, batch: list[ParsedRow], existing: Future, on_record: Future):
+    def _new_rows(self, batch: list[ParsedRow], index: int, existing: Future, on_record: Future):
         """The rows whose 编号 neither the region has nor an earlier row of this import (as the
-        services path, written row by row, would find), with their segmenter's ticket."""
+        services path, written row by row, would find), with their segmenter's ticket: the one
+        the checking pass took for the batch (its texts, new rows' or not), else one asked now."""
         refs = existing.result()
+        first, ticket = self.segmented.pop(index, (None, None))
+        if first != (batch[0].region.pk, batch[0].ref):  # (not the batch the checking pass saw)
+            ticket = None
         rows = []
         for parsed in batch:
             key = (parsed.region.pk, parsed.ref)
@@ -126,7 +149,9 @@ class BulkWriter:
         self.unchanged += len(batch) - len(rows)
         if not rows:
             return None
-        return rows, self.segmenter.submit([text for parsed in rows for text in _texts(parsed)]), on_record
+        if ticket is None and self.ahead:
+            ticket = self.segmenter.submit([text for parsed in rows for text in texts_of(parsed)])
+        return rows, ticket, on_record
 
     def _reserve(self, rows: list[ParsedRow], ticket, on_record: Future) -> None:
         """Every id the rows take, in one query: the enterprises' too, new unless this import or
@@ -213,7 +238,8 @@ class BulkWriter:
         try:
             self.tables.close()
         finally:
-            self.segmenter.close()
+            if self.own_segmenter:
+                self.segmenter.close()
 
     # -- per batch -----------------------------------------------------------------------------
 
@@ -507,7 +533,7 @@ def _model(model: type[Model], **values) -> Model:
 _ATTNAMES: dict[type[Model], frozenset[str]] = {}
 
 
-def _texts(parsed: ParsedRow) -> tuple[str, ...]:
+def texts_of(parsed: ParsedRow) -> tuple[str, ...]:
     """What the search row and the routing model segment of a row: its description, enterprise's
     name and closing texts (all of them ahead, so this process needs no jieba dictionary at all)."""
     return (

@@ -37,9 +37,11 @@ from cases.departments import create_department
 from cases.errors import CaseError, NotAllowed
 from cases.models import Case, Department, Region, State
 from cases.roles import acts_for_region, is_office
+from cases.search.segment import AheadSegmenter, Ticket
 from ledger.models import Source
 
-from .bulk import BulkWriter, existing_refs
+from . import bulk as _bulk
+from .bulk import BulkWriter, existing_refs, texts_of
 from .columns import BY_KEY, REQUIRED_KEYS, describe
 from .locks import lock_regions
 from .reader import FileProblem, NoHeader, Sheet, open_sheets, time_check
@@ -47,6 +49,9 @@ from .rows import ParsedRow, References, RowError, note_text, parse_row
 from .tables import fewer_collections, write_session
 
 BATCH = 2000  # rows per query for the numbers already on record (one query per region and batch)
+# Batches whose texts the segmenting child may have yet to answer while pass one checks (``_Spool``):
+# their texts wait in memory, about 0.8 MB a batch.
+AHEAD_BATCHES = 24
 MAX_LISTED_ERRORS = 10_000
 MAX_LISTED_SKIPPED = 1_000
 WRITE_PATHS = ("bulk", "services")
@@ -149,7 +154,7 @@ def run_import(
     refs = References()
     deadline = time.monotonic() + (settings.IMPORT_TIME_BUDGET if time_budget is None else time_budget)
     try:
-        spool = _Spool(refs, keep=not dry_run)
+        spool = _Spool(refs, keep=not dry_run, segment=write_path == "bulk")
     except FileProblem as problem:
         summary.add_error(problem.row, problem.column, problem.message)
         return summary.as_dict()
@@ -398,13 +403,22 @@ class _Spool:
     a pickle, the regions, categories and channels by id), so that pass two neither reads nor checks
     the file again — reading and parsing a row cost about as much as checking it — and writes
     exactly what was checked, even when the file changes in between. ``keep=False`` (a dry run)
-    keeps nothing. Memory: one batch."""
+    keeps nothing. Memory: one batch.
+
+    ``segment`` (the bulk write path): each batch of rows kept — the bulk writer's batches, the
+    same rows — has its texts segmented in a child process while pass one goes on
+    (``AheadSegmenter``), so that the words are ready when the writer needs them: checking keeps
+    one core busy and leaves the other free, and writing keeps both. Only for a file of at least
+    ``AHEAD_ROWS`` rows (a child costs a second or two to start), and at most ``AHEAD_BATCHES``
+    batches the child has yet to answer (their texts wait in memory): a batch past that is
+    segmented ahead by the writer instead. ``segmented``: each batch's ticket by its index, with
+    its first row's (region id, 编号) for the writer to match it by. The spool closes the child."""
 
     FIELDS = tuple(f.name for f in dataclasses.fields(ParsedRow) if f.name != "errors")
     REFERENCES = ("region", "category", "channel")
     AT = tuple(map(FIELDS.index, REFERENCES))
 
-    def __init__(self, refs: References, *, keep: bool):
+    def __init__(self, refs: References, *, keep: bool, segment: bool = False):
         self.keep = keep
         try:
             self.file = tempfile.TemporaryFile(prefix="caseledger-import-") if keep else None
@@ -418,13 +432,23 @@ class _Spool:
         }
         if refs.default_channel is not None:
             self.by_id["channel"][refs.default_channel.pk] = refs.default_channel
+        self.segmenter = AheadSegmenter(ahead=True) if keep and segment else None
+        self.segmented: dict[int, tuple[tuple[int, str], Ticket | None]] = {}
+        self.batches = 0  # batches dumped
+        self.kept = 0  # rows kept
+        self.texts: list[str] = []  # the batch under way's
+        self.early: list[tuple[int, tuple[int, str], list[str]]] = []  # batches kept before AHEAD_ROWS rows
 
     def __enter__(self) -> _Spool:
         return self
 
     def __exit__(self, *exc) -> None:
-        if self.file is not None:
-            self.file.close()
+        try:
+            if self.segmenter is not None:
+                self.segmenter.close()
+        finally:
+            if self.file is not None:
+                self.file.close()
 
     def add(self, parsed: ParsedRow, sheet: Sheet) -> None:
         if not self.keep:
@@ -435,21 +459,37 @@ class _Spool:
         for index in self.AT:
             values[index] = values[index].pk if values[index] is not None else None
         self.pending.append((len(self.sheets) - 1, *values))
-        if len(self.pending) >= BATCH:
+        if self.segmenter is not None:
+            self.texts += texts_of(parsed)
+        if len(self.pending) >= _bulk.BATCH_ROWS:  # (the writer's batches: the same rows)
             self._dump()
 
-    def _dump(self) -> None:
+    def _dump(self, *, last: bool = False) -> None:
+        first = self.pending[0]
         try:
             pickle.dump(self.pending, self.file, protocol=pickle.HIGHEST_PROTOCOL)
         except OSError as error:  # the temporary directory is full (or gone)
             raise _no_room() from error
+        self.kept += len(self.pending)
         self.pending = []
+        if self.segmenter is not None:
+            # (the first row's region id and 编号, as the writer's batch will have them)
+            self.early.append((self.batches, (first[1 + self.AT[0]], first[1 + self.FIELDS.index("ref")]), self.texts))
+            self.texts = []
+            if self.kept >= AHEAD_ROWS:
+                for index, row, texts in self.early:
+                    ticket = self.segmenter.submit(texts) if self.segmenter.outstanding() < AHEAD_BATCHES else None
+                    self.segmented[index] = (row, ticket)
+                self.early = []
+            elif last:  # too few rows to pay for a child
+                self.early = []
+        self.batches += 1
 
     def rows(self, deadline: float | None) -> Iterator[tuple[ParsedRow, Sheet]]:
         """The rows kept, in the file's order, with their sheets; within the import's time budget
         (``deadline``), as reading the file again would be."""
         if self.pending:
-            self._dump()
+            self._dump(last=True)
         check = time_check(deadline)
         positions = [(index, self.by_id[name]) for index, name in zip(self.AT, self.REFERENCES, strict=True)]
         self.file.seek(0)
@@ -514,7 +554,15 @@ def _write(
             lock_regions(plan.regions)
             _create_departments(plan, by=by, summary=summary)
             writing = _Writing(
-                by=by, refs=refs, now=now, summary=summary, bulk=bulk, ahead=total >= AHEAD_ROWS, pipelined=pipelined
+                by=by,
+                refs=refs,
+                now=now,
+                summary=summary,
+                bulk=bulk,
+                ahead=total >= AHEAD_ROWS,
+                pipelined=pipelined,
+                segmenter=spool.segmenter,
+                segmented=spool.segmented,
             )
             try:
                 for parsed, sheet in spool.rows(deadline):
@@ -548,11 +596,26 @@ class _Writing(_Pass):
     """Pass two, inside the import's transaction: each row as pass one checked it (``_Spool``)
     written in batches (``BulkWriter``) or one by one through ``cases.services``."""
 
-    def __init__(self, *, bulk: bool, ahead: bool = False, pipelined: bool = False, **kwargs):
+    def __init__(
+        self,
+        *,
+        bulk: bool,
+        ahead: bool = False,
+        pipelined: bool = False,
+        segmenter: AheadSegmenter | None = None,
+        segmented: dict | None = None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.writer = (
             BulkWriter(
-                by=self.by, now=self.now, find_department=self.departments.find, ahead=ahead, pipelined=pipelined
+                by=self.by,
+                now=self.now,
+                find_department=self.departments.find,
+                ahead=ahead,
+                pipelined=pipelined,
+                segmenter=segmenter,
+                segmented=segmented,
             )
             if bulk
             else None

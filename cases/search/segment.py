@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections import deque
 from concurrent.futures import Future
 from functools import lru_cache
 from pathlib import Path
@@ -141,8 +142,9 @@ _ahead: dict[str, tuple[str, ...]] = {}
 
 
 def serve(source=None, sink=None) -> None:
-    """The child: read a pickled list of texts, write back the pickled list of their words, until
-    the parent closes the pipe — or dies, which closes it too (the child never outlives it)."""
+    """The child: read a pickled list of texts, write back the pickled pair (those texts, their
+    words) after its length (``ANSWER_HEADER`` bytes), until the parent closes the pipe — or dies,
+    which closes it too (the child never outlives it)."""
     source = source or sys.stdin.buffer
     sink = sink or sys.stdout.buffer
     # Short texts come back batch after batch (an enterprise's name on each of its cases, a usual
@@ -163,33 +165,58 @@ def serve(source=None, sink=None) -> None:
                         kept.clear()
                     kept[text] = words
             answers.append(words)
-        pickle.dump(answers, sink, protocol=pickle.HIGHEST_PROTOCOL)
+        answer = pickle.dumps((texts, answers), protocol=pickle.HIGHEST_PROTOCOL)
+        sink.write(len(answer).to_bytes(ANSWER_HEADER, "little"))
+        sink.write(answer)
         sink.flush()
+
+
+ANSWER_HEADER = 8  # bytes: an answer's length, before it
 
 
 class _ChildGone(Exception):
     pass
 
 
+class Ticket:
+    """A batch of texts asked of the child: ``future`` answers where its words lie in the answers
+    file; ``texts`` are the texts ``use`` made ``document_words`` answer (``done`` forgets them)."""
+
+    __slots__ = ("future", "texts")
+
+    def __init__(self, future: Future) -> None:
+        self.future = future
+        self.texts: list[str] = []
+
+
 class AheadSegmenter:
-    """Segments a bulk writer's next batch of texts in a child process while the writer writes the
-    batch before it: jieba moves to the other core.
+    """Segments a bulk import's texts in a child process, ahead of the writer that needs them:
+    jieba moves to the other core.
 
     ``submit`` hands over a batch's texts and returns a ticket; ``use(ticket)`` waits for its
     words and makes ``document_words`` answer them from memory (the same words jieba gives here:
-    same dictionary, same code) until ``done(ticket)``. The child is a plain interpreter started
-    with ``subprocess`` (not ``multiprocessing``: a Celery prefork worker may not have children of
-    that kind), fed through its standard input; a thread of ours drains its answers, so neither side
-    blocks the other. Without a child — it could not be started, it died or hung (killed after
-    ``AHEAD_TIMEOUT_SECONDS``), or ``ahead`` is off — a ticket holds nothing or fails, and
+    same dictionary, same code) until ``done(ticket)``. The writer asks for its next batch while it
+    writes the one before; the import's checking pass asks for the batches to come while the other
+    core has nothing else to do (``cases.importing.engine``), as far ahead as the answers file
+    allows: the child's answers go to a temporary file as they come (a few hundred bytes a row),
+    not to memory, and ``outstanding`` tells how many batches the child has yet to answer.
+
+    The child is a plain interpreter started with ``subprocess`` (not ``multiprocessing``: a Celery
+    prefork worker may not have children of that kind), fed through its standard input by a thread
+    of ours; another thread of ours drains its answers, so neither side blocks the other. Without a
+    child — it could not be started, it died or hung (killed after ``AHEAD_TIMEOUT_SECONDS``), the
+    answers file found no room, or ``ahead`` is off — a ticket holds nothing or fails, and
     ``document_words`` segments here as usual. ``close`` stops the child and forgets every text."""
 
     def __init__(self, *, ahead: bool) -> None:
         self._child: subprocess.Popen | None = None
+        self._answers = None  # the answers file (temporary, unlinked), with the child
         self._wanted = ahead
         self._waiting: queue.SimpleQueue = queue.SimpleQueue()  # futures, in the order asked
+        self._asked: deque[Future] = deque()  # the same, until answered (``outstanding``)
         self._requests: queue.SimpleQueue = queue.SimpleQueue()  # texts for our feeding thread to send
         self._feeder: threading.Thread | None = None
+        self._drainer: threading.Thread | None = None
         self._texts: set[str] = set()
 
     def _start(self) -> subprocess.Popen | None:
@@ -197,6 +224,7 @@ class AheadSegmenter:
             root = str(Path(__file__).resolve().parents[2])
             env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
             try:
+                self._answers = tempfile.TemporaryFile(prefix="caseledger-words-")
                 self._child = subprocess.Popen(
                     [sys.executable, "-c", "from cases.search.segment import serve; serve()"],
                     stdin=subprocess.PIPE,
@@ -207,8 +235,12 @@ class AheadSegmenter:
             except OSError as error:
                 logging.getLogger(__name__).warning("segmenting inline: no child process (%s)", error)
                 self._wanted = False
+                self._close_answers()
                 return None
-            threading.Thread(target=self._drain, args=(self._child,), daemon=True).start()
+            self._drainer = threading.Thread(
+                target=self._drain, args=(self._child, self._answers.fileno()), daemon=True
+            )
+            self._drainer.start()
             # A batch's texts outgrow the pipe: written by a thread of ours, so that the writer
             # goes on while the child reads them (it starts reading only once jieba is loaded).
             self._feeder = threading.Thread(target=self._feed, args=(self._child, self._requests), daemon=True)
@@ -229,18 +261,31 @@ class AheadSegmenter:
                     child.kill()
                 return
 
-    def _drain(self, child: subprocess.Popen) -> None:
-        """Our thread: each answer to the future asked first; when the child is gone, fail the rest."""
+    def _drain(self, child: subprocess.Popen, answers: int) -> None:
+        """Our thread: each answer into the answers file, and where it lies to the future asked
+        first; when the child is gone (or the file has no room: then the child is stopped), fail
+        the rest."""
+        end = 0
         while True:
             try:
-                words = pickle.load(child.stdout)
-            except Exception:  # noqa: BLE001 - EOF, a broken pipe, a torn answer: the child is gone
+                header = child.stdout.read(ANSWER_HEADER)
+                size = int.from_bytes(header, "little") if len(header) == ANSWER_HEADER else -1
+                answer = child.stdout.read(size) if size >= 0 else b""
+                if len(answer) != size:  # the end of its output, or a torn answer: the child is gone
+                    break
+                written = 0
+                while written < size:
+                    written += os.pwrite(answers, answer[written:], end + written)
+            except Exception:  # noqa: BLE001 - a broken pipe, no room in the answers file
+                if child.poll() is None:
+                    child.kill()
                 break
-            self._waiting.get().set_result(words)
+            self._waiting.get().set_result((end, size))
+            end += size
         while not self._waiting.empty():
             self._waiting.get().set_exception(_ChildGone("the child process stopped"))
 
-    def submit(self, texts: list[str]):
+    def submit(self, texts: list[str]) -> Ticket | None:
         texts = [text for text in dict.fromkeys(texts) if text and text not in _ahead]
         child = self._start() if texts else None
         if child is None:
@@ -251,28 +296,39 @@ class AheadSegmenter:
             return None
         future: Future = Future()
         self._waiting.put(future)
+        self._asked.append(future)
         self._requests.put(texts)
-        return texts, future
+        return Ticket(future)
 
-    def use(self, ticket) -> None:
+    def outstanding(self) -> int:
+        """Batches asked and not answered yet (nor failed)."""
+        while self._asked and self._asked[0].done():
+            self._asked.popleft()
+        return len(self._asked)
+
+    def use(self, ticket: Ticket | None) -> None:
         if ticket is None:
             return
-        texts, future = ticket
         try:
-            words = future.result(timeout=AHEAD_TIMEOUT_SECONDS)
-        except (TimeoutError, _ChildGone) as error:
+            end, size = ticket.future.result(timeout=AHEAD_TIMEOUT_SECONDS)
+            if self._answers is None:  # stopped since it was answered
+                raise _ChildGone("the child process was stopped")
+            texts, words = pickle.loads(os.pread(self._answers.fileno(), size, end))
+        except (TimeoutError, _ChildGone, OSError) as error:
             logging.getLogger(__name__).warning("segmenting inline: the child process failed (%r)", error)
             self._stop()
             return
         _ahead.update(zip(texts, words, strict=True))
+        ticket.texts = texts
         self._texts.update(texts)
 
-    def done(self, ticket) -> None:
+    def done(self, ticket: Ticket | None) -> None:
         if ticket is None:
             return
-        for text in ticket[0]:
+        for text in ticket.texts:
             _ahead.pop(text, None)
             self._texts.discard(text)
+        ticket.texts = []
 
     def _stop(self) -> None:
         """No more child for this writer (a hung one is killed; our feeding thread ends)."""
@@ -282,6 +338,7 @@ class AheadSegmenter:
             self._child.wait()
             self._child = None
         self._end_feeding()
+        self._close_answers()
 
     def _end_feeding(self) -> None:
         if self._feeder is not None:
@@ -289,11 +346,27 @@ class AheadSegmenter:
             self._feeder.join(timeout=10)  # (it ends once the child is gone: its pipe breaks)
             self._feeder = None
 
+    def _close_answers(self) -> None:
+        """Close the answers file once our draining thread has ended (the child is gone): it
+        writes by the file's descriptor, which a file opened afterwards could be given."""
+        if self._drainer is not None:
+            self._drainer.join(timeout=10)
+            if self._drainer.is_alive():  # (never seen: the child is stopped, its output ends)
+                return
+            self._drainer = None
+        if self._answers is not None:
+            self._answers.close()
+            self._answers = None
+
     def close(self) -> None:
+        """Forget every text; stop the child: at once when it still has batches to answer (nobody
+        will read them: the import failed or found nothing to write), else by closing its input."""
         for text in self._texts:
             _ahead.pop(text, None)
         self._texts.clear()
         if self._child is not None:
+            if self.outstanding():
+                self._child.kill()  # our feeding thread's write breaks, our draining thread reads the end
             if self._feeder is not None:
                 self._requests.put(None)  # what was asked is sent, then our feeding thread ends
                 self._feeder.join(timeout=10)
@@ -307,3 +380,4 @@ class AheadSegmenter:
                 self._child.kill()
                 self._child.wait()
             self._child = None
+        self._close_answers()

@@ -330,3 +330,51 @@ def test_segmenting_ahead_in_a_child_process_writes_what_the_services_write(star
     from cases.search import segment
 
     assert not segment._ahead  # the child's words are forgotten when the import ends
+
+
+def test_the_checking_pass_has_the_batches_segmented_ahead_and_the_writer_uses_those_words(
+    starting_state, tmp_path, monkeypatch
+):
+    """While pass one checks, the other core segments the batches to come (``engine._Spool``): the
+    writer takes each batch's words from the child's answers — nothing is segmented in the
+    importing process — and writes what the services write. Batches past ``AHEAD_BATCHES``
+    unanswered are left to the writer to ask for, one batch ahead as before."""
+    import inspect
+
+    from cases.importing import bulk, engine
+    from cases.search import segment
+
+    rows = recurring_rows()
+    path = _file(tmp_path, rows, as_workbook=True)
+    asked_by: list[str] = []
+    real_submit = segment.AheadSegmenter.submit
+
+    def submit(self, texts):
+        asked_by.append(inspect.stack()[1].function)
+        return real_submit(self, texts)
+
+    here: list[str] = []
+    real_segmented = segment._segmented
+
+    def segmented(text):
+        here.append(text)
+        return real_segmented(text)
+
+    monkeypatch.setattr(bulk, "BATCH_ROWS", 4)
+    with time_machine.travel(NOW, tick=False):
+        by_services = _import_and_roll_back(path, starting_state, "services")
+        monkeypatch.setattr(segment.AheadSegmenter, "submit", submit)
+        monkeypatch.setattr(segment, "_segmented", segmented)
+        monkeypatch.setattr(segment, "_recent", segmented)
+        monkeypatch.setattr(engine, "AHEAD_ROWS", 1)
+        monkeypatch.setattr(engine, "AHEAD_BATCHES", 3)
+        ahead = _import_and_roll_back(path, starting_state, "bulk")
+    batches = -(-len(rows) // 4)
+    assert batches >= 6
+    assert asked_by.count("_dump") >= 3 and asked_by.count("_new_rows") >= 1  # some ahead, the rest by the writer
+    assert asked_by.count("_dump") + asked_by.count("_new_rows") == len(asked_by)
+    assert here == []  # every word from the child
+    assert ahead[0] == by_services[0]
+    for part in by_services[1]:
+        assert ahead[1][part] == by_services[1][part], part
+    assert not segment._ahead

@@ -95,8 +95,9 @@ def test_words_segmented_ahead_in_a_child_process_are_the_words_segmented_here()
     segmenter = segment.AheadSegmenter(ahead=True)
     try:
         ticket = segmenter.submit([*TEXTS, "", TEXTS[0]])
-        assert ticket is not None and ticket[0] == TEXTS  # once each, no empty text
+        assert ticket is not None
         segmenter.use(ticket)
+        assert ticket.texts == TEXTS  # once each, no empty text
         assert [segment.document_words(text) for text in TEXTS] == here
         assert segment._recent.cache_info().misses == 0  # answered from the child's words
         segmenter.done(ticket)
@@ -285,7 +286,76 @@ def test_the_child_keeps_short_texts_words_and_forgets_them_past_its_bound(monke
     sink = io.BytesIO()
     segment.serve(source, sink)
     sink.seek(0)
-    answers = [pickle.load(sink) for _ in batches]
-    assert answers == [[real(text) for text in batch] for batch in batches]
+    answers = []
+    for _ in batches:
+        size = int.from_bytes(sink.read(segment.ANSWER_HEADER), "little")
+        answers.append(pickle.loads(sink.read(size)))
+    assert sink.read() == b""
+    assert answers == [(batch, [real(text) for text in batch]) for batch in batches]
     # The name and 甲公司 kept; the long text never; 丙公司 finds three kept and starts over.
     assert calls == [name, long_text, "甲公司", long_text, "乙公司", "丙公司", name]
+
+
+def test_answers_wait_in_a_file_not_in_memory_until_used_and_are_counted_until_answered():
+    """The checking pass asks for many batches ahead: each answer goes to the answers file as it
+    comes; ``outstanding`` counts the batches not answered yet; a ticket used late reads its own."""
+    segmenter = segment.AheadSegmenter(ahead=True)
+    try:
+        batches = [[f"{text}{n}" for text in TEXTS] for n in range(6)]
+        tickets = [segmenter.submit(batch) for batch in batches]
+        assert 0 < segmenter.outstanding() <= 6
+        for ticket in tickets:
+            ticket.future.result(timeout=60)
+        assert segmenter.outstanding() == 0
+        assert segmenter._answers.seek(0, 2) > 0  # on disk
+        assert not segment._ahead  # nothing in memory until used
+        for batch, ticket in reversed(list(zip(batches, tickets, strict=True))):
+            segmenter.use(ticket)
+            assert ticket.texts == batch
+            assert [segment.document_words(text) for text in batch] == [
+                segment._segmented(t) and list(segment._segmented(t)) for t in batch
+            ]
+            segmenter.done(ticket)
+            assert not set(batch) & set(segment._ahead)
+    finally:
+        segmenter.close()
+    assert segmenter._answers is None
+
+
+def test_closed_with_batches_unanswered_the_child_is_stopped_at_once(monkeypatch):
+    """An import that fails after its checking pass asked for batches ahead does not wait for the
+    child to segment them."""
+    import time
+
+    segmenter = segment.AheadSegmenter(ahead=True)
+    first = segmenter.submit(TEXTS[:1])
+    segmenter.use(first)  # the child is up
+    child = segmenter._child
+    for n in range(40):
+        segmenter.submit([f"{text}{n}" * 40 for text in TEXTS * 200])
+    assert segmenter.outstanding() > 0
+    started = time.monotonic()
+    segmenter.close()
+    assert time.monotonic() - started < 5
+    assert child.poll() is not None and segmenter._child is None
+
+
+def test_no_room_for_the_answers_leaves_the_texts_to_be_segmented_here(monkeypatch, caplog):
+    """The answers file cannot be written (a full temporary directory): the child is stopped, the
+    ticket fails, and the words are segmented here — the same words."""
+    import errno
+
+    def full(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(segment.os, "pwrite", full)
+    segmenter = segment.AheadSegmenter(ahead=True)
+    try:
+        ticket = segmenter.submit(TEXTS)
+        segmenter.use(ticket)
+        assert "segmenting inline" in caplog.text and segmenter._child is None
+        assert not set(TEXTS) & set(segment._ahead)
+        assert segment.document_words(TEXTS[1]) == ["稳岗", "补贴", "稳岗补贴", "申领", "困难"]
+        assert segmenter.submit(TEXTS) is None  # no second child for this writer
+    finally:
+        segmenter.close()
