@@ -24,6 +24,12 @@ search index) listens here as well as to ``post_save``. Also sent with ``kept``:
 import's own, the same for every batch of one import, where a listener may gather what it writes
 once for the whole import.
 
+``bulk_import_starting``: a bulk import is about to write, inside its transaction, before its
+first batch; sent with ``regions`` (the ids of the regions it creates cases in, each already
+locked by the import) and the ``kept`` its batches will carry, for a listener to take, at once,
+the locks it would otherwise take at the first batch — by then the import's connection is busy
+writing the rows handed on, and a query waits for them.
+
 ``bulk_import_finishing``: the same import has written its last batch; sent inside its
 transaction with the same ``kept``, for a listener to write what it gathered there.
 """
@@ -32,5 +38,6 @@ from django.dispatch import Signal
 
 case_changed = Signal()
 due_dates_recomputed = Signal()
+bulk_import_starting = Signal()
 after_bulk_import = Signal()
 bulk_import_finishing = Signal()

@@ -122,7 +122,7 @@ class _Stages:
         self.state = entry.to_state
         if entry.action == "create" and self.create is None:
             self.create = [name for key, name in CREATE_FIELDS.items() if not _valid(key, payload.get(key))]
-        if entry.action in (*ROUTING_ACTIONS, "reopen"):
+        if entry.action in _NEW_ROUND:
             # A new round of handling: its result and evidence start afresh.
             self.routed, self.closing, self.evidence = True, None, 0
             if entry.action != "reopen" and not payload.get("department") and self.unrouted_at is None:
@@ -133,7 +133,7 @@ class _Stages:
             self.unreasoned_at = at
         if entry.action in CLOSING_ACTIONS:
             self.closing = bool((payload.get("result") or "").strip())
-        if entry.action in (*CLOSING_ACTIONS, "evidence"):
+        if entry.action in _WITH_EVIDENCE:
             self.evidence += len(payload.get("evidence") or [])
 
     def lacks(self, problems: list[str]) -> list[str]:
@@ -157,6 +157,8 @@ class _Stages:
 
 
 _STAGE_FIELDS = tuple(f.name for f in fields(_Stages))
+_NEW_ROUND = frozenset((*ROUTING_ACTIONS, "reopen"))
+_WITH_EVIDENCE = frozenset((*CLOSING_ACTIONS, "evidence"))
 
 
 def _valid(key: str, value) -> bool:

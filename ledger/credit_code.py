@@ -13,6 +13,7 @@ from operator import mul
 
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _VALUE = {ch: i for i, ch in enumerate(ALPHABET)}
+_IN_ALPHABET = frozenset(ALPHABET)
 WEIGHTS = tuple(pow(3, i, 31) for i in range(17))
 
 # What can be wrong with a code, in the order it is checked.
@@ -41,7 +42,7 @@ def defect(code: str) -> str | None:
     code = normalize(code)
     if len(code) != 18:
         return LENGTH
-    if bad_characters(code):
+    if not _IN_ALPHABET.issuperset(code):  # (``bad_characters`` says which)
         return CHARACTERS
     if check_character(code[:17]) != code[17]:
         return CHECK

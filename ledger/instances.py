@@ -36,7 +36,9 @@ class _Plan:
         self.made = [
             (field.attname, field.get_default) for field in fields if field.has_default() and callable(field.default)
         ]
-        self.related = {field.name: field for field in fields if field.is_relation}
+        # Each relation, with the attribute of the related object its column takes (as the
+        # descriptor reads it: the target field's, the primary key's attribute, without ``pk``).
+        self.related = {field.name: (field, field.target_field.attname) for field in fields if field.is_relation}
 
 
 _PLANS: dict[type[Model], _Plan] = {}
@@ -54,9 +56,9 @@ def unsaved(model: type[M], /, related: dict[str, Model | None] | None = None, *
     plan = _PLANS.get(model)
     if plan is None:
         plan = _PLANS[model] = _Plan(model)
-    unknown = values.keys() - plan.attnames
-    if unknown or not related.keys() <= plan.related.keys():
-        raise TypeError(f"{model.__name__}: no such fields {sorted(unknown | (related.keys() - plan.related.keys()))}")
+    if not (values.keys() <= plan.attnames and related.keys() <= plan.related.keys()):
+        unknown = (values.keys() - plan.attnames) | (related.keys() - plan.related.keys())
+        raise TypeError(f"{model.__name__}: no such fields {sorted(unknown)}")
     instance = model.__new__(model)
     state = instance._state = ModelState()
     attributes = instance.__dict__
@@ -65,10 +67,10 @@ def unsaved(model: type[M], /, related: dict[str, Model | None] | None = None, *
         if attname not in values:
             attributes[attname] = make()
     for name, obj in related.items():
-        field = plan.related[name]
+        field, target = plan.related[name]
         if field.attname in values:
             raise TypeError(f"{model.__name__}: {name} given twice")
-        attributes[field.attname] = obj.pk if obj is not None else None
+        attributes[field.attname] = getattr(obj, target) if obj is not None else None
         state.fields_cache[name] = obj
         if obj is not None and state.db is None:  # as the descriptor sets it
             state.db = router.db_for_write(model, instance=obj)

@@ -27,11 +27,12 @@ class Source(models.TextChoices):
 
 def _utc_iso(moment: dt.datetime) -> str:
     """``%Y-%m-%dT%H:%M:%S.%fZ`` in UTC (what every hash on record covers), by ``isoformat``: the
-    same text, at two thirds of ``strftime``'s cost, for any year from 1000 on."""
-    utc = moment.astimezone(dt.UTC)
+    same text, at two thirds of ``strftime``'s cost, for any year from 1000 on (a moment already in
+    ``datetime.UTC``, as ``timezone.now()`` gives, is not converted again)."""
+    utc = moment if moment.tzinfo is dt.UTC else moment.astimezone(dt.UTC)
     if utc.year < 1000:  # strftime writes such a year unpadded
         return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    return utc.isoformat(timespec="microseconds")[:-6] + "Z"  # (without its "+00:00")
 
 
 _CANONICAL = json_text.encoder(sort_keys=True, separators=(",", ":"))

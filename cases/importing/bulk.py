@@ -52,6 +52,8 @@ from .rows import ParsedRow
 from .tables import TableWriter
 
 BATCH_ROWS = 2000
+# (Ids are read and set as ``id``, not ``pk``, a property, in the loops below: every model here has
+# Django's automatic ``id``.)
 
 
 class BulkWriter:
@@ -67,6 +69,7 @@ class BulkWriter:
         pipelined: bool = False,
         segmenter: AheadSegmenter | None = None,
         segmented: dict[int, tuple[tuple[int, str], Ticket | None]] | None = None,
+        regions: set[int] | None = None,
     ):
         self.by = by
         self.now = now
@@ -103,6 +106,8 @@ class BulkWriter:
         # Pipelined: each batch's rows are written while the next is built (``TableWriter``). Made
         # last: its threads are stopped by ``close``, which the caller calls once this is made.
         self.tables = TableWriter(pipelined=pipelined)
+        # (``regions``: those the import creates cases in, which the caller has locked.)
+        signals.bulk_import_starting.send(sender=Case, regions=sorted(regions or ()), kept=self.kept)
 
     def add(self, parsed: ParsedRow) -> None:
         self.pending.append(parsed)
@@ -179,16 +184,16 @@ class BulkWriter:
         for parsed, case, department, items in zip(rows, cases, departments, evidence, strict=True):
             chain = self._chain(parsed, case, department, items, assignments)
             for entry in chain:
-                entry.pk = next(entry_ids)
+                entry.id = next(entry_ids)
             entries += chain
             heads.append(new_head(case, chain))
         for assignment, pk in zip(assignments, self.tables.allocate_ids(CaseAssignment, len(assignments)), strict=True):
-            assignment.pk = pk
+            assignment.id = pk
         # A case imported routed has one routing: its department's row (CaseAssignment.record).
-        received = {case.pk: case.received_at for case in cases}
-        category = {case.pk: case.category_id for case in cases}
-        state = {case.pk: case.state for case in cases}
-        still_open = {case.pk for case in cases if case.state in OPEN_STATES}
+        received = {case.id: case.received_at for case in cases}
+        category = {case.id: case.category_id for case in cases}
+        state = {case.id: case.state for case in cases}
+        still_open = {case.id for case in cases if case.state in OPEN_STATES}
         seen = [
             _model(
                 DepartmentCase,
@@ -329,21 +334,21 @@ class BulkWriter:
                 _model(
                     Case,
                     id=pk,
-                    region_id=region.pk,
+                    region_id=region.id,
                     year=year,
                     serial=serial,
                     number=f"{region.code}-{year}-{serial:05d}",
                     ref=parsed.ref,
-                    enterprise_id=enterprises[parsed.credit_code].pk,
+                    enterprise_id=enterprises[parsed.credit_code].id,
                     contact_name=parsed.contact_name.strip()[:50],
                     contact_phone=parsed.contact_phone.strip()[:30],
-                    category_id=parsed.category.pk,
-                    channel_id=parsed.channel.pk,
+                    category_id=parsed.category.id,
+                    channel_id=parsed.channel.id,
                     description=parsed.description.strip(),
                     received_at=parsed.received_at,
                     state=parsed.state,
                     complex=False,
-                    department_id=department.pk if department is not None else None,
+                    department_id=department.id if department is not None else None,
                     assigned_at=parsed.assigned_at if routed else None,
                     first_assigned_at=parsed.assigned_at if routed else None,
                     acknowledged_at=None,
@@ -378,7 +383,7 @@ class BulkWriter:
                         items.append(
                             unsaved(
                                 Evidence,
-                                case_id=case.pk,
+                                case_id=case.id,
                                 original_name=ref,
                                 reference=ref,
                                 uploaded_by_id=self.by.pk,
@@ -389,7 +394,7 @@ class BulkWriter:
         ids = iter(self.tables.allocate_ids(Evidence, sum(len(items) for items in per_case)))
         for items in per_case:
             for item in items:
-                item.pk = next(ids)
+                item.id = next(ids)
         return per_case
 
     def _chain(
@@ -431,7 +436,7 @@ class BulkWriter:
             return chain
         assignments.append(
             _model(
-                CaseAssignment, id=None, case_id=case.pk, department_id=department.pk, assigned_at=parsed.assigned_at
+                CaseAssignment, id=None, case_id=case.id, department_id=department.id, assigned_at=parsed.assigned_at
             )
         )
         # Routing counts the due date again (from the given date, or the category's days): the
@@ -448,7 +453,7 @@ class BulkWriter:
                 recorded_at=now,
                 source=Source.IMPORT,
                 due_date=None,
-                payload={"department": department.pk, "department_name": department.name, "complex": False},
+                payload={"department": department.id, "department_name": department.name, "complex": False},
             )
         )
         if parsed.state not in (State.RESOLVED, State.EXPLAINED):
@@ -457,7 +462,7 @@ class BulkWriter:
             payload = {"result": case.result}
         else:
             payload = {"result": case.result, "policy_basis": case.policy_basis, "redirect_to": case.redirect_to}
-        payload["evidence"] = [{"id": item.pk, "reference": item.reference} for item in evidence]
+        payload["evidence"] = [{"id": item.id, "reference": item.reference} for item in evidence]
         chain.append(
             next_entry(
                 case,

@@ -563,6 +563,7 @@ def _write(
                 pipelined=pipelined,
                 segmenter=spool.segmenter,
                 segmented=spool.segmented,
+                regions=plan.regions,
             )
             try:
                 for parsed, sheet in spool.rows(deadline):
@@ -604,6 +605,7 @@ class _Writing(_Pass):
         pipelined: bool = False,
         segmenter: AheadSegmenter | None = None,
         segmented: dict | None = None,
+        regions: set[int] | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -616,6 +618,7 @@ class _Writing(_Pass):
                 pipelined=pipelined,
                 segmenter=segmenter,
                 segmented=segmented,
+                regions=regions,
             )
             if bulk
             else None

@@ -161,6 +161,8 @@ class ParsedRow:
 
 def cell_text(value) -> str:
     """A cell as text: numbers Excel stored as floats lose their '.0', dates their time of 00:00."""
+    if type(value) is str:  # (every cell of a CSV file)
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():

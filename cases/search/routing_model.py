@@ -36,7 +36,7 @@ from django.utils import timezone
 
 from cases.importing.tables import TableWriter
 from cases.models import CLOSED_STATES, Case, Region, State, local_date
-from cases.signals import after_bulk_import, bulk_import_finishing
+from cases.signals import after_bulk_import, bulk_import_finishing, bulk_import_starting
 from ledger.instances import unsaved
 from ledger.models import LedgerEntry
 
@@ -148,6 +148,9 @@ class Delta:
             self.terms[term] += 1
 
     def add_vote(self, terms, v: Vote, sign: int, case_id: int, number: str) -> None:
+        if sign > 0 and self.additive:
+            self._add_to_additive(terms, v, case_id, number)
+            return
         for term in terms:
             change = self.rows[(term, v.department_id)]
             change.weight += sign * v.weight
@@ -165,6 +168,21 @@ class Delta:
             else:
                 change.remove.add(case_id)
                 change.add.pop(case_id, None)
+
+    def _add_to_additive(self, terms, v: Vote, case_id: int, number: str) -> None:
+        """``add_vote(…, +1, …)`` on an additive delta (every case a bulk import learns): the same
+        changes in a loop of its own (nothing to take back: an additive delta removes nothing)."""
+        rows, department, weight, month = self.rows, v.department_id, v.weight, v.closed_month
+        for term in terms:
+            change = rows[(term, department)]
+            change.weight += weight
+            change.held += 1
+            if month:
+                change.closed[month] += 1
+            added = change.add
+            added[case_id] = number
+            if len(added) > 4 * SIMILAR_KEPT:
+                change.add = {pk: added[pk] for pk in sorted(added, reverse=True)[:SIMILAR_KEPT]}
 
     def add_return(self, terms, department_id: int, moment: dt.datetime) -> None:
         weight = RETURN_WEIGHT * scale(moment)
@@ -395,6 +413,23 @@ def case_saved(sender, instance: Case, created: bool, raw: bool = False, update_
     delta.write()
 
 
+@receiver(bulk_import_starting, dispatch_uid="case_routing_model_bulk_import_starting")
+def _start_bulk_import(sender, *, regions, kept, **kwargs) -> None:
+    """The import's regions' model rows locked (``_learning``) before its first batch is handed on
+    to be written, not at the first batch: a query then waits for those rows to be written."""
+    _deltas_for(kept, regions)
+
+
+def _deltas_for(kept: dict, regions) -> dict[int, Delta | None]:
+    """The import's delta of each of these regions (None: a region not learning), the regions not
+    met before locked in id order."""
+    deltas: dict[int, Delta | None] = kept.setdefault("routing_model", {})
+    now = timezone.now()
+    for region_id in sorted(set(regions) - set(deltas)):  # locked in id order
+        deltas[region_id] = Delta(region_id, now, additive=True) if _learning(region_id, now) else None
+    return deltas
+
+
 @receiver(after_bulk_import, dispatch_uid="case_routing_model_bulk_import")
 def _learn_bulk_import(sender, *, cases, kept, tables, **kwargs) -> None:
     """A batch of cases a bulk import wrote without ``post_save``, learned from the cases in memory
@@ -402,10 +437,7 @@ def _learn_bulk_import(sender, *, cases, kept, tables, **kwargs) -> None:
     the import's ``kept``; written when it finishes (``_write_bulk_import``), in its transaction,
     or earlier whenever ``BULK_ROWS_IN_MEMORY`` rows are waiting: a term that many batches share is
     read and rewritten once or a few times, not once a batch."""
-    deltas: dict[int, Delta | None] = kept.setdefault("routing_model", {})
-    now = timezone.now()
-    for region_id in sorted({case.region_id for case in cases} - set(deltas)):  # locked in id order
-        deltas[region_id] = Delta(region_id, now, additive=True) if _learning(region_id, now) else None
+    deltas = _deltas_for(kept, {case.region_id for case in cases})  # (the import's own: none new)
     for case in cases:
         if sum(len(delta.rows) for delta in deltas.values() if delta is not None) > BULK_ROWS_IN_MEMORY:
             _write_gathered(deltas, tables)  # memory stays bounded: written, and gathered afresh
