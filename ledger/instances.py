@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TypeVar
 
 from django.db import router
-from django.db.models import Model
+from django.db.models import ForeignKey, Model
 from django.db.models.base import ModelState
 from django.db.models.signals import post_init, pre_init
 
@@ -38,7 +38,9 @@ class _Plan:
         ]
         # Each relation, with the attribute of the related object its column takes (as the
         # descriptor reads it: the target field's, the primary key's attribute, without ``pk``).
-        self.related = {field.name: (field, field.target_field.attname) for field in fields if field.is_relation}
+        self.related = {
+            field.name: (field, field.target_field.attname) for field in fields if isinstance(field, ForeignKey)
+        }
 
 
 _PLANS: dict[type[Model], _Plan] = {}
