@@ -103,11 +103,12 @@ class BulkWriter:
         # size). A lookup does not see them (pipelined, it reads on another connection); those
         # rows are locked by the import, so nobody else changes them meanwhile.
         self.enterprises: dict[str, tuple[int, str, str]] = {}
+        # (``regions``: those the import creates cases in, which the caller has locked.) Before the
+        # tables: a listener that fails (a lock timeout, a deadlock) leaves no thread behind.
+        signals.bulk_import_starting.send(sender=Case, regions=sorted(regions or ()), kept=self.kept)
         # Pipelined: each batch's rows are written while the next is built (``TableWriter``). Made
         # last: its threads are stopped by ``close``, which the caller calls once this is made.
         self.tables = TableWriter(pipelined=pipelined)
-        # (``regions``: those the import creates cases in, which the caller has locked.)
-        signals.bulk_import_starting.send(sender=Case, regions=sorted(regions or ()), kept=self.kept)
 
     def add(self, parsed: ParsedRow) -> None:
         self.pending.append(parsed)

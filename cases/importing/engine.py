@@ -302,6 +302,8 @@ def _validate(
                 parsed = checking.row(number, cells, sheet)
                 if not parsed.errors and not summary.error_count:
                     spool.add(parsed, sheet)
+                else:  # nothing will be written
+                    spool.stop_segmenting()
                 if summary.rows % PROGRESS_EVERY == 0:
                     progress("validating", summary.rows, sheet.file_progress())
             checking.flush()
@@ -441,6 +443,14 @@ class _Spool:
 
     def __enter__(self) -> _Spool:
         return self
+
+    def stop_segmenting(self) -> None:
+        """Pass one found an error, so nothing will be written: the child stops now (it may have
+        batches to answer), not when the import ends."""
+        if self.segmenter is not None:
+            segmenter, self.segmenter = self.segmenter, None
+            self.segmented.clear()
+            segmenter.close()
 
     def __exit__(self, *exc) -> None:
         try:

@@ -218,6 +218,8 @@ class AheadSegmenter:
         self._feeder: threading.Thread | None = None
         self._drainer: threading.Thread | None = None
         self._texts: set[str] = set()
+        self._gone_lock = threading.Lock()  # our draining thread's end and ``submit``'s queueing
+        self._gone = False  # our draining thread has failed the futures left: queue no more
 
     def _start(self) -> subprocess.Popen | None:
         if self._child is None and self._wanted:
@@ -225,6 +227,7 @@ class AheadSegmenter:
             env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
             try:
                 self._answers = tempfile.TemporaryFile(prefix="caseledger-words-")
+                self._gone = False
                 self._child = subprocess.Popen(
                     [sys.executable, "-c", "from cases.search.segment import serve; serve()"],
                     stdin=subprocess.PIPE,
@@ -282,20 +285,25 @@ class AheadSegmenter:
                 break
             self._waiting.get().set_result((end, size))
             end += size
-        while not self._waiting.empty():
-            self._waiting.get().set_exception(_ChildGone("the child process stopped"))
+        with self._gone_lock:
+            self._gone = True
+            while not self._waiting.empty():
+                self._waiting.get().set_exception(_ChildGone("the child process stopped"))
 
     def submit(self, texts: list[str]) -> Ticket | None:
         texts = [text for text in dict.fromkeys(texts) if text and text not in _ahead]
         child = self._start() if texts else None
         if child is None:
             return None
-        if child.poll() is not None:
+        future: Future = Future()
+        with self._gone_lock:
+            gone = self._gone or child.poll() is not None
+            if not gone:
+                self._waiting.put(future)
+        if gone:
             logging.getLogger(__name__).warning("segmenting inline: the child process stopped (%s)", child.returncode)
             self._stop()
             return None
-        future: Future = Future()
-        self._waiting.put(future)
         self._asked.append(future)
         self._requests.put(texts)
         return Ticket(future)

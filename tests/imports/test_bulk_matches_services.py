@@ -378,3 +378,34 @@ def test_the_checking_pass_has_the_batches_segmented_ahead_and_the_writer_uses_t
     for part in by_services[1]:
         assert ahead[1][part] == by_services[1][part], part
     assert not segment._ahead
+
+
+def test_an_error_in_the_checking_pass_stops_the_segmenting_child_at_once(starting_state, tmp_path, monkeypatch):
+    """Once pass one finds an error nothing will be written: the child segmenting the batches
+    ahead is stopped then, not when the whole file has been checked."""
+    from cases.importing import bulk, engine
+    from cases.search import segment
+
+    rows = recurring_rows()
+    rows[len(rows) // 2]["受理时间"] = "not a date"
+    path = _file(tmp_path, rows, as_workbook=False)
+    checked: list[int] = []
+    closed_after: list[int] = []
+    real_row, real_close = engine._Validation.row, segment.AheadSegmenter.close
+
+    def row(self, *args):
+        checked.append(1)
+        return real_row(self, *args)
+
+    def close(self):
+        closed_after.append(len(checked))
+        return real_close(self)
+
+    monkeypatch.setattr(engine._Validation, "row", row)
+    monkeypatch.setattr(segment.AheadSegmenter, "close", close)
+    monkeypatch.setattr(bulk, "BATCH_ROWS", 4)
+    monkeypatch.setattr(engine, "AHEAD_ROWS", 1)
+    with time_machine.travel(NOW, tick=False):
+        summary = run_import(path, by=starting_state, dry_run=False, write_path="bulk")
+    assert summary["error_count"] == 1 and summary["created"] == 0
+    assert closed_after == [len(rows) // 2 + 1]  # at the row with the error, once

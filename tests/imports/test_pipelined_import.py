@@ -202,6 +202,24 @@ def test_a_failure_while_the_writer_is_made_leaves_no_thread_and_no_wrapper(star
     assert not Case.objects.filter(ref__startswith="AHEAD-").exists()
 
 
+def test_a_lock_failing_when_the_import_starts_leaves_no_thread_and_no_wrapper(starting_state, tmp_path, monkeypatch):  # noqa: F811
+    """The routing model locks its regions' rows on ``bulk_import_starting`` (a lock may time out or
+    deadlock): sent before the writer's threads are started, a failure there leaves none behind."""
+    from cases.search import routing_model
+
+    path = _file(tmp_path, recurring_rows(5), as_workbook=False)
+    switch = sys.getswitchinterval()
+
+    def timed_out(region_id, moment):
+        raise OperationalError("canceling statement due to statement timeout")
+
+    monkeypatch.setattr(routing_model, "_learning", timed_out)
+    with time_machine.travel(NOW, tick=False), pytest.raises(OperationalError):
+        run_import(path, by=starting_state, dry_run=False, write_path="bulk")
+    assert not _threads() and not connection.execute_wrappers
+    assert sys.getswitchinterval() == switch
+
+
 def test_a_write_made_here_raises_djangos_error_and_is_seen_by_its_wrappers(starting_state):  # noqa: F811
     """Not pipelined (inside a caller's transaction, or SQLite): an UPDATE goes through Django's
     cursor, so the import's handlers see Django's IntegrityError and query capture sees it."""
