@@ -68,6 +68,8 @@ def env_example_secret_key() -> str:
         secrets.token_urlsafe(64) + "-placeholder",
         "ab" * 40,
     ],
+    # (named, not by their random values: parallel workers must collect the same tests)
+    ids=["empty", "development", "env.example", "short", "django-insecure", "changeme", "placeholder", "repeated"],
 )
 def test_weak_secret_keys_are_named_with_a_reason(key):
     key = env_example_secret_key() if key == "env.example" else key
