@@ -19,6 +19,9 @@ def _not_serializable(value):
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
+_CONTAINERS = frozenset((dict, list, tuple))  # (the usual types, told apart before isinstance)
+
+
 class _Encoder:
     """``json.dumps`` of one form, as a callable object, not a closure: psycopg caches a dumper made
     for a callable by its identity, but makes a new one, and warns, for every closure it is given
@@ -31,8 +34,8 @@ class _Encoder:
         self._options = options
 
     def __call__(self, value) -> str:
-        if self._made is None or not isinstance(value, dict | list | tuple):  # (the encoder takes containers)
-            return json.dumps(value, ensure_ascii=False, **self._options)
+        if self._made is None or not (type(value) in _CONTAINERS or isinstance(value, dict | list | tuple)):
+            return json.dumps(value, ensure_ascii=False, **self._options)  # (the encoder takes containers)
         return "".join(self._made(value, 0))
 
 

@@ -48,7 +48,6 @@ from .reader import FileProblem, NoHeader, Sheet, open_sheets, time_check
 from .rows import ParsedRow, References, RowError, note_text, parse_row
 from .tables import fewer_collections, write_session
 
-BATCH = 2000  # rows per query for the numbers already on record (one query per region and batch)
 # Batches whose texts the segmenting child may have yet to answer while pass one checks (``_Spool``):
 # their texts wait in memory, about 0.8 MB a batch.
 AHEAD_BATCHES = 24
@@ -295,7 +294,7 @@ def _validate(
     deadline: float,
     spool: _Spool,
 ) -> _Plan | None:
-    checking = _Validation(by=by, refs=refs, now=now, summary=summary)
+    checking = _Validation(by=by, refs=refs, now=now, summary=summary, on_record=spool.on_record)
     for sheet in _ledger_sheets(path, summary, deadline):
         try:
             for number, cells in _data_rows(sheet, summary):
@@ -322,8 +321,9 @@ class _Validation(_Pass):
     """Pass one: each row parsed and checked, then counted against the database in batches
     (already imported, or to create — with the departments to create for it)."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, *, on_record: Callable[[set[tuple[int, str]]], None], **kwargs):
         super().__init__(**kwargs)
+        self.on_record = on_record  # told the rows found on record, batch by batch
         self.plan = _Plan()
         self.seen: dict[tuple[int, str], tuple[str | None, int]] = {}
         self.batch: list[tuple[ParsedRow, Sheet]] = []
@@ -344,12 +344,16 @@ class _Validation(_Pass):
             self.summary.add_error(problem.row, problem.column, problem.message, sheet=sheet.name)
         if not parsed.errors:
             self.batch.append((parsed, sheet))
-            if len(self.batch) >= BATCH:
+            # The numbers on record looked up as many rows at a time as the writer's batches (one query
+            # per batch on PostgreSQL, one per region and batch on SQLite): found by the time the
+            # spool keeps the same rows, whose texts then go to the segmenter without theirs.
+            if len(self.batch) >= _bulk.BATCH_ROWS:
                 self.flush()
         return parsed
 
     def flush(self) -> None:
         existing = existing_refs(parsed for parsed, _sheet in self.batch)
+        self.on_record(existing)
         for parsed, sheet in self.batch:
             if (parsed.region.pk, parsed.ref) in existing:
                 self.summary.unchanged += 1
@@ -408,7 +412,8 @@ class _Spool:
     keeps nothing. Memory: one batch.
 
     ``segment`` (the bulk write path): each batch of rows kept — the bulk writer's batches, the
-    same rows — has its texts segmented in a child process while pass one goes on
+    same rows — has the texts of its rows not on record (``on_record``) segmented in a child
+    process while pass one goes on
     (``AheadSegmenter``), so that the words are ready when the writer needs them: checking keeps
     one core busy and leaves the other free, and writing keeps both. Only for a file of at least
     ``AHEAD_ROWS`` rows (a child costs a second or two to start), and at most ``AHEAD_BATCHES``
@@ -438,11 +443,18 @@ class _Spool:
         self.segmented: dict[int, tuple[tuple[int, str], Ticket | None]] = {}
         self.batches = 0  # batches dumped
         self.kept = 0  # rows kept
-        self.texts: list[str] = []  # the batch under way's
+        self.texts: list[tuple[tuple[int, str], tuple[str, ...]]] = []  # the batch under way's, by row
+        self.recorded: set[tuple[int, str]] = set()  # (region id, 编号) found on record since the last batch
         self.early: list[tuple[int, tuple[int, str], list[str]]] = []  # batches kept before AHEAD_ROWS rows
 
     def __enter__(self) -> _Spool:
         return self
+
+    def on_record(self, keys: set[tuple[int, str]]) -> None:
+        """These rows' (region id, 编号) are cases already: nothing of theirs will be written, so their
+        texts are not segmented (importing a file again segments nothing)."""
+        if self.segmenter is not None:
+            self.recorded |= keys
 
     def stop_segmenting(self) -> None:
         """Pass one found an error, so nothing will be written: the child stops now (it may have
@@ -470,7 +482,7 @@ class _Spool:
             values[index] = values[index].pk if values[index] is not None else None
         self.pending.append((len(self.sheets) - 1, *values))
         if self.segmenter is not None:
-            self.texts += texts_of(parsed)
+            self.texts.append(((values[self.AT[0]], parsed.ref), texts_of(parsed)))
         if len(self.pending) >= _bulk.BATCH_ROWS:  # (the writer's batches: the same rows)
             self._dump()
 
@@ -483,9 +495,13 @@ class _Spool:
         self.kept += len(self.pending)
         self.pending = []
         if self.segmenter is not None:
-            # (the first row's region id and 编号, as the writer's batch will have them)
-            self.early.append((self.batches, (first[1 + self.AT[0]], first[1 + self.FIELDS.index("ref")]), self.texts))
+            # The texts of the rows not on record (as far as pass one has looked them up: it looks
+            # in batches, which may end after this one), with the first row's region id and 编号,
+            # as the writer's batch will have them.
+            texts = [text for key, row_texts in self.texts if key not in self.recorded for text in row_texts]
+            self.early.append((self.batches, (first[1 + self.AT[0]], first[1 + self.FIELDS.index("ref")]), texts))
             self.texts = []
+            self.recorded.clear()
             if self.kept >= AHEAD_ROWS:
                 for index, row, texts in self.early:
                     ticket = self.segmenter.submit(texts) if self.segmenter.outstanding() < AHEAD_BATCHES else None

@@ -409,3 +409,29 @@ def test_an_error_in_the_checking_pass_stops_the_segmenting_child_at_once(starti
         summary = run_import(path, by=starting_state, dry_run=False, write_path="bulk")
     assert summary["error_count"] == 1 and summary["created"] == 0
     assert closed_after == [len(rows) // 2 + 1]  # at the row with the error, once
+
+
+def test_a_file_imported_again_has_nothing_segmented_ahead(starting_state, tmp_path, monkeypatch):
+    """Pass one tells the spool which rows are on record already: their texts are not segmented
+    (nothing of theirs is written), so a file imported again starts no child at all."""
+    from cases.importing import bulk, engine
+    from cases.search import segment
+
+    path = _file(tmp_path, recurring_rows(), as_workbook=False)
+    started: list[int] = []
+    real_start = segment.AheadSegmenter._start
+
+    def start(self):
+        started.append(1)
+        return real_start(self)
+
+    monkeypatch.setattr(segment.AheadSegmenter, "_start", start)
+    monkeypatch.setattr(bulk, "BATCH_ROWS", 4)
+    monkeypatch.setattr(engine, "AHEAD_ROWS", 1)
+    with time_machine.travel(NOW, tick=False):
+        first = run_import(path, by=starting_state, dry_run=False, write_path="bulk")
+        assert first["created"] == len(recurring_rows()) and started
+        started.clear()
+        again = run_import(path, by=starting_state, dry_run=False, write_path="bulk")
+    assert again["created"] == 0 and again["unchanged"] == len(recurring_rows())
+    assert started == []
