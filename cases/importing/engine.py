@@ -305,9 +305,11 @@ def _validate(
                     spool.stop_segmenting()
                 if summary.rows % PROGRESS_EVERY == 0:
                     progress("validating", summary.rows, sheet.file_progress())
-            checking.flush()
         finally:
             sheet.close()
+    # Once, after the last sheet, not after each: the lookups stay in step with the spool's
+    # batches (the writer's), which run on across sheets.
+    checking.flush()
     if summary.rows == 0 and not summary.error_count:
         summary.add_error(None, None, _("The file has a header but no rows to import."))
     summary.departments_created = [

@@ -435,3 +435,30 @@ def test_a_file_imported_again_has_nothing_segmented_ahead(starting_state, tmp_p
         again = run_import(path, by=starting_state, dry_run=False, write_path="bulk")
     assert again["created"] == 0 and again["unchanged"] == len(recurring_rows())
     assert started == []
+
+
+def test_a_workbook_imported_again_has_nothing_segmented_ahead(starting_state, tmp_path, monkeypatch):
+    """As above, with two sheets whose rows are not a multiple of a batch (11 and 11, batches of 4):
+    pass one's lookups must stay in step with the spool's batches across the sheets."""
+    from cases.importing import bulk, engine
+    from cases.search import segment
+
+    rows = recurring_rows(22)
+    path = _file(tmp_path, rows, as_workbook=True)
+    asked: list[list[str]] = []
+    real_submit = segment.AheadSegmenter.submit
+
+    def submit(self, texts):
+        asked.append(list(texts))
+        return real_submit(self, texts)
+
+    monkeypatch.setattr(segment.AheadSegmenter, "submit", submit)
+    monkeypatch.setattr(bulk, "BATCH_ROWS", 4)
+    monkeypatch.setattr(engine, "AHEAD_ROWS", 1)
+    with time_machine.travel(NOW, tick=False):
+        first = run_import(path, by=starting_state, dry_run=False, write_path="bulk")
+        assert first["created"] == len(rows), first
+        asked.clear()
+        again = run_import(path, by=starting_state, dry_run=False, write_path="bulk")
+    assert again["created"] == 0 and again["unchanged"] == len(rows)
+    assert [texts for texts in asked if texts] == []
