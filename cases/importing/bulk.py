@@ -141,7 +141,8 @@ class BulkWriter:
     def _new_rows(self, batch: list[ParsedRow], index: int, existing: Future, on_record: Future):
         """The rows whose 编号 neither the region has nor an earlier row of this import (as the
         services path, written row by row, would find), with their segmenter's ticket: the one
-        the checking pass took for the batch (its texts, new rows' or not), else one asked now."""
+        the checking pass took for the batch (the texts of its rows not on record then), else one
+        asked now."""
         refs = existing.result()
         first, ticket = self.segmented.pop(index, (None, None))
         if first != (batch[0].region.pk, batch[0].ref):  # (not the batch the checking pass saw)

@@ -415,9 +415,9 @@ class _Spool:
 
     ``segment`` (the bulk write path): each batch of rows kept — the bulk writer's batches, the
     same rows — has the texts of its rows not on record (``on_record``) segmented in a child
-    process while pass one goes on
-    (``AheadSegmenter``), so that the words are ready when the writer needs them: checking keeps
-    one core busy and leaves the other free, and writing keeps both. Only for a file of at least
+    process (``AheadSegmenter``) while pass one goes on, so that the words are ready when the
+    writer needs them: checking keeps one core busy and leaves the other free, and writing keeps
+    both. Only for a file of at least
     ``AHEAD_ROWS`` rows (a child costs a second or two to start), and at most ``AHEAD_BATCHES``
     batches the child has yet to answer (their texts wait in memory): a batch past that is
     segmented ahead by the writer instead. ``segmented``: each batch's ticket by its index, with

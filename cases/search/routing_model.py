@@ -148,41 +148,25 @@ class Delta:
             self.terms[term] += 1
 
     def add_vote(self, terms, v: Vote, sign: int, case_id: int, number: str) -> None:
-        if sign > 0 and self.additive:
-            self._add_to_additive(terms, v, case_id, number)
-            return
+        if sign < 0 and self.additive and terms:
+            raise ValueError("an additive delta takes no vote back")
+        # (read once, not per term: a bulk import adds a vote of every case it learns)
+        rows, department, weight, month = self.rows, v.department_id, sign * v.weight, v.closed_month
         for term in terms:
-            change = self.rows[(term, v.department_id)]
-            change.weight += sign * v.weight
+            change = rows[(term, department)]
+            change.weight += weight
             change.held += sign
-            if v.closed_month:
-                change.closed[v.closed_month] += sign
+            if month:
+                change.closed[month] += sign
             if sign > 0:
                 change.add[case_id] = number
                 change.remove.discard(case_id)
                 if self.additive and len(change.add) > 4 * SIMILAR_KEPT:
                     newest = sorted(change.add, reverse=True)[:SIMILAR_KEPT]
                     change.add = {pk: change.add[pk] for pk in newest}
-            elif self.additive:
-                raise ValueError("an additive delta takes no vote back")
             else:
                 change.remove.add(case_id)
                 change.add.pop(case_id, None)
-
-    def _add_to_additive(self, terms, v: Vote, case_id: int, number: str) -> None:
-        """``add_vote(…, +1, …)`` on an additive delta (every case a bulk import learns): the same
-        changes in a loop of its own (nothing to take back: an additive delta removes nothing)."""
-        rows, department, weight, month = self.rows, v.department_id, v.weight, v.closed_month
-        for term in terms:
-            change = rows[(term, department)]
-            change.weight += weight
-            change.held += 1
-            if month:
-                change.closed[month] += 1
-            added = change.add
-            added[case_id] = number
-            if len(added) > 4 * SIMILAR_KEPT:
-                change.add = {pk: added[pk] for pk in sorted(added, reverse=True)[:SIMILAR_KEPT]}
 
     def add_return(self, terms, department_id: int, moment: dt.datetime) -> None:
         weight = RETURN_WEIGHT * scale(moment)
