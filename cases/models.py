@@ -288,7 +288,8 @@ class CaseQuerySet(models.QuerySet):
     def count_up_to(self, limit: int) -> int | None:
         """How many cases, counting no further than ``limit``, when the department's rows alone
         tell it (``department_rows``: the 台帐 of a department unfiltered, only sorted or paged,
-        received from / to a day, of a category, of a state); None otherwise (the caller counts the cases)."""
+        received from / to a day, of a category, of a state, its follow-up queue); None otherwise
+        (the caller counts the cases)."""
         rows = self.department_rows()
         return None if rows is None else rows.values("pk")[:limit].count()
 
@@ -395,7 +396,8 @@ def _copied_condition(condition, case_alias: str | None) -> dict | None:
     """The DepartmentCase filter equal to a WHERE condition on what its rows copy from the listed
     case (the query's own table, not a case reached through a join): a bound on the receipt
     (``received_from`` / ``received_to``), the category or the state (the 台帐's and the API's
-    category and state filters). None for any other condition."""
+    category and state filters), one of several states or the satisfaction (the follow-up queue:
+    closed, not yet followed up). None for any other condition."""
     lhs = getattr(condition, "lhs", None)
     if not isinstance(lhs, Col) or lhs.alias != case_alias:
         return None
@@ -410,7 +412,20 @@ def _copied_condition(condition, case_alias: str | None) -> dict | None:
         return {"category_id": condition.rhs}
     if isinstance(condition, Exact) and target is Case._meta.get_field("state") and isinstance(condition.rhs, str):
         return {"state": condition.rhs}
+    if isinstance(condition, In) and target is Case._meta.get_field("state") and _strings(condition.rhs):
+        return {"state__in": list(condition.rhs)}
+    if (
+        isinstance(condition, Exact)
+        and target is Case._meta.get_field("satisfaction")
+        and isinstance(condition.rhs, str)
+    ):
+        return {"satisfaction": condition.rhs}
     return None
+
+
+def _strings(values) -> bool:
+    """A list of strings given as such (not a subquery, not an expression)."""
+    return isinstance(values, list | tuple | set | frozenset) and all(isinstance(v, str) for v in values)
 
 
 @overload
@@ -749,6 +764,7 @@ class CaseAssignment(models.Model):
                     category_id=case.category_id,
                     state=case.state,
                     open=case.state in OPEN_STATES,
+                    satisfaction=case.satisfaction,
                 )
             ],
             ignore_conflicts=True,
@@ -788,6 +804,12 @@ class DepartmentCase(models.Model):
     # generate_load. A department's work queues (all of open cases) read its open rows through
     # department_case_open_idx — a few hundred rows — instead of every case it ever had.
     open = models.BooleanField(default=True)
+    # The case's satisfaction (回访), copied: written by the follow-up (services._steps.Act.save)
+    # and by the transitions (a reopening clears it), and with the row by CaseAssignment.record,
+    # the bulk import and generate_load (both write none). The follow-up queue (closed, not yet
+    # followed up) of a department is then counted in its rows, department_case_follow_up_idx,
+    # instead of probing each of the thousands of cases it closed.
+    satisfaction = models.CharField(max_length=20, choices=Case.Satisfaction.choices, blank=True, default="")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["department", "case"], name="department_case_unique")]
@@ -796,6 +818,11 @@ class DepartmentCase(models.Model):
             models.Index(fields=["department", "category", "received_at", "case"], name="department_case_category_idx"),
             models.Index(fields=["department", "state", "received_at", "case"], name="department_case_state_idx"),
             models.Index(fields=["department", "case"], name="department_case_open_idx", condition=Q(open=True)),
+            models.Index(
+                fields=["department", "case"],
+                name="department_case_follow_up_idx",
+                condition=Q(state__in=["resolved", "explained"], satisfaction=""),
+            ),
         ]
 
     def __str__(self) -> str:

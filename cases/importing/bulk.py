@@ -206,6 +206,7 @@ class BulkWriter:
                 category_id=category[a.case_id],
                 state=state[a.case_id],
                 open=a.case_id in still_open,
+                satisfaction="",  # (an imported case is not followed up: Case.satisfaction below)
             )
             for a, pk in zip(assignments, self.tables.allocate_ids(DepartmentCase, len(assignments)), strict=True)
         ]

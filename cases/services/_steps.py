@@ -132,10 +132,11 @@ class Act:
         department_before = self.case.department_id
         run(self.case, getattr(self.case, self.action.transition), **kwargs)
         if self.case.state != self.before:
-            # The departments' rows of the case carry its state, and whether it is open (their
-            # work queues, the 台帐's state filter): every change of state is a transition.
+            # The departments' rows of the case carry its state, whether it is open (their work
+            # queues, the 台帐's state filter) and its satisfaction (a reopening clears it: the
+            # follow-up queue): every change of state is a transition.
             DepartmentCase.objects.filter(case=self.case).update(
-                state=self.case.state, open=self.case.state in OPEN_STATES
+                state=self.case.state, open=self.case.state in OPEN_STATES, satisfaction=self.case.satisfaction
             )
         if self.case.department_id != department_before or self.case.state in CLOSED_STATES:
             ExtensionRequest.objects.filter(case=self.case, status=ExtensionRequest.Status.PENDING).update(
@@ -146,6 +147,8 @@ class Act:
 
     def save(self, *fields: str) -> None:
         self.case.save(update_fields=[*fields, "updated_at"])
+        if "satisfaction" in fields:  # the follow-up: the departments' rows carry it (their follow-up queue)
+            DepartmentCase.objects.filter(case=self.case).update(satisfaction=self.case.satisfaction)
 
     def record(self, payload: dict, *, due_date: dt.date | None = None) -> LedgerEntry:
         return append(

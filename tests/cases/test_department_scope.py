@@ -33,6 +33,10 @@ def _rows_match_routings():
     kept = list(
         DepartmentCase.objects.values_list("department_id", "case_id", "received_at", "open", "category_id", "state")
     )
+    satisfaction = dict(Case.objects.values_list("pk", "satisfaction"))
+    assert all(  # the case's satisfaction (the follow-up queue)
+        answer == satisfaction[c] for c, answer in DepartmentCase.objects.values_list("case_id", "satisfaction")
+    )
     received = dict(Case.objects.values_list("pk", "received_at"))
     categories = dict(Case.objects.values_list("pk", "category_id"))
     states = dict(Case.objects.values_list("pk", "state"))
@@ -542,9 +546,55 @@ def test_a_departments_state_is_counted_and_paged_in_its_rows(mixed_states, dept
                     assert listed == [c.pk for c in expected]
                     _answered_by_the_rows(ordered, listed, (state, chosen, first, last, order))
     assert scope.filter(state="resolved", supervised=False).count_up_to(100) is None
-    assert scope.filter(state__in=["resolved", "explained"]).count_up_to(100) is None  # not a copied condition
+    assert scope.filter(state__in=["resolved", "explained"]).count_up_to(100) == len(
+        [c for c in scope if c.state in ("resolved", "explained")]
+    )
+    assert scope.filter(state__in=scope.values("state")).count_up_to(100) is None  # a subquery: not copied
     assert scope.filter(region__cases__state="resolved").count_up_to(100) is None  # another case's
     assert Case.objects.filter(state="resolved").count_up_to(100) is None  # not a department's scope
+
+
+def test_a_departments_follow_up_queue_is_counted_in_its_rows(client, mixed_states, dept_x, dept_x_user, county_a):
+    """The follow-up queue (closed, not yet followed up) of a department: counted in its rows,
+    which carry each case's satisfaction — kept by the follow-up and by a reopening, which clears
+    it — and the same cases in the same order as the queue's condition over the cases."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from cases.queues import Queue, condition, in_queue
+
+    scope = Case.objects.for_user(dept_x_user)
+    closed = [c for c in scope.order_by("pk") if c.state in ("resolved", "explained")]
+    assert len(closed) >= 3
+    services.record_follow_up(closed[0], by=county_a, satisfaction="satisfied")
+    services.record_follow_up(closed[1], by=county_a, satisfaction="dissatisfied")
+    services.reopen(closed[1], by=county_a, reason="企业不满意")  # followed up, reopened: not followed up
+    _rows_match_routings()
+    assert DepartmentCase.objects.get(case=closed[1], department=dept_x).satisfaction == ""
+
+    today = dt.date(2025, 6, 1)
+    queue = in_queue(scope, Queue.FOLLOW_UP, today)
+    plain = list(
+        scope.filter(condition(Queue.FOLLOW_UP, today)).order_by("closed_at", "id").values_list("pk", flat=True)
+    )
+    assert closed[0].pk not in plain and closed[1].pk not in plain and closed[2].pk in plain
+    assert list(queue.values_list("pk", flat=True)) == plain
+    with CaptureQueriesContext(connection) as captured:
+        assert queue.count_up_to(100) == len(plain)
+        assert queue.count_up_to(1) == 1
+    assert all(_rows_alone(query["sql"]) for query in captured.captured_queries)
+    assert all("satisfaction" in query["sql"] for query in captured.captured_queries)
+
+    client.force_login(dept_x_user)
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get(reverse("cases:ledger"), {"queue": Queue.FOLLOW_UP.value, "per_page": 100})
+    table = page.context["table"]
+    assert table.paginator.count == len(plain)
+    assert [row.record.pk for row in table.page.object_list] == plain
+    counting = [
+        q["sql"] for q in captured.captured_queries if "COUNT(" in q["sql"].upper() and "satisfaction" in q["sql"]
+    ]
+    assert counting and all(_rows_alone(sql) for sql in counting), counting
 
 
 def test_the_ledger_and_the_api_filtered_by_state_list_the_cases_query(client, mixed_states, dept_x_user):

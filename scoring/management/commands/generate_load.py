@@ -172,16 +172,19 @@ class Command(BaseCommand):
                 self.writer.write(
                     CaseAssignment._meta.db_table, ["case_id", "department_id", "assigned_at"], assignment_rows
                 )
-                # Each department a case's routings name, once, with the case's receipt, category
-                # and state (cases.models.DepartmentCase, as CaseAssignment.record writes it).
-                copied = {case["id"]: (case["received_at"], case["category_id"], case["state"]) for case in case_rows}
+                # Each department a case's routings name, once, with the case's receipt, category,
+                # state and satisfaction (cases.models.DepartmentCase, as CaseAssignment.record writes it).
+                copied = {
+                    case["id"]: (case["received_at"], case["category_id"], case["state"], case["satisfaction"])
+                    for case in case_rows
+                }
                 seen = {(pk, department): copied[pk] for pk, department, _at in assignment_rows}
                 self.writer.write(
                     DepartmentCase._meta.db_table,
-                    ["case_id", "department_id", "received_at", "category_id", "state", "open"],
+                    ["case_id", "department_id", "received_at", "category_id", "state", "open", "satisfaction"],
                     [
-                        (pk, department, at, category, state, state in OPEN_STATES)
-                        for (pk, department), (at, category, state) in seen.items()
+                        (pk, department, at, category, state, state in OPEN_STATES, satisfaction)
+                        for (pk, department), (at, category, state, satisfaction) in seen.items()
                     ],
                 )
                 self.writer.write(LedgerVerdict._meta.db_table, VERDICT_COLUMNS, verdict_rows)
