@@ -46,7 +46,7 @@ from .input_rules import MAX_ID, parse_id
 from .models import Case, Department, Region, State, local_date
 from .paginators import CappedPaginator
 from .roles import is_office
-from .search.query import scope_region, search
+from .search.query import scope_department, scope_region, search
 from .serializers import (
     CaseCreateSerializer,
     CaseSerializer,
@@ -178,7 +178,8 @@ class CaseFilter(filters.FilterSet):
         return queryset.received_to(value)
 
     def filter_q(self, queryset, name, value):
-        return search(queryset, value, region_id=scope_region(self.request.user))
+        user = self.request.user
+        return search(queryset, value, region_id=scope_region(user), department_id=scope_department(user))
 
 
 class CasePagination(PageNumberPagination):

@@ -14,7 +14,7 @@ from .access import departments_for_user, regions_for_user
 from .input_rules import BoundedDateField
 from .models import OPEN_STATES, Case, Category, Department, Region, State
 from .queues import Queue, in_queue
-from .search.query import scope_region, search
+from .search.query import scope_department, scope_region, search
 from .widgets import FastSelect
 
 
@@ -104,7 +104,10 @@ class LedgerFilter(django_filters.FilterSet):
 
     def filter_text(self, queryset, name, value):
         # Chinese words ranked by relevance; a full case number or credit code exactly (cases.search).
-        return search(queryset, value, region_id=scope_region(self.request.user) if self.request else None)
+        if self.request is None:
+            return search(queryset, value)
+        user = self.request.user
+        return search(queryset, value, region_id=scope_region(user), department_id=scope_department(user))
 
     def filter_received_from(self, queryset, name, value):
         return queryset.received_from(value)

@@ -21,7 +21,7 @@ from functools import lru_cache
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from cases.models import Case, Enterprise
+from cases.models import Case, CaseAssignment, DepartmentCase, Enterprise
 from cases.signals import after_bulk_import
 
 from .models import SearchDocument
@@ -55,6 +55,24 @@ def enterprise_text(name: str) -> str:
     return joined(document_words(name or ""))
 
 
+def department_text(ids: Iterable[int]) -> str:
+    """The ``departments`` of a document: the ids, each once, ascending, space-separated."""
+    return " ".join(str(pk) for pk in sorted(set(ids)))
+
+
+def _departments_of(case_ids: list[int], *, model=DepartmentCase) -> dict[int, str]:
+    """Each case's departments (its DepartmentCase rows: every department any routing named)."""
+    named: dict[int, list[int]] = {}
+    for case_id, department_id in model.objects.filter(case_id__in=case_ids).values_list("case_id", "department_id"):
+        named.setdefault(case_id, []).append(department_id)
+    return {case_id: department_text(ids) for case_id, ids in named.items()}
+
+
+def index_departments(case_id: int) -> None:
+    """Write a case's departments to its row (a routing may have named a new one)."""
+    SearchDocument.objects.filter(case_id=case_id).update(departments=_departments_of([case_id]).get(case_id, ""))
+
+
 def _body_of(case: Case) -> str:
     return body_text(*(getattr(case, field) for field in BODY_FIELDS))
 
@@ -76,11 +94,12 @@ def index_case(case: Case) -> None:
                 ident=ident_text(case.number, enterprise.credit_code),
                 enterprise=enterprise_text(enterprise.name),
                 body=body,
+                departments=_departments_of([case.pk]).get(case.pk, "") if case.first_assigned_at else "",
             )
         ],
         update_conflicts=True,
         unique_fields=["case"],
-        update_fields=["ident", "enterprise", "body"],
+        update_fields=["ident", "enterprise", "body", "departments"],
     )
 
 
@@ -93,6 +112,15 @@ def case_saved(sender, instance: Case, created: bool, raw: bool = False, update_
     index_case(instance)
 
 
+@receiver(post_save, sender=CaseAssignment, dispatch_uid="case_search_case_routed")
+def case_routed(sender, instance: CaseAssignment, created: bool, raw: bool = False, **kwargs) -> None:
+    """Every routing (``CaseAssignment.record``, in the routing's transaction, after the
+    department's DepartmentCase row): the row names the case's departments, the new one too."""
+    if raw or not created:
+        return
+    index_departments(instance.case_id)
+
+
 @receiver(post_save, sender=Enterprise, dispatch_uid="case_search_enterprise_renamed")
 def enterprise_saved(
     sender, instance: Enterprise, created: bool, raw: bool = False, update_fields=None, **kwargs
@@ -103,9 +131,10 @@ def enterprise_saved(
     SearchDocument.objects.filter(case__enterprise_id=instance.pk).update(enterprise=enterprise_text(instance.name))
 
 
-def document_row(case: dict, enterprise: tuple[str, str]) -> tuple[int, int, str, str, str]:
-    """(case_id, region_id, ident, enterprise, body) of a case written in bulk (``generate_load``):
-    a case's field values by attname, and its enterprise's (name, credit code)."""
+def document_row(case: dict, enterprise: tuple[str, str], departments: Iterable[int] = ()) -> tuple:
+    """(case_id, region_id, ident, enterprise, body, departments) of a case written in bulk
+    (``generate_load``): a case's field values by attname, its enterprise's (name, credit code)
+    and the departments its routings name."""
     name, code = enterprise
     return (
         case["id"],
@@ -113,6 +142,7 @@ def document_row(case: dict, enterprise: tuple[str, str]) -> tuple[int, int, str
         ident_text(case["number"], code),
         enterprise_text(name),
         body_text(*(case.get(field, "") for field in BODY_FIELDS)),
+        department_text(departments),
     )
 
 
@@ -126,23 +156,28 @@ def index_cases(
     names: dict[int, str] = {}  # enterprise id → its words: one enterprise has many cases
     fields = ("pk", "region_id", "number", "enterprise_id", "enterprise__name", "enterprise__credit_code", *BODY_FIELDS)
     written = 0
+    # (A migration's historical model before case_search 0005 has no departments.)
+    routed = "departments" in {field.name for field in document_model._meta.fields}
+    written_fields = ["ident", "enterprise", "body", *(["departments"] if routed else [])]
 
     def flush(rows) -> int:
         documents = []
+        departments = _departments_of([row[0] for row in rows]) if routed else {}
         for pk, region_id, number, enterprise_id, name, code, *body in rows:
             if enterprise_id not in names:
                 names[enterprise_id] = enterprise_text(name)
-            documents.append(
-                document_model(
-                    case_id=pk,
-                    region_id=region_id,
-                    ident=ident_text(number, code),
-                    enterprise=names[enterprise_id],
-                    body=body_text(*body),
-                )
+            document = document_model(
+                case_id=pk,
+                region_id=region_id,
+                ident=ident_text(number, code),
+                enterprise=names[enterprise_id],
+                body=body_text(*body),
             )
+            if routed:
+                document.departments = departments.get(pk, "")
+            documents.append(document)
         document_model.objects.bulk_create(
-            documents, update_conflicts=True, unique_fields=["case"], update_fields=["ident", "enterprise", "body"]
+            documents, update_conflicts=True, unique_fields=["case"], update_fields=written_fields
         )
         return len(documents)
 
@@ -168,10 +203,11 @@ def _repeated_text_words(text: str) -> str:
     return joined(document_words(text))
 
 
-def imported_document_row(case: Case, enterprise_name: str, credit_code: str) -> tuple[int, int, str, str, str]:
-    """(case_id, region_id, ident, enterprise, body) of a case an import wrote in bulk, as
-    ``index_case`` writes them: the body is the description's words then the shorter texts' (the
-    same words, joined the same way, as ``body_text``)."""
+def imported_document_row(case: Case, enterprise_name: str, credit_code: str) -> tuple:
+    """(case_id, region_id, ident, enterprise, body, departments) of a case an import wrote in
+    bulk, as ``index_case`` and the routing write them: the body is the description's words then
+    the shorter texts' (the same words, joined the same way, as ``body_text``); a case imported
+    routed has one routing, to its department."""
     parts = [joined(document_words(case.description))]
     parts += [_repeated_text_words(text) for text in (case.result, case.policy_basis, case.redirect_to) if text]
     return (
@@ -180,12 +216,13 @@ def imported_document_row(case: Case, enterprise_name: str, credit_code: str) ->
         ident_text(case.number, credit_code),
         _repeated_text_words(enterprise_name) if enterprise_name else "",
         " ".join(part for part in parts if part),
+        str(case.department_id) if case.department_id else "",
     )
 
 
 # The columns of ``imported_document_row``, written by COPY on PostgreSQL (the generated tsvector
 # and its GIN index follow) or executemany on SQLite (the FTS5 triggers follow).
-DOCUMENT_COLUMNS = ("case_id", "region_id", "ident", "enterprise", "body")
+DOCUMENT_COLUMNS = ("case_id", "region_id", "ident", "enterprise", "body", "departments")
 
 
 @receiver(after_bulk_import, dispatch_uid="case_search_bulk_import")

@@ -36,6 +36,7 @@ from django.db.models.query import ModelIterable
 from cases import credit_code
 from cases.models import Case
 from cases.roles import Role, role_of
+from cases.scope import scope_of
 
 from .segment import query_words
 
@@ -106,11 +107,26 @@ def scope_region(user) -> int | None:
     return getattr(getattr(user, "profile", None), "region_id", None)
 
 
-def matching(queryset: QuerySet, words, *, any_word: bool = False, region_id: int | None = None) -> QuerySet:
+def scope_department(user) -> int | None:
+    """The department whose cases a user's scope is (a department user's), else None."""
+    return scope_of(user).department_id
+
+
+def matching(
+    queryset: QuerySet,
+    words,
+    *,
+    any_word: bool = False,
+    region_id: int | None = None,
+    department_id: int | None = None,
+) -> QuerySet:
     """The cases of ``queryset`` whose document holds the words, annotated ``search_rank``.
 
     ``region_id``: the queryset holds only that region's cases (a county's scope); the index is
-    then narrowed by region before ranking (PostgreSQL combines the region and GIN indexes)."""
+    then narrowed by region before ranking (PostgreSQL combines the region and GIN indexes).
+    ``department_id``: the queryset holds only cases routed to that department (a department's
+    scope); on PostgreSQL the index is narrowed by the document's departments (their GIN index
+    and the words' in one bitmap), instead of checking each of the department's documents."""
     expression = match_expression(words, any_word=any_word)
     table = Case._meta.db_table
     if connection.vendor == "postgresql":
@@ -124,6 +140,9 @@ def matching(queryset: QuerySet, words, *, any_word: bool = False, region_id: in
         if region_id is not None:
             where.append("case_search_document.region_id = %s")
             params.append(region_id)
+        if department_id is not None:
+            where.append("case_search_document.department_ids @> ARRAY[%s]::integer[]")
+            params.append(department_id)
         return queryset.extra(
             tables=["case_search_document"],
             where=where,
@@ -360,11 +379,15 @@ def ranked(
     return result
 
 
-def search(queryset: QuerySet, text: str | Query, *, region_id: int | None = None) -> QuerySet:
+def search(
+    queryset: QuerySet, text: str | Query, *, region_id: int | None = None, department_id: int | None = None
+) -> QuerySet:
     """The cases of ``queryset`` matching the search text, best first.
 
     A full case number or credit code selects exactly that case or that enterprise's cases
-    (newest first); words select the cases holding all of them, by relevance, then newest."""
+    (newest first); words select the cases holding all of them, by relevance, then newest.
+    ``region_id``, ``department_id``: the queryset's scope is that region's or department's (see
+    ``matching``)."""
     query = text if isinstance(text, Query) else parse(text)
     if query.number:
         return queryset.filter(number=query.number)
@@ -372,7 +395,8 @@ def search(queryset: QuerySet, text: str | Query, *, region_id: int | None = Non
         return queryset.filter(enterprise__credit_code=query.credit_code).order_by("-received_at", "-id")
     if not query.words:
         return queryset
-    return ranked(matching(queryset, query.words, region_id=region_id).order_by(f"-{RANK}", "-received_at", "-id"))
+    found = matching(queryset, query.words, region_id=region_id, department_id=department_id)
+    return ranked(found.order_by(f"-{RANK}", "-received_at", "-id"))
 
 
 def word_shares(words, *, region_id: int, sample: int) -> tuple[int, dict[str, float]]:

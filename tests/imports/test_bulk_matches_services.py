@@ -158,12 +158,13 @@ def _snapshot() -> dict:
             (numbers[a.case_id], a.department_id, a.assigned_at) for a in CaseAssignment.objects.all()
         ),
         "department_cases": sorted(
-            (numbers[d.case_id], d.department_id, d.received_at, d.category_id, d.state, d.open)
+            (numbers[d.case_id], d.department_id, d.received_at, d.category_id, d.state, d.open, d.satisfaction)
             for d in DepartmentCase.objects.all()
         ),
         "counters": sorted(CaseNumberCounter.objects.values_list("region_id", "year", "last_serial")),
         "search": {
-            numbers[d.case_id]: (d.region_id, d.ident, d.enterprise, d.body) for d in SearchDocument.objects.all()
+            numbers[d.case_id]: (d.region_id, d.ident, d.enterprise, d.body, d.departments)
+            for d in SearchDocument.objects.all()
         },
         "verify": [r.problems for r in verify_cases(Case.objects.all())],
         # The routing model: learned case by case by the services, once per import in bulk.

@@ -132,6 +132,62 @@ def test_a_department_finds_only_cases_routed_to_it(make_case, county_a, dept_x,
     assert found(dept_y_user, "增容") == []
 
 
+def _documents_name_their_departments() -> None:
+    """Each document names exactly the departments of its case's DepartmentCase rows."""
+    from cases.models import DepartmentCase
+
+    routed: dict[int, set[int]] = {}
+    for case_id, department_id in DepartmentCase.objects.values_list("case_id", "department_id"):
+        routed.setdefault(case_id, set()).add(department_id)
+    for case_id, departments in SearchDocument.objects.values_list("case_id", "departments"):
+        assert departments == " ".join(str(pk) for pk in sorted(routed.get(case_id, ()))), case_id
+
+
+def test_a_departments_search_is_narrowed_by_the_departments_every_routing_names(
+    client, make_case, county_a, dept_x, dept_y, dept_x_user, dept_y_user
+):
+    """Every routing writes the case's departments to its document (the department's search is
+    narrowed by them first on PostgreSQL); a department finds what its scope holds, no more, no
+    fewer — through the 台帐 and the API — and reindex_search writes the same."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    case = make_case(description=POWER)
+    other = make_case(description="用电增容报装")
+    _documents_name_their_departments()
+    assert SearchDocument.objects.get(case=case).departments == ""
+    services.assign(case, by=county_a, department=dept_x)
+    services.return_case(case, by=dept_x_user, reason="非本单位职责")
+    services.assign(case, by=county_a, department=dept_y)
+    services.assign(other, by=county_a, department=dept_y)
+    _documents_name_their_departments()
+    assert SearchDocument.objects.get(case=case).departments == " ".join(str(d) for d in sorted([dept_x.pk, dept_y.pk]))
+    assert found(dept_x_user, "增容") == [case.number]  # returned by x: still in x's scope
+    assert sorted(found(dept_y_user, "增容")) == sorted([case.number, other.number])
+    services.reassign(other, by=county_a, department=dept_x)
+    services.acknowledge(other, by=dept_x_user)
+    services.resolve(other, by=dept_x_user, result="已协调供电公司增容", evidence=[pdf_file()])
+    services.reopen(other, by=county_a, reason="企业不满意")
+    _documents_name_their_departments()
+    assert sorted(found(dept_x_user, "增容")) == sorted([case.number, other.number])
+
+    SearchDocument.objects.update(departments="")
+    call_command("reindex_search", stdout=open("/dev/null", "w"))
+    _documents_name_their_departments()
+
+    for user in (dept_x_user, dept_y_user):
+        client.force_login(user)
+        scope = Case.objects.for_user(user)
+        expected = sorted(c.number for c in scope if "增容" in c.description + c.result)
+        with CaptureQueriesContext(connection) as captured:
+            page = client.get(reverse("cases:ledger"), {"q": "增容"})
+        assert sorted(row.record.number for row in page.context["table"].page.object_list) == expected
+        if connection.vendor == "postgresql":
+            assert any("department_ids" in q["sql"] for q in captured.captured_queries)
+        listed = client.get("/api/v1/cases/", {"q": "增容"}).json()
+        assert sorted(row["number"] for row in listed["results"]) == expected
+
+
 # -- the 台帐 page -------------------------------------------------------------------------------
 
 

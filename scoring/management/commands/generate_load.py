@@ -162,11 +162,17 @@ class Command(BaseCommand):
                     head_rows.append(head)
                     verdict_rows += verdict
                 self._write_cases(case_rows)
-                # The search index, as the case saves of the services keep it (cases.search).
+                # The search index, as the case saves and the routings of the services keep it (cases.search).
+                routed: dict[int, list[int]] = {}
+                for pk, department, _at in assignment_rows:
+                    routed.setdefault(pk, []).append(department)
                 self.writer.write(
                     SearchDocument._meta.db_table,
-                    ["case_id", "region_id", "ident", "enterprise", "body"],
-                    [document_row(c, self.enterprise_of[c["enterprise_id"]]) for c in case_rows],
+                    ["case_id", "region_id", "ident", "enterprise", "body", "departments"],
+                    [
+                        document_row(c, self.enterprise_of[c["enterprise_id"]], routed.get(c["id"], ()))
+                        for c in case_rows
+                    ],
                 )
                 self.writer.write(LedgerEntry._meta.db_table, ENTRY_COLUMNS, entry_rows)
                 self.writer.write(
