@@ -226,7 +226,7 @@ class RankedSearchMixin:
         if top is None:
             top = _newest_document_id()
         size = self._search_first or FIRST_WINDOW
-        with _serial(bool(getattr(self.query, "department_rows", None))):
+        with _serial():
             while True:
                 above = top - size
                 probe = unordered.order_by("-pk")
@@ -289,26 +289,31 @@ class RankedSearchMixin:
 
     def _fetch_all(self) -> None:
         if self._result_cache is None and self._by_rank():
-            windowed = self._windowed()
-            if self._iterable_class is ModelIterable and (self.query.select_related or self.query.is_sliced):
-                # The page's ids first (ranked over the window's rows alone), then those rows with
-                # their related rows: the joins run for one page, not for every row ranked.
-                page = list(windowed.values_list("pk", flat=True))
-                rows = self._plain()
-                rows.query.clear_limits()
-                rows = rows.order_by().filter(pk__in=page)
-                if page and connection.vendor != "postgresql":
-                    rows = rows.extra(where=["case_search_fts.rowid >= %s"], params=[min(page)])
-                rows = {row.pk: row for row in rows}
-                self._result_cache = [rows[pk] for pk in page if pk in rows]
-                if self._prefetch_related_lookups:
-                    self._prefetch_related_objects()
-            else:
-                windowed._fetch_all()
-                self._result_cache = windowed._result_cache
-            self._prefetch_done = True
+            with _serial():
+                self._fetch_ranked()
             return
         super()._fetch_all()
+
+    def _fetch_ranked(self) -> None:
+        """The ranked rows: the window's ids ranked in the database, then the page's rows."""
+        windowed = self._windowed()
+        if self._iterable_class is ModelIterable and (self.query.select_related or self.query.is_sliced):
+            # The page's ids first (ranked over the window's rows alone), then those rows with
+            # their related rows: the joins run for one page, not for every row ranked.
+            page = list(windowed.values_list("pk", flat=True))
+            rows = self._plain()
+            rows.query.clear_limits()
+            rows = rows.order_by().filter(pk__in=page)
+            if page and connection.vendor != "postgresql":
+                rows = rows.extra(where=["case_search_fts.rowid >= %s"], params=[min(page)])
+            rows = {row.pk: row for row in rows}
+            self._result_cache = [rows[pk] for pk in page if pk in rows]
+            if self._prefetch_related_lookups:
+                self._prefetch_related_objects()
+        else:
+            windowed._fetch_all()
+            self._result_cache = windowed._result_cache
+        self._prefetch_done = True
 
     def iterator(self, chunk_size=None):
         if self._by_rank():
@@ -325,14 +330,15 @@ NEWEST_SECONDS = 60.0
 
 
 @contextmanager
-def _serial(wanted: bool) -> Iterator[None]:
-    """Queries without parallel workers, in a transaction of their own (``SET LOCAL``; not
-    inside a caller's transaction, which the setting would outlast). A
-    department's search walks its own cases (about 11,000 at a million) checking each document:
-    35 ms of work, which a second worker halves but starting it doubles (measured at a million
-    cases: 77–95 ms with one worker, 46–61 ms without)."""
-    if not wanted or connection.in_atomic_block:  # (inside a caller's transaction SET LOCAL would outlast us)
-        yield
+def _serial() -> Iterator[None]:
+    """A ranked search's queries (its window probes, its ranking) without parallel workers, in a
+    transaction of their own (``SET LOCAL``; not inside a caller's transaction, which the setting
+    would outlast). Each is a few to 25 ms of work, which a second worker barely shortens while
+    starting it costs more: at a million cases a county's widest window probe took 34–44 ms with
+    one worker, 20–22 ms without (a department's, before its documents named their departments:
+    77–95 ms against 46–61 ms)."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield  # (inside a caller's transaction SET LOCAL would outlast us)
         return
     with transaction.atomic():
         with connection.cursor() as cursor:

@@ -153,11 +153,12 @@ def test_a_word_no_case_holds_lists_nothing_on_the_page_and_the_api(power_cases,
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_departments_search_walks_its_cases_without_parallel_workers_and_leaves_the_setting(
+def test_a_ranked_search_runs_without_parallel_workers_and_leaves_the_setting(
     small_window, power_cases, county_a, dept_x
 ):
-    """Its window probes run in a transaction of their own with parallel workers off (their start
-    cost more than they saved); the setting ends with that transaction. The same cases either way."""
+    """A ranked search's window probes and ranking run in a transaction of their own with parallel
+    workers off (their start cost more than they saved), a department's, a county's and the
+    city's; the setting ends with that transaction. The same cases either way."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -177,7 +178,12 @@ def test_a_departments_search_walks_its_cases_without_parallel_workers_and_leave
     with transaction.atomic(), CaptureQueriesContext(connection) as captured:
         assert {case.pk for case in search(Case.objects.for_user(handler), "增容")} == set(ids)
     assert not any("max_parallel" in q["sql"] for q in captured.captured_queries)
-    # A county's search is left as it was.
+    # A county's too, and the setting ends with it.
+    with transaction.atomic():  # (no setting made inside a caller's transaction)
+        plain = [case.pk for case in search(Case.objects.for_user(county_a), "增容")]
     with CaptureQueriesContext(connection) as captured:
-        list(search(Case.objects.for_user(county_a), "增容"))
-    assert not any("max_parallel" in q["sql"] for q in captured.captured_queries)
+        assert [case.pk for case in search(Case.objects.for_user(county_a), "增容")] == plain
+    assert plain and any("max_parallel_workers_per_gather = 0" in q["sql"] for q in captured.captured_queries)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW max_parallel_workers_per_gather")
+        assert cursor.fetchone()[0] != "0"
