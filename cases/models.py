@@ -471,7 +471,8 @@ class Case(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
     enterprise = models.ForeignKey(Enterprise, models.PROTECT, related_name="cases", verbose_name=_("enterprise"))
     contact_name = models.CharField(_("contact person"), max_length=50, blank=True)
     contact_phone = models.CharField(_("contact phone"), max_length=30, blank=True)
-    category = models.ForeignKey(Category, models.PROTECT, verbose_name=_("category"))
+    # No index of its own: case_category_region_idx below leads with it.
+    category = models.ForeignKey(Category, models.PROTECT, verbose_name=_("category"), db_index=False)
     channel = models.ForeignKey(Channel, models.PROTECT, verbose_name=_("channel"))
     description = models.TextField(_("problem description"))
     received_at = models.DateTimeField(_("received at"))
@@ -531,6 +532,14 @@ class Case(ConcurrentTransitionMixin, FSMModelMixin, models.Model):
             ),
         ]
         indexes = [
+            # A category's cases of a region by receipt, with their department: the routing
+            # suggestions' share of each department in a category over two years
+            # (cases.routing_suggestions._routed_counts) counted from this index alone — 30–50 ms
+            # on a case page at a million cases from the cases themselves, once per region and
+            # category a day. It replaces the category's own index (the foreign key's lookups).
+            models.Index(
+                fields=["category", "region", "received_at"], name="case_category_region_idx", include=["department"]
+            ),
             # The deadline sweep and "overdue" filters read open cases by due date only.
             models.Index(
                 fields=["due_date"], name="case_open_due_idx", condition=Q(state__in=["received", "assigned"])

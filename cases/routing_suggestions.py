@@ -204,7 +204,8 @@ def _routed_counts(region_id: int | None, category_id: int, now: dt.datetime) ->
         )
         if region_id is not None:
             routed = routed.filter(region_id=region_id)
-        counts = dict(routed.order_by().values_list("department_id").annotate(n=Count("id")))
+        # COUNT(*): read from case_category_region_idx alone (COUNT(id) would fetch every row).
+        counts = dict(routed.order_by().values_list("department_id").annotate(n=Count("*")))
         cache.set(key, counts, CATEGORY_SECONDS)
     return counts
 

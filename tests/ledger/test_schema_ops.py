@@ -1,5 +1,5 @@
-"""Migrations cases 0022 and ledger 0008: the indexes no query needs are gone, uniqueness stays,
-and ``DropFieldIndexes`` reversed makes the indexes again."""
+"""Migrations cases 0022, 0024 and ledger 0008: the indexes no query needs are gone, uniqueness
+stays, and ``DropFieldIndexes`` reversed makes the indexes again."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ GONE = {
         "cases_case_number_980c9551_like",
         "cases_case_region_id_ffee331b",
         "cases_case_department_id_c5b7309d",
+        "cases_case_category_id_c6dc5a5a",  # (0024: case_category_region_idx leads with the category)
     },
     "cases_caseassignment": {"cases_caseassignment_department_id_3a2d06e4"},
     "cases_enterprise": {"cases_enterprise_credit_code_32fe7abe_like"},
@@ -33,6 +34,8 @@ def test_the_indexes_no_query_needs_are_gone_and_each_column_stays_unique():
         assert not names & set(_constraints(table)), table
     for table, column in UNIQUE:
         assert any(info["unique"] and info["columns"] == [column] for info in _constraints(table).values()), column
+    leading = [info["columns"][0] for info in _constraints("cases_case").values() if info["index"]]
+    assert "category_id" in leading  # the foreign key's lookups still have an index
 
 
 @pytest.mark.django_db
