@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
+from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
@@ -69,8 +70,10 @@ def _departments_of(case_ids: list[int], *, model=DepartmentCase) -> dict[int, s
 
 
 def index_departments(case_id: int) -> None:
-    """Write a case's departments to its row (a routing may have named a new one)."""
-    SearchDocument.objects.filter(case_id=case_id).update(departments=_departments_of([case_id]).get(case_id, ""))
+    """Write a case's departments to its row, if a routing named a new one (a row left as it was
+    is not rewritten: no new version, no tsvector computed again)."""
+    departments = _departments_of([case_id]).get(case_id, "")
+    SearchDocument.objects.filter(case_id=case_id).exclude(departments=departments).update(departments=departments)
 
 
 def _body_of(case: Case) -> str:
@@ -151,8 +154,11 @@ def index_cases(
 ) -> int:
     """Write the rows of these cases (all cases when ``ids`` is None) in batches; returns how many.
 
-    Runs in the caller's transaction. ``case_model``/``document_model`` let a migration pass its
-    historical models."""
+    Each batch in a transaction of its own (a savepoint inside a caller's), its cases locked as it
+    reads them (as an action locks its case): a routing of one of them waits for the batch, or
+    the batch reads the departments that routing wrote — never writes the departments it read
+    before a routing committed over them. ``case_model``/``document_model`` let a migration pass
+    its historical models."""
     names: dict[int, str] = {}  # enterprise id → its words: one enterprise has many cases
     fields = ("pk", "region_id", "number", "enterprise_id", "enterprise__name", "enterprise__credit_code", *BODY_FIELDS)
     written = 0
@@ -181,18 +187,22 @@ def index_cases(
         )
         return len(documents)
 
+    def locked(cases):
+        return cases.select_for_update(no_key=True, of=("self",)).order_by("pk").values_list(*fields)
+
     if ids is None:
         last = 0
         while True:
-            rows = list(case_model.objects.filter(pk__gt=last).order_by("pk").values_list(*fields)[:batch])
-            if not rows:
-                return written
-            written += flush(rows)
+            with transaction.atomic():
+                rows = list(locked(case_model.objects.filter(pk__gt=last))[:batch])
+                if not rows:
+                    return written
+                written += flush(rows)
             last = rows[-1][0]
     wanted = list(ids)
     for start in range(0, len(wanted), batch):
-        chunk = wanted[start : start + batch]
-        written += flush(list(case_model.objects.filter(pk__in=chunk).order_by("pk").values_list(*fields)))
+        with transaction.atomic():
+            written += flush(list(locked(case_model.objects.filter(pk__in=wanted[start : start + batch]))))
     return written
 
 

@@ -141,7 +141,7 @@ def matching(
             where.append("case_search_document.region_id = %s")
             params.append(region_id)
         if department_id is not None:
-            where.append("case_search_document.department_ids @> ARRAY[%s]::integer[]")
+            where.append("case_search_document.department_ids @> ARRAY[%s]::bigint[]")
             params.append(department_id)
         return queryset.extra(
             tables=["case_search_document"],

@@ -8,6 +8,7 @@ import pytest
 from django.core.management import call_command
 
 from cases.models import OPEN_STATES, Case, CaseAssignment, DepartmentCase
+from cases.search.models import SearchDocument
 from ledger.completeness import missing_by_case
 from ledger.models import LedgerEntry, LedgerHead
 from scoring.item13 import completeness_for_regions
@@ -49,6 +50,15 @@ def test_generated_year_verifies_and_scores(region_a):
     categories = dict(Case.objects.values_list("pk", "category_id"))
     assert all(categories[c] == k for c, k in DepartmentCase.objects.values_list("case_id", "category_id"))
     assert all(states[c] == s for c, s in DepartmentCase.objects.values_list("case_id", "state"))  # and state
+    satisfaction = dict(Case.objects.values_list("pk", "satisfaction"))  # and satisfaction
+    assert all(satisfaction[c] == s for c, s in DepartmentCase.objects.values_list("case_id", "satisfaction"))
+    # Each search row names its case's departments, as the routings write them (cases.search.index).
+    routed: dict[int, set[int]] = {}
+    for department_id, case_id, _open in rows:
+        routed.setdefault(case_id, set()).add(department_id)
+    documents = dict(SearchDocument.objects.values_list("case_id", "departments"))
+    assert documents.keys() == set(states)
+    assert all(documents[c] == " ".join(map(str, sorted(routed.get(c, ())))) for c in states)
     verify = io.StringIO()
     call_command("verify_ledger", stdout=verify, stderr=verify)  # exits 1 (SystemExit) when broken
     assert "ledgers verify" in verify.getvalue()

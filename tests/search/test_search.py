@@ -188,6 +188,49 @@ def test_a_departments_search_is_narrowed_by_the_departments_every_routing_names
         assert sorted(row["number"] for row in listed["results"]) == expected
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_routing_during_a_reindex_is_not_overwritten(make_case, county_a, dept_x, dept_y, dept_y_user, monkeypatch):
+    """A routing that commits while reindex_search rebuilds its case's row: the batch has locked the
+    case as it read it, so the routing waits for the batch and writes its department after it —
+    the department still finds the case (before, the batch wrote the departments it had read)."""
+    import threading
+
+    from django.db import connections
+
+    from cases.search import index
+
+    case = make_case(description=POWER)
+    services.assign(case, by=county_a, department=dept_x)
+    original = index._departments_of
+    main = threading.get_ident()
+    routings = []
+
+    def read_then_route(case_ids, **kwargs):
+        found = original(case_ids, **kwargs)  # the batch has read the rows...
+        if threading.get_ident() == main and not routings:
+
+            def route():  # ...and a routing of its case starts before it writes them
+                try:
+                    services.reassign(case.pk, by=county_a, department=dept_y)
+                finally:
+                    connections.close_all()
+
+            routings.append(threading.Thread(target=route))
+            routings[0].start()
+            routings[0].join(timeout=1.0)
+            assert routings[0].is_alive()  # waiting for the batch's lock on the case
+        return found
+
+    monkeypatch.setattr(index, "_departments_of", read_then_route)
+    call_command("reindex_search", stdout=open("/dev/null", "w"))
+    routings[0].join(timeout=30)
+    assert not routings[0].is_alive()
+    monkeypatch.setattr(index, "_departments_of", original)
+    _documents_name_their_departments()
+    assert found(dept_y_user, "增容") == [case.number]
+
+
 # -- the 台帐 page -------------------------------------------------------------------------------
 
 

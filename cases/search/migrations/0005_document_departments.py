@@ -22,11 +22,24 @@ POSTGRES = [
          FROM (SELECT case_id, string_agg(department_id::text, ' ' ORDER BY department_id) AS ids
                  FROM cases_departmentcase GROUP BY case_id) AS routed
         WHERE routed.case_id = case_search_document.case_id""",
-    """ALTER TABLE case_search_document ADD COLUMN department_ids integer[]
-           GENERATED ALWAYS AS (string_to_array(departments, ' ')::integer[]) STORED""",
+    # No default once the rows have theirs: a writer that left the column out would hide the case
+    # from its departments' searches; without a default it fails instead.
+    "ALTER TABLE case_search_document ALTER COLUMN departments DROP DEFAULT",
+    """ALTER TABLE case_search_document ADD COLUMN department_ids bigint[]
+           GENERATED ALWAYS AS (string_to_array(departments, ' ')::bigint[]) STORED""",
     "CREATE INDEX case_search_department_gin ON case_search_document USING gin (department_ids)",
 ]
+# The FTS5 table holds the three text columns only: its update trigger (0001's, on any column)
+# now fires on those alone, so a routing's new departments do not rewrite the case's FTS entries.
+FTS_UPDATE = """CREATE TRIGGER case_search_fts_update AFTER UPDATE OF {columns} ON case_search_document BEGIN
+           INSERT INTO case_search_fts(case_search_fts, rowid, ident, enterprise, body)
+           VALUES ('delete', old.case_id, old.ident, old.enterprise, old.body);
+           INSERT INTO case_search_fts(rowid, ident, enterprise, body)
+           VALUES (new.case_id, new.ident, new.enterprise, new.body);
+       END"""
 SQLITE = [
+    "DROP TRIGGER IF EXISTS case_search_fts_update",
+    FTS_UPDATE.format(columns="case_id, ident, enterprise, body"),
     ADD,
     """UPDATE case_search_document SET departments = (
            SELECT group_concat(department_id, ' ') FROM (
@@ -39,7 +52,11 @@ POSTGRES_REVERSE = [
     "ALTER TABLE case_search_document DROP COLUMN IF EXISTS department_ids",
     "ALTER TABLE case_search_document DROP COLUMN IF EXISTS departments",
 ]
-SQLITE_REVERSE = ["ALTER TABLE case_search_document DROP COLUMN departments"]
+SQLITE_REVERSE = [
+    "ALTER TABLE case_search_document DROP COLUMN departments",
+    "DROP TRIGGER IF EXISTS case_search_fts_update",
+    FTS_UPDATE.replace(" OF {columns}", ""),
+]
 
 
 def _run(statements_by_vendor):

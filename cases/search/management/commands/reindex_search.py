@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from django.core.management.base import BaseCommand
-from django.db import connection, transaction
+from django.db import connection
 
 from cases.search.index import index_cases
 
@@ -19,8 +19,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, batch: int, **options):
         started = time.monotonic()
-        with transaction.atomic():
-            written = index_cases(batch=max(1, batch))
+        # Each batch commits on its own (index_cases): its cases are locked while it is written,
+        # not for the whole rebuild; a rebuild stopped half-way leaves every row whole, and is
+        # simply run again.
+        written = index_cases(batch=max(1, batch))
         if connection.vendor == "sqlite":
             with connection.cursor() as cursor:  # merge FTS5's segments after a bulk write
                 cursor.execute("INSERT INTO case_search_fts(case_search_fts) VALUES ('optimize')")
