@@ -518,7 +518,7 @@ class _Spool:
         (``deadline``), as reading the file again would be."""
         if self.pending:
             self._dump(last=True)
-        check = time_check(deadline)
+        check = time_check(deadline, writing=True)
         positions = [(index, self.by_id[name]) for index, name in zip(self.AT, self.REFERENCES, strict=True)]
         self.file.seek(0)
         while True:

@@ -108,13 +108,21 @@ def upload_size_problem(size: int | None) -> str | None:
     return None
 
 
-def time_check(deadline: float | None) -> Callable[[], None]:
-    """A check to call often: raises once the import's time budget is spent."""
+def time_check(deadline: float | None, *, writing: bool = False) -> Callable[[], None]:
+    """A check to call often: raises once the import's time budget is spent (``writing``: the
+    write pass's, whose message says so rather than that reading the file took too long)."""
     if deadline is None:
         return lambda: None
 
     def check() -> None:
         if time.monotonic() > deadline:
+            if writing:
+                raise FileProblem(
+                    _(
+                        "Writing the cases took longer than allowed; nothing was imported. "
+                        "Split the file into smaller ones and import them one by one."
+                    )
+                )
             raise FileProblem(
                 _(
                     "Reading the file took longer than allowed; nothing was imported. "
