@@ -159,7 +159,10 @@ def index_cases(
     the batch reads the departments that routing wrote — never writes the departments it read
     before a routing committed over them. ``case_model``/``document_model`` let a migration pass
     its historical models."""
-    names: dict[int, str] = {}  # enterprise id → its words: one enterprise has many cases
+    # (enterprise id, name as read) → its words: one enterprise has many cases. Keyed by the name
+    # each batch reads, not the id alone: batches commit one by one, and a rename between two must
+    # not have the later batch write the old name's words back.
+    names: dict[tuple[int, str], str] = {}
     fields = ("pk", "region_id", "number", "enterprise_id", "enterprise__name", "enterprise__credit_code", *BODY_FIELDS)
     written = 0
     # (A migration's historical model before case_search 0005 has no departments.)
@@ -170,13 +173,13 @@ def index_cases(
         documents = []
         departments = _departments_of([row[0] for row in rows]) if routed else {}
         for pk, region_id, number, enterprise_id, name, code, *body in rows:
-            if enterprise_id not in names:
-                names[enterprise_id] = enterprise_text(name)
+            if (enterprise_id, name) not in names:
+                names[(enterprise_id, name)] = enterprise_text(name)
             document = document_model(
                 case_id=pk,
                 region_id=region_id,
                 ident=ident_text(number, code),
-                enterprise=names[enterprise_id],
+                enterprise=names[(enterprise_id, name)],
                 body=body_text(*body),
             )
             if routed:

@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.core.exceptions import EmptyResultSet
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import Q, QuerySet
 from django.db.models.query import ModelIterable
 
@@ -224,9 +224,9 @@ class RankedSearchMixin:
             return found
         top = self._search_top
         if top is None:
-            top = _newest_document_id()
+            top = _newest_document_id(self.db)
         size = self._search_first or FIRST_WINDOW
-        with _serial():
+        with _serial(self.db):
             while True:
                 above = top - size
                 probe = unordered.order_by("-pk")
@@ -289,7 +289,7 @@ class RankedSearchMixin:
 
     def _fetch_all(self) -> None:
         if self._result_cache is None and self._by_rank():
-            with _serial():
+            with _serial(self.db):
                 self._fetch_ranked()
             return
         super()._fetch_all()
@@ -330,28 +330,30 @@ NEWEST_SECONDS = 60.0
 
 
 @contextmanager
-def _serial() -> Iterator[None]:
+def _serial(using: str) -> Iterator[None]:
     """A ranked search's queries (its window probes, its ranking) without parallel workers, in a
     transaction of their own (``SET LOCAL``; not inside a caller's transaction, which the setting
     would outlast). Each is a few to 25 ms of work, which a second worker barely shortens while
     starting it costs more: at a million cases a county's widest window probe took 34–44 ms with
     one worker, 20–22 ms without (a department's, before its documents named their departments:
-    77–95 ms against 46–61 ms)."""
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
+    77–95 ms against 46–61 ms). ``using``: the database the queries read (the replica's, when
+    they go there)."""
+    target = connections[using]
+    if target.vendor != "postgresql" or target.in_atomic_block:
         yield  # (inside a caller's transaction SET LOCAL would outlast us)
         return
-    with transaction.atomic():
-        with connection.cursor() as cursor:
+    with transaction.atomic(using=using):
+        with target.cursor() as cursor:
             cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
         yield
 
 
-def _newest_document_id() -> int:
-    """The highest case id indexed, looked up once a minute: the windows have no upper bound, so
-    cases entered since are still in the first one."""
+def _newest_document_id(using: str) -> int:
+    """The highest case id indexed, looked up once a minute (on the database the search reads):
+    the windows have no upper bound, so cases entered since are still in the first one."""
     now = time.monotonic()
     if now - _newest["at"] > NEWEST_SECONDS:
-        with connection.cursor() as cursor:
+        with connections[using].cursor() as cursor:
             cursor.execute("SELECT MAX(case_id) FROM case_search_document")
             (newest,) = cursor.fetchone()
         _newest.update(id=newest or 0, at=now)

@@ -89,3 +89,19 @@ def test_scoring_pages_read_from_the_replica_but_a_post_does_not(replica, client
     with queries_on("replica") as on_replica:
         client.post(f"/scoring/{year}/411502/items/1/", {})
     assert len(on_replica) == 0
+
+
+@pytest.mark.postgres
+def test_a_ranked_search_marked_for_the_replica_runs_there_whole(replica, a_case, county_a):
+    """A ranked search (cases.search) read from the replica: its window probes and ranking, and the
+    transaction they run in without parallel workers, on the replica's connection — none on the
+    primary's."""
+    from cases.search.query import search
+
+    with reading_from_replica():
+        with queries_on("replica") as on_replica, queries_on("default") as on_primary:
+            found = list(search(Case.objects.for_user(county_a), "用工"))
+    assert [case.pk for case in found] == [a_case.pk]
+    assert any("max_parallel_workers_per_gather" in q["sql"] for q in on_replica.captured_queries)
+    assert not any("case_search_document" in q["sql"] for q in on_primary.captured_queries)
+    assert not any("max_parallel" in q["sql"] for q in on_primary.captured_queries)
