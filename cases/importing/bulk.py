@@ -191,22 +191,20 @@ class BulkWriter:
             heads.append(new_head(case, chain))
         for assignment, pk in zip(assignments, self.tables.allocate_ids(CaseAssignment, len(assignments)), strict=True):
             assignment.id = pk
-        # A case imported routed has one routing: its department's row (CaseAssignment.record).
-        received = {case.id: case.received_at for case in cases}
-        category = {case.id: case.category_id for case in cases}
-        state = {case.id: case.state for case in cases}
-        still_open = {case.id for case in cases if case.state in OPEN_STATES}
+        # A case imported routed has one routing: its department's row (CaseAssignment.record),
+        # with what the row copies of its case.
+        of_case = {case.id: case for case in cases}
         seen = [
             _model(
                 DepartmentCase,
                 id=pk,
                 department_id=a.department_id,
                 case_id=a.case_id,
-                received_at=received[a.case_id],
-                category_id=category[a.case_id],
-                state=state[a.case_id],
-                open=a.case_id in still_open,
-                satisfaction="",  # (an imported case is not followed up: Case.satisfaction below)
+                received_at=(case := of_case[a.case_id]).received_at,
+                category_id=case.category_id,
+                state=case.state,
+                open=case.state in OPEN_STATES,
+                satisfaction=case.satisfaction,
             )
             for a, pk in zip(assignments, self.tables.allocate_ids(DepartmentCase, len(assignments)), strict=True)
         ]

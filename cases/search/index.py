@@ -229,7 +229,7 @@ def imported_document_row(case: Case, enterprise_name: str, credit_code: str) ->
         ident_text(case.number, credit_code),
         _repeated_text_words(enterprise_name) if enterprise_name else "",
         " ".join(part for part in parts if part),
-        str(case.department_id) if case.department_id else "",
+        department_text([case.department_id] if case.department_id else []),
     )
 
 

@@ -35,7 +35,6 @@ from django.db.models.query import ModelIterable
 
 from cases import credit_code
 from cases.models import Case
-from cases.roles import Role, role_of
 from cases.scope import scope_of
 
 from .segment import query_words
@@ -101,10 +100,8 @@ def match_expression(words, *, any_word: bool = False, vendor: str | None = None
 
 
 def scope_region(user) -> int | None:
-    """The one region a user's cases all lie in (a county office's), else None."""
-    if role_of(user) != Role.COUNTY_OFFICE:
-        return None
-    return getattr(getattr(user, "profile", None), "region_id", None)
+    """The one region a user's cases all lie in (a county office's scope), else None."""
+    return scope_of(user).region_id
 
 
 def scope_department(user) -> int | None:

@@ -162,9 +162,16 @@ class Command(BaseCommand):
                     head_rows.append(head)
                     verdict_rows += verdict
                 self._write_cases(case_rows)
+                # Each department a case's routings name, once, with the case's receipt, category,
+                # state and satisfaction (cases.models.DepartmentCase, as CaseAssignment.record writes it).
+                copied = {
+                    case["id"]: (case["received_at"], case["category_id"], case["state"], case["satisfaction"])
+                    for case in case_rows
+                }
+                seen = {(pk, department): copied[pk] for pk, department, _at in assignment_rows}
                 # The search index, as the case saves and the routings of the services keep it (cases.search).
                 routed: dict[int, list[int]] = {}
-                for pk, department, _at in assignment_rows:
+                for pk, department in seen:
                     routed.setdefault(pk, []).append(department)
                 self.writer.write(
                     SearchDocument._meta.db_table,
@@ -178,13 +185,6 @@ class Command(BaseCommand):
                 self.writer.write(
                     CaseAssignment._meta.db_table, ["case_id", "department_id", "assigned_at"], assignment_rows
                 )
-                # Each department a case's routings name, once, with the case's receipt, category,
-                # state and satisfaction (cases.models.DepartmentCase, as CaseAssignment.record writes it).
-                copied = {
-                    case["id"]: (case["received_at"], case["category_id"], case["state"], case["satisfaction"])
-                    for case in case_rows
-                }
-                seen = {(pk, department): copied[pk] for pk, department, _at in assignment_rows}
                 self.writer.write(
                     DepartmentCase._meta.db_table,
                     ["case_id", "department_id", "received_at", "category_id", "state", "open", "satisfaction"],
